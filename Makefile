@@ -1,0 +1,69 @@
+# Chorus: `make run` starts the embedded shape, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell scripts/find-python)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run setup test test-fast test-scaled lint bench services system-packages messages clean help
+
+help:
+	@echo "make run     set up and start Chorus at http://127.0.0.1:8000 (SQLite, in-process worker + scheduler)"
+	@echo "make test    set up and run the whole suite (unit, PostgreSQL + Celery, browser, lint)"
+	@echo "make lint    ruff + mypy"
+	@echo "make bench   every benchmark at quick size (FULL=1 for full size)"
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { scripts/find-python; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+src/chorus/locale/fr/LC_MESSAGES/django.mo: src/chorus/locale/fr/LC_MESSAGES/django.po $(STAMP)
+	cd src/chorus && ../../$(BIN)/django-admin compilemessages --settings=chorus.settings -l fr >/dev/null
+
+messages: $(STAMP)
+	cd src/chorus && ../../$(BIN)/django-admin makemessages --settings=chorus.settings -l fr --no-obsolete
+
+setup: $(STAMP) node_modules/.package-lock.json src/chorus/locale/fr/LC_MESSAGES/django.mo
+
+run: setup
+	$(BIN)/chorus run
+
+# Debian packages the tests need (Chromium for Playwright). Installed once, as root.
+system-packages:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# PostgreSQL and Redis for the scaled-shape tests: start them if they are down, never skip.
+services:
+	@scripts/ensure-services
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: setup system-packages services lint
+	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(MAKE) --no-print-directory test-scaled
+
+# The scaled shape: the same engine tests on PostgreSQL + a real Celery worker on Redis.
+test-scaled: setup services
+	DATABASE_URL=$(PG_TEST_URL) CHORUS_TASK_BACKEND=celery REDIS_URL=$(REDIS_TEST_URL) \
+		$(BIN)/pytest -p no:cacheprovider -m "not browser"
+
+test-fast: setup
+	$(BIN)/pytest -n 2 -m "not browser and not peer"
+
+bench: setup services
+	$(BIN)/python -m bench $(if $(FULL),--full,--quick)
+
+clean:
+	rm -rf $(VENV) node_modules var/test

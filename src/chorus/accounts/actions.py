@@ -1,0 +1,178 @@
+"""Every state change of accounts goes through here: audit rows and emails included."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from chorus.accounts.models import Invitation, Membership, Organization, User, Workspace
+from chorus.accounts.permissions import Role, assignable_roles
+from chorus.core import audit
+
+
+def _unique_slug(model: type[Organization] | type[Workspace], name: str) -> str:
+    base = slugify(name)[:40] or "workspace"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def create_organization(*, name: str, actor: User) -> Organization:
+    org = Organization.objects.create(name=name, slug=_unique_slug(Organization, name))
+    audit.record("organization.created", workspace=None, actor=actor, obj=org, name=name)
+    return org
+
+
+@transaction.atomic
+def create_workspace(*, organization: Organization, name: str, timezone_name: str, owner: User) -> Workspace:
+    workspace = Workspace.objects.create(
+        organization=organization, name=name, slug=_unique_slug(Workspace, name), timezone=timezone_name
+    )
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    audit.record("workspace.created", workspace=workspace, actor=owner, obj=workspace, name=name)
+    return workspace
+
+
+@transaction.atomic
+def update_workspace(*, workspace: Workspace, actor: User, **fields: object) -> Workspace:
+    changed = {k: v for k, v in fields.items() if getattr(workspace, k) != v}
+    for key, value in changed.items():
+        setattr(workspace, key, value)
+    workspace.full_clean()
+    workspace.save()
+    audit.record("workspace.updated", workspace=workspace, actor=actor, obj=workspace, changed=list(changed))
+    return workspace
+
+
+def _check_can_assign(actor_membership: Membership, role: str) -> None:
+    if role not in assignable_roles(actor_membership.role):
+        raise PermissionDenied(_("You cannot give the role “%(role)s”.") % {"role": role})
+
+
+@transaction.atomic
+def invite_member(*, workspace: Workspace, actor_membership: Membership, email: str, role: str) -> tuple[Invitation, str]:
+    """Creates an invitation and emails its link (on commit). Returns it with the raw token."""
+    _check_can_assign(actor_membership, role)
+    email = email.strip().lower()
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise ValidationError(_("%(email)s is already a member of this workspace.") % {"email": email})
+    # A newer invitation replaces any pending one for the same address.
+    Invitation.objects.filter(workspace=workspace, email__iexact=email, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    raw, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=token_hash,
+        invited_by=actor_membership.user,
+        expires_at=timezone.now() + dt.timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    audit.record("member.invited", workspace=workspace, actor=actor_membership.user, obj=invitation, email=email, role=role)
+    link = settings.CHORUS_BASE_URL + reverse("accept_invitation", args=[raw])
+    context = {"workspace": workspace, "inviter": actor_membership.user, "link": link, "invitation": invitation}
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=_("You are invited to %(workspace)s on Chorus") % {"workspace": workspace.name},
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, raw
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, actor: User) -> None:
+    Invitation.objects.filter(pk=invitation.pk).update(revoked_at=timezone.now())
+    audit.record("member.invitation_revoked", workspace=invitation.workspace, actor=actor, obj=invitation)
+
+
+class InvitationInvalid(Exception):
+    pass
+
+
+@transaction.atomic
+def accept_invitation(*, raw_token: str, user: User) -> Membership:
+    invitation = Invitation.find_by_token(raw_token)
+    if invitation is None or not invitation.is_pending:
+        raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
+    # Claim the invitation with a conditional update so a double click cannot use it twice.
+    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
+    if claimed != 1:
+        raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
+    membership, created = Membership.objects.get_or_create(
+        workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
+    )
+    audit.record(
+        "member.joined", workspace=invitation.workspace, actor=user, obj=membership, role=membership.role, via="invitation"
+    )
+    return membership
+
+
+def _owners_left_after(membership: Membership) -> int:
+    return Membership.objects.filter(workspace=membership.workspace, role=Role.OWNER).exclude(pk=membership.pk).count()
+
+
+@transaction.atomic
+def change_role(*, membership: Membership, role: str, actor_membership: Membership) -> Membership:
+    _check_can_assign(actor_membership, role)
+    if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner can change another owner's role."))
+    if membership.role == Role.OWNER and role != Role.OWNER and _owners_left_after(membership) == 0:
+        raise ValidationError(_("A workspace needs at least one owner."))
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        "member.role_changed", workspace=membership.workspace, actor=actor_membership.user, obj=membership,
+        user=membership.user.email, old=old, new=role,
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, actor_membership: Membership) -> None:
+    if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+        raise PermissionDenied(_("Only an owner can remove an owner."))
+    if membership.role == Role.OWNER and _owners_left_after(membership) == 0:
+        raise ValidationError(_("A workspace needs at least one owner."))
+    audit.record(
+        "member.removed", workspace=membership.workspace, actor=actor_membership.user, obj=membership,
+        user=membership.user.email, role=membership.role,
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def update_profile(*, user: User, name: str, language: str, timezone_name: str) -> User:
+    user.name, user.language, user.timezone = name, language, timezone_name
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["name", "language", "timezone"])
+    return user
+
+
+def ensure_first_admin(email: str = "admin@example.org") -> tuple[User, str] | None:
+    """Creates the first staff account when there is no user yet; returns it with its password."""
+    import secrets
+
+    if User.objects.exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        user = User.objects.create_superuser(email=email, password=password, name="Admin")
+        org = create_organization(name="My organization", actor=user)
+        create_workspace(organization=org, name="Main workspace", timezone_name="UTC", owner=user)
+    return user, password

@@ -1,0 +1,69 @@
+"""The one table that decides what each workspace role may do.
+
+Views, the API and actions ask `can(role, perm)`; nothing else compares role names.
+Later capabilities add their permissions here, in the same table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    EDITOR = "editor", _("Editor")
+    CONTRIBUTOR = "contributor", _("Contributor")
+    APPROVER = "approver", _("Approver")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Perm(StrEnum):
+    VIEW_WORKSPACE = "workspace.view"
+    MANAGE_WORKSPACE = "workspace.manage"
+    VIEW_MEMBERS = "members.view"
+    MANAGE_MEMBERS = "members.manage"
+    CREATE_POST = "posts.create"
+    EDIT_ANY_POST = "posts.edit_any"
+    APPROVE_POST = "posts.approve"
+    SCHEDULE_POST = "posts.schedule"
+    MANAGE_CHANNELS = "channels.manage"
+    VIEW_ANALYTICS = "analytics.view"
+    VIEW_AUDIT_LOG = "audit.view"
+
+
+_ALL = frozenset(Role)
+_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+_WRITERS = frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.CONTRIBUTOR})
+
+GRANTS: dict[Perm, frozenset[Role]] = {
+    Perm.VIEW_WORKSPACE: _ALL,
+    Perm.MANAGE_WORKSPACE: _MANAGERS,
+    Perm.VIEW_MEMBERS: _ALL,
+    Perm.MANAGE_MEMBERS: _MANAGERS,
+    Perm.CREATE_POST: _WRITERS,
+    Perm.EDIT_ANY_POST: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.APPROVE_POST: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
+    Perm.SCHEDULE_POST: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.MANAGE_CHANNELS: _MANAGERS,
+    Perm.VIEW_ANALYTICS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
+    Perm.VIEW_AUDIT_LOG: _MANAGERS,
+}
+
+
+def can(role: str | None, perm: Perm) -> bool:
+    if role is None:
+        return False
+    return role in GRANTS[perm]
+
+
+def assignable_roles(actor_role: str) -> list[Role]:
+    """Roles an actor may hand out: only an owner makes owners."""
+    if actor_role == Role.OWNER:
+        return list(Role)
+    if actor_role == Role.ADMIN:
+        return [r for r in Role if r != Role.OWNER]
+    return []

@@ -1,0 +1,14 @@
+"""The REST API root. Each capability adds its router here, in the same pattern as accounts."""
+
+from ninja import NinjaAPI
+
+from chorus.api.accounts import router as accounts_router
+
+api = NinjaAPI(
+    title="Chorus API",
+    version="1",
+    description="Plan, review, schedule and publish. Authenticate with `Authorization: Bearer <token>` "
+    "(create a token under Account → API tokens).",
+    urls_namespace="api",
+)
+api.add_router("/", accounts_router)

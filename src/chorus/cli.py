@@ -1,0 +1,231 @@
+"""The `chorus` command: run the embedded shape, or one role of the scaled shape."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+QUEUES = "default,publishing,metrics,listening"
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus.settings")
+    import django
+
+    django.setup()
+
+
+def _bind() -> str:
+    return os.environ.get("CHORUS_BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    argv = [
+        sys.executable, "-m", "gunicorn", "chorus.wsgi:application",
+        "--bind", args.bind or _bind(),
+        "--workers", workers,
+        "--threads", os.environ.get("WEB_THREADS", "4"),
+        "--worker-class", "gthread",
+        "--access-logfile", "-" if os.environ.get("CHORUS_ACCESS_LOG") else "/dev/null",
+        "--graceful-timeout", "5",
+    ]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.conf import settings
+
+    if settings.CHORUS_TASK_BACKEND == "celery":
+        argv = [
+            sys.executable, "-m", "celery", "-A", "chorus.celery", "worker",
+            "--queues", args.queues, "--loglevel", "INFO",
+            "--concurrency", str(args.concurrency or os.environ.get("WORKER_CONCURRENCY", "4")),
+            "--hostname", f"chorus-{os.getpid()}@%h",
+        ]
+        os.execv(sys.executable, argv)
+    from django.core.management import call_command
+
+    call_command("db_worker", queue_name=args.queues, interval=args.interval, reload=False, startup_delay=False)
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    _setup_django()
+    from chorus.core.scheduler import run_forever
+
+    run_forever()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def _print_login(email: str, password: str) -> None:
+    from django.conf import settings
+
+    line = "=" * 64
+    print(f"\n{line}\n  Chorus first admin account (shown once, change it after signing in)\n"
+          f"  URL:      {settings.CHORUS_BASE_URL}/\n  Email:    {email}\n  Password: {password}\n{line}\n",
+          flush=True)
+
+
+def cmd_createadmin(args: argparse.Namespace) -> int:
+    _setup_django()
+    import secrets
+
+    from chorus.accounts.actions import ensure_first_admin
+    from chorus.accounts.models import User
+
+    if args.email is None:
+        created = ensure_first_admin()
+        if created is None:
+            print("An account exists already; use `chorus createadmin --email you@example.org` for another.")
+            return 0
+        _print_login(created[0].email, created[1])
+        return 0
+    if User.objects.filter(email__iexact=args.email).exists():
+        print(f"{args.email} exists already.", file=sys.stderr)
+        return 1
+    password = secrets.token_urlsafe(12)
+    User.objects.create_superuser(email=args.email, password=password)
+    _print_login(args.email, password)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level="WARNING" if args.strict else "ERROR")
+    except SystemCheckError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["chorus manage", *args.rest])
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The embedded shape: migrate, first admin, then web + worker + scheduler as one group."""
+    started = time.monotonic()
+    _setup_django()
+    from django.core.management import call_command
+
+    from chorus.accounts.actions import ensure_first_admin
+
+    call_command("migrate", interactive=False, verbosity=0)
+    created = ensure_first_admin()
+    if created is not None:
+        _print_login(created[0].email, created[1])
+    chorus = [sys.executable, "-m", "chorus.cli"]
+    roles = {
+        "web": [*chorus, "web", "--bind", args.bind or _bind()],
+        "worker": [*chorus, "worker"],
+        "scheduler": [*chorus, "scheduler"],
+    }
+    children = {name: subprocess.Popen(argv) for name, argv in roles.items()}
+    print(
+        f"Chorus is starting at http://{args.bind or _bind()}/ (web, worker, scheduler; "
+        f"set up in {time.monotonic() - started:.1f}s). Ctrl-C stops all.",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    reported: set[str] = set()
+    while not stopping:
+        for name, proc in children.items():
+            # A role that dies is reported, not restarted silently: /health and the admin
+            # banner show it, which is the point of having them.
+            if proc.poll() is not None and name not in reported:
+                reported.add(name)
+                print(f"chorus run: the {name} exited with code {proc.returncode}", file=sys.stderr, flush=True)
+        if len(reported) == len(children):
+            return 1
+        time.sleep(0.5)
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 10
+    for proc in children.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("Chorus stopped.", flush=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chorus", description="Chorus: social media management for teams.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="embedded shape: migrate, create the first admin, start web + worker + scheduler")
+    p.add_argument("--bind", help="host:port (default 127.0.0.1:8000, or CHORUS_BIND)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("web", help="the web server (gunicorn)")
+    p.add_argument("--bind", help="host:port (default 127.0.0.1:8000, or CHORUS_BIND)")
+    p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("worker", help="a task worker (db worker, or Celery when CHORUS_TASK_BACKEND=celery)")
+    p.add_argument("--queues", default=QUEUES, help=f"comma-separated queues (default {QUEUES})")
+    p.add_argument("--interval", type=float, default=0.2, help="db worker poll interval in seconds")
+    p.add_argument("--concurrency", type=int, help="Celery worker processes")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="the scheduler loop (several may run at once)")
+    p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("-v", "--verbosity", type=int, default=1)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("createadmin", help="create the first admin (or another with --email) and print its login")
+    p.add_argument("--email")
+    p.set_defaults(func=cmd_createadmin)
+
+    p = sub.add_parser("check", help="Django system checks (--deploy for production settings)")
+    p.add_argument("--deploy", action="store_true")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("manage", help="any Django management command, e.g. `chorus manage shell`")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

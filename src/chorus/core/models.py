@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Heartbeat(models.Model):
+    """Last sign of life of a background role ("worker", "scheduler"), for /health and the banner."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    beat_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at.isoformat()}"
+
+    @classmethod
+    def beat(cls, name: str, **detail: object) -> None:
+        cls.objects.update_or_create(name=name, defaults={"beat_at": timezone.now(), "detail": detail})
+
+    @property
+    def age_seconds(self) -> float:
+        return (timezone.now() - self.beat_at).total_seconds()
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which object. Written by actions, never edited."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["workspace", "-at"], name="audit_ws_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
