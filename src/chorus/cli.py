@@ -27,13 +27,22 @@ def _bind() -> str:
 def cmd_web(args: argparse.Namespace) -> int:
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     argv = [
-        sys.executable, "-m", "gunicorn", "chorus.wsgi:application",
-        "--bind", args.bind or _bind(),
-        "--workers", workers,
-        "--threads", os.environ.get("WEB_THREADS", "4"),
-        "--worker-class", "gthread",
-        "--access-logfile", "-" if os.environ.get("CHORUS_ACCESS_LOG") else "/dev/null",
-        "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "chorus.wsgi:application",
+        "--bind",
+        args.bind or _bind(),
+        "--workers",
+        workers,
+        "--threads",
+        os.environ.get("WEB_THREADS", "4"),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-" if os.environ.get("CHORUS_ACCESS_LOG") else "/dev/null",
+        "--graceful-timeout",
+        "5",
     ]
     os.execv(sys.executable, argv)
     return 0  # not reached
@@ -45,15 +54,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     if settings.CHORUS_TASK_BACKEND == "celery":
         argv = [
-            sys.executable, "-m", "celery", "-A", "chorus.celery", "worker",
-            "--queues", args.queues, "--loglevel", "INFO",
-            "--concurrency", str(args.concurrency or os.environ.get("WORKER_CONCURRENCY", "4")),
-            "--hostname", f"chorus-{os.getpid()}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "chorus.celery",
+            "worker",
+            "--queues",
+            args.queues,
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(args.concurrency or os.environ.get("WORKER_CONCURRENCY", "4")),
+            "--hostname",
+            f"chorus-{os.getpid()}@%h",
         ]
         os.execv(sys.executable, argv)
     from django.core.management import call_command
 
-    call_command("db_worker", queue_name=args.queues, interval=args.interval, reload=False, startup_delay=False)
+    call_command(
+        "db_worker", queue_name=args.queues, interval=args.interval, reload=False, startup_delay=False
+    )
     return 0
 
 
@@ -77,9 +98,11 @@ def _print_login(email: str, password: str) -> None:
     from django.conf import settings
 
     line = "=" * 64
-    print(f"\n{line}\n  Chorus first admin account (shown once, change it after signing in)\n"
-          f"  URL:      {settings.CHORUS_BASE_URL}/\n  Email:    {email}\n  Password: {password}\n{line}\n",
-          flush=True)
+    print(
+        f"\n{line}\n  Chorus first admin account (shown once, change it after signing in)\n"
+        f"  URL:      {settings.CHORUS_BASE_URL}/\n  Email:    {email}\n  Password: {password}\n{line}\n",
+        flush=True,
+    )
 
 
 def cmd_createadmin(args: argparse.Namespace) -> int:
@@ -165,7 +188,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             # banner show it, which is the point of having them.
             if proc.poll() is not None and name not in reported:
                 reported.add(name)
-                print(f"chorus run: the {name} exited with code {proc.returncode}", file=sys.stderr, flush=True)
+                print(
+                    f"chorus run: the {name} exited with code {proc.returncode}", file=sys.stderr, flush=True
+                )
         if len(reported) == len(children):
             return 1
         time.sleep(0.5)
@@ -186,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chorus", description="Chorus: social media management for teams.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="embedded shape: migrate, create the first admin, start web + worker + scheduler")
+    p = sub.add_parser(
+        "run", help="embedded shape: migrate, create the first admin, start web + worker + scheduler"
+    )
     p.add_argument("--bind", help="host:port (default 127.0.0.1:8000, or CHORUS_BIND)")
     p.set_defaults(func=cmd_run)
 
@@ -207,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbosity", type=int, default=1)
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("createadmin", help="create the first admin (or another with --email) and print its login")
+    p = sub.add_parser(
+        "createadmin", help="create the first admin (or another with --email) and print its login"
+    )
     p.add_argument("--email")
     p.set_defaults(func=cmd_createadmin)
 

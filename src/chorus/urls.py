@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
 from chorus.api.api import api
 from chorus.core.views import health_view
@@ -12,7 +10,3 @@ urlpatterns = [
     path("health", health_view, name="health"),
     path("", include("chorus.accounts.urls")),
 ]
-
-if settings.MEDIA_ROOT and not settings.MEDIA_URL.startswith("http"):
-    # Embedded shape: media from var/media. The scaled shape serves media from object storage.
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

@@ -14,7 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from chorus.accounts.models import Membership, Workspace
+from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, can
 
 View = Callable[..., HttpResponse]
@@ -62,3 +62,10 @@ def workspace_of(request: HttpRequest) -> Workspace:
 
 def membership_of(request: HttpRequest) -> Membership:
     return request.membership  # type: ignore[attr-defined,no-any-return]
+
+
+def current_user(request: HttpRequest) -> User:
+    """The signed-in user, typed (views behind login_required only)."""
+    user = request.user
+    assert isinstance(user, User), "current_user() needs a signed-in user"
+    return user

@@ -61,7 +61,9 @@ def _check_can_assign(actor_membership: Membership, role: str) -> None:
 
 
 @transaction.atomic
-def invite_member(*, workspace: Workspace, actor_membership: Membership, email: str, role: str) -> tuple[Invitation, str]:
+def invite_member(
+    *, workspace: Workspace, actor_membership: Membership, email: str, role: str
+) -> tuple[Invitation, str]:
     """Creates an invitation and emails its link (on commit). Returns it with the raw token."""
     _check_can_assign(actor_membership, role)
     email = email.strip().lower()
@@ -80,9 +82,21 @@ def invite_member(*, workspace: Workspace, actor_membership: Membership, email: 
         invited_by=actor_membership.user,
         expires_at=timezone.now() + dt.timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
-    audit.record("member.invited", workspace=workspace, actor=actor_membership.user, obj=invitation, email=email, role=role)
+    audit.record(
+        "member.invited",
+        workspace=workspace,
+        actor=actor_membership.user,
+        obj=invitation,
+        email=email,
+        role=role,
+    )
     link = settings.CHORUS_BASE_URL + reverse("accept_invitation", args=[raw])
-    context = {"workspace": workspace, "inviter": actor_membership.user, "link": link, "invitation": invitation}
+    context = {
+        "workspace": workspace,
+        "inviter": actor_membership.user,
+        "link": link,
+        "invitation": invitation,
+    }
     transaction.on_commit(
         lambda: send_mail(
             subject=_("You are invited to %(workspace)s on Chorus") % {"workspace": workspace.name},
@@ -110,20 +124,31 @@ def accept_invitation(*, raw_token: str, user: User) -> Membership:
     if invitation is None or not invitation.is_pending:
         raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
     # Claim the invitation with a conditional update so a double click cannot use it twice.
-    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
+    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+        accepted_at=timezone.now()
+    )
     if claimed != 1:
         raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
-    membership, created = Membership.objects.get_or_create(
+    membership, _created = Membership.objects.get_or_create(
         workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
     )
     audit.record(
-        "member.joined", workspace=invitation.workspace, actor=user, obj=membership, role=membership.role, via="invitation"
+        "member.joined",
+        workspace=invitation.workspace,
+        actor=user,
+        obj=membership,
+        role=membership.role,
+        via="invitation",
     )
     return membership
 
 
 def _owners_left_after(membership: Membership) -> int:
-    return Membership.objects.filter(workspace=membership.workspace, role=Role.OWNER).exclude(pk=membership.pk).count()
+    return (
+        Membership.objects.filter(workspace=membership.workspace, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .count()
+    )
 
 
 @transaction.atomic
@@ -137,8 +162,13 @@ def change_role(*, membership: Membership, role: str, actor_membership: Membersh
     membership.role = role
     membership.save(update_fields=["role"])
     audit.record(
-        "member.role_changed", workspace=membership.workspace, actor=actor_membership.user, obj=membership,
-        user=membership.user.email, old=old, new=role,
+        "member.role_changed",
+        workspace=membership.workspace,
+        actor=actor_membership.user,
+        obj=membership,
+        user=membership.user.email,
+        old=old,
+        new=role,
     )
     return membership
 
@@ -150,8 +180,12 @@ def remove_member(*, membership: Membership, actor_membership: Membership) -> No
     if membership.role == Role.OWNER and _owners_left_after(membership) == 0:
         raise ValidationError(_("A workspace needs at least one owner."))
     audit.record(
-        "member.removed", workspace=membership.workspace, actor=actor_membership.user, obj=membership,
-        user=membership.user.email, role=membership.role,
+        "member.removed",
+        workspace=membership.workspace,
+        actor=actor_membership.user,
+        obj=membership,
+        user=membership.user.email,
+        role=membership.role,
     )
     membership.delete()
 

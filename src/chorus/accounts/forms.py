@@ -16,9 +16,13 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class WorkspaceCreateForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False, label=_("Organization"))
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), required=False, label=_("Organization")
+    )
     new_organization = forms.CharField(
-        max_length=150, required=False, label=_("…or a new organization"),
+        max_length=150,
+        required=False,
+        label=_("…or a new organization"),
         help_text=_("Leave empty to use the organization chosen above."),
     )
     name = forms.CharField(max_length=150, label=_("Workspace name"))
@@ -54,7 +58,9 @@ class RoleForm(forms.Form):
 
 class ProfileForm(forms.Form):
     name = forms.CharField(max_length=150, required=False, label=_("Name"))
-    language = forms.ChoiceField(choices=[("", _("Browser default")), *settings.LANGUAGES], required=False, label=_("Language"))
+    language = forms.ChoiceField(
+        choices=[("", _("Browser default")), *settings.LANGUAGES], required=False, label=_("Language")
+    )
     timezone = forms.ChoiceField(choices=timezone_choices, label=_("Time zone"))
 
 

@@ -23,7 +23,7 @@ class UserLanguageMiddleware:
 
         user = get_user(request) if hasattr(request, "session") else None
         if user is not None:
-            request._cached_user = user  # AuthenticationMiddleware reuses it: one lookup per request
+            request._cached_user = user  # type: ignore[attr-defined]  # AuthenticationMiddleware reuses it: one lookup per request
         language = getattr(user, "language", "") if user is not None else ""
         if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
             request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = language

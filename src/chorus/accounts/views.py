@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from chorus.accounts import actions
-from chorus.accounts.access import membership_of, workspace_of, workspace_view
+from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.forms import (
     AcceptInvitationSignupForm,
     ApiTokenForm,
@@ -33,15 +33,19 @@ def _creatable_organizations(user: User):  # type: ignore[no-untyped-def]
     """Staff may create workspaces anywhere; owners of a workspace in an organization may add more there."""
     if user.is_staff:
         return Organization.objects.order_by("name")
-    return Organization.objects.filter(
-        workspaces__memberships__user=user, workspaces__memberships__role=Role.OWNER
-    ).distinct().order_by("name")
+    return (
+        Organization.objects.filter(
+            workspaces__memberships__user=user, workspaces__memberships__role=Role.OWNER
+        )
+        .distinct()
+        .order_by("name")
+    )
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     memberships = (
-        Membership.objects.filter(user=request.user)
+        Membership.objects.filter(user=current_user(request))
         .select_related("workspace", "workspace__organization")
         .annotate(member_count=Count("workspace__memberships"))
         .order_by("workspace__organization__name", "workspace__name")
@@ -64,7 +68,10 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
                 raise PermissionDenied
             org = actions.create_organization(name=form.cleaned_data["new_organization"], actor=user)
         workspace = actions.create_workspace(
-            organization=org, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"], owner=user
+            organization=org,
+            name=form.cleaned_data["name"],
+            timezone_name=form.cleaned_data["timezone"],
+            owner=user,
         )
         messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
         return redirect("workspace_home", slug=workspace.slug)
@@ -132,12 +139,14 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("members", slug=workspace.slug)
     try:
         actions.invite_member(
-            workspace=workspace, actor_membership=membership_of(request),
-            email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+            workspace=workspace,
+            actor_membership=membership_of(request),
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
         )
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -153,7 +162,9 @@ def member_role(request: HttpRequest, member_id: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
-            actions.change_role(membership=target, role=form.cleaned_data["role"], actor_membership=membership_of(request))
+            actions.change_role(
+                membership=target, role=form.cleaned_data["role"], actor_membership=membership_of(request)
+            )
             messages.success(request, _("Role changed."))
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
@@ -197,13 +208,17 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                 membership = actions.accept_invitation(raw_token=token, user=request.user)  # type: ignore[arg-type]
             except actions.InvitationInvalid:
                 return render(request, "accounts/invitation_invalid.html", status=404)
-            messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": membership.workspace.name})
+            messages.success(
+                request, _("Welcome to %(workspace)s.") % {"workspace": membership.workspace.name}
+            )
             return redirect("workspace_home", slug=membership.workspace.slug)
     elif existing is None:
         signup_form = AcceptInvitationSignupForm(request.POST or None, email=invitation.email)
         if request.method == "POST" and signup_form.is_valid():
             user = User.objects.create_user(
-                email=invitation.email, password=signup_form.cleaned_data["password"], name=signup_form.cleaned_data["name"]
+                email=invitation.email,
+                password=signup_form.cleaned_data["password"],
+                name=signup_form.cleaned_data["name"],
             )
             membership = actions.accept_invitation(raw_token=token, user=user)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
@@ -219,11 +234,14 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = ProfileForm(
-        request.POST or None, initial={"name": user.name, "language": user.language, "timezone": user.timezone}
+        request.POST or None,
+        initial={"name": user.name, "language": user.language, "timezone": user.timezone},
     )
     if request.method == "POST" and form.is_valid():
         actions.update_profile(
-            user=user, name=form.cleaned_data["name"], language=form.cleaned_data["language"],
+            user=user,
+            name=form.cleaned_data["name"],
+            language=form.cleaned_data["language"],
             timezone_name=form.cleaned_data["timezone"],
         )
         messages.success(request, _("Profile saved."))
@@ -243,8 +261,12 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _token, new_token = ApiToken.issue(request.user, form.cleaned_data["name"])  # type: ignore[arg-type]
         form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-created_at")
-    return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
+    tokens = ApiToken.objects.filter(user=current_user(request), revoked_at__isnull=True).order_by(
+        "-created_at"
+    )
+    return render(
+        request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token}
+    )
 
 
 @login_required
@@ -265,5 +287,3 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         User.objects.filter(pk=request.user.pk).update(language=language)
     return set_language(request)
-
-

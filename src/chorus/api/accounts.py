@@ -7,7 +7,7 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import field_validator
 
@@ -73,7 +73,9 @@ class RoleIn(Schema):
 
 def _workspace_out(m: Membership) -> WorkspaceOut:
     w = m.workspace
-    return WorkspaceOut(slug=w.slug, name=w.name, organization=w.organization.name, timezone=w.timezone, role=m.role)
+    return WorkspaceOut(
+        slug=w.slug, name=w.name, organization=w.organization.name, timezone=w.timezone, role=m.role
+    )
 
 
 def _member_out(m: Membership) -> MemberOut:
@@ -111,22 +113,29 @@ def list_members(request: HttpRequest, slug: str) -> list[MemberOut]:
 
 
 @router.post("/workspaces/{slug}/invitations", response={201: InvitationOut}, **ws_perm(Perm.MANAGE_MEMBERS))
-def invite(request: HttpRequest, slug: str, payload: InviteIn) -> tuple[int, InvitationOut]:
+def invite(request: HttpRequest, slug: str, payload: InviteIn) -> Status:
     try:
         invitation, _raw = actions.invite_member(
-            workspace=workspace_of(request), actor_membership=membership_of(request),
-            email=payload.email, role=payload.role,
+            workspace=workspace_of(request),
+            actor_membership=membership_of(request),
+            email=payload.email,
+            role=payload.role,
         )
     except (ValidationError, PermissionDenied) as exc:
         raise _as_http_error(exc) from None
-    return 201, InvitationOut(
-        id=invitation.pk, email=invitation.email, role=invitation.role, expires_at=invitation.expires_at
+    return Status(
+        201,
+        InvitationOut(
+            id=invitation.pk, email=invitation.email, role=invitation.role, expires_at=invitation.expires_at
+        ),
     )
 
 
 @router.patch("/workspaces/{slug}/members/{member_id}", response=MemberOut, **ws_perm(Perm.MANAGE_MEMBERS))
 def change_member_role(request: HttpRequest, slug: str, member_id: int, payload: RoleIn) -> MemberOut:
-    target = get_object_or_404(Membership.objects.select_related("user"), pk=member_id, workspace=workspace_of(request))
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=member_id, workspace=workspace_of(request)
+    )
     try:
         actions.change_role(membership=target, role=payload.role, actor_membership=membership_of(request))
     except (ValidationError, PermissionDenied) as exc:
@@ -135,10 +144,12 @@ def change_member_role(request: HttpRequest, slug: str, member_id: int, payload:
 
 
 @router.delete("/workspaces/{slug}/members/{member_id}", response={204: None}, **ws_perm(Perm.MANAGE_MEMBERS))
-def remove_member(request: HttpRequest, slug: str, member_id: int) -> tuple[int, None]:
-    target = get_object_or_404(Membership.objects.select_related("user"), pk=member_id, workspace=workspace_of(request))
+def remove_member(request: HttpRequest, slug: str, member_id: int) -> Status:
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=member_id, workspace=workspace_of(request)
+    )
     try:
         actions.remove_member(membership=target, actor_membership=membership_of(request))
     except (ValidationError, PermissionDenied) as exc:
         raise _as_http_error(exc) from None
-    return 204, None
+    return Status(204, None)

@@ -19,7 +19,9 @@ def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="chorus.E001",
             )
         )
-    if settings.CHORUS_TASK_BACKEND == "celery" and not settings.REDIS_URL.startswith(("redis://", "rediss://")):
+    if settings.CHORUS_TASK_BACKEND == "celery" and not settings.REDIS_URL.startswith(
+        ("redis://", "rediss://")
+    ):
         problems.append(
             Error(
                 "CHORUS_TASK_BACKEND=celery needs REDIS_URL (redis://host:6379/0).",
@@ -40,7 +42,10 @@ def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="chorus.W001",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and settings.CHORUS_TASK_BACKEND == "celery":
+    if (
+        settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        and settings.CHORUS_TASK_BACKEND == "celery"
+    ):
         problems.append(
             Error(
                 "The Celery engine runs workers on other machines; they cannot share a SQLite file.",

@@ -1,0 +1,208 @@
+"""Walks every URL pattern and every API operation as anonymous, an outsider (member of another
+workspace) and each role, asserting tenancy and permissions.
+
+Patterns and operations are enumerated from the URL resolver and the OpenAPI document, so a new
+endpoint is covered automatically; one the walker cannot classify fails `test_every_*_is_covered`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from chorus.accounts.models import ApiToken, Invitation, Membership
+from chorus.accounts.permissions import Perm, Role, can
+from tests.conftest import Cast
+
+# URL kwargs -> how to get a value that names an object *of the target workspace*.
+KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
+    "slug": lambda cast: cast.workspace.slug,
+    "member_id": lambda cast: Membership.objects.get(workspace=cast.workspace, role=Role.VIEWER).pk,
+    "invitation_id": lambda cast: (
+        Invitation.objects.create(
+            workspace=cast.workspace,
+            email="new@example.org",
+            role=Role.EDITOR,
+            token_hash="x" * 64,
+            expires_at="2099-01-01T00:00:00Z",
+        ).pk
+    ),
+}
+
+# Views outside the workspace tenancy, with what anonymous gets. Anything else must be a
+# workspace view (carrying `chorus_permission`) or listed here with a reason.
+PUBLIC_OR_USER_VIEWS = {
+    "login": "public",
+    "logout": "public",
+    "password_reset": "public",
+    "password_reset_done": "public",
+    "password_reset_confirm": "public",
+    "password_reset_complete": "public",
+    "accept_invitation": "public",  # the token itself is the credential; tested in test_invitations
+    "switch_language": "public",
+    "health": "public",
+    "home": "user",
+    "password_change": "user",
+    "password_change_done": "user",
+    "profile": "user",
+    "api_tokens": "user",
+    "api_token_revoke": "user",  # scoped to the user's own tokens; tested in test_api_tokens
+    "workspace_create": "user",  # creation rights tested in test_workspaces
+}
+# Patterns owned by other frameworks and covered by their own tests.
+FOREIGN_PREFIXES = ("admin/", "api/", "media/", "static/")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: str
+    callback: Any
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[Route]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield Route(entry.name or "", prefix + str(entry.pattern), entry.callback)
+
+
+ROUTES = [r for r in _walk(get_resolver()) if not r.pattern.startswith(FOREIGN_PREFIXES)]
+WORKSPACE_ROUTES = [r for r in ROUTES if hasattr(r.callback, "chorus_permission")]
+
+
+def test_every_url_pattern_is_covered():
+    unclassified = [
+        r.pattern
+        for r in ROUTES
+        if not hasattr(r.callback, "chorus_permission") and r.name not in PUBLIC_OR_USER_VIEWS
+    ]
+    assert not unclassified, f"new URL patterns without tenancy classification: {unclassified}"
+    for route in WORKSPACE_ROUTES:
+        for kwarg in _kwargs_of(route.pattern):
+            assert kwarg in KWARG_FACTORIES, f"{route.pattern}: add a KWARG_FACTORIES entry for <{kwarg}>"
+
+
+def _kwargs_of(pattern: str) -> list[str]:
+    import re
+
+    return re.findall(r"<(?:\w+:)?(\w+)>", pattern)
+
+
+def _url(route: Route, cast: Cast) -> str:
+    from django.urls import reverse
+
+    return reverse(route.name, kwargs={k: KWARG_FACTORIES[k](cast) for k in _kwargs_of(route.pattern)})
+
+
+ACTORS = ["anonymous", "outsider", *[r.value for r in Role]]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("route", WORKSPACE_ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_workspace_view_tenancy(cast: Cast, route: Route, actor: str, method: str):
+    url = _url(route, cast)
+    user = None if actor == "anonymous" else cast.outsider if actor == "outsider" else cast.members[actor]
+    response = getattr(cast.client_for(user), method)(url)
+    perm: Perm = route.callback.chorus_permission
+    if actor == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    elif actor == "outsider":
+        assert response.status_code == 404
+    elif not can(actor, perm):
+        assert response.status_code == 403, f"{actor} must not reach {route.name} ({perm})"
+    else:
+        assert response.status_code in (200, 302, 405), (
+            f"{actor} should reach {route.name}: {response.status_code}"
+        )
+
+
+@pytest.mark.parametrize("name", [n for n, kind in PUBLIC_OR_USER_VIEWS.items() if kind == "user"])
+def test_user_views_need_sign_in(client, name: str):
+    from django.urls import reverse
+
+    kwargs = {"token_id": 1} if name == "api_token_revoke" else {}
+    response = client.get(reverse(name, kwargs=kwargs))
+    assert response.status_code in (302, 405)
+    if response.status_code == 302:
+        assert "/accounts/login/" in response["Location"]
+
+
+# --- the REST API ---------------------------------------------------------------------------
+
+API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
+    "slug": KWARG_FACTORIES["slug"],
+    "member_id": KWARG_FACTORIES["member_id"],
+}
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    from chorus.api.api import api
+
+    schema = api.get_openapi_schema()
+    return [
+        (path, method, op)
+        for path, methods in schema["paths"].items()
+        for method, op in methods.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+OPERATIONS = _operations()
+
+
+def test_every_api_operation_declares_a_permission():
+    missing = [f"{m.upper()} {p}" for p, m, op in OPERATIONS if "x-chorus-permission" not in op]
+    assert not missing, f"API operations without x-chorus-permission: {missing}"
+    for path, _method, _op in OPERATIONS:
+        for param in _kwargs_of(path.replace("{", "<").replace("}", ">")):
+            assert param in API_PATH_PARAMS, f"{path}: add an API_PATH_PARAMS entry for {{{param}}}"
+
+
+def _api_url(path: str, cast: Cast) -> str:
+    for param in _kwargs_of(path.replace("{", "<").replace("}", ">")):
+        path = path.replace("{" + param + "}", str(API_PATH_PARAMS[param](cast)))
+    return path
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: f"{o[1].upper()} {o[0]}")
+def test_api_operation_tenancy(cast: Cast, operation: tuple[str, str, dict[str, Any]], actor: str):
+    path, method, op = operation
+    url = _api_url(path, cast)
+    user = None if actor == "anonymous" else cast.outsider if actor == "outsider" else cast.members[actor]
+    headers = {}
+    if user is not None:
+        _token, raw = ApiToken.issue(user, "walker")
+        headers["Authorization"] = f"Bearer {raw}"
+    from django.test import Client
+
+    if method == "get":
+        response = Client().get(url, headers=headers)
+    else:
+        response = getattr(Client(), method)(
+            url, data=json.dumps({}), content_type="application/json", headers=headers
+        )
+    permission = op["x-chorus-permission"]
+    if actor == "anonymous":
+        assert response.status_code == 401
+        return
+    if permission == "authenticated":
+        assert response.status_code in (200, 201, 204, 422)
+        return
+    perm = Perm(permission)
+    if actor == "outsider":
+        assert response.status_code == 404
+    elif not can(actor, perm):
+        assert response.status_code == 403, f"{actor} must not {method.upper()} {path} ({perm})"
+    else:
+        # Allowed roles get past tenancy; an empty body may still be refused as invalid (422),
+        # and some actions refuse on business rules (e.g. an admin removing an owner: 403 with a reason).
+        assert response.status_code in (200, 201, 204, 400, 422), response.content
