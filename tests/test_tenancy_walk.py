@@ -20,9 +20,18 @@ from chorus.accounts.permissions import Perm, Role, can
 from tests.conftest import Cast
 
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
+def _target_in(workspace):
+    from chorus.channels.actions import connect_channel
+    from chorus.publishing.actions import create_post
+
+    channel = connect_channel(workspace=workspace, kind="sink", name="Sink", config={}, credentials={})
+    return create_post(workspace=workspace, author=None, channels=[channel], text="walker").targets.get()
+
+
 KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "slug": lambda cast: cast.workspace.slug,
     "member_id": lambda cast: Membership.objects.get(workspace=cast.workspace, role=Role.VIEWER).pk,
+    "target_id": lambda cast: _target_in(cast.workspace).pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -33,6 +42,15 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
         ).pk
     ),
 }
+
+
+def _target_in(workspace):
+    from chorus.channels.actions import connect_channel
+    from chorus.publishing.actions import create_post
+
+    channel = connect_channel(workspace=workspace, kind="sink", name="Sink", config={}, credentials={})
+    return create_post(workspace=workspace, author=None, channels=[channel], text="walker").targets.get()
+
 
 # Views outside the workspace tenancy, with what anonymous gets. Anything else must be a
 # workspace view (carrying `chorus_permission`) or listed here with a reason.
@@ -65,12 +83,13 @@ class Route:
     callback: Any
 
 
-def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[Route]:
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[Route]:
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
-            yield from _walk(entry, prefix + str(entry.pattern))
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry, prefix + str(entry.pattern), ns)
         elif isinstance(entry, URLPattern):
-            yield Route(entry.name or "", prefix + str(entry.pattern), entry.callback)
+            yield Route(namespace + (entry.name or ""), prefix + str(entry.pattern), entry.callback)
 
 
 ROUTES = [r for r in _walk(get_resolver()) if not r.pattern.startswith(FOREIGN_PREFIXES)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -46,7 +47,11 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "chorus.core",
     "chorus.accounts",
+    "chorus.channels",
+    "chorus.content",
+    "chorus.publishing",
     "chorus.api",
+    *env_list("CHORUS_EXTRA_APPS"),
 ]
 
 MIDDLEWARE = [
@@ -99,7 +104,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests share the database with worker subprocesses, so it must be a file, not :memory:.
     (VAR_DIR / "test").mkdir(exist_ok=True)
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test" / "test.sqlite3")}
+    # One file per test process, so concurrent test runs never share (or delete) each other's.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test" / f"test-{os.getpid()}.sqlite3")}
 else:
     _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
@@ -188,6 +194,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 CHORUS_HEARTBEAT_STALE_SECONDS = env_int("CHORUS_HEARTBEAT_STALE_SECONDS", 120)
 CHORUS_SCHEDULER_TICK_SECONDS = float(env_str("CHORUS_SCHEDULER_TICK_SECONDS", "1"))
 CHORUS_WORKER_PING_SECONDS = env_int("CHORUS_WORKER_PING_SECONDS", 30)
+# Publishing engine (see chorus.publishing): claim sizes, leases, retries.
+CHORUS_CLAIM_BATCH = env_int("CHORUS_CLAIM_BATCH", 200)  # targets claimed per transaction
+CHORUS_PUBLISH_BATCH = env_int("CHORUS_PUBLISH_BATCH", 20)  # targets per publish task
+CHORUS_PUBLISH_THREADS = env_int("CHORUS_PUBLISH_THREADS", 8)  # concurrent network calls per task
+CHORUS_CLAIM_LEASE_SECONDS = env_int("CHORUS_CLAIM_LEASE_SECONDS", 300)  # claimed, task never ran
+CHORUS_SEND_LEASE_SECONDS = env_int("CHORUS_SEND_LEASE_SECONDS", 180)  # > any HTTP timeout
+CHORUS_RECOVER_EVERY_SECONDS = env_int("CHORUS_RECOVER_EVERY_SECONDS", 30)
+CHORUS_UNKNOWN_GIVE_UP_SECONDS = env_int("CHORUS_UNKNOWN_GIVE_UP_SECONDS", 3600)
+CHORUS_MAX_ATTEMPTS = env_int("CHORUS_MAX_ATTEMPTS", 5)
+CHORUS_RETRY_BASE_SECONDS = float(env_str("CHORUS_RETRY_BASE_SECONDS", "5"))
+CHORUS_RETRY_MAX_SECONDS = float(env_str("CHORUS_RETRY_MAX_SECONDS", "900"))
+# Extra connector kinds (kind=dotted.path,...): only tests and benchmarks use it (the sink).
+CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_EXTRA_CONNECTORS"))
 INVITATION_MAX_AGE_DAYS = env_int("CHORUS_INVITATION_MAX_AGE_DAYS", 14)
 
 LOGGING = {

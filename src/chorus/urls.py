@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("health", health_view, name="health"),
     path("", include("chorus.accounts.urls")),
+    path("", include("chorus.publishing.urls")),
 ]

@@ -28,3 +28,12 @@ def record(
         object_id=str(obj.pk) if obj is not None else "",
         data=data,
     )
+
+
+def record_raw(
+    action: str, *, workspace_id: int | None, object_type: str, object_id: str, **data: Any
+) -> AuditEvent:
+    """For engine paths that hold ids, not objects."""
+    return AuditEvent.objects.create(
+        workspace_id=workspace_id, action=action, object_type=object_type, object_id=object_id, data=data
+    )

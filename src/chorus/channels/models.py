@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from chorus.core import vault
+
+if TYPE_CHECKING:
+    from chorus.connectors.base import Connector
+
+
+class Channel(models.Model):
+    """A connected social account / page / site. Public config and encrypted credentials are
+    separate fields; credentials never reach serializers, admin lists or logs."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(_("network"), max_length=30)  # validated against the connector registry
+    name = models.CharField(_("name"), max_length=150)
+    config = models.JSONField(_("public configuration"), default=dict, blank=True)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    paused_reason = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # Weekly posting slots for "add to queue": [{"weekday": 0-6 (Monday=0), "time": "HH:MM"}, ...]
+    # in the workspace's time zone.
+    posting_slots = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        indexes = [models.Index(fields=["workspace", "kind"], name="channel_ws_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return vault.decrypt(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = vault.encrypt(value)
+
+    def connector(self) -> Connector:
+        from chorus.connectors.registry import connector_class
+
+        return connector_class(self.kind)(self)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def slot_times(self) -> list[tuple[int, dt.time]]:
+        slots = []
+        for slot in self.posting_slots:
+            hour, minute = (int(x) for x in str(slot["time"]).split(":"))
+            slots.append((int(slot["weekday"]), dt.time(hour, minute)))
+        return sorted(slots)

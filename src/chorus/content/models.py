@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+
+class Campaign(models.Model):
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=150)
+    slug = models.SlugField(_("slug"))
+    color = models.CharField(_("colour"), max_length=7, default="#3b4fd8")
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    goal = models.TextField(_("goal"), blank=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="campaign_slug_per_ws")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="tag_name_per_ws")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """The idea: who wrote it, for which campaign; one PostTarget per channel carries the variant."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    notes = models.TextField(_("internal notes"), blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
+    evergreen = models.BooleanField(
+        _("evergreen"),
+        default=False,
+        help_text=_("Re-queued in the channel's next free slot after it is published."),
+    )
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="post_ws_recent")]
+
+    def __str__(self) -> str:
+        return self.title or f"Post {self.pk}"
+
+
+class Recurrence(models.Model):
+    """A recurring schedule: an RFC 5545 RRULE evaluated in an IANA time zone at a local time, so
+    a weekly 09:00 post stays at 09:00 local across daylight-saving changes."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="recurrences")
+    template = models.ForeignKey("PostTarget", on_delete=models.CASCADE, related_name="+")
+    rrule = models.CharField(_("recurrence rule"), max_length=500, help_text="e.g. FREQ=WEEKLY;BYDAY=MO")
+    timezone = models.CharField(max_length=64)
+    # Wall-clock times in `timezone`, stored with a UTC label (the database has no naive type):
+    # read them with .replace(tzinfo=None). Use `wall()` to store one.
+    starts_local = models.DateTimeField(help_text="local wall time of the first occurrence")
+    last_generated_local = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("recurrence")
+
+    def __str__(self) -> str:
+        return f"{self.rrule} @ {self.timezone}"
+
+    @staticmethod
+    def wall(naive: dt.datetime) -> dt.datetime:
+        return naive.replace(tzinfo=dt.UTC)
+
+
+class PostTarget(models.Model):
+    """One post on one channel: its own text, media and options, its schedule and its state.
+
+    The status moves only through chorus.publishing.actions (DESIGN.md, publishing state machine).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHING = "publishing", _("Publishing")
+        PUBLISHED = "published", _("Published")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Outcome unknown")
+
+    class Phase(models.TextChoices):
+        NONE = "", "-"
+        CLAIMED = "claimed", "claimed"  # attempt recorded; nothing sent yet: safe to re-dispatch
+        SENDING = "sending", "sending"  # the request may have reached the network
+
+    class Hold(models.TextChoices):
+        NONE = "", "-"
+        MISSED = "missed", _("Missed its time by more than the workspace tolerance")
+        CHANNEL_PAUSED = "channel_paused", _("The channel needs to be reconnected")
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="targets")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="targets")
+    text = models.TextField(_("text"), blank=True)
+    media = models.JSONField(default=list, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.NONE, blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    schedule_note = models.CharField(max_length=300, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)  # next attempt; differs from scheduled_at on retries
+    hold_reason = models.CharField(max_length=20, choices=Hold.choices, default=Hold.NONE, blank=True)
+    hold_detail = models.TextField(blank=True)
+
+    attempt_id = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+
+    published_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField(max_length=300, blank=True)
+    external_url = models.URLField(max_length=500, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+
+    recurrence = models.ForeignKey(
+        Recurrence, null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
+    )
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("post target")
+        verbose_name_plural = _("post targets")
+        indexes = [
+            # The scheduler's claim reads only due, unheld, scheduled rows: keep that index tiny.
+            models.Index(
+                fields=["due_at"], condition=Q(status="scheduled", hold_reason=""), name="target_due"
+            ),
+            models.Index(
+                fields=["status", "phase", "claimed_at"],
+                name="target_inflight",
+                condition=Q(status__in=["publishing", "unknown"]),
+            ),
+            models.Index(fields=["workspace", "scheduled_at"], name="target_ws_time"),
+            models.Index(fields=["channel", "scheduled_at"], name="target_channel_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recurrence", "scheduled_at"],
+                name="one_occurrence_per_time",
+                condition=Q(recurrence__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post} → {self.channel} [{self.status}]"

@@ -1,0 +1,167 @@
+"""The scheduler's due-work step: claim due targets in a short transaction, enqueue on commit.
+
+Claim = one conditional UPDATE (status 'scheduled' → 'publishing' with a fresh attempt id) over
+rows picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so concurrent schedulers pick disjoint
+rows; on SQLite the IMMEDIATE transaction holds the write lock for the pick and the update, and
+the `status='scheduled'` guard makes a lost race claim nothing. We then read back exactly the
+rows carrying our attempt id: those are ours, no matter what another scheduler did.
+No network call happens here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from chorus.channels.models import Channel
+from chorus.connectors.registry import connector_class
+from chorus.content.models import PostTarget
+from chorus.core import audit
+from chorus.core.models import AuditEvent
+
+log = logging.getLogger(__name__)
+S = PostTarget.Status
+
+
+def oldest_due() -> dt.datetime | None:
+    value: dt.datetime | None = PostTarget.objects.filter(
+        status=S.SCHEDULED, hold_reason="", due_at__lte=timezone.now()
+    ).aggregate(oldest=Min("due_at"))["oldest"]
+    return value
+
+
+def _inflight_by_kind() -> dict[str, int]:
+    rows = (
+        PostTarget.objects.filter(status=S.PUBLISHING)
+        .values("channel__kind")
+        .annotate(n=Count("id"))
+        .values_list("channel__kind", "n")
+    )
+    return dict(rows)
+
+
+def _cap(kind: str) -> int:
+    try:
+        return connector_class(kind).max_concurrency
+    except KeyError:
+        return 0
+
+
+def claim_due(now: dt.datetime | None = None, limit: int | None = None) -> tuple[uuid.UUID, list[int]]:
+    """Claims up to `limit` due targets; returns (attempt id, claimed target ids).
+
+    Targets later than their workspace's tolerance (first attempts only) are held for a person;
+    targets on paused channels are held until the channel is reconnected.
+    """
+    now = now or timezone.now()
+    limit = limit or settings.CHORUS_CLAIM_BATCH
+    attempt_id = uuid.uuid4()
+    with transaction.atomic():
+        candidates = PostTarget.objects.filter(status=S.SCHEDULED, hold_reason="", due_at__lte=now).order_by(
+            "due_at"
+        )
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        rows = list(
+            candidates.values_list(
+                "id",
+                "channel__kind",
+                "channel__status",
+                "scheduled_at",
+                "attempts",
+                "workspace__late_tolerance_minutes",
+                "workspace_id",
+            )[: limit * 2]
+        )
+        if not rows:
+            return attempt_id, []
+        room = {kind: _cap(kind) - n for kind, n in _inflight_by_kind().items()}
+        missed: list[tuple[int, int]] = []
+        paused: list[tuple[int, int]] = []
+        chosen: list[tuple[int, int]] = []
+        for target_id, kind, channel_status, scheduled_at, attempts, tolerance, workspace_id in rows:
+            if channel_status != Channel.Status.ACTIVE:
+                paused.append((target_id, workspace_id))
+            elif (
+                attempts == 0
+                and scheduled_at is not None
+                and now - scheduled_at > dt.timedelta(minutes=tolerance)
+            ):
+                missed.append((target_id, workspace_id))
+            elif len(chosen) < limit and room.setdefault(kind, _cap(kind)) > 0:
+                room[kind] -= 1
+                chosen.append((target_id, workspace_id))
+        _hold(missed, PostTarget.Hold.MISSED, now)
+        _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)
+        claimed_ids: list[int] = []
+        if chosen:
+            PostTarget.objects.filter(
+                id__in=[t for t, _w in chosen], status=S.SCHEDULED, hold_reason=""
+            ).update(
+                status=S.PUBLISHING,
+                phase=PostTarget.Phase.CLAIMED,
+                attempt_id=attempt_id,
+                claimed_at=now,
+                sending_at=None,
+                updated_at=now,
+            )
+            claimed_ids = list(PostTarget.objects.filter(attempt_id=attempt_id).values_list("id", flat=True))
+            ws_of = dict(chosen)
+            AuditEvent.objects.bulk_create(
+                AuditEvent(
+                    workspace_id=ws_of[t],
+                    action="target.claimed",
+                    object_type="content.posttarget",
+                    object_id=str(t),
+                    data={"to": S.PUBLISHING, "attempt": str(attempt_id)},
+                    at=now,
+                )
+                for t in claimed_ids
+            )
+            # Enqueue only once the claim is committed: a worker must never see a task for a
+            # claim that could still roll back.
+            transaction.on_commit(lambda: _enqueue(claimed_ids, attempt_id))
+    return attempt_id, claimed_ids
+
+
+def _enqueue(ids: list[int], attempt_id: uuid.UUID) -> None:
+    from chorus.publishing.tasks import publish_batch
+
+    size = settings.CHORUS_PUBLISH_BATCH
+    for start in range(0, len(ids), size):
+        publish_batch.enqueue(ids[start : start + size], str(attempt_id))
+
+
+def _hold(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:
+    if not items:
+        return
+    ids = [t for t, _w in items]
+    detail = str(PostTarget.Hold(reason).label)
+    PostTarget.objects.filter(id__in=ids, status=S.SCHEDULED, hold_reason="").update(
+        hold_reason=reason, hold_detail=detail, updated_at=now
+    )
+    for target_id, workspace_id in items:
+        audit.record_raw(
+            "target.held",
+            workspace_id=workspace_id,
+            object_type="content.posttarget",
+            object_id=str(target_id),
+            reason=reason,
+        )
+    log.warning("held %d targets: %s", len(ids), reason)
+
+
+def dispatch_due(now: dt.datetime | None = None) -> int:
+    """Claims everything due now, in chunks; each chunk's publish tasks are enqueued on commit."""
+    total = 0
+    while True:
+        _attempt_id, ids = claim_due(now)
+        total += len(ids)
+        if len(ids) < settings.CHORUS_CLAIM_BATCH:
+            return total

@@ -1,0 +1,315 @@
+"""The publish path, in process: every outcome of the error hierarchy lands where DESIGN.md says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from chorus.channels.models import Channel
+from chorus.connectors.base import AuthExpired, ContentRejected, Quota, ReauthRequired
+from chorus.content.models import PostTarget
+from chorus.core.models import AuditEvent, Notification
+from chorus.publishing import actions, dispatch, engine, reconcile
+from tests.publishing.conftest import make_target
+from tests.sink.connector import SinkConnector
+from tests.sink.models import SinkPost, SinkRequest
+
+S = PostTarget.Status
+
+
+def claim_and_publish(target: PostTarget) -> str:
+    attempt_id, ids = dispatch.claim_due()
+    assert target.pk in ids
+    return engine.publish_one(target.pk, attempt_id)
+
+
+def fault(channel: Channel, kind: str, **extra) -> None:
+    channel.config = {"fault_rate": 1.0, "faults": [kind], **extra}
+    channel.save()
+
+
+def test_it_publishes_a_due_target_once_and_records_the_link(due_target):
+    assert claim_and_publish(due_target) == "published"
+    due_target.refresh_from_db()
+    assert due_target.status == S.PUBLISHED
+    assert due_target.external_url.startswith("http://sink.invalid/p/")
+    assert SinkPost.objects.filter(target_id=due_target.pk).count() == 1
+    actions_logged = list(
+        AuditEvent.objects.filter(object_id=str(due_target.pk), object_type="content.posttarget").values_list(
+            "action", flat=True
+        )
+    )
+    assert actions_logged == ["target.scheduled", "target.claimed", "target.published"]
+
+
+def test_a_duplicate_task_delivery_does_nothing(due_target):
+    attempt_id, _ids = dispatch.claim_due()
+    assert engine.publish_one(due_target.pk, attempt_id) == "published"
+    assert engine.publish_one(due_target.pk, attempt_id) == "stale"
+    assert engine.publish_one(due_target.pk, uuid.uuid4()) == "stale"
+    assert SinkPost.objects.count() == 1
+
+
+def test_it_claims_only_due_targets(cast, sink_channel):
+    later = make_target(cast, sink_channel, when=timezone.now() + dt.timedelta(hours=1))
+    draft = make_target(cast, sink_channel)
+    due = make_target(cast, sink_channel, when=timezone.now())
+    _attempt, ids = dispatch.claim_due()
+    assert ids == [due.pk]
+    assert PostTarget.objects.get(pk=later.pk).status == S.SCHEDULED
+    assert PostTarget.objects.get(pk=draft.pk).status == S.DRAFT
+    # A second claim gets nothing: the first one owns the row.
+    assert dispatch.claim_due()[1] == []
+
+
+def test_it_holds_targets_missed_by_more_than_the_tolerance(cast, sink_channel):
+    cast.workspace.late_tolerance_minutes = 15
+    cast.workspace.save()
+    slightly_late = make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(minutes=10))
+    very_late = make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(hours=3))
+    _attempt, ids = dispatch.claim_due()
+    assert ids == [slightly_late.pk]
+    very_late.refresh_from_db()
+    assert very_late.status == S.SCHEDULED and very_late.hold_reason == PostTarget.Hold.MISSED
+    # A person decides: publish it now after all.
+    actions.release_hold(very_late, actor=cast.owner)
+    assert dispatch.claim_due()[1] == [very_late.pk]
+
+
+def test_a_429_waits_for_retry_after_without_counting_an_attempt(due_target):
+    fault(due_target.channel, "429", retry_after=120)
+    before = timezone.now()
+    assert claim_and_publish(due_target) == "rate_limited"
+    due_target.refresh_from_db()
+    assert due_target.status == S.SCHEDULED and due_target.attempts == 0
+    assert (
+        before + dt.timedelta(seconds=119) <= due_target.due_at <= timezone.now() + dt.timedelta(seconds=121)
+    )
+    assert due_target.error_code == "rate_limited"
+    assert dispatch.claim_due()[1] == []  # not before Retry-After
+
+
+def test_transient_errors_back_off_then_fail_with_the_reason(due_target, settings):
+    settings.CHORUS_MAX_ATTEMPTS = 3
+    settings.CHORUS_RETRY_BASE_SECONDS = 10
+    fault(due_target.channel, "500")
+    outcomes = []
+    for _ in range(3):
+        PostTarget.objects.filter(pk=due_target.pk).update(due_at=timezone.now())  # skip the wait
+        outcomes.append(claim_and_publish(due_target))
+        due_target.refresh_from_db()
+        if due_target.status == S.SCHEDULED:
+            assert due_target.due_at > timezone.now() + dt.timedelta(seconds=9)
+    assert outcomes == ["retry", "retry", "failed"]
+    assert due_target.status == S.FAILED
+    assert "HTTP 500" in due_target.error_message and "3 attempts" in due_target.error_message
+    assert SinkPost.objects.count() == 0
+
+
+def test_a_timeout_after_sending_is_unknown_then_reconciled_without_a_duplicate(due_target):
+    fault(due_target.channel, "timeout_after")
+    assert claim_and_publish(due_target) == "unknown"
+    due_target.refresh_from_db()
+    assert due_target.status == S.UNKNOWN
+    assert dispatch.claim_due()[1] == []  # never retried blindly
+    assert reconcile.reconcile_one(due_target.pk) == "published"
+    due_target.refresh_from_db()
+    assert due_target.status == S.PUBLISHED
+    assert SinkPost.objects.filter(target_id=due_target.pk).count() == 1
+    assert SinkRequest.objects.filter(target_id=due_target.pk).count() == 1
+
+
+def test_an_unknown_target_absent_from_the_network_is_sent_again(due_target):
+    attempt_id, _ids = dispatch.claim_due()
+    assert actions.begin_sending(due_target.pk, attempt_id)
+    due_target.refresh_from_db()
+    actions.mark_unknown(due_target, message="worker died")  # died before the request left
+    assert reconcile.reconcile_one(due_target.pk) == "retry"
+    assert claim_and_publish(due_target) == "published"
+    assert SinkPost.objects.filter(target_id=due_target.pk).count() == 1
+
+
+def test_content_rejected_fails_and_tells_the_author_and_admins(due_target, cast):
+    due_target.channel.config = {"reject_words": ["forbidden"]}
+    due_target.channel.save()
+    PostTarget.objects.filter(pk=due_target.pk).update(text="a forbidden word")
+    assert claim_and_publish(due_target) == "failed"
+    due_target.refresh_from_db()
+    assert due_target.status == S.FAILED and "forbidden" in due_target.error_message
+    told = set(Notification.objects.filter(kind="publish_failed").values_list("user__email", flat=True))
+    assert told == {"owner@example.org", "admin@example.org", "editor@example.org"}
+    # Emails go out on commit: see test_failure_emails_go_out_after_commit.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failure_emails_go_out_after_commit(cast, sink_channel):
+    sink_channel.config = {"reject_words": ["nope"]}
+    sink_channel.save()
+    target = make_target(cast, sink_channel, text="nope", when=timezone.now())
+    claim_and_publish(target)
+    assert len(mail.outbox) == 1
+    assert sorted(mail.outbox[0].to) == ["admin@example.org", "editor@example.org", "owner@example.org"]
+    assert "nope" in mail.outbox[0].body
+
+
+def test_auth_expired_refreshes_once_and_retries(due_target):
+    calls = []
+
+    def publish(self, target):
+        calls.append("publish")
+        if len(calls) == 1:
+            raise AuthExpired("token expired")
+        return SinkConnector.lookup(self, target) or mock.Mock(external_id="1", url="", published_at=None)
+
+    with (
+        mock.patch.object(SinkConnector, "publish", publish),
+        mock.patch.object(SinkConnector, "refresh_credentials", lambda self: calls.append("refresh")),
+    ):
+        assert claim_and_publish(due_target) == "published"
+    assert calls == ["publish", "refresh", "publish"]
+
+
+def test_reauth_required_pauses_the_channel_and_holds_its_targets(due_target, cast):
+    other = make_target(cast, due_target.channel, when=timezone.now())
+    with mock.patch.object(SinkConnector, "publish", side_effect=ReauthRequired("app password revoked")):
+        attempt_id, ids = dispatch.claim_due()
+        outcomes = {engine.publish_one(t, attempt_id) for t in ids}
+    assert outcomes == {"held"}
+    channel = Channel.objects.get(pk=due_target.channel_id)
+    assert channel.status == Channel.Status.PAUSED and "revoked" in channel.paused_reason
+    for t in (due_target, other):
+        t.refresh_from_db()
+        assert (t.status, t.hold_reason) == (S.SCHEDULED, PostTarget.Hold.CHANNEL_PAUSED)
+    # Reconnecting releases them, and they publish.
+    from chorus.channels.actions import resume_channel
+
+    assert resume_channel(channel=channel) == 2
+    attempt_id, ids = dispatch.claim_due()
+    assert sorted(engine.publish_one(t, attempt_id) for t in ids) == ["published", "published"]
+
+
+def test_a_refresh_that_fails_is_reauth_not_a_crash(due_target):
+    with mock.patch.object(SinkConnector, "publish", side_effect=AuthExpired("expired")):
+        assert claim_and_publish(due_target) == "held"
+
+
+def test_quota_full_waits_instead_of_failing(cast, sink_channel):
+    quota = Quota("posts", 2, dt.timedelta(hours=24))
+    with mock.patch.object(SinkConnector, "quotas", (quota,)):
+        targets = [make_target(cast, sink_channel, when=timezone.now()) for _ in range(3)]
+        attempt_id, ids = dispatch.claim_due()
+        outcomes = [engine.publish_one(t, attempt_id) for t in ids]
+    assert sorted(outcomes) == ["published", "published", "quota_wait"]
+    waiting = PostTarget.objects.get(pk__in=[t.pk for t in targets], status=S.SCHEDULED)
+    assert waiting.due_at > timezone.now() + dt.timedelta(hours=23)
+    assert waiting.error_code == "quota" and waiting.attempts == 0
+
+
+def test_quota_forecast_warns_at_save_time(cast, sink_channel):
+    from chorus.publishing.quotas import forecast_warnings
+
+    with mock.patch.object(SinkConnector, "quotas", (Quota("posts", 1, dt.timedelta(hours=24)),)):
+        make_target(cast, sink_channel, when=timezone.now() + dt.timedelta(hours=1))
+        warnings = forecast_warnings(sink_channel, timezone.now() + dt.timedelta(hours=2))
+    assert warnings and "allows 1" in warnings[0]
+
+
+def test_concurrency_cap_limits_claims_per_network(cast, sink_channel):
+    for _ in range(5):
+        make_target(cast, sink_channel, when=timezone.now())
+    with mock.patch.object(SinkConnector, "max_concurrency", 2):
+        assert len(dispatch.claim_due()[1]) == 2
+        assert dispatch.claim_due()[1] == []  # two in flight already
+
+
+def test_reschedule_edit_and_cancel_are_refused_once_publishing(due_target, cast):
+    dispatch.claim_due()
+    due_target.refresh_from_db()
+    with pytest.raises(actions.TransitionRefused, match="Already publishing"):
+        actions.reschedule(due_target, actor=cast.owner, when=timezone.now() + dt.timedelta(days=1))
+    with pytest.raises(actions.TransitionRefused, match="Already publishing"):
+        actions.edit(due_target, actor=cast.owner, text="changed")
+    with pytest.raises(actions.TransitionRefused, match="Already publishing"):
+        actions.unschedule(due_target, actor=cast.owner)
+
+
+def test_a_reschedule_before_the_claim_wins(due_target, cast):
+    actions.reschedule(due_target, actor=cast.owner, when=timezone.now() + dt.timedelta(days=1))
+    assert dispatch.claim_due()[1] == []
+
+
+def test_stale_claims_are_requeued_and_stale_sends_become_unknown(cast, sink_channel, settings):
+    settings.CHORUS_CLAIM_LEASE_SECONDS = 60
+    settings.CHORUS_SEND_LEASE_SECONDS = 60
+    a = make_target(cast, sink_channel, when=timezone.now())
+    b = make_target(cast, sink_channel, when=timezone.now())
+    attempt_id, _ids = dispatch.claim_due()
+    actions.begin_sending(b.pk, attempt_id)
+    later = timezone.now() + dt.timedelta(seconds=61)
+    assert reconcile.recover_stale(now=later) == {"requeued": 1, "unknown": 1}
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.status == S.SCHEDULED and b.status == S.UNKNOWN
+    # The lost task for `a` finally runs: its attempt is no longer current, so it does nothing.
+    assert engine.publish_one(a.pk, attempt_id) == "stale"
+
+
+def test_a_redelivered_task_whose_attempt_was_sending_becomes_unknown(due_target):
+    attempt_id, _ids = dispatch.claim_due()
+    actions.begin_sending(due_target.pk, attempt_id)
+    assert engine.publish_one(due_target.pk, attempt_id) == "unknown"
+    assert SinkRequest.objects.count() == 0
+
+
+def test_review_flow_and_audit(cast, sink_channel):
+    target = make_target(cast, sink_channel)
+    editor, approver = cast.members["editor"], cast.members["approver"]
+    actions.submit_for_review(target, actor=editor)
+    actions.reject(target, actor=approver, reason="Needs a photo credit")
+    target.refresh_from_db()
+    assert target.status == S.DRAFT and target.error_message == "Needs a photo credit"
+    actions.submit_for_review(target, actor=editor)
+    actions.approve(target, actor=approver)
+    actions.schedule(target, actor=editor, when=timezone.now() + dt.timedelta(hours=1))
+    target.refresh_from_db()
+    assert target.status == S.SCHEDULED
+    assert AuditEvent.objects.filter(
+        object_id=str(target.pk), action="target.approved", actor=approver
+    ).exists()
+
+
+def test_an_editor_cannot_skip_review_but_an_admin_can(cast, sink_channel):
+    target = make_target(cast, sink_channel)
+    with pytest.raises(actions.TransitionRefused):
+        actions.schedule(target, actor=cast.members["editor"], when=timezone.now())
+    actions.schedule(target, actor=cast.members["admin"], when=timezone.now())
+    assert PostTarget.objects.get(pk=target.pk).status == S.SCHEDULED
+
+
+def test_evergreen_posts_are_requeued_after_publishing(cast, sink_channel):
+    sink_channel.posting_slots = [{"weekday": d, "time": "08:00"} for d in range(7)]
+    sink_channel.save()
+    target = make_target(cast, sink_channel, when=timezone.now())
+    target.post.evergreen = True
+    target.post.save()
+    with mock.patch("django.db.transaction.on_commit", lambda fn, **kw: fn()):
+        claim_and_publish(target)
+    copies = PostTarget.objects.filter(post=target.post).exclude(pk=target.pk)
+    assert copies.count() == 1 and copies.get().status == S.SCHEDULED
+
+
+def test_credentials_are_encrypted_at_rest(sink_channel):
+    raw = Channel.objects.filter(pk=sink_channel.pk).values_list("credentials_encrypted", flat=True).get()
+    assert "secret-token" not in raw
+    assert Channel.objects.get(pk=sink_channel.pk).credentials == {"token": "secret-token"}
+
+
+def test_a_content_rejection_from_the_connector_class_is_permanent(due_target):
+    with mock.patch.object(SinkConnector, "publish", side_effect=ContentRejected("too long")):
+        assert claim_and_publish(due_target) == "failed"
+    assert PostTarget.objects.get(pk=due_target.pk).error_code == "content_rejected"
