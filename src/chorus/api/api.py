@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
+from chorus.api.publishing import router as publishing_router
 
 api = NinjaAPI(
     title="Chorus API",
@@ -12,3 +13,4 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", accounts_router)
+api.add_router("/", publishing_router)

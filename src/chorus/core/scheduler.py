@@ -42,9 +42,21 @@ def _ping_worker() -> None:
     worker_heartbeat.enqueue()
 
 
+def _prune_task_results() -> None:
+    """The database task engine keeps a row per finished task (a worker ping every 30 s, every
+    publish batch): keep one day of successes and two weeks of failures for diagnosis."""
+    if settings.CHORUS_TASK_BACKEND != "db":
+        return
+    from django.core.management import call_command
+
+    for queue in settings.TASK_QUEUES:
+        call_command("prune_db_task_results", queue_name=queue, min_age_days=1, failed_min_age_days=14, verbosity=0)
+
+
 def _all_jobs() -> list[Job]:
     if "worker-ping" not in _jobs:
         register_job("worker-ping", _ping_worker, settings.CHORUS_WORKER_PING_SECONDS)
+        register_job("prune-task-results", _prune_task_results, 3600)
     return list(_jobs.values())
 
 

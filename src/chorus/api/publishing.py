@@ -1,0 +1,214 @@
+"""REST endpoints for channels, posts and their per-channel targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+
+from chorus.accounts.access import membership_of, workspace_of
+from chorus.accounts.models import User
+from chorus.accounts.permissions import Perm, can
+from chorus.channels.models import Channel
+from chorus.content.models import PostTarget
+from chorus.core.timeutil import resolve_local
+from chorus.publishing import actions
+from chorus.publishing.quotas import forecast_warnings
+from chorus.api.auth import ws_perm
+
+router = Router(tags=["publishing"])
+
+
+class ChannelOut(Schema):
+    # Public configuration only: credentials never leave the vault.
+    id: int
+    kind: str
+    name: str
+    status: str
+    paused_reason: str
+
+
+class TargetOut(Schema):
+    id: int
+    post_id: int
+    channel_id: int
+    text: str
+    status: str
+    scheduled_at: dt.datetime | None
+    schedule_note: str
+    hold_reason: str
+    external_id: str
+    external_url: str
+    error_code: str
+    error_message: str
+    published_at: dt.datetime | None
+
+
+class ScheduleIn(Schema):
+    mode: Literal["draft", "review", "now", "at", "queue"] = "draft"
+    local_time: dt.datetime | None = None  # wall time in the workspace's zone (no offset)
+    at: dt.datetime | None = None  # or an instant with an offset
+
+
+class PostIn(Schema):
+    text: str
+    title: str = ""
+    channel_ids: list[int]
+    per_channel_text: dict[int, str] = {}
+    evergreen: bool = False
+    schedule: ScheduleIn = ScheduleIn()
+
+
+class PostOut(Schema):
+    id: int
+    targets: list[TargetOut]
+    warnings: list[str]
+
+
+class TargetEditIn(Schema):
+    text: str
+
+
+class DecisionIn(Schema):
+    comment: str = ""
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def _target(request: HttpRequest, target_id: int) -> PostTarget:
+    return get_object_or_404(
+        PostTarget.objects.select_related("workspace", "channel", "post"), pk=target_id, workspace=workspace_of(request)
+    )
+
+
+def _refused(exc: actions.TransitionRefused) -> HttpError:
+    return HttpError(409, str(exc))
+
+
+def _apply_schedule(request: HttpRequest, target: PostTarget, schedule: ScheduleIn) -> list[str]:
+    user, notes = _user(request), []
+    if schedule.mode == "review":
+        actions.submit_for_review(target, actor=user)
+    elif schedule.mode == "now":
+        actions.schedule_now(target, actor=user)
+    elif schedule.mode == "queue":
+        notes.append(actions.add_to_queue(target, actor=user).note)
+    elif schedule.mode == "at":
+        if schedule.at is not None and schedule.at.tzinfo is not None:
+            actions.schedule(target, actor=user, when=schedule.at)
+            when = schedule.at
+        elif schedule.local_time is not None:
+            resolved = actions.schedule_local(target, actor=user, local=schedule.local_time.replace(tzinfo=None))
+            notes.append(resolved.note)
+            when = resolved.utc
+        else:
+            raise HttpError(422, "mode 'at' needs local_time (workspace wall time) or at (with an offset)")
+        notes += forecast_warnings(target.channel, when)
+    return [n for n in notes if n]
+
+
+@router.get("/workspaces/{slug}/channels", response=list[ChannelOut], **ws_perm(Perm.VIEW_WORKSPACE))
+def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
+    return list(Channel.objects.filter(workspace=workspace_of(request)).order_by("name"))
+
+
+@router.get("/workspaces/{slug}/targets", response=list[TargetOut], **ws_perm(Perm.VIEW_WORKSPACE))
+def list_targets(request: HttpRequest, slug: str, status: str = "", limit: int = 100, offset: int = 0) -> list[PostTarget]:
+    rows = PostTarget.objects.filter(workspace=workspace_of(request)).order_by("-scheduled_at", "-id")
+    if status:
+        rows = rows.filter(status=status)
+    return list(rows[offset : offset + min(limit, 500)])
+
+
+@router.get("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.VIEW_WORKSPACE))
+def get_target(request: HttpRequest, slug: str, target_id: int) -> PostTarget:
+    return _target(request, target_id)
+
+
+@router.post("/workspaces/{slug}/posts", response={201: PostOut}, **ws_perm(Perm.CREATE_POST))
+def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
+    workspace = workspace_of(request)
+    if payload.schedule.mode in {"now", "at", "queue"} and not can(membership_of(request).role, Perm.SCHEDULE_POST):
+        raise HttpError(403, "Your role cannot schedule posts; use mode 'review'.")
+    channels = list(Channel.objects.filter(workspace=workspace, pk__in=payload.channel_ids))
+    if len(channels) != len(set(payload.channel_ids)):
+        raise HttpError(422, "unknown channel id for this workspace")
+    post = actions.create_post(
+        workspace=workspace, author=_user(request), channels=channels, text=payload.text, title=payload.title,
+        per_channel_text=payload.per_channel_text, evergreen=payload.evergreen,
+    )
+    warnings: list[str] = []
+    try:
+        for target in post.targets.select_related("workspace", "channel"):
+            warnings += _apply_schedule(request, target, payload.schedule)
+    except actions.TransitionRefused as exc:
+        raise _refused(exc) from None
+    return Status(201, PostOut(id=post.pk, targets=list(post.targets.all()), warnings=warnings))  # type: ignore[arg-type]
+
+
+@router.patch("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.CREATE_POST))
+def edit_target(request: HttpRequest, slug: str, target_id: int, payload: TargetEditIn) -> PostTarget:
+    target = _target(request, target_id)
+    if target.post.author_id != _user(request).pk and not can(membership_of(request).role, Perm.EDIT_ANY_POST):
+        raise HttpError(403, "Only the author or an editor can change this post.")
+    try:
+        actions.edit(target, actor=_user(request), text=payload.text)
+    except actions.TransitionRefused as exc:
+        raise _refused(exc) from None
+    return _target(request, target_id)
+
+
+@router.post("/workspaces/{slug}/targets/{target_id}/schedule", response=TargetOut, **ws_perm(Perm.SCHEDULE_POST))
+def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: ScheduleIn) -> PostTarget:
+    target = _target(request, target_id)
+    try:
+        if target.status == PostTarget.Status.SCHEDULED and payload.mode == "at":
+            when = payload.at
+            note = ""
+            if when is None or when.tzinfo is None:
+                if payload.local_time is None:
+                    raise HttpError(422, "give local_time or at")
+                resolved = resolve_local(payload.local_time.replace(tzinfo=None), target.workspace.timezone)
+                when, note = resolved.utc, resolved.note
+            actions.reschedule(target, actor=_user(request), when=when, note=note)
+        else:
+            _apply_schedule(request, target, payload)
+    except actions.TransitionRefused as exc:
+        raise _refused(exc) from None
+    return _target(request, target_id)
+
+
+def _simple(name: str, perm: Perm, fn: str) -> None:
+    def endpoint(request: HttpRequest, slug: str, target_id: int, payload: DecisionIn) -> PostTarget:
+        target = _target(request, target_id)
+        try:
+            action = getattr(actions, fn)
+            if fn == "approve":
+                action(target, actor=_user(request), comment=payload.comment)
+            elif fn == "reject":
+                action(target, actor=_user(request), reason=payload.comment or "No reason given")
+            else:
+                action(target, actor=_user(request))
+        except actions.TransitionRefused as exc:
+            raise _refused(exc) from None
+        return _target(request, target_id)
+
+    endpoint.__name__ = f"{name}_target"
+    router.post(f"/workspaces/{{slug}}/targets/{{target_id}}/{name}", response=TargetOut, **ws_perm(perm))(endpoint)
+
+
+for _name, _perm, _fn in [
+    ("submit", Perm.CREATE_POST, "submit_for_review"),
+    ("approve", Perm.APPROVE_POST, "approve"),
+    ("reject", Perm.APPROVE_POST, "reject"),
+    ("unschedule", Perm.SCHEDULE_POST, "unschedule"),
+    ("release", Perm.SCHEDULE_POST, "release_hold"),
+    ("retry", Perm.SCHEDULE_POST, "retry_failed"),
+]:
+    _simple(_name, _perm, _fn)
