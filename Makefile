@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
-REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run setup test test-fast test-scaled lint bench services system-packages messages clean help
+.PHONY: run setup test-setup test test-fast test-scaled lint bench services system-packages messages clean help
 
 help:
 	@echo "make run     set up and start Chorus at http://127.0.0.1:8000 (SQLite, in-process worker + scheduler)"
@@ -32,14 +32,25 @@ src/chorus/locale/fr/LC_MESSAGES/django.mo: src/chorus/locale/fr/LC_MESSAGES/dja
 messages: $(STAMP)
 	cd src/chorus && ../../$(BIN)/django-admin makemessages --settings=chorus.settings -l fr --no-obsolete
 
+# Bluesky's own PDS + AppView for the peer tests (not needed by `make run`).
+peers/bluesky/node_modules/.package-lock.json: peers/bluesky/package.json peers/bluesky/package-lock.json
+	cd peers/bluesky && npm ci --no-audit --no-fund --loglevel=error
+
 setup: $(STAMP) node_modules/.package-lock.json src/chorus/locale/fr/LC_MESSAGES/django.mo
+
+test-setup: setup system-packages services peers/bluesky/node_modules/.package-lock.json
 
 run: setup
 	$(BIN)/chorus run
 
-# Debian packages the tests need (Chromium for Playwright). Installed once, as root.
+# Debian packages the tests need, installed once, as root: Chromium (Playwright), WordPress with
+# PHP's built-in server (the WordPress peer; no Apache), a C++ toolchain (better-sqlite3 in the
+# Bluesky dev-env builds from source), ffmpeg (video probing).
+APT_TEST_PACKAGES := chromium wordpress php php8.2-cgi php-cli php-mysql mini-httpd g++ make ffmpeg
 system-packages:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 # PostgreSQL and Redis for the scaled-shape tests: start them if they are down, never skip.
 services:
@@ -50,12 +61,14 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: setup system-packages services lint
+test: test-setup lint
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 	$(MAKE) --no-print-directory test-scaled
 
 # The scaled shape: the same engine tests on PostgreSQL + a real Celery worker on Redis.
-test-scaled: setup services
+# Redis database 15, not 0: a task a test enqueues must never reach a developer's `chorus worker`
+# (engine tests claim a database of their own among 1-14, see tests/engine_fixtures.py).
+test-scaled: test-setup
 	DATABASE_URL=$(PG_TEST_URL) CHORUS_TASK_BACKEND=celery REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/pytest -p no:cacheprovider -m "not browser"
 

@@ -46,7 +46,9 @@ def create_workspace(*, organization: Organization, name: str, timezone_name: st
 
 @transaction.atomic
 def update_workspace(*, workspace: Workspace, actor: User, **fields: object) -> Workspace:
-    changed = {k: v for k, v in fields.items() if getattr(workspace, k) != v}
+    # Compare with the stored row: a ModelForm has already copied its data onto `workspace`.
+    stored = Workspace.objects.get(pk=workspace.pk)
+    changed = {k: v for k, v in fields.items() if getattr(stored, k) != v}
     for key, value in changed.items():
         setattr(workspace, key, value)
     workspace.full_clean()
@@ -57,7 +59,9 @@ def update_workspace(*, workspace: Workspace, actor: User, **fields: object) -> 
 
 def _check_can_assign(actor_membership: Membership, role: str) -> None:
     if role not in assignable_roles(actor_membership.role):
-        raise PermissionDenied(_("You cannot give the role “%(role)s”.") % {"role": role})
+        # The label, not the stored value: the message is shown in the user's language.
+        label = dict(Role.choices).get(role, role)
+        raise PermissionDenied(_("You cannot give the role “%(role)s”.") % {"role": label})
 
 
 @transaction.atomic

@@ -1,0 +1,535 @@
+"""French from day one: the French catalog is complete, and no English is left on a French page.
+
+The page check renders each main page with French active and looks for every English msgid of
+the catalog in the page's visible text: a string that stays English there was either not marked
+for translation or is missing from the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from chorus.accounts import actions
+from chorus.accounts.models import ApiToken, Membership, User
+from chorus.accounts.permissions import Role
+from chorus.core.models import Heartbeat
+from tests.conftest import Cast
+
+LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
+PO_PATH = LOCALE_DIR / "fr" / "LC_MESSAGES" / "django.po"
+
+# Proper names and words that are the same in both languages; everything else must be French.
+ALLOWED_ENGLISH = {"Chorus", "API"}
+# An English msgid is only looked for when it is longer than this (ignoring placeholders).
+MIN_LETTERS = 4
+
+
+# --- The catalog --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoEntry:
+    msgid: str
+    msgid_plural: str = ""
+    context: str = ""
+    msgstrs: tuple[str, ...] = ()
+    fuzzy: bool = False
+
+    @property
+    def is_header(self) -> bool:
+        return self.msgid == "" and not self.context
+
+    @property
+    def translated(self) -> bool:
+        return bool(self.msgstrs) and all(self.msgstrs)
+
+    def label(self) -> str:
+        return f"{self.context}|{self.msgid}" if self.context else self.msgid
+
+
+def _unquote(literal: str) -> str:
+    body = literal.strip()
+    assert body.startswith('"') and body.endswith('"'), f"not a PO string: {literal!r}"
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), m.group(0)), body[1:-1])
+
+
+def read_po(path: Path) -> list[PoEntry]:
+    """A small PO reader: enough for Django's makemessages output (obsolete entries are skipped)."""
+    entries: list[PoEntry] = []
+    for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
+        fields: dict[str, str] = {}
+        flags: set[str] = set()
+        current = ""
+        for line in block.splitlines():
+            if line.startswith("#,"):
+                flags.update(flag.strip() for flag in line[2:].split(","))
+            elif line.startswith("#"):
+                continue
+            elif match := re.match(r"(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line):
+                current = match.group(1)
+                fields[current] = _unquote(match.group(2))
+            elif line.startswith('"') and current:
+                fields[current] += _unquote(line)
+        if "msgid" not in fields:
+            continue
+        msgstrs = tuple(value for key, value in sorted(fields.items()) if key.startswith("msgstr"))
+        entries.append(
+            PoEntry(
+                msgid=fields["msgid"],
+                msgid_plural=fields.get("msgid_plural", ""),
+                context=fields.get("msgctxt", ""),
+                msgstrs=msgstrs,
+                fuzzy="fuzzy" in flags,
+            )
+        )
+    return entries
+
+
+def ensure_compiled_catalog() -> None:
+    """Compiles the French .mo when it is missing or older than the .po, so `pytest` works on a
+    fresh clone. A lock file keeps parallel xdist workers from compiling over each other."""
+    mo_path = PO_PATH.with_suffix(".mo")
+
+    def fresh() -> bool:
+        return mo_path.exists() and mo_path.stat().st_mtime >= PO_PATH.stat().st_mtime
+
+    if fresh():
+        return
+    with open(Path(settings.VAR_DIR) / "compilemessages.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not fresh():
+            # compilemessages walks the working directory for locale/ folders: keep it to ours.
+            previous = os.getcwd()
+            os.chdir(LOCALE_DIR.parent)
+            try:
+                call_command("compilemessages", locale=["fr"], verbosity=0)
+            finally:
+                os.chdir(previous)
+    # Forget catalogs loaded before the compile, if any.
+    from django.utils.translation import trans_real
+
+    trans_real._translations = {}  # type: ignore[attr-defined]
+    trans_real._default = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalog() -> None:
+    ensure_compiled_catalog()
+
+
+def _untranslated_and_fuzzy(entries: list[PoEntry]) -> tuple[list[str], list[str]]:
+    untranslated = [e.label() for e in entries if not e.is_header and not e.translated]
+    fuzzy = [e.label() or "(header)" for e in entries if e.fuzzy]
+    return untranslated, fuzzy
+
+
+def test_the_french_catalog_has_no_untranslated_or_fuzzy_entry() -> None:
+    entries = read_po(PO_PATH)
+    untranslated, fuzzy = _untranslated_and_fuzzy(entries)
+    assert not untranslated, "Untranslated in django.po:\n" + "\n".join(untranslated)
+    assert not fuzzy, "Fuzzy in django.po (review, then drop the flag):\n" + "\n".join(fuzzy)
+    header = next(e for e in entries if e.is_header).msgstrs[0]
+    assert "Language: fr\n" in header
+    nplurals = int(re.search(r"nplurals=(\d+)", header).group(1))  # type: ignore[union-attr]
+    wrong_plurals = [e.label() for e in entries if e.msgid_plural and len(e.msgstrs) != nplurals]
+    assert not wrong_plurals, f"Plural entries without {nplurals} forms: {wrong_plurals}"
+    assert len(entries) > 100
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="GNU gettext is not installed")
+def test_msgfmt_accepts_the_french_catalog() -> None:
+    # --check verifies placeholders: a msgstr that drops or renames %(name)s fails here.
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", os.devnull, str(PO_PATH)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
+def test_the_french_catalog_covers_every_marked_string(tmp_path: Path) -> None:
+    """Runs makemessages on a copy of the source: a newly marked string that is not yet in the
+    catalog (or whose English changed) shows up as untranslated or fuzzy. Fix: `make messages`,
+    then translate the new entries."""
+    copy = tmp_path / "chorus"
+    shutil.copytree(
+        LOCALE_DIR.parent, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "static", "migrations")
+    )
+    # Without settings, makemessages writes to ./locale (with them, to the real LOCALE_PATHS).
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "fr", "--no-obsolete", "--verbosity", "0"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    untranslated, fuzzy = _untranslated_and_fuzzy(
+        read_po(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")
+    )
+    assert not untranslated and not fuzzy, (
+        "Strings marked in the code but not translated in django.po (run `make messages`, translate):\n"
+        + "\n".join(untranslated + fuzzy)
+    )
+
+
+# --- Visible text of a page ----------------------------------------------------------------------
+
+
+class VisibleText(HTMLParser):
+    """Text a person sees or hears: element text, the title, and labelling attributes.
+
+    Skips scripts and styles, machine text in <code>, and elements explicitly in another
+    language (the language switch lists each language in its own name, `<option lang="en">`).
+    """
+
+    SKIPPED = {"script", "style", "template", "code"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+    SPOKEN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+
+    def __init__(self, page_language: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page_language = page_language
+        self.stack: list[tuple[str, bool]] = []  # (tag, skipped)
+        self.chunks: list[str] = []
+
+    @property
+    def skipping(self) -> bool:
+        return any(skipped for _tag, skipped in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        lang = values.get("lang")
+        other_language = lang is not None and tag != "html" and not lang.startswith(self.page_language)
+        if not self.skipping and not other_language:
+            self.chunks.extend(v for k in self.SPOKEN_ATTRIBUTES if (v := values.get(k)))
+            if tag == "input" and values.get("type") in {"submit", "button", "reset"} and values.get("value"):
+                self.chunks.append(values["value"] or "")
+        if tag not in self.VOID:
+            self.stack.append((tag, tag in self.SKIPPED or other_language))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping and data.strip():
+            self.chunks.append(data)
+
+    def text(self) -> str:
+        return " ".join(" ".join(self.chunks).split())
+
+
+def visible_text(html: str, page_language: str = "fr") -> str:
+    parser = VisibleText(page_language)
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]|%[sd]")
+
+
+def _english_pattern(msgid: str) -> re.Pattern[str] | None:
+    """A regex finding the English msgid in page text, placeholders matching any short run."""
+    literals = _PLACEHOLDER.split(msgid)
+    if sum(len(re.findall(r"\w", part)) for part in literals) < MIN_LETTERS or msgid in ALLOWED_ENGLISH:
+        return None
+    parts = []
+    for literal in literals:
+        words = literal.split()
+        parts.append(r"\s+".join(re.escape(word) for word in words) if words else "")
+    pattern = r".{1,120}?".join(part if part else r"\s*" for part in parts).strip()
+    if re.match(r"\w", msgid):
+        pattern = r"\b" + pattern
+    if re.search(r"\w$", msgid):
+        pattern += r"\b"
+    return re.compile(pattern)
+
+
+def english_msgids() -> dict[str, re.Pattern[str]]:
+    """English strings that must not appear on a French page: those whose French differs."""
+    patterns: dict[str, re.Pattern[str]] = {}
+    for entry in read_po(PO_PATH):
+        if entry.is_header:
+            continue
+        for english in filter(None, (entry.msgid, entry.msgid_plural)):
+            if english in entry.msgstrs:  # "Actions", "OK", "Invitation": the same in French
+                continue
+            if (pattern := _english_pattern(english)) is not None:
+                patterns[english] = pattern
+    return patterns
+
+
+def english_left_in(text: str, fixture_strings: set[str]) -> list[str]:
+    for value in sorted(fixture_strings, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return sorted(english for english, pattern in english_msgids().items() if pattern.search(text))
+
+
+def test_the_visible_text_skips_scripts_code_and_other_languages() -> None:
+    html = """<html lang="fr"><head><title>Membres · Chorus</title><style>p{}</style></head><body>
+      <nav aria-label="Navigation principale"><select><option lang="en">English</option>
+      <option lang="fr">Français</option></select></nav><p>Voir <code>member.invited</code></p>
+      <script>alert("Sign in")</script><input type="submit" value="Envoyer"><br></body></html>"""
+    assert visible_text(html) == "Membres · Chorus Navigation principale Français Voir Envoyer"
+
+
+def test_the_english_finder_matches_placeholders_and_whole_words() -> None:
+    pattern = _english_pattern("Invitation sent to %(email)s.")
+    assert pattern is not None and pattern.search("Ok. Invitation sent to a@b.org. Next")
+    role = _english_pattern("Role")
+    assert role is not None and not role.search("Rôle Roles") and role.search("Your Role.")
+    assert _english_pattern("Who") is None  # too short to tell from another language's word
+
+
+# --- French pages --------------------------------------------------------------------------------
+
+NEUTRAL_NAMES = [
+    "Alix Martin",
+    "Camille Durand",
+    "Dominique Petit",
+    "Sacha Bernard",
+    "Noa Robert",
+    "Eden Morel",
+]
+
+
+@dataclass
+class FrenchPage:
+    client: Client
+    url: str
+    method: str = "get"
+    data: dict[str, str] | None = None
+
+
+@pytest.fixture
+def french_cast(cast: Cast) -> Cast:
+    # The cast's names are role labels ("Owner", "Editor"): give people names that are in no
+    # language, so an English role label left on a page is not mistaken for a person's name.
+    for user, name in zip(cast.members.values(), NEUTRAL_NAMES, strict=False):
+        User.objects.filter(pk=user.pk).update(name=name)
+    owner = User.objects.get(pk=cast.owner.pk)
+    owner.is_staff = True  # health page, new organizations, the admin link
+    owner.save(update_fields=["is_staff"])
+    cast.members = {role: User.objects.get(pk=user.pk) for role, user in cast.members.items()}
+    return cast
+
+
+def french_client(user: User | None = None, **headers: str) -> Client:
+    client = Client(headers=headers)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _invite(cast: Cast, email: str = "nouvelle@example.org") -> str:
+    owner_membership = Membership.objects.get(workspace=cast.workspace, user=cast.owner)
+    _invitation, raw = actions.invite_member(
+        workspace=cast.workspace, actor_membership=owner_membership, email=email, role=Role.EDITOR
+    )
+    return raw
+
+
+def _page_login(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(), reverse("login"))
+
+
+def _page_login_with_error(cast: Cast) -> FrenchPage:
+    return FrenchPage(
+        french_client(), reverse("login"), "post", {"username": cast.owner.email, "password": "wrong"}
+    )
+
+
+def _page_password_reset(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(), reverse("password_reset"))
+
+
+def _page_password_reset_sent(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(), reverse("password_reset"), "post", {"email": cast.owner.email})
+
+
+def _page_home(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(cast.owner), reverse("home"))
+
+
+def _page_workspace_home(cast: Cast) -> FrenchPage:
+    _invite(cast)  # some recent activity
+    return FrenchPage(french_client(cast.owner), reverse("workspace_home", args=[cast.workspace.slug]))
+
+
+def _page_members(cast: Cast) -> FrenchPage:
+    _invite(cast)  # a pending invitation
+    return FrenchPage(french_client(cast.owner), reverse("members", args=[cast.workspace.slug]))
+
+
+def _page_members_after_a_role_change(cast: Cast) -> FrenchPage:
+    viewer = Membership.objects.get(workspace=cast.workspace, role=Role.VIEWER)
+    url = reverse("member_role", args=[cast.workspace.slug, viewer.pk])
+    return FrenchPage(french_client(cast.owner), url, "post", {"role": Role.EDITOR})
+
+
+def _page_members_as_viewer(cast: Cast) -> FrenchPage:
+    return FrenchPage(
+        french_client(cast.members[Role.VIEWER]), reverse("members", args=[cast.workspace.slug])
+    )
+
+
+def _page_workspace_settings(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(cast.owner), reverse("workspace_settings", args=[cast.workspace.slug]))
+
+
+def _page_profile(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(cast.owner), reverse("profile"))
+
+
+def _page_api_tokens(cast: Cast) -> FrenchPage:
+    ApiToken.issue(cast.owner, "Ancien jeton")
+    # The POST response shows the new token once, with its banner.
+    return FrenchPage(french_client(cast.owner), reverse("api_tokens"), "post", {"name": "Jeton de test"})
+
+
+def _page_workspace_create(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(cast.owner), reverse("workspace_create"))
+
+
+def _page_workspace_create_with_error(cast: Cast) -> FrenchPage:
+    data = {"name": "Sans organisation", "timezone": "Europe/Paris"}
+    return FrenchPage(french_client(cast.owner), reverse("workspace_create"), "post", data)
+
+
+def _page_health(cast: Cast) -> FrenchPage:
+    Heartbeat.beat("worker")
+    return FrenchPage(french_client(cast.owner, accept="text/html"), reverse("health"))
+
+
+def _page_invitation_accept(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(), reverse("accept_invitation", args=[_invite(cast)]))
+
+
+def _page_invitation_accept_signed_in(cast: Cast) -> FrenchPage:
+    raw = _invite(cast, cast.outsider.email)
+    return FrenchPage(french_client(cast.outsider), reverse("accept_invitation", args=[raw]))
+
+
+def _page_invitation_invalid(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(), reverse("accept_invitation", args=["not-a-token"]))
+
+
+FRENCH_PAGES: dict[str, Callable[[Cast], FrenchPage]] = {
+    name.removeprefix("_page_"): function
+    for name, function in list(globals().items())
+    if name.startswith("_page_") and callable(function)
+}
+
+
+def _render(page: FrenchPage) -> str:
+    if page.method == "post":
+        response = page.client.post(page.url, page.data or {}, follow=True)
+    else:
+        response = page.client.get(page.url, follow=True)
+    assert response.status_code in {200, 404, 503}, response.status_code
+    return response.content.decode()
+
+
+@pytest.fixture
+def fixture_strings(french_cast: Cast) -> set[str]:
+    """Names and addresses from the fixtures: data, not interface text."""
+    values = {french_cast.workspace.name, french_cast.other_workspace.name}
+    values |= {french_cast.workspace.organization.name, french_cast.other_workspace.organization.name}
+    for user in User.objects.all():
+        values |= {user.email, user.name}
+    return {v for v in values if v}
+
+
+@pytest.mark.parametrize("page_name", sorted(FRENCH_PAGES))
+def test_a_french_page_has_no_english_left(
+    page_name: str, french_cast: Cast, fixture_strings: set[str]
+) -> None:
+    html = _render(FRENCH_PAGES[page_name](french_cast))
+    assert re.search(r'<html lang="fr"', html), "French is not active on this page"
+    text = visible_text(html)
+    left = english_left_in(text, fixture_strings)
+    assert not left, f"English left on the French {page_name} page: {left}\n\nPage text: {text}"
+
+
+def test_the_health_banner_is_french_for_admins(french_cast: Cast) -> None:
+    text = visible_text(_render(_page_home(french_cast)))
+    assert "Le traitement en arrière-plan est arrêté." in text
+
+
+def test_a_french_page_shows_dates_and_numbers_in_french(french_cast: Cast) -> None:
+    at = dt.datetime(2026, 3, 5, 14, 30, tzinfo=dt.UTC)
+    type(french_cast.workspace).objects.filter(pk=french_cast.workspace.pk).update(created_at=at)
+    Membership.objects.filter(workspace=french_cast.workspace).update(created_at=at)
+    Heartbeat.objects.create(name="worker", beat_at=timezone.now() - dt.timedelta(seconds=300))
+    owner = french_cast.owner
+
+    workspace_url = reverse("workspace_home", args=[french_cast.workspace.slug])
+    workspace_page = visible_text(_render(FrenchPage(french_client(owner), workspace_url)))
+    assert "5 mars 2026 14:30" in workspace_page
+    members_url = reverse("members", args=[french_cast.workspace.slug])
+    members_page = visible_text(_render(FrenchPage(french_client(owner), members_url)))
+    assert "05/03/2026" in members_page
+    health_page = visible_text(
+        _render(FrenchPage(french_client(owner, accept="text/html"), reverse("health")))
+    )
+    assert re.search(r"il y a 30\d,\d\s*s", health_page), health_page
+
+    english = Client()
+    english.force_login(owner)
+    english_page = visible_text(english.get(workspace_url).content.decode(), "en")
+    assert "March 5, 2026" in english_page
+
+
+def test_the_invitation_email_is_french_when_the_inviter_works_in_french(
+    french_cast: Cast, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    client = french_client(french_cast.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("member_invite", args=[french_cast.workspace.slug]),
+            {"email": "nouvelle@example.org", "role": Role.EDITOR},
+        )
+    (email,) = mailoutbox
+    assert email.subject == "Invitation à rejoindre Campaign sur Chorus"
+    assert "vous invite à rejoindre l’espace de travail" in email.body
+    assert not english_left_in(email.body, {"Campaign", "Alix Martin", "nouvelle@example.org"})
+
+
+def test_the_check_finds_english_on_an_english_page(french_cast: Cast, fixture_strings: set[str]) -> None:
+    # Guards the guard: the same page in English must be full of findings.
+    client = Client()
+    client.force_login(french_cast.owner)
+    html = client.get(reverse("members", args=[french_cast.workspace.slug])).content.decode()
+    left = english_left_in(visible_text(html, "en"), fixture_strings)
+    assert {
+        "Invite someone",
+        "Members of %(name)s",
+        "Change role",
+        "Background processing has stopped.",
+    } <= set(left)
