@@ -11,6 +11,9 @@ app = Celery("chorus")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.broker_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 app.conf.result_backend = app.conf.broker_url
+# Django's TaskResult needs the task name in the stored result to resolve `result.task`
+# (Task.get_result and TaskResult.refresh fail without it; django_tasks_celery.W002).
+app.conf.result_extended = True
 app.conf.task_default_queue = "default"
 # A publish is at-most-once: acknowledge late so a killed worker's task is redelivered, and let
 # the task's own state (attempt id committed before the network call) decide what a redelivery may do.

@@ -1,0 +1,131 @@
+"""The task engine with real worker processes, on both shapes: the django-tasks-db worker on
+SQLite (`make test`) and a Celery worker on PostgreSQL + Redis (`make test-scaled`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.conf import settings
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+
+from chorus.core import health, scheduler
+from chorus.core.models import Heartbeat
+from chorus.core.tasks import probe, worker_heartbeat
+from tests.engine_fixtures import Role, StartRole, wait_for
+
+pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+
+
+def _beat(name: str, timeout: float = 20) -> Heartbeat:
+    return wait_for(
+        lambda: Heartbeat.objects.filter(name=name).first(), timeout=timeout, what=f"heartbeat {name!r}"
+    )
+
+
+def _finished(result, timeout: float = 20):  # type: ignore[no-untyped-def]
+    def done():  # type: ignore[no-untyped-def]
+        result.refresh()
+        return result.status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
+
+    wait_for(done, timeout=timeout, what=f"task {result.id} to finish")
+    return result
+
+
+def test_it_runs_an_enqueued_worker_heartbeat_in_the_worker_process(task_worker: Role):
+    assert not Heartbeat.objects.filter(name="worker").exists()
+
+    result = worker_heartbeat.enqueue()
+
+    beat = _beat("worker")
+    assert beat.detail["pid"] != os.getpid()  # run by the worker, not in the test process
+    assert _finished(result).status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == "ok"
+    # The stored result names its task (Celery needs result_extended for this).
+    fetched = worker_heartbeat.get_result(result.id)
+    assert fetched.task.module_path == "chorus.core.tasks.worker_heartbeat"
+    assert fetched.status == TaskResultStatus.SUCCESSFUL
+
+
+def test_it_consumes_all_four_chorus_queues(task_worker: Role):
+    assert settings.TASK_QUEUES == ["default", "publishing", "metrics", "listening"]
+
+    results = {queue: probe.using(queue_name=queue).enqueue(queue) for queue in settings.TASK_QUEUES}
+
+    for queue, result in results.items():
+        assert _beat(f"probe:{queue}").detail["pid"] != os.getpid()
+        assert _finished(result).return_value == queue
+
+
+def test_it_leaves_tasks_of_other_queues_to_other_workers(start_chorus: StartRole):
+    start_chorus("worker", "--queues", "metrics")
+
+    elsewhere = probe.enqueue("default-queue")  # "default": not consumed by this worker
+    mine = probe.using(queue_name="metrics").enqueue("metrics-queue")
+
+    _beat("probe:metrics-queue")
+    assert _finished(mine).status == TaskResultStatus.SUCCESSFUL
+    elsewhere.refresh()
+    assert elsewhere.status == TaskResultStatus.READY
+    assert not Heartbeat.objects.filter(name="probe:default-queue").exists()
+
+
+def test_it_records_a_failed_task_with_its_exception(task_worker: Role):
+    result = probe.enqueue("doomed", fail=True)
+
+    assert _finished(result).status == TaskResultStatus.FAILED
+    assert [e.exception_class_path for e in result.errors] == ["builtins.RuntimeError"]
+    assert "failed on purpose" in result.errors[0].traceback
+    assert not Heartbeat.objects.filter(name="probe:doomed").exists()
+    # The worker survives a failing task and runs the next one.
+    assert _finished(probe.enqueue("after")).status == TaskResultStatus.SUCCESSFUL
+
+
+def test_it_holds_a_delayed_task_until_its_start_time(task_worker: Role):
+    run_after = timezone.now() + dt.timedelta(seconds=5)
+    delayed = probe.using(run_after=run_after).enqueue("delayed")
+    probe.enqueue("now")
+
+    _beat("probe:now")
+    if timezone.now() < run_after - dt.timedelta(seconds=1):
+        assert not Heartbeat.objects.filter(name="probe:delayed").exists()
+    assert _beat("probe:delayed", timeout=30).beat_at >= run_after
+    assert _finished(delayed).status == TaskResultStatus.SUCCESSFUL
+
+
+def test_it_runs_the_worker_ping_that_a_scheduler_tick_enqueues(task_worker: Role):
+    # A monotonic time far ahead: every job is due, whatever earlier tests ran in this process.
+    scheduler.run_once(now=10.0**9)
+
+    assert Heartbeat.objects.filter(name="scheduler").exists()
+    assert _beat("worker").detail["pid"] != os.getpid()
+    assert health.check().ok
+
+
+def test_it_keeps_the_worker_beating_from_a_scheduler_process(start_chorus: StartRole):
+    fast = {"CHORUS_WORKER_PING_SECONDS": "1", "CHORUS_SCHEDULER_TICK_SECONDS": "0.2"}
+    start_chorus("worker")
+    start_chorus("scheduler", env=fast)
+
+    first_worker_beat = _beat("worker").beat_at
+    first_scheduler_beat = _beat("scheduler").beat_at
+
+    # Both keep beating: the scheduler every tick, the worker each time it runs the ping.
+    wait_for(
+        lambda: Heartbeat.objects.get(name="worker").beat_at > first_worker_beat,
+        what="a second worker beat",
+    )
+    assert Heartbeat.objects.get(name="scheduler").beat_at > first_scheduler_beat
+    status = health.check()
+    assert status.ok, status.as_json()
+
+
+def test_it_stops_the_worker_gracefully_on_sigterm(task_worker: Role):
+    assert _finished(probe.enqueue("before-stop")).status == TaskResultStatus.SUCCESSFUL
+
+    returncode = task_worker.stop()
+
+    assert returncode == 0, task_worker.output()
+    assert task_worker.stopped_in is not None and task_worker.stopped_in < 10
