@@ -207,6 +207,9 @@ CHORUS_RETRY_BASE_SECONDS = float(env_str("CHORUS_RETRY_BASE_SECONDS", "5"))
 CHORUS_RETRY_MAX_SECONDS = float(env_str("CHORUS_RETRY_MAX_SECONDS", "900"))
 # Extra connector kinds (kind=dotted.path,...): only tests and benchmarks use it (the sink).
 CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_EXTRA_CONNECTORS"))
+# SSRF guard: user-typed URLs (instances, sites, link previews) may reach private addresses only
+# when this is on (tests against local peers, intranet deployments).
+CHORUS_ALLOW_PRIVATE_URLS = env_bool("CHORUS_ALLOW_PRIVATE_URLS", False)
 INVITATION_MAX_AGE_DAYS = env_int("CHORUS_INVITATION_MAX_AGE_DAYS", 14)
 
 LOGGING = {

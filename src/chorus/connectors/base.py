@@ -105,6 +105,24 @@ class Quota:
     window: dt.timedelta
 
 
+@dataclass(frozen=True)
+class ConnectResult:
+    """A finished connection: the channel's display name, public config, secret credentials."""
+
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConnectRedirect:
+    """An OAuth step: send the user to `url`; `state_data` is kept in their session under the
+    state value and handed back to `finish_connect` on the callback."""
+
+    url: str
+    state_data: dict[str, Any]
+
+
 class Connector:
     kind: ClassVar[str]
     label: ClassVar[str]
@@ -134,7 +152,38 @@ class Connector:
             )
         return problems
 
+    # --- connecting (classmethods: there is no channel yet) ---------------------------------
+    #: The form the user fills to connect (handle + app password, instance URL, site URL...).
+    connect_form: ClassVar[type[Any] | None] = None
+
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectResult | ConnectRedirect:
+        """From the cleaned connect form: either connect at once, or redirect to OAuth."""
+        raise NotImplementedError
+
+    @classmethod
+    def finish_connect(cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str) -> ConnectResult:
+        """The OAuth callback (code exchange). Only for connectors that return ConnectRedirect."""
+        raise NotImplementedError
+
+    def check(self) -> str:
+        """Verifies the live connection; returns a one-line description (account name...)."""
+        raise NotImplementedError
+
     # --- optional, by feature -------------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        """Feature.METRICS: counters of one published post (likes, reposts, replies, quotes...).
+        A metric the network does not give is absent, never 0."""
+        raise NotImplementedError
+
+    def account_metrics(self) -> dict[str, int | None]:
+        """Feature.METRICS: counters of the account (followers, posts...)."""
+        raise NotImplementedError
+
+    def delete(self, target: PostTarget) -> None:
+        """Feature.DELETE: remove the published post from the network."""
+        raise NotImplementedError
+
     def lookup(self, target: PostTarget) -> PublishResult | None:
         """Feature.LOOKUP: find a publish of this target by its marker; None if it is not there."""
         raise NotImplementedError

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from chorus.connectors.base import Connector
 
 CONNECTORS: dict[str, str] = {
-    # Filled by the connector issues: "bluesky": "chorus.connectors.bluesky.connector.BlueskyConnector", ...
+    "bluesky": "chorus.connectors.bluesky.connector.BlueskyConnector",
+    "mastodon": "chorus.connectors.mastodon.connector.MastodonConnector",
+    "wordpress": "chorus.connectors.wordpress.connector.WordPressConnector",
 }
 
 
