@@ -48,10 +48,13 @@ def _move(
     actor: User | None = None,
     audit_data: dict[str, Any] | None = None,
     attempt_id: uuid.UUID | None = None,
+    in_phase: str | None = None,
     **fields: Any,
 ) -> None:
     expected = tuple(expected)
     rows = PostTarget.objects.filter(pk=target.pk, status__in=expected)
+    if in_phase is not None:
+        rows = rows.filter(phase=in_phase)
     if attempt_id is not None:
         # Engine moves only apply to the attempt that made them: a recovered or re-claimed target
         # has a new attempt id, and the old attempt's late result must not overwrite it.
@@ -343,12 +346,13 @@ def mark_failed(target: PostTarget, *, code: str, message: str, by_reconciliatio
 
 
 @transaction.atomic
-def mark_unknown(target: PostTarget, *, message: str) -> None:
+def mark_unknown(target: PostTarget, *, message: str, only_if_sending: bool = False) -> None:
     _move(
         target,
         expected=[S.PUBLISHING],
         action="unknown",
         attempt_id=target.attempt_id,
+        in_phase="sending" if only_if_sending else None,
         status=S.UNKNOWN,
         phase="sending",
         error_code="outcome_unknown",
@@ -366,13 +370,17 @@ def retry_later(
     message: str,
     count_attempt: bool = True,
     from_unknown: bool = False,
+    only_if_unsent: bool = False,
 ) -> None:
-    """Back to the queue for another attempt; only when the last one was certainly not applied."""
+    """Back to the queue for another attempt; only when the last one was certainly not applied.
+    `only_if_unsent` (crash recovery): refused if the attempt has meanwhile started sending — a
+    slow worker racing the recovery wins, and nothing is sent twice."""
     _move(
         target,
         expected=[S.UNKNOWN] if from_unknown else [S.PUBLISHING],
         action="retry_scheduled",
         attempt_id=target.attempt_id,
+        in_phase="claimed" if only_if_unsent else None,
         status=S.SCHEDULED,
         phase="",
         due_at=when,

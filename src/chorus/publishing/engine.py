@@ -60,6 +60,17 @@ def _load(target_id: int) -> PostTarget | None:
 
 def publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
     """Runs one attempt; returns the outcome name (for logs and tests). Safe to run twice."""
+    try:
+        return _publish_one(target_id, attempt_id)
+    except actions.TransitionRefused:
+        # Crash recovery or another actor moved the target while this attempt ran (e.g. its send
+        # outlived the send lease and it became 'unknown'): reconciliation settles it by reading
+        # back; this attempt records nothing.
+        log.warning("target %s moved during attempt %s; leaving it to reconciliation", target_id, attempt_id)
+        return "superseded"
+
+
+def _publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
     target = _load(target_id)
     if target is None:
         return "gone"

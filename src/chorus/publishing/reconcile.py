@@ -41,6 +41,7 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
                 code="recovered",
                 message="Its worker stopped before sending; queued again.",
                 count_attempt=False,
+                only_if_unsent=True,
             )
             requeued += 1
         except actions.TransitionRefused:
@@ -50,7 +51,9 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
     )[:500]:
         try:
             actions.mark_unknown(
-                target, message="Its worker stopped while sending; checking with the network."
+                target,
+                message="Its worker stopped while sending; checking with the network.",
+                only_if_sending=True,
             )
             unknown += 1
         except actions.TransitionRefused:

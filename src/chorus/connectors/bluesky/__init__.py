@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol): app-password sessions, client-chosen record keys, facets, threads."""

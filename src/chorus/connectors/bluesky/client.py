@@ -1,0 +1,172 @@
+"""Raw XRPC calls to a PDS (writes, sessions) and an AppView (counters), and `classify`.
+
+Every request goes through `chorus.core.http.client` (the one seam). The PDS URL may be typed by
+the user (self-hosted), so it passes the SSRF guard before any request, and redirects are not
+followed. Failures become the connector error hierarchy in exactly one place: `classify`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    OutcomeUnknown,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.core import http
+
+DEFAULT_SERVICE = "https://bsky.social"
+PUBLIC_APPVIEW = "https://public.api.bsky.app"
+APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"
+POST_COLLECTION = "app.bsky.feed.post"
+
+# Error names of the XRPC error body {"error": ..., "message": ...} that mean something to us.
+EXPIRED_TOKEN = "ExpiredToken"
+REAUTH_ERRORS = frozenset({"AuthenticationRequired", "InvalidToken", "AccountTakedown", "AccountDeactivated"})
+
+
+def _error_name(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", response.text[:300]
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("error") or ""), str(body.get("message") or "")
+
+
+def classify(failure: httpx.Response | httpx.HTTPError, *, write: bool = False) -> PublishError:
+    """The one translation of a failed request into the error hierarchy.
+
+    `write=True` for requests that change the repo: a failure after the request went out
+    (a read timeout, a dropped connection) may have been applied, so it is OutcomeUnknown.
+    """
+    if isinstance(failure, httpx.HTTPError):
+        if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return Transient(f"Bluesky could not be reached: {type(failure).__name__}")
+        if write:
+            return OutcomeUnknown(
+                f"Bluesky did not answer after the request was sent ({type(failure).__name__})."
+            )
+        return Transient(f"Bluesky request failed: {type(failure).__name__}")
+    response = failure
+    status = response.status_code
+    name, message = _error_name(response)
+    detail = {"status": status, "error": name}
+    text = f"Bluesky: {message or name or f'HTTP {status}'}"
+    if name == EXPIRED_TOKEN:  # the PDS answers 400 or 401 for an expired access token
+        return AuthExpired(text, detail=detail)
+    if status == 401 or name in REAUTH_ERRORS:
+        return ReauthRequired(text, detail=detail)
+    if status == 429:
+        return RateLimited(text, retry_after=http.retry_after_seconds(response), detail=detail)
+    if status >= 500:
+        # The server failed while handling it: for a write this may be a duplicate record key or
+        # a commit that happened before the error; the connector reads back before deciding.
+        if write:
+            return OutcomeUnknown(text, detail=detail)
+        return Transient(text, detail=detail)
+    return ContentRejected(text, detail=detail)
+
+
+class XrpcClient:
+    """Calls to one host. `token` is sent as a Bearer token when given."""
+
+    def __init__(self, base_url: str, *, token: str = "", headers: dict[str, str] | None = None) -> None:
+        self.base_url = http.check_public_url(base_url.rstrip("/"))
+        self.token = token
+        self.headers = headers or {}
+
+    def _headers(self, token: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = dict(self.headers)
+        bearer = self.token if token is None else token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return {**headers, **(extra or {})}
+
+    def _send(self, method: str, nsid: str, *, write: bool, token: str | None = None, **kwargs: Any) -> Any:
+        extra = kwargs.pop("headers", None)
+        try:
+            with http.client(user_url=True) as session:
+                response = session.request(
+                    method, f"{self.base_url}/xrpc/{nsid}", headers=self._headers(token, extra), **kwargs
+                )
+        except httpx.HTTPError as exc:
+            raise classify(exc, write=write) from exc
+        if response.status_code != 200:
+            raise classify(response, write=write)
+        return response.json() if response.content else {}
+
+    def query(self, nsid: str, **params: Any) -> Any:
+        return self._send("GET", nsid, write=False, params=params)
+
+    def procedure(
+        self, nsid: str, body: dict[str, Any], *, write: bool = True, token: str | None = None
+    ) -> Any:
+        return self._send("POST", nsid, write=write, json=body, token=token)
+
+    # --- sessions ------------------------------------------------------------------------
+    def create_session(self, identifier: str, password: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.procedure(
+            "com.atproto.server.createSession",
+            {"identifier": identifier, "password": password},
+            write=False,
+            token="",
+        )
+        return data
+
+    def refresh_session(self, refresh_jwt: str) -> dict[str, Any]:
+        data: dict[str, Any] = self._send(
+            "POST", "com.atproto.server.refreshSession", write=False, token=refresh_jwt
+        )
+        return data
+
+    def get_session(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.query("com.atproto.server.getSession")
+        return data
+
+    # --- repo ----------------------------------------------------------------------------
+    def create_record(self, repo: str, rkey: str, record: dict[str, Any]) -> dict[str, Any]:
+        body = {"repo": repo, "collection": POST_COLLECTION, "rkey": rkey, "record": record}
+        data: dict[str, Any] = self.procedure("com.atproto.repo.createRecord", body)
+        return data
+
+    def get_record(self, repo: str, rkey: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] = self.query(
+                "com.atproto.repo.getRecord", repo=repo, collection=POST_COLLECTION, rkey=rkey
+            )
+        except ContentRejected as exc:  # 400 RecordNotFound: the record is not there
+            if exc.detail.get("error") == "RecordNotFound" or exc.detail.get("status") == 404:
+                return None
+            raise
+        return data
+
+    def delete_record(self, repo: str, rkey: str) -> None:
+        self.procedure(
+            "com.atproto.repo.deleteRecord", {"repo": repo, "collection": POST_COLLECTION, "rkey": rkey}
+        )
+
+    def upload_blob(self, data: bytes, mime_type: str) -> dict[str, Any]:
+        blob: dict[str, Any] = self._send(
+            "POST",
+            "com.atproto.repo.uploadBlob",
+            write=False,
+            content=data,
+            headers={"Content-Type": mime_type},
+        )["blob"]
+        return blob
+
+    def resolve_handle(self, handle: str) -> str | None:
+        try:
+            did: str = self.query("com.atproto.identity.resolveHandle", handle=handle)["did"]
+        except ContentRejected:  # unknown handle: the mention stays plain text
+            return None
+        return did

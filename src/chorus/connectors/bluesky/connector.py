@@ -1,0 +1,344 @@
+"""Bluesky: our domain (a PostTarget on a Channel) ↔ AT Protocol records.
+
+Sessions: one createSession at connect time; the access token is reused for every call and
+refreshed with refreshSession when it expires. The app password is kept (encrypted) only to log
+in again when the refresh token itself is refused — never per post (createSession is capped).
+
+Idempotency: every post record is created under a record key derived from the target, so a
+retried create collides with the first one instead of duplicating it; a create that may have
+collided is settled by reading that record key back (DESIGN.md, "At most once").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    AuthExpired,
+    Connector,
+    ConnectResult,
+    ContentRejected,
+    Feature,
+    OutcomeUnknown,
+    Problem,
+    PublishResult,
+    Quota,
+    ReauthRequired,
+    Transient,
+)
+from chorus.core import http
+
+from . import linkcard, media
+from .client import APPVIEW_PROXY, DEFAULT_SERVICE, POST_COLLECTION, PUBLIC_APPVIEW, XrpcClient
+from .facets import MAX_GRAPHEMES, detect_facets, grapheme_count, split_thread
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+T = TypeVar("T")
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def record_key(target: PostTarget, index: int = 0) -> str:
+    """A TID (the record key form app.bsky.feed.post requires) that only this target produces:
+    its creation second, plus microseconds and a clock id taken from a hash of its uid, plus the
+    thread part index. The same target always gives the same keys, so a retry collides."""
+    digest = int.from_bytes(hashlib.sha256(target.uid.bytes).digest()[:8], "big")
+    micros = int(target.created_at.timestamp()) * 1_000_000 + (digest % 15_625) * 64 + index
+    value = micros << 10 | (digest >> 20) % 1024
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+class BlueskyConnectForm(forms.Form):
+    handle = forms.CharField(label=_("Handle"), max_length=253, help_text=_("e.g. ourngo.bsky.social"))
+    app_password = forms.CharField(
+        label=_("App password"),
+        widget=forms.PasswordInput,
+        help_text=_("Create one in Bluesky under Settings → Privacy and security → App passwords."),
+    )
+    service = forms.URLField(
+        label=_("Server"),
+        required=False,
+        initial=DEFAULT_SERVICE,
+        help_text=_("Only for self-hosted servers."),
+    )
+
+    def clean_handle(self) -> str:
+        return str(self.cleaned_data["handle"]).strip().lstrip("@").lower()
+
+    def clean_service(self) -> str:
+        service = str(self.cleaned_data.get("service") or DEFAULT_SERVICE).rstrip("/")
+        try:
+            return http.check_public_url(service)
+        except http.UnsafeURL as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class BlueskyConnector(Connector):
+    kind = "bluesky"
+    label = "Bluesky"
+    features = frozenset({Feature.METRICS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE})
+    max_text_length = MAX_GRAPHEMES  # graphemes, not characters
+    max_images = 4
+    max_image_bytes: ClassVar[int] = 1_000_000  # the PDS's blob cap for post images
+    max_alt_length: ClassVar[int] = 2000
+    max_thread_posts: ClassVar[int] = 25
+    write_points_per_post: ClassVar[int] = 3  # a record create costs 3 of the 5,000 hourly points
+    quotas = (Quota("write_points", 5000, dt.timedelta(hours=1)),)
+    idempotent = True
+    connect_form = BlueskyConnectForm
+
+    # --- connecting ----------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectResult:
+        service = str(data.get("service") or DEFAULT_SERVICE).rstrip("/")
+        handle, password = str(data["handle"]).lstrip("@"), str(data["app_password"])
+        try:
+            session = XrpcClient(service).create_session(handle, password)
+        except (ReauthRequired, ContentRejected) as exc:
+            raise ReauthRequired(f"Bluesky refused this handle and app password ({exc.message}).") from exc
+        appview = str(data.get("appview") or "") or (PUBLIC_APPVIEW if service == DEFAULT_SERVICE else "")
+        return ConnectResult(
+            name=f"@{session['handle']}",
+            config={
+                "handle": session["handle"],
+                "did": session["did"],
+                "service": service,
+                "appview": appview,
+            },
+            credentials={
+                "accessJwt": session["accessJwt"],
+                "refreshJwt": session["refreshJwt"],
+                "appPassword": password,  # only to log in again if the refresh token is refused
+            },
+        )
+
+    def check(self) -> str:
+        session = self._with_refresh(lambda: self._pds().get_session())
+        return f"Connected as @{session['handle']}"
+
+    def refresh_credentials(self) -> None:
+        from chorus.channels.actions import update_credentials
+
+        credentials, config = self.channel.credentials, self.channel.config
+        pds = XrpcClient(config["service"])
+        try:
+            session = pds.refresh_session(str(credentials.get("refreshJwt", "")))
+        except (AuthExpired, ReauthRequired, ContentRejected):
+            # The refresh token is refused (expired or revoked): one login with the app password.
+            if not credentials.get("appPassword"):
+                raise ReauthRequired("The Bluesky session ended; reconnect the channel.") from None
+            try:
+                session = pds.create_session(config["did"], str(credentials["appPassword"]))
+            except (AuthExpired, ReauthRequired, ContentRejected) as exc:
+                raise ReauthRequired(
+                    f"Bluesky refused the saved app password; reconnect ({exc.message})."
+                ) from exc
+        update_credentials(
+            channel=self.channel,
+            credentials={"accessJwt": session.get("accessJwt"), "refreshJwt": session.get("refreshJwt")},
+        )
+
+    # --- publishing ----------------------------------------------------------------------
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems: list[Problem] = []
+        items, options = list(target.media or []), dict(target.options or {})
+        count = grapheme_count(target.text)
+        if not target.text.strip() and not items:
+            problems.append(Problem("text", "A Bluesky post needs text or an image.", "empty"))
+        if count > MAX_GRAPHEMES and not options.get("thread"):
+            problems.append(
+                Problem(
+                    "text",
+                    f"{count} characters; Bluesky allows {MAX_GRAPHEMES} (or post it as a thread).",
+                    "too_long",
+                )
+            )
+        elif len(self._parts(target)) > self.max_thread_posts:
+            problems.append(
+                Problem("text", f"A thread may have at most {self.max_thread_posts} posts.", "too_long")
+            )
+        if len(items) > self.max_images:
+            problems.append(
+                Problem("media", f"{len(items)} images; Bluesky allows {self.max_images}.", "too_many")
+            )
+        for i, item in enumerate(items):
+            alt = str(item.get("alt") or "")
+            if len(alt) > self.max_alt_length:
+                problems.append(
+                    Problem(
+                        f"media.{i}.alt",
+                        f"Alt text is {len(alt)} characters; the limit is {self.max_alt_length}.",
+                        "too_long",
+                    )
+                )
+            try:
+                media.media_path(item)
+            except media.MediaError as exc:
+                problems.append(Problem(f"media.{i}.path", str(exc), "missing"))
+        if items and options.get("link_card"):
+            problems.append(
+                Problem("options.link_card", "A Bluesky post has either images or a link card.", "conflict")
+            )
+        langs = options.get("langs", [])
+        if not isinstance(langs, list) or len(langs) > 3 or not all(isinstance(x, str) for x in langs):
+            problems.append(
+                Problem("options.langs", 'Give at most 3 language codes, e.g. ["en", "fr"].', "invalid")
+            )
+        return problems
+
+    def quota_cost(self, target: PostTarget) -> dict[str, int]:
+        return {"write_points": self.write_points_per_post * len(self._parts(target))}
+
+    def publish(self, target: PostTarget) -> PublishResult:
+        problems = self.validate(target)
+        if problems:
+            raise ContentRejected("; ".join(f"{p.field}: {p.message}" for p in problems))
+        pds = self._pds()
+        langs = list((target.options or {}).get("langs") or [])
+        root: dict[str, str] | None = None
+        parent: dict[str, str] | None = None
+        for index, text in enumerate(self._parts(target)):
+            record: dict[str, Any] = {
+                "$type": POST_COLLECTION,
+                "text": text,
+                "createdAt": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+            }
+            facets = detect_facets(text, pds.resolve_handle)
+            if facets:
+                record["facets"] = facets
+            if langs:
+                record["langs"] = langs
+            if index == 0 and (embed := self._embed(target, pds)):
+                record["embed"] = embed
+            if root and parent:
+                record["reply"] = {"root": root, "parent": parent}
+            parent = self._create(pds, record_key(target, index), record)
+            root = root or parent
+        return self._result(record_key(target))
+
+    def _create(self, pds: XrpcClient, rkey: str, record: dict[str, Any]) -> dict[str, str]:
+        did = self.channel.config["did"]
+        try:
+            created = pds.create_record(did, rkey, record)
+        except (OutcomeUnknown, ContentRejected) as exc:
+            maybe_duplicate = isinstance(exc, OutcomeUnknown) or "already" in exc.message.lower()
+            if not maybe_duplicate:
+                raise
+            # A retry hits the record key of the first attempt (this PDS answers a bare 500): the
+            # record being there means it is published; read it back instead of guessing.
+            try:
+                existing = pds.get_record(did, rkey)
+            except (Transient, OutcomeUnknown):
+                raise exc from None
+            if existing is not None:
+                return {"uri": existing["uri"], "cid": existing["cid"]}
+            if isinstance(exc, OutcomeUnknown) and "status" in exc.detail:
+                # A server error answered and the record is not there: it was not applied.
+                raise Transient(exc.message, detail=exc.detail) from exc
+            raise
+        return {"uri": created["uri"], "cid": created["cid"]}
+
+    def _embed(self, target: PostTarget, pds: XrpcClient) -> dict[str, Any] | None:
+        items = list(target.media or [])
+        if items:
+            images = []
+            for item in items:
+                data, mime, (width, height) = media.fit_image(
+                    media.media_path(item).read_bytes(), self.max_image_bytes
+                )
+                images.append(
+                    {
+                        "image": pds.upload_blob(data, mime),
+                        "alt": str(item.get("alt") or ""),
+                        "aspectRatio": {"width": width, "height": height},
+                    }
+                )
+            return {"$type": "app.bsky.embed.images", "images": images}
+        url = (target.options or {}).get("link_card")
+        if not url:
+            return None
+        card = linkcard.fetch_card(str(url))
+        external: dict[str, Any] = {"uri": card.url, "title": card.title, "description": card.description}
+        thumb = linkcard.fetch_image(card.image_url) if card.image_url else None
+        if thumb:
+            try:
+                data, mime, _size = media.fit_image(thumb, self.max_image_bytes)
+                external["thumb"] = pds.upload_blob(data, mime)
+            except media.MediaError:
+                pass  # a card without its picture is still a card
+        return {"$type": "app.bsky.embed.external", "external": external}
+
+    def _parts(self, target: PostTarget) -> list[str]:
+        if (target.options or {}).get("thread") and grapheme_count(target.text) > MAX_GRAPHEMES:
+            return split_thread(target.text)
+        return [target.text]
+
+    def _result(self, rkey: str) -> PublishResult:
+        config = self.channel.config
+        uri = f"at://{config['did']}/{POST_COLLECTION}/{rkey}"
+        # bsky.app shows posts of any PDS that federates with the main network.
+        return PublishResult(external_id=uri, url=f"https://bsky.app/profile/{config['handle']}/post/{rkey}")
+
+    # --- read back, metrics, delete ------------------------------------------------------
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        rkey = record_key(target)
+        found = self._with_refresh(lambda: self._pds().get_record(self.channel.config["did"], rkey))
+        return self._result(rkey) if found else None
+
+    def delete(self, target: PostTarget) -> None:
+        did = self.channel.config["did"]
+        for index in reversed(range(len(self._parts(target)))):  # replies first, then the root
+            self._with_refresh(lambda i=index: self._pds().delete_record(did, record_key(target, i)))  # type: ignore[misc]
+
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        uri = target.external_id or self._result(record_key(target)).external_id
+        posts = self._with_refresh(
+            lambda: self._appview().query("app.bsky.feed.getPosts", uris=[uri])["posts"]
+        )
+        if not posts:
+            return {}
+        post = posts[0]
+        keys = {
+            "likes": "likeCount",
+            "reposts": "repostCount",
+            "replies": "replyCount",
+            "quotes": "quoteCount",
+        }
+        return {ours: post[theirs] for ours, theirs in keys.items() if theirs in post}
+
+    def account_metrics(self) -> dict[str, int | None]:
+        did = self.channel.config["did"]
+        profile = self._with_refresh(lambda: self._appview().query("app.bsky.actor.getProfile", actor=did))
+        keys = {"followers": "followersCount", "follows": "followsCount", "posts": "postsCount"}
+        return {ours: profile[theirs] for ours, theirs in keys.items() if theirs in profile}
+
+    # --- plumbing ------------------------------------------------------------------------
+    def _pds(self) -> XrpcClient:
+        return XrpcClient(
+            self.channel.config["service"], token=str(self.channel.credentials.get("accessJwt", ""))
+        )
+
+    def _appview(self) -> XrpcClient:
+        appview = str(self.channel.config.get("appview") or "")
+        if appview:
+            return XrpcClient(appview)  # public reads need no token
+        # No public AppView known for this server: the PDS proxies app.bsky.* reads to Bluesky's.
+        pds = self._pds()
+        pds.headers["atproto-proxy"] = APPVIEW_PROXY
+        return pds
+
+    def _with_refresh(self, call: Callable[[], T]) -> T:
+        """Reads outside the engine refresh an expired session once themselves."""
+        try:
+            return call()
+        except AuthExpired:
+            self.refresh_credentials()
+            return call()

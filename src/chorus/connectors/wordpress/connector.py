@@ -1,0 +1,238 @@
+"""WordPress: a blog post per target, through the REST API with an application password.
+
+Idempotency marker: WordPress has no idempotency key, and post meta is not writable over REST
+unless a plugin registers it. The post's `slug` is writable by any author and searchable, so each
+created post gets the slug `Connector.idempotency_key(target)` ("chorus-<target uid>"). `lookup`
+reads it back with `?slug=...&status=any` (scheduled posts included), and `publish` looks first,
+so a retry after an attempt that did land returns that post instead of writing a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from chorus.connectors.base import (
+    Connector,
+    ConnectRedirect,
+    ConnectResult,
+    ContentRejected,
+    Feature,
+    OutcomeUnknown,
+    Problem,
+    PublishError,
+    PublishResult,
+    Transient,
+)
+from chorus.connectors.wordpress.client import WordPressAPI, discover
+from chorus.core.http import check_public_url
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+
+class WordPressConnectForm(forms.Form):
+    site_url = forms.URLField(
+        label="Site address", assume_scheme="https", help_text="e.g. https://blog.example.org"
+    )
+    username = forms.CharField(label="Username", max_length=150)
+    application_password = forms.CharField(
+        label="Application password",
+        widget=forms.PasswordInput,
+        help_text="Create one in WordPress under Users → Profile → Application Passwords.",
+    )
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _paragraphs(text: str) -> str:
+    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
+    return "\n".join("<p>" + html.escape(block).replace("\n", "<br>\n") + "</p>" for block in blocks)
+
+
+def _media_path(item: Any) -> Path:
+    raw = item.get("path", "") if isinstance(item, dict) else str(item)
+    path = Path(raw)
+    return path if path.is_absolute() else Path(settings.MEDIA_ROOT) / path
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(name).strip() for name in value or [] if str(name).strip()]
+
+
+def _gmt(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class WordPressConnector(Connector):
+    kind = "wordpress"
+    label = "WordPress"
+    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.DELETE, Feature.NATIVE_SCHEDULING})
+    max_images = 1  # the featured image
+    max_concurrency = 2  # often a small shared host
+    idempotent = False  # no idempotency key: the slug marker + lookup stand in (module docstring)
+    connect_form: ClassVar[type[Any] | None] = WordPressConnectForm
+
+    # --- connecting -----------------------------------------------------------------------
+    @classmethod
+    def begin_connect(
+        cls, data: dict[str, Any], *, callback_url: str, state: str
+    ) -> ConnectResult | ConnectRedirect:
+        """Connects at once. Bad input raises ValueError (UnsafeURL is one) with a message the
+        connect form shows: the user is right there, so there is no channel to pause."""
+        site_url = check_public_url(str(data["site_url"]).strip().rstrip("/"))
+        rest_root, index = discover(site_url)
+        api = WordPressAPI(
+            rest_root=rest_root, username=data["username"], application_password=data["application_password"]
+        )
+        try:
+            me = api.me()
+        except PublishError as exc:
+            status = exc.detail.get("status")
+            if status in (401, 403):
+                raise ValueError(
+                    f"WordPress refused the username or application password "
+                    f"({exc.detail.get('message') or exc.message}). Check the "
+                    "username and create a new application password under Users → Profile; WordPress only "
+                    "offers application passwords on sites served over HTTPS."
+                ) from exc
+            raise ValueError(f"Could not verify the account on {site_url}: {exc.message}") from exc
+        name = html.unescape(str(index.get("name") or "")) or site_url
+        config = {
+            "site_url": site_url,
+            "rest_root": rest_root,
+            "username": data["username"],
+            "user_id": me["id"],
+        }
+        return ConnectResult(
+            name=name, config=config, credentials={"application_password": data["application_password"]}
+        )
+
+    def api(self) -> WordPressAPI:
+        config = self.channel.config
+        return WordPressAPI(
+            rest_root=config["rest_root"],
+            username=config["username"],
+            application_password=self.channel.credentials["application_password"],
+        )
+
+    def check(self) -> str:
+        me = self.api().me()
+        return f"Connected to {self.channel.name} as {me.get('name') or me.get('slug')}"
+
+    # --- validating -----------------------------------------------------------------------
+    @staticmethod
+    def title_for(target: PostTarget) -> str:
+        return (
+            str(target.options.get("title") or "").strip()
+            or target.post.title.strip()
+            or _first_line(target.text)
+        )
+
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems = super().validate(target)
+        if not self.title_for(target):
+            problems.append(Problem("title", "A WordPress post needs a title.", "required"))
+        if target.media:
+            path = _media_path(target.media[0])
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except (OSError, UnidentifiedImageError, SyntaxError):
+                problems.append(
+                    Problem("media", f"{path.name} is not an image file WordPress can feature.", "invalid")
+                )
+        if len(target.media) > self.max_images:
+            problems.append(Problem("media", "WordPress takes one featured image per post.", "too_many"))
+        return problems
+
+    # --- publishing -----------------------------------------------------------------------
+    def publish(self, target: PostTarget) -> PublishResult:
+        existing = self.lookup(target)
+        if existing is not None:
+            return existing  # an earlier attempt landed (its answer was lost): never post twice
+        api = self.api()
+        try:
+            payload = self._payload(api, target)
+        except OutcomeUnknown as exc:
+            # A media upload or term creation timed out; the post itself was not created, so a
+            # retry is safe (at worst it leaves an unused attachment or term behind).
+            raise Transient(exc.message, detail=exc.detail) from exc
+        return self._result(api.create_post(payload))
+
+    def _payload(self, api: WordPressAPI, target: PostTarget) -> dict[str, Any]:
+        options = target.options
+        title = self.title_for(target)
+        text = target.text
+        if not options.get("title") and not target.post.title and _first_line(text) == title:
+            text = text.strip().split("\n", 1)[1] if "\n" in text.strip() else ""  # the title line
+        payload: dict[str, Any] = {
+            "title": title,
+            "content": str(options["html"]) if options.get("html") else _paragraphs(text),
+            "slug": self.idempotency_key(target),
+            "status": "publish",
+        }
+        if options.get("excerpt"):
+            payload["excerpt"] = str(options["excerpt"])
+        when = target.scheduled_at
+        if options.get("native_schedule") and when is not None and when > timezone.now():
+            payload.update(status="future", date_gmt=_gmt(when))
+        if target.media:
+            payload["featured_media"] = self._upload(api, target.media[0])
+        for option, taxonomy in (("categories", "categories"), ("tags", "tags")):
+            names = _names(options.get(option))
+            if names:
+                payload[taxonomy] = [api.term_id(taxonomy, name) for name in names]
+        return payload
+
+    def _upload(self, api: WordPressAPI, item: Any) -> int:
+        path = _media_path(item)
+        alt = str(item.get("alt") or "") if isinstance(item, dict) else ""
+        try:
+            with Image.open(path) as image:
+                content_type = Image.MIME.get(image.format or "", "application/octet-stream")
+            content = path.read_bytes()
+        except (OSError, UnidentifiedImageError) as exc:
+            raise ContentRejected(f"The featured image {path.name} cannot be read: {exc}") from exc
+        media = api.upload_media(content, filename=path.name, content_type=content_type, alt=alt)
+        return int(media["id"])
+
+    @staticmethod
+    def _result(post: dict[str, Any]) -> PublishResult:
+        published_at = None
+        if post.get("status") == "publish" and post.get("date_gmt"):
+            published_at = dt.datetime.fromisoformat(post["date_gmt"]).replace(tzinfo=dt.UTC)
+        return PublishResult(
+            external_id=str(post["id"]),
+            url=str(post.get("link") or ""),
+            published_at=published_at,
+            extra={"status": post.get("status")},
+        )
+
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        found = self.api().posts_with_slug(self.idempotency_key(target))
+        return self._result(found[0]) if found else None
+
+    def delete(self, target: PostTarget) -> None:
+        if target.external_id:
+            self.api().delete_post(target.external_id)
+
+    # --- metrics --------------------------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        comments = self.api().total("/wp/v2/comments", {"post": target.external_id})
+        return {} if comments is None else {"comments": comments}
+
+    def account_metrics(self) -> dict[str, int | None]:
+        posts = self.api().total("/wp/v2/posts")
+        return {} if posts is None else {"posts": posts}
