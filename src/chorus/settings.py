@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "chorus.channels",
     "chorus.content",
     "chorus.publishing",
+    "chorus.connectors.mastodon",  # per-instance OAuth app registrations
     "chorus.api",
     *env_list("CHORUS_EXTRA_APPS"),
 ]

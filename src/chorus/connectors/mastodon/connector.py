@@ -1,0 +1,280 @@
+"""Mastodon: our domain (a PostTarget on a Channel) <-> any Mastodon instance.
+
+channel.config      {instance, account_id, username, limits: {...read from the instance}}
+channel.credentials {access_token, client_id, client_secret}
+target.media        [{"path": <default_storage name>, "alt": str, "focus": [x, y], "content_type": str}]
+target.options      {"visibility", "spoiler_text", "language", "sensitive",
+                     "poll": {"options": [...], "expires_in": s, "multiple": bool}, "thread": bool}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from chorus.connectors.base import (
+    Connector,
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishResult,
+    Quota,
+    ReauthRequired,
+)
+from chorus.connectors.mastodon import rules
+from chorus.connectors.mastodon.client import MastodonAPI, normalize_instance
+from chorus.connectors.mastodon.rules import DEFAULT_LIMITS, VISIBILITIES, limits_from_instance
+from chorus.core import http
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+TAG_RE = re.compile(r"<[^>]+>")
+LOOKUP_SLACK = dt.timedelta(minutes=5)  # clock skew between us and the instance
+
+
+class InstanceForm(forms.Form):
+    instance = forms.CharField(label="Instance", max_length=300, help_text="e.g. mastodon.social")
+
+    def clean_instance(self) -> str:
+        instance = normalize_instance(self.cleaned_data["instance"])
+        try:
+            return http.check_public_url(instance)
+        except http.UnsafeURL as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class MastodonConnector(Connector):
+    kind = "mastodon"
+    label = "Mastodon"
+    features = frozenset({Feature.METRICS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE})
+    idempotent = True  # Idempotency-Key header
+    max_text_length = DEFAULT_LIMITS["max_characters"]  # the instance's own limit wins, see `limits`
+    max_images = DEFAULT_LIMITS["max_media_attachments"]
+    quotas = (
+        Quota("requests", 300, dt.timedelta(minutes=5)),
+        Quota("media", 30, dt.timedelta(minutes=30)),
+    )
+    connect_form: ClassVar[type[Any] | None] = InstanceForm
+
+    # --- connecting -----------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        from chorus.connectors.mastodon.models import MastodonApp  # the app is optional to import
+
+        instance = http.check_public_url(normalize_instance(data["instance"]))
+        api = MastodonAPI(instance)
+        app = MastodonApp.objects.filter(instance_url=instance, redirect_uri=callback_url).first()
+        if app is None:
+            registered = api.register_app(callback_url)
+            app = MastodonApp(
+                instance_url=instance, redirect_uri=callback_url, client_id=registered["client_id"]
+            )
+            app.client_secret = registered["client_secret"]
+            app.save()
+        return ConnectRedirect(
+            url=api.authorize_url(app.client_id, callback_url, state),
+            state_data={"instance": instance, "client_id": app.client_id, "client_secret": app.client_secret},
+        )
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(
+                f"Mastodon did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        instance = state_data["instance"]
+        token = MastodonAPI(instance).exchange_code(
+            client_id=state_data["client_id"],
+            client_secret=state_data["client_secret"],
+            redirect_uri=callback_url,
+            code=params["code"],
+        )
+        api = MastodonAPI(instance, token)
+        account = api.verify_credentials()
+        host = instance.split("://", 1)[1]
+        return ConnectResult(
+            name=f"@{account['username']}@{host}",
+            config={
+                "instance": instance,
+                "account_id": str(account["id"]),
+                "username": account["username"],
+                "limits": limits_from_instance(api),
+            },
+            credentials={
+                "access_token": token,
+                "client_id": state_data["client_id"],
+                "client_secret": state_data["client_secret"],
+            },
+        )
+
+    def api(self) -> MastodonAPI:
+        return MastodonAPI(self.channel.config["instance"], self.channel.credentials["access_token"])
+
+    def check(self) -> str:
+        api = self.api()
+        account = api.verify_credentials()
+        self.channel.config = {**self.channel.config, "limits": limits_from_instance(api)}
+        self.channel.save(update_fields=["config"])
+        return f"@{account['username']} on {api.instance}"
+
+    # --- limits and validation ------------------------------------------------------------
+    @property
+    def limits(self) -> dict[str, int]:
+        return {**DEFAULT_LIMITS, **(self.channel.config.get("limits") or {})}
+
+    def count(self, text: str) -> int:
+        return rules.count(text, self.limits)
+
+    def parts(self, target: PostTarget) -> list[str]:
+        """The statuses to post: one, or (options "thread") the text split to fit the instance."""
+        text = target.text.strip()
+        if not target.options.get("thread") or self.count(text) <= self.limits["max_characters"]:
+            return [text]
+        return rules.split_thread(text, self.limits)
+
+    def validate(self, target: PostTarget) -> list[Problem]:
+        limits, options, poll = self.limits, target.options, target.options.get("poll")
+        most = limits["max_characters"]
+        problems = [
+            Problem("text", f"{self.count(part)} characters; this instance allows {most}.", "too_long")
+            for part in self.parts(target)
+            if self.count(part) > most
+        ]
+        if not target.text.strip() and not target.media and not poll:
+            problems.append(Problem("text", "A Mastodon post needs text, media or a poll.", "empty"))
+        if len(target.media) > limits["max_media_attachments"]:
+            allowed = limits["max_media_attachments"]
+            problems.append(Problem("media", f"This instance allows {allowed} attachments.", "too_many"))
+        if poll and target.media:
+            problems.append(
+                Problem("options", "Mastodon does not allow a poll and media in one post.", "poll")
+            )
+        if options.get("visibility", "public") not in VISIBILITIES:
+            choices = ", ".join(VISIBILITIES)
+            problems.append(Problem("options", f"Visibility must be one of {choices}.", "visibility"))
+        for index, item in enumerate(target.media):
+            problems.extend(rules.media_problems(index, item, limits))
+        if poll:
+            problems.extend(rules.poll_problems(poll, limits))
+        return problems
+
+    def quota_cost(self, target: PostTarget) -> dict[str, int]:
+        media = len(target.media)
+        return {"requests": len(self.parts(target)) + media, "media": media}
+
+    # --- publishing ------------------------------------------------------------------------
+    def publish(self, target: PostTarget) -> PublishResult:
+        api, options = self.api(), target.options
+        media_ids = [self._upload(api, item) for item in target.media]
+        common = {key: options[key] for key in ("spoiler_text", "language", "sensitive") if options.get(key)}
+        common["visibility"] = options.get("visibility", "public")
+        key = self.idempotency_key(target)
+        first: dict[str, Any] | None = None
+        previous_id = None
+        for index, text in enumerate(self.parts(target)):
+            payload: dict[str, Any] = {"status": text, **common}
+            if index == 0:
+                payload |= {"media_ids": media_ids} if media_ids else {}
+                payload |= {"poll": _poll_payload(options["poll"])} if options.get("poll") else {}
+            if previous_id:
+                payload["in_reply_to_id"] = previous_id
+            # One key per part, stable across retries: a retry after part 2 failed gets parts
+            # already posted back from the server instead of posting them again.
+            status = api.post_status(payload, idempotency_key=key if index == 0 else f"{key}-{index}")
+            first = first or status
+            previous_id = str(status["id"])
+        assert first is not None
+        return _result(first)
+
+    def _upload(self, api: MastodonAPI, item: dict[str, Any]) -> str:
+        with default_storage.open(item["path"], "rb") as handle:
+            content = handle.read()
+        focus = item.get("focus")
+        media = api.upload_media(
+            content=content,
+            filename=PurePath(item["path"]).name,
+            content_type=rules.content_type(item),
+            description=item.get("alt") or "",
+            focus=f"{float(focus[0])},{float(focus[1])}" if focus else "",
+        )
+        return str(media["id"])
+
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        """Reads the account's recent statuses for this target's first part.
+
+        Mastodon statuses carry no client id, and re-POSTing with the Idempotency-Key is a write:
+        outside the server's one-hour window (or if the first request never arrived) it would
+        publish instead of looking. So we only read, and match the plain text, content warning
+        and attachment count of statuses created since the attempt began.
+        """
+        since = (target.sending_at or target.claimed_at or target.created_at) - LOOKUP_SLACK
+        wanted = (_squash(self.parts(target)[0]), target.options.get("spoiler_text") or "", len(target.media))
+        for status in self.api().account_statuses(self.channel.config["account_id"]):
+            created = dt.datetime.fromisoformat(status["created_at"].replace("Z", "+00:00"))
+            if created < since:
+                break  # newest first: nothing older can be ours
+            seen = (
+                _squash(_plain(status["content"])),
+                status.get("spoiler_text") or "",
+                len(status["media_attachments"]),
+            )
+            if seen == wanted and not status.get("in_reply_to_id"):
+                return _result(status)
+        return None
+
+    # --- metrics and delete ----------------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        status = self.api().get_status(target.external_id)
+        return {
+            "likes": status.get("favourites_count"),
+            "reposts": status.get("reblogs_count"),
+            "replies": status.get("replies_count"),
+        }
+
+    def account_metrics(self) -> dict[str, int | None]:
+        account = self.api().verify_credentials()
+        return {
+            "followers": account.get("followers_count"),
+            "following": account.get("following_count"),
+            "posts": account.get("statuses_count"),
+        }
+
+    def delete(self, target: PostTarget) -> None:
+        self.api().delete_status(target.external_id)
+
+
+def _poll_payload(poll: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "options": [str(option) for option in poll["options"]],
+        "expires_in": int(poll.get("expires_in") or 86400),
+        "multiple": bool(poll.get("multiple", False)),
+    }
+
+
+def _plain(content: str) -> str:
+    return html.unescape(TAG_RE.sub(" ", content))
+
+
+def _squash(text: str) -> str:
+    """Whitespace-free text: Mastodon's HTML moves line breaks into <p>/<br> and shortens links
+    into spans, but keeps every visible and invisible character in order."""
+    return "".join(text.split())
+
+
+def _result(status: dict[str, Any]) -> PublishResult:
+    created = status.get("created_at")
+    when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")) if created else timezone.now()
+    return PublishResult(
+        external_id=str(status["id"]), url=status.get("url") or status.get("uri") or "", published_at=when
+    )
