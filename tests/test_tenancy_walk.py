@@ -19,6 +19,7 @@ from chorus.accounts.models import ApiToken, Invitation, Membership
 from chorus.accounts.permissions import Perm, Role, can
 from tests.conftest import Cast
 
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel

@@ -6,7 +6,9 @@ Duplicates and losses are counted from the sink's own table: what the "network" 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
 import os
 import random
 import signal
@@ -46,8 +48,13 @@ def seed(n_targets: int, n_channels: int, config: dict) -> list[int]:
     now = timezone.now() - dt.timedelta(seconds=1)
     targets = PostTarget.objects.bulk_create(
         PostTarget(
-            workspace=workspace, post=post, channel=channels[i % n_channels], text=f"post {i}",
-            status=S.SCHEDULED, scheduled_at=now, due_at=now,
+            workspace=workspace,
+            post=post,
+            channel=channels[i % n_channels],
+            text=f"post {i}",
+            status=S.SCHEDULED,
+            scheduled_at=now,
+            due_at=now,
         )
         for i in range(n_targets)
     )
@@ -67,10 +74,8 @@ def statuses(ids: list[int]) -> Counter[str]:
 
 
 def sigkill_group(role) -> None:  # type: ignore[no-untyped-def]
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(role.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     role.popen.wait(timeout=10)
 
 
@@ -97,8 +102,9 @@ def test_sigkilled_workers_lose_nothing_and_publish_nothing_twice(start_chorus):
     assert SinkPost.objects.filter(target_id__in=ids).count() == 1000
     # Every interruption was resolved through the documented paths, not by luck: report them.
     resumed = Counter(
-        AuditEvent.objects.filter(object_id__in=[str(i) for i in ids], action__in=["target.unknown", "target.retry_scheduled"])
-        .values_list("action", flat=True)
+        AuditEvent.objects.filter(
+            object_id__in=[str(i) for i in ids], action__in=["target.unknown", "target.retry_scheduled"]
+        ).values_list("action", flat=True)
     )
     print(f"kills={kills} resumed={dict(resumed)}")
 
@@ -117,11 +123,13 @@ def test_faults_at_30_percent_end_in_final_states_with_reasons(start_chorus):
     faults = Counter(r.fault for rs in requests.values() for r in rs)
     assert all(faults[f] > 0 for f in ("429", "500", "timeout_before", "timeout_after")), faults
     for target_id, seen in requests.items():
-        for earlier, later in zip(seen, seen[1:], strict=False):
+        for earlier, later in itertools.pairwise(seen):
             if earlier.fault == "429":
                 # Retry-After: 1 honoured (the sink stamps requests before its own latency).
                 assert (later.at - earlier.at).total_seconds() >= 0.95, (target_id, earlier.at, later.at)
-            assert earlier.fault != "timeout_after", f"target {target_id} was sent again after a timeout after sending"
+            assert earlier.fault != "timeout_after", (
+                f"target {target_id} was sent again after a timeout after sending"
+            )
         if seen[-1].fault == "timeout_after":
             # Settled by reading back, not by resending: published with the sink's one post.
             assert PostTarget.objects.get(pk=target_id).status == S.PUBLISHED

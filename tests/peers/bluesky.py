@@ -45,7 +45,9 @@ def start_bluesky_network() -> PeerProcess:
     if node is None:
         raise RuntimeError("the Bluesky peer needs Node.js 20 (`node` is not on PATH)")
     if not (LAUNCHER.parent / "node_modules" / "@atproto" / "dev-env").is_dir():
-        raise RuntimeError("the Bluesky peer needs @atproto/dev-env: run `make test-setup` (npm ci in peers/bluesky)")
+        raise RuntimeError(
+            "the Bluesky peer needs @atproto/dev-env: run `make test-setup` (npm ci in peers/bluesky)"
+        )
     return start_peer("bluesky", [node, str(LAUNCHER)], timeout=START_TIMEOUT)
 
 

@@ -9,17 +9,24 @@ from chorus.content.models import PostTarget
 def _client(client, user):
     _token, raw = ApiToken.issue(user, "test")
     return lambda method, url, body=None: getattr(client, method)(
-        url, data=json.dumps(body) if body is not None else None, content_type="application/json",
+        url,
+        data=json.dumps(body) if body is not None else None,
+        content_type="application/json",
         headers={"Authorization": f"Bearer {raw}"},
     )
 
 
 def test_it_creates_and_schedules_a_post_in_a_dst_gap_with_a_note(client, cast, sink_channel):
     api = _client(client, cast.members["admin"])
-    response = api("post", "/api/workspaces/campaign/posts", {
-        "text": "Spring is here", "channel_ids": [sink_channel.pk],
-        "schedule": {"mode": "at", "local_time": "2026-03-29T02:30:00"},
-    })
+    response = api(
+        "post",
+        "/api/workspaces/campaign/posts",
+        {
+            "text": "Spring is here",
+            "channel_ids": [sink_channel.pk],
+            "schedule": {"mode": "at", "local_time": "2026-03-29T02:30:00"},
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     target = body["targets"][0]
@@ -30,11 +37,17 @@ def test_it_creates_and_schedules_a_post_in_a_dst_gap_with_a_note(client, cast, 
 
 def test_a_contributor_cannot_schedule_but_can_submit_for_review(client, cast, sink_channel):
     api = _client(client, cast.members["contributor"])
-    refused = api("post", "/api/workspaces/campaign/posts",
-                  {"text": "Hi", "channel_ids": [sink_channel.pk], "schedule": {"mode": "now"}})
+    refused = api(
+        "post",
+        "/api/workspaces/campaign/posts",
+        {"text": "Hi", "channel_ids": [sink_channel.pk], "schedule": {"mode": "now"}},
+    )
     assert refused.status_code == 403
-    ok = api("post", "/api/workspaces/campaign/posts",
-             {"text": "Hi", "channel_ids": [sink_channel.pk], "schedule": {"mode": "review"}})
+    ok = api(
+        "post",
+        "/api/workspaces/campaign/posts",
+        {"text": "Hi", "channel_ids": [sink_channel.pk], "schedule": {"mode": "review"}},
+    )
     assert ok.status_code == 201 and ok.json()["targets"][0]["status"] == "in_review"
 
 
@@ -57,20 +70,25 @@ def test_a_publishing_target_cannot_be_rescheduled_through_the_api(client, cast,
 
     dispatch.claim_due()
     api = _client(client, cast.members["admin"])
-    response = api("post", f"/api/workspaces/campaign/targets/{due_target.pk}/schedule",
-                   {"mode": "at", "local_time": "2030-01-01T10:00:00"})
+    response = api(
+        "post",
+        f"/api/workspaces/campaign/targets/{due_target.pk}/schedule",
+        {"mode": "at", "local_time": "2030-01-01T10:00:00"},
+    )
     assert response.status_code == 409
     assert "Already publishing" in response.json()["detail"]
 
 
 def test_approve_and_reject_need_the_approver_role(client, cast, sink_channel):
-    from tests.publishing.conftest import make_target
     from chorus.publishing import actions
+    from tests.publishing.conftest import make_target
 
     target = make_target(cast, sink_channel)
     actions.submit_for_review(target, actor=cast.members["editor"])
     editor = _client(client, cast.members["editor"])
     assert editor("post", f"/api/workspaces/campaign/targets/{target.pk}/approve", {}).status_code == 403
     approver = _client(client, cast.members["approver"])
-    response = approver("post", f"/api/workspaces/campaign/targets/{target.pk}/approve", {"comment": "Lovely"})
+    response = approver(
+        "post", f"/api/workspaces/campaign/targets/{target.pk}/approve", {"comment": "Lovely"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "approved"

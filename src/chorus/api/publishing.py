@@ -13,12 +13,12 @@ from ninja.errors import HttpError
 from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
+from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
 from chorus.core.timeutil import resolve_local
 from chorus.publishing import actions
 from chorus.publishing.quotas import forecast_warnings
-from chorus.api.auth import ws_perm
 
 router = Router(tags=["publishing"])
 
@@ -83,7 +83,9 @@ def _user(request: HttpRequest) -> User:
 
 def _target(request: HttpRequest, target_id: int) -> PostTarget:
     return get_object_or_404(
-        PostTarget.objects.select_related("workspace", "channel", "post"), pk=target_id, workspace=workspace_of(request)
+        PostTarget.objects.select_related("workspace", "channel", "post"),
+        pk=target_id,
+        workspace=workspace_of(request),
     )
 
 
@@ -104,7 +106,9 @@ def _apply_schedule(request: HttpRequest, target: PostTarget, schedule: Schedule
             actions.schedule(target, actor=user, when=schedule.at)
             when = schedule.at
         elif schedule.local_time is not None:
-            resolved = actions.schedule_local(target, actor=user, local=schedule.local_time.replace(tzinfo=None))
+            resolved = actions.schedule_local(
+                target, actor=user, local=schedule.local_time.replace(tzinfo=None)
+            )
             notes.append(resolved.note)
             when = resolved.utc
         else:
@@ -119,7 +123,9 @@ def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
 
 
 @router.get("/workspaces/{slug}/targets", response=list[TargetOut], **ws_perm(Perm.VIEW_WORKSPACE))
-def list_targets(request: HttpRequest, slug: str, status: str = "", limit: int = 100, offset: int = 0) -> list[PostTarget]:
+def list_targets(
+    request: HttpRequest, slug: str, status: str = "", limit: int = 100, offset: int = 0
+) -> list[PostTarget]:
     rows = PostTarget.objects.filter(workspace=workspace_of(request)).order_by("-scheduled_at", "-id")
     if status:
         rows = rows.filter(status=status)
@@ -134,14 +140,21 @@ def get_target(request: HttpRequest, slug: str, target_id: int) -> PostTarget:
 @router.post("/workspaces/{slug}/posts", response={201: PostOut}, **ws_perm(Perm.CREATE_POST))
 def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
     workspace = workspace_of(request)
-    if payload.schedule.mode in {"now", "at", "queue"} and not can(membership_of(request).role, Perm.SCHEDULE_POST):
+    if payload.schedule.mode in {"now", "at", "queue"} and not can(
+        membership_of(request).role, Perm.SCHEDULE_POST
+    ):
         raise HttpError(403, "Your role cannot schedule posts; use mode 'review'.")
     channels = list(Channel.objects.filter(workspace=workspace, pk__in=payload.channel_ids))
     if len(channels) != len(set(payload.channel_ids)):
         raise HttpError(422, "unknown channel id for this workspace")
     post = actions.create_post(
-        workspace=workspace, author=_user(request), channels=channels, text=payload.text, title=payload.title,
-        per_channel_text=payload.per_channel_text, evergreen=payload.evergreen,
+        workspace=workspace,
+        author=_user(request),
+        channels=channels,
+        text=payload.text,
+        title=payload.title,
+        per_channel_text=payload.per_channel_text,
+        evergreen=payload.evergreen,
     )
     warnings: list[str] = []
     try:
@@ -155,7 +168,9 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
 @router.patch("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.CREATE_POST))
 def edit_target(request: HttpRequest, slug: str, target_id: int, payload: TargetEditIn) -> PostTarget:
     target = _target(request, target_id)
-    if target.post.author_id != _user(request).pk and not can(membership_of(request).role, Perm.EDIT_ANY_POST):
+    if target.post.author_id != _user(request).pk and not can(
+        membership_of(request).role, Perm.EDIT_ANY_POST
+    ):
         raise HttpError(403, "Only the author or an editor can change this post.")
     try:
         actions.edit(target, actor=_user(request), text=payload.text)
@@ -164,7 +179,9 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
     return _target(request, target_id)
 
 
-@router.post("/workspaces/{slug}/targets/{target_id}/schedule", response=TargetOut, **ws_perm(Perm.SCHEDULE_POST))
+@router.post(
+    "/workspaces/{slug}/targets/{target_id}/schedule", response=TargetOut, **ws_perm(Perm.SCHEDULE_POST)
+)
 def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: ScheduleIn) -> PostTarget:
     target = _target(request, target_id)
     try:
@@ -200,7 +217,9 @@ def _simple(name: str, perm: Perm, fn: str) -> None:
         return _target(request, target_id)
 
     endpoint.__name__ = f"{name}_target"
-    router.post(f"/workspaces/{{slug}}/targets/{{target_id}}/{name}", response=TargetOut, **ws_perm(perm))(endpoint)
+    router.post(f"/workspaces/{{slug}}/targets/{{target_id}}/{name}", response=TargetOut, **ws_perm(perm))(
+        endpoint
+    )
 
 
 for _name, _perm, _fn in [

@@ -157,12 +157,16 @@ class Connector:
     connect_form: ClassVar[type[Any] | None] = None
 
     @classmethod
-    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectResult | ConnectRedirect:
+    def begin_connect(
+        cls, data: dict[str, Any], *, callback_url: str, state: str
+    ) -> ConnectResult | ConnectRedirect:
         """From the cleaned connect form: either connect at once, or redirect to OAuth."""
         raise NotImplementedError
 
     @classmethod
-    def finish_connect(cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str) -> ConnectResult:
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
         """The OAuth callback (code exchange). Only for connectors that return ConnectRedirect."""
         raise NotImplementedError
 

@@ -50,7 +50,9 @@ def _prune_task_results() -> None:
     from django.core.management import call_command
 
     for queue in settings.TASK_QUEUES:
-        call_command("prune_db_task_results", queue_name=queue, min_age_days=1, failed_min_age_days=14, verbosity=0)
+        call_command(
+            "prune_db_task_results", queue_name=queue, min_age_days=1, failed_min_age_days=14, verbosity=0
+        )
 
 
 def _all_jobs() -> list[Job]:
