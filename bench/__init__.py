@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [--quick|--full] [names...]` (see bench/README.md)."""
