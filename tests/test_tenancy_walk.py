@@ -33,6 +33,8 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "slug": lambda cast: cast.workspace.slug,
     "member_id": lambda cast: Membership.objects.get(workspace=cast.workspace, role=Role.VIEWER).pk,
     "target_id": lambda cast: _target_in(cast.workspace).pk,
+    "channel_id": lambda cast: _target_in(cast.workspace).channel_id,
+    "kind": lambda cast: "wordpress",
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -71,7 +73,8 @@ PUBLIC_OR_USER_VIEWS = {
     "profile": "user",
     "api_tokens": "user",
     "api_token_revoke": "user",  # scoped to the user's own tokens; tested in test_api_tokens
-    "workspace_create": "user",  # creation rights tested in test_workspaces
+    "workspace_create": "user",
+    "channels:oauth_callback": "user",  # state-checked against the session; tested in test_channels  # creation rights tested in test_workspaces
 }
 # Patterns owned by other frameworks and covered by their own tests.
 FOREIGN_PREFIXES = ("admin/", "api/", "media/", "static/")
@@ -148,7 +151,9 @@ def test_workspace_view_tenancy(cast: Cast, route: Route, actor: str, method: st
 def test_user_views_need_sign_in(client, name: str):
     from django.urls import reverse
 
-    kwargs = {"token_id": 1} if name == "api_token_revoke" else {}
+    kwargs = {"api_token_revoke": {"token_id": 1}, "channels:oauth_callback": {"kind": "mastodon"}}.get(
+        name, {}
+    )
     response = client.get(reverse(name, kwargs=kwargs))
     assert response.status_code in (302, 405)
     if response.status_code == 302:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("health", health_view, name="health"),
     path("", include("chorus.accounts.urls")),
     path("", include("chorus.publishing.urls")),
+    path("", include("chorus.channels.urls")),
 ]

@@ -1,0 +1,154 @@
+"""Connect and manage channels. Each network's connector supplies its connect form and flow
+(`Connector.connect_form`, `begin_connect`, `finish_connect`); nothing here branches on kind."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from chorus.accounts.access import current_user, membership_for, membership_of, workspace_of, workspace_view
+from chorus.accounts.models import Workspace
+from chorus.accounts.permissions import Perm, can
+from chorus.channels import actions
+from chorus.channels.models import Channel
+from chorus.connectors.base import ConnectRedirect, ConnectResult, PublishError
+from chorus.connectors.registry import all_kinds, connector_class
+
+SESSION_KEY = "chorus_oauth"
+
+
+def _callback_url(request: HttpRequest, kind: str) -> str:
+    return request.build_absolute_uri(reverse("channels:oauth_callback", kwargs={"kind": kind}))
+
+
+def _connector_or_404(kind: str) -> Any:
+    if kind not in all_kinds():
+        raise Http404
+    return connector_class(kind)
+
+
+@workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
+def channel_list(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    networks = [
+        (kind, connector_class(kind).label)
+        for kind in sorted(all_kinds())
+        if connector_class(kind).connect_form is not None
+    ]
+    return render(
+        request,
+        "channels/list.html",
+        {
+            "workspace": workspace,
+            "channels": Channel.objects.filter(workspace=workspace).order_by("name"),
+            "networks": networks,
+            "can_manage": can(membership_of(request).role, Perm.MANAGE_CHANNELS),
+        },
+    )
+
+
+def _finish(request: HttpRequest, workspace: Workspace, kind: str, result: ConnectResult) -> HttpResponse:
+    channel = actions.connect_channel(
+        workspace=workspace,
+        kind=kind,
+        name=result.name,
+        config=result.config,
+        credentials=result.credentials,
+        actor=current_user(request),
+    )
+    messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+    return redirect("channels:list", slug=workspace.slug)
+
+
+@workspace_view(Perm.MANAGE_CHANNELS)
+def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
+    workspace = workspace_of(request)
+    connector = _connector_or_404(kind)
+    if connector.connect_form is None:
+        return render(
+            request, "channels/connect.html", {"workspace": workspace, "label": connector.label, "form": None}
+        )
+    form = connector.connect_form(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        state = secrets.token_urlsafe(24)
+        try:
+            step = connector.begin_connect(
+                form.cleaned_data, callback_url=_callback_url(request, kind), state=state
+            )
+        except (ValueError, PublishError) as exc:
+            form.add_error(None, getattr(exc, "message", None) or str(exc))
+        else:
+            if isinstance(step, ConnectResult):
+                return _finish(request, workspace, kind, step)
+            assert isinstance(step, ConnectRedirect)
+            pending = request.session.get(SESSION_KEY, {})
+            pending[state] = {"kind": kind, "workspace": workspace.slug, "data": step.state_data}
+            request.session[SESSION_KEY] = pending
+            return redirect(step.url)
+    return render(
+        request, "channels/connect.html", {"workspace": workspace, "label": connector.label, "form": form}
+    )
+
+
+@login_required
+def oauth_callback(request: HttpRequest, kind: str) -> HttpResponse:
+    """The network sends the user back here. The state must be one this session started."""
+    state = request.GET.get("state", "")
+    pending = request.session.get(SESSION_KEY, {})
+    started = pending.pop(state, None)
+    request.session[SESSION_KEY] = pending
+    if started is None or started["kind"] != kind:
+        messages.error(
+            request, _("This connection attempt expired or was not started here; please try again.")
+        )
+        return redirect("home")
+    membership = membership_for(request.user, started["workspace"])
+    if not can(membership.role, Perm.MANAGE_CHANNELS):
+        raise Http404
+    if "error" in request.GET:
+        messages.error(
+            request, _("The network refused the connection: %(error)s") % {"error": request.GET["error"]}
+        )
+        return redirect("channels:list", slug=membership.workspace.slug)
+    connector = _connector_or_404(kind)
+    try:
+        result = connector.finish_connect(
+            dict(request.GET.items()), state_data=started["data"], callback_url=_callback_url(request, kind)
+        )
+    except (ValueError, PublishError) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc))
+        return redirect("channels:list", slug=membership.workspace.slug)
+    return _finish(request, membership.workspace, kind, result)
+
+
+@workspace_view(Perm.MANAGE_CHANNELS, methods=("POST",))
+def channel_check(request: HttpRequest, channel_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    try:
+        messages.success(request, channel.connector().check())
+    except (PublishError, ValueError) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc))
+    except NotImplementedError:
+        messages.info(request, _("This network cannot be checked."))
+    return redirect("channels:list", slug=workspace.slug)
+
+
+@workspace_view(Perm.MANAGE_CHANNELS, methods=("POST",))
+def channel_resume(request: HttpRequest, channel_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    released = actions.resume_channel(channel=channel, actor=current_user(request))
+    messages.success(
+        request,
+        _("%(name)s is active again; %(count)s held posts released.")
+        % {"name": channel.name, "count": released},
+    )
+    return redirect("channels:list", slug=workspace.slug)
