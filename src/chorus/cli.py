@@ -141,6 +141,35 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channel_check(args: argparse.Namespace) -> int:
+    """Verifies a channel's live connection (needs the network: for a user who has internet)."""
+    _setup_django()
+    from chorus.channels.models import Channel
+    from chorus.connectors.base import PublishError
+
+    channel = Channel.objects.filter(pk=args.channel_id).first()
+    if channel is None:
+        print(f"No channel with id {args.channel_id}.", file=sys.stderr)
+        return 1
+    try:
+        print(f"{channel} — {channel.connector().check()}")
+    except (PublishError, ValueError) as exc:
+        print(f"{channel} — FAILED: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypts every stored secret with the newest key of CHORUS_FERNET_KEYS. Put the new
+    key first, run this, then remove the old key."""
+    _setup_django()
+    from chorus.core.vault import rotate_all
+
+    counts = rotate_all()
+    print(", ".join(f"{n} {what}" for what, n in counts.items()) + " re-encrypted with the newest key.")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -244,6 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deploy", action="store_true")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "channel", help="channel tools: `chorus channel check <id>` verifies a live connection"
+    )
+    channel_sub = p.add_subparsers(dest="channel_command", required=True, metavar="ACTION")
+    c = channel_sub.add_parser("check", help="verify the live connection of a channel")
+    c.add_argument("channel_id", type=int)
+    c.set_defaults(func=cmd_channel_check)
+
+    p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
+    p.set_defaults(func=cmd_rotate_keys)
 
     p = sub.add_parser("manage", help="any Django management command, e.g. `chorus manage shell`")
     p.add_argument("rest", nargs=argparse.REMAINDER)

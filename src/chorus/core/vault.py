@@ -56,3 +56,32 @@ def decrypt(token: str) -> dict[str, Any]:
 def rotate(token: str) -> str:
     """Re-encrypt with the newest key."""
     return _fernet().rotate(token.encode()).decode() if token else token
+
+
+def rotate_all() -> dict[str, int]:
+    """Re-encrypts every encrypted column with the newest key (see module docstring)."""
+    from django.apps import apps
+    from django.db import transaction
+
+    fields = [
+        ("channels.Channel", "credentials_encrypted"),
+        ("mastodon.MastodonApp", "client_secret_encrypted"),
+    ]
+    counts: dict[str, int] = {}
+    for label, field in fields:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        n = 0
+        with transaction.atomic():
+            for pk, token in model.objects.exclude(**{field: ""}).values_list("pk", field).iterator():
+                model.objects.filter(pk=pk).update(**{field: rotate(token)})
+                n += 1
+        counts[model._meta.verbose_name_plural.__str__()] = n
+    return counts
+
+
+def reset_cache() -> None:
+    """Forget the loaded keys (after CHORUS_FERNET_KEYS changed, e.g. in tests)."""
+    _fernet.cache_clear()
