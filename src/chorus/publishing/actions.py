@@ -29,6 +29,7 @@ from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role
 from chorus.content.models import Post, PostTarget
 from chorus.core import audit
+from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
 from chorus.core.timeutil import Resolved, next_slot, resolve_local
 
@@ -325,6 +326,46 @@ def mark_published(
     )
     if target.post.evergreen:
         transaction.on_commit(lambda: requeue_evergreen(target.pk))
+
+
+def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> tuple[int, int]:
+    """`mark_published` for a batch of (target, PublishResult) in one transaction: the same
+    conditional update per row, audit rows in one insert. Returns (published, superseded)."""
+    now = timezone.now()
+    done: set[int] = set()
+    with transaction.atomic():
+        for target, result in pairs:
+            changed = PostTarget.objects.filter(
+                pk=target.pk, status=S.PUBLISHING, attempt_id=target.attempt_id
+            ).update(
+                status=S.PUBLISHED,
+                phase="",
+                published_at=result.published_at or now,
+                external_id=result.external_id,
+                external_url=result.url,
+                error_code="",
+                error_message="",
+                due_at=None,
+                updated_at=now,
+            )
+            if changed == 1:
+                done.add(target.pk)
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                workspace_id=t.workspace_id,
+                action="target.published",
+                object_type="content.posttarget",
+                object_id=str(t.pk),
+                at=now,
+                data={"to": S.PUBLISHED, "external_id": r.external_id},
+            )
+            for t, r in pairs
+            if t.pk in done
+        )
+        for target, _result in pairs:
+            if target.pk in done and target.post.evergreen:
+                transaction.on_commit(lambda pk=target.pk: requeue_evergreen(pk))
+    return len(done), len(pairs) - len(done)
 
 
 @transaction.atomic

@@ -60,20 +60,40 @@ def _load(target_id: int) -> PostTarget | None:
 
 def publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
     """Runs one attempt; returns the outcome name (for logs and tests). Safe to run twice."""
+    target = _load(target_id)
+    if target is None:
+        return "gone"
+    return publish_loaded(target, attempt_id)
+
+
+def publish_loaded(
+    target: PostTarget, attempt_id: uuid.UUID, successes: list[tuple[PostTarget, PublishResult]] | None = None
+) -> str:
+    """One attempt on an already loaded target. With `successes`, a successful publish is
+    appended there for `record_successes` to write with others in one transaction (fewer
+    commits per target); until then the target stays 'sending', which a crash turns into
+    'unknown' and reconciliation settles by reading back — the same as a crash right after any
+    network call."""
     try:
-        return _publish_one(target_id, attempt_id)
+        return _publish_one(target, attempt_id, successes)
     except actions.TransitionRefused:
         # Crash recovery or another actor moved the target while this attempt ran (e.g. its send
         # outlived the send lease and it became 'unknown'): reconciliation settles it by reading
         # back; this attempt records nothing.
-        log.warning("target %s moved during attempt %s; leaving it to reconciliation", target_id, attempt_id)
+        log.warning("target %s moved during attempt %s; leaving it to reconciliation", target.pk, attempt_id)
         return "superseded"
 
 
-def _publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
-    target = _load(target_id)
-    if target is None:
-        return "gone"
+def record_successes(successes: list[tuple[PostTarget, PublishResult]]) -> dict[str, int]:
+    if not successes:
+        return {}
+    published, superseded = actions.mark_published_many(successes)
+    return {"published": published, **({"superseded": superseded} if superseded else {})}
+
+
+def _publish_one(
+    target: PostTarget, attempt_id: uuid.UUID, successes: list[tuple[PostTarget, PublishResult]] | None
+) -> str:
     if target.status != S.PUBLISHING or target.attempt_id != attempt_id:
         return "stale"  # another attempt owns it now, or it is done: a duplicate delivery
     if target.phase == PostTarget.Phase.SENDING:
@@ -135,6 +155,9 @@ def _publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
         log.exception("publish of target %s raised", target.pk)
         actions.mark_unknown(target, message=f"Unexpected error: {type(exc).__name__}")
         return "unknown"
+    if successes is not None:
+        successes.append((target, result))
+        return "sent"
     actions.mark_published(
         target, external_id=result.external_id, url=result.url, published_at=result.published_at
     )

@@ -11,50 +11,69 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.tasks import task
 
+from chorus.content.models import PostTarget
+
 log = logging.getLogger(__name__)
 
 
-def _run_share(pending: queue.SimpleQueue[int], attempt_id: uuid.UUID) -> list[str]:
-    """One pool thread: publishes targets from the batch's shared queue until it is empty.
+def _run_share(pending: queue.SimpleQueue[PostTarget], attempt_id: uuid.UUID) -> dict[str, int]:
+    """One pool thread: publishes targets from the batch's shared queue until it is empty, then
+    records its successes in one transaction.
 
-    Each pool thread has its own connection; it is closed once, when the thread is done (not
-    after every target: reopening one per target cost ~10x the publish itself on SQLite, and a
-    new server process per target on PostgreSQL)."""
-    from chorus.publishing.engine import publish_one
-
-    outcomes: list[str] = []
+    Each pool thread has its own connection, closed once when the thread is done (reopening one
+    per target cost ~10x the publish itself on SQLite, and a server process on PostgreSQL)."""
     try:
-        while True:
-            try:
-                target_id = pending.get_nowait()
-            except queue.Empty:
-                return outcomes
-            outcomes.append(publish_one(target_id, attempt_id))
+        return _publish_all(pending, attempt_id)
     finally:
         connection.close()  # do not leak the pool thread's connection
 
 
+def _publish_all(pending: queue.SimpleQueue[PostTarget], attempt_id: uuid.UUID) -> dict[str, int]:
+    from chorus.publishing.engine import publish_loaded, record_successes
+
+    outcomes: dict[str, int] = {}
+    successes: list = []  # type: ignore[type-arg]
+    while True:
+        try:
+            target = pending.get_nowait()
+        except queue.Empty:
+            break
+        outcome = publish_loaded(target, attempt_id, successes)
+        if outcome != "sent":
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    for outcome, n in record_successes(successes).items():
+        outcomes[outcome] = outcomes.get(outcome, 0) + n
+    return outcomes
+
+
 @task(queue_name="publishing")
 def publish_batch(target_ids: list[int], attempt_id: str) -> dict[str, int]:
-    """Publishes a claimed batch. Network calls are I/O bound, so targets of the batch run in a
-    small thread pool; each target's state changes are its own committed transactions."""
+    """Publishes a claimed batch. The batch is loaded in one query; network calls are I/O bound,
+    so targets run in a small thread pool; each target's 'sending' mark is its own commit before
+    its network call, and each thread records its successes in one transaction."""
     close_old_connections()
     attempt = uuid.UUID(attempt_id)
-    outcomes: dict[str, int] = {}
-    threads = min(settings.CHORUS_PUBLISH_THREADS, len(target_ids)) or 1
+    targets = list(
+        PostTarget.objects.select_related("channel", "workspace", "post", "post__author").filter(
+            pk__in=target_ids
+        )
+    )
+    pending: queue.SimpleQueue[PostTarget] = queue.SimpleQueue()
+    for target in targets:
+        pending.put(target)
+    outcomes: dict[str, int] = (
+        {"gone": len(target_ids) - len(targets)} if len(targets) < len(target_ids) else {}
+    )
+    threads = min(settings.CHORUS_PUBLISH_THREADS, len(targets)) or 1
     if threads == 1:
-        from chorus.publishing.engine import publish_one
-
-        results = [publish_one(t, attempt) for t in target_ids]  # on the worker's own connection
+        shares = [_publish_all(pending, attempt)]  # on the worker's own connection
     else:
-        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for target_id in target_ids:
-            pending.put(target_id)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="publish") as pool:
-            shares = [pool.submit(_run_share, pending, attempt) for _ in range(threads)]
-            results = [outcome for share in shares for outcome in share.result()]
-    for outcome in results:
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            futures = [pool.submit(_run_share, pending, attempt) for _ in range(threads)]
+            shares = [future.result() for future in futures]
+    for share in shares:
+        for outcome, n in share.items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
     return outcomes
 
 
