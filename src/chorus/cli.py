@@ -170,6 +170,16 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Loads the sample workspace "Sample: Global campaign" (chorus.analytics)."""
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("demo", *args.rest)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -284,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser("demo", help="load a sample workspace with a year of invented posts and metrics")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("manage", help="any Django management command, e.g. `chorus manage shell`")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -51,7 +51,11 @@ INSTALLED_APPS = [
     "chorus.content",
     "chorus.publishing",
     "chorus.connectors.mastodon",  # per-instance OAuth app registrations
+    "chorus.connectors.meta",  # Facebook/Instagram/Threads app settings check (no models)
     "chorus.api",
+    "chorus.media",  # media library: assets, folders, usage
+    "chorus.analytics",
+    "chorus.planning",  # calendar: events, drag to reschedule, iCal feeds
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
@@ -137,6 +141,11 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [SRC_DIR / "static", ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist")]
+STATICFILES_DIRS += [("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
+STATICFILES_DIRS += [("vendor/fullcalendar", BASE_DIR / "node_modules" / "fullcalendar")]
+STATICFILES_DIRS += [
+    ("vendor/fullcalendar-locales", BASE_DIR / "node_modules" / "@fullcalendar" / "core" / "locales")
+]
 WHITENOISE_USE_FINDERS = True  # the embedded shape serves straight from the source tree
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -221,3 +230,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# OAuth apps of LinkedIn, X, YouTube, TikTok, Pinterest: <NETWORK>_CLIENT_ID / _CLIENT_SECRET /
+# _ENABLED (unset = enabled when both are set). See connectors/oauth2.py, checks chorus.W201-W205.
+CHORUS_OAUTH_APPS = {
+    **globals().get("CHORUS_OAUTH_APPS", {}),
+    **{
+        net: {
+            "client_id": env_str(f"{net.upper()}_CLIENT_ID"),
+            "client_secret": env_secret(f"{net.upper()}_CLIENT_SECRET"),
+            "enabled": env_bool(f"{net.upper()}_ENABLED") if env_str(f"{net.upper()}_ENABLED") else None,
+        }
+        for net in ("linkedin", "x", "youtube", "tiktok", "pinterest")
+    },
+}
+CHORUS_TIKTOK_AUDITED = env_bool("TIKTOK_AUDITED", False)  # unaudited TikTok apps post SELF_ONLY
+
+# Meta apps (Facebook Pages, Instagram, Threads): <NETWORK>_CLIENT_ID / _CLIENT_SECRET / _ENABLED
+# (unset = enabled when both are set). See connectors/meta/setup.py, checks chorus.W101-W103.
+for _net in ("FACEBOOK", "INSTAGRAM", "THREADS"):
+    globals()[f"{_net}_CLIENT_ID"] = env_str(f"{_net}_CLIENT_ID")
+    globals()[f"{_net}_CLIENT_SECRET"] = env_secret(f"{_net}_CLIENT_SECRET")
+    globals()[f"{_net}_ENABLED"] = env_bool(f"{_net}_ENABLED", bool(env_str(f"{_net}_CLIENT_ID") and env_secret(f"{_net}_CLIENT_SECRET")))

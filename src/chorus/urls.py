@@ -11,4 +11,7 @@ urlpatterns = [
     path("", include("chorus.accounts.urls")),
     path("", include("chorus.publishing.urls")),
     path("", include("chorus.channels.urls")),
+    path("", include("chorus.analytics.urls")),
+    path("", include("chorus.media.urls")),
+    path("", include("chorus.planning.urls")),
 ]

@@ -32,7 +32,9 @@ class Perm(StrEnum):
     SCHEDULE_POST = "posts.schedule"
     MANAGE_CHANNELS = "channels.manage"
     VIEW_ANALYTICS = "analytics.view"
+    MANAGE_REPORTS = "analytics.reports"  # scheduled report emails, share links
     VIEW_AUDIT_LOG = "audit.view"
+    MANAGE_MEDIA = "media.manage"
 
 
 _ALL = frozenset(Role)
@@ -51,6 +53,8 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_CHANNELS: _MANAGERS,
     Perm.VIEW_ANALYTICS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
     Perm.VIEW_AUDIT_LOG: _MANAGERS,
+    Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
 }
 
 

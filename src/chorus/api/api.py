@@ -3,6 +3,8 @@
 from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
+from chorus.api.media import router as media_router
+from chorus.api.planning import router as planning_router
 from chorus.api.publishing import router as publishing_router
 
 api = NinjaAPI(
@@ -14,3 +16,5 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", publishing_router)
+api.add_router("/", media_router)
+api.add_router("/", planning_router)

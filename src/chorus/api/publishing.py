@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import zoneinfo
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -16,8 +17,9 @@ from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
+from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions
+from chorus.publishing import actions, composer
 from chorus.publishing.quotas import forecast_warnings
 
 router = Router(tags=["publishing"])
@@ -70,7 +72,8 @@ class PostOut(Schema):
 
 
 class TargetEditIn(Schema):
-    text: str
+    text: str | None = None
+    options: dict[str, Any] | None = None  # per network, see the connector's docstring
 
 
 class DecisionIn(Schema):
@@ -173,7 +176,7 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
     ):
         raise HttpError(403, "Only the author or an editor can change this post.")
     try:
-        actions.edit(target, actor=_user(request), text=payload.text)
+        actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
     except actions.TransitionRefused as exc:
         raise _refused(exc) from None
     return _target(request, target_id)
@@ -231,3 +234,204 @@ for _name, _perm, _fn in [
     ("retry", Perm.SCHEDULE_POST, "retry_failed"),
 ]:
     _simple(_name, _perm, _fn)
+
+
+# --- composer: live validation, link preview, recurrence ----------------------------------------
+
+
+class DraftChannelIn(Schema):
+    channel_id: int
+    text: str = ""  # empty: the main text
+    options: dict[str, Any] = {}
+
+
+class DraftIn(Schema):
+    text: str = ""
+    title: str = ""
+    link: str = ""
+    channels: list[DraftChannelIn] = []
+    local_time: dt.datetime | None = None  # wall time in the workspace's zone, for the DST note
+
+
+class ProblemOut(Schema):
+    field: str
+    message: str
+    code: str
+
+
+class ChannelCheckOut(Schema):
+    channel_id: int
+    kind: str
+    text: str
+    count: int
+    limit: int | None
+    problems: list[ProblemOut]
+
+
+class DraftCheckOut(Schema):
+    channels: list[ChannelCheckOut]
+    scheduled_utc: dt.datetime | None = None
+    schedule_note: str = ""
+    warnings: list[str] = []
+
+
+@router.post("/workspaces/{slug}/compose/validate", response=DraftCheckOut, **ws_perm(Perm.CREATE_POST))
+def validate_draft(request: HttpRequest, slug: str, payload: DraftIn) -> DraftCheckOut:
+    """Checks an unsaved draft against each channel's rules, as the composer does while typing."""
+    workspace = workspace_of(request)
+    ids = [c.channel_id for c in payload.channels]
+    channels = {c.pk: c for c in Channel.objects.filter(workspace=workspace, pk__in=ids)}
+    if len(channels) != len(set(ids)):
+        raise HttpError(422, "unknown channel id for this workspace")
+    draft = composer.Draft(
+        title=payload.title,
+        text=payload.text,
+        link=payload.link,
+        media=[],
+        channels=[
+            composer.ChannelDraft(channels[c.channel_id], c.text, dict(c.options)) for c in payload.channels
+        ],
+    )
+    resolved = composer.resolve_schedule(workspace, payload.local_time)
+    warnings: list[str] = []
+    if resolved is not None:
+        for cd in draft.channels:
+            warnings += forecast_warnings(cd.channel, resolved.utc)
+    return DraftCheckOut(
+        channels=[
+            ChannelCheckOut(
+                channel_id=check.channel.pk,
+                kind=check.channel.kind,
+                text=check.text,
+                count=check.used,
+                limit=check.limit,
+                problems=[ProblemOut(field=p.field, message=p.message, code=p.code) for p in check.problems],
+            )
+            for check in composer.check_draft(draft, workspace)
+        ],
+        scheduled_utc=resolved.utc if resolved else None,
+        schedule_note=resolved.note if resolved else "",
+        warnings=warnings,
+    )
+
+
+class LinkIn(Schema):
+    url: str
+
+
+class LinkPreviewOut(Schema):
+    url: str
+    title: str
+    description: str
+    image: str
+    site: str
+    error: str
+
+
+@router.post("/workspaces/{slug}/compose/link-preview", response=LinkPreviewOut, **ws_perm(Perm.CREATE_POST))
+def link_preview(request: HttpRequest, slug: str, payload: LinkIn) -> composer.LinkPreview:
+    return composer.fetch_link_preview(payload.url)
+
+
+class RecurrenceIn(Schema):
+    freq: Literal["daily", "weekly"] = "weekly"
+    weekdays: list[Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]] = []
+    time: dt.time
+    starts_on: dt.date | None = None  # in the workspace's zone; default today
+
+
+class RecurrenceOut(Schema):
+    id: int
+    rrule: str
+    timezone: str
+    created: list[TargetOut]
+
+
+@router.post(
+    "/workspaces/{slug}/targets/{target_id}/recurrence",
+    response={201: RecurrenceOut},
+    **ws_perm(Perm.SCHEDULE_POST),
+)
+def create_recurrence(request: HttpRequest, slug: str, target_id: int, payload: RecurrenceIn) -> Status:
+    """Repeats this target (its text, media and options) on a daily or weekly rule."""
+    target = _target(request, target_id)
+    try:
+        rrule = composer.build_rrule(payload.freq, list(payload.weekdays))
+    except ValueError as exc:
+        raise HttpError(422, str(exc)) from None
+    start = payload.starts_on or dt.datetime.now(zoneinfo.ZoneInfo(target.workspace.timezone)).date()
+    rec, created = composer.create_recurrence(
+        target, actor=_user(request), rrule=rrule, starts_local=dt.datetime.combine(start, payload.time)
+    )
+    return Status(
+        201,
+        RecurrenceOut(id=rec.pk, rrule=rec.rrule, timezone=rec.timezone, created=created),  # type: ignore[arg-type]
+    )
+
+
+# --- review queue ----------------------------------------------------------------------------------
+
+
+class ReviewItemOut(TargetOut):
+    post_title: str
+    author_email: str | None
+
+
+class DecisionOut(Schema):
+    at: dt.datetime
+    action: str
+    target_id: int | None
+    actor_email: str | None
+    comment: str
+
+
+def _review_item(target: PostTarget) -> ReviewItemOut:
+    author = target.post.author
+    return ReviewItemOut.model_validate(
+        {
+            **TargetOut.model_validate(target, from_attributes=True).model_dump(),
+            "post_title": str(target.post),
+            "author_email": author.email if author else None,
+        }
+    )
+
+
+@router.get("/workspaces/{slug}/review", response=list[ReviewItemOut], **ws_perm(Perm.APPROVE_POST))
+def review_queue(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
+    """Targets waiting for a decision (status in_review)."""
+    rows = PostTarget.objects.filter(workspace=workspace_of(request), status=PostTarget.Status.IN_REVIEW)
+    return [_review_item(t) for t in rows.select_related("post", "post__author").order_by("updated_at")[:500]]
+
+
+@router.get("/workspaces/{slug}/review/returned", response=list[ReviewItemOut], **ws_perm(Perm.CREATE_POST))
+def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
+    """The caller's drafts an approver rejected; `error_message` is the reason."""
+    rows = PostTarget.objects.filter(
+        workspace=workspace_of(request), status=PostTarget.Status.DRAFT, post__author=_user(request)
+    ).exclude(error_message="")
+    return [
+        _review_item(t) for t in rows.select_related("post", "post__author").order_by("-updated_at")[:500]
+    ]
+
+
+@router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
+def review_history(request: HttpRequest, slug: str, limit: int = 100) -> list[DecisionOut]:
+    events = (
+        AuditEvent.objects.filter(
+            workspace=workspace_of(request),
+            action__in=["target.approved", "target.rejected"],
+            object_type="content.posttarget",
+        )
+        .select_related("actor")
+        .order_by("-at")[: min(limit, 500)]
+    )
+    return [
+        DecisionOut(
+            at=e.at,
+            action=e.action.removeprefix("target."),
+            target_id=int(e.object_id) if e.object_id.isdigit() else None,
+            actor_email=e.actor.email if e.actor else None,
+            comment=str(e.data.get("comment") or e.data.get("reason") or ""),
+        )
+        for e in events
+    ]

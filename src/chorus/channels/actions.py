@@ -28,6 +28,9 @@ def connect_channel(
     channel.credentials = credentials
     channel.save()
     audit.record("channel.connected", workspace=workspace, actor=actor, obj=channel, kind=kind, name=name)
+    from chorus.analytics.collect import on_channel_connected  # metrics backfill
+
+    transaction.on_commit(lambda: on_channel_connected(channel.pk))
     return channel
 
 

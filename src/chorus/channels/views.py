@@ -34,11 +34,20 @@ def _connector_or_404(kind: str) -> Any:
     return connector_class(kind)
 
 
+def _setup_steps(connector: Any) -> str:
+    """'' when the network can be connected; otherwise what the server admin must set up (a
+    connector whose app credentials come from the environment says so with `configured()`)."""
+    configured = getattr(connector, "configured", None)
+    if configured is None or configured():
+        return ""
+    return str(getattr(connector, "setup_steps", "") or _("Ask the server administrator to configure it."))
+
+
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def channel_list(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
     networks = [
-        (kind, connector_class(kind).label)
+        (kind, connector_class(kind).label, _setup_steps(connector_class(kind)))
         for kind in sorted(all_kinds())
         if connector_class(kind).connect_form is not None
     ]

@@ -17,8 +17,16 @@ if TYPE_CHECKING:
 
 CONNECTORS: dict[str, str] = {
     "bluesky": "chorus.connectors.bluesky.connector.BlueskyConnector",
+    "facebook": "chorus.connectors.facebook.connector.FacebookConnector",
+    "instagram": "chorus.connectors.instagram.connector.InstagramConnector",
     "mastodon": "chorus.connectors.mastodon.connector.MastodonConnector",
+    "threads": "chorus.connectors.threads.connector.ThreadsConnector",
     "wordpress": "chorus.connectors.wordpress.connector.WordPressConnector",
+    "linkedin": "chorus.connectors.linkedin.connector.LinkedInConnector",
+    "x": "chorus.connectors.x.connector.XConnector",
+    "youtube": "chorus.connectors.youtube.connector.YouTubeConnector",
+    "tiktok": "chorus.connectors.tiktok.connector.TikTokConnector",
+    "pinterest": "chorus.connectors.pinterest.connector.PinterestConnector",
 }
 
 

@@ -8,4 +8,9 @@ urlpatterns = [
     path("w/<slug:slug>/posts/new/", views.post_new, name="post_new"),
     path("w/<slug:slug>/targets/<int:target_id>/", views.target_detail, name="target"),
     path("w/<slug:slug>/targets/<int:target_id>/action/", views.target_action, name="target_action"),
+    path("w/<slug:slug>/targets/<int:target_id>/edit/", views.post_edit, name="post_edit"),
+    path("w/<slug:slug>/compose/check/", views.compose_check, name="compose_check"),
+    path("w/<slug:slug>/compose/link/", views.link_preview, name="link_preview"),
+    path("w/<slug:slug>/review/", views.review_queue, name="review"),
+    path("w/<slug:slug>/review/<int:target_id>/decide/", views.review_decide, name="review_decide"),
 ]

@@ -1,19 +1,27 @@
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
-from chorus.content.models import PostTarget
+from chorus.channels.models import Channel
+from chorus.content.models import Post, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions
-from chorus.publishing.forms import PostForm, RescheduleForm
+from chorus.publishing import actions, composer
+from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
 
 S = PostTarget.Status
@@ -33,56 +41,6 @@ def target_list(request: HttpRequest) -> HttpResponse:
         "publishing/target_list.html",
         {"workspace": workspace, "page": page, "status": status, "statuses": S.choices, "held_count": held},
     )
-
-
-@workspace_view(Perm.CREATE_POST)
-def post_new(request: HttpRequest) -> HttpResponse:
-    workspace = workspace_of(request)
-    user = current_user(request)
-    role = membership_of(request).role
-    form = PostForm(request.POST or None, workspace=workspace)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if data["when"] in {"now", "at", "queue"} and not can(role, Perm.SCHEDULE_POST):
-            form.add_error("when", _("Your role cannot schedule posts; submit it for review instead."))
-        else:
-            post = actions.create_post(
-                workspace=workspace,
-                author=user,
-                channels=data["channels"],
-                text=data["text"],
-                title=data["title"],
-                evergreen=data["evergreen"],
-            )
-            try:
-                for target in post.targets.select_related("workspace", "channel"):
-                    _apply_when(request, target, data)
-            except actions.TransitionRefused as exc:
-                messages.error(request, str(exc))
-            return redirect("publishing:targets", slug=workspace.slug)
-    return render(request, "publishing/post_new.html", {"workspace": workspace, "form": form})
-
-
-def _apply_when(request: HttpRequest, target: PostTarget, data: dict) -> None:  # type: ignore[type-arg]
-    user = current_user(request)
-    when = data["when"]
-    if when == "review":
-        actions.submit_for_review(target, actor=user)
-    elif when == "now":
-        actions.schedule_now(target, actor=user)
-    elif when == "at":
-        resolved = actions.schedule_local(target, actor=user, local=data["local_time"].replace(tzinfo=None))
-        if resolved.note:
-            messages.warning(request, resolved.note)
-        for warning in forecast_warnings(target.channel, resolved.utc):
-            messages.warning(request, warning)
-    elif when == "queue":
-        resolved = actions.add_to_queue(target, actor=user)
-        messages.info(
-            request,
-            _("Queued on %(channel)s for %(time)s.")
-            % {"channel": target.channel.name, "time": resolved.local.strftime("%Y-%m-%d %H:%M")},
-        )
 
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
@@ -163,3 +121,439 @@ def target_action(request: HttpRequest, target_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Done."))
     return redirect("publishing:target", slug=workspace.slug, target_id=target.pk)
+
+
+# --- the composer ------------------------------------------------------------------------------
+
+
+def _editable_targets(post: Post) -> tuple[list[PostTarget], list[PostTarget]]:
+    targets = list(post.targets.select_related("channel", "workspace", "post").order_by("channel__name"))
+    editable = [t for t in targets if t.status in actions.EDITABLE]
+    return editable, [t for t in targets if t.status not in actions.EDITABLE]
+
+
+def _may_edit(request: HttpRequest, post: Post) -> bool:
+    return post.author_id == current_user(request).pk or can(membership_of(request).role, Perm.EDIT_ANY_POST)
+
+
+def _allowed_media(items: list[dict[str, Any]], post: Post | None) -> list[dict[str, Any]]:
+    """Media paths come back from the browser, so only those this post already carries are kept
+    (with their stored fields; the alt text is the one typed). New media come from the library
+    as asset ids: see _library_media."""
+    known = {str(m.get("path")): m for t in post.targets.all() for m in t.media} if post else {}
+    return [{**known[item["path"]], "alt": item["alt"]} for item in items if item["path"] in known]
+
+
+def _library_media(request: HttpRequest, workspace: Workspace) -> list[dict[str, Any]]:
+    """Media picked from the library (`media-asset` ids + `media-asset-alt`), looked up in this
+    workspace only and turned into media items by the library itself."""
+    raw_ids = request.POST.getlist("media-asset")
+    if not raw_ids or not apps.is_installed("chorus.media"):
+        return []
+    from chorus.media.actions import as_post_media
+    from chorus.media.models import MediaAsset
+
+    alts = request.POST.getlist("media-asset-alt")
+    assets = MediaAsset.objects.filter(workspace=workspace, pk__in=[int(v) for v in raw_ids if v.isdigit()])
+    by_id = {str(a.pk): a for a in assets}
+    items = []
+    for index, raw in enumerate(raw_ids):
+        asset = by_id.get(raw)
+        if asset is not None:
+            alt = alts[index].strip() if index < len(alts) else ""
+            items.append(as_post_media(asset, alt=alt or None))
+    return items
+
+
+def _read_draft(request: HttpRequest, workspace: Workspace, post: Post | None) -> composer.Draft:
+    data = request.POST
+    if post is not None:
+        editable, _locked = _editable_targets(post)
+        pairs: list[tuple[Channel, PostTarget | None]] = [(t.channel, t) for t in editable]
+    else:
+        ids = [int(v) for v in data.getlist("channels") if v.isdigit()]
+        pairs = [(c, None) for c in Channel.objects.filter(workspace=workspace, pk__in=ids).order_by("name")]
+    channel_drafts = [
+        composer.ChannelDraft(
+            channel=channel,
+            own_text=data.get(f"c{channel.pk}-text", ""),
+            options=composer.read_options(channel.kind, data, f"c{channel.pk}"),
+            target=target,
+        )
+        for channel, target in pairs
+    ]
+    media = _allowed_media(composer.read_media(data), post) + _library_media(request, workspace)
+    return composer.Draft(
+        title=data.get("title", "").strip(),
+        text=data.get("text", ""),
+        link=data.get("link", "").strip(),
+        media=media,
+        channels=channel_drafts,
+    )
+
+
+def _initial_draft(workspace: Workspace, post: Post | None) -> composer.Draft:
+    if post is None:
+        return composer.Draft(title="", text="", link="", media=[], channels=[])
+    editable, _locked = _editable_targets(post)
+    main = editable[0].text if editable else ""
+    return composer.Draft(
+        title=post.title,
+        text=main,
+        link="",
+        media=list(editable[0].media) if editable else [],
+        channels=[
+            composer.ChannelDraft(t.channel, "" if t.text == main else t.text, dict(t.options), t)
+            for t in editable
+        ],
+    )
+
+
+def _parse_local(value: str) -> dt.datetime | None:
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
+        try:
+            return dt.datetime.strptime(value.strip(), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _schedule_preview(request: HttpRequest, workspace: Workspace, draft: composer.Draft) -> dict[str, Any]:
+    """The DST note and quota warnings of the chosen time, shown before saving."""
+    data = request.POST
+    when = data.get("when", "")
+    local: dt.datetime | None = None
+    if when == "at":
+        local = _parse_local(data.get("local_time", ""))
+    elif when == "recurring" and data.get("recur_start") and data.get("recur_time"):
+        local = _parse_local(f"{data['recur_start']} {data['recur_time']}")
+    resolved = composer.resolve_schedule(workspace, local)
+    warnings: list[str] = []
+    if resolved is not None and when == "at":
+        for cd in draft.channels:
+            warnings += forecast_warnings(cd.channel, resolved.utc)
+    return {"resolved": resolved, "quota_warnings": warnings}
+
+
+def _channel_rows(
+    form: ComposerForm, draft: composer.Draft, checks: dict[int, composer.ChannelCheck], post: Post | None
+) -> list[dict[str, Any]]:
+    """One tab per channel: every workspace channel when composing (shown when ticked), the
+    post's editable targets when editing."""
+    by_channel = {cd.channel.pk: cd for cd in draft.channels}
+    channels = [cd.channel for cd in draft.channels] if post else list(form.fields["channels"].queryset)  # type: ignore[attr-defined]
+    rows = []
+    for channel in channels:
+        cd = by_channel.get(channel.pk) or composer.ChannelDraft(channel, "", {})
+        fields = [
+            {
+                "spec": spec,
+                "name": f"c{channel.pk}-{spec.name}",
+                "value": composer.option_value(spec, cd.options),
+            }
+            for spec in composer.option_fields(channel.kind)
+        ]
+        rows.append(
+            {
+                "channel": channel,
+                "draft": cd,
+                "fields": fields,
+                "check": checks.get(channel.pk),
+                "selected": channel.pk in by_channel,
+                "handle": composer.handle_of(channel),
+            }
+        )
+    return rows
+
+
+def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
+    workspace = workspace_of(request)
+    role = membership_of(request).role
+    editing = post is not None
+    data = request.POST if request.method == "POST" else None
+    form = ComposerForm(
+        data, workspace=workspace, editing=editing, can_schedule=can(role, Perm.SCHEDULE_POST)
+    )
+    locked = _editable_targets(post)[1] if post else []
+    draft = _read_draft(request, workspace, post) if data is not None else _initial_draft(workspace, post)
+    if data is None and post is None:
+        # Links from elsewhere may prefill the composer: ?text=... and ?at=YYYY-MM-DDTHH:MM
+        # (the calendar's "new post on this day").
+        if request.GET.get("text"):
+            draft.text = request.GET["text"]
+            form.initial["text"] = draft.text
+        at = _parse_local(request.GET.get("at", ""))
+        if at is not None and can(role, Perm.SCHEDULE_POST):
+            form.initial.update(when="at", local_time=at)
+    if data is None and post is not None:
+        form.initial.update(title=post.title, text=draft.text, evergreen=post.evergreen)
+    checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
+    if data is not None and form.is_valid():
+        when = form.cleaned_data["when"]
+        problems = any(c.problems for c in checks.values())
+        if when in {"now", "at", "queue", "recurring"} and not can(role, Perm.SCHEDULE_POST):
+            form.add_error("when", _("Your role cannot schedule posts; submit it for review instead."))
+        elif when not in {"draft", "keep"} and problems:
+            form.add_error(None, _("Fix the problems shown on each channel before scheduling or review."))
+        elif editing and not draft.channels:
+            form.add_error(None, _("Already publishing: this post can no longer be changed."))
+        else:
+            saved = _save(request, workspace, post, draft, form.cleaned_data)
+            if saved is not None:
+                if problems:
+                    messages.warning(request, _("Saved as a draft; some channels still have problems."))
+                return redirect("publishing:targets", slug=workspace.slug)
+    schedule = _schedule_preview(request, workspace, draft) if data is not None else {}
+    return render(
+        request,
+        "publishing/composer.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "post": post,
+            "draft": draft,
+            "rows": _channel_rows(form, draft, checks, post),
+            "locked": locked,
+            "checks": list(checks.values()),
+            "media_library": apps.is_installed("chorus.media"),
+            "alt_required": composer.alt_text_required(workspace),
+            "can_schedule": can(role, Perm.SCHEDULE_POST),
+            **schedule,
+        },
+    )
+
+
+def _save(
+    request: HttpRequest,
+    workspace: Workspace,
+    post: Post | None,
+    draft: composer.Draft,
+    data: dict[str, Any],
+) -> Post | None:
+    user = current_user(request)
+    if post is None:
+        post = actions.create_post(
+            workspace=workspace,
+            author=user,
+            channels=[cd.channel for cd in draft.channels],
+            text=draft.text,
+            title=draft.title,
+            per_channel_text={cd.channel.pk: draft.text_for(cd) for cd in draft.channels},
+            evergreen=data["evergreen"],
+        )
+        by_channel = {t.channel_id: t for t in post.targets.select_related("workspace", "channel", "post")}
+        for cd in draft.channels:
+            cd.target = by_channel[cd.channel.pk]
+            if draft.media or cd.options:
+                actions.edit(cd.target, actor=user, media=draft.media, options=cd.options)
+    else:
+        if post.title != draft.title:
+            Post.objects.filter(pk=post.pk).update(title=draft.title)
+        for cd in draft.channels:
+            assert cd.target is not None
+            try:
+                actions.edit(
+                    cd.target, actor=user, text=draft.text_for(cd), media=draft.media, options=cd.options
+                )
+            except actions.TransitionRefused as exc:
+                messages.error(request, f"{cd.channel.name}: {exc}")
+                cd.target = None
+    for cd in draft.channels:
+        if cd.target is None:
+            continue
+        try:
+            _apply_when(request, cd.target, data)
+        except (actions.TransitionRefused, ValueError) as exc:
+            messages.error(request, f"{cd.channel.name}: {exc}")
+    if apps.is_installed("chorus.media"):
+        from chorus.media.actions import sync_usage  # "used in N posts" in the library
+
+        for cd in draft.channels:
+            if cd.target is not None:
+                sync_usage(cd.target)
+    messages.success(request, _("Post saved."))
+    return post
+
+
+def _apply_when(request: HttpRequest, target: PostTarget, data: dict[str, Any]) -> None:
+    user = current_user(request)
+    when = data["when"]
+    if when == "review":
+        if target.status == S.DRAFT:
+            actions.submit_for_review(target, actor=user)
+    elif when == "now":
+        actions.schedule_now(target, actor=user)
+    elif when == "at":
+        local = data["local_time"].replace(tzinfo=None)
+        if target.status == S.SCHEDULED:
+            resolved = resolve_local(local, target.workspace.timezone)
+            actions.reschedule(target, actor=user, when=resolved.utc, note=resolved.note)
+        else:
+            resolved = actions.schedule_local(target, actor=user, local=local)
+        if resolved.note:
+            messages.warning(request, resolved.note)
+        for warning in forecast_warnings(target.channel, resolved.utc):
+            messages.warning(request, warning)
+    elif when == "queue":
+        resolved = actions.add_to_queue(target, actor=user)
+        messages.info(
+            request,
+            _("Queued on %(channel)s for %(time)s.")
+            % {"channel": target.channel.name, "time": resolved.local.strftime("%Y-%m-%d %H:%M")},
+        )
+    elif when == "recurring":
+        rrule = composer.build_rrule(data["recur_freq"], data["recur_days"])
+        start = data["recur_start"] or timezone.localdate(
+            timezone=zoneinfo.ZoneInfo(target.workspace.timezone)
+        )
+        _rec, created = composer.create_recurrence(
+            target, actor=user, rrule=rrule, starts_local=dt.datetime.combine(start, data["recur_time"])
+        )
+        messages.info(
+            request,
+            ngettext(
+                "Repeats on %(channel)s; %(count)d occurrence scheduled for the coming week.",
+                "Repeats on %(channel)s; %(count)d occurrences scheduled for the coming week.",
+                len(created),
+            )
+            % {"channel": target.channel.name, "count": len(created)},
+        )
+
+
+@workspace_view(Perm.CREATE_POST)
+def post_new(request: HttpRequest) -> HttpResponse:
+    return _composer_page(request, None)
+
+
+@workspace_view(Perm.CREATE_POST)
+def post_edit(request: HttpRequest, target_id: int) -> HttpResponse:
+    """Edits every still-editable target of the post this target belongs to."""
+    workspace = workspace_of(request)
+    target = get_object_or_404(PostTarget.objects.select_related("post"), pk=target_id, workspace=workspace)
+    if not _may_edit(request, target.post):
+        messages.error(request, _("Only the author or an editor can change this post."))
+        return redirect("publishing:target", slug=workspace.slug, target_id=target.pk)
+    return _composer_page(request, target.post)
+
+
+@workspace_view(Perm.CREATE_POST, methods=("POST",))
+def compose_check(request: HttpRequest) -> HttpResponse:
+    """Live validation (htmx, debounced): per-channel problems, counters and previews, plus the
+    schedule's DST note and quota warnings, as out-of-band fragments."""
+    workspace = workspace_of(request)
+    post = None
+    if request.POST.get("post_target", "").isdigit():
+        target = PostTarget.objects.filter(workspace=workspace, pk=int(request.POST["post_target"])).first()
+        post = target.post if target is not None and _may_edit(request, target.post) else None
+    draft = _read_draft(request, workspace, post)
+    checks = composer.check_draft(draft, workspace)
+    selected = {cd.channel.pk for cd in draft.channels}
+    unselected = (
+        Channel.objects.filter(workspace=workspace).exclude(pk__in=selected).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "publishing/_checks.html",
+        {
+            "workspace": workspace,
+            "checks": checks,
+            "draft": draft,
+            "unselected": list(unselected),
+            "problem_count": sum(len(c.problems) for c in checks),
+            **_schedule_preview(request, workspace, draft),
+        },
+    )
+
+
+@workspace_view(Perm.CREATE_POST, methods=("POST",))
+def link_preview(request: HttpRequest) -> HttpResponse:
+    preview = composer.fetch_link_preview(request.POST.get("link", ""))
+    return render(request, "publishing/_link_preview.html", {"preview": preview})
+
+
+# --- the review queue ----------------------------------------------------------------------------
+
+DECISIONS = ("target.approved", "target.rejected")
+
+
+def _decision_history(workspace: Workspace, limit: int = 50) -> list[AuditEvent]:
+    events = list(
+        AuditEvent.objects.filter(workspace=workspace, action__in=DECISIONS, object_type="content.posttarget")
+        .select_related("actor")
+        .order_by("-at")[:limit]
+    )
+    targets = PostTarget.objects.filter(
+        workspace=workspace, pk__in=[int(e.object_id) for e in events if e.object_id.isdigit()]
+    ).select_related("channel", "post")
+    by_id = {str(t.pk): t for t in targets}
+    for event in events:
+        event.target = by_id.get(event.object_id)  # type: ignore[attr-defined]
+    return events
+
+
+@workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
+def review_queue(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    user = current_user(request)
+    can_approve = can(membership_of(request).role, Perm.APPROVE_POST)
+    waiting = (
+        PostTarget.objects.filter(workspace=workspace, status=S.IN_REVIEW)
+        .select_related("channel", "post", "post__author")
+        .order_by("scheduled_at", "updated_at")
+        if can_approve
+        else PostTarget.objects.none()
+    )
+    returned = (
+        PostTarget.objects.filter(workspace=workspace, status=S.DRAFT, post__author=user)
+        .exclude(error_message="")
+        .select_related("channel", "post")
+        .order_by("-updated_at")
+    )
+    return render(
+        request,
+        "publishing/review_queue.html",
+        {
+            "workspace": workspace,
+            "can_approve": can_approve,
+            "waiting": waiting[:200],
+            "returned": returned[:200],
+            "history": _decision_history(workspace) if can_approve else [],
+        },
+    )
+
+
+@workspace_view(Perm.APPROVE_POST, methods=("POST",))
+def review_decide(request: HttpRequest, target_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    user = current_user(request)
+    target = get_object_or_404(
+        PostTarget.objects.select_related("channel", "workspace", "post", "post__author"),
+        pk=target_id,
+        workspace=workspace,
+    )
+    decision = request.POST.get("decision", "")
+    comment = request.POST.get("comment", "").strip()
+    error = ""
+    try:
+        if decision == "approve":
+            actions.approve(target, actor=user, comment=comment)
+        elif decision == "reject":
+            if not comment:
+                error = _("Say what to change: the author sees this reason.")
+            else:
+                actions.reject(target, actor=user, reason=comment)
+        else:
+            error = _("Choose approve or reject.")
+    except actions.TransitionRefused as exc:
+        error = str(exc)
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "publishing/_review_item.html",
+            {"workspace": workspace, "t": target, "error": error, "decided": not error, "comment": comment},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Decision recorded."))
+    return redirect("publishing:review", slug=workspace.slug)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from chorus.accounts.models import Workspace
+from chorus.analytics.models import ScheduledReport
+from chorus.analytics.reports import SECTIONS
+from chorus.channels.models import Channel
+
+
+class _WorkspaceForm(forms.Form):
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        if "channels" in self.fields:
+            self.fields["channels"].queryset = Channel.objects.filter(workspace=workspace).order_by("name")  # type: ignore[attr-defined]
+
+
+class ReportForm(_WorkspaceForm):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    sections = forms.MultipleChoiceField(
+        label=_("Sections"),
+        choices=list(SECTIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(SECTIONS),
+    )
+    channels = forms.ModelMultipleChoiceField(
+        label=_("Channels (none: all)"),
+        queryset=Channel.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                raise forms.ValidationError(_("The end date is before the start date."))
+            if end - start > dt.timedelta(days=731):
+                raise forms.ValidationError(_("A report covers at most two years."))
+        return data
+
+
+class ScheduleForm(_WorkspaceForm):
+    name = forms.CharField(label=_("Name"), max_length=150)
+    frequency = forms.ChoiceField(label=_("Frequency"), choices=ScheduledReport.Frequency.choices)
+    recipients = forms.CharField(
+        label=_("Recipients (one email address per line)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    sections = forms.MultipleChoiceField(
+        label=_("Sections"),
+        choices=list(SECTIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(SECTIONS),
+    )
+    channels = forms.ModelMultipleChoiceField(
+        label=_("Channels (none: all)"),
+        queryset=Channel.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean_recipients(self) -> str:
+        lines = [line.strip() for line in self.cleaned_data["recipients"].splitlines() if line.strip()]
+        if not lines:
+            raise forms.ValidationError(_("Give at least one email address."))
+        for line in lines:
+            try:
+                validate_email(line)
+            except forms.ValidationError as exc:
+                raise forms.ValidationError(
+                    _("%(address)s is not an email address.") % {"address": line}
+                ) from exc
+        return "\n".join(lines)
+
+
+class ShareForm(ReportForm):
+    days = forms.IntegerField(label=_("Link valid for (days)"), min_value=1, max_value=90, initial=14)

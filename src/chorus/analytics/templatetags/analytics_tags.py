@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def na(value: Any) -> Any:
+    """A metric for display: None is "not available" (never shown as 0)."""
+    if value is None:
+        return format_html('<span class="na">{}</span>', _("not available"))
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value
+
+
+@register.filter
+def pct(value: float | None) -> SafeString | str:
+    if value is None:
+        return format_html('<span class="na">{}</span>', _("not available"))
+    css = "up" if value > 0 else "down" if value < 0 else "flat"
+    return format_html('<span class="delta {}">{}{}%</span>', css, "+" if value > 0 else "", f"{value:.1f}")
+
+
+@register.filter
+def get(mapping: dict[Any, Any], key: Any) -> Any:
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def heat(value: float, peak: float) -> int:
+    """0-100 intensity of a heat-map cell."""
+    return round(value / peak * 100) if peak else 0
+
+
+@register.simple_tag
+def latest_metrics(target: Any) -> Any:
+    from chorus.analytics.models import PostMetrics
+
+    return PostMetrics.objects.filter(target_id=target.pk).first()

@@ -1,0 +1,237 @@
+"""Facebook Pages: our domain (a PostTarget on a Channel) <-> the Graph API Pages endpoints.
+
+channel.config      {page_id, page_name}
+channel.credentials {access_token: the Page token (from a long-lived user token: does not expire)}
+target.options      {"link": url, "native_schedule": bool}
+
+Flows (https://developers.facebook.com/docs/pages-api/posts/):
+- text / link:  POST /{page-id}/feed  message, link
+- one photo:    POST /{page-id}/photos  caption + source (multipart)
+- photos:       POST /{page-id}/photos published=false per photo, then
+                POST /{page-id}/feed  attached_media[i]={"media_fbid": id}
+- video:        POST graph-video.facebook.com/{page-id}/videos  description + source
+  (https://developers.facebook.com/docs/video-api/guides/publishing/)
+- native scheduling: published=false + scheduled_publish_time (10 minutes to 30 days ahead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    Connector,
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishResult,
+    ReauthRequired,
+)
+from chorus.connectors.meta import graph, media
+from chorus.connectors.meta.graph import FACEBOOK_VIDEO_GRAPH, GraphAPI
+from chorus.connectors.meta.setup import MetaAppSettings, PageChoiceForm
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+SCOPES = ["pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights"]
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp")
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+SCHEDULE_MIN = dt.timedelta(minutes=10)
+SCHEDULE_MAX = dt.timedelta(days=30)
+LOOKUP_SLACK = dt.timedelta(minutes=5)
+
+
+class FacebookConnector(MetaAppSettings, Connector):
+    kind = "facebook"
+    label = "Facebook"
+    setting_prefix = "FACEBOOK"
+    setup_steps = _(
+        "Create a Meta app (type Business) at developers.facebook.com, add Facebook Login for "
+        "Business with the redirect URL <site>/channels/connect/facebook/callback/, request the "
+        "permissions pages_show_list, pages_read_engagement, pages_manage_posts and read_insights, "
+        "then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
+    )
+    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.NATIVE_SCHEDULING})
+    idempotent = False  # the Graph API has no idempotency key: reconciliation reads back (lookup)
+    max_text_length = 63206
+    max_images = 10
+    max_image_bytes = 10 * 2**20
+    max_video_bytes = 1024 * 2**20  # a non-resumable upload
+    connect_form: ClassVar[type[Any] | None] = PageChoiceForm
+
+    # --- connecting -----------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        client_id, _secret = cls.require_configured()
+        url = graph.facebook_authorize_url(client_id, callback_url, SCOPES, state)
+        return ConnectRedirect(url=url, state_data={"page": str(data.get("page") or "")})
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(
+                f"Facebook did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        client_id, secret = cls.require_configured()
+        token = graph.facebook_user_token(
+            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=params["code"]
+        )
+        pages = graph.facebook_pages(token["access_token"])
+        page = graph.pick(pages, params.get("page") or state_data.get("page", ""), label="Facebook Page")
+        return ConnectResult(
+            name=str(page["name"]),
+            config={"page_id": str(page["id"]), "page_name": page["name"]},
+            credentials={"access_token": page["access_token"]},
+        )
+
+    def api(self) -> GraphAPI:
+        return GraphAPI(self.channel.credentials["access_token"], network="Facebook")
+
+    @property
+    def page_id(self) -> str:
+        return str(self.channel.config["page_id"])
+
+    def check(self) -> str:
+        page = self.api().get(self.page_id, fields="id,name,followers_count")
+        return f"{page['name']} ({page.get('followers_count', '?')} followers)"
+
+    # --- validation ----------------------------------------------------------------------
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems = super().validate(target)
+        videos = [item for item in target.media if media.is_video(item)]
+        if not target.text.strip() and not target.media and not target.options.get("link"):
+            problems.append(
+                Problem("text", "A Facebook post needs text, a link, photos or a video.", "empty")
+            )
+        if len(target.media) > self.max_images:
+            problems.append(
+                Problem("media", f"Facebook posts take up to {self.max_images} photos.", "too_many")
+            )
+        if videos and len(target.media) > 1:
+            problems.append(Problem("media", "A Facebook video post takes one video and no photos.", "mixed"))
+        for index, item in enumerate(target.media):
+            problems.extend(
+                media.check(
+                    index,
+                    item,
+                    network="Facebook",
+                    image_types=IMAGE_TYPES,
+                    video_types=VIDEO_TYPES,
+                    max_image_bytes=self.max_image_bytes,
+                    max_video_bytes=self.max_video_bytes,
+                )
+            )
+        when = target.scheduled_at
+        if target.options.get("native_schedule") and when is not None:
+            ahead = when - timezone.now()
+            if not SCHEDULE_MIN <= ahead <= SCHEDULE_MAX:
+                problems.append(
+                    Problem("options", "Facebook schedules posts 10 minutes to 30 days ahead.", "schedule")
+                )
+        return problems
+
+    # --- publishing ------------------------------------------------------------------------
+    def _schedule(self, target: PostTarget) -> dict[str, str]:
+        when = target.scheduled_at
+        if (
+            target.options.get("native_schedule")
+            and when is not None
+            and when - timezone.now() >= SCHEDULE_MIN
+        ):
+            return {"published": "false", "scheduled_publish_time": str(int(when.timestamp()))}
+        return {}
+
+    def publish(self, target: PostTarget) -> PublishResult:
+        api, page, schedule = self.api(), self.page_id, self._schedule(target)
+        items = list(target.media)
+        if items and media.is_video(items[0]):
+            data = {"description": target.text, **schedule}
+            answer = api.request(
+                "POST",
+                f"{page}/videos",
+                base_url=FACEBOOK_VIDEO_GRAPH,
+                data=data,
+                files=_source(items[0]),
+                may_apply=True,
+            )
+            video_id = str(answer["id"])
+            return PublishResult(video_id, url=f"https://www.facebook.com/{page}/videos/{video_id}")
+        if len(items) == 1:
+            data = {"caption": target.text, **schedule}
+            answer = api.post(f"{page}/photos", data, files=_source(items[0]), may_apply=True)
+            return _result(str(answer.get("post_id") or answer["id"]))
+        data = {"message": target.text, **schedule}
+        if target.options.get("link"):
+            data["link"] = str(target.options["link"])
+        for index, item in enumerate(items):
+            # Unpublished photos are not a post: resending one after a timeout only leaves an
+            # orphan upload, so these are not `may_apply`. "temporary" keeps them alive until the
+            # scheduled post goes out.
+            upload = {"published": "false", **({"temporary": "true"} if schedule else {})}
+            photo = api.post(f"{page}/photos", upload, files=_source(item))
+            data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
+        answer = api.post(f"{page}/feed", data, may_apply=True)
+        return _result(str(answer["id"]))
+
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        """Graph posts carry no client marker and a caption cannot hold a hidden one, so after a
+        timeout we look for a post of this Page with exactly this text created since the attempt
+        began (5 minutes of clock slack). Scheduled posts are listed by /scheduled_posts."""
+        since = (target.sending_at or target.claimed_at or target.created_at) - LOOKUP_SLACK
+        edge = "scheduled_posts" if self._schedule(target) else "posts"
+        answer = self.api().get(
+            f"{self.page_id}/{edge}",
+            fields="id,message,created_time,permalink_url",
+            since=int(since.timestamp()),
+        )
+        for post in answer.get("data", []):
+            if (post.get("message") or "") == target.text and _time(post.get("created_time")) >= since:
+                return PublishResult(str(post["id"]), url=post.get("permalink_url") or _url(str(post["id"])))
+        return None
+
+    # --- metrics -----------------------------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        """Reactions, comments and shares. `shares` is absent when Facebook omits it."""
+        fields = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
+        post = self.api().get(target.external_id, fields=fields)
+        found: dict[str, int | None] = {}
+        for key in ("reactions", "comments"):
+            summary = (post.get(key) or {}).get("summary") or {}
+            if "total_count" in summary:
+                found[key] = int(summary["total_count"])
+        if "shares" in post:
+            found["shares"] = int(post["shares"].get("count", 0))
+        return found
+
+    def account_metrics(self) -> dict[str, int | None]:
+        page = self.api().get(self.page_id, fields="followers_count,fan_count")
+        names = {"followers_count": "followers", "fan_count": "page_likes"}
+        return {ours: int(page[theirs]) for theirs, ours in names.items() if theirs in page}
+
+
+def _source(item: dict[str, Any]) -> dict[str, tuple[str, bytes, str]]:
+    path = item["path"]
+    return {"source": (PurePath(path).name, media.read_bytes(path), media.content_type(item))}
+
+
+def _url(post_id: str) -> str:
+    return f"https://www.facebook.com/{post_id}"
+
+
+def _result(post_id: str) -> PublishResult:
+    return PublishResult(post_id, url=_url(post_id), published_at=timezone.now())
+
+
+def _time(value: str | None) -> dt.datetime:
+    if not value:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")

@@ -1,0 +1,293 @@
+"""Instagram professional accounts (Instagram API with Facebook Login, graph.facebook.com).
+
+channel.config      {ig_user_id, username, page_id}
+channel.credentials {access_token: the token of the Page the account is linked to}
+target.options      {"ig_type": "feed" | "reels" | "story", "first_comment": str, "share_to_feed": bool}
+
+The container flow (https://developers.facebook.com/docs/instagram-platform/content-publishing/):
+POST /{ig-user-id}/media (image_url | media_type=REELS/STORIES/CAROUSEL ...) -> container id;
+GET /{container-id}?fields=status_code until FINISHED; POST /{ig-user-id}/media_publish
+creation_id. Instagram downloads the media itself, so files are given as public URLs.
+Publishing limit: GET /{ig-user-id}/content_publishing_limit (50 API posts per 24 h).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    Connector,
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishError,
+    PublishResult,
+    Quota,
+    RateLimited,
+    ReauthRequired,
+)
+from chorus.connectors.meta import graph, media
+from chorus.connectors.meta.graph import GraphAPI
+from chorus.connectors.meta.setup import MetaAppSettings, PageChoiceForm
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+SCOPES = [
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_insights",
+    "instagram_manage_comments",  # the first comment
+    "pages_show_list",
+    "pages_read_engagement",
+    "business_management",
+]
+TYPES = ("feed", "reels", "story")
+IMAGE_TYPES = ("image/jpeg",)  # the API takes JPEG only
+VIDEO_TYPES = ("video/mp4", "video/quicktime")
+FEED_RATIO = (0.8, 1.91)  # 4:5 to 1.91:1
+MAX_HASHTAGS, MAX_MENTIONS = 30, 20
+HASHTAG_RE, MENTION_RE = re.compile(r"(?<!\w)#\w+"), re.compile(r"(?<!\w)@[\w.]+")
+LOOKUP_SLACK = dt.timedelta(minutes=5)
+LIMIT_RECHECK = 3600.0  # the 24 h window is rolling: a unit frees when the oldest post turns 24 h
+# Insights: Meta name -> ours. `impressions` was retired for media (v22): `views` replaces it.
+POST_METRICS = {
+    "reach": "reach",
+    "likes": "likes",
+    "comments": "comments",
+    "saved": "saves",
+    "shares": "shares",
+    "views": "views",
+}
+STORY_METRICS = {"reach": "reach", "replies": "replies", "shares": "shares", "views": "views"}
+
+
+class InstagramConnector(MetaAppSettings, Connector):
+    kind = "instagram"
+    label = "Instagram"
+    setting_prefix = "INSTAGRAM"
+    setup_steps = _(
+        "Use a Meta app (type Business) with Facebook Login for Business and the Instagram API; "
+        "add the redirect URL <site>/channels/connect/instagram/callback/ and the permissions "
+        "instagram_basic, instagram_content_publish, instagram_manage_insights, "
+        "instagram_manage_comments, pages_show_list and pages_read_engagement; link each Instagram "
+        "professional account to a Facebook Page; then set INSTAGRAM_CLIENT_ID, "
+        "INSTAGRAM_CLIENT_SECRET and INSTAGRAM_ENABLED=true and restart. Media must be reachable "
+        "from the internet at CHORUS_BASE_URL."
+    )
+    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT})
+    idempotent = False
+    max_text_length = 2200
+    max_images = 10
+    max_concurrency = 2
+    quotas = (Quota("posts", 50, dt.timedelta(hours=24)),)  # a carousel counts as one post
+    connect_form: ClassVar[type[Any] | None] = PageChoiceForm
+
+    # --- connecting -----------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        client_id, _secret = cls.require_configured()
+        url = graph.facebook_authorize_url(client_id, callback_url, SCOPES, state)
+        return ConnectRedirect(url=url, state_data={"page": str(data.get("page") or "")})
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(
+                f"Instagram did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        client_id, secret = cls.require_configured()
+        token = graph.facebook_user_token(
+            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=params["code"]
+        )
+        accounts = [
+            {**page["instagram_business_account"], "page_id": page["id"], "page_token": page["access_token"]}
+            for page in graph.facebook_pages(token["access_token"])
+            if page.get("instagram_business_account")
+        ]
+        wanted = params.get("page") or state_data.get("page", "")
+        account = graph.pick(
+            accounts, wanted.lstrip("@"), label="Instagram professional account", name_key="username"
+        )
+        return ConnectResult(
+            name=f"@{account['username']}",
+            config={
+                "ig_user_id": str(account["id"]),
+                "username": account["username"],
+                "page_id": account["page_id"],
+            },
+            # The linked Page's token: read with a long-lived user token it does not expire.
+            credentials={"access_token": account["page_token"]},
+        )
+
+    def api(self) -> GraphAPI:
+        return GraphAPI(self.channel.credentials["access_token"], network="Instagram")
+
+    @property
+    def user_id(self) -> str:
+        return str(self.channel.config["ig_user_id"])
+
+    def check(self) -> str:
+        account = self.api().get(self.user_id, fields="username,followers_count")
+        return f"@{account['username']} ({account.get('followers_count', '?')} followers)"
+
+    # --- validation ------------------------------------------------------------------------
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems = super().validate(target)
+        kind, items = target.options.get("ig_type") or "feed", list(target.media)
+        if kind not in TYPES:
+            return [*problems, Problem("options", "The Instagram type is feed, reels or story.", "type")]
+        if len(HASHTAG_RE.findall(target.text)) > MAX_HASHTAGS:
+            problems.append(Problem("text", f"Instagram allows {MAX_HASHTAGS} hashtags.", "hashtags"))
+        if len(MENTION_RE.findall(target.text)) > MAX_MENTIONS:
+            problems.append(Problem("text", f"Instagram allows {MAX_MENTIONS} mentions.", "mentions"))
+        if not items:
+            return [*problems, Problem("media", "An Instagram post needs a photo or a video.", "required")]
+        if kind in ("reels", "story") and len(items) != 1:
+            problems.append(Problem("media", "Reels and stories take exactly one file.", "count"))
+        if kind == "reels" and not media.is_video(items[0]):
+            problems.append(Problem("media", "A reel is a video.", "type"))
+        if len(items) > self.max_images:
+            problems.append(Problem("media", f"A carousel takes up to {self.max_images} items.", "too_many"))
+        for index, item in enumerate(items):
+            problems.extend(_media_problems(index, item, kind))
+        return problems
+
+    # --- publishing ------------------------------------------------------------------------
+    def publish(self, target: PostTarget) -> PublishResult:
+        api, options = self.api(), target.options
+        self.check_publishing_limit(api)
+        kind, items = options.get("ig_type") or "feed", list(target.media)
+        caption = {"caption": target.text} if target.text and kind != "story" else {}
+        if kind == "story":
+            container = self._container(api, items[0], media_type="STORIES")
+        elif kind == "reels" or (len(items) == 1 and media.is_video(items[0])):
+            share = {"share_to_feed": "true" if options.get("share_to_feed", True) else "false"}
+            container = self._container(api, items[0], media_type="REELS", **caption, **share)
+        elif len(items) == 1:
+            container = self._container(api, items[0], **caption)
+        else:
+            children = [self._container(api, item, is_carousel_item="true") for item in items]
+            for child in children:
+                api.wait_for_container(child)
+            data = {"media_type": "CAROUSEL", "children": ",".join(children), **caption}
+            container = str(api.post(f"{self.user_id}/media", data)["id"])
+        api.wait_for_container(container)
+        # The one irreversible call: after a timeout it may have published, so OutcomeUnknown.
+        media_id = str(
+            api.post(f"{self.user_id}/media_publish", {"creation_id": container}, may_apply=True)["id"]
+        )
+        return self._after_publish(api, media_id, options.get("first_comment") if kind != "story" else None)
+
+    def _container(self, api: GraphAPI, item: dict[str, Any], **fields: str) -> str:
+        """Creating a container publishes nothing: safe to resend after a timeout."""
+        data = dict(fields)
+        url = media.public_url(item["path"])
+        if media.is_video(item):
+            data.setdefault("media_type", "VIDEO")  # carousel children; reels/stories set their own
+            data["video_url"] = url
+        else:
+            data["image_url"] = url
+            if item.get("alt") and data.get("media_type") not in ("STORIES",):
+                data["alt_text"] = str(item["alt"])
+        return str(api.post(f"{self.user_id}/media", data)["id"])
+
+    def _after_publish(self, api: GraphAPI, media_id: str, first_comment: Any) -> PublishResult:
+        """The post is out: nothing from here may fail the publish."""
+        extra: dict[str, Any] = {}
+        try:
+            info = api.get(media_id, fields="permalink,timestamp")
+        except PublishError:
+            info = {}
+        if first_comment:
+            try:
+                extra["first_comment_id"] = str(
+                    api.post(f"{media_id}/comments", {"message": str(first_comment)})["id"]
+                )
+            except PublishError as exc:
+                extra["first_comment_error"] = exc.message
+        return PublishResult(
+            media_id,
+            url=info.get("permalink", ""),
+            published_at=_time(info.get("timestamp")) or timezone.now(),
+            extra=extra,
+        )
+
+    def check_publishing_limit(self, api: GraphAPI) -> None:
+        """Reads the account's live usage: posts made outside Chorus count too, which our own
+        ledger cannot see. https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit"""
+        answer = api.get(f"{self.user_id}/content_publishing_limit", fields="quota_usage,config")
+        row = (answer.get("data") or [{}])[0]
+        config = row.get("config") or {}
+        total = int(config.get("quota_total") or self.quotas[0].limit)
+        if int(row.get("quota_usage") or 0) >= total:
+            window = float(config.get("quota_duration") or 86400)
+            raise RateLimited(
+                f"Instagram's limit of {total} posts per {window / 3600:g} h is reached for this account.",
+                retry_after=min(LIMIT_RECHECK, window),
+            )
+
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        """No idempotency key and no room for a hidden marker in a caption: after a timeout we
+        look for a media of this account with exactly this caption, created since the attempt
+        began (5 minutes of clock slack)."""
+        since = (target.sending_at or target.claimed_at or target.created_at) - LOOKUP_SLACK
+        answer = self.api().get(f"{self.user_id}/media", fields="id,caption,timestamp,permalink", limit=25)
+        for item in answer.get("data", []):
+            created = _time(item.get("timestamp"))
+            if created is not None and created >= since and (item.get("caption") or "") == target.text:
+                return PublishResult(str(item["id"]), url=item.get("permalink", ""), published_at=created)
+        return None
+
+    # --- metrics ---------------------------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        table = STORY_METRICS if target.options.get("ig_type") == "story" else POST_METRICS
+        answer = self.api().get(f"{target.external_id}/insights", metric=",".join(table))
+        return graph_insights(answer, table)
+
+    def account_metrics(self) -> dict[str, int | None]:
+        account = self.api().get(self.user_id, fields="followers_count,follows_count,media_count")
+        names = {"followers_count": "followers", "follows_count": "following", "media_count": "posts"}
+        return {ours: int(account[theirs]) for theirs, ours in names.items() if theirs in account}
+
+
+def graph_insights(answer: dict[str, Any], table: dict[str, str]) -> dict[str, int | None]:
+    """{"data": [{"name": ..., "values": [{"value": n}]} | {"total_value": {"value": n}}]} ->
+    our names; a metric Meta did not return is absent."""
+    found: dict[str, int | None] = {}
+    for row in answer.get("data", []):
+        ours = table.get(row.get("name", ""))
+        if ours is None:
+            continue
+        if "total_value" in row:
+            found[ours] = int(row["total_value"].get("value", 0))
+        elif row.get("values"):
+            found[ours] = int(row["values"][-1].get("value", 0))
+    return found
+
+
+def _media_problems(index: int, item: dict[str, Any], kind: str) -> list[Problem]:
+    common: dict[str, Any] = {
+        "network": "Instagram",
+        "image_types": IMAGE_TYPES,
+        "video_types": VIDEO_TYPES,
+        "max_image_bytes": 8 * 2**20,
+    }
+    if kind == "story":
+        return media.check(index, item, max_video_bytes=100 * 2**20, duration=(3, 60), **common)
+    if kind == "reels":
+        return media.check(index, item, max_video_bytes=300 * 2**20, duration=(3, 900), **common)
+    ratio = None if media.is_video(item) else FEED_RATIO
+    return media.check(index, item, max_video_bytes=300 * 2**20, duration=(3, 60), ratio=ratio, **common)
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z") if value else None

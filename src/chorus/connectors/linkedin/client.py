@@ -1,0 +1,195 @@
+"""Raw LinkedIn REST calls (versioned /rest API) and `classify`.
+
+References (learn.microsoft.com/linkedin): 3-legged OAuth
+(/shared/authentication/authorization-code-flow), refresh tokens
+(/shared/authentication/programmatic-refresh-tokens), Posts API
+(/marketing/community-management/shares/posts-api), Images API (.../shares/images-api:
+initializeUpload then PUT), Videos API (.../shares/videos-api: initializeUpload, PUT each part,
+finalizeUpload with the parts' ETags), Organization Access Control
+(/marketing/community-management/organizations/organization-access-control-by-role),
+Social Actions (.../shares/social-actions-api), Share statistics
+(.../organizations/share-statistics), error handling (/shared/api-guide/concepts/error-handling),
+rate limits (/shared/api-guide/concepts/rate-limits: daily, reset at midnight UTC, no header).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.connectors.oauth2 import BearerAPI
+from chorus.core import http
+
+AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
+TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
+API = "https://api.linkedin.com"
+VERSION = "202510"  # LinkedIn-Version (YYYYMM): each version is supported for at least a year
+SCOPES = "openid profile w_member_social r_organization_admin w_organization_social r_organization_social"
+
+
+def _seconds_to_utc_midnight() -> float:
+    now = dt.datetime.now(dt.UTC)
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    status = response.status_code
+    if status < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    reason = str(body.get("message") or response.reason_phrase or status)
+    code = str(body.get("code") or "")
+    detail = {"status": status, "serviceErrorCode": body.get("serviceErrorCode"), "code": code}
+    if status == 401:
+        if code == "REVOKED_ACCESS_TOKEN" or "revoked" in reason.lower():
+            return ReauthRequired(f"The LinkedIn member revoked Chorus's access ({reason}).", detail=detail)
+        return AuthExpired(f"LinkedIn refused the access token ({reason}).", detail=detail)
+    if status == 403 and ("permission" in reason.lower() or code == "ACCESS_DENIED"):
+        return ReauthRequired(
+            f"LinkedIn denied the action ({reason}); reconnect with the right role.", detail=detail
+        )
+    if status == 429:
+        # LinkedIn's limits are daily and reset at midnight UTC; it sends no reset header.
+        wait = http.retry_after_seconds(response, default=_seconds_to_utc_midnight())
+        return RateLimited(f"LinkedIn daily limit reached ({reason}).", retry_after=wait, detail=detail)
+    if status >= 500:
+        return Transient(f"LinkedIn server error {status}.", detail=detail)
+    return ContentRejected(f"LinkedIn rejected the post: {reason}", detail=detail)
+
+
+class LinkedInAPI(BearerAPI):
+    label = "LinkedIn"
+
+    @staticmethod
+    def classify(response: httpx.Response) -> PublishError | None:
+        return classify(response)
+
+    def rest(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {
+            "LinkedIn-Version": VERSION,
+            "X-Restli-Protocol-Version": "2.0.0",
+            **kwargs.pop("headers", {}),
+        }
+        return self.request(method, f"{API}/rest/{path}", headers=headers, **kwargs)
+
+    # --- OAuth --------------------------------------------------------------------------
+    @staticmethod
+    def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": SCOPES,
+        }
+        return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client[0],
+            "client_secret": client[1],
+        }
+        return self.token(TOKEN_URL, data)
+
+    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
+        data = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client[0],
+            "client_secret": client[1],
+        }
+        return self.token(TOKEN_URL, data)
+
+    # --- reads --------------------------------------------------------------------------
+    def userinfo(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.json("GET", f"{API}/v2/userinfo")
+        return result
+
+    def administered_organizations(self) -> list[str]:
+        params = {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"}
+        elements = self.rest("GET", "organizationAcls", params=params).json().get("elements", [])
+        return [str(element["organization"]) for element in elements]
+
+    def organization(self, organization_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.rest("GET", f"organizations/{organization_id}").json()
+        return result
+
+    def social_actions(self, urn: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.rest("GET", f"socialActions/{quote(urn, safe='')}").json()
+        return result
+
+    def share_statistics(self, organization: str, urn: str) -> dict[str, Any]:
+        kind = "ugcPosts" if ":ugcPost:" in urn else "shares"
+        params = {"q": "organizationalEntity", "organizationalEntity": organization, kind: f"List({urn})"}
+        elements = (
+            self.rest("GET", "organizationalEntityShareStatistics", params=params).json().get("elements")
+        )
+        return dict((elements or [{}])[0].get("totalShareStatistics") or {})
+
+    def follower_count(self, organization: str) -> int | None:
+        response = self.rest(
+            "GET",
+            f"networkSizes/{quote(organization, safe='')}",
+            params={"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"},
+        )
+        count = response.json().get("firstDegreeSize")
+        return int(count) if count is not None else None
+
+    # --- uploads and posts --------------------------------------------------------------
+    def upload_image(self, owner: str, content: bytes) -> str:
+        init = {"initializeUploadRequest": {"owner": owner}}
+        value = self.rest("POST", "images", params={"action": "initializeUpload"}, json=init).json()["value"]
+        self.request("PUT", value["uploadUrl"], content=content)
+        return str(value["image"])
+
+    def upload_video(self, owner: str, content: bytes) -> str:
+        init = {
+            "initializeUploadRequest": {
+                "owner": owner,
+                "fileSizeBytes": len(content),
+                "uploadCaptions": False,
+                "uploadThumbnail": False,
+            }
+        }
+        value = self.rest("POST", "videos", params={"action": "initializeUpload"}, json=init).json()["value"]
+        etags = []
+        for part in value["uploadInstructions"]:
+            chunk = content[int(part["firstByte"]) : int(part["lastByte"]) + 1]
+            response = self.request("PUT", part["uploadUrl"], content=chunk)
+            etags.append(response.headers.get("etag", ""))
+        finalize = {
+            "finalizeUploadRequest": {
+                "video": value["video"],
+                "uploadToken": value.get("uploadToken", ""),
+                "uploadedPartIds": etags,
+            }
+        }
+        self.rest("POST", "videos", params={"action": "finalizeUpload"}, json=finalize)
+        return str(value["video"])
+
+    def create_post(self, payload: dict[str, Any]) -> str:
+        """Returns the post URN, from the x-restli-id header of the 201."""
+        response = self.rest("POST", "posts", json=payload, may_apply=True)
+        return str(response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id") or "")
+
+    def delete_post(self, urn: str) -> None:
+        self.rest("DELETE", f"posts/{quote(urn, safe='')}", headers={"X-RestLi-Method": "DELETE"})

@@ -1,0 +1,245 @@
+"""LinkedIn: our domain <-> the versioned LinkedIn REST API, for a member or an organization page.
+
+Connecting always authorizes a member (3-legged OAuth). The member then posts as themself, or —
+when the connect form names an organization page they administer — the channel posts as that
+page. One channel is one author: to post as yourself and as two pages, connect three times. The
+organizations the member administers are listed in the config so the UI can show them.
+
+channel.config      {author: urn:li:person:… | urn:li:organization:…, member: urn, organizations: [urn…]}
+channel.credentials {access_token, refresh_token, expires_at, refresh_expires_at}
+No LOOKUP: reading a member's own posts needs the restricted r_member_social permission, so an
+unknown outcome is settled by a person.
+
+target.options      {"link": url, "link_title": str, "link_description": str, "video_title": str}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishResult,
+    ReauthRequired,
+)
+from chorus.connectors.linkedin.client import LinkedInAPI
+from chorus.connectors.oauth2 import (
+    OAuth2Connector,
+    checked_link,
+    media_bytes,
+    media_size,
+    media_type,
+    token_credentials,
+)
+from chorus.connectors.probe import probe
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif"}
+VIDEO_TYPES = {"video/mp4"}
+MAX_VIDEO_BYTES = 500 * 1024 * 1024
+VIDEO_SECONDS = (3.0, 30 * 60.0)
+# "little text" format of commentary: these characters must be backslash-escaped or LinkedIn
+# reads them as mentions/hashtag templates and drops text (Posts API, "commentary").
+RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+
+
+class LinkedInConnectForm(forms.Form):
+    organization = forms.CharField(
+        label=_("Organization page ID"),
+        required=False,
+        max_length=30,
+        help_text=_("Leave empty to post as yourself; give the page's numeric ID to post as the page."),
+    )
+
+    def clean_organization(self) -> str:
+        value = self.cleaned_data["organization"].strip().removeprefix("urn:li:organization:")
+        if value and not value.isdigit():
+            raise forms.ValidationError(_("The page ID is a number (see the page's admin URL)."))
+        return value
+
+
+def escape_commentary(text: str) -> str:
+    return RESERVED.sub(r"\\\1", text)
+
+
+class LinkedInConnector(OAuth2Connector):
+    kind = "linkedin"
+    label = "LinkedIn"
+    network = "linkedin"
+    features = frozenset({Feature.METRICS, Feature.VIDEO, Feature.DELETE})
+    max_text_length = 3000
+    max_images = 20
+    idempotent = False
+    connect_form: ClassVar[type[Any] | None] = LinkedInConnectForm
+    setup_steps = _(
+        'Create an app at linkedin.com/developers, add the products "Sign In with LinkedIn using '
+        'OpenID Connect", "Share on LinkedIn" and (for pages) "Community Management API", add the '
+        "redirect URL /channels/connect/linkedin/callback, then set LINKEDIN_CLIENT_ID and "
+        "LINKEDIN_CLIENT_SECRET."
+    )
+
+    # --- connecting -------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        client_id, _secret = cls.app()
+        url = LinkedInAPI.authorize_url(client_id, callback_url, state)
+        return ConnectRedirect(url=url, state_data={"organization": data.get("organization") or ""})
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(
+                f"LinkedIn did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        token = LinkedInAPI().exchange_code(cls.app(), params["code"], callback_url)
+        api = LinkedInAPI(token["access_token"])
+        member = api.userinfo()
+        member_urn = f"urn:li:person:{member['sub']}"
+        organizations = api.administered_organizations()
+        config = {"author": member_urn, "member": member_urn, "organizations": organizations}
+        name = str(member.get("name") or member_urn)
+        if state_data.get("organization"):
+            urn = f"urn:li:organization:{state_data['organization']}"
+            if urn not in organizations:
+                raise ValueError(
+                    f"{name} is not an administrator of the LinkedIn page {state_data['organization']}."
+                )
+            name = str(api.organization(state_data["organization"]).get("localizedName") or urn)
+            config["author"] = urn
+        return ConnectResult(name=name, config=config, credentials=token_credentials(token))
+
+    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
+        return LinkedInAPI().refresh(self.app(), refresh_token)
+
+    def api(self) -> LinkedInAPI:
+        return LinkedInAPI(self.access_token())
+
+    def check(self) -> str:
+        member = self.api().userinfo()
+        return f"{member.get('name')} on LinkedIn, posting as {self.channel.name}"
+
+    @property
+    def author(self) -> str:
+        return str(self.channel.config["author"])
+
+    # --- validation -------------------------------------------------------------------
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems = super().validate(target)
+        types = [media_type(item) for item in target.media]
+        link = target.options.get("link")
+        if not target.text.strip() and not target.media and not link:
+            problems.append(Problem("text", "A LinkedIn post needs text, media or a link.", "empty"))
+        if any(kind in VIDEO_TYPES for kind in types) and len(types) > 1:
+            problems.append(Problem("media", "LinkedIn allows one video, alone, per post.", "too_many"))
+        if len(types) > self.max_images:
+            problems.append(Problem("media", "LinkedIn allows 20 images per post.", "too_many"))
+        if link and target.media:
+            problems.append(Problem("options", "A LinkedIn article link cannot carry media too.", "link"))
+        for index, (item, kind) in enumerate(zip(target.media, types, strict=True)):
+            field = f"media.{index}"
+            if kind not in IMAGE_TYPES | VIDEO_TYPES:
+                problems.append(
+                    Problem(field, f"LinkedIn does not accept {kind or 'this file type'}.", "type")
+                )
+            elif kind in VIDEO_TYPES:
+                size = media_size(item)
+                if size is not None and size > MAX_VIDEO_BYTES:
+                    problems.append(Problem(field, "LinkedIn videos are at most 500 MB.", "too_large"))
+                facts = probe(item["path"])
+                if (
+                    facts
+                    and facts.duration is not None
+                    and not VIDEO_SECONDS[0] <= facts.duration <= VIDEO_SECONDS[1]
+                ):
+                    problems.append(
+                        Problem(field, "LinkedIn videos last from 3 seconds to 30 minutes.", "duration")
+                    )
+        return problems
+
+    # --- publishing -------------------------------------------------------------------
+    def publish(self, target: PostTarget) -> PublishResult:
+        api, options = self.api(), target.options
+        payload: dict[str, Any] = {
+            "author": self.author,
+            "commentary": escape_commentary(target.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        content = self._content(api, target)
+        if content is None and options.get("link"):
+            article = {
+                "source": checked_link(str(options["link"])),
+                "title": options.get("link_title") or options["link"],
+            }
+            if options.get("link_description"):
+                article["description"] = options["link_description"]
+            content = {"article": article}
+        if content:
+            payload["content"] = content
+        urn = api.create_post(payload)
+        return PublishResult(
+            external_id=urn, url=f"https://www.linkedin.com/feed/update/{urn}/", published_at=timezone.now()
+        )
+
+    def _content(self, api: LinkedInAPI, target: PostTarget) -> dict[str, Any] | None:
+        if not target.media:
+            return None
+        first = target.media[0]
+        if media_type(first) in VIDEO_TYPES:
+            video = api.upload_video(self.author, media_bytes(first))
+            return {"media": {"id": video, "title": target.options.get("video_title") or ""}}
+        images = [
+            {"id": api.upload_image(self.author, media_bytes(item)), "altText": item.get("alt") or ""}
+            for item in target.media
+        ]
+        if len(images) == 1:
+            return {"media": images[0]}
+        return {"multiImage": {"images": images}}
+
+    # --- metrics and delete -----------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        api, urn = self.api(), target.external_id
+        actions = api.social_actions(urn)
+        metrics: dict[str, int | None] = {}
+        if "likesSummary" in actions:
+            metrics["likes"] = actions["likesSummary"].get("totalLikes")
+        if "commentsSummary" in actions:
+            metrics["comments"] = actions["commentsSummary"].get("aggregatedTotalComments")
+        if self.author.startswith("urn:li:organization:"):
+            # Share statistics exist for organization posts only (members' posts have none).
+            stats = api.share_statistics(self.author, urn)
+            mapping = {
+                "impressions": "impressionCount",
+                "reach": "uniqueImpressionsCount",
+                "clicks": "clickCount",
+                "shares": "shareCount",
+            }
+            metrics |= {ours: int(stats[theirs]) for ours, theirs in mapping.items() if theirs in stats}
+        return {key: value for key, value in metrics.items() if value is not None}
+
+    def account_metrics(self) -> dict[str, int | None]:
+        if not self.author.startswith("urn:li:organization:"):
+            return {}  # a member's follower count is not available to apps
+        count = self.api().follower_count(self.author)
+        return {} if count is None else {"followers": count}
+
+    def delete(self, target: PostTarget) -> None:
+        self.api().delete_post(target.external_id)

@@ -1,0 +1,278 @@
+"""The shared Meta Graph client (Facebook Pages, Instagram, Threads) over the one HTTP seam, and
+`classify`: the one place where a Graph answer becomes an error of the connector contract.
+
+Error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling/
+Rate limiting and usage headers: https://developers.facebook.com/docs/graph-api/overview/rate-limiting/
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    OutcomeUnknown,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.core import http
+
+GRAPH_VERSION = "v24.0"  # Facebook and Instagram (Graph API); Threads has its own version
+FACEBOOK_GRAPH = "https://graph.facebook.com"
+FACEBOOK_VIDEO_GRAPH = "https://graph-video.facebook.com"  # the documented host for video uploads
+FACEBOOK_DIALOG = "https://www.facebook.com"
+THREADS_GRAPH = "https://graph.threads.net"
+THREADS_VERSION = "v1.0"
+
+# Graph error codes (named so the tables below read as the documentation does).
+AUTH_CODES = {190, 102}  # OAuthException: token invalid or expired
+RATE_CODES = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006}  # app/user/page/BUC limits
+TRANSIENT_CODES = {1, 2}  # unknown error / service temporarily unavailable
+PERMISSION_CODES = {10, 200, 299}  # the permission was not granted (or removed)
+# 190 subcodes: 463 expired, 467 invalid; 458 app removed, 459 checkpoint, 460 password changed,
+# 464 unconfirmed user, 492 invalid session: only the first two can heal by a refresh.
+EXPIRED_SUBCODES = {463, 467}
+INSTAGRAM_DAILY_LIMIT_SUBCODE = 2207042  # "you reached the maximum number of posts allowed"
+DEFAULT_RATE_WAIT = 300.0
+POLL_INTERVAL = 2.0  # seconds between reads of a container still being processed
+POLL_ATTEMPTS = 30  # ~1 minute: long enough for most images/short videos, shorter than the send lease
+
+
+def usage_retry_after(response: httpx.Response, default: float = DEFAULT_RATE_WAIT) -> float:
+    """Seconds to wait, from Graph usage headers.
+
+    X-Business-Use-Case-Usage: {"<id>": [{"type": ..., "call_count": %, "total_cputime": %,
+    "total_time": %, "estimated_time_to_regain_access": minutes}]} — the one header that says
+    how long. X-App-Usage / X-Ad-Account-Usage give percentages only: at 100% the app is blocked
+    for up to an hour. Retry-After wins when present.
+    """
+    if "retry-after" in response.headers:
+        return http.retry_after_seconds(response, default=default)
+    minutes = 0.0
+    saturated = False
+    for header in ("x-business-use-case-usage", "x-app-usage", "x-ad-account-usage"):
+        usage = _json_header(response, header)
+        entries: list[Any] = []
+        if header == "x-business-use-case-usage" and isinstance(usage, dict):
+            for value in usage.values():
+                entries.extend(value if isinstance(value, list) else [value])
+        elif isinstance(usage, dict):
+            entries = [usage]
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            minutes = max(minutes, float(entry.get("estimated_time_to_regain_access") or 0))
+            percents = [
+                entry.get(key) for key in ("call_count", "total_cputime", "total_time", "acc_id_util_pct")
+            ]
+            saturated = saturated or any(isinstance(p, int | float) and p >= 100 for p in percents)
+    if minutes:
+        return minutes * 60
+    return 3600.0 if saturated else default
+
+
+def _json_header(response: httpx.Response, name: str) -> Any:
+    raw = response.headers.get(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def classify(response: httpx.Response, network: str = "Facebook") -> PublishError | None:
+    """None for a success; otherwise the contract error this Graph response means."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if status < 400 and not error:
+        return None
+    if not isinstance(error, dict):
+        error = {}
+    code = int(error.get("code") or 0)
+    subcode = int(error.get("error_subcode") or 0)
+    message = str(error.get("error_user_msg") or error.get("message") or response.reason_phrase or status)
+    detail = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": error.get("fbtrace_id", "")}
+    if code in AUTH_CODES:
+        if subcode in EXPIRED_SUBCODES:
+            return AuthExpired(f"The {network} access token expired ({message}).", detail=detail)
+        return ReauthRequired(
+            f"{network} refused the access token ({message}); reconnect the channel.", detail=detail
+        )
+    if code in RATE_CODES or subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE or status == 429:
+        wait = usage_retry_after(response)
+        if subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE:
+            wait = max(wait, 3600.0)
+        return RateLimited(f"{network} rate limit reached ({message}).", retry_after=wait, detail=detail)
+    if code in TRANSIENT_CODES or status >= 500:
+        return Transient(f"{network} is temporarily unavailable ({message}).", detail=detail)
+    if code in PERMISSION_CODES:
+        return ReauthRequired(
+            f"{network} refused the permission ({message}); reconnect and grant it.", detail=detail
+        )
+    if code or 400 <= status < 500:  # 100 invalid parameter, 3xx/1xxx media and policy errors
+        return ContentRejected(f"{network} rejected the post: {message}", detail=detail)
+    return PublishError(f"{network} answered {status}: {message}", detail=detail)
+
+
+class GraphAPI:
+    """One access token on one Graph host. Every call goes through `request`."""
+
+    def __init__(
+        self,
+        access_token: str = "",
+        *,
+        base_url: str = FACEBOOK_GRAPH,
+        version: str = GRAPH_VERSION,
+        network: str = "Facebook",
+    ) -> None:
+        self.access_token = access_token
+        self.base_url = base_url
+        self.version = version
+        self.network = network
+
+    def url(self, path: str, base_url: str | None = None) -> str:
+        prefix = f"{base_url or self.base_url}/{self.version}" if self.version else base_url or self.base_url
+        return f"{prefix}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        may_apply: bool = False,
+        base_url: str | None = None,
+        params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """`may_apply=True` for a create that must not be resent blindly: a failure once the
+        request left is then OutcomeUnknown instead of Transient. Returns the decoded JSON."""
+        query = dict(params or {})
+        if self.access_token and "access_token" not in query:
+            query["access_token"] = self.access_token
+        url = self.url(path, base_url)
+        try:
+            with http.client() as session:
+                response = session.request(method, url, params=query, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Transient(f"Could not reach {self.network}: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            message = f"No answer from {self.network} after sending ({type(exc).__name__})."
+            raise (OutcomeUnknown(message) if may_apply else Transient(message)) from exc
+        error = classify(response, self.network)
+        if error is not None:
+            raise error
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise Transient(f"{self.network} answered with something that is not JSON.") from exc
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, data: dict[str, Any], *, may_apply: bool = False, **kwargs: Any) -> Any:
+        return self.request("POST", path, data=data, may_apply=may_apply, **kwargs)
+
+    def wait_for_container(
+        self, container_id: str, *, field: str = "status_code", sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        """Polls a media container until FINISHED (Instagram `status_code`, Threads `status`).
+
+        ERROR is permanent (ContentRejected, with Meta's reason); still IN_PROGRESS after the
+        bounded wait is Transient: nothing was published, so the engine retries later with a
+        fresh container (an unpublished container simply expires after 24 h).
+        """
+        fields = f"{field},status" if field != "status" else "status,error_message"
+        for attempt in range(POLL_ATTEMPTS):
+            answer = self.get(container_id, fields=fields)
+            state = str(answer.get(field) or "")
+            if state in ("FINISHED", "PUBLISHED"):
+                return
+            if state == "ERROR":
+                reason = answer.get("error_message") or answer.get("status") or "processing failed"
+                raise ContentRejected(f"{self.network} could not process the media: {reason}")
+            if state == "EXPIRED":
+                raise Transient(f"The {self.network} media container expired before publishing.")
+            if attempt + 1 < POLL_ATTEMPTS:
+                sleep(POLL_INTERVAL)
+        raise Transient(f"{self.network} is still processing the media; trying again later.")
+
+
+# --- OAuth (Facebook Login for Business; Instagram with Facebook Login uses the same) --------------
+def facebook_authorize_url(client_id: str, redirect_uri: str, scopes: list[str], state: str) -> str:
+    # https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow/
+    query = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "response_type": "code",
+        "scope": ",".join(scopes),
+    }
+    return f"{FACEBOOK_DIALOG}/{GRAPH_VERSION}/dialog/oauth?{urlencode(query)}"
+
+
+def facebook_user_token(
+    *, client_id: str, client_secret: str, redirect_uri: str, code: str
+) -> dict[str, Any]:
+    """Code -> short-lived user token -> long-lived user token (about 60 days). Page tokens
+    read with a long-lived user token do not expire.
+    https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived/"""
+    api = GraphAPI()
+    short = api.get(
+        "oauth/access_token",
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=redirect_uri,
+        code=code,
+    )
+    long: dict[str, Any] = api.get(
+        "oauth/access_token",
+        grant_type="fb_exchange_token",
+        client_id=client_id,
+        client_secret=client_secret,
+        fb_exchange_token=short["access_token"],
+    )
+    return long
+
+
+def facebook_pages(user_token: str) -> list[dict[str, Any]]:
+    """The Pages the user granted, with each Page's token and its Instagram professional account.
+    https://developers.facebook.com/docs/graph-api/reference/user/accounts/"""
+    fields = "id,name,access_token,tasks,instagram_business_account{id,username,name}"
+    pages: list[dict[str, Any]] = (
+        GraphAPI(user_token).get("me/accounts", fields=fields, limit=100).get("data", [])
+    )
+    return pages
+
+
+def pick(items: list[dict[str, Any]], wanted: str, *, label: str, name_key: str = "name") -> dict[str, Any]:
+    """The item whose id or name is `wanted`, or the only one. Several and no choice: a clear
+    error that lists them (a page-picker step is a follow-up)."""
+    if not items:
+        raise ValueError(f"No {label} was shared with Chorus; connect again and select one.")
+    wanted = (wanted or "").strip().lower()
+    if wanted:
+        for item in items:
+            if wanted in (str(item.get("id", "")).lower(), str(item.get(name_key, "")).lower()):
+                return item
+        names = ", ".join(str(item.get(name_key)) for item in items)
+        raise ValueError(f"No {label} called {wanted!r} among: {names}.")
+    if len(items) == 1:
+        return items[0]
+    names = ", ".join(str(item.get(name_key)) for item in items)
+    raise ValueError(
+        f"Several {label}s were shared ({names}); connect again and type the one to add in the form."
+    )

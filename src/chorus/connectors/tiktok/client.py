@@ -1,0 +1,175 @@
+"""Raw TikTok API v2 calls (Login Kit + Content Posting API) and `classify`.
+
+References (developers.tiktok.com/doc): Login Kit for Web (/login-kit-web: authorize with
+client_key and comma-separated scopes), OAuth tokens (/oauth-user-access-token-management),
+Content Posting API direct post (/content-posting-api-reference-direct-post: POST
+/v2/post/publish/video/init/ -> upload_url, PUT with Content-Range, then
+/v2/post/publish/status/fetch/), media transfer guide (/content-posting-api-media-transfer-guide:
+chunks of 5–64 MB, the last up to 128 MB), creator info (/content-posting-api-reference-query-creator-info),
+video list/query (/tiktok-api-v2-video-query), errors (/tiktok-api-v2-error-handling: every body
+carries {"error": {"code": "ok" | ..., "message", "log_id"}}).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.connectors.oauth2 import BearerAPI
+from chorus.core import http
+
+AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"
+API = "https://open.tiktokapis.com/v2"
+TOKEN_URL = f"{API}/oauth/token/"
+SCOPES = "user.info.basic,user.info.stats,video.publish,video.list"
+MIN_CHUNK = 5 * 1024 * 1024
+MAX_CHUNK = 64 * 1024 * 1024
+RATE_CODES = {"rate_limit_exceeded", "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting"}
+REAUTH_CODES = {
+    "access_token_invalid_revoked",
+    "scope_not_authorized",
+    "scope_permission_missed",
+    "user_has_no_permission",
+}
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code") or ("ok" if response.status_code < 400 else response.status_code))
+    if code == "ok" and response.status_code < 400:
+        return None
+    reason = str(error.get("message") or code)
+    detail = {"status": response.status_code, "code": code, "log_id": error.get("log_id", "")}
+    if code in REAUTH_CODES:
+        return ReauthRequired(f"TikTok refused the account ({reason}); reconnect it.", detail=detail)
+    if code == "access_token_invalid" or response.status_code == 401:
+        return AuthExpired(f"TikTok refused the access token ({reason}).", detail=detail)
+    if code in RATE_CODES or response.status_code == 429:
+        default = 86400.0 if code.startswith("spam_risk") else 60.0  # daily post cap vs. 1-minute window
+        wait = http.retry_after_seconds(response, default=default)
+        return RateLimited(f"TikTok limit reached ({reason}).", retry_after=wait, detail=detail)
+    if response.status_code >= 500 or code == "internal_error":
+        return Transient(f"TikTok server error ({reason}).", detail=detail)
+    # invalid_params, privacy_level_option_mismatch, unaudited_client_can_only_post_to_private_accounts...
+    return ContentRejected(f"TikTok rejected the post: {reason} ({code})", detail=detail)
+
+
+class TikTokAPI(BearerAPI):
+    label = "TikTok"
+
+    @staticmethod
+    def classify(response: httpx.Response) -> PublishError | None:
+        return classify(response)
+
+    @staticmethod
+    def authorize_url(client_key: str, redirect_uri: str, state: str) -> str:
+        query = {
+            "client_key": client_key,
+            "response_type": "code",
+            "scope": SCOPES,
+            "redirect_uri": redirect_uri,
+            "state": state,
+        }
+        return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
+        data = {
+            "client_key": client[0],
+            "client_secret": client[1],
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": redirect_uri,
+        }
+        return self.token(TOKEN_URL, data)
+
+    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
+        data = {
+            "client_key": client[0],
+            "client_secret": client[1],
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+        }
+        return self.token(TOKEN_URL, data)
+
+    def user(self) -> dict[str, Any]:
+        fields = "open_id,display_name,avatar_url,follower_count,following_count,likes_count,video_count"
+        result: dict[str, Any] = self.json("GET", f"{API}/user/info/", params={"fields": fields})["data"][
+            "user"
+        ]
+        return result
+
+    def creator_info(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.json("POST", f"{API}/post/publish/creator_info/query/", json={})["data"]
+        return result
+
+    def init_video(self, post_info: dict[str, Any], size: int) -> dict[str, Any]:
+        chunk = size if size <= MAX_CHUNK else MAX_CHUNK
+        source = {
+            "source": "FILE_UPLOAD",
+            "video_size": size,
+            "chunk_size": chunk,
+            "total_chunk_count": max(1, size // chunk),  # the remainder rides with the last chunk
+        }
+        payload = {"post_info": post_info, "source_info": source}
+        # The init creates the post on TikTok's side: a timeout here is an unknown outcome.
+        result: dict[str, Any] = self.json(
+            "POST", f"{API}/post/publish/video/init/", json=payload, may_apply=True
+        )["data"]
+        result["chunk_size"], result["total_chunk_count"] = chunk, source["total_chunk_count"]
+        return result
+
+    def upload(self, upload_url: str, content: bytes, chunk: int, count: int, content_type: str) -> None:
+        size = len(content)
+        for index in range(count):
+            start = index * chunk
+            end = size if index == count - 1 else start + chunk
+            headers = {
+                "Content-Type": content_type,
+                "Content-Length": str(end - start),
+                "Content-Range": f"bytes {start}-{end - 1}/{size}",
+            }
+            # The upload host answers with an empty body: only the status matters.
+            self.request(
+                "PUT",
+                upload_url,
+                content=content[start:end],
+                headers=headers,
+                bearer=False,
+                classify=_upload_status,
+                may_apply=True,
+            )
+
+    def publish_status(self, publish_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.json(
+            "POST", f"{API}/post/publish/status/fetch/", json={"publish_id": publish_id}
+        )["data"]
+        return result
+
+    def videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
+        fields = "id,create_time,share_url,view_count,like_count,comment_count,share_count"
+        body = {"filters": {"video_ids": video_ids}}
+        data = self.json("POST", f"{API}/video/query/", params={"fields": fields}, json=body)["data"]
+        return list(data.get("videos") or [])
+
+
+def _upload_status(response: httpx.Response) -> PublishError | None:
+    if response.status_code < 400:
+        return None
+    if response.status_code >= 500:
+        return Transient(f"TikTok upload server error {response.status_code}.")
+    return ContentRejected(f"TikTok refused the video upload ({response.status_code}).")

@@ -1,0 +1,156 @@
+"""Raw X API v2 calls and `classify`.
+
+References (docs.x.com): OAuth 2.0 Authorization Code with PKCE
+(https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code),
+POST /2/tweets (https://docs.x.com/x-api/posts/create-post), media upload v2
+(https://docs.x.com/x-api/media/quickstart/media-upload-chunked: POST /2/media/upload/initialize,
+/2/media/upload/{id}/append, /2/media/upload/{id}/finalize, GET /2/media/upload?command=STATUS),
+rate limits (https://docs.x.com/x-api/fundamentals/rate-limits: x-rate-limit-reset, epoch seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.connectors.oauth2 import DEAD_GRANT_ERRORS, BearerAPI, basic_auth
+from chorus.core import http
+
+AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
+API = "https://api.x.com"
+TOKEN_URL = f"{API}/2/oauth2/token"
+SCOPES = "tweet.read tweet.write users.read media.write offline.access"
+CHUNK_SIZE = 4 * 1024 * 1024  # APPEND segments: X accepts up to 5 MB each
+STATUS_POLL_ATTEMPTS = 60
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    status = response.status_code
+    if status < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    errors = body.get("errors") or [{}]
+    reason = str(errors[0].get("message") or body.get("detail") or body.get("title") or status)
+    detail = {"status": status, "type": body.get("type", "")}
+    if status == 401:
+        # X access tokens live two hours; a refresh follows. A revoked grant fails that refresh.
+        return AuthExpired(f"X refused the access token ({reason}).", detail=detail)
+    if status == 403 and "suspended" in reason.lower():
+        return ReauthRequired(f"X refused the account: {reason}", detail=detail)
+    if status == 429:
+        wait = http.retry_after_seconds(response, default=900.0)  # x-rate-limit-reset
+        return RateLimited(f"X rate limit reached ({reason}).", retry_after=wait, detail=detail)
+    if status >= 500:
+        return Transient(f"X server error {status}.", detail=detail)
+    # 400 invalid request, 403 duplicate content / not permitted, 413 media too large...
+    return ContentRejected(f"X rejected the post: {reason}", detail=detail)
+
+
+class XAPI(BearerAPI):
+    label = "X"
+    # X answers a revoked or reused refresh token with invalid_request ("Value passed for the token
+    # was invalid"), not invalid_grant.
+    dead_grant_errors = DEAD_GRANT_ERRORS | {"invalid_request"}
+
+    @staticmethod
+    def classify(response: httpx.Response) -> PublishError | None:
+        return classify(response)
+
+    # --- OAuth --------------------------------------------------------------------------
+    @staticmethod
+    def authorize_url(client_id: str, redirect_uri: str, state: str, challenge: str) -> str:
+        query = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(
+        self, client: tuple[str, str], code: str, redirect_uri: str, verifier: str
+    ) -> dict[str, Any]:
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+            "client_id": client[0],
+        }
+        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
+
+    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client[0]}
+        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
+
+    # --- reads --------------------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        params = {"user.fields": "public_metrics,username,name"}
+        result: dict[str, Any] = self.json("GET", f"{API}/2/users/me", params=params)["data"]
+        return result
+
+    def tweet(self, tweet_id: str) -> dict[str, Any]:
+        params = {"tweet.fields": "public_metrics,created_at"}
+        result: dict[str, Any] = self.json("GET", f"{API}/2/tweets/{tweet_id}", params=params)["data"]
+        return result
+
+    def recent_tweets(self, user_id: str, start_time: str) -> list[dict[str, Any]]:
+        params = {
+            "max_results": "10",
+            "start_time": start_time,
+            "tweet.fields": "created_at,referenced_tweets",
+            "exclude": "retweets",
+        }
+        result: list[dict[str, Any]] = self.json("GET", f"{API}/2/users/{user_id}/tweets", params=params).get(
+            "data", []
+        )
+        return result
+
+    # --- writes -------------------------------------------------------------------------
+    def upload(self, content: bytes, media_type: str, category: str) -> str:
+        """INIT, APPEND in CHUNK_SIZE segments, FINALIZE, then STATUS until processed."""
+        init = {"media_type": media_type, "total_bytes": len(content), "media_category": category}
+        media_id = str(self.json("POST", f"{API}/2/media/upload/initialize", json=init)["data"]["id"])
+        for index, start in enumerate(range(0, len(content), CHUNK_SIZE)):
+            self.request(
+                "POST",
+                f"{API}/2/media/upload/{media_id}/append",
+                data={"segment_index": str(index)},
+                files={"media": ("chunk", content[start : start + CHUNK_SIZE], "application/octet-stream")},
+            )
+        info = self.json("POST", f"{API}/2/media/upload/{media_id}/finalize")["data"].get("processing_info")
+        for _ in range(STATUS_POLL_ATTEMPTS):
+            if not info or info.get("state") == "succeeded":
+                return media_id
+            if info.get("state") == "failed":
+                error = info.get("error", {}).get("message", "processing failed")
+                raise ContentRejected(f"X could not process the media: {error}")
+            time.sleep(float(info.get("check_after_secs", 1)))
+            params = {"command": "STATUS", "media_id": media_id}
+            info = self.json("GET", f"{API}/2/media/upload", params=params)["data"].get("processing_info")
+        raise Transient("X is still processing the media; trying again later.")
+
+    def create_tweet(self, payload: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.json("POST", f"{API}/2/tweets", json=payload, may_apply=True)["data"]
+        return result
+
+    def delete_tweet(self, tweet_id: str) -> None:
+        self.request("DELETE", f"{API}/2/tweets/{tweet_id}")

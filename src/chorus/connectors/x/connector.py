@@ -1,0 +1,234 @@
+"""X (Twitter): our domain <-> the X API v2, OAuth 2.0 with PKCE.
+
+channel.config      {user_id, username}
+channel.credentials {access_token, refresh_token, expires_at}
+target.options      {"thread": bool}  — a text longer than 280 is split into replies
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishResult,
+    Quota,
+    ReauthRequired,
+)
+from chorus.connectors.oauth2 import (
+    OAuth2Connector,
+    media_bytes,
+    media_size,
+    media_type,
+    pkce_pair,
+    token_credentials,
+)
+from chorus.connectors.probe import probe
+from chorus.connectors.x import text as xtext
+from chorus.connectors.x.client import XAPI
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+LOOKUP_SLACK = dt.timedelta(minutes=5)
+IMAGE_TYPES = {"image/jpeg": 5, "image/png": 5, "image/webp": 5, "image/gif": 15}  # MB
+VIDEO_TYPES = {"video/mp4": 512, "video/quicktime": 512}
+VIDEO_SECONDS = (0.5, 140.0)
+ASPECT = (1 / 3, 3.0)  # X video aspect ratio between 1:3 and 3:1
+# https://docs.x.com/x-api/getting-started/pricing ("Content: Create" and "Create (with URL)").
+COST_PER_POST = Decimal("0.015")
+COST_PER_POST_WITH_LINK = Decimal("0.200")
+URL_IN_TEXT = re.compile(r"https?://\S+")
+
+
+class XConnector(OAuth2Connector):
+    kind = "x"
+    label = "X"
+    network = "x"
+    features = frozenset({Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE})
+    max_text_length = xtext.MAX_WEIGHTED_LENGTH
+    max_images = 4
+    # Chorus's own cap, per the X posting limits documented for user-context POST /2/tweets.
+    quotas = (Quota("posts", 300, dt.timedelta(hours=3)),)
+    idempotent = False
+    setup_steps = _(
+        "Create a project and app at developer.x.com, enable OAuth 2.0 (type: Web App, confidential "
+        "client) with the callback URL /channels/connect/x/callback, buy pay-per-use credits, then "
+        "set X_CLIENT_ID and X_CLIENT_SECRET."
+    )
+
+    # --- connecting -------------------------------------------------------------------
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        client_id, _secret = cls.app()
+        verifier, challenge = pkce_pair()
+        url = XAPI.authorize_url(client_id, callback_url, state, challenge)
+        return ConnectRedirect(url=url, state_data={"code_verifier": verifier})
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(f"X did not authorize Chorus: {params.get('error', 'no code returned')}.")
+        token = XAPI().exchange_code(cls.app(), params["code"], callback_url, state_data["code_verifier"])
+        user = XAPI(token["access_token"]).me()
+        return ConnectResult(
+            name=f"@{user['username']}",
+            config={"user_id": str(user["id"]), "username": user["username"]},
+            credentials=token_credentials(token),
+        )
+
+    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
+        return XAPI().refresh(self.app(), refresh_token)
+
+    def api(self) -> XAPI:
+        return XAPI(self.access_token())
+
+    def check(self) -> str:
+        return f"@{self.api().me()['username']} on X"
+
+    # --- validation and cost ----------------------------------------------------------
+    @staticmethod
+    def parts(target: PostTarget) -> list[str]:
+        """The posts to create: one, or (options "thread") the text split into 280-long replies."""
+        text = target.text.strip()
+        if target.options.get("thread") and xtext.weighted_length(text) > xtext.MAX_WEIGHTED_LENGTH:
+            return xtext.split_thread(text)
+        return [text]
+
+    def validate(self, target: PostTarget) -> list[Problem]:
+        problems = [
+            Problem(
+                "text",
+                f"{xtext.weighted_length(part)} characters as X counts them; X allows 280.",
+                "too_long",
+            )
+            for part in self.parts(target)
+            if xtext.weighted_length(part) > self.max_text_length
+        ]
+        if not target.text.strip() and not target.media:
+            problems.append(Problem("text", "An X post needs text or media.", "empty"))
+        types = [media_type(item) for item in target.media]
+        videos = [t for t in types if t in VIDEO_TYPES or t == "image/gif"]
+        if videos and len(types) > 1:
+            problems.append(Problem("media", "X allows one video or GIF, alone, per post.", "too_many"))
+        elif len(types) > self.max_images:
+            problems.append(Problem("media", "X allows 4 images per post.", "too_many"))
+        for index, (item, kind) in enumerate(zip(target.media, types, strict=True)):
+            problems.extend(self._media_problems(index, item, kind))
+        return problems
+
+    def _media_problems(self, index: int, item: dict[str, Any], kind: str) -> list[Problem]:
+        field = f"media.{index}"
+        limit_mb = IMAGE_TYPES.get(kind) or VIDEO_TYPES.get(kind)
+        if limit_mb is None:
+            return [Problem(field, f"X does not accept {kind or 'this file type'}.", "type")]
+        size = media_size(item)
+        if size is not None and size > limit_mb * 1024 * 1024:
+            return [Problem(field, f"X accepts files up to {limit_mb} MB of this type.", "too_large")]
+        if kind not in VIDEO_TYPES:
+            return []
+        facts = probe(item["path"])
+        if facts is None:
+            return []
+        problems = []
+        if facts.duration is not None and not VIDEO_SECONDS[0] <= facts.duration <= VIDEO_SECONDS[1]:
+            problems.append(Problem(field, "X videos last from 0.5 to 140 seconds.", "duration"))
+        if facts.aspect is not None and not ASPECT[0] <= facts.aspect <= ASPECT[1]:
+            problems.append(Problem(field, "X videos need an aspect ratio between 1:3 and 3:1.", "aspect"))
+        return problems
+
+    @classmethod
+    def estimated_cost(cls, target: PostTarget) -> Decimal:
+        """USD charged by X's pay-per-use API for publishing this target: each created post is one
+        "Content: Create" request, billed higher when its text holds a URL. Assumption: a thread
+        part without a link is billed at the plain rate; media uploads are not billed as posts."""
+        parts = cls.parts(target)
+        return sum(
+            (COST_PER_POST_WITH_LINK if xtext.urls(part) else COST_PER_POST for part in parts), Decimal("0")
+        )
+
+    def quota_cost(self, target: PostTarget) -> dict[str, int]:
+        return {"posts": len(self.parts(target))}
+
+    # --- publishing -------------------------------------------------------------------
+    def publish(self, target: PostTarget) -> PublishResult:
+        api = self.api()
+        media_ids = [self._upload(api, item) for item in target.media]
+        first: dict[str, Any] | None = None
+        previous = ""
+        for index, text in enumerate(self.parts(target)):
+            payload: dict[str, Any] = {"text": text}
+            if index == 0 and media_ids:
+                payload["media"] = {"media_ids": media_ids}
+            if previous:
+                payload["reply"] = {"in_reply_to_tweet_id": previous}
+            tweet = api.create_tweet(payload)
+            first = first or tweet
+            previous = str(tweet["id"])
+        assert first is not None
+        return self._result(first)
+
+    def _upload(self, api: XAPI, item: dict[str, Any]) -> str:
+        kind = media_type(item)
+        category = (
+            "tweet_video" if kind in VIDEO_TYPES else "tweet_gif" if kind == "image/gif" else "tweet_image"
+        )
+        return api.upload(media_bytes(item), kind, category)
+
+    def _result(self, tweet: dict[str, Any]) -> PublishResult:
+        created = tweet.get("created_at")
+        when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")) if created else timezone.now()
+        username = self.channel.config.get("username", "i")
+        return PublishResult(
+            external_id=str(tweet["id"]),
+            url=f"https://x.com/{username}/status/{tweet['id']}",
+            published_at=when,
+        )
+
+    def lookup(self, target: PostTarget) -> PublishResult | None:
+        """Reads the account's tweets since the attempt began and matches the first part's text.
+        X rewrites links to t.co and appends a media link, so links and whitespace are ignored."""
+        since = (target.sending_at or target.claimed_at or target.created_at) - LOOKUP_SLACK
+        start = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        wanted = _squash(self.parts(target)[0])
+        for tweet in self.api().recent_tweets(self.channel.config["user_id"], start):
+            replying = any(ref.get("type") == "replied_to" for ref in tweet.get("referenced_tweets") or [])
+            if not replying and _squash(tweet.get("text", "")) == wanted:
+                return self._result(tweet)
+        return None
+
+    # --- metrics and delete -----------------------------------------------------------
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        metrics = self.api().tweet(target.external_id).get("public_metrics") or {}
+        mapping = {
+            "likes": "like_count",
+            "reposts": "retweet_count",
+            "replies": "reply_count",
+            "quotes": "quote_count",
+            "bookmarks": "bookmark_count",
+            "impressions": "impression_count",
+        }
+        return {ours: metrics[theirs] for ours, theirs in mapping.items() if theirs in metrics}
+
+    def account_metrics(self) -> dict[str, int | None]:
+        metrics = self.api().me().get("public_metrics") or {}
+        mapping = {"followers": "followers_count", "following": "following_count", "posts": "tweet_count"}
+        return {ours: metrics[theirs] for ours, theirs in mapping.items() if theirs in metrics}
+
+    def delete(self, target: PostTarget) -> None:
+        self.api().delete_tweet(target.external_id)
+
+
+def _squash(text: str) -> str:
+    return "".join(URL_IN_TEXT.sub("", text).split())

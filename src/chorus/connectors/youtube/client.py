@@ -1,0 +1,144 @@
+"""Raw YouTube Data API v3 calls (Google OAuth 2) and `classify`.
+
+References: Google OAuth 2.0 for web server apps
+(https://developers.google.com/identity/protocols/oauth2/web-server: access_type=offline,
+refresh responses carry no new refresh_token), resumable uploads
+(https://developers.google.com/youtube/v3/guides/using_resumable_upload_protocol: POST
+uploadType=resumable -> Location, then PUT the bytes), videos.insert
+(https://developers.google.com/youtube/v3/docs/videos/insert: status.publishAt needs
+privacyStatus "private"), errors (https://developers.google.com/youtube/v3/docs/errors),
+channels.list and videos.list (statistics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from chorus.connectors.base import (
+    AuthExpired,
+    ContentRejected,
+    PublishError,
+    RateLimited,
+    ReauthRequired,
+    Transient,
+)
+from chorus.connectors.oauth2 import BearerAPI
+from chorus.core import http
+
+AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+API = "https://www.googleapis.com/youtube/v3"
+UPLOAD = "https://www.googleapis.com/upload/youtube/v3/videos"
+SCOPES = "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly"
+QUOTA_REASONS = {"quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded", "uploadLimitExceeded"}
+REAUTH_REASONS = {"forbidden", "insufficientPermissions", "youtubeSignupRequired", "channelNotFound"}
+
+
+def _seconds_to_pacific_midnight() -> float:
+    """The daily quota resets at midnight Pacific time."""
+    now = dt.datetime.now(ZoneInfo("America/Los_Angeles"))
+    tomorrow = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (tomorrow - now).total_seconds()
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    status = response.status_code
+    if status < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    reasons = {str(item.get("reason")) for item in error.get("errors") or []}
+    reason = str(error.get("message") or response.reason_phrase or status)
+    detail = {"status": status, "reasons": sorted(reasons)}
+    if status == 401:
+        return AuthExpired(f"YouTube refused the access token ({reason}).", detail=detail)
+    if reasons & QUOTA_REASONS or status == 429:
+        wait = http.retry_after_seconds(response, default=_seconds_to_pacific_midnight())
+        return RateLimited(f"YouTube quota reached ({reason}).", retry_after=wait, detail=detail)
+    if status == 403 and reasons & REAUTH_REASONS:
+        return ReauthRequired(f"YouTube refused the channel ({reason}); reconnect it.", detail=detail)
+    if status >= 500:
+        return Transient(f"YouTube server error {status}.", detail=detail)
+    return ContentRejected(f"YouTube rejected the video: {reason}", detail=detail)
+
+
+class YouTubeAPI(BearerAPI):
+    label = "YouTube"
+
+    @staticmethod
+    def classify(response: httpx.Response) -> PublishError | None:
+        return classify(response)
+
+    @staticmethod
+    def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
+        query = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": SCOPES,
+            "access_type": "offline",  # a refresh token
+            "prompt": "consent",  # ...every time, also on a reconnect
+            "include_granted_scopes": "true",
+            "state": state,
+        }
+        return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
+        data = {
+            "code": code,
+            "client_id": client[0],
+            "client_secret": client[1],
+            "redirect_uri": redirect_uri,
+            "grant_type": "authorization_code",
+        }
+        return self.token(TOKEN_URL, data)
+
+    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
+        data = {
+            "client_id": client[0],
+            "client_secret": client[1],
+            "refresh_token": refresh_token,
+            "grant_type": "refresh_token",
+        }
+        return self.token(TOKEN_URL, data)
+
+    def my_channel(self) -> dict[str, Any]:
+        params = {"part": "snippet,statistics", "mine": "true"}
+        items = self.json("GET", f"{API}/channels", params=params).get("items") or []
+        if not items:
+            raise ReauthRequired("This Google account has no YouTube channel.")
+        return dict(items[0])
+
+    def video(self, video_id: str) -> dict[str, Any]:
+        items = (
+            self.json("GET", f"{API}/videos", params={"part": "statistics", "id": video_id}).get("items")
+            or []
+        )
+        return dict(items[0]) if items else {}
+
+    def upload(self, resource: dict[str, Any], content: bytes, content_type: str) -> dict[str, Any]:
+        """Resumable upload: the session request, then the bytes to its Location."""
+        headers = {"X-Upload-Content-Length": str(len(content)), "X-Upload-Content-Type": content_type}
+        params = {"uploadType": "resumable", "part": "snippet,status"}
+        session = self.request("POST", UPLOAD, params=params, json=resource, headers=headers)
+        location = session.headers.get("location")
+        if not location:
+            raise Transient("YouTube did not open an upload session.")
+        # From here the video may be created: a timeout is an unknown outcome.
+        response = self.request(
+            "PUT", location, content=content, headers={"Content-Type": content_type}, may_apply=True
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    def delete_video(self, video_id: str) -> None:
+        self.request("DELETE", f"{API}/videos", params={"id": video_id})

@@ -1,0 +1,182 @@
+"""YouTube: our domain <-> the YouTube Data API v3 (one video per target, resumable upload).
+
+channel.config      {channel_id, title}
+channel.credentials {access_token, refresh_token, expires_at}
+target.options      {"title" (required), "privacy": public|unlisted|private, "tags": [...],
+                     "category_id": str, "made_for_kids": bool, "publish_at": ISO datetime}
+With "publish_at", YouTube publishes the video itself at that time (native scheduling): the video
+is uploaded private and status.publishAt set, as the API requires.
+No LOOKUP: a video carries no field we could search our marker by, and reading the uploads
+playlist lags behind and costs quota; an unknown outcome is settled by a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chorus.connectors.base import (
+    ConnectRedirect,
+    ConnectResult,
+    Feature,
+    Problem,
+    PublishResult,
+    Quota,
+    ReauthRequired,
+)
+from chorus.connectors.oauth2 import OAuth2Connector, media_bytes, media_size, media_type, token_credentials
+from chorus.connectors.probe import probe
+from chorus.connectors.youtube.client import YouTubeAPI
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
+
+PRIVACY = ("public", "unlisted", "private")
+VIDEO_TYPES = {"video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg"}
+MAX_BYTES = 256 * 1024**3  # 256 GB
+MAX_SECONDS = 12 * 3600
+TITLE_MAX = 100
+DESCRIPTION_MAX_BYTES = 5000
+
+
+class YouTubeConnector(OAuth2Connector):
+    kind = "youtube"
+    label = "YouTube"
+    network = "youtube"
+    features = frozenset({Feature.VIDEO, Feature.METRICS, Feature.NATIVE_SCHEDULING, Feature.DELETE})
+    max_text_length = None  # the description is checked in bytes, see validate
+    max_images = 0
+    max_concurrency = 2  # uploads are large
+    # The Data API's default project quota: 10,000 units a day; videos.insert costs 1,600.
+    quotas = (Quota("units", 10_000, dt.timedelta(hours=24)),)
+    idempotent = False
+    setup_steps = _(
+        "In Google Cloud Console create a project, enable the YouTube Data API v3, configure the "
+        "OAuth consent screen, create an OAuth client (Web application) with the redirect URI "
+        "/channels/connect/youtube/callback, then set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET. "
+        "Until Google audits the project, videos from unverified projects are locked private."
+    )
+
+    @classmethod
+    def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
+        client_id, _secret = cls.app()
+        return ConnectRedirect(url=YouTubeAPI.authorize_url(client_id, callback_url, state), state_data={})
+
+    @classmethod
+    def finish_connect(
+        cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
+    ) -> ConnectResult:
+        if "code" not in params:
+            raise ReauthRequired(
+                f"Google did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        token = YouTubeAPI().exchange_code(cls.app(), params["code"], callback_url)
+        channel = YouTubeAPI(token["access_token"]).my_channel()
+        title = str(channel["snippet"]["title"])
+        return ConnectResult(
+            name=title,
+            config={"channel_id": channel["id"], "title": title},
+            credentials=token_credentials(token),
+        )
+
+    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
+        return YouTubeAPI().refresh(self.app(), refresh_token)
+
+    def api(self) -> YouTubeAPI:
+        return YouTubeAPI(self.access_token())
+
+    def check(self) -> str:
+        return f"{self.api().my_channel()['snippet']['title']} on YouTube"
+
+    def quota_cost(self, target: PostTarget) -> dict[str, int]:
+        return {"units": 1600}
+
+    # --- validation -------------------------------------------------------------------
+    def validate(self, target: PostTarget) -> list[Problem]:
+        options = target.options
+        problems: list[Problem] = []
+        title = str(options.get("title") or "").strip()
+        if not title:
+            problems.append(Problem("options.title", "A YouTube video needs a title.", "required"))
+        elif len(title) > TITLE_MAX or "<" in title or ">" in title:
+            problems.append(
+                Problem(
+                    "options.title", "A YouTube title has at most 100 characters, without < or >.", "invalid"
+                )
+            )
+        if len(target.text.encode()) > DESCRIPTION_MAX_BYTES or "<" in target.text or ">" in target.text:
+            problems.append(
+                Problem("text", "A YouTube description has at most 5,000 bytes, without < or >.", "too_long")
+            )
+        if options.get("privacy", "public") not in PRIVACY:
+            problems.append(Problem("options.privacy", "Privacy is public, unlisted or private.", "privacy"))
+        if options.get("publish_at"):
+            when = _parse(options["publish_at"])
+            if when is None or when <= timezone.now():
+                problems.append(
+                    Problem("options.publish_at", "The publish time must be in the future.", "publish_at")
+                )
+        if len(target.media) != 1 or media_type(target.media[0]) not in VIDEO_TYPES:
+            problems.append(Problem("media", "A YouTube post is exactly one video file.", "video"))
+            return problems
+        item = target.media[0]
+        size = media_size(item)
+        if size is not None and size > MAX_BYTES:
+            problems.append(Problem("media.0", "YouTube accepts videos up to 256 GB.", "too_large"))
+        facts = probe(item["path"])
+        if facts and facts.duration is not None and facts.duration > MAX_SECONDS:
+            problems.append(Problem("media.0", "YouTube accepts videos up to 12 hours.", "duration"))
+        return problems
+
+    # --- publishing -------------------------------------------------------------------
+    def resource(self, target: PostTarget) -> dict[str, Any]:
+        options = target.options
+        snippet: dict[str, Any] = {"title": str(options["title"]).strip(), "description": target.text}
+        if options.get("tags"):
+            snippet["tags"] = list(options["tags"])
+        snippet["categoryId"] = str(options.get("category_id") or "22")  # 22: People & Blogs
+        status: dict[str, Any] = {
+            "privacyStatus": options.get("privacy", "public"),
+            "selfDeclaredMadeForKids": bool(options.get("made_for_kids", False)),
+        }
+        when = _parse(options["publish_at"]) if options.get("publish_at") else None
+        if when is not None:
+            status["privacyStatus"] = "private"  # publishAt only works on private videos
+            status["publishAt"] = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"snippet": snippet, "status": status}
+
+    def publish(self, target: PostTarget) -> PublishResult:
+        item = target.media[0]
+        video = self.api().upload(self.resource(target), media_bytes(item), media_type(item))
+        return PublishResult(
+            external_id=str(video["id"]),
+            url=f"https://www.youtube.com/watch?v={video['id']}",
+            published_at=timezone.now(),
+            extra={"privacy": video.get("status", {}).get("privacyStatus")},
+        )
+
+    def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
+        stats = self.api().video(target.external_id).get("statistics") or {}
+        mapping = {"views": "viewCount", "likes": "likeCount", "comments": "commentCount"}
+        return {ours: int(stats[theirs]) for ours, theirs in mapping.items() if theirs in stats}
+
+    def account_metrics(self) -> dict[str, int | None]:
+        stats = self.api().my_channel().get("statistics") or {}
+        mapping = {"views": "viewCount", "videos": "videoCount"}
+        if not stats.get("hiddenSubscriberCount"):
+            mapping["followers"] = "subscriberCount"
+        return {ours: int(stats[theirs]) for ours, theirs in mapping.items() if theirs in stats}
+
+    def delete(self, target: PostTarget) -> None:
+        self.api().delete_video(target.external_id)
+
+
+def _parse(value: Any) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else None

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MediaConfig(AppConfig):
+    name = "chorus.media"
+    label = "media"
+    verbose_name = _("Media library")
+
+    def ready(self) -> None:
+        from chorus.core import scheduler
+        from chorus.media import actions
+
+        # Catches PostTargets whose media changed through paths that did not call
+        # actions.sync_usage (recurrence copies, evergreen re-queues, API edits).
+        scheduler.register_job("media-usage", actions.sync_recent_usage, every_seconds=60)

@@ -1,0 +1,138 @@
+"""The media library: files a workspace uploads once and attaches to many posts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+
+class MediaFolder(models.Model):
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="media_folders"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", verbose_name=_("in")
+    )
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("folder")
+        verbose_name_plural = _("folders")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "parent", "name"], name="media_folder_name_per_parent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def path(self) -> str:
+        names: list[str] = []
+        folder: MediaFolder | None = self
+        seen: set[int] = set()
+        while folder is not None and folder.pk not in seen:  # guard against a cycle
+            seen.add(folder.pk)
+            names.append(folder.name)
+            folder = folder.parent
+        return " / ".join(reversed(names))
+
+
+class MediaTag(models.Model):
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="media_tags")
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        verbose_name = _("media tag")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="media_tag_name_per_ws")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MediaAsset(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Video")
+
+    class Consent(models.TextChoices):
+        NONE = "none", _("No consent recorded")
+        VERBAL = "verbal", _("Verbal consent")
+        WRITTEN = "written", _("Written consent")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="media")
+    file = models.FileField(max_length=300)  # MEDIA_ROOT-relative, workspace-scoped (see actions)
+    thumbnail = models.CharField(max_length=300, blank=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=5, choices=Kind.choices)
+    mime_type = models.CharField(max_length=100)  # sniffed from the content, never from the name
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(_("duration (s)"), null=True, blank=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    alt_text = models.TextField(_("alt text"), blank=True)
+    credit = models.CharField(_("credit"), max_length=300, blank=True)
+    consent = models.CharField(_("consent"), max_length=8, choices=Consent.choices, default=Consent.NONE)
+    consent_note = models.TextField(_("consent note"), blank=True)
+    folder = models.ForeignKey(
+        MediaFolder,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+        verbose_name=_("folder"),
+    )
+    tags = models.ManyToManyField(MediaTag, blank=True, related_name="assets", verbose_name=_("tags"))
+    # Lower-cased "name alt credit tags", rewritten by every action that changes one of them:
+    # search is one LIKE over one column (see bench/media.py for its cost at 50,000 rows).
+    search_text = models.TextField(blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("media file")
+        verbose_name_plural = _("media files")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "sha256"], name="media_unique_content_per_ws")
+        ]
+        indexes = [
+            # The grid pages newest first by id (keyset), optionally by kind.
+            models.Index(fields=["workspace", "-id"], name="media_ws_recent"),
+            models.Index(fields=["workspace", "kind", "-id"], name="media_ws_kind_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def path(self) -> str:
+        """The file's MEDIA_ROOT-relative path in default_storage."""
+        return self.file.name or ""
+
+
+class MediaUsage(models.Model):
+    """Which post targets reference which asset, derived from PostTarget.media ("media_id" items).
+
+    Kept by actions.sync_usage (the composer calls it when it saves a target) and by the
+    scheduler job actions.sync_recent_usage for the other paths; makes "used in N posts" one
+    indexed GROUP BY over the assets of a page instead of parsing every target's JSON.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="usages")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("content.Post", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "target"], name="media_usage_once")]
+        indexes = [models.Index(fields=["asset", "post"], name="media_usage_asset_post")]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} in {self.target_id}"

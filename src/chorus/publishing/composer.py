@@ -1,0 +1,438 @@
+"""The composer's logic, shared by the web views and the API: a draft read from the form, checked
+per channel by each connector's own `validate` on unsaved PostTargets, a character counter and a
+preview per network, link preview cards, and recurring schedules.
+
+Per-network option fields are a table here for now; they mirror what each connector reads from
+`target.options` (see connectors/*/connector.py). A connector that gains an option adds a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from chorus.accounts.models import User, Workspace
+from chorus.channels.models import Channel
+from chorus.connectors.base import Connector, Problem
+from chorus.content.models import Post, PostTarget, Recurrence
+from chorus.core import audit, http
+from chorus.core.timeutil import Resolved, resolve_local
+
+# Alt text on every image, for accessibility. There is no per-workspace setting yet (the issue
+# asks for one); until then it is this deployment-wide setting, on by default.
+ALT_TEXT_REQUIRED_DEFAULT = True
+
+
+def alt_text_required(workspace: Workspace) -> bool:
+    return bool(getattr(settings, "CHORUS_REQUIRE_ALT_TEXT", ALT_TEXT_REQUIRED_DEFAULT))
+
+
+@dataclass(frozen=True)
+class OptionField:
+    name: str
+    label: Any
+    kind: str = "text"  # text | list (comma separated) | bool | choice
+    choices: tuple[tuple[str, Any], ...] = ()
+    help: Any = ""
+
+
+OPTION_FIELDS: dict[str, tuple[OptionField, ...]] = {
+    "bluesky": (
+        OptionField(
+            "langs", gettext_lazy("Languages"), "list", help=gettext_lazy("Up to 3 codes, e.g. en, fr")
+        ),
+        OptionField("thread", gettext_lazy("Post a long text as a thread"), "bool"),
+    ),
+    "mastodon": (
+        OptionField("spoiler_text", gettext_lazy("Content warning"), "text"),
+        OptionField(
+            "visibility",
+            gettext_lazy("Visibility"),
+            "choice",
+            (
+                ("public", gettext_lazy("Public")),
+                ("unlisted", gettext_lazy("Unlisted")),
+                ("private", gettext_lazy("Followers only")),
+                ("direct", gettext_lazy("Mentioned people only")),
+            ),
+        ),
+        OptionField("language", gettext_lazy("Language"), "text", help=gettext_lazy("e.g. en")),
+        OptionField("sensitive", gettext_lazy("Mark media as sensitive"), "bool"),
+        OptionField("thread", gettext_lazy("Post a long text as a thread"), "bool"),
+    ),
+    "wordpress": (
+        OptionField("title", gettext_lazy("Title"), "text"),
+        OptionField("excerpt", gettext_lazy("Excerpt"), "text"),
+        OptionField("categories", gettext_lazy("Categories"), "list", help=gettext_lazy("Comma separated")),
+        OptionField("tags", gettext_lazy("Tags"), "list", help=gettext_lazy("Comma separated")),
+        OptionField(
+            "native_schedule",
+            gettext_lazy("Schedule on the site itself (WordPress publishes it at the time)"),
+            "bool",
+        ),
+    ),
+}
+
+
+def option_fields(kind: str) -> tuple[OptionField, ...]:
+    return OPTION_FIELDS.get(kind, ())
+
+
+def read_options(kind: str, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The options of one channel from form data (`<prefix>-<name>` keys)."""
+    options: dict[str, Any] = {}
+    for spec in option_fields(kind):
+        raw = data.get(f"{prefix}-{spec.name}")
+        if spec.kind == "bool":
+            if raw in ("on", "true", "1", True):
+                options[spec.name] = True
+        elif spec.kind == "list":
+            items = [part.strip() for part in str(raw or "").split(",") if part.strip()]
+            if items:
+                options[spec.name] = items
+        elif raw not in (None, ""):
+            options[spec.name] = str(raw).strip()
+    return options
+
+
+def option_value(spec: OptionField, options: Mapping[str, Any]) -> Any:
+    """The value to show in a form field for a stored option."""
+    value = options.get(spec.name)
+    if spec.kind == "list" and isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return value if value is not None else ""
+
+
+# --- the draft -------------------------------------------------------------------------------
+
+
+@dataclass
+class ChannelDraft:
+    channel: Channel
+    own_text: str  # empty: same as the main text
+    options: dict[str, Any]
+    target: PostTarget | None = None  # when editing a saved post
+
+    @property
+    def prefix(self) -> str:
+        return f"c{self.channel.pk}"
+
+
+@dataclass
+class Draft:
+    title: str
+    text: str
+    link: str
+    media: list[dict[str, Any]]
+    channels: list[ChannelDraft]
+
+    def text_for(self, channel_draft: ChannelDraft) -> str:
+        """The channel's own text, or the main text; the link is added when it is not in it."""
+        text = channel_draft.own_text if channel_draft.own_text.strip() else self.text
+        if self.link and self.link not in text:
+            text = (
+                f"{text.rstrip()}\n\n{shorten_link(self.link)}" if text.strip() else shorten_link(self.link)
+            )
+        return text
+
+
+def read_media(data: Any) -> list[dict[str, Any]]:
+    """Media items from the form: parallel `media-path` / `media-alt` lists (paths are checked
+    against the workspace by the caller, see views._allowed_media)."""
+    paths = data.getlist("media-path") if hasattr(data, "getlist") else data.get("media-path", [])
+    alts = data.getlist("media-alt") if hasattr(data, "getlist") else data.get("media-alt", [])
+    items = []
+    for index, path in enumerate(paths):
+        if path:
+            alt = alts[index] if index < len(alts) else ""
+            items.append({"path": str(path), "alt": str(alt).strip()})
+    return items
+
+
+def unsaved_target(draft: Draft, channel_draft: ChannelDraft, workspace: Workspace) -> PostTarget:
+    """A PostTarget that is never saved, for the connector's validate()."""
+    post = Post(workspace=workspace, title=draft.title)
+    target = PostTarget(
+        workspace=workspace,
+        post=post,
+        channel=channel_draft.channel,
+        text=draft.text_for(channel_draft),
+        media=list(draft.media),
+        options=dict(channel_draft.options),
+    )
+    if draft.link and channel_draft.channel.kind == "bluesky" and not draft.media:
+        target.options.setdefault("link_card", draft.link)
+    return target
+
+
+# --- checking --------------------------------------------------------------------------------
+
+
+def _graphemes(text: str) -> int:
+    from chorus.connectors.bluesky.facets import grapheme_count
+
+    return grapheme_count(text)
+
+
+# How each network counts: Bluesky counts graphemes (an emoji with modifiers is one), Mastodon
+# counts any URL as the instance's reserved length (23 by default); others count characters.
+COUNTERS: dict[str, Callable[[Connector, str], tuple[int, int | None]]] = {
+    "bluesky": lambda c, text: (_graphemes(text), c.max_text_length),
+    "mastodon": lambda c, text: (c.count(text), c.limits["max_characters"]),  # type: ignore[attr-defined]
+}
+
+
+def count(connector: Connector, text: str) -> tuple[int, int | None]:
+    counter = COUNTERS.get(connector.kind)
+    if counter is not None:
+        return counter(connector, text)
+    return len(text), connector.max_text_length
+
+
+@dataclass
+class ChannelCheck:
+    channel_draft: ChannelDraft
+    text: str
+    used: int
+    limit: int | None
+    problems: list[Problem] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
+    link: str = ""
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+    @property
+    def channel(self) -> Channel:
+        return self.channel_draft.channel
+
+    @property
+    def rows(self) -> list[tuple[str, Problem]]:
+        return [(field_label(p.field), p) for p in self.problems]
+
+    @property
+    def html(self) -> SafeString:
+        return highlight_links(self.text)
+
+    @property
+    def handle(self) -> str:
+        return handle_of(self.channel)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.channel_draft.options
+
+    @property
+    def images(self) -> list[dict[str, str]]:
+        images = []
+        for item in self.media:
+            url = settings.MEDIA_URL + str(item.get("path"))
+            if item.get("media_id") and apps.is_installed("chorus.media"):
+                url = reverse("media:thumb", args=[self.channel.workspace.slug, item["media_id"]])
+            images.append({"url": url, "alt": str(item.get("alt") or "")})
+        return images
+
+
+FIELD_LABELS = {
+    "text": gettext_lazy("Text"),
+    "title": gettext_lazy("Title"),
+    "media": gettext_lazy("Media"),
+    "options": gettext_lazy("Options"),
+}
+
+
+def field_label(name: str) -> str:
+    """'media.0.alt' → 'Media 1 · alt text', 'options.langs' → 'Options · langs'."""
+    parts = re.split(r"[.\[\]]+", name.strip("]"))
+    head = str(FIELD_LABELS.get(parts[0], parts[0]))
+    rest = [str(int(p) + 1) if p.isdigit() else p for p in parts[1:] if p]
+    return " · ".join([head, *rest]) if rest else head
+
+
+def check_channel(draft: Draft, channel_draft: ChannelDraft, workspace: Workspace) -> ChannelCheck:
+    target = unsaved_target(draft, channel_draft, workspace)
+    connector = channel_draft.channel.connector()
+    used, limit = count(connector, target.text)
+    try:
+        problems = list(connector.validate(target))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        problems = [Problem("options", _("These options cannot be checked: %(error)s") % {"error": exc})]
+    if alt_text_required(workspace):
+        for index, item in enumerate(target.media):
+            if not str(item.get("alt") or "").strip():
+                problems.append(
+                    Problem(
+                        f"media.{index}.alt", _("This workspace requires alt text on every image."), "alt"
+                    )
+                )
+    return ChannelCheck(channel_draft, target.text, used, limit, problems, target.media, draft.link)
+
+
+def check_draft(draft: Draft, workspace: Workspace) -> list[ChannelCheck]:
+    return [check_channel(draft, cd, workspace) for cd in draft.channels]
+
+
+URL_RE = re.compile(r"https?://[^\s<>\"']+")
+
+
+def highlight_links(text: str) -> SafeString:
+    """Escaped text with its URLs as links, the way networks show them."""
+    out: list[str] = []
+    last = 0
+    for match in URL_RE.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        url = match.group(0)
+        out.append(f'<a href="{escape(url)}" rel="noopener nofollow" target="_blank">{escape(url)}</a>')
+        last = match.end()
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 - every piece is escaped above
+
+
+def handle_of(channel: Channel) -> str:
+    config = channel.config or {}
+    if config.get("handle"):
+        return f"@{config['handle']}"
+    if config.get("username") and config.get("instance"):
+        host = str(config["instance"]).split("://", 1)[-1]
+        return f"@{config['username']}@{host}"
+    return str(config.get("site_url") or "")
+
+
+# --- schedule --------------------------------------------------------------------------------
+
+
+def resolve_schedule(workspace: Workspace, local: dt.datetime | None) -> Resolved | None:
+    if local is None:
+        return None
+    return resolve_local(local.replace(tzinfo=None), workspace.timezone)
+
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def build_rrule(freq: str, weekdays: list[str]) -> str:
+    if freq == "daily":
+        return "FREQ=DAILY"
+    days = [d for d in WEEKDAYS if d in weekdays]
+    if not days:
+        raise ValueError(_("Choose at least one day of the week."))
+    return "FREQ=WEEKLY;BYDAY=" + ",".join(days)
+
+
+def create_recurrence(
+    target: PostTarget, *, actor: User, rrule: str, starts_local: dt.datetime
+) -> tuple[Recurrence, list[PostTarget]]:
+    """Repeats `target` (the template, left as it is) on an RRULE at a local time in the
+    workspace's zone, and creates the occurrences of the coming days at once."""
+    from chorus.publishing import recurrence
+
+    with transaction.atomic():
+        rec = Recurrence.objects.create(
+            workspace=target.workspace,
+            template=target,
+            rrule=rrule,
+            timezone=target.workspace.timezone,
+            starts_local=Recurrence.wall(starts_local.replace(tzinfo=None)),
+        )
+        audit.record(
+            "recurrence.created",
+            workspace=target.workspace,
+            actor=actor,
+            obj=rec,
+            rrule=rrule,
+            target=target.pk,
+            starts_local=starts_local.isoformat(),
+        )
+    created = recurrence.generate(rec)
+    return rec, created
+
+
+# --- link preview ----------------------------------------------------------------------------
+
+MAX_PAGE_CHARS = 500_000
+
+
+@dataclass(frozen=True)
+class LinkPreview:
+    url: str
+    title: str = ""
+    description: str = ""
+    image: str = ""
+    site: str = ""
+    error: str = ""
+
+
+class _OpenGraph(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key.lower(): value or "" for key, value in attrs}
+        if tag == "meta":
+            key = (values.get("property") or values.get("name") or "").lower()
+            if key and key not in self.meta:
+                self.meta[key] = values.get("content", "").strip()
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def shorten_link(url: str) -> str:
+    """Hook for the short-links issue: returns the URL unchanged until short links exist."""
+    return url
+
+
+def fetch_link_preview(url: str) -> LinkPreview:
+    """OpenGraph card of a user-typed URL, fetched through the SSRF guard (no private addresses
+    unless CHORUS_ALLOW_PRIVATE_URLS)."""
+    url = url.strip()
+    if not url:
+        return LinkPreview(url, error=_("Paste a link starting with http:// or https://."))
+    try:
+        response = http.request_public("GET", url)
+    except http.UnsafeURL as exc:
+        return LinkPreview(url, error=_("This link cannot be previewed: %(reason)s.") % {"reason": exc})
+    except httpx.HTTPError:
+        return LinkPreview(url, error=_("The site did not answer; the link is kept without a preview."))
+    if response.status_code != 200:
+        return LinkPreview(
+            url, error=_("The site answered with HTTP %(status)s.") % {"status": response.status_code}
+        )
+    if "html" not in response.headers.get("content-type", "text/html"):
+        return LinkPreview(url, title=url)
+    parser = _OpenGraph()
+    parser.feed(response.text[:MAX_PAGE_CHARS])
+    meta = parser.meta
+    image = meta.get("og:image") or meta.get("twitter:image") or ""
+    if image:
+        image = str(response.url.join(image))
+    return LinkPreview(
+        url=url,
+        title=(meta.get("og:title") or parser.title.strip() or url)[:300],
+        description=(meta.get("og:description") or meta.get("description") or "")[:500],
+        image=image if image.startswith(("http://", "https://")) else "",
+        site=meta.get("og:site_name") or (response.url.host or ""),
+    )

@@ -1,0 +1,132 @@
+// Composer: channel tabs, schedule choices, link detection, media rows. The live checks and
+// link previews are htmx requests declared in the template; this only shows and hides things.
+(function () {
+  "use strict";
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function selectTab(id) {
+    $$('[role="tab"]').forEach(function (tab) {
+      var on = tab.dataset.channel === id;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+    });
+    $$('[role="tabpanel"]').forEach(function (panel) {
+      var tab = document.getElementById("tab-" + panel.id.replace("panel-", ""));
+      panel.hidden = panel.dataset.channel !== id || (tab && tab.hidden);
+    });
+  }
+
+  function visibleTabs() { return $$('[role="tab"]').filter(function (tab) { return !tab.hidden; }); }
+
+  function syncChannels() {
+    var boxes = $$('#channel-choice input[name="channels"]');
+    if (boxes.length) {
+      boxes.forEach(function (box) {
+        var tab = document.getElementById("tab-c" + box.value);
+        if (tab) { tab.hidden = !box.checked; }
+      });
+    }
+    var current = $('[role="tab"][aria-selected="true"]:not([hidden])');
+    var tabs = visibleTabs();
+    selectTab(current ? current.dataset.channel : (tabs[0] ? tabs[0].dataset.channel : ""));
+  }
+
+  function syncWhen() {
+    var checked = $('input[name="when"]:checked');
+    var when = checked ? checked.value : "";
+    $$("[data-when-show]").forEach(function (el) { el.hidden = el.dataset.whenShow !== when; });
+    var freq = $('select[name="recur_freq"]');
+    $$("[data-freq-show]").forEach(function (el) { el.hidden = !freq || el.dataset.freqShow !== freq.value; });
+  }
+
+  function syncPlaceholders() {
+    var main = $("#id_text");
+    if (!main) { return; }
+    $$("textarea[data-own-text]").forEach(function (area) { area.placeholder = main.value || area.dataset.placeholder || ""; });
+  }
+
+  // A URL typed or pasted into the main text becomes the post's link (and its preview card).
+  function detectLink() {
+    var main = $("#id_text"), link = $("#id_link");
+    if (!main || !link || link.value) { return; }
+    var found = main.value.match(/https?:\/\/[^\s<>"']+/);
+    if (found) {
+      link.value = found[0];
+      link.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  function addPickedMedia(detail, source) {
+    // The media library's picker dispatches `chorus:media-picked` with as_post_media(asset):
+    // {media_id, path, alt, ...}; the server looks the asset id up in this workspace again.
+    var list = $("#media-list");
+    if (!list || !detail || !detail.media_id) { return; }
+    var item = document.createElement("li");
+    item.className = "media-item";
+    var id = document.createElement("input");
+    id.type = "hidden"; id.name = "media-asset"; id.value = detail.media_id;
+    var name = document.createElement("span");
+    var shown = source && source.querySelector ? source.querySelector(".media-name") : null;
+    name.className = "media-name";
+    name.textContent = (shown && shown.textContent) || (detail.path || "").split("/").pop() || ("#" + detail.media_id);
+    if (source && source.dataset && source.dataset.thumb) {
+      var thumb = document.createElement("img");
+      thumb.src = source.dataset.thumb; thumb.alt = ""; thumb.width = 48; thumb.height = 48;
+      item.appendChild(thumb);
+    }
+    var label = document.createElement("label");
+    label.textContent = list.dataset.altLabel || "Alt text";
+    var alt = document.createElement("input");
+    alt.type = "text"; alt.name = "media-asset-alt"; alt.value = detail.alt || "";
+    label.appendChild(alt);
+    var remove = document.createElement("button");
+    remove.type = "button"; remove.className = "link"; remove.dataset.removeMedia = "";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", list.dataset.removeLabel || "Remove");
+    item.append(id, name, label, remove);
+    list.appendChild(item);
+    alt.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function init() {
+    var form = $("#composer");
+    if (!form) { return; }
+    form.classList.add("js");
+    $$('[role="tab"]').forEach(function (tab) {
+      tab.addEventListener("click", function () { selectTab(tab.dataset.channel); });
+      tab.addEventListener("keydown", function (event) {
+        var tabs = visibleTabs(), index = tabs.indexOf(tab);
+        if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+          var next = tabs[(index + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+          selectTab(next.dataset.channel);
+          next.focus();
+          event.preventDefault();
+        }
+      });
+    });
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target.name === "channels") { syncChannels(); }
+      if (target.name === "when" || target.name === "recur_freq") { syncWhen(); }
+    });
+    form.addEventListener("input", function (event) {
+      if (event.target.id === "id_text") { syncPlaceholders(); detectLink(); }
+    });
+    form.addEventListener("click", function (event) {
+      if (event.target.matches("[data-remove-media]")) {
+        var item = event.target.closest("li");
+        var list = item.parentNode;
+        item.remove();
+        list.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+    document.addEventListener("chorus:media-picked", function (event) { addPickedMedia(event.detail, event.target); });
+    syncChannels();
+    syncWhen();
+    syncPlaceholders();
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
