@@ -253,10 +253,9 @@ def case(rows: int) -> list[dict[str, Any]]:
         log(f"{name}: {out[-1]}")
     # Diagnostic: the LIKE full scan the trigram index replaced.
     for item in out:
-        if item["name"].startswith("search"):
-            word = {"search common word": "harbour", "search rare word": "img_012345"}.get(
-                item["name"], "zebra"
-            )
+        name = str(item["name"])
+        if name.startswith("search"):
+            word = {"search common word": "harbour", "search rare word": "img_012345"}.get(name, "zebra")
 
             def like(word: str = word) -> None:
                 with connection.cursor() as cursor:

@@ -169,3 +169,24 @@ def test_it_schedules_a_report_with_valid_recipients_only(cast, sample):
     )
     assert good.status_code == 302
     assert "a@example.org" in client.get(reverse("analytics:reports", args=[sample.slug])).content.decode()
+
+
+def test_it_loads_the_sample_workspace_from_the_demo_command(cast):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("demo", "--days", "15", "--owner", cast.owner.email, stdout=out)
+    assert "invented" in out.getvalue()
+    call_command("demo", "--days", "15", "--owner", cast.owner.email, stdout=out)  # reloads, no duplicate
+    from chorus.accounts.models import Workspace
+
+    [workspace] = Workspace.objects.filter(name__startswith="Sample:")
+    assert workspace.channels.count() == 6 and {c.kind for c in workspace.channels.all()} == {
+        "bluesky",
+        "mastodon",
+        "wordpress",
+    }
+    assert all(c.config["sample"] for c in workspace.channels.all())
+    assert workspace.memberships.get(user=cast.owner).role == "owner"

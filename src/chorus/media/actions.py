@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
@@ -51,6 +51,7 @@ __all__ = [
     "create_folder",
     "delete_asset",
     "sync_usage",
+    "sync_usage_many",
     "update_asset",
     "upload",
     "variant",
@@ -300,40 +301,59 @@ def _media_ids(media: Any) -> set[int]:
 
 def sync_usage(target: PostTarget) -> None:
     """Makes MediaUsage match `target.media` (idempotent; safe from several processes)."""
-    wanted = set(
-        MediaAsset.objects.filter(
-            workspace_id=target.workspace_id, pk__in=_media_ids(target.media)
-        ).values_list("pk", flat=True)
+    sync_usage_many([target])
+
+
+def sync_usage_many(targets: list[PostTarget]) -> None:
+    """The same for a batch of targets in a few queries (plus one per stale row). Only asset ids of
+    the target's own workspace count: a forged id of another tenant's file is ignored."""
+    if not targets:
+        return
+    referenced = {t.pk: _media_ids(t.media) for t in targets}
+    all_ids = set().union(*referenced.values())
+    owner = (
+        dict(MediaAsset.objects.filter(pk__in=all_ids).values_list("pk", "workspace_id")) if all_ids else {}
     )
+    wanted = {(pk, t.pk): t for t in targets for pk in referenced[t.pk] if owner.get(pk) == t.workspace_id}
     with transaction.atomic():
-        MediaUsage.objects.filter(target_id=target.pk).exclude(asset_id__in=wanted).delete()
+        existing = set(
+            MediaUsage.objects.filter(target_id__in=referenced).values_list("asset_id", "target_id")
+        )
+        stale = existing - set(wanted)
+        for asset_id, target_id in stale:
+            MediaUsage.objects.filter(asset_id=asset_id, target_id=target_id).delete()
         MediaUsage.objects.bulk_create(
             [
-                MediaUsage(
-                    workspace_id=target.workspace_id, asset_id=pk, target_id=target.pk, post_id=target.post_id
-                )
-                for pk in wanted
+                MediaUsage(workspace_id=t.workspace_id, asset_id=asset_id, target_id=t.pk, post_id=t.post_id)
+                for (asset_id, _target_id), t in wanted.items()
+                if (asset_id, t.pk) not in existing
             ],
-            ignore_conflicts=True,
+            ignore_conflicts=True,  # another process synced the same target a moment ago
         )
 
 
 _usage_watermark: dict[str, Any] = {"since": None}
 
 
-def sync_recent_usage() -> int:
-    """Scheduler job: re-syncs targets changed since the last run (all of them the first time in
-    a process). Returns how many targets were looked at."""
+def sync_recent_usage(batch: int = 500) -> int:
+    """Scheduler job: re-syncs targets changed since the last run; the first run in a process
+    looks at every target that has media or had some. Returns how many targets were looked at."""
     since = _usage_watermark["since"]
     started = time.time()
     now = timezone.now()
-    rows = PostTarget.objects.only("id", "workspace_id", "post_id", "media")
+    rows = PostTarget.objects.only("id", "workspace_id", "post_id", "media").order_by("id")
     if since is not None:
         rows = rows.filter(updated_at__gte=since)
-    count = 0
-    for target in rows.iterator(chunk_size=500):
-        sync_usage(target)
-        count += 1
+    else:
+        rows = rows.exclude(Q(media=[]) & ~Q(pk__in=MediaUsage.objects.values("target_id")))
+    count, chunk = 0, []
+    for target in rows.iterator(chunk_size=batch):
+        chunk.append(target)
+        if len(chunk) == batch:
+            sync_usage_many(chunk)
+            count, chunk = count + len(chunk), []
+    sync_usage_many(chunk)
+    count += len(chunk)
     # A small overlap: a target updated while we ran is seen again next time.
     _usage_watermark["since"] = now - dt.timedelta(seconds=max(5.0, time.time() - started))
     return count

@@ -27,6 +27,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"No user {options['owner']}.")
                 raise SystemExit(1)
         workspace = load_demo(days=options["days"], posts_per_day=options["posts_per_day"], owner=owner)
+        if not workspace.memberships.filter(role="owner").exists():
+            self.stdout.write(
+                "No admin account yet: run `chorus createadmin`, then `chorus demo` again to see it."
+            )
         self.stdout.write(
             f"Loaded sample data into '{workspace.name}' (/w/{workspace.slug}/analytics/). "
             "Every channel, post and number in it is invented."
