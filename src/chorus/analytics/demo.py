@@ -90,7 +90,11 @@ def load_demo(
 ) -> Workspace:
     """Replaces the sample workspace with a fresh one covering the last `days` days."""
     rng = random.Random(seed)
-    Workspace.objects.filter(slug=WORKSPACE_SLUG).delete()
+    existing = Workspace.objects.filter(slug=WORKSPACE_SLUG).first()
+    if existing is not None:
+        if not existing.name.startswith("Sample:"):  # never delete a real workspace
+            raise ValueError(f"The workspace /w/{WORKSPACE_SLUG}/ exists and is not sample data.")
+        existing.delete()
     org, _ = Organization.objects.get_or_create(
         slug="sample-organisation", defaults={"name": "Sample organisation"}
     )

@@ -137,6 +137,10 @@ def edit(
         audit_data={"fields": sorted(fields)},
         **fields,
     )
+    if media is not None:
+        from chorus.media.actions import sync_usage  # "used in N posts" in the media library
+
+        sync_usage(target)
 
 
 # --- scheduling -------------------------------------------------------------------------------

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApprovalsConfig(AppConfig):
+    name = "chorus.approvals"
+    label = "approvals"
+    verbose_name = _("Approvals")
+
+    def ready(self) -> None:
+        from chorus.approvals.engine import hold_unapproved
+        from chorus.core.scheduler import register_job
+
+        # Every minute: a post not fully approved shortly before its slot is held and its people told.
+        register_job("approvals-hold-unapproved", hold_unapproved, 60)

@@ -1,0 +1,408 @@
+"""The approval workflow engine. chorus.publishing.actions calls in at each review move
+(submit, approve, reject, edit, reschedule, schedule); every decision and every move is written
+to the audit log here, in the caller's transaction.
+
+Without an applicable workflow every hook is a no-op, so single-step review keeps working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chorus.accounts.models import Membership, User, Workspace
+from chorus.approvals.models import ROLE_RANK, ApprovalSettings, Decision, ReviewLink, Run, Step, Workflow
+from chorus.content.models import PostTarget
+from chorus.core import audit
+from chorus.core.notify import notify
+
+S = PostTarget.Status
+
+
+class ApprovalRefused(Exception):
+    """Not this person's step, or the post is not waiting for it. Subclassed by
+    publishing.actions.TransitionRefused callers via `refused()`."""
+
+
+def refused(message: str) -> Exception:
+    from chorus.publishing.actions import TransitionRefused
+
+    return TransitionRefused(message)
+
+
+# --- which workflow ----------------------------------------------------------------------------
+
+
+def _author_role(target: PostTarget) -> str | None:
+    author_id = target.post.author_id
+    if author_id is None:
+        return None
+    return (
+        Membership.objects.filter(workspace_id=target.workspace_id, user_id=author_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def workflow_for(target: PostTarget) -> Workflow | None:
+    """The first active workflow (by priority) that matches the target; None: single-step review."""
+    workflows = list(Workflow.objects.filter(workspace_id=target.workspace_id, active=True))
+    if not workflows:
+        return None
+    author_role: str | None = None
+    for wf in workflows:
+        if wf.applies_to == Workflow.AppliesTo.EVERYONE:
+            return wf
+        if wf.applies_to == Workflow.AppliesTo.CHANNEL and wf.channel_id == target.channel_id:
+            return wf
+        if wf.applies_to == Workflow.AppliesTo.CAMPAIGN and wf.campaign_id and (
+            wf.campaign_id == target.post.campaign_id
+        ):
+            return wf
+        if wf.applies_to == Workflow.AppliesTo.ROLE_BELOW and wf.role:
+            author_role = author_role or _author_role(target)
+            if author_role is None or _rank(author_role) < _rank(wf.role):
+                return wf
+    return None
+
+
+def _rank(role: str) -> int:
+    return next((i for i, r in enumerate(ROLE_RANK) if r == role), 0)
+
+
+def hold_minutes(workspace: Workspace) -> int:
+    found = ApprovalSettings.objects.filter(workspace=workspace).values_list("hold_minutes", flat=True).first()
+    return 5 if found is None else found
+
+
+# --- who approves a step -----------------------------------------------------------------------
+
+
+def approvers_of(step: Step) -> list[User]:
+    workspace_id = step.workflow.workspace_id
+    users = {
+        u.pk: u
+        for u in step.users.filter(memberships__workspace_id=workspace_id)  # members only
+    }
+    if step.role:
+        for u in User.objects.filter(memberships__workspace_id=workspace_id, memberships__role=step.role):
+            users[u.pk] = u
+    return [u for u in users.values() if u.is_active]
+
+
+def may_decide(user: User, step: Step) -> bool:
+    return any(u.pk == user.pk for u in approvers_of(step))
+
+
+def open_run(target: PostTarget) -> Run | None:
+    return (
+        Run.objects.select_related("step", "workflow")
+        .filter(target_id=target.pk, state=Run.State.OPEN)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def is_fully_approved(target: PostTarget) -> bool:
+    """True when no workflow applies, or the latest run completed every step."""
+    if workflow_for(target) is None:
+        return True
+    last = Run.objects.filter(target_id=target.pk).order_by("-pk").values_list("state", flat=True).first()
+    return last == Run.State.APPROVED
+
+
+def _target_url(target: PostTarget) -> str:
+    return reverse("approvals:target", kwargs={"slug": target.workspace.slug, "target_id": target.pk})
+
+
+def _tell_step(run: Run, target: PostTarget) -> None:
+    if run.step is None:
+        return
+    changed = ", ".join(sorted(run.changes))
+    body = _("Changed since the last approval: %(fields)s") % {"fields": changed} if changed else ""
+    notify(
+        approvers_of(run.step),
+        workspace=target.workspace,
+        kind="approval_requested",
+        title=_("Your approval is needed (%(step)s): %(post)s") % {"step": run.step.name, "post": target.post},
+        body=body,
+        url=_target_url(target),
+    )
+
+
+def _first_step(workflow: Workflow) -> Step | None:
+    return workflow.steps.order_by("position", "pk").first()
+
+
+def _next_step(step: Step) -> Step | None:
+    return (
+        step.workflow.steps.filter(Q(position__gt=step.position) | Q(position=step.position, pk__gt=step.pk))
+        .order_by("position", "pk")
+        .first()
+    )
+
+
+# --- hooks called by chorus.publishing.actions ------------------------------------------------
+
+
+def start(target: PostTarget, *, actor: User | None, changes: dict[str, Any] | None = None,
+          resume_at: dt.datetime | None = None) -> Run | None:
+    """A target entered in_review: open a run at the workflow's first step."""
+    workflow = workflow_for(target)
+    if workflow is None:
+        return None
+    Run.objects.filter(target_id=target.pk, state=Run.State.OPEN).update(
+        state=Run.State.CANCELLED, finished_at=timezone.now()
+    )
+    run = Run.objects.create(
+        workspace_id=target.workspace_id,
+        target=target,
+        workflow=workflow,
+        step=_first_step(workflow),
+        changes=changes or {},
+        resume_at=resume_at,
+    )
+    audit.record(
+        "approval.started",
+        workspace=target.workspace,
+        actor=actor,
+        obj=target,
+        workflow=workflow.name,
+        step=run.step.name if run.step else "",
+        changes=sorted(changes or {}),
+    )
+    _tell_step(run, target)
+    return run
+
+
+def approve_step(
+    target: PostTarget, *, actor: User | None, comment: str = "", link: ReviewLink | None = None
+) -> bool:
+    """Records an approval of the current step. True when the target is now fully approved
+    (the caller then moves it to 'approved'); False while steps remain. Without a workflow run,
+    True (single-step review)."""
+    run = open_run(target)
+    if run is None:
+        if workflow_for(target) is not None and target.status == S.IN_REVIEW:
+            # Submitted before the workflow existed: start it now rather than skip it.
+            run = start(target, actor=actor)
+        if run is None:
+            return True
+    step = run.step
+    if step is None:  # a workflow without steps approves on the first approval
+        _finish(run, Run.State.APPROVED)
+        return True
+    if link is not None:
+        if not step.allow_outside:
+            raise refused(_("This step needs an approval from the team."))
+    elif actor is None or not may_decide(actor, step):
+        raise refused(_("You are not an approver of the step “%(step)s”.") % {"step": step.name})
+    Decision.objects.create(
+        workspace_id=target.workspace_id,
+        target=target,
+        run=run,
+        step=step,
+        actor=actor if link is None else None,
+        link=link,
+        outside_name=link.reviewer_name if link else "",
+        verdict=Decision.Verdict.APPROVE,
+        comment=comment,
+    )
+    audit.record(
+        "approval.approved", workspace=target.workspace, actor=actor, obj=target, step=step.name, comment=comment
+    )
+    if not _step_satisfied(run, step, outside=link is not None):
+        return False
+    following = _next_step(step)
+    if following is None:
+        _finish(run, Run.State.APPROVED)
+        return True
+    run.step = following
+    run.save(update_fields=["step"])
+    _tell_step(run, target)
+    return False
+
+
+def _step_satisfied(run: Run, step: Step, *, outside: bool) -> bool:
+    if step.rule == Step.Rule.ANY or outside:
+        return True
+    approved = set(
+        run.decisions.filter(step=step, verdict=Decision.Verdict.APPROVE, actor__isnull=False).values_list(
+            "actor_id", flat=True
+        )
+    )
+    return all(u.pk in approved for u in approvers_of(step))
+
+
+def _finish(run: Run, state: str) -> None:
+    run.state = state
+    run.finished_at = timezone.now()
+    run.save(update_fields=["state", "finished_at"])
+
+
+def after_approved(target: PostTarget) -> None:
+    """Called once the target is 'approved': an edit-after-approval puts it back in its slot."""
+    from chorus.publishing import actions
+
+    run = Run.objects.filter(target_id=target.pk).order_by("-pk").first()
+    if run is None or run.resume_at is None or run.resume_at <= timezone.now():
+        return
+    when = run.resume_at
+    run.resume_at = None
+    run.save(update_fields=["resume_at"])
+    actions.schedule(target, actor=None, when=when)
+
+
+def check_rejecter(target: PostTarget, *, actor: User | None) -> None:
+    run = open_run(target)
+    if run is None or run.step is None or actor is None:
+        return
+    if not may_decide(actor, run.step):
+        raise refused(_("You are not an approver of the step “%(step)s”.") % {"step": run.step.name})
+
+
+def rejected(target: PostTarget, *, actor: User | None, reason: str, link: ReviewLink | None = None) -> None:
+    """The target went back to draft: close the run, keep the decision, tell the author."""
+    run = open_run(target)
+    Decision.objects.create(
+        workspace_id=target.workspace_id,
+        target=target,
+        run=run,
+        step=run.step if run else None,
+        actor=actor if link is None else None,
+        link=link,
+        outside_name=link.reviewer_name if link else "",
+        verdict=Decision.Verdict.REJECT,
+        comment=reason,
+    )
+    if run is not None:
+        _finish(run, Run.State.REJECTED)
+    who = actor.display_name if actor is not None else (link.reviewer_name if link else _("a reviewer"))
+    notify(
+        [target.post.author] if target.post.author else [],
+        workspace=target.workspace,
+        kind="approval_rejected",
+        title=_("Sent back by %(who)s: %(post)s") % {"who": who, "post": target.post},
+        body=reason,
+        url=_target_url(target),
+    )
+
+
+def check_can_schedule(target: PostTarget) -> None:
+    """Scheduling a draft or in-review target directly skips review: refused under a workflow."""
+    current = PostTarget.objects.filter(pk=target.pk).values_list("status", flat=True).first()
+    if current in (S.DRAFT, S.IN_REVIEW) and not is_fully_approved(target):
+        raise refused(_("This post must go through its approval workflow before it is scheduled."))
+
+
+def snapshot(target: PostTarget) -> dict[str, Any]:
+    current = PostTarget.objects.filter(pk=target.pk).values("status", "text", "media", "scheduled_at").first()
+    return current or {}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for field, label in (("text", "text"), ("media", "media"), ("scheduled_at", "time")):
+        old, new = before.get(field), after.get(field)
+        if old != new:
+            if isinstance(old, dt.datetime) or isinstance(new, dt.datetime):
+                old = old.isoformat() if old else None
+                new = new.isoformat() if new else None
+            changes[label] = {"before": old, "after": new}
+    return changes
+
+
+def changed_after_approval(target: PostTarget, *, actor: User | None, before: dict[str, Any]) -> bool:
+    """An approved or scheduled target was edited or moved: under a workflow it goes back to
+    in_review with what changed, keeping its slot to restore on approval. True if sent back."""
+    from chorus.publishing import actions
+
+    if before.get("status") not in (S.APPROVED, S.SCHEDULED) or workflow_for(target) is None:
+        return False
+    after = snapshot(target)
+    changes = diff(before, after)
+    if not changes:
+        return False
+    slot = after.get("scheduled_at")
+    actions.send_back_for_review(target, actor=actor, changes=changes)
+    start(target, actor=actor, changes=changes, resume_at=slot)
+    return True
+
+
+# --- holding unapproved posts before their slot -------------------------------------------------
+
+
+def hold_unapproved(now: dt.datetime | None = None) -> int:
+    """Scheduler job. A target whose slot is within the workspace's hold window and that is not
+    fully approved is held: a scheduled one goes back to in_review (so the claim, which takes only
+    'scheduled' rows, can never publish it); its author and current approvers are told once."""
+    from chorus.publishing import actions
+
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(minutes=60 * 24)  # the widest window anyone would set
+    held = 0
+    candidates = PostTarget.objects.select_related("workspace", "post", "channel").filter(
+        status__in=[S.IN_REVIEW, S.SCHEDULED], scheduled_at__lte=horizon, scheduled_at__isnull=False
+    )
+    windows: dict[int, dt.timedelta] = {}
+    for target in candidates:
+        ws = target.workspace
+        if ws.pk not in windows:
+            windows[ws.pk] = dt.timedelta(minutes=hold_minutes(ws))
+        assert target.scheduled_at is not None
+        if target.scheduled_at > now + windows[ws.pk] or is_fully_approved(target):
+            continue
+        with transaction.atomic():
+            if target.status == S.SCHEDULED:
+                try:
+                    actions.send_back_for_review(target, actor=None, changes={})
+                except actions.TransitionRefused:
+                    continue  # claimed meanwhile: it was approved when claimed
+                start(target, actor=None, resume_at=target.scheduled_at)
+            run = open_run(target) or start(target, actor=None, resume_at=target.scheduled_at)
+            if run is None or run.held_at is not None:
+                continue
+            run.held_at = now
+            run.save(update_fields=["held_at"])
+            audit.record("approval.held", workspace=ws, obj=target, step=run.step.name if run.step else "")
+            people: list[User] = [*([target.post.author] if target.post.author else [])]
+            if run.step is not None:
+                people += approvers_of(run.step)
+            notify(
+                people,
+                workspace=ws,
+                kind="approval_held",
+                title=_("Held, not approved in time: %(post)s on %(channel)s")
+                % {"post": target.post, "channel": target.channel.name},
+                body=_("It will not be published until every approval step is complete."),
+                url=_target_url(target),
+            )
+            held += 1
+    return held
+
+
+def pending_for(user: User, workspace: Workspace) -> list[Run]:
+    runs = (
+        Run.objects.filter(workspace=workspace, state=Run.State.OPEN, target__status=S.IN_REVIEW)
+        .select_related("target", "target__post", "target__channel", "step", "workflow")
+        .order_by("target__scheduled_at", "started_at")
+    )
+    mine = []
+    for run in runs:
+        if run.step is None or not may_decide(user, run.step):
+            continue
+        if run.step.rule == Step.Rule.ALL and run.decisions.filter(step=run.step, actor=user).exists():
+            continue
+        mine.append(run)
+    return mine
+
+
+def users_in(workspace: Workspace, ids: Iterable[int]) -> list[User]:
+    return list(User.objects.filter(memberships__workspace=workspace, pk__in=list(ids)))

@@ -1,0 +1,191 @@
+"""Approval workflows: ordered steps of approvers, one run per submission, one decision per vote.
+
+Outside review links keep only the SHA-256 of their token (like calendar feeds), so a copy of the
+database does not hand out working links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from chorus.accounts.permissions import Role
+
+# Lowest first: "authors below editor" means contributors and viewers.
+ROLE_RANK = [Role.VIEWER, Role.CONTRIBUTOR, Role.APPROVER, Role.EDITOR, Role.ADMIN, Role.OWNER]
+LINK_PREFIX = "chr_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_raw_token() -> str:
+    return LINK_PREFIX + secrets.token_urlsafe(32)
+
+
+class ApprovalSettings(models.Model):
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="approval_settings"
+    )
+    hold_minutes = models.PositiveIntegerField(
+        _("hold unapproved posts this many minutes before their time"), default=5
+    )
+
+    class Meta:
+        verbose_name = _("approval settings")
+
+    def __str__(self) -> str:
+        return f"{self.workspace}: {self.hold_minutes} min"
+
+
+class Workflow(models.Model):
+    class AppliesTo(models.TextChoices):
+        EVERYONE = "everyone", _("Every post")
+        CHANNEL = "channel", _("Posts on a channel")
+        CAMPAIGN = "campaign", _("Posts of a campaign")
+        ROLE_BELOW = "role_below", _("Posts by authors below a role")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(_("name"), max_length=120)
+    applies_to = models.CharField(
+        _("applies to"), max_length=12, choices=AppliesTo.choices, default=AppliesTo.EVERYONE
+    )
+    channel = models.ForeignKey(
+        "channels.Channel", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "content.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    position = models.PositiveIntegerField(_("priority"), default=100, help_text=_("Lower is checked first."))
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("workflow")
+        verbose_name_plural = _("workflows")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Step(models.Model):
+    class Rule(models.TextChoices):
+        ANY = "any", _("Any one of them")
+        ALL = "all", _("All of them")
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(_("name"), max_length=120)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    role = models.CharField(_("or everyone with the role"), max_length=20, choices=Role.choices, blank=True)
+    rule = models.CharField(_("rule"), max_length=3, choices=Rule.choices, default=Rule.ANY)
+    allow_outside = models.BooleanField(
+        _("an outside reviewer's approval (review link) completes this step"), default=False
+    )
+
+    class Meta:
+        verbose_name = _("approval step")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    """One pass of a target through a workflow, from submission to approval or rejection."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Waiting")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="approval_runs")
+    workflow = models.ForeignKey(Workflow, null=True, on_delete=models.SET_NULL, related_name="runs")
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    # What changed since the last approval ({"text": {"before": .., "after": ..}, ...}); empty
+    # for a first submission.
+    changes = models.JSONField(default=dict, blank=True)
+    # The slot the target had when an edit sent it back: restored on approval if still ahead.
+    resume_at = models.DateTimeField(null=True, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("approval run")
+        indexes = [models.Index(fields=["workspace", "state"], name="approval_run_ws_state")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.target_id} [{self.state}]"
+
+
+class Decision(models.Model):
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        COMMENT = "comment", _("Commented")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="decisions")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions")
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    link = models.ForeignKey(
+        "ReviewLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    outside_name = models.CharField(max_length=120, blank=True)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("decision")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on {self.target_id}"
+
+    @property
+    def who(self) -> str:
+        if self.actor is not None:
+            return str(self.actor.display_name)
+        return f"{self.outside_name} ({_('outside reviewer')})"
+
+
+class ReviewLink(models.Model):
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="review_links")
+    reviewer_name = models.CharField(_("reviewer's name"), max_length=120)
+    reviewer_email = models.EmailField(_("reviewer's email"), blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=8, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("review link")
+
+    def __str__(self) -> str:
+        return f"review link …{self.hint}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > now()
