@@ -96,22 +96,34 @@ def _postgres_up() -> bool:
 
 
 def run(full: bool) -> list[dict[str, Any]]:
+    """BENCH_ANALYTICS_DBS=sqlite,postgres (default both) picks the databases."""
     posts = SIZES[full]
+    wanted = os.environ.get("BENCH_ANALYTICS_DBS", "sqlite,postgres").split(",")
     results: list[dict[str, Any]] = []
     with workdir("analytics") as work:
         env = base_env(work)
-        sqlite = SqliteDatabases(work, env)
-        log(f"sqlite: {posts} posts")
-        results += _lines(_case(env, sqlite.fresh(), posts), full)
-        if os.environ.get("BENCH_ANALYTICS_POSTGRES", "1") != "0" and _postgres_up():
+        if "sqlite" in wanted:
+            sqlite = SqliteDatabases(work, env)
+            log(f"sqlite: {posts} posts")
+            results += _guarded("sqlite", lambda: _lines(_case(env, sqlite.fresh(), posts), full))
+        if "postgres" in wanted and _postgres_up():
             postgres = PostgresDatabases(work, env)
             try:
                 log(f"postgres: {posts} posts")
-                results += _lines(_case(env, postgres.fresh(), posts), full)
+                results += _guarded("postgresql", lambda: _lines(_case(env, postgres.fresh(), posts), full))
             finally:
                 postgres.close()
-        else:
+        elif "postgres" in wanted:
             results.append(
                 {"bench": "analytics/postgresql", "ok": False, "skipped": "no PostgreSQL on 127.0.0.1:5432"}
             )
     return results
+
+
+def _guarded(db: str, run_one: Any) -> list[dict[str, Any]]:
+    """One database's crash is reported on its own line; the other database still runs."""
+    try:
+        lines: list[dict[str, Any]] = run_one()
+        return lines
+    except Exception as exc:
+        return [{"bench": f"analytics/{db}", "ok": False, "crashed": f"{type(exc).__name__}: {exc}"}]

@@ -33,6 +33,30 @@ def _asset_in(workspace):
     return upload(workspace, None, upload_file("walker.png", image_bytes("PNG", (8, 8))))[0].pk
 
 
+def _import_job_in(workspace):
+    from chorus.bulk.models import ImportJob
+
+    return ImportJob.objects.create(workspace=workspace, filename="walker.csv").pk
+
+
+def _workflow_in(workspace):
+    from chorus.approvals.actions import save_workflow
+
+    return save_workflow(workspace, actor=None, name="Walker", applies_to="everyone", steps=[{"role": "admin"}]).pk
+
+
+def _review_link_in(workspace):
+    from chorus.approvals.actions import issue_link
+
+    return issue_link(_target_in(workspace), actor=None, name="Walker")[0].pk
+
+
+def _story_in(workspace):
+    from chorus.approvals.intake import invite, submit
+
+    return submit(invite(workspace, actor=None, name="Walker")[0], title="T", text="S", consent=True).pk
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
@@ -51,6 +75,10 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "campaign_id": lambda cast: cast.workspace.campaigns.create(name="Walker", slug="walker").pk,
     "asset_id": lambda cast: _asset_in(cast.workspace),
     "feed_id": lambda cast: _feed_in(cast.workspace),
+    "job_id": lambda cast: _import_job_in(cast.workspace),
+    "workflow_id": lambda cast: _workflow_in(cast.workspace),
+    "link_id": lambda cast: _review_link_in(cast.workspace),
+    "story_id": lambda cast: _story_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -84,6 +112,10 @@ PUBLIC_OR_USER_VIEWS = {
     "switch_language": "public",
     "health": "public",
     "analytics:shared": "public",  # the token is the credential; tested in tests/analytics
+    "approvals:outside_review": "public",  # the review link's token is the credential; tests/approvals/test_review_links
+    "approvals:outside_media": "public",  # same token; serves only that post's own media
+    "approvals:contribute": "public",  # the contributor's magic-link token is the credential; tests/approvals/test_intake
+    "links:redirect": "public",  # short links are public by design; tested in tests/links/test_redirect
     "planning:ical_feed": "public",  # the secret token is the credential; tested in tests/planning/test_feeds
     "home": "user",
     "password_change": "user",
@@ -185,6 +217,8 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "member_id": KWARG_FACTORIES["member_id"],
     "target_id": KWARG_FACTORIES["target_id"],
     "asset_id": KWARG_FACTORIES["asset_id"],
+    "link_id": KWARG_FACTORIES["link_id"],
+    "campaign_id": KWARG_FACTORIES["campaign_id"],
 }
 
 

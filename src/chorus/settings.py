@@ -34,6 +34,8 @@ SECRET_KEY_FROM_ENV = bool(env_secret("SECRET_KEY"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHORUS_BASE_URL = env_str("CHORUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Short links live at <base>/l/<code>; a shorter domain pointing at Chorus may be set here.
+CHORUS_SHORT_LINK_BASE = env_str("CHORUS_SHORT_LINK_BASE", CHORUS_BASE_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,6 +58,9 @@ INSTALLED_APPS = [
     "chorus.media",  # media library: assets, folders, usage
     "chorus.analytics",
     "chorus.planning",  # calendar: events, drag to reschedule, iCal feeds
+    "chorus.bulk",  # CSV/XLSX/JSON import (dry run, fingerprints) and export
+    "chorus.approvals",  # approval workflows, outside review links, audit page
+    "chorus.links",  # short links with UTM, click counts, campaign pages
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
@@ -101,7 +106,9 @@ _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE"
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + IMMEDIATE transactions + a busy timeout: web, worker and scheduler processes
     # share one file without "database is locked" (DESIGN.md, stack).
-    _db["CONN_MAX_AGE"] = 0
+    # Connections are kept (CONN_MAX_AGE above): reopening SQLite costs a file open and the PRAGMAs
+    # below on every request, which dominated cheap views such as the short-link redirect.
+    _db["CONN_HEALTH_CHECKS"] = True
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
@@ -220,6 +227,10 @@ CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_E
 # SSRF guard: user-typed URLs (instances, sites, link previews) may reach private addresses only
 # when this is on (tests against local peers, intranet deployments).
 CHORUS_ALLOW_PRIVATE_URLS = env_bool("CHORUS_ALLOW_PRIVATE_URLS", False)
+# Media library and composer.
+CHORUS_MEDIA_MAX_BYTES = env_int("CHORUS_MEDIA_MAX_BYTES", 500 * 1024 * 1024)
+CHORUS_MEDIA_MAX_PIXELS = env_int("CHORUS_MEDIA_MAX_PIXELS", 90_000_000)  # larger images are refused (bombs)
+CHORUS_REQUIRE_ALT_TEXT = env_bool("CHORUS_REQUIRE_ALT_TEXT", True)
 INVITATION_MAX_AGE_DAYS = env_int("CHORUS_INVITATION_MAX_AGE_DAYS", 14)
 
 LOGGING = {
@@ -251,4 +262,6 @@ CHORUS_TIKTOK_AUDITED = env_bool("TIKTOK_AUDITED", False)  # unaudited TikTok ap
 for _net in ("FACEBOOK", "INSTAGRAM", "THREADS"):
     globals()[f"{_net}_CLIENT_ID"] = env_str(f"{_net}_CLIENT_ID")
     globals()[f"{_net}_CLIENT_SECRET"] = env_secret(f"{_net}_CLIENT_SECRET")
-    globals()[f"{_net}_ENABLED"] = env_bool(f"{_net}_ENABLED", bool(env_str(f"{_net}_CLIENT_ID") and env_secret(f"{_net}_CLIENT_SECRET")))
+    globals()[f"{_net}_ENABLED"] = env_bool(
+        f"{_net}_ENABLED", bool(env_str(f"{_net}_CLIENT_ID") and env_secret(f"{_net}_CLIENT_SECRET"))
+    )

@@ -14,4 +14,7 @@ urlpatterns = [
     path("", include("chorus.analytics.urls")),
     path("", include("chorus.media.urls")),
     path("", include("chorus.planning.urls")),
+    path("", include("chorus.approvals.urls")),
+    path("", include("chorus.bulk.urls")),
+    path("", include("chorus.links.urls")),
 ]

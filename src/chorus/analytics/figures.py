@@ -82,21 +82,26 @@ def post_rows(f: Filters) -> QuerySet[PostMetrics]:
     return rows
 
 
-def _totals_aggregates() -> dict[str, Any]:
+SLIM = ("impressions", "engagement")  # what the dashboard's breakdown tables show
+
+
+def _totals_aggregates(names: tuple[str, ...] = (*POST_METRICS, "engagement")) -> dict[str, Any]:
+    # SQL's SUM over only NULLs is NULL: a metric no post in scope has stays "not available".
     aggs: dict[str, Any] = {"posts": Count("id")}
-    for name in (*POST_METRICS, "engagement"):
+    for name in names:
         aggs[f"{name}__sum"] = Sum(name)
-        aggs[f"{name}__n"] = Count(name)
     # The rate counts only posts whose network gives impressions, so a network without
     # impressions does not dilute it.
     aggs["engaged_with_impressions"] = Sum("engagement", filter=Q(impressions__isnull=False))
     return aggs
 
 
-def _shape_totals(raw: dict[str, Any]) -> dict[str, Any]:
+def _shape_totals(
+    raw: dict[str, Any], names: tuple[str, ...] = (*POST_METRICS, "engagement")
+) -> dict[str, Any]:
     out: dict[str, Any] = {"posts": raw["posts"]}
-    for name in (*POST_METRICS, "engagement"):
-        out[name] = raw[f"{name}__sum"] if raw[f"{name}__n"] else None
+    for name in names:
+        out[name] = raw[f"{name}__sum"]
     out["engagement_rate"] = ratio(raw["engaged_with_impressions"], out["impressions"])
     return out
 
@@ -134,18 +139,21 @@ def daily_series(f: Filters) -> list[dict[str, Any]]:
     return out
 
 
-def breakdown(f: Filters, by: str) -> list[dict[str, Any]]:
+def breakdown(f: Filters, by: str, *, slim: bool = False) -> list[dict[str, Any]]:
+    """Totals per channel, campaign, tag or author; `slim` keeps posts, impressions, engagement
+    and rate (the dashboard tables), the full form has every metric (reports)."""
     key = BREAKDOWNS[by]
-    grouped = post_rows(f).values(key).annotate(**_totals_aggregates()).order_by(key)
-    names = _names(f.workspace, by)
+    names = SLIM if slim else (*POST_METRICS, "engagement")
+    grouped = post_rows(f).values(key).annotate(**_totals_aggregates(names)).order_by(key)
+    labels = _names(f.workspace, by)
     out = []
     for raw in grouped:
         ident = raw[key]
         if ident is None and by == "tag":
             continue
-        row = _shape_totals(raw)
+        row = _shape_totals(raw, names)
         row["id"] = ident
-        row["name"] = names.get(ident, "—")
+        row["name"] = labels.get(ident, "—")
         out.append(row)
     out.sort(key=lambda r: (-(r["engagement"] or 0), r["name"]))
     return out
@@ -216,7 +224,7 @@ def account_growth(f: Filters) -> list[dict[str, Any]]:
     for channel in channels:
         start, end = at_start.get(channel.pk), at_end.get(channel.pk)
         growth = None if start is None or end is None else end - start
-        flow = flows.get(channel.pk, {})
+        flow: Any = flows.get(channel.pk) or {}
         out.append(
             {
                 "id": channel.pk,
@@ -254,7 +262,7 @@ def followers_series(f: Filters) -> dict[str, list[Any]]:
     """Followers per channel at the end of each day (carried forward), for the growth chart."""
     channels = scoped_channels(f)
     ids = [c.pk for c in channels]
-    last: dict[int, dict[dt.date, int]] = defaultdict(dict)
+    last: dict[int, dict[dt.date, int | None]] = defaultdict(dict)
     rows = AccountDaily.objects.filter(
         channel_id__in=ids, day__gte=f.start, day__lte=f.end, followers__isnull=False
     )
@@ -333,7 +341,7 @@ def dashboard(f: Filters, *, compare: bool = True) -> dict[str, Any]:
         "accounts": account_totals(growth),
         "per_channel_accounts": growth,
         "daily": daily_series(f),
-        "per_channel": breakdown(f, "channel"),
+        "per_channel": breakdown(f, "channel", slim=True),
         "top": ranked_posts(f),
         "bottom": ranked_posts(f, best=False),
     }

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import Workspace
@@ -25,7 +26,15 @@ from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget, Tag
 
 SAMPLE_PREFIX = "Sample:"
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (
+    gettext_lazy("Mon"),
+    gettext_lazy("Tue"),
+    gettext_lazy("Wed"),
+    gettext_lazy("Thu"),
+    gettext_lazy("Fri"),
+    gettext_lazy("Sat"),
+    gettext_lazy("Sun"),
+)
 
 
 def _today(workspace: Workspace) -> dt.date:
@@ -101,9 +110,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "campaigns": Campaign.objects.filter(workspace=workspace).order_by("name"),
         "tags": Tag.objects.filter(workspace=workspace).order_by("name"),
         "chart": _chart_payload(data, figures.followers_series(f)),
-        "by_campaign": figures.breakdown(f, "campaign"),
-        "by_tag": figures.breakdown(f, "tag")[:10],
-        "by_author": figures.breakdown(f, "author")[:10],
+        "by_campaign": figures.breakdown(f, "campaign", slim=True),
+        "by_tag": figures.breakdown(f, "tag", slim=True)[:10],
+        "by_author": figures.breakdown(f, "author", slim=True)[:10],
     }
     return render(request, "analytics/dashboard.html", context)
 
@@ -181,8 +190,8 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "campaign": campaign,
         "f": f,
         "d": data,
-        "by_tag": figures.breakdown(f, "tag"),
-        "by_author": figures.breakdown(f, "author"),
+        "by_tag": figures.breakdown(f, "tag", slim=True),
+        "by_author": figures.breakdown(f, "author", slim=True),
         "chart": _chart_payload(data, {"days": []}),
     }
     return render(request, "analytics/campaign.html", context)

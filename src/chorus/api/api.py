@@ -3,6 +3,8 @@
 from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
+from chorus.api.approvals import router as approvals_router
+from chorus.api.links import router as links_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
 from chorus.api.publishing import router as publishing_router
@@ -18,3 +20,5 @@ api.add_router("/", accounts_router)
 api.add_router("/", publishing_router)
 api.add_router("/", media_router)
 api.add_router("/", planning_router)
+api.add_router("/", approvals_router)
+api.add_router("/", links_router)

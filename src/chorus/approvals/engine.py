@@ -26,11 +26,6 @@ from chorus.core.notify import notify
 S = PostTarget.Status
 
 
-class ApprovalRefused(Exception):
-    """Not this person's step, or the post is not waiting for it. Subclassed by
-    publishing.actions.TransitionRefused callers via `refused()`."""
-
-
 def refused(message: str) -> Exception:
     from chorus.publishing.actions import TransitionRefused
 
@@ -62,8 +57,10 @@ def workflow_for(target: PostTarget) -> Workflow | None:
             return wf
         if wf.applies_to == Workflow.AppliesTo.CHANNEL and wf.channel_id == target.channel_id:
             return wf
-        if wf.applies_to == Workflow.AppliesTo.CAMPAIGN and wf.campaign_id and (
-            wf.campaign_id == target.post.campaign_id
+        if (
+            wf.applies_to == Workflow.AppliesTo.CAMPAIGN
+            and wf.campaign_id
+            and (wf.campaign_id == target.post.campaign_id)
         ):
             return wf
         if wf.applies_to == Workflow.AppliesTo.ROLE_BELOW and wf.role:
@@ -78,7 +75,9 @@ def _rank(role: str) -> int:
 
 
 def hold_minutes(workspace: Workspace) -> int:
-    found = ApprovalSettings.objects.filter(workspace=workspace).values_list("hold_minutes", flat=True).first()
+    found = (
+        ApprovalSettings.objects.filter(workspace=workspace).values_list("hold_minutes", flat=True).first()
+    )
     return 5 if found is None else found
 
 
@@ -115,7 +114,23 @@ def is_fully_approved(target: PostTarget) -> bool:
     if workflow_for(target) is None:
         return True
     last = Run.objects.filter(target_id=target.pk).order_by("-pk").values_list("state", flat=True).first()
-    return last == Run.State.APPROVED
+    if last is not None:
+        return last == Run.State.APPROVED
+    # A copy the engine made (an evergreen requeue, a recurrence occurrence) carries the approval
+    # of an identical sibling: same post, channel, text and media, whose latest run was approved.
+    siblings = (
+        PostTarget.objects.filter(post_id=target.post_id, channel_id=target.channel_id, text=target.text)
+        .exclude(pk=target.pk)
+        .filter(approval_runs__state=Run.State.APPROVED)
+        .distinct()
+    )
+    for sibling in siblings:
+        latest = (
+            Run.objects.filter(target_id=sibling.pk).order_by("-pk").values_list("state", flat=True).first()
+        )
+        if latest == Run.State.APPROVED and sibling.media == target.media:
+            return True
+    return False
 
 
 def _target_url(target: PostTarget) -> str:
@@ -131,7 +146,8 @@ def _tell_step(run: Run, target: PostTarget) -> None:
         approvers_of(run.step),
         workspace=target.workspace,
         kind="approval_requested",
-        title=_("Your approval is needed (%(step)s): %(post)s") % {"step": run.step.name, "post": target.post},
+        title=_("Your approval is needed (%(step)s): %(post)s")
+        % {"step": run.step.name, "post": target.post},
         body=body,
         url=_target_url(target),
     )
@@ -152,8 +168,13 @@ def _next_step(step: Step) -> Step | None:
 # --- hooks called by chorus.publishing.actions ------------------------------------------------
 
 
-def start(target: PostTarget, *, actor: User | None, changes: dict[str, Any] | None = None,
-          resume_at: dt.datetime | None = None) -> Run | None:
+def start(
+    target: PostTarget,
+    *,
+    actor: User | None,
+    changes: dict[str, Any] | None = None,
+    resume_at: dt.datetime | None = None,
+) -> Run | None:
     """A target entered in_review: open a run at the workflow's first step."""
     workflow = workflow_for(target)
     if workflow is None:
@@ -188,6 +209,9 @@ def approve_step(
     """Records an approval of the current step. True when the target is now fully approved
     (the caller then moves it to 'approved'); False while steps remain. Without a workflow run,
     True (single-step review)."""
+    current = PostTarget.objects.filter(pk=target.pk).values_list("status", flat=True).first()
+    if current != S.IN_REVIEW:
+        return True  # not waiting for review: the caller's move refuses with the reason
     run = open_run(target)
     if run is None:
         if workflow_for(target) is not None and target.status == S.IN_REVIEW:
@@ -216,7 +240,12 @@ def approve_step(
         comment=comment,
     )
     audit.record(
-        "approval.approved", workspace=target.workspace, actor=actor, obj=target, step=step.name, comment=comment
+        "approval.approved",
+        workspace=target.workspace,
+        actor=actor,
+        obj=target,
+        step=step.name,
+        comment=comment,
     )
     if not _step_satisfied(run, step, outside=link is not None):
         return False
@@ -303,8 +332,8 @@ def check_can_schedule(target: PostTarget) -> None:
 
 
 def snapshot(target: PostTarget) -> dict[str, Any]:
-    current = PostTarget.objects.filter(pk=target.pk).values("status", "text", "media", "scheduled_at").first()
-    return current or {}
+    row = PostTarget.objects.filter(pk=target.pk).values("status", "text", "media", "scheduled_at").first()
+    return {**row} if row else {}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

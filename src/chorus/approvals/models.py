@@ -189,3 +189,104 @@ class ReviewLink(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > now()
+
+
+class Comment(models.Model):
+    """A team comment on a post target; replies point at their parent (one level shown nested)."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("comment"))
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("comment")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class Assignment(models.Model):
+    """Who is responsible for a post target now."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.OneToOneField("content.PostTarget", on_delete=models.CASCADE, related_name="assignment")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("assignment")
+
+    def __str__(self) -> str:
+        return f"{self.target_id} → {self.assignee_id}"
+
+
+class Contributor(models.Model):
+    """An outside storyteller invited with a magic link (no account): the link's token is hashed."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    email = models.EmailField(_("email"), blank=True)
+    campaign = models.ForeignKey(
+        "content.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=8, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("contributor")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Story(models.Model):
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        RETURNED = "returned", _("Returned with a note")
+        ACCEPTED = "accepted", _("Turned into a post")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    contributor = models.ForeignKey(Contributor, on_delete=models.CASCADE, related_name="stories")
+    campaign = models.ForeignKey(
+        "content.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    text = models.TextField(_("story"))
+    language = models.CharField(_("language"), max_length=12, blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    subject_consent = models.BooleanField(
+        _("the person in the story agreed to its publication"), default=False
+    )
+    credit = models.CharField(_("credit"), max_length=300, blank=True)
+    photos = models.ManyToManyField("media.MediaAsset", blank=True, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    note = models.TextField(_("note to the contributor"), blank=True)
+    post = models.ForeignKey(
+        "content.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("story")
+        verbose_name_plural = _("stories")
+        indexes = [models.Index(fields=["workspace", "state"], name="story_ws_state")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -70,3 +70,6 @@ class ImportedRow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "fingerprint"], name="imported_row_once_per_ws")
         ]
+
+    def __str__(self) -> str:
+        return self.fingerprint[:12]

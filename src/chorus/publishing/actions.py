@@ -41,6 +41,14 @@ class TransitionRefused(Exception):
     """The target is not in a state that allows this change (e.g. it is already publishing)."""
 
 
+def _approvals() -> Any:
+    """The approval workflow engine (chorus.approvals): multi-step review hooks, no-ops when no
+    workflow applies. Imported late: it imports this module."""
+    from chorus.approvals import engine
+
+    return engine
+
+
 def _move(
     target: PostTarget,
     *,
@@ -85,10 +93,14 @@ def _move(
 @transaction.atomic
 def submit_for_review(target: PostTarget, *, actor: User) -> None:
     _move(target, expected=[S.DRAFT], action="submitted", actor=actor, status=S.IN_REVIEW)
+    _approvals().start(target, actor=actor)
 
 
 @transaction.atomic
-def approve(target: PostTarget, *, actor: User, comment: str = "") -> None:
+def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: Any = None) -> None:
+    """`link`: an outside reviewer's review link (chorus.approvals), for a step that accepts one."""
+    if not _approvals().approve_step(target, actor=actor, comment=comment, link=link):
+        return  # a workflow step was approved; more steps remain
     _move(
         target,
         expected=[S.IN_REVIEW],
@@ -97,10 +109,12 @@ def approve(target: PostTarget, *, actor: User, comment: str = "") -> None:
         status=S.APPROVED,
         audit_data={"comment": comment},
     )
+    _approvals().after_approved(target)
 
 
 @transaction.atomic
-def reject(target: PostTarget, *, actor: User, reason: str) -> None:
+def reject(target: PostTarget, *, actor: User | None, reason: str, link: Any = None) -> None:
+    _approvals().check_rejecter(target, actor=actor)
     _move(
         target,
         expected=[S.IN_REVIEW],
@@ -109,6 +123,23 @@ def reject(target: PostTarget, *, actor: User, reason: str) -> None:
         status=S.DRAFT,
         error_message=reason,
         audit_data={"reason": reason},
+    )
+    _approvals().rejected(target, actor=actor, reason=reason, link=link)
+
+
+@transaction.atomic
+def send_back_for_review(target: PostTarget, *, actor: User | None, changes: dict[str, Any]) -> None:
+    """An approved or scheduled target changed under an approval workflow: it needs approval again."""
+    _move(
+        target,
+        expected=[S.APPROVED, S.SCHEDULED],
+        action="sent_back",
+        actor=actor,
+        status=S.IN_REVIEW,
+        due_at=None,
+        hold_reason="",
+        hold_detail="",
+        audit_data={"changes": changes},
     )
 
 
@@ -129,6 +160,7 @@ def edit(
         fields["media"] = media
     if options is not None:
         fields["options"] = options
+    before = _approvals().snapshot(target)
     _move(
         target,
         expected=EDITABLE,
@@ -137,6 +169,7 @@ def edit(
         audit_data={"fields": sorted(fields)},
         **fields,
     )
+    _approvals().changed_after_approval(target, actor=actor, before=before)
     if media is not None:
         from chorus.media.actions import sync_usage  # "used in N posts" in the media library
 
@@ -174,6 +207,7 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
     expected = [S.APPROVED]
     if actor is not None and _can_self_approve(actor, target):
         expected += [S.DRAFT, S.IN_REVIEW]
+    _approvals().check_can_schedule(target)
     _move(
         target,
         expected=expected,
@@ -229,6 +263,7 @@ def add_to_queue(target: PostTarget, *, actor: User | None, after: dt.datetime |
 
 @transaction.atomic
 def reschedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note: str = "") -> None:
+    before = _approvals().snapshot(target)
     _move(
         target,
         expected=[S.SCHEDULED],
@@ -237,6 +272,7 @@ def reschedule(target: PostTarget, *, actor: User | None, when: dt.datetime, not
         audit_data={"at": when.isoformat()},
         **_schedule_fields(when, note),
     )
+    _approvals().changed_after_approval(target, actor=actor, before=before)
 
 
 @transaction.atomic

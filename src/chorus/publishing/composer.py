@@ -400,9 +400,11 @@ class _OpenGraph(HTMLParser):
             self.title += data
 
 
-def shorten_link(url: str) -> str:
-    """Hook for the short-links issue: returns the URL unchanged until short links exist."""
-    return url
+def shorten_link(url: str, target: PostTarget | None = None) -> str:
+    """Hook for short links and UTM (chorus.links): a saved target's link is tagged/shortened."""
+    from chorus.links.shortening import shorten_link as links_shorten_link
+
+    return links_shorten_link(url, target)
 
 
 def fetch_link_preview(url: str) -> LinkPreview:
