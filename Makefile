@@ -46,7 +46,7 @@ run: setup
 # Debian packages the tests need, installed once, as root: Chromium (Playwright), WordPress with
 # PHP's built-in server (the WordPress peer; no Apache), a C++ toolchain (better-sqlite3 in the
 # Bluesky dev-env builds from source), ffmpeg (video probing).
-APT_TEST_PACKAGES := chromium wordpress php php8.2-cgi php-cli php-mysql mini-httpd g++ make ffmpeg
+APT_TEST_PACKAGES := chromium wordpress php php8.2-cgi php-cli php-mysql mini-httpd g++ make ffmpeg poppler-utils
 system-packages:
 	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \

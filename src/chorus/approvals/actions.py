@@ -18,6 +18,7 @@ from chorus.approvals.models import (
     Assignment,
     Comment,
     Decision,
+    DigestSubscription,
     ReviewLink,
     Step,
     Workflow,
@@ -349,3 +350,9 @@ def assign(target: PostTarget, *, actor: User | None, assignee: User | None) -> 
             title=_("Assigned to you: %(post)s") % {"post": target.post},
             url=engine._target_url(target),
         )
+
+
+@transaction.atomic
+def set_digest(workspace: Workspace, *, user: User, enabled: bool) -> None:
+    DigestSubscription.objects.update_or_create(workspace=workspace, user=user, defaults={"enabled": enabled})
+    audit.record("approvals.digest_changed", workspace=workspace, actor=user, enabled=enabled)

@@ -8,8 +8,10 @@ class ApprovalsConfig(AppConfig):
     verbose_name = _("Approvals")
 
     def ready(self) -> None:
-        from chorus.approvals.engine import hold_unapproved
+        from chorus.approvals.engine import hold_unapproved, send_digests
         from chorus.core.scheduler import register_job
 
         # Every minute: a post not fully approved shortly before its slot is held and its people told.
         register_job("approvals-hold-unapproved", hold_unapproved, 60)
+        # Hourly: the daily digest goes out once, from 08:00 in each workspace's zone.
+        register_job("approvals-daily-digest", send_digests, 3600)

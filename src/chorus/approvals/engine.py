@@ -8,6 +8,7 @@ Without an applicable workflow every hook is a no-op, so single-step review keep
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,12 +19,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chorus.accounts.models import Membership, User, Workspace
-from chorus.approvals.models import ROLE_RANK, ApprovalSettings, Decision, ReviewLink, Run, Step, Workflow
+from chorus.approvals.models import (
+    ROLE_RANK,
+    ApprovalSettings,
+    Decision,
+    DigestSubscription,
+    ReviewLink,
+    Run,
+    Step,
+    Workflow,
+)
 from chorus.content.models import PostTarget
 from chorus.core import audit
 from chorus.core.notify import notify
 
 S = PostTarget.Status
+log = logging.getLogger(__name__)
 
 
 def refused(message: str) -> Exception:
@@ -142,15 +153,79 @@ def _tell_step(run: Run, target: PostTarget) -> None:
         return
     changed = ", ".join(sorted(run.changes))
     body = _("Changed since the last approval: %(fields)s") % {"fields": changed} if changed else ""
-    notify(
-        approvers_of(run.step),
-        workspace=target.workspace,
-        kind="approval_requested",
-        title=_("Your approval is needed (%(step)s): %(post)s")
-        % {"step": run.step.name, "post": target.post},
-        body=body,
-        url=_target_url(target),
+    people = approvers_of(run.step)
+    digest = digest_users(target.workspace, people)
+    title = _("Your approval is needed (%(step)s): %(post)s") % {"step": run.step.name, "post": target.post}
+    for group, email in (
+        ([u for u in people if u.pk not in digest], True),
+        ([u for u in people if u.pk in digest], False),  # one daily email instead (send_digests)
+    ):
+        notify(
+            group,
+            workspace=target.workspace,
+            kind="approval_requested",
+            title=title,
+            body=body,
+            url=_target_url(target),
+            email=email,
+        )
+
+
+def digest_users(workspace: Workspace, people: Iterable[User]) -> set[int]:
+    return set(
+        DigestSubscription.objects.filter(
+            workspace=workspace, enabled=True, user_id__in=[u.pk for u in people]
+        ).values_list("user_id", flat=True)
     )
+
+
+DIGEST_HOUR = 8  # local time of the workspace
+
+
+def send_digests(now: dt.datetime | None = None) -> int:
+    """Scheduler job (hourly): from 08:00 in the workspace's zone, once a day, one email per
+    subscriber listing the posts waiting for their step. Safe to run twice: the conditional
+    update on last_sent_at decides which scheduler sends."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    from chorus.core.timeutil import to_local
+
+    now = now or timezone.now()
+    sent = 0
+    for sub in DigestSubscription.objects.filter(enabled=True).select_related("workspace", "user"):
+        tz_name = sub.workspace.timezone
+        local = to_local(now, tz_name)
+        if local.hour < DIGEST_HOUR:
+            continue
+        if sub.last_sent_at is not None and to_local(sub.last_sent_at, tz_name).date() >= local.date():
+            continue
+        claimed = DigestSubscription.objects.filter(pk=sub.pk, last_sent_at=sub.last_sent_at).update(
+            last_sent_at=now
+        )
+        if claimed != 1:
+            continue  # another scheduler sent it
+        runs = pending_for(sub.user, sub.workspace)
+        if not runs or not sub.user.is_active:
+            continue
+        lines = [
+            f"- {run.target.post} · {run.target.channel.name} · {run.step.name if run.step else ''}: "
+            f"{settings.CHORUS_BASE_URL}{_target_url(run.target)}"
+            for run in runs
+        ]
+        try:
+            send_mail(
+                subject=_("%(n)s posts wait for your approval in %(ws)s")
+                % {"n": len(runs), "ws": sub.workspace.name},
+                message="\n".join(lines),
+                from_email=None,
+                recipient_list=[sub.user.email],
+            )
+        except Exception:
+            log.exception("approvals digest for user %s could not be sent", sub.user_id)
+            continue
+        sent += 1
+    return sent
 
 
 def _first_step(workflow: Workflow) -> Step | None:

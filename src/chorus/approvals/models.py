@@ -290,3 +290,19 @@ class Story(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DigestSubscription(models.Model):
+    """A person who prefers one daily email of what waits for them over an email per step."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(default=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("daily approvals digest")
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_digest_per_member")]
+
+    def __str__(self) -> str:
+        return f"digest {self.user_id}@{self.workspace_id}"

@@ -5,6 +5,7 @@ from chorus.approvals import intake_views, views
 app_name = "approvals"
 urlpatterns = [
     path("w/<slug:slug>/approvals/", views.pending, name="pending"),
+    path("w/<slug:slug>/approvals/digest/", views.digest, name="digest"),
     path("w/<slug:slug>/approvals/targets/<int:target_id>/", views.target_page, name="target"),
     path("w/<slug:slug>/approvals/targets/<int:target_id>/decide/", views.decide, name="decide"),
     path("w/<slug:slug>/approvals/targets/<int:target_id>/links/", views.link_issue, name="link_issue"),

@@ -15,7 +15,16 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, Role, can
 from chorus.approvals import actions, auditlog, engine
-from chorus.approvals.models import Assignment, Comment, Decision, ReviewLink, Run, Step, Workflow
+from chorus.approvals.models import (
+    Assignment,
+    Comment,
+    Decision,
+    DigestSubscription,
+    ReviewLink,
+    Run,
+    Step,
+    Workflow,
+)
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.core.models import AuditEvent
@@ -49,9 +58,21 @@ def pending(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "runs": engine.pending_for(current_user(request), workspace),
+            "digest": DigestSubscription.objects.filter(
+                workspace=workspace, user=current_user(request), enabled=True
+            ).exists(),
             "can_manage": can(membership_of(request).role, Perm.MANAGE_WORKSPACE),
         },
     )
+
+
+@workspace_view(Perm.VIEW_WORKSPACE, methods=("POST",))
+def digest(request: HttpRequest) -> HttpResponse:
+    """Switch between an email per approval step and one daily digest."""
+    workspace = workspace_of(request)
+    actions.set_digest(workspace, user=current_user(request), enabled=bool(request.POST.get("enabled")))
+    messages.success(request, _("Saved."))
+    return redirect("approvals:pending", slug=workspace.slug)
 
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
