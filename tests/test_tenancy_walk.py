@@ -42,7 +42,9 @@ def _import_job_in(workspace):
 def _workflow_in(workspace):
     from chorus.approvals.actions import save_workflow
 
-    return save_workflow(workspace, actor=None, name="Walker", applies_to="everyone", steps=[{"role": "admin"}]).pk
+    return save_workflow(
+        workspace, actor=None, name="Walker", applies_to="everyone", steps=[{"role": "admin"}]
+    ).pk
 
 
 def _review_link_in(workspace):

@@ -15,6 +15,7 @@ the audit log in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 import uuid
 from collections.abc import Iterable
@@ -404,7 +405,7 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> tuple[int, int]:
         )
         for target, _result in pairs:
             if target.pk in done and target.post.evergreen:
-                transaction.on_commit(lambda pk=target.pk: requeue_evergreen(pk))
+                transaction.on_commit(functools.partial(requeue_evergreen, target.pk))
     return len(done), len(pairs) - len(done)
 
 

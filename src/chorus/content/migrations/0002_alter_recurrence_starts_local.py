@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0001_initial'),
+        ("content", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='recurrence',
-            name='starts_local',
-            field=models.DateTimeField(help_text='local wall time of the first occurrence'),
+            model_name="recurrence",
+            name="starts_local",
+            field=models.DateTimeField(help_text="local wall time of the first occurrence"),
         ),
     ]
