@@ -70,7 +70,7 @@ test: test-setup lint
 # (engine tests claim a database of their own among 1-14, see tests/engine_fixtures.py).
 test-scaled: test-setup
 	DATABASE_URL=$(PG_TEST_URL) CHORUS_TASK_BACKEND=celery REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/pytest -p no:cacheprovider -m "not browser"
+		$(BIN)/pytest -n 2 -p no:cacheprovider -m "not browser"
 
 test-fast: setup
 	$(BIN)/pytest -n 2 -m "not browser and not peer"

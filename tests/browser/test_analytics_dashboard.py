@@ -6,13 +6,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chorus.analytics.demo import load_demo
-from tests.browser.conftest import Shot, browser, new_page, page, shot  # noqa: F401  (fixtures)
+from tests.browser.conftest import Shot
 from tests.conftest import PASSWORD, Cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_draws_the_sample_dashboard_charts(page: Page, shot: Shot, cast: Cast) -> None:  # noqa: F811
+def test_it_draws_the_sample_dashboard_charts(page: Page, shot: Shot, cast: Cast) -> None:
     workspace = load_demo(days=60, posts_per_day=2, owner=cast.owner)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
