@@ -38,6 +38,21 @@ PO_PATH = LOCALE_DIR / "fr" / "LC_MESSAGES" / "django.po"
 
 # Proper names and words that are the same in both languages; everything else must be French.
 ALLOWED_ENGLISH = {"Chorus", "API"}
+# English msgids that are also ordinary French words: "la file" (the queue), "une note".
+FRENCH_HOMOGRAPHS = {"file", "Note"}
+# Names of other companies' products and settings, quoted as they spell them in setup help.
+PRODUCT_NAMES = (
+    "Sign In with LinkedIn using OpenID Connect",
+    "Share on LinkedIn",
+    "Community Management API",
+    "Content Posting API",
+    "Direct Post",
+    "Facebook Login for Business",
+    "Login Kit",
+)
+# Machine text inside sentences: paths, permission and model names (pages_manage_posts,
+# content.post, /channels/connect/x/callback).
+MACHINE_TOKEN = re.compile(r"\S*\w[/_.]\w\S*|/\S+")
 # An English msgid is only looked for when it is longer than this (ignoring placeholders).
 MIN_LETTERS = 4
 
@@ -258,10 +273,16 @@ def _english_pattern(msgid: str) -> re.Pattern[str] | None:
     literals = _PLACEHOLDER.split(msgid)
     if sum(len(re.findall(r"\w", part)) for part in literals) < MIN_LETTERS or msgid in ALLOWED_ENGLISH:
         return None
+    if msgid in FRENCH_HOMOGRAPHS:
+        return None
     parts = []
-    for literal in literals:
+    for index, literal in enumerate(literals):
         words = literal.split()
-        parts.append(r"\s+".join(re.escape(word) for word in words) if words else "")
+        part = r"\s+".join(re.escape(word) for word in words) if words else ""
+        # "Connect %(label)s" is "Connect" then a space, not the start of "Connecter".
+        if words and index < len(literals) - 1 and literal[-1].isspace():
+            part += r"\s"
+        parts.append(part)
     pattern = r".{1,120}?".join(part if part else r"\s*" for part in parts).strip()
     if re.match(r"\w", msgid):
         pattern = r"\b" + pattern
@@ -287,6 +308,9 @@ def english_msgids() -> dict[str, re.Pattern[str]]:
 def english_left_in(text: str, fixture_strings: set[str]) -> list[str]:
     for value in sorted(fixture_strings, key=len, reverse=True):
         text = text.replace(value, " ")
+    for name in PRODUCT_NAMES:
+        text = text.replace(name, " ")
+    text = MACHINE_TOKEN.sub(" ", text)
     return sorted(english for english, pattern in english_msgids().items() if pattern.search(text))
 
 
@@ -304,6 +328,9 @@ def test_the_english_finder_matches_placeholders_and_whole_words() -> None:
     role = _english_pattern("Role")
     assert role is not None and not role.search("Rôle Roles") and role.search("Your Role.")
     assert _english_pattern("Who") is None  # too short to tell from another language's word
+    connect = _english_pattern("Connect %(label)s")
+    assert connect is not None and connect.search("Connect WordPress") and not connect.search("Connecter WordPress")
+    assert english_left_in("Autorisez pages_manage_posts sur /channels/connect/", set()) == []
 
 
 # --- French pages --------------------------------------------------------------------------------
@@ -324,6 +351,8 @@ class FrenchPage:
     url: str
     method: str = "get"
     data: dict[str, str] | None = None
+    machine_text: tuple[str, ...] = ()
+    """Words the page quotes as the software spells them (CSV column names): not interface text."""
 
 
 @pytest.fixture
@@ -440,6 +469,153 @@ def _page_invitation_invalid(cast: Cast) -> FrenchPage:
     return FrenchPage(french_client(), reverse("accept_invitation", args=["not-a-token"]))
 
 
+# --- The web app's screens (issue 5): composer, posts, review, calendar, media, channels,
+# campaigns, import, analytics, approvals, audit, short links. Each page gets a little data so
+# that its lists and labels are not only the empty state.
+
+
+def _app_data(cast: Cast) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from chorus.channels.actions import connect_channel
+    from chorus.content.models import Campaign
+    from chorus.media.actions import upload
+    from chorus.publishing import actions as publishing
+    from tests.media.conftest import image_bytes
+
+    channel = connect_channel(workspace=cast.workspace, kind="sink", name="Puits", config={}, credentials={})
+    campaign = Campaign.objects.create(workspace=cast.workspace, name="Printemps", slug="printemps")
+    draft = publishing.create_post(
+        workspace=cast.workspace, author=cast.members[Role.EDITOR], channels=[channel], text="Brouillon du jour"
+    ).targets.get()
+    waiting = publishing.create_post(
+        workspace=cast.workspace, author=cast.members[Role.CONTRIBUTOR], channels=[channel], text="À relire"
+    ).targets.get()
+    publishing.submit_for_review(waiting, actor=cast.members[Role.CONTRIBUTOR])
+    planned = publishing.create_post(
+        workspace=cast.workspace, author=cast.owner, channels=[channel], text="Fête du port"
+    ).targets.get()
+    publishing.schedule(planned, actor=cast.owner, when=timezone.now() + dt.timedelta(days=2))
+    asset, _created = upload(
+        cast.workspace, cast.owner, SimpleUploadedFile("port.png", image_bytes("PNG", (64, 48)))
+    )
+    return {"channel": channel, "campaign": campaign, "draft": draft, "asset": asset, "planned": planned}
+
+
+def _ws_page(cast: Cast, name: str, *args: Any, user: User | None = None) -> FrenchPage:
+    url = reverse(name, args=[cast.workspace.slug, *args])
+    return FrenchPage(french_client(user or cast.owner), url)
+
+
+def _page_composer_new_post(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "publishing:post_new")
+
+
+def _page_composer_with_problems(cast: Cast) -> FrenchPage:
+    data = _app_data(cast)
+    page = _ws_page(cast, "publishing:post_new")
+    page.method, page.data = "post", {"channels": str(data["channel"].pk), "text": "x" * 501, "when": "now"}
+    return page
+
+
+def _page_post_edit(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "publishing:post_edit", _app_data(cast)["draft"].pk)
+
+
+def _page_posts_list(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "publishing:targets")
+
+
+def _page_post_detail(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "publishing:target", _app_data(cast)["planned"].pk)
+
+
+def _page_review_queue(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "publishing:review", user=cast.members[Role.APPROVER])
+
+
+def _page_calendar(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "planning:calendar")
+
+
+def _page_media_library(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "media:library")
+
+
+def _page_media_detail(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "media:detail", _app_data(cast)["asset"].pk)
+
+
+def _page_channels(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "channels:list")
+
+
+def _page_channel_connect(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "channels:connect", "wordpress")
+
+
+def _page_campaigns(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "links:campaigns")
+
+
+def _page_campaign_detail(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "links:campaign", _app_data(cast)["campaign"].pk)
+
+
+def _page_campaign_new(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "links:campaign_new")
+
+
+def _page_import(cast: Cast) -> FrenchPage:
+    page = _ws_page(cast, "bulk:import")
+    page.machine_text = ("date, channels, text, link, media, campaign, tags", "text:")
+    return page
+
+
+def _page_analytics_dashboard(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "analytics:dashboard")
+
+
+def _page_approvals_pending(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "approvals:pending", user=cast.members[Role.APPROVER])
+
+
+def _page_approvals_workflows(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "approvals:workflows")
+
+
+def _page_approvals_workflow_new(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "approvals:workflow_new")
+
+
+def _page_my_work(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "approvals:my_work", user=cast.members[Role.EDITOR])
+
+
+def _page_audit(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "approvals:audit")
+
+
+def _page_intake(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "approvals:intake")
+
+
+def _page_short_links(cast: Cast) -> FrenchPage:
+    _app_data(cast)
+    return _ws_page(cast, "links:list")
+
+
 FRENCH_PAGES: dict[str, Callable[[Cast], FrenchPage]] = {
     name.removeprefix("_page_"): function
     for name, function in list(globals().items())
@@ -468,12 +644,14 @@ def fixture_strings(french_cast: Cast) -> set[str]:
 
 @pytest.mark.parametrize("page_name", sorted(FRENCH_PAGES))
 def test_a_french_page_has_no_english_left(
-    page_name: str, french_cast: Cast, fixture_strings: set[str]
+    page_name: str, french_cast: Cast, fixture_strings: set[str], settings: Any, tmp_path: Path
 ) -> None:
-    html = _render(FRENCH_PAGES[page_name](french_cast))
+    settings.MEDIA_ROOT = tmp_path / "media"  # the media pages upload a picture
+    page = FRENCH_PAGES[page_name](french_cast)
+    html = _render(page)
     assert re.search(r'<html lang="fr"', html), "French is not active on this page"
     text = visible_text(html)
-    left = english_left_in(text, fixture_strings)
+    left = english_left_in(text, fixture_strings | set(page.machine_text))
     assert not left, f"English left on the French {page_name} page: {left}\n\nPage text: {text}"
 
 

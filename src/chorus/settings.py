@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "chorus.bulk",  # CSV/XLSX/JSON import (dry run, fingerprints) and export
     "chorus.approvals",  # approval workflows, outside review links, audit page
     "chorus.links",  # short links with UTM, click counts, campaign pages
+    "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chorus.core.middleware.AuditContextMiddleware",
     "chorus.accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -227,6 +229,7 @@ CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_E
 # SSRF guard: user-typed URLs (instances, sites, link previews) may reach private addresses only
 # when this is on (tests against local peers, intranet deployments).
 CHORUS_ALLOW_PRIVATE_URLS = env_bool("CHORUS_ALLOW_PRIVATE_URLS", False)
+CHORUS_TRUSTED_PROXY_COUNT = env_int("CHORUS_TRUSTED_PROXY_COUNT", 0)  # proxies whose X-Forwarded-For we trust
 # Media library and composer.
 CHORUS_MEDIA_MAX_BYTES = env_int("CHORUS_MEDIA_MAX_BYTES", 500 * 1024 * 1024)
 CHORUS_MEDIA_MAX_PIXELS = env_int("CHORUS_MEDIA_MAX_PIXELS", 90_000_000)  # larger images are refused (bombs)

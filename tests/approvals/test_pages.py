@@ -141,7 +141,7 @@ def test_it_exports_the_filtered_audit_log_as_csv_of_this_workspace_only(cast, o
     response = owner_client.get(_u("audit"), {"action": "target.", "format": "csv"})
     assert response["Content-Type"] == "text/csv"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["time", "actor", "action", "object_type", "object_id", "data"]
+    assert rows[0] == ["time", "actor", "action", "object_type", "object_id", "data", "ip"]
     assert [(r[1], r[2]) for r in rows[1:]] == [("owner@example.org", "target.approved")]
     assert rows[1][5] == '{"comment": "=1+1"}'
 

@@ -35,7 +35,7 @@ def test_it_shows_the_post_to_a_valid_link_and_audits_the_view(cast, submitted):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Story of Amina" in body and "Sink" in body and "Partner NGO" in body
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     event = AuditEvent.objects.get(action="review_link.viewed")
     assert event.workspace == cast.workspace and event.data["link"] == link.pk and event.data["ip"]
 

@@ -15,7 +15,7 @@ from chorus.accounts.models import Workspace
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import to_local
 
-COLUMNS = ["time", "actor", "action", "object_type", "object_id", "data"]
+COLUMNS = ["time", "actor", "action", "object_type", "object_id", "data", "ip"]
 
 
 def filtered(workspace: Workspace, params: dict[str, Any]) -> QuerySet[AuditEvent]:
@@ -78,6 +78,7 @@ def csv_rows(events: Iterable[AuditEvent], tz_name: str) -> Iterator[str]:
                 event.object_type,
                 event.object_id,
                 json.dumps(event.data, sort_keys=True, default=str),
+                event.ip or "",
             ]
         )
         yield flush()

@@ -42,7 +42,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             )
             .order_by("name"),
             "campaigns": _campaign_progress(workspace),
-            "languages": Story.objects.filter(workspace=workspace)
+            "story_languages": Story.objects.filter(workspace=workspace)
             .exclude(language="")
             .order_by("language")
             .values_list("language", flat=True)
@@ -160,5 +160,5 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=400 if error else 200,
     )
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # token in URL; no-referrer => Origin: null => CSRF 403
     return response

@@ -195,6 +195,15 @@ def import_rows(job_id: int) -> ImportJob:
     return job
 
 
+def _shorten_links(targets: list[PostTarget]) -> None:
+    from django.apps import apps
+
+    if apps.is_installed("chorus.links"):
+        from chorus.links.shortening import apply_to_many
+
+        apply_to_many(targets)
+
+
 def _fetch_media(workspace: Workspace, actor: User | None, row: PlannedRow) -> None:
     """http(s) media are fetched through the SSRF-guarded client into the library, outside any
     transaction; a failure is the row's error."""
@@ -277,6 +286,8 @@ def _create(
                     }
                 targets.append(target)
         PostTarget.objects.bulk_create(targets)
+        if schedules:  # as publishing.actions.schedule() does: links tagged and shortened
+            _shorten_links(targets)
         actor_id = actor.pk if actor else None
         events = [
             AuditEvent(

@@ -20,6 +20,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.utils.translation import gettext
+
 if TYPE_CHECKING:
     from chorus.channels.models import Channel
     from chorus.content.models import PostTarget
@@ -146,7 +148,8 @@ class Connector:
             problems.append(
                 Problem(
                     "text",
-                    f"{len(target.text)} characters; {self.label} allows {self.max_text_length}.",
+                    gettext("%(used)s characters; %(network)s allows %(limit)s.")
+                    % {"used": len(target.text), "network": self.label, "limit": self.max_text_length},
                     "too_long",
                 )
             )

@@ -68,7 +68,7 @@ class Post(models.Model):
         indexes = [models.Index(fields=["workspace", "-created_at"], name="post_ws_recent")]
 
     def __str__(self) -> str:
-        return self.title or f"Post {self.pk}"
+        return self.title or str(_("Post %(number)s") % {"number": self.pk})
 
 
 class Recurrence(models.Model):

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
+from chorus.core.middleware import current_ip
 from chorus.core.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def record(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         data=data,
+        ip=current_ip(),
     )
 
 
@@ -35,5 +37,10 @@ def record_raw(
 ) -> AuditEvent:
     """For engine paths that hold ids, not objects."""
     return AuditEvent.objects.create(
-        workspace_id=workspace_id, action=action, object_type=object_type, object_id=object_id, data=data
+        workspace_id=workspace_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+        ip=current_ip(),
     )

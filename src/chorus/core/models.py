@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)  # client of the web request, if any
 
     class Meta:
         verbose_name = _("audit event")

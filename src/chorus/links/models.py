@@ -55,6 +55,8 @@ class ShortLink(models.Model):
     )
     channel_kind = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=now)
+    # Optional: after this instant the code answers the friendly "link expired" page (a 404).
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("short link")

@@ -1,8 +1,12 @@
 """UTM parameters and short links for the links in a post's text.
 
 Shortening runs when the user asks for it in the composer (`shorten_links_in` through the action
-`actions.shorten_target_links`), never at publish time: what was reviewed and approved is what is
-published, and a publish never depends on a write to the links tables.
+`actions.shorten_target_links`), and once more when a target is scheduled in a workspace that
+wants shortening (`apply_on_schedule`, called by publishing.actions.schedule and the bulk import),
+never at publish time: a publish never depends on a write to the links tables.
+
+A destination must be http(s) and pass the SSRF guard's checks (chorus.core.http.check_public_url:
+no credentials, a public host unless CHORUS_ALLOW_PRIVATE_URLS); one that does not is left as typed.
 
 UTM values, most specific first: the post's own `target.options["utm"]`, the campaign's defaults
 (CampaignSettings), the workspace presets (LinkSettings), then the rule of the issue: source = the
@@ -20,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from chorus.content.models import PostTarget
+from chorus.core.http import UnsafeURL, check_public_url
 from chorus.links.models import CampaignSettings, LinkSettings, ShortLink
 
 URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -93,13 +98,28 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+class InvalidDestination(ValueError):
+    """A short link's destination that is not http(s) or that the SSRF guard refuses."""
+
+
+def check_destination(url: str) -> str:
+    if not is_http_url(url):
+        raise InvalidDestination(f"only http and https links can be shortened, not {url[:80]!r}")
+    try:
+        return check_public_url(url)
+    except UnsafeURL as exc:
+        raise InvalidDestination(str(exc)) from None
+
+
 def link_for(target: PostTarget, url: str) -> ShortLink:
-    """The target's short link for `url`, created once: asking again gives the same code."""
+    """The target's short link for `url`, created once: asking again gives the same code.
+    Raises InvalidDestination for a destination that is not http(s) or not public."""
     existing = ShortLink.objects.filter(
         workspace_id=target.workspace_id, target=target, target_url=url
     ).first()
     if existing is not None:
         return existing
+    check_destination(url)
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -141,9 +161,41 @@ def shorten_links_in(target: PostTarget) -> str:
         tagged = with_utm(url, utm)
         if not shorten:
             return tagged + tail
-        return short_url(link_for(target, tagged).code) + tail
+        try:
+            return short_url(link_for(target, tagged).code) + tail
+        except InvalidDestination:
+            return match.group(0)  # not a destination we redirect to: left as typed
 
     return URL_RE.sub(replace, target.text)
+
+
+def apply_on_schedule(target: PostTarget) -> str | None:
+    """The target's text with its links tagged and shortened, when its workspace wants
+    shortening and something changes; None otherwise. Idempotent (our own links are skipped)."""
+    if not target.text or not wants_shortening(target.workspace_id):
+        return None
+    if target.pk is not None:  # the stored text, in case the caller's copy is stale
+        current = PostTarget.objects.filter(pk=target.pk).values_list("text", flat=True).first()
+        target.text = current if current is not None else target.text
+    text = shorten_links_in(target)
+    return text if text != target.text else None
+
+
+def apply_to_many(targets: list[PostTarget]) -> int:
+    """`apply_on_schedule` for freshly inserted targets of one workspace (the bulk import): the
+    workspace setting is read once, changed texts are written in one UPDATE. Returns how many."""
+    if not targets or not wants_shortening(targets[0].workspace_id):
+        return 0
+    changed = []
+    for target in targets:
+        if target.pk is None or not URL_RE.search(target.text or ""):
+            continue
+        text = shorten_links_in(target)
+        if text != target.text:
+            target.text = text
+            changed.append(target)
+    PostTarget.objects.bulk_update(changed, ["text"])
+    return len(changed)
 
 
 def shorten_link(url: str, target: PostTarget | None = None) -> str:
@@ -155,4 +207,7 @@ def shorten_link(url: str, target: PostTarget | None = None) -> str:
     tagged = with_utm(url, utm_for(target))
     if not wants_shortening(target.workspace_id):
         return tagged
-    return short_url(link_for(target, tagged).code)
+    try:
+        return short_url(link_for(target, tagged).code)
+    except InvalidDestination:
+        return url

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -20,15 +21,28 @@ from chorus.publishing.actions import TransitionRefused
 # --- the public redirect ---------------------------------------------------------------------
 
 
+def not_found(request: HttpRequest, *, expired: bool) -> HttpResponse:
+    """The friendly page of an unknown or expired code: a 404, in the visitor's language."""
+    response = render(request, "links/not_found.html", {"expired": expired}, status=404)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt
 def redirect_view(request: HttpRequest, code: str) -> HttpResponse:
-    """Public and fast: one indexed SELECT, one INSERT for a person, a 302. No session, no user,
-    no template (the 404 page is the site's plain one). Bots, preview fetchers and HEAD requests
-    are redirected but not counted."""
-    link = ShortLink.objects.filter(code=code).values_list("pk", "target_url", "channel_kind").first()
+    """Public and fast: one indexed SELECT, one INSERT for a person, a 302. No session, no user;
+    only a miss (unknown or expired code) renders a template, the friendly 404. Bots, preview
+    fetchers and HEAD requests are redirected but not counted."""
+    link = (
+        ShortLink.objects.filter(code=code)
+        .values_list("pk", "target_url", "channel_kind", "expires_at")
+        .first()
+    )
     if link is None:
-        raise Http404
-    pk, url, kind = link
+        return not_found(request, expired=False)
+    pk, url, kind, expires_at = link
+    if expires_at is not None and expires_at <= timezone.now():
+        return not_found(request, expired=True)
     if request.method == "GET" and not clicks.is_bot(request.headers.get("user-agent", "")):
         Click.objects.create(link_id=pk, referrer=request.headers.get("referer", "")[:300], channel_kind=kind)
     response = HttpResponseRedirect(url)

@@ -209,14 +209,31 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
     if actor is not None and _can_self_approve(actor, target):
         expected += [S.DRAFT, S.IN_REVIEW]
     _approvals().check_can_schedule(target)
+    fields = _schedule_fields(when, note)
+    shortened = _shortened_text(target)
+    if shortened is not None:
+        fields["text"] = shortened
     _move(
         target,
         expected=expected,
         action="scheduled",
         actor=actor,
-        audit_data={"at": when.isoformat(), "note": note},
-        **_schedule_fields(when, note),
+        audit_data={"at": when.isoformat(), "note": note, **({"links_shortened": True} if shortened else {})},
+        **fields,
     )
+
+
+def _shortened_text(target: PostTarget) -> str | None:
+    """Links tagged with UTM and shortened when the workspace wants it (chorus.links), so every
+    way of scheduling (composer, import, API, approvals) publishes the short links."""
+    from django.apps import apps
+
+    if not apps.is_installed("chorus.links"):
+        return None
+    from chorus.links.shortening import apply_on_schedule
+
+    result: str | None = apply_on_schedule(target)
+    return result
 
 
 def _can_self_approve(actor: User, target: PostTarget) -> bool:

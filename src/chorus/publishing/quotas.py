@@ -19,6 +19,9 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import Connector, Quota
 from chorus.content.models import PostTarget
 from chorus.publishing.models import QuotaUsage
+from chorus.quotastate.observe import blocked_until, observe
+
+__all__ = ["QuotaState", "blocked_until", "forecast_warnings", "observe", "refund", "reserve", "usage"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,11 @@ def usage(channel: Channel, quota: Quota, at: dt.datetime | None = None) -> Quot
 
 def reserve(connector: Connector, target: PostTarget) -> dt.datetime | None:
     """Charges the ledger for publishing `target`. Returns None when it fits, otherwise the time
-    at which enough of the window frees up (nothing is charged then)."""
+    at which enough of the window frees up (nothing is charged then). The platform's own word
+    (usage headers, `observe`) comes first: an exhausted bucket waits until its reset."""
+    reset = blocked_until(connector.channel.pk)
+    if reset is not None:
+        return reset
     if not connector.quotas:
         return None
     costs = connector.quota_cost(target)

@@ -94,7 +94,7 @@ class FacebookConnector(MetaAppSettings, Connector):
         )
 
     def api(self) -> GraphAPI:
-        return GraphAPI(self.channel.credentials["access_token"], network="Facebook")
+        return GraphAPI(self.channel.credentials["access_token"], network="Facebook", channel=self.channel)
 
     @property
     def page_id(self) -> str:

@@ -129,7 +129,7 @@ class InstagramConnector(MetaAppSettings, Connector):
         )
 
     def api(self) -> GraphAPI:
-        return GraphAPI(self.channel.credentials["access_token"], network="Instagram")
+        return GraphAPI(self.channel.credentials["access_token"], network="Instagram", channel=self.channel)
 
     @property
     def user_id(self) -> str:

@@ -7,6 +7,7 @@ Rate limiting and usage headers: https://developers.facebook.com/docs/graph-api/
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -80,6 +81,41 @@ def usage_retry_after(response: httpx.Response, default: float = DEFAULT_RATE_WA
     return 3600.0 if saturated else default
 
 
+def observe_usage(response: httpx.Response, channel: Any) -> None:
+    """Feeds the quota ledger (chorus.publishing.quotas.observe) with the usage headers of every
+    Graph answer: X-App-Usage as bucket "app", each X-Business-Use-Case-Usage entry as
+    "buc:<business id>:<type>"; used = the highest of call_count / total_time / total_cputime (%),
+    reset = now + estimated_time_to_regain_access (minutes) when Meta gives one."""
+    if channel is None:
+        return
+    from chorus.quotastate.observe import observe
+
+    found: list[tuple[str, dict[str, Any]]] = []
+    app = _json_header(response, "x-app-usage")
+    if isinstance(app, dict):
+        found.append(("app", app))
+    buc = _json_header(response, "x-business-use-case-usage")
+    if isinstance(buc, dict):
+        for business_id, value in buc.items():
+            for entry in value if isinstance(value, list) else [value]:
+                if isinstance(entry, dict):
+                    found.append((f"buc:{business_id}:{entry.get('type') or 'all'}", entry))
+    now = dt.datetime.now(dt.UTC)
+    for bucket, entry in found:
+        percents = [
+            float(p)
+            for p in (entry.get(key) for key in ("call_count", "total_time", "total_cputime"))
+            if isinstance(p, int | float)
+        ]
+        minutes = entry.get("estimated_time_to_regain_access")
+        resets_at = (
+            now + dt.timedelta(minutes=float(minutes))
+            if isinstance(minutes, int | float) and minutes > 0
+            else None
+        )
+        observe(channel, bucket, used_percent=max(percents) if percents else None, resets_at=resets_at)
+
+
 def _json_header(response: httpx.Response, name: str) -> Any:
     raw = response.headers.get(name)
     if not raw:
@@ -138,8 +174,10 @@ class GraphAPI:
         base_url: str = FACEBOOK_GRAPH,
         version: str = GRAPH_VERSION,
         network: str = "Facebook",
+        channel: Any = None,
     ) -> None:
         self.access_token = access_token
+        self.channel = channel  # whose quota the usage headers are recorded on (None: not recorded)
         self.base_url = base_url
         self.version = version
         self.network = network
@@ -172,6 +210,7 @@ class GraphAPI:
         except httpx.TransportError as exc:
             message = f"No answer from {self.network} after sending ({type(exc).__name__})."
             raise (OutcomeUnknown(message) if may_apply else Transient(message)) from exc
+        observe_usage(response, self.channel)
         error = classify(response, self.network)
         if error is not None:
             raise error

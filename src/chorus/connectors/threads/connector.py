@@ -127,7 +127,7 @@ class ThreadsConnector(MetaAppSettings, Connector):
         )
 
     def api(self) -> GraphAPI:
-        return _api(self.channel.credentials["access_token"])
+        return _api(self.channel.credentials["access_token"], channel=self.channel)
 
     @property
     def user_id(self) -> str:
@@ -291,8 +291,10 @@ class ThreadsConnector(MetaAppSettings, Connector):
         return graph_insights(answer, {"followers_count": "followers"})
 
 
-def _api(token: str) -> GraphAPI:
-    return GraphAPI(token, base_url=THREADS_GRAPH, version=THREADS_VERSION, network="Threads")
+def _api(token: str, channel: Any = None) -> GraphAPI:
+    return GraphAPI(
+        token, base_url=THREADS_GRAPH, version=THREADS_VERSION, network="Threads", channel=channel
+    )
 
 
 def _media_fields(item: dict[str, Any]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from chorus.connectors.base import (
@@ -40,13 +41,13 @@ if TYPE_CHECKING:
 
 class WordPressConnectForm(forms.Form):
     site_url = forms.URLField(
-        label="Site address", assume_scheme="https", help_text="e.g. https://blog.example.org"
+        label=_("Site address"), assume_scheme="https", help_text=_("e.g. https://blog.example.org")
     )
-    username = forms.CharField(label="Username", max_length=150)
+    username = forms.CharField(label=_("Username"), max_length=150)
     application_password = forms.CharField(
-        label="Application password",
+        label=_("Application password"),
         widget=forms.PasswordInput,
-        help_text="Create one in WordPress under Users → Profile → Application Passwords.",
+        help_text=_("Create one in WordPress under Users → Profile → Application Passwords."),
     )
 
 

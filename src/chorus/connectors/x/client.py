@@ -10,6 +10,8 @@ rate limits (https://docs.x.com/x-api/fundamentals/rate-limits: x-rate-limit-res
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -61,11 +63,60 @@ def classify(response: httpx.Response) -> PublishError | None:
     return ContentRejected(f"X rejected the post: {reason}", detail=detail)
 
 
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    try:
+        return int(response.headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def observe_rate_limits(response: httpx.Response, method: str, url: str, channel: Any) -> None:
+    """Feeds the quota ledger with X's x-rate-limit-limit / -remaining / -reset (epoch seconds) of
+    every answer, one bucket per endpoint (ids folded: "POST /2/tweets"). A read endpoint's limit
+    is kept but never delays a post; the 24-hour posting caps (x-user-limit-24hour-*,
+    x-app-limit-24hour-*) gate publishing."""
+    if channel is None:
+        return
+    from chorus.quotastate.observe import observe
+
+    path = re.sub(r"/\d{5,}(?=/|$)", "/:id", httpx.URL(url).path)  # ids, not the /2 version
+    for prefix, bucket, gates in (
+        ("x-rate-limit", f"{method.upper()} {path}", method.upper() != "GET"),
+        ("x-user-limit-24hour", "user-24hour", True),
+        ("x-app-limit-24hour", "app-24hour", True),
+    ):
+        remaining = _int_header(response, f"{prefix}-remaining")
+        reset = _int_header(response, f"{prefix}-reset")
+        if remaining is None and reset is None:
+            continue
+        observe(
+            channel,
+            bucket,
+            remaining=remaining,
+            limit=_int_header(response, f"{prefix}-limit"),
+            resets_at=dt.datetime.fromtimestamp(reset, dt.UTC) if reset is not None else None,
+            gates_publishing=gates,
+        )
+
+
 class XAPI(BearerAPI):
     label = "X"
     # X answers a revoked or reused refresh token with invalid_request ("Value passed for the token
     # was invalid"), not invalid_grant.
     dead_grant_errors = DEAD_GRANT_ERRORS | {"invalid_request"}
+
+    def __init__(self, access_token: str = "", *, channel: Any = None) -> None:
+        super().__init__(access_token)
+        self.channel = channel  # whose quota the rate-limit headers are recorded on (None: not recorded)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        inner = kwargs.pop("classify", None) or self.classify
+
+        def observing(response: httpx.Response) -> PublishError | None:
+            observe_rate_limits(response, method, url, self.channel)
+            return inner(response)
+
+        return super().request(method, url, classify=observing, **kwargs)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:

@@ -92,7 +92,7 @@ class XConnector(OAuth2Connector):
         return XAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> XAPI:
-        return XAPI(self.access_token())
+        return XAPI(self.access_token(), channel=self.channel)
 
     def check(self) -> str:
         return f"@{self.api().me()['username']} on X"
