@@ -229,7 +229,9 @@ CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_E
 # SSRF guard: user-typed URLs (instances, sites, link previews) may reach private addresses only
 # when this is on (tests against local peers, intranet deployments).
 CHORUS_ALLOW_PRIVATE_URLS = env_bool("CHORUS_ALLOW_PRIVATE_URLS", False)
-CHORUS_TRUSTED_PROXY_COUNT = env_int("CHORUS_TRUSTED_PROXY_COUNT", 0)  # proxies whose X-Forwarded-For we trust
+CHORUS_TRUSTED_PROXY_COUNT = env_int(
+    "CHORUS_TRUSTED_PROXY_COUNT", 0
+)  # proxies whose X-Forwarded-For we trust
 # Media library and composer.
 CHORUS_MEDIA_MAX_BYTES = env_int("CHORUS_MEDIA_MAX_BYTES", 500 * 1024 * 1024)
 CHORUS_MEDIA_MAX_PIXELS = env_int("CHORUS_MEDIA_MAX_PIXELS", 90_000_000)  # larger images are refused (bombs)
