@@ -62,7 +62,9 @@ def test_it_publishes_an_uploaded_image_to_wordpress_and_shows_the_link(
     page.goto(f"/w/{slug}/posts/")
     page.get_by_role("link", name="New post").click()
     page.locator(f'#channel-choice input[value="{wp_channel.pk}"]').check()
-    page.get_by_label("Main text (all channels)").fill("Harbour wall finished\n\nThank you to the twelve volunteers.")
+    page.get_by_label("Main text (all channels)").fill(
+        "Harbour wall finished\n\nThank you to the twelve volunteers."
+    )
     expect(page.locator(f"#check-c{wp_channel.pk}")).to_contain_text(f"Ready for {wp_channel.name}")
     page.get_by_role("button", name="Add from the media library").click()
     page.locator(f'.media-pick[data-media-id="{asset.pk}"]').click()
@@ -102,7 +104,8 @@ def test_it_publishes_an_uploaded_image_to_wordpress_and_shows_the_link(
     shot(wp_page, "the permalink opened")
     front = httpx.get(target.external_url, timeout=30)
     assert front.status_code == 200
-    assert httpx.get(f"{wordpress_site.url}/?p=987654", timeout=30).status_code == 404  # unlike a missing post
+    missing = httpx.get(f"{wordpress_site.url}/?p=987654", timeout=30)
+    assert missing.status_code == 404  # so the 200 above means WordPress found the post
 
     # The post exists on WordPress, published, with the uploaded image as its featured image.
     with wordpress_site.client() as client:
