@@ -266,13 +266,19 @@ def _channel_rows(
     return rows
 
 
+def _schedules_directly(role: str) -> bool:
+    """A new or edited post starts as a draft; only someone who may also approve can take it
+    straight to the schedule (the state machine's rule). Others submit it for review."""
+    return can(role, Perm.SCHEDULE_POST) and can(role, Perm.APPROVE_POST)
+
+
 def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
     workspace = workspace_of(request)
     role = membership_of(request).role
     editing = post is not None
     data = request.POST if request.method == "POST" else None
     form = ComposerForm(
-        data, workspace=workspace, editing=editing, can_schedule=can(role, Perm.SCHEDULE_POST)
+        data, workspace=workspace, editing=editing, can_schedule=_schedules_directly(role)
     )
     locked = _editable_targets(post)[1] if post else []
     draft = _read_draft(request, workspace, post) if data is not None else _initial_draft(workspace, post)
@@ -283,7 +289,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             draft.text = request.GET["text"]
             form.initial["text"] = draft.text
         at = _parse_local(request.GET.get("at", ""))
-        if at is not None and can(role, Perm.SCHEDULE_POST):
+        if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
     if data is None and post is not None:
         form.initial.update(title=post.title, text=draft.text, evergreen=post.evergreen)
@@ -291,7 +297,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
     if data is not None and form.is_valid():
         when = form.cleaned_data["when"]
         problems = any(c.problems for c in checks.values())
-        if when in {"now", "at", "queue", "recurring"} and not can(role, Perm.SCHEDULE_POST):
+        if when in {"now", "at", "queue", "recurring"} and not _schedules_directly(role):
             form.add_error("when", _("Your role cannot schedule posts; submit it for review instead."))
         elif when not in {"draft", "keep"} and problems:
             form.add_error(None, _("Fix the problems shown on each channel before scheduling or review."))
@@ -317,7 +323,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "checks": list(checks.values()),
             "media_library": apps.is_installed("chorus.media"),
             "alt_required": composer.alt_text_required(workspace),
-            "can_schedule": can(role, Perm.SCHEDULE_POST),
+            "can_schedule": _schedules_directly(role),
             **schedule,
         },
     )
