@@ -277,9 +277,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
     role = membership_of(request).role
     editing = post is not None
     data = request.POST if request.method == "POST" else None
-    form = ComposerForm(
-        data, workspace=workspace, editing=editing, can_schedule=_schedules_directly(role)
-    )
+    form = ComposerForm(data, workspace=workspace, editing=editing, can_schedule=_schedules_directly(role))
     locked = _editable_targets(post)[1] if post else []
     draft = _read_draft(request, workspace, post) if data is not None else _initial_draft(workspace, post)
     if data is None and post is None:
