@@ -313,3 +313,11 @@ def test_a_content_rejection_from_the_connector_class_is_permanent(due_target):
     with mock.patch.object(SinkConnector, "publish", side_effect=ContentRejected("too long")):
         assert claim_and_publish(due_target) == "failed"
     assert PostTarget.objects.get(pk=due_target.pk).error_code == "content_rejected"
+
+
+def test_an_internal_error_before_sending_retries_instead_of_sticking(due_target):
+    with mock.patch("chorus.publishing.quotas.reserve", side_effect=RuntimeError("database went away")):
+        assert claim_and_publish(due_target) == "retry"
+    due_target.refresh_from_db()
+    assert due_target.status == S.SCHEDULED and due_target.error_code == "internal"
+    assert due_target.attempts == 1 and SinkRequest.objects.count() == 0

@@ -101,8 +101,26 @@ def _publish_one(
         # (Celery acks late). The request may have reached the network: never resend blindly.
         actions.mark_unknown(target, message="The worker stopped while sending; checking with the network.")
         return "unknown"
-    connector = target.channel.connector()
-    wait_until = quotas.reserve(connector, target)
+    try:
+        connector = target.channel.connector()
+        wait_until = quotas.reserve(connector, target)
+    except Exception as exc:
+        # Nothing was sent yet (a bug, a misconfigured connector, the database briefly away):
+        # safe to try again later, counted as an attempt so a persistent fault ends as failed.
+        log.exception("target %s failed before sending", target.pk)
+        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
+            actions.mark_failed(
+                target, code="internal", message=f"Internal error before sending: {type(exc).__name__}"
+            )
+            return "failed"
+        delay = actions.backoff_delay(target.attempts)
+        actions.retry_later(
+            target,
+            when=timezone.now() + dt.timedelta(seconds=delay),
+            code="internal",
+            message=f"Internal error before sending ({type(exc).__name__}); trying again.",
+        )
+        return "retry"
     if wait_until is not None:
         actions.retry_later(
             target,
