@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
@@ -30,6 +29,7 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import Connector, Problem
 from chorus.content.models import Post, PostTarget, Recurrence
 from chorus.core import audit, http
+from chorus.core.opengraph import read_page_meta
 from chorus.core.timeutil import Resolved, resolve_local
 
 # Alt text on every image, for accessibility. There is no per-workspace setting yet (the issue
@@ -377,29 +377,6 @@ class LinkPreview:
     error: str = ""
 
 
-class _OpenGraph(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.meta: dict[str, str] = {}
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {key.lower(): value or "" for key, value in attrs}
-        if tag == "meta":
-            key = (values.get("property") or values.get("name") or "").lower()
-            if key and key not in self.meta:
-                self.meta[key] = values.get("content", "").strip()
-        self._in_title = tag == "title"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-
-
 def shorten_link(url: str, target: PostTarget | None = None) -> str:
     """Hook for short links and UTM (chorus.links): a saved target's link is tagged/shortened."""
     from chorus.links.shortening import shorten_link as links_shorten_link
@@ -425,16 +402,11 @@ def fetch_link_preview(url: str) -> LinkPreview:
         )
     if "html" not in response.headers.get("content-type", "text/html"):
         return LinkPreview(url, title=url)
-    parser = _OpenGraph()
-    parser.feed(response.text[:MAX_PAGE_CHARS])
-    meta = parser.meta
-    image = meta.get("og:image") or meta.get("twitter:image") or ""
-    if image:
-        image = str(response.url.join(image))
+    page = read_page_meta(response, MAX_PAGE_CHARS)
     return LinkPreview(
         url=url,
-        title=(meta.get("og:title") or parser.title.strip() or url)[:300],
-        description=(meta.get("og:description") or meta.get("description") or "")[:500],
-        image=image if image.startswith(("http://", "https://")) else "",
-        site=meta.get("og:site_name") or (response.url.host or ""),
+        title=(page.title or url)[:300],
+        description=page.description[:500],
+        image=page.image_url if page.image_url.startswith(("http://", "https://")) else "",
+        site=page.site_name or (response.url.host or ""),
     )
