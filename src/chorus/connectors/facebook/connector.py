@@ -54,7 +54,7 @@ class FacebookConnector(MetaAppSettings, Connector):
     setting_prefix = "FACEBOOK"
     setup_steps = _(
         "Create a Meta app (type Business) at developers.facebook.com, add Facebook Login for "
-        "Business with the redirect URL <site>/channels/connect/facebook/callback/, request the "
+        "Business with the redirect URL <site>/channels/oauth/facebook/callback/, request the "
         "permissions pages_show_list, pages_read_engagement, pages_manage_posts and read_insights, "
         "then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
     )

@@ -74,7 +74,7 @@ class InstagramConnector(MetaAppSettings, Connector):
     setting_prefix = "INSTAGRAM"
     setup_steps = _(
         "Use a Meta app (type Business) with Facebook Login for Business and the Instagram API; "
-        "add the redirect URL <site>/channels/connect/instagram/callback/ and the permissions "
+        "add the redirect URL <site>/channels/oauth/instagram/callback/ and the permissions "
         "instagram_basic, instagram_content_publish, instagram_manage_insights, "
         "instagram_manage_comments, pages_show_list and pages_read_engagement; link each Instagram "
         "professional account to a Facebook Page; then set INSTAGRAM_CLIENT_ID, "

@@ -84,7 +84,7 @@ class LinkedInConnector(OAuth2Connector):
     setup_steps = _(
         'Create an app at linkedin.com/developers, add the products "Sign In with LinkedIn using '
         'OpenID Connect", "Share on LinkedIn" and (for pages) "Community Management API", add the '
-        "redirect URL /channels/connect/linkedin/callback, then set LINKEDIN_CLIENT_ID and "
+        "redirect URL /channels/oauth/linkedin/callback/, then set LINKEDIN_CLIENT_ID and "
         "LINKEDIN_CLIENT_SECRET."
     )
 

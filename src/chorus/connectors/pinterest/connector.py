@@ -61,7 +61,7 @@ class PinterestConnector(OAuth2Connector):
     idempotent = False
     setup_steps = _(
         "Create an app at developers.pinterest.com (a business account is needed), add the redirect "
-        "URI /channels/connect/pinterest/callback, request Standard access to create public pins, "
+        "URI /channels/oauth/pinterest/callback/, request Standard access to create public pins, "
         "then set PINTEREST_CLIENT_ID (the app id) and PINTEREST_CLIENT_SECRET."
     )
 

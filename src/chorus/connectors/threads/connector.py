@@ -62,7 +62,7 @@ class ThreadsConnector(MetaAppSettings, Connector):
     setting_prefix = "THREADS"
     setup_steps = _(
         "Create a Meta app with the Threads use case at developers.facebook.com, add the redirect "
-        "URL <site>/channels/connect/threads/callback/ and the permissions threads_basic, "
+        "URL <site>/channels/oauth/threads/callback/ and the permissions threads_basic, "
         "threads_content_publish, threads_manage_insights and threads_manage_replies, then set "
         "THREADS_CLIENT_ID (the Threads app id), THREADS_CLIENT_SECRET and THREADS_ENABLED=true "
         "and restart. Media must be reachable from the internet at CHORUS_BASE_URL."

@@ -60,7 +60,7 @@ class TikTokConnector(OAuth2Connector):
     idempotent = False
     setup_steps = _(
         "Create an app at developers.tiktok.com with Login Kit and the Content Posting API (Direct "
-        "Post enabled), add the redirect URI /channels/connect/tiktok/callback, then set "
+        "Post enabled), add the redirect URI /channels/oauth/tiktok/callback/, then set "
         "TIKTOK_CLIENT_ID (the client key) and TIKTOK_CLIENT_SECRET. Until TikTok audits the app, "
         "posts are private (only the creator sees them) and the account must be private; set "
         "TIKTOK_AUDITED=true once the audit passes, then reconnect."

@@ -62,7 +62,7 @@ class XConnector(OAuth2Connector):
     idempotent = False
     setup_steps = _(
         "Create a project and app at developer.x.com, enable OAuth 2.0 (type: Web App, confidential "
-        "client) with the callback URL /channels/connect/x/callback, buy pay-per-use credits, then "
+        "client) with the callback URL /channels/oauth/x/callback/, buy pay-per-use credits, then "
         "set X_CLIENT_ID and X_CLIENT_SECRET."
     )
 

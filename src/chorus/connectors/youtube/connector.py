@@ -56,7 +56,7 @@ class YouTubeConnector(OAuth2Connector):
     setup_steps = _(
         "In Google Cloud Console create a project, enable the YouTube Data API v3, configure the "
         "OAuth consent screen, create an OAuth client (Web application) with the redirect URI "
-        "/channels/connect/youtube/callback, then set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET. "
+        "/channels/oauth/youtube/callback/, then set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET. "
         "Until Google audits the project, videos from unverified projects are locked private."
     )
 
