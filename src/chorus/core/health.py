@@ -35,8 +35,7 @@ class Health:
 
     @property
     def stale_roles(self) -> list[str]:
-        limit = settings.CHORUS_HEARTBEAT_STALE_SECONDS
-        return [role for role, age in self.heartbeats.items() if age is None or age > limit]
+        return _stale(self.heartbeats)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +65,21 @@ class Health:
         }
 
 
+def _heartbeat_ages() -> dict[str, float | None]:
+    beats = {hb.name: hb.age_seconds for hb in Heartbeat.objects.filter(name__in=ROLES)}
+    return {role: beats.get(role) for role in ROLES}
+
+
+def _stale(ages: dict[str, float | None]) -> list[str]:
+    limit = settings.CHORUS_HEARTBEAT_STALE_SECONDS
+    return [role for role, age in ages.items() if age is None or age > limit]
+
+
+def stale_roles() -> list[str]:
+    """Only what the admin banner needs: one query on the heartbeat table, on every page."""
+    return _stale(_heartbeat_ages())
+
+
 def check() -> Health:
     try:
         with connection.cursor() as cursor:
@@ -73,10 +87,9 @@ def check() -> Health:
         database_ok = True
     except Exception:
         return Health(database_ok=False, heartbeats=dict.fromkeys(ROLES))
-    beats = {hb.name: hb.age_seconds for hb in Heartbeat.objects.filter(name__in=ROLES)}
     dues = [d for d in (probe() for probe in _oldest_due_probes) if d is not None]
     return Health(
         database_ok=database_ok,
-        heartbeats={role: beats.get(role) for role in ROLES},
+        heartbeats=_heartbeat_ages(),
         oldest_due_at=min(dues) if dues else None,
     )
