@@ -173,6 +173,15 @@ class Connector:
         """The OAuth callback (code exchange). Only for connectors that return ConnectRedirect."""
         raise NotImplementedError
 
+    @staticmethod
+    def authorization_code(params: dict[str, str], provider: str) -> str:
+        """The code of an OAuth callback, or ReauthRequired saying what the provider answered."""
+        if "code" not in params:
+            raise ReauthRequired(
+                f"{provider} did not authorize Chorus: {params.get('error', 'no code returned')}."
+            )
+        return params["code"]
+
     def check(self) -> str:
         """Verifies the live connection; returns a one-line description (account name...)."""
         raise NotImplementedError

@@ -31,7 +31,6 @@ from chorus.connectors.base import (
     Feature,
     Problem,
     PublishResult,
-    ReauthRequired,
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import FACEBOOK_VIDEO_GRAPH, GraphAPI
@@ -77,13 +76,10 @@ class FacebookConnector(MetaAppSettings, Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Facebook did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
+        code = cls.authorization_code(params, "Facebook")
         client_id, secret = cls.require_configured()
         token = graph.facebook_user_token(
-            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=params["code"]
+            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
         pages = graph.facebook_pages(token["access_token"])
         page = graph.pick(pages, params.get("page") or state_data.get("page", ""), label="Facebook Page")

@@ -30,7 +30,6 @@ from chorus.connectors.base import (
     PublishResult,
     Quota,
     RateLimited,
-    ReauthRequired,
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import GraphAPI
@@ -100,13 +99,10 @@ class InstagramConnector(MetaAppSettings, Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Instagram did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
+        code = cls.authorization_code(params, "Instagram")
         client_id, secret = cls.require_configured()
         token = graph.facebook_user_token(
-            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=params["code"]
+            client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
         accounts = [
             {**page["instagram_business_account"], "page_id": page["id"], "page_token": page["access_token"]}

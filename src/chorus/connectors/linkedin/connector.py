@@ -28,7 +28,6 @@ from chorus.connectors.base import (
     Feature,
     Problem,
     PublishResult,
-    ReauthRequired,
 )
 from chorus.connectors.linkedin.client import LinkedInAPI
 from chorus.connectors.oauth2 import (
@@ -99,11 +98,8 @@ class LinkedInConnector(OAuth2Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"LinkedIn did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
-        token = LinkedInAPI().exchange_code(cls.app(), params["code"], callback_url)
+        code = cls.authorization_code(params, "LinkedIn")
+        token = LinkedInAPI().exchange_code(cls.app(), code, callback_url)
         api = LinkedInAPI(token["access_token"])
         member = api.userinfo()
         member_urn = f"urn:li:person:{member['sub']}"

@@ -27,7 +27,6 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
-    ReauthRequired,
 )
 from chorus.connectors.mastodon import rules
 from chorus.connectors.mastodon.client import MastodonAPI, normalize_instance
@@ -89,16 +88,13 @@ class MastodonConnector(Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Mastodon did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
+        code = cls.authorization_code(params, "Mastodon")
         instance = state_data["instance"]
         token = MastodonAPI(instance).exchange_code(
             client_id=state_data["client_id"],
             client_secret=state_data["client_secret"],
             redirect_uri=callback_url,
-            code=params["code"],
+            code=code,
         )
         api = MastodonAPI(instance, token)
         account = api.verify_credentials()

@@ -23,7 +23,6 @@ from chorus.connectors.base import (
     Feature,
     Problem,
     PublishResult,
-    ReauthRequired,
 )
 from chorus.connectors.oauth2 import (
     OAuth2Connector,
@@ -74,11 +73,8 @@ class PinterestConnector(OAuth2Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Pinterest did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
-        token = PinterestAPI().exchange_code(cls.app(), params["code"], callback_url)
+        code = cls.authorization_code(params, "Pinterest")
+        token = PinterestAPI().exchange_code(cls.app(), code, callback_url)
         api = PinterestAPI(token["access_token"])
         account = api.user_account()
         return ConnectResult(

@@ -92,10 +92,7 @@ class ThreadsConnector(MetaAppSettings, Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Threads did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
+        code = cls.authorization_code(params, "Threads")
         client_id, secret = cls.require_configured()
         oauth = GraphAPI(base_url=THREADS_GRAPH, version="", network="Threads")
         short = oauth.post(
@@ -105,7 +102,7 @@ class ThreadsConnector(MetaAppSettings, Connector):
                 "client_secret": secret,
                 "grant_type": "authorization_code",
                 "redirect_uri": callback_url,
-                "code": params["code"],
+                "code": code,
             },
         )
         long = oauth.get(

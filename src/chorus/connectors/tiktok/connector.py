@@ -30,7 +30,6 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
-    ReauthRequired,
 )
 from chorus.connectors.oauth2 import OAuth2Connector, media_bytes, media_size, media_type, token_credentials
 from chorus.connectors.probe import probe
@@ -75,11 +74,8 @@ class TikTokConnector(OAuth2Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"TikTok did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
-        token = TikTokAPI().exchange_code(cls.app(), params["code"], callback_url)
+        code = cls.authorization_code(params, "TikTok")
+        token = TikTokAPI().exchange_code(cls.app(), code, callback_url)
         user = TikTokAPI(token["access_token"]).user()
         audited = bool(getattr(settings, "CHORUS_TIKTOK_AUDITED", False))
         return ConnectResult(

@@ -22,7 +22,6 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
-    ReauthRequired,
 )
 from chorus.connectors.oauth2 import (
     OAuth2Connector,
@@ -78,9 +77,8 @@ class XConnector(OAuth2Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(f"X did not authorize Chorus: {params.get('error', 'no code returned')}.")
-        token = XAPI().exchange_code(cls.app(), params["code"], callback_url, state_data["code_verifier"])
+        code = cls.authorization_code(params, "X")
+        token = XAPI().exchange_code(cls.app(), code, callback_url, state_data["code_verifier"])
         user = XAPI(token["access_token"]).me()
         return ConnectResult(
             name=f"@{user['username']}",

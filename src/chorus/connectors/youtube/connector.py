@@ -25,7 +25,6 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
-    ReauthRequired,
 )
 from chorus.connectors.oauth2 import OAuth2Connector, media_bytes, media_size, media_type, token_credentials
 from chorus.connectors.probe import probe
@@ -69,11 +68,8 @@ class YouTubeConnector(OAuth2Connector):
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
-        if "code" not in params:
-            raise ReauthRequired(
-                f"Google did not authorize Chorus: {params.get('error', 'no code returned')}."
-            )
-        token = YouTubeAPI().exchange_code(cls.app(), params["code"], callback_url)
+        code = cls.authorization_code(params, "Google")
+        token = YouTubeAPI().exchange_code(cls.app(), code, callback_url)
         channel = YouTubeAPI(token["access_token"]).my_channel()
         title = str(channel["snippet"]["title"])
         return ConnectResult(
