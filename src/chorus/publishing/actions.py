@@ -541,10 +541,6 @@ def requeue_evergreen(target_id: int) -> PostTarget | None:
     return copy
 
 
-def new_attempt_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
 def create_post(
     *,
     workspace: Any,
