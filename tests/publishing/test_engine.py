@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from unittest import mock
 
@@ -321,3 +322,111 @@ def test_an_internal_error_before_sending_retries_instead_of_sticking(due_target
     due_target.refresh_from_db()
     assert due_target.status == S.SCHEDULED and due_target.error_code == "internal"
     assert due_target.attempts == 1 and SinkRequest.objects.count() == 0
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def _batch(cast, channel, n: int) -> tuple[uuid.UUID, list[PostTarget]]:
+    for _ in range(n):
+        make_target(cast, channel, when=timezone.now() - dt.timedelta(seconds=1))
+    attempt_id, ids = dispatch.claim_due()
+    assert len(ids) == n
+    return attempt_id, engine.load(ids)
+
+
+def _phases_seen_by_publish(monkeypatch) -> list[dict[int, str]]:
+    """Wraps the sink's publish: before each call, the phase of every publishing target."""
+    seen: list[dict[int, str]] = []
+    real = SinkConnector.publish
+
+    def publish(self, target):
+        seen.append(dict(PostTarget.objects.filter(status=S.PUBLISHING).values_list("pk", "phase")))
+        return real(self, target)
+
+    monkeypatch.setattr(SinkConnector, "publish", publish)
+    return seen
+
+
+def test_a_network_that_can_be_read_back_gets_the_whole_batch_marked_sending_at_once(
+    cast, sink_channel, monkeypatch
+):
+    attempt_id, targets = _batch(cast, sink_channel, 3)
+    seen = _phases_seen_by_publish(monkeypatch)
+    outcomes = engine.publish_many(targets, attempt_id)
+    assert sorted(outcomes.values()) == ["published"] * 3
+    # Already before the first call every target of the batch was 'sending' (one UPDATE).
+    assert set(seen[0].values()) == {"sending"} and len(seen[0]) == 3
+    assert SinkPost.objects.count() == 3
+    assert AuditEvent.objects.filter(action="target.published").count() == 3
+
+
+def test_a_network_that_cannot_be_read_back_marks_each_target_just_before_its_call(
+    cast, sink_channel, monkeypatch
+):
+    monkeypatch.setattr(SinkConnector, "features", frozenset())
+    attempt_id, targets = _batch(cast, sink_channel, 3)
+    seen = _phases_seen_by_publish(monkeypatch)
+    assert sorted(engine.publish_many(targets, attempt_id).values()) == ["published"] * 3
+    # At each call, exactly one target is 'sending' (the one being sent); the rest wait as
+    # 'claimed', so a crash would leave only the call in flight uncertain.
+    assert [sorted(phases.values()).count("sending") for phases in seen] == [1, 1, 1]
+    assert [len(phases) for phases in seen] == [3, 2, 1]
+
+
+def test_one_failure_in_a_batch_does_not_hold_back_the_others(cast, sink_channel):
+    sink_channel.config = {"reject_words": ["forbidden"]}
+    sink_channel.save()
+    for text in ("fine", "a forbidden word", "also fine"):
+        make_target(cast, sink_channel, text=text, when=timezone.now() - dt.timedelta(seconds=1))
+    attempt_id, ids = dispatch.claim_due()
+    targets = engine.load(ids)
+    outcomes = engine.publish_many(targets, attempt_id)
+    assert sorted(outcomes.values()) == ["failed", "published", "published"]
+    rejected = PostTarget.objects.get(text="a forbidden word")
+    assert rejected.status == S.FAILED and "forbidden" in rejected.error_message
+
+
+def test_a_batch_redelivered_after_its_worker_died_mid_send_asks_the_network_instead_of_resending(
+    cast, sink_channel
+):
+    attempt_id, targets = _batch(cast, sink_channel, 3)
+    assert actions.begin_sending_many([t.pk for t in targets], attempt_id) == {t.pk for t in targets}
+    # The worker sent the first one, then died; the task comes back with the same attempt.
+    SinkConnector(sink_channel).publish(targets[0])
+    assert set(engine.publish_many(engine.load([t.pk for t in targets]), attempt_id).values()) == {"unknown"}
+    assert SinkRequest.objects.count() == 1  # nothing resent blindly
+    assert sorted(reconcile.reconcile_one(t.pk) for t in targets) == ["published", "retry", "retry"]
+    attempt_id, ids = dispatch.claim_due()
+    assert sorted(engine.publish_many(engine.load(ids), attempt_id).values()) == ["published", "published"]
+    assert sorted(SinkPost.objects.values_list("target_id", flat=True)) == sorted(t.pk for t in targets)
+
+
+def test_quick_calls_stay_on_the_batch_thread_and_slow_ones_spread_over_the_pool(
+    cast, sink_channel, monkeypatch
+):
+    threads: list[str] = []
+    real = SinkConnector.publish
+
+    def publish(self, target):
+        threads.append(threading.current_thread().name)
+        return real(self, target)
+
+    monkeypatch.setattr(SinkConnector, "publish", publish)
+    monkeypatch.setattr(engine, "INLINE_CALL_SECONDS", 60.0)  # every call counts as quick
+    attempt_id, targets = _batch(cast, sink_channel, 4)
+    engine.publish_many(targets, attempt_id, threads=4)
+    assert threads == [threading.current_thread().name] * 4
+
+    threads.clear()
+    monkeypatch.setattr(engine, "INLINE_CALL_SECONDS", 0.0)  # every call counts as slow
+
+    def send(job):  # records where it ran, sends nothing
+        threads.append(threading.current_thread().name)
+        job.outcome = "not sent (test)"
+
+    monkeypatch.setattr(engine, "_send", send)
+    attempt_id, targets = _batch(cast, sink_channel, 4)
+    engine.publish_many(targets, attempt_id, threads=4)
+    assert threads[0] == threading.current_thread().name  # the first call always runs inline
+    assert all(name.startswith("publish") for name in threads[1:]) and len(threads) == 4

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+from django.utils import timezone
 
 from chorus.core.middleware import current_ip
 from chorus.core.models import AuditEvent
@@ -44,3 +48,37 @@ def record_raw(
         data=data,
         ip=current_ip(),
     )
+
+
+def record_many(
+    action: str, object_type: str, rows: Iterable[tuple[int | None, object, dict[str, Any]]], at: Any = None
+) -> int:
+    """Engine-side audit rows in one prepared statement: (workspace id, object id, data) each,
+    no actor, no client IP (the scheduler and workers act, not a person). The ORM's bulk_create
+    cost ~150 µs a row for these, more than the publish it records."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    opts = AuditEvent._meta
+    table = connection.ops.quote_name(opts.db_table)
+    sql = (
+        f"INSERT INTO {table} (workspace_id, action, object_type, object_id, data, at) "  # noqa: S608 (model's table; values are parameters)
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    stamp = opts.get_field("at").get_db_prep_value(at or timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                (
+                    workspace_id,
+                    action,
+                    object_type,
+                    str(object_id),
+                    json.dumps(data, cls=DjangoJSONEncoder),
+                    stamp,
+                )
+                for workspace_id, object_id, data in rows
+            ],
+        )
+    return len(rows)

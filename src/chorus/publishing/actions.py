@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +30,6 @@ from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role
 from chorus.content.models import Post, PostTarget
 from chorus.core import audit
-from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
 from chorus.core.timeutil import Resolved, next_slot, resolve_local
 
@@ -386,44 +385,63 @@ def mark_published(
         transaction.on_commit(lambda: requeue_evergreen(target.pk))
 
 
-def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> tuple[int, int]:
+def begin_sending_many(target_ids: list[int], attempt_id: uuid.UUID) -> set[int]:
+    """`begin_sending` for a batch in one UPDATE (networks that can be read back, see the
+    engine); returns the ids that are now 'sending' for this attempt."""
+    now = timezone.now()
+    rows = PostTarget.objects.filter(pk__in=target_ids, attempt_id=attempt_id, status=S.PUBLISHING)
+    changed = rows.filter(phase="claimed").update(phase="sending", sending_at=now)
+    if changed == len(target_ids):
+        return set(target_ids)
+    return set(rows.filter(phase="sending", sending_at=now).values_list("pk", flat=True))
+
+
+def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
     """`mark_published` for a batch of (target, PublishResult) in one transaction: the same
-    conditional update per row, audit rows in one insert. Returns (published, superseded)."""
+    conditional update per row (one prepared statement, not an ORM query each), audit rows in
+    one insert. Returns the ids it marked; the others had moved (superseded)."""
     now = timezone.now()
     done: set[int] = set()
+    table = connection.ops.quote_name(PostTarget._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET status = %s, phase = '', published_at = %s, external_id = %s, "  # noqa: S608 (model's table; values are parameters)
+        "external_url = %s, error_code = '', error_message = '', due_at = NULL, updated_at = %s "
+        "WHERE id = %s AND status = %s AND attempt_id = %s"
+    )
+    prep_time = PostTarget._meta.get_field("published_at").get_db_prep_value
+    prep_uuid = PostTarget._meta.get_field("attempt_id").get_db_prep_value
     with transaction.atomic():
-        for target, result in pairs:
-            changed = PostTarget.objects.filter(
-                pk=target.pk, status=S.PUBLISHING, attempt_id=target.attempt_id
-            ).update(
-                status=S.PUBLISHED,
-                phase="",
-                published_at=result.published_at or now,
-                external_id=result.external_id,
-                external_url=result.url,
-                error_code="",
-                error_message="",
-                due_at=None,
-                updated_at=now,
-            )
-            if changed == 1:
-                done.add(target.pk)
-        AuditEvent.objects.bulk_create(
-            AuditEvent(
-                workspace_id=t.workspace_id,
-                action="target.published",
-                object_type="content.posttarget",
-                object_id=str(t.pk),
-                at=now,
-                data={"to": S.PUBLISHED, "external_id": r.external_id},
-            )
-            for t, r in pairs
-            if t.pk in done
+        stamp = prep_time(now, connection)
+        with connection.cursor() as cursor:
+            for target, result in pairs:
+                at = prep_time(result.published_at, connection) if result.published_at else stamp
+                cursor.execute(
+                    sql,
+                    [S.PUBLISHED, at, result.external_id, result.url, stamp, target.pk, S.PUBLISHING,
+                     prep_uuid(target.attempt_id, connection)],
+                )  # fmt: skip
+                if cursor.rowcount == 1:
+                    done.add(target.pk)
+        audit.record_many(
+            "target.published",
+            "content.posttarget",
+            (
+                (t.workspace_id, t.pk, {"to": S.PUBLISHED, "external_id": r.external_id})
+                for t, r in pairs
+                if t.pk in done
+            ),
+            at=now,
         )
         for target, _result in pairs:
-            if target.pk in done and target.post.evergreen:
-                transaction.on_commit(functools.partial(requeue_evergreen, target.pk))
-    return len(done), len(pairs) - len(done)
+            if target.pk in done:
+                target.status, target.external_id, target.external_url = (
+                    S.PUBLISHED,
+                    _result.external_id,
+                    _result.url,
+                )
+                if target.post.evergreen:
+                    transaction.on_commit(functools.partial(requeue_evergreen, target.pk))
+    return done
 
 
 @transaction.atomic

@@ -23,7 +23,6 @@ from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
 from chorus.content.models import PostTarget
 from chorus.core import audit
-from chorus.core.models import AuditEvent
 
 log = logging.getLogger(__name__)
 S = PostTarget.Status
@@ -113,16 +112,11 @@ def claim_due(now: dt.datetime | None = None, limit: int | None = None) -> tuple
             )
             claimed_ids = list(PostTarget.objects.filter(attempt_id=attempt_id).values_list("id", flat=True))
             ws_of = dict(chosen)
-            AuditEvent.objects.bulk_create(
-                AuditEvent(
-                    workspace_id=ws_of[t],
-                    action="target.claimed",
-                    object_type="content.posttarget",
-                    object_id=str(t),
-                    data={"to": S.PUBLISHING, "attempt": str(attempt_id)},
-                    at=now,
-                )
-                for t in claimed_ids
+            audit.record_many(
+                "target.claimed",
+                "content.posttarget",
+                ((ws_of[t], t, {"to": S.PUBLISHING, "attempt": str(attempt_id)}) for t in claimed_ids),
+                at=now,
             )
             # Enqueue only once the claim is committed: a worker must never see a task for a
             # claim that could still roll back.

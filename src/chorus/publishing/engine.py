@@ -1,4 +1,4 @@
-"""Publishing one claimed target: the only place that calls a connector's `publish`.
+"""Publishing claimed targets: the only place that calls a connector's `publish`.
 
 Order of a publish, each step committed before the next:
 1. the claim (scheduler) recorded status 'publishing', phase 'claimed' and an attempt id;
@@ -6,17 +6,32 @@ Order of a publish, each step committed before the next:
 3. phase 'sending' committed — from here a crash means "maybe sent";
 4. the network call, outside any transaction;
 5. the outcome recorded, conditional on the attempt id.
+
+A publish task runs these steps for a whole claimed batch: one query loads it, one query reads
+the platforms' quota blocks for its channels, and the outcomes are recorded together. Step 3 is
+one UPDATE for every target of a network that can be read back (`Feature.LOOKUP`): if the worker
+dies mid-batch, reconciliation asks the network about each 'sending' target and sends again the
+ones it does not have, so marking them together costs nothing in safety. A network that cannot
+be read back gets its own 'sending' commit right before its call, so a crash leaves at most the
+calls in flight uncertain.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
+import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from chorus.channels import actions as channel_actions
@@ -24,6 +39,7 @@ from chorus.connectors.base import (
     AuthExpired,
     Connector,
     ContentRejected,
+    Feature,
     OutcomeUnknown,
     PublishError,
     PublishResult,
@@ -50,32 +66,75 @@ def _slot(connector: Connector) -> threading.BoundedSemaphore:
         return _network_slots[connector.kind]
 
 
-def _load(target_id: int) -> PostTarget | None:
-    return (
-        PostTarget.objects.select_related("channel", "workspace", "post", "post__author")
-        .filter(pk=target_id)
-        .first()
-    )
+def load(target_ids: Iterable[int]) -> list[PostTarget]:
+    return list(PostTarget.objects.select_related("channel", "post").filter(pk__in=list(target_ids)))
 
 
 def publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
     """Runs one attempt; returns the outcome name (for logs and tests). Safe to run twice."""
-    target = _load(target_id)
-    if target is None:
+    targets = load([target_id])
+    if not targets:
         return "gone"
-    return publish_loaded(target, attempt_id)
+    return publish_many(targets, attempt_id)[target_id]
 
 
-def publish_loaded(
-    target: PostTarget, attempt_id: uuid.UUID, successes: list[tuple[PostTarget, PublishResult]] | None = None
+@dataclass
+class _Job:
+    target: PostTarget
+    connector: Connector
+    marked: bool  # phase 'sending' already committed with the batch
+    result: PublishResult | None = None
+    error: BaseException | None = None
+    outcome: str = field(default="")  # set when the job ends before or without a network call
+
+
+def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: int = 1) -> dict[int, str]:
+    """One attempt for each of `targets` (loaded with `load`); returns each target's outcome.
+    Network calls run on up to `threads` threads of this process's pool; everything that writes
+    the engine's bookkeeping runs on the calling thread."""
+    outcomes: dict[int, str] = {}
+    live: list[PostTarget] = []
+    for target in targets:
+        if target.status != S.PUBLISHING or target.attempt_id != attempt_id:
+            outcomes[target.pk] = "stale"  # another attempt owns it now, or it is done
+        elif target.phase == PostTarget.Phase.SENDING:
+            # The same attempt was already sending when its worker died and the task came back
+            # (Celery acks late). The request may have reached the network: never resend blindly.
+            outcomes[target.pk] = _guarded(
+                target,
+                attempt_id,
+                lambda t: _unknown(t, "The worker stopped while sending; checking with the network."),
+            )
+        else:
+            live.append(target)
+    jobs = _prepare(live, attempt_id, outcomes)
+    _send_all(jobs, threads)
+    successes = []
+    for job in jobs:
+        if job.outcome:
+            outcomes[job.target.pk] = job.outcome
+        elif job.error is not None:
+            outcomes[job.target.pk] = _guarded(job.target, attempt_id, _settle_error, job.error)
+        else:
+            assert job.result is not None
+            successes.append((job.target, job.result))
+    if successes:
+        published = set(actions.mark_published_many(successes))
+        for target, _result in successes:
+            outcomes[target.pk] = "published" if target.pk in published else "superseded"
+            if target.pk not in published:
+                log.warning(
+                    "target %s moved during attempt %s; left to reconciliation", target.pk, attempt_id
+                )
+    return outcomes
+
+
+def _guarded(
+    target: PostTarget, attempt_id: uuid.UUID, settle: Callable[..., str], *args: Any, **kwargs: Any
 ) -> str:
-    """One attempt on an already loaded target. With `successes`, a successful publish is
-    appended there for `record_successes` to write with others in one transaction (fewer
-    commits per target); until then the target stays 'sending', which a crash turns into
-    'unknown' and reconciliation settles by reading back — the same as a crash right after any
-    network call."""
+    """`settle(target, *args, **kwargs)`, which records this attempt's outcome."""
     try:
-        return _publish_one(target, attempt_id, successes)
+        return settle(target, *args, **kwargs)
     except actions.TransitionRefused:
         # Crash recovery or another actor moved the target while this attempt ran (e.g. its send
         # outlived the send lease and it became 'unknown'): reconciliation settles it by reading
@@ -84,98 +143,117 @@ def publish_loaded(
         return "superseded"
 
 
-def record_successes(successes: list[tuple[PostTarget, PublishResult]]) -> dict[str, int]:
-    if not successes:
-        return {}
-    published, superseded = actions.mark_published_many(successes)
-    return {"published": published, **({"superseded": superseded} if superseded else {})}
-
-
-def _publish_one(
-    target: PostTarget, attempt_id: uuid.UUID, successes: list[tuple[PostTarget, PublishResult]] | None
-) -> str:
-    if target.status != S.PUBLISHING or target.attempt_id != attempt_id:
-        return "stale"  # another attempt owns it now, or it is done: a duplicate delivery
-    if target.phase == PostTarget.Phase.SENDING:
-        # The same attempt was already sending when its worker died and the task came back
-        # (Celery acks late). The request may have reached the network: never resend blindly.
-        actions.mark_unknown(target, message="The worker stopped while sending; checking with the network.")
-        return "unknown"
-    try:
-        connector = target.channel.connector()
-        wait_until = quotas.reserve(connector, target)
-    except Exception as exc:
-        # Nothing was sent yet (a bug, a misconfigured connector, the database briefly away):
-        # safe to try again later, counted as an attempt so a persistent fault ends as failed.
-        log.exception("target %s failed before sending", target.pk)
-        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
-            actions.mark_failed(
-                target, code="internal", message=f"Internal error before sending: {type(exc).__name__}"
+def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, str]) -> list[_Job]:
+    """Quota reservations, then phase 'sending' for the targets that may go out now."""
+    connectors: dict[int, Connector] = {}
+    blocked = quotas.blocked_channels({t.channel_id for t in live}) if live else {}
+    jobs: list[_Job] = []
+    for target in live:
+        try:
+            connector = connectors.get(target.channel_id)
+            if connector is None:
+                connector = connectors[target.channel_id] = target.channel.connector()
+            wait_until = quotas.reserve(connector, target, blocked=blocked)
+        except Exception as exc:
+            log.exception("target %s failed before sending", target.pk)
+            outcomes[target.pk] = _guarded(target, attempt_id, _internal_error, exc)
+            continue
+        if wait_until is not None:
+            outcomes[target.pk] = _guarded(
+                target,
+                attempt_id,
+                _retry,
+                when=wait_until,
+                code="quota",
+                message=f"{connector.label} posting limit reached; waiting until {wait_until:%Y-%m-%d %H:%M} UTC.",
+                count_attempt=False,
+                outcome="quota_wait",
             )
-            return "failed"
-        delay = actions.backoff_delay(target.attempts)
-        actions.retry_later(
-            target,
-            when=timezone.now() + dt.timedelta(seconds=delay),
-            code="internal",
-            message=f"Internal error before sending ({type(exc).__name__}); trying again.",
-        )
-        return "retry"
-    if wait_until is not None:
-        actions.retry_later(
-            target,
-            when=wait_until,
-            code="quota",
-            message=f"{connector.label} posting limit reached; waiting until {wait_until:%Y-%m-%d %H:%M} UTC.",
-            count_attempt=False,
-        )
-        return "quota_wait"
-    if not actions.begin_sending(target.pk, attempt_id):
+            continue
+        jobs.append(_Job(target, connector, marked=Feature.LOOKUP in connector.features))
+    together = [job.target.pk for job in jobs if job.marked]
+    if together:
+        started = actions.begin_sending_many(together, attempt_id)
+        for job in jobs:
+            if job.marked and job.target.pk not in started:
+                quotas.refund(job.target)
+                job.outcome = "stale"
+    return jobs
+
+
+# A network that answers faster than this (per call, on average) is called from the batch's own
+# thread: handing calls to other threads only adds switching when there is no wait to overlap.
+INLINE_CALL_SECONDS = 0.003
+
+
+def _send_all(jobs: list[_Job], threads: int) -> None:
+    pending = [job for job in jobs if not job.outcome]
+    started = time.monotonic()
+    sent = 0
+    while sent < len(pending) and (
+        threads <= 1 or sent == 0 or time.monotonic() - started <= INLINE_CALL_SECONDS * sent
+    ):
+        _send(pending[sent])  # inline while the calls are quick (and always the first one)
+        sent += 1
+    rest = pending[sent:]
+    if not rest:
+        return
+    threads = min(threads, len(rest))
+    work: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+    for job in rest:
+        work.put(job)
+    futures = [_pool().submit(_drain, work) for _ in range(threads)]
+    for future in futures:
+        future.result()
+
+
+_pool_lock = threading.Lock()
+_pool_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's network-call threads, created on first use (after a fork, in the child).
+    They live as long as the process, so each keeps its database connection (the sink and the
+    connectors' quota observations use it) instead of opening one per batch."""
+    global _pool_executor
+    with _pool_lock:
+        if _pool_executor is None:
+            _pool_executor = ThreadPoolExecutor(
+                max_workers=max(1, settings.CHORUS_PUBLISH_THREADS), thread_name_prefix="publish"
+            )
+        return _pool_executor
+
+
+def _drain(work: queue.SimpleQueue[_Job]) -> None:
+    close_old_connections()  # drop this thread's connection if it is broken or past its age
+    while True:
+        try:
+            job = work.get_nowait()
+        except queue.Empty:
+            return
+        _send(job)
+
+
+def _send(job: _Job) -> None:
+    target, connector = job.target, job.connector
+    if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
-        return "stale"
+        job.outcome = "stale"
+        return
     try:
         with _slot(connector):
-            result = _call(connector, target)
-    except RateLimited as exc:
-        quotas.refund(target)
-        when = timezone.now() + dt.timedelta(seconds=exc.retry_after)
-        actions.retry_later(target, when=when, code=exc.code, message=exc.message, count_attempt=False)
-        return "rate_limited"
-    except Transient as exc:
-        quotas.refund(target)
-        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
-            actions.mark_failed(
-                target, code=exc.code, message=f"{exc.message} (gave up after {target.attempts + 1} attempts)"
-            )
-            return "failed"
-        delay = actions.backoff_delay(target.attempts)
-        actions.retry_later(
-            target, when=timezone.now() + dt.timedelta(seconds=delay), code=exc.code, message=exc.message
-        )
-        return "retry"
-    except ContentRejected as exc:
-        quotas.refund(target)
-        actions.mark_failed(target, code=exc.code, message=exc.message)
-        return "failed"
-    except ReauthRequired as exc:
-        quotas.refund(target)
-        _pause_for_reauth(target, exc)
-        return "held"
-    except OutcomeUnknown as exc:
-        actions.mark_unknown(target, message=exc.message)
-        return "unknown"
-    except PublishError as exc:
-        actions.mark_failed(target, code=exc.code, message=exc.message)
-        return "failed"
-    except Exception as exc:
-        # A bug or an unexpected library error after phase 'sending': we cannot tell whether the
-        # request went out, so reconciliation decides (never a blind retry).
-        log.exception("publish of target %s raised", target.pk)
-        actions.mark_unknown(target, message=f"Unexpected error: {type(exc).__name__}")
-        return "unknown"
-    if successes is not None:
-        successes.append((target, result))
-        return "sent"
+            job.result = _call(connector, target)
+    except Exception as exc:  # settled on the batch's thread (`_settle_error`)
+        job.error = exc
+        return
+    if not job.marked:
+        # No read-back for this network: its outcome is recorded at once, so a crash later in
+        # the batch cannot leave a sent post looking uncertain.
+        result = job.result
+        job.outcome = _guarded(target, target.attempt_id, _published, result)  # type: ignore[arg-type]
+
+
+def _published(target: PostTarget, result: PublishResult) -> str:
     actions.mark_published(
         target, external_id=result.external_id, url=result.url, published_at=result.published_at
     )
@@ -194,6 +272,79 @@ def _call(connector: Connector, target: PostTarget) -> PublishResult:
             raise ReauthRequired(exc.message) from exc
 
 
+def _settle_error(target: PostTarget, exc: BaseException) -> str:
+    """Records a failed network call; the error class decides what happens next."""
+    if isinstance(exc, RateLimited):
+        quotas.refund(target)
+        when = timezone.now() + dt.timedelta(seconds=exc.retry_after)
+        return _retry(
+            target, when=when, code=exc.code, message=exc.message, count_attempt=False, outcome="rate_limited"
+        )
+    if isinstance(exc, Transient):
+        quotas.refund(target)
+        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
+            actions.mark_failed(
+                target, code=exc.code, message=f"{exc.message} (gave up after {target.attempts + 1} attempts)"
+            )
+            return "failed"
+        delay = actions.backoff_delay(target.attempts)
+        return _retry(
+            target, when=timezone.now() + dt.timedelta(seconds=delay), code=exc.code, message=exc.message
+        )
+    if isinstance(exc, ContentRejected):
+        quotas.refund(target)
+        actions.mark_failed(target, code=exc.code, message=exc.message)
+        return "failed"
+    if isinstance(exc, ReauthRequired):
+        quotas.refund(target)
+        _pause_for_reauth(target, exc)
+        return "held"
+    if isinstance(exc, OutcomeUnknown):
+        return _unknown(target, exc.message)
+    if isinstance(exc, PublishError):
+        actions.mark_failed(target, code=exc.code, message=exc.message)
+        return "failed"
+    # A bug or an unexpected library error after phase 'sending': we cannot tell whether the
+    # request went out, so reconciliation decides (never a blind retry).
+    log.error("publish of target %s raised", target.pk, exc_info=exc)
+    return _unknown(target, f"Unexpected error: {type(exc).__name__}")
+
+
+def _unknown(target: PostTarget, message: str) -> str:
+    actions.mark_unknown(target, message=message)
+    return "unknown"
+
+
+def _retry(
+    target: PostTarget,
+    *,
+    when: dt.datetime,
+    code: str,
+    message: str,
+    count_attempt: bool = True,
+    outcome: str = "retry",
+) -> str:
+    actions.retry_later(target, when=when, code=code, message=message, count_attempt=count_attempt)
+    return outcome
+
+
+def _internal_error(target: PostTarget, exc: Exception) -> str:
+    """Nothing was sent yet (a bug, a misconfigured connector, the database briefly away): safe
+    to try again later, counted as an attempt so a persistent fault ends as failed."""
+    if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
+        actions.mark_failed(
+            target, code="internal", message=f"Internal error before sending: {type(exc).__name__}"
+        )
+        return "failed"
+    delay = actions.backoff_delay(target.attempts)
+    return _retry(
+        target,
+        when=timezone.now() + dt.timedelta(seconds=delay),
+        code="internal",
+        message=f"Internal error before sending ({type(exc).__name__}); trying again.",
+    )
+
+
 def _pause_for_reauth(target: PostTarget, exc: PublishError) -> None:
     channel = target.channel
     channel_actions.pause_channel(channel=channel, reason=exc.message)
@@ -205,3 +356,7 @@ def _pause_for_reauth(target: PostTarget, exc: PublishError) -> None:
         title=f"{channel.name} needs to be reconnected",
         body=exc.message,
     )
+
+
+def count(outcomes: dict[int, str]) -> dict[str, int]:
+    return dict(Counter(outcomes.values()))

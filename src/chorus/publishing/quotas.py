@@ -19,9 +19,18 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import Connector, Quota
 from chorus.content.models import PostTarget
 from chorus.publishing.models import QuotaUsage
-from chorus.quotastate.observe import blocked_until, observe
+from chorus.quotastate.observe import blocked_channels, blocked_until, observe
 
-__all__ = ["QuotaState", "blocked_until", "forecast_warnings", "observe", "refund", "reserve", "usage"]
+__all__ = [
+    "QuotaState",
+    "blocked_channels",
+    "blocked_until",
+    "forecast_warnings",
+    "observe",
+    "refund",
+    "reserve",
+    "usage",
+]
 
 
 @dataclass(frozen=True)
@@ -43,11 +52,14 @@ def usage(channel: Channel, quota: Quota, at: dt.datetime | None = None) -> Quot
     )
 
 
-def reserve(connector: Connector, target: PostTarget) -> dt.datetime | None:
+def reserve(
+    connector: Connector, target: PostTarget, *, blocked: dict[int, dt.datetime] | None = None
+) -> dt.datetime | None:
     """Charges the ledger for publishing `target`. Returns None when it fits, otherwise the time
     at which enough of the window frees up (nothing is charged then). The platform's own word
-    (usage headers, `observe`) comes first: an exhausted bucket waits until its reset."""
-    reset = blocked_until(connector.channel.pk)
+    (usage headers, `observe`) comes first: an exhausted bucket waits until its reset.
+    `blocked`: `blocked_channels` already read for a batch (saves a query per target)."""
+    reset = blocked_until(connector.channel.pk) if blocked is None else blocked.get(connector.channel.pk)
     if reset is not None:
         return reset
     if not connector.quotas:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -45,13 +46,18 @@ def observe(
 def blocked_until(channel_id: int, at: dt.datetime | None = None) -> dt.datetime | None:
     """The latest reset among this channel's exhausted buckets that gate publishing, when it is
     still in the future; None when the platform said nothing that blocks."""
+    return blocked_channels([channel_id], at).get(channel_id)
+
+
+def blocked_channels(channel_ids: Iterable[int], at: dt.datetime | None = None) -> dict[int, dt.datetime]:
+    """`blocked_until` for many channels in one query: {channel id: reset} for the blocked ones."""
     at = at or timezone.now()
-    rows = QuotaObservation.objects.filter(channel_id=channel_id, gates_publishing=True).filter(
+    rows = QuotaObservation.objects.filter(channel_id__in=list(channel_ids), gates_publishing=True).filter(
         Q(remaining__lte=0) | Q(used_percent__gte=100)
     )
-    until: dt.datetime | None = None
+    until: dict[int, dt.datetime] = {}
     for obs in rows:
         reset = obs.resets_at or obs.observed_at + UNKNOWN_RESET_WAIT
-        if reset > at and (until is None or reset > until):
-            until = reset
+        if reset > at and (obs.channel_id not in until or reset > until[obs.channel_id]):
+            until[obs.channel_id] = reset
     return until
