@@ -51,12 +51,18 @@ RATIO_GOAL = 0.5
 
 # Engine settings for the benchmark (an environment variable of the same name wins). Changed
 # from the product defaults (tick 1 s, publish batch 20, threads 8): a 0.25 s tick takes ~0.5 s
-# off burst lateness; batches of 50 halve the per-task overhead (task row, pool, connections).
+# off burst lateness; one publish task per claimed chunk of 200 keeps the per-task overhead (task
+# row, connections) small. Threads per worker process differ per shape: the 50 ms runs need ~200
+# calls in flight to keep up with SQLite, while on PostgreSQL every publish thread holds a server
+# connection (4 Celery processes x 16 threads stays well under max_connections = 100).
 ENGINE_SETTINGS = {
     "CHORUS_SCHEDULER_TICK_SECONDS": "0.25",
     "CHORUS_CLAIM_BATCH": "200",
-    "CHORUS_PUBLISH_BATCH": "50",
-    "CHORUS_PUBLISH_THREADS": "10",
+    "CHORUS_PUBLISH_BATCH": "200",
+}
+SHAPE_SETTINGS = {
+    "sqlite": {"CHORUS_PUBLISH_THREADS": "100"},
+    "postgres": {"CHORUS_PUBLISH_THREADS": "16"},
 }
 DB_WORKERS = int(os.environ.get("BENCH_DB_WORKERS", "3"))
 DB_WORKER_INTERVAL = float(os.environ.get("BENCH_DB_WORKER_INTERVAL", "0.2"))
@@ -67,6 +73,10 @@ SHAPES = {"sqlite": "db", "postgres": "celery"}  # database -> task engine
 
 def run(full: bool) -> list[dict[str, Any]]:
     settings = {key: os.environ.get(key, value) for key, value in ENGINE_SETTINGS.items()}
+    shape_settings = {
+        db: {key: os.environ.get(key, value) for key, value in values.items()}
+        for db, values in SHAPE_SETTINGS.items()
+    }
     only = [item for item in os.environ.get("BENCH_DISPATCH_CASES", "").split(",") if item]
     plan = [
         (db, load, latency)
@@ -92,7 +102,12 @@ def run(full: bool) -> list[dict[str, Any]]:
                     databases = sqlite if db == "sqlite" else postgres
                     assert databases is not None
                     url = databases.fresh()
-                    run_env = {**env, "DATABASE_URL": url, "CHORUS_TASK_BACKEND": SHAPES[db]}
+                    run_env = {
+                        **env,
+                        **shape_settings[db],
+                        "DATABASE_URL": url,
+                        "CHORUS_TASK_BACKEND": SHAPES[db],
+                    }
                     if SHAPES[db] == "celery":
                         reset_redis(redis_url)
                         run_env["REDIS_URL"] = redis_url
@@ -101,7 +116,7 @@ def run(full: bool) -> list[dict[str, Any]]:
                     finally:
                         if isinstance(databases, PostgresDatabases):
                             databases.drop(url)
-                    results.append(per_run_line(raw, db, load, latency, settings))
+                    results.append(per_run_line(raw, db, load, latency, {**settings, **shape_settings[db]}))
         finally:
             if postgres is not None:
                 postgres.close()

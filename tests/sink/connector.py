@@ -16,8 +16,9 @@ It supports LOOKUP by marker, like searching an account's recent posts.
 from __future__ import annotations
 
 import random
+import threading
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -45,6 +46,71 @@ def _insert(model: type, columns: tuple[str, ...]) -> str:
     )
 
 
+class _GroupCommit:
+    """The sink "server" commits the requests that arrive together in one transaction (group
+    commit, as a database-backed service does under load); each caller returns once its own
+    request is durable. A lone request commits alone. Without it, dozens of publish threads
+    writing at once measured SQLite's write lock, not the engine."""
+
+    def __init__(self) -> None:
+        self._queue: list[_Request] = []
+        self._queue_lock = threading.Lock()
+        self._writer = threading.Lock()
+
+    def apply(self, request: _Request) -> int | None:
+        with self._queue_lock:
+            self._queue.append(request)
+        with self._writer:
+            if not request.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._write(batch)
+        if request.error is not None:
+            raise request.error
+        return request.post_id
+
+    @staticmethod
+    def _write(batch: list[_Request]) -> None:
+        try:
+            now = SinkPost._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
+            with transaction.atomic(), connection.cursor() as cursor:
+                for request in batch:
+                    request.post_id = request.write(cursor, now)
+        except Exception as exc:
+            for request in batch:
+                request.error = exc
+        finally:
+            for request in batch:
+                request.done = True
+
+
+class _Request:
+    def __init__(self, connector: SinkConnector, target: PostTarget, marker: str, fault: str, accepts: bool):
+        self.connector, self.target, self.marker, self.fault, self.accepts = (
+            connector,
+            target,
+            marker,
+            fault,
+            accepts,
+        )
+        self.post_id: int | None = None
+        self.error: Exception | None = None
+        self.done = False
+
+    def write(self, cursor: Any, now: Any) -> int | None:
+        channel_id, target = self.connector.channel.pk, self.target
+        cursor.execute(_INSERT_REQUEST, [channel_id, target.pk, self.fault, now])
+        if not self.accepts:
+            return None
+        if self.connector._config("idempotent", False):
+            existing = SinkPost.objects.filter(marker=self.marker).values_list("pk", flat=True).first()
+            if existing is not None:
+                return int(existing)
+        cursor.execute(_INSERT_POST, [channel_id, self.marker, target.pk, target.text, now])
+        return int(cursor.lastrowid) if connection.vendor == "sqlite" else int(cursor.fetchone()[0])
+
+
+_WRITES = _GroupCommit()
 _INSERT_REQUEST = _insert(SinkRequest, ("channel_id", "target_id", "fault", "at"))
 _INSERT_POST = _insert(SinkPost, ("channel_id", "marker", "target_id", "text", "created_at"))
 
@@ -89,20 +155,8 @@ class SinkConnector(Connector):
         return PublishResult(external_id=str(post_id), url=f"http://sink.invalid/p/{post_id}")
 
     def _record(self, target: PostTarget, marker: str, fault: str, accepts: bool) -> int | None:
-        """The sink's side of a request, in one transaction: the request row, and the post when
-        it is accepted. Plain INSERTs: the sink stands for a remote service, so its bookkeeping
-        should cost the worker as little as possible."""
-        now = SinkPost._meta.get_field("created_at").get_db_prep_value(timezone.now(), connection)
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_INSERT_REQUEST, [self.channel.pk, target.pk, fault, now])
-            if not accepts:
-                return None
-            if self._config("idempotent", False):
-                existing = SinkPost.objects.filter(marker=marker).values_list("pk", flat=True).first()
-                if existing is not None:
-                    return int(existing)
-            cursor.execute(_INSERT_POST, [self.channel.pk, marker, target.pk, target.text, now])
-            return int(cursor.lastrowid) if connection.vendor == "sqlite" else int(cursor.fetchone()[0])
+        """The sink's side of a request: the request row, and the post when it is accepted."""
+        return _WRITES.apply(_Request(self, target, marker, fault, accepts))
 
     def lookup(self, target: PostTarget) -> PublishResult | None:
         post = SinkPost.objects.filter(marker=self.idempotency_key(target)).order_by("pk").first()

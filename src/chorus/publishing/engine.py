@@ -181,20 +181,27 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
     return jobs
 
 
-# A network that answers faster than this (per call, on average) is called from the batch's own
-# thread: handing calls to other threads only adds switching when there is no wait to overlap.
-INLINE_CALL_SECONDS = 0.003
+# A network whose calls wait less than this (wall time minus the calling thread's CPU time, a
+# moving average per network kept by this process) is called from the batch's own thread:
+# handing calls to other threads only adds switching when there is no wait to overlap. A network
+# not seen yet is tried inline first.
+INLINE_WAIT_SECONDS = 0.005
+_call_wait: dict[str, float] = {}
+
+
+def _is_slow(kind: str) -> bool:
+    return _call_wait.get(kind, 0.0) > INLINE_WAIT_SECONDS
 
 
 def _send_all(jobs: list[_Job], threads: int) -> None:
     pending = [job for job in jobs if not job.outcome]
-    started = time.monotonic()
     sent = 0
-    while sent < len(pending) and (
-        threads <= 1 or sent == 0 or time.monotonic() - started <= INLINE_CALL_SECONDS * sent
-    ):
-        _send(pending[sent])  # inline while the calls are quick (and always the first one)
-        sent += 1
+    if threads <= 1 or not any(_is_slow(job.connector.kind) for job in pending):
+        while sent < len(pending):
+            _send(pending[sent])
+            sent += 1
+            if threads > 1 and _is_slow(pending[sent - 1].connector.kind):
+                break
     rest = pending[sent:]
     if not rest:
         return
@@ -240,12 +247,16 @@ def _send(job: _Job) -> None:
         quotas.refund(target)
         job.outcome = "stale"
         return
+    wall, cpu = time.perf_counter(), time.thread_time()
     try:
         with _slot(connector):
             job.result = _call(connector, target)
     except Exception as exc:  # settled on the batch's thread (`_settle_error`)
         job.error = exc
         return
+    finally:
+        waited = (time.perf_counter() - wall) - (time.thread_time() - cpu)
+        _call_wait[connector.kind] = 0.8 * _call_wait.get(connector.kind, waited) + 0.2 * waited
     if not job.marked:
         # No read-back for this network: its outcome is recorded at once, so a crash later in
         # the batch cannot leave a sent post looking uncertain.
