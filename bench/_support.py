@@ -54,15 +54,19 @@ def base_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def migrate(env: dict[str, str], log_dir: Path) -> None:
+def migrate(env: dict[str, str], log_dir: Path, database: str = "default") -> None:
     started = time.monotonic()
     with (log_dir / "migrate.log").open("wb") as out:
         proc = subprocess.run(
-            [CHORUS, "migrate", "-v", "0"], env=env, cwd=REPO_DIR, stdout=out, stderr=subprocess.STDOUT
+            [CHORUS, "manage", "migrate", "-v", "0", "--no-input", "--database", database],
+            env=env,
+            cwd=REPO_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     if proc.returncode != 0:
         raise RuntimeError(f"chorus migrate failed:\n{(log_dir / 'migrate.log').read_text()[-3000:]}")
-    log(f"migrated {env['DATABASE_URL'].split('@')[-1]} in {time.monotonic() - started:.1f}s")
+    log(f"migrated {env['DATABASE_URL'].split('@')[-1]} ({database}) in {time.monotonic() - started:.1f}s")
 
 
 # --- throwaway databases --------------------------------------------------------------------------
@@ -75,16 +79,21 @@ class SqliteDatabases:
         self.dir = workdir / "sqlite"
         self.dir.mkdir()
         self.template = self.dir / "template.sqlite3"
-        migrate({**env, "DATABASE_URL": f"sqlite:///{self.template}"}, workdir)
-        for suffix in ("-wal", "-shm"):
-            if Path(f"{self.template}{suffix}").exists():
-                raise RuntimeError("the template database was not checkpointed")
+        # tests.settings keeps the sink's tables in a file of their own next to the database
+        # (tests/sink/router.py): "<name>-sink".
+        for database in ("default", "sink"):
+            migrate({**env, "DATABASE_URL": f"sqlite:///{self.template}"}, workdir, database)
+        for path in (self.template, Path(f"{self.template}-sink")):
+            for suffix in ("-wal", "-shm"):
+                if Path(f"{path}{suffix}").exists():
+                    raise RuntimeError(f"the template database {path.name} was not checkpointed")
         self.count = 0
 
     def fresh(self) -> str:
         self.count += 1
         path = self.dir / f"run{self.count}.sqlite3"
         shutil.copyfile(self.template, path)
+        shutil.copyfile(f"{self.template}-sink", f"{path}-sink")
         return f"sqlite:///{path}"
 
     def close(self) -> None:

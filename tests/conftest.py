@@ -7,16 +7,41 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from chorus.accounts.models import Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role
 
 PASSWORD = "correct horse battery staple"
+_DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
+
+
+def pytest_collection_modifyitems(items):
+    """Every database test may reach the sink's own database (tests/sink/router.py): anything
+    that publishes writes there. The test keeps its other `django_db` options."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and "_django_db_helper" not in item.fixturenames:
+            continue
+        options = dict(zip(_DJANGO_DB_ARGS, marker.args, strict=False)) if marker else {}
+        options.update(marker.kwargs if marker else {})
+        if options.get("databases") is None:
+            item.add_marker(pytest.mark.django_db(**{**options, "databases": "__all__"}))
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware activates the request's language and never deactivates it: after a test
+    that requests a French page, messages built later in the same worker (connector validation,
+    error reasons) would come out in French. Each test starts from the site's default language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_user(email: str, **extra) -> User:

@@ -119,6 +119,16 @@ def start_role(
     return role
 
 
+def sink_database_env() -> dict[str, str]:
+    """Where this test session keeps the sink's tables, when they have a file of their own."""
+    from django.conf import settings
+    from django.db import connections
+
+    if "sink" not in settings.DATABASES:
+        return {}
+    return {"CHORUS_SINK_DATABASE": str(connections["sink"].settings_dict["NAME"])}
+
+
 def database_url_of_test_db() -> str:
     """A DATABASE_URL naming the database pytest-django created (xdist suffix included)."""
     from django.db import connection
@@ -206,6 +216,7 @@ def engine_env(django_db_setup, engine_redis_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url_of_test_db(),
+        **sink_database_env(),
         CHORUS_TASK_BACKEND=settings.CHORUS_TASK_BACKEND,
         # The same settings module as this test process (test-only apps included), importable
         # from the repository root.

@@ -6,3 +6,14 @@ os.environ.setdefault("CHORUS_EXTRA_APPS", "tests.sink")
 os.environ.setdefault("CHORUS_EXTRA_CONNECTORS", "sink=tests.sink.connector.SinkConnector")
 
 from chorus.settings import *  # noqa: F403
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The sink's own file next to the database (tests/sink/router.py says why); a worker started
+    # on a test's database gets the test's sink file in CHORUS_SINK_DATABASE.
+    _default = DATABASES["default"]  # noqa: F405
+    DATABASES["sink"] = {  # noqa: F405
+        **_default,
+        "NAME": os.environ.get("CHORUS_SINK_DATABASE") or f"{_default['NAME']}-sink",
+        "TEST": {"NAME": f"{_default['TEST']['NAME']}-sink"},
+    }
+    DATABASE_ROUTERS = ["tests.sink.router.SinkRouter"]

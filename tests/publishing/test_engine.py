@@ -402,39 +402,23 @@ def test_a_batch_redelivered_after_its_worker_died_mid_send_asks_the_network_ins
     assert sorted(SinkPost.objects.values_list("target_id", flat=True)) == sorted(t.pk for t in targets)
 
 
-def test_quick_calls_stay_on_the_batch_thread_and_slow_ones_spread_over_the_pool(
+def test_calls_that_wait_on_the_network_overlap_on_the_pool_and_local_ones_stay_inline(
     cast, sink_channel, monkeypatch
 ):
     threads: list[str] = []
-    real = SinkConnector.publish
 
-    def publish(self, target):
+    def send(job):  # records where it ran, sends nothing
         threads.append(threading.current_thread().name)
-        return real(self, target)
+        job.outcome = "not sent (test)"
 
-    monkeypatch.setattr(SinkConnector, "publish", publish)
-    monkeypatch.setattr(engine, "INLINE_WAIT_SECONDS", 60.0)  # every call counts as quick
-    monkeypatch.setattr(engine, "_call_wait", {})
-    attempt_id, targets = _batch(cast, sink_channel, 4)
+    monkeypatch.setattr(engine, "_send", send)
+    attempt_id, targets = _batch(cast, sink_channel, 4)  # the sink without latency: no wait
     engine.publish_many(targets, attempt_id, threads=4)
     assert threads == [threading.current_thread().name] * 4
 
     threads.clear()
-    monkeypatch.setattr(engine, "INLINE_WAIT_SECONDS", 0.005)
-    monkeypatch.setattr(engine, "_call_wait", {})  # a network this process has not seen yet
-
-    def send(job):  # a call that waited a second on the network; sends nothing
-        threads.append(threading.current_thread().name)
-        engine._call_wait[job.connector.kind] = 1.0
-        job.outcome = "not sent (test)"
-
-    monkeypatch.setattr(engine, "_send", send)
-    attempt_id, targets = _batch(cast, sink_channel, 4)
-    engine.publish_many(targets, attempt_id, threads=4)
-    assert threads[0] == threading.current_thread().name  # the first call of an unknown network
-    assert all(name.startswith("publish") for name in threads[1:]) and len(threads) == 4
-    # Now known to wait: the next batch goes to the pool from its first call.
-    threads.clear()
+    sink_channel.config = {"latency_ms": 30}
+    sink_channel.save()
     attempt_id, targets = _batch(cast, sink_channel, 4)
     engine.publish_many(targets, attempt_id, threads=4)
     assert len(threads) == 4 and all(name.startswith("publish") for name in threads)

@@ -20,7 +20,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils.translation import gettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 if TYPE_CHECKING:
     from chorus.channels.models import Channel
@@ -38,6 +39,7 @@ class Feature(enum.StrEnum):
     DELETE = "delete"
     LOOKUP = "lookup"  # can read back a publish by its idempotency marker (reconciliation)
     NATIVE_SCHEDULING = "native_scheduling"
+    AMPLIFIERS = "amplifiers"  # can list the accounts that reposted or quoted a post
 
 
 class PublishError(Exception):
@@ -99,6 +101,20 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Amplifier:
+    """An account that reposted (`kind` "repost") or quoted ("quote") a post. `followers` is None
+    when the network does not say; `url` is the quote's own address (quotes only)."""
+
+    account_id: str
+    kind: str
+    handle: str = ""
+    display_name: str = ""
+    profile_url: str = ""
+    followers: int | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Quota:
     """A platform cap on a rolling window, e.g. Quota("posts", 50, dt.timedelta(hours=24))."""
 
@@ -125,6 +141,25 @@ class ConnectRedirect:
     state_data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ConnectOption:
+    """One account a login reaches (a Page, an Instagram account, a LinkedIn organization)."""
+
+    key: str  # unique among the options; the only thing the picker form sends back
+    name: str
+    result: ConnectResult  # becomes a channel if the user picks this option
+    detail: str = ""  # a category, an @username, "yourself"
+    picture: str = ""  # an https image URL, when the network gives one
+
+
+@dataclass(frozen=True)
+class ConnectChoice:
+    """The login reaches several accounts: the user picks which become channels (the channels
+    app keeps the options, tokens included, encrypted on the server until then)."""
+
+    options: tuple[ConnectOption, ...]
+
+
 class Connector:
     kind: ClassVar[str]
     label: ClassVar[str]
@@ -134,6 +169,8 @@ class Connector:
     max_concurrency: ClassVar[int] = 4  # publishes in flight per network, across all workers
     quotas: ClassVar[tuple[Quota, ...]] = ()
     idempotent: ClassVar[bool] = False  # the network dedupes a retried create (key or record key)
+    # Feature.AMPLIFIERS: which kinds of amplification the network lists ("repost", "quote").
+    amplifier_kinds: ClassVar[frozenset[str]] = frozenset({"repost", "quote"})
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -148,7 +185,11 @@ class Connector:
             problems.append(
                 Problem(
                     "text",
-                    gettext("%(used)s characters; %(network)s allows %(limit)s.")
+                    ngettext(
+                        "%(used)s character; %(network)s allows %(limit)s.",
+                        "%(used)s characters; %(network)s allows %(limit)s.",
+                        len(target.text),
+                    )
                     % {"used": len(target.text), "network": self.label, "limit": self.max_text_length},
                     "too_long",
                 )
@@ -169,7 +210,7 @@ class Connector:
     @classmethod
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
-    ) -> ConnectResult:
+    ) -> ConnectResult | ConnectChoice:
         """The OAuth callback (code exchange). Only for connectors that return ConnectRedirect."""
         raise NotImplementedError
 
@@ -177,8 +218,13 @@ class Connector:
     def authorization_code(params: dict[str, str], provider: str) -> str:
         """The code of an OAuth callback, or ReauthRequired saying what the provider answered."""
         if "code" not in params:
+            if "error" in params:  # the provider's own words, kept as it gave them
+                raise ReauthRequired(
+                    gettext("%(network)s did not authorize Chorus: %(error)s.")
+                    % {"network": provider, "error": params["error"]}
+                )
             raise ReauthRequired(
-                f"{provider} did not authorize Chorus: {params.get('error', 'no code returned')}."
+                gettext("%(network)s did not authorize Chorus: no code returned.") % {"network": provider}
             )
         return params["code"]
 
@@ -196,6 +242,11 @@ class Connector:
         """Feature.METRICS: counters of the account (followers, posts...)."""
         raise NotImplementedError
 
+    def amplifiers(self, target: PostTarget) -> list[Amplifier]:
+        """Feature.AMPLIFIERS: the accounts that reposted or quoted this published post, with
+        their follower counts where the network gives them (a bounded number of pages)."""
+        raise NotImplementedError
+
     def delete(self, target: PostTarget) -> None:
         """Feature.DELETE: remove the published post from the network."""
         raise NotImplementedError
@@ -206,13 +257,55 @@ class Connector:
 
     def refresh_credentials(self) -> None:
         """Called once on AuthExpired; raises ReauthRequired when the refresh is refused."""
-        raise ReauthRequired("The connection expired and cannot be refreshed; reconnect the channel.")
+        raise ReauthRequired(
+            gettext("The connection expired and cannot be refreshed; reconnect the channel.")
+        )
 
     def quota_cost(self, target: PostTarget) -> dict[str, int]:
         """Units each quota bucket is charged for publishing this target."""
         return {quota.bucket: 1 for quota in self.quotas}
 
+    def waits(self) -> bool:
+        """A publish waits on the network, so the engine overlaps such calls on its thread pool.
+        Only a local stand-in without latency says False: its calls run one after the other."""
+        return True
+
     @staticmethod
     def idempotency_key(target: PostTarget) -> str:
         """Stable across every retry of the same target (Mastodon Idempotency-Key, markers)."""
         return f"chorus-{target.uid}"
+
+
+# --- numbers in messages ---------------------------------------------------------------------------
+# Messages are built when validation runs, inside the reader's language: numbers are formatted
+# for it too (1.5 MB in English, 1,5 Mo in French), without a needless ".0".
+
+
+def number(value: float) -> str:
+    """A limit or a measure as the active language writes it: 40, 0.5, 1,000.5."""
+    rounded = round(float(value), 1)
+    return number_format(int(rounded) if rounded.is_integer() else rounded, force_grouping=True)
+
+
+def unaccepted_type(network: str, content_type: str) -> str:
+    """ "X does not accept video/x-msvideo." for a file type the network refuses."""
+    if not content_type:
+        return gettext("%(network)s does not accept this file type.") % {"network": network}
+    return gettext("%(network)s does not accept %(type)s.") % {"network": network, "type": content_type}
+
+
+def with_followers(account: str, followers: Any) -> str:
+    """The one-line description of a checked account: "@ngo (1,204 followers)"."""
+    if not isinstance(followers, int):  # the network did not say
+        return account
+    return ngettext(
+        "%(account)s (%(followers)s follower)", "%(account)s (%(followers)s followers)", followers
+    ) % {
+        "account": account,
+        "followers": number(followers),
+    }
+
+
+def megabytes(size: float) -> str:
+    """A byte count in megabytes (2**20), for "the file is larger than %(size)s MB"."""
+    return number(size / 2**20)

@@ -57,71 +57,97 @@ def claim_due(now: dt.datetime | None = None, limit: int | None = None) -> tuple
 
     Targets later than their workspace's tolerance (first attempts only) are held for a person;
     targets on paused channels are held until the channel is reconnected.
+
+    PostgreSQL reads the candidates `FOR UPDATE SKIP LOCKED` in the claiming transaction. SQLite
+    has one write lock for the whole file, shared with every worker's writes: the candidates are
+    read before it (a read takes no lock in WAL mode) and the transaction holds it only for the
+    conditional UPDATE, whose `status='scheduled'` guard makes a lost race claim nothing. (Two
+    schedulers may then both see the same room under a network's concurrency cap and overshoot it
+    by a batch; each worker process still holds its calls to the cap.)
     """
     now = now or timezone.now()
     limit = limit or settings.CHORUS_CLAIM_BATCH
     attempt_id = uuid.uuid4()
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            rows = _candidates(now, limit, lock=True)
+            return attempt_id, _claim(rows, now, limit, attempt_id)
+    rows = _candidates(now, limit, lock=False)
+    if not rows:
+        return attempt_id, []
     with transaction.atomic():
-        candidates = PostTarget.objects.filter(status=S.SCHEDULED, hold_reason="", due_at__lte=now).order_by(
-            "due_at"
-        )
-        if connection.vendor == "postgresql":
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        rows = list(
-            candidates.values_list(
-                "id",
-                "channel__kind",
-                "channel__status",
-                "scheduled_at",
-                "attempts",
-                "workspace__late_tolerance_minutes",
-                "workspace_id",
-            )[: limit * 2]
-        )
-        if not rows:
-            return attempt_id, []
-        room = {kind: _cap(kind) - n for kind, n in _inflight_by_kind().items()}
-        missed: list[tuple[int, int]] = []
-        paused: list[tuple[int, int]] = []
-        chosen: list[tuple[int, int]] = []
-        for target_id, kind, channel_status, scheduled_at, attempts, tolerance, workspace_id in rows:
-            if channel_status != Channel.Status.ACTIVE:
-                paused.append((target_id, workspace_id))
-            elif (
-                attempts == 0
-                and scheduled_at is not None
-                and now - scheduled_at > dt.timedelta(minutes=tolerance)
-            ):
-                missed.append((target_id, workspace_id))
-            elif len(chosen) < limit and room.setdefault(kind, _cap(kind)) > 0:
-                room[kind] -= 1
-                chosen.append((target_id, workspace_id))
-        _hold(missed, PostTarget.Hold.MISSED, now)
-        _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)
-        claimed_ids: list[int] = []
-        if chosen:
-            PostTarget.objects.filter(
-                id__in=[t for t, _w in chosen], status=S.SCHEDULED, hold_reason=""
-            ).update(
-                status=S.PUBLISHING,
-                phase=PostTarget.Phase.CLAIMED,
-                attempt_id=attempt_id,
-                claimed_at=now,
-                sending_at=None,
-                updated_at=now,
-            )
-            claimed_ids = list(PostTarget.objects.filter(attempt_id=attempt_id).values_list("id", flat=True))
-            ws_of = dict(chosen)
-            audit.record_many(
-                "target.claimed",
-                "content.posttarget",
-                ((ws_of[t], t, {"to": S.PUBLISHING, "attempt": str(attempt_id)}) for t in claimed_ids),
-                at=now,
-            )
-            # Enqueue only once the claim is committed: a worker must never see a task for a
-            # claim that could still roll back.
-            transaction.on_commit(lambda: _enqueue(claimed_ids, attempt_id))
-    return attempt_id, claimed_ids
+        return attempt_id, _claim(rows, now, limit, attempt_id)
+
+
+Row = tuple[int, str, str, "dt.datetime | None", int, int, int]
+
+
+def _candidates(now: dt.datetime, limit: int, *, lock: bool) -> list[Row]:
+    candidates = PostTarget.objects.filter(status=S.SCHEDULED, hold_reason="", due_at__lte=now).order_by(
+        "due_at"
+    )
+    if lock:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return list(
+        candidates.values_list(
+            "id",
+            "channel__kind",
+            "channel__status",
+            "scheduled_at",
+            "attempts",
+            "workspace__late_tolerance_minutes",
+            "workspace_id",
+        )[: limit * 2]
+    )
+
+
+def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID) -> list[int]:
+    """Inside the claiming transaction: holds what must wait for a person, claims the rest."""
+    if not rows:
+        return []
+    room = {kind: _cap(kind) - n for kind, n in _inflight_by_kind().items()}
+    missed: list[tuple[int, int]] = []
+    paused: list[tuple[int, int]] = []
+    chosen: list[tuple[int, int]] = []
+    for target_id, kind, channel_status, scheduled_at, attempts, tolerance, workspace_id in rows:
+        if channel_status != Channel.Status.ACTIVE:
+            paused.append((target_id, workspace_id))
+        elif (
+            attempts == 0
+            and scheduled_at is not None
+            and now - scheduled_at > dt.timedelta(minutes=tolerance)
+        ):
+            missed.append((target_id, workspace_id))
+        elif len(chosen) < limit and room.setdefault(kind, _cap(kind)) > 0:
+            room[kind] -= 1
+            chosen.append((target_id, workspace_id))
+    _hold(missed, PostTarget.Hold.MISSED, now)
+    _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)
+    if not chosen:
+        return []
+    ids = [t for t, _w in chosen]
+    PostTarget.objects.filter(id__in=ids, status=S.SCHEDULED, hold_reason="").update(
+        status=S.PUBLISHING,
+        phase=PostTarget.Phase.CLAIMED,
+        attempt_id=attempt_id,
+        claimed_at=now,
+        sending_at=None,
+        updated_at=now,
+    )
+    claimed_ids = list(
+        PostTarget.objects.filter(id__in=ids, attempt_id=attempt_id).values_list("id", flat=True)
+    )
+    ws_of = dict(chosen)
+    audit.record_many(
+        "target.claimed",
+        "content.posttarget",
+        ((ws_of[t], t, {"to": S.PUBLISHING, "attempt": str(attempt_id)}) for t in claimed_ids),
+        at=now,
+    )
+    # Enqueue only once the claim is committed: a worker must never see a task for a claim that
+    # could still roll back.
+    transaction.on_commit(lambda: _enqueue(claimed_ids, attempt_id))
+    return claimed_ids
 
 
 def _enqueue(ids: list[int], attempt_id: uuid.UUID) -> None:

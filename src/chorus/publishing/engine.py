@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import queue
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -181,35 +180,20 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
     return jobs
 
 
-# A network whose calls wait less than this (wall time minus the calling thread's CPU time, a
-# moving average per network kept by this process) is called from the batch's own thread:
-# handing calls to other threads only adds switching when there is no wait to overlap. A network
-# not seen yet is tried inline first.
-INLINE_WAIT_SECONDS = 0.005
-_call_wait: dict[str, float] = {}
-
-
-def _is_slow(kind: str) -> bool:
-    return _call_wait.get(kind, 0.0) > INLINE_WAIT_SECONDS
-
-
 def _send_all(jobs: list[_Job], threads: int) -> None:
+    """Calls that wait on a network overlap on the pool; calls that do not (a local stand-in)
+    run one after the other on this thread, where extra threads would only add switching."""
     pending = [job for job in jobs if not job.outcome]
-    sent = 0
-    if threads <= 1 or not any(_is_slow(job.connector.kind) for job in pending):
-        while sent < len(pending):
-            _send(pending[sent])
-            sent += 1
-            if threads > 1 and _is_slow(pending[sent - 1].connector.kind):
-                break
-    rest = pending[sent:]
-    if not rest:
-        return
-    threads = min(threads, len(rest))
-    work: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-    for job in rest:
-        work.put(job)
-    futures = [_pool().submit(_drain, work) for _ in range(threads)]
+    waiting = [job for job in pending if job.connector.waits()] if threads > 1 else []
+    futures = []
+    if len(waiting) > 1:
+        work: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        for job in waiting:
+            work.put(job)
+        futures = [_pool().submit(_drain, work) for _ in range(min(threads, len(waiting)))]
+    for job in pending:
+        if not futures or not job.connector.waits():
+            _send(job)
     for future in futures:
         future.result()
 
@@ -247,16 +231,12 @@ def _send(job: _Job) -> None:
         quotas.refund(target)
         job.outcome = "stale"
         return
-    wall, cpu = time.perf_counter(), time.thread_time()
     try:
         with _slot(connector):
             job.result = _call(connector, target)
     except Exception as exc:  # settled on the batch's thread (`_settle_error`)
         job.error = exc
         return
-    finally:
-        waited = (time.perf_counter() - wall) - (time.thread_time() - cpu)
-        _call_wait[connector.kind] = 0.8 * _call_wait.get(connector.kind, waited) + 0.2 * waited
     if not job.marked:
         # No read-back for this network: its outcome is recorded at once, so a crash later in
         # the batch cannot leave a sent post looking uncertain.
