@@ -608,6 +608,53 @@ def _page_audit(cast: Cast) -> FrenchPage:
     return _ws_page(cast, "approvals:audit")
 
 
+def _network_channels(cast: Cast) -> tuple[Any, Any]:
+    """A Bluesky and a Mastodon channel: their validation runs offline, from the channel's config."""
+    from chorus.channels.actions import connect_channel
+
+    bluesky = connect_channel(
+        workspace=cast.workspace,
+        kind="bluesky",
+        name="Ciel",
+        config={"handle": "ong.bsky.social", "did": "did:plc:x"},
+        credentials={},
+    )
+    mastodon = connect_channel(
+        workspace=cast.workspace,
+        kind="mastodon",
+        name="Mammouth",
+        config={"instance": "https://social.example", "username": "ong", "limits": {"max_characters": 100}},
+        credentials={},
+    )
+    return bluesky, mastodon
+
+
+def _page_composer_with_network_problems(cast: Cast) -> FrenchPage:
+    # The connectors' own validation messages (length, language codes), written when the page
+    # is built, in the reader's language.
+    bluesky, mastodon = _network_channels(cast)
+    page = _ws_page(cast, "publishing:post_new")
+    page.method = "post"
+    page.data = {
+        "channels": [str(bluesky.pk), str(mastodon.pk)],  # type: ignore[dict-item]
+        "text": "x" * 301,
+        f"c{bluesky.pk}-langs": "en, fr, de, es",
+        "when": "now",
+    }
+    return page
+
+
+def _page_approval_with_decisions(cast: Cast) -> FrenchPage:
+    from chorus.approvals.models import Decision
+
+    target = _app_data(cast)["draft"]
+    for verdict in Decision.Verdict:
+        Decision.objects.create(
+            workspace=cast.workspace, target=target, actor=cast.owner, verdict=verdict, comment="Bien"
+        )
+    return _ws_page(cast, "approvals:target", target.pk)
+
+
 def _page_intake(cast: Cast) -> FrenchPage:
     return _ws_page(cast, "approvals:intake")
 
@@ -654,6 +701,57 @@ def test_a_french_page_has_no_english_left(
     text = visible_text(html)
     left = english_left_in(text, fixture_strings | set(page.machine_text))
     assert not left, f"English left on the French {page_name} page: {left}\n\nPage text: {text}"
+
+
+def test_a_composer_validation_message_is_french(french_cast: Cast) -> None:
+    bluesky, mastodon = _network_channels(french_cast)
+    client = french_client(french_cast.owner)
+    url = reverse("publishing:compose_check", args=[french_cast.workspace.slug])
+    payload = {
+        "channels": [bluesky.pk, mastodon.pk],
+        "text": "x" * 301,
+        f"c{bluesky.pk}-langs": "en, fr, de, es",
+    }
+    html = client.post(url, payload).content.decode()
+    text = visible_text(html)
+    assert "301 caractères ; cette instance en autorise 100." in text
+    assert "301 caractères ; Bluesky en autorise 300 (ou publiez le texte sous forme de fil)." in text
+    assert "Indiquez au plus 3 codes de langue" in text
+    assert "301 caractères / 300" in text  # the counter, in the plural form
+    assert not english_left_in(text, {"Ciel", "Mammouth"})
+
+    english = Client()
+    english.force_login(french_cast.owner)
+    english_text = visible_text(english.post(url, payload).content.decode(), "en")
+    assert "301 characters; this instance allows 100." in english_text
+
+
+def test_the_audit_page_names_object_types_in_french_and_keeps_the_technical_value(
+    french_cast: Cast, settings: Any, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    page = _page_audit(french_cast)
+    html = _render(page)
+    text = visible_text(html)
+    assert "Publication sur un canal" in text  # content.posttarget's verbose_name, in French
+    assert "content.posttarget" not in text
+    assert '<option value="content.posttarget">Publication sur un canal</option>' in html
+
+    filtered = _render(FrenchPage(page.client, page.url + "?object_type=content.posttarget"))
+    assert "Publication sur un canal #" in visible_text(filtered)
+    exported = page.client.get(page.url, {"format": "csv", "object_type": "content.posttarget"})
+    csv_text = b"".join(exported.streaming_content).decode()  # type: ignore[attr-defined]
+    rows = csv_text.splitlines()
+    assert rows[0].startswith("time,actor,action,object_type")
+    assert len(rows) > 1 and all(",content.posttarget," in row for row in rows[1:])
+
+
+def test_the_approval_history_uses_french_verbs(french_cast: Cast) -> None:
+    text = visible_text(_render(_page_approval_with_decisions(french_cast)))
+    owner = User.objects.get(pk=french_cast.owner.pk).display_name
+    for verb in ("a approuvé", "a refusé", "a commenté"):
+        assert f"{owner} {verb}" in text
+    assert f"{owner} approuvée" not in text  # the verdict label, an adjective, read as a verb
 
 
 def test_the_health_banner_is_french_for_admins(french_cast: Cast) -> None:

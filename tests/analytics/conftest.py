@@ -10,7 +10,7 @@ from chorus.channels.actions import connect_channel
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
 from chorus.publishing import actions
-from tests.analytics.fake import MetricsConnector
+from tests.analytics.fake import AmplifyingConnector, MetricsConnector
 from tests.conftest import Cast
 
 
@@ -19,7 +19,9 @@ def fake_connector(settings: Any) -> type[MetricsConnector]:
     settings.CHORUS_EXTRA_CONNECTORS = {
         **settings.CHORUS_EXTRA_CONNECTORS,
         "metricsfake": "tests.analytics.fake.MetricsConnector",
+        "amplifyfake": "tests.analytics.fake.AmplifyingConnector",
     }
+    AmplifyingConnector.amplifiers_answer = []
     MetricsConnector.post_answer = {}
     MetricsConnector.account_answer = {}
     MetricsConnector.calls = []
@@ -60,3 +62,15 @@ def snap_post(target: PostTarget, metrics: dict[str, int | None], at: dt.datetim
 
 def snap_account(channel: Channel, metrics: dict[str, int], at: dt.datetime) -> None:
     store_account_snapshot(channel, metrics, at)
+
+
+@pytest.fixture
+def amplifying_channel(cast: Cast, fake_connector: type[MetricsConnector]) -> Channel:
+    return connect_channel(
+        workspace=cast.workspace,
+        kind="amplifyfake",
+        name="Amplifying",
+        config={},
+        credentials={"token": "t"},
+        actor=cast.owner,
+    )

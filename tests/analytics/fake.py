@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from chorus.connectors.base import Connector, Feature, PublishResult
+from chorus.connectors.base import Amplifier, Connector, Feature, PublishResult
 from chorus.content.models import PostTarget
 
 
@@ -30,3 +30,18 @@ class MetricsConnector(Connector):
         if isinstance(self.account_answer, Exception):
             raise self.account_answer
         return dict(self.account_answer)
+
+
+class AmplifyingConnector(MetricsConnector):
+    """The metrics fake that also lists who reposted or quoted a post (Feature.AMPLIFIERS)."""
+
+    kind = "amplifyfake"
+    label = "Amplifying fake"
+    features = frozenset({Feature.METRICS, Feature.AMPLIFIERS})
+    amplifiers_answer: ClassVar[list[Amplifier] | Exception] = []
+
+    def amplifiers(self, target: PostTarget) -> list[Amplifier]:
+        MetricsConnector.calls.append(f"amplifiers:{target.pk}")
+        if isinstance(self.amplifiers_answer, Exception):
+            raise self.amplifiers_answer
+        return list(self.amplifiers_answer)

@@ -190,3 +190,19 @@ def test_it_loads_the_sample_workspace_from_the_demo_command(cast):
     }
     assert all(c.config["sample"] for c in workspace.channels.all())
     assert workspace.memberships.get(user=cast.owner).role == "owner"
+
+
+def test_the_channel_page_names_the_weekday_of_each_suggested_time(cast, metrics_channel):
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo(cast.workspace.timezone)
+    today = timezone.now().astimezone(paris).date()
+    monday = today - dt.timedelta(days=today.weekday() + 7)
+    for week in range(3):  # three Mondays at 09:00: enough history for a suggestion
+        local = dt.datetime.combine(monday - dt.timedelta(weeks=week), dt.time(9, 10), paris)
+        snap_post(published(cast, metrics_channel, local.astimezone(dt.UTC)), {"likes": 5}, timezone.now())
+    response = cast.client_for(cast.owner).get(
+        reverse("analytics:channel", args=[cast.workspace.slug, metrics_channel.pk])
+    )
+    assert response.status_code == 200
+    assert re.search(r'<ol id="suggestions"><li>Mon 09:00', response.content.decode())

@@ -85,7 +85,7 @@ def test_it_turns_a_story_into_a_draft_post_with_photos_and_credit(cast, sink_ch
     assert target.media[0]["media_id"] == story.photos.get().pk
     story.refresh_from_db()
     assert story.state == Story.State.ACCEPTED and story.post == target.post
-    assert "1 stories received" in editor.get(_u("intake")).content.decode()
+    assert "1 story received" in editor.get(_u("intake")).content.decode()
 
 
 def test_it_returns_a_story_with_a_note_and_filters_the_queue(cast):

@@ -155,7 +155,9 @@ def test_it_refuses_to_delete_media_of_a_scheduled_post(owner_client: Client, ca
     detail = owner_client.get(reverse("media:detail", args=[cast.workspace.slug, asset.pk])).content.decode()
     assert "waiting to be published" in detail
     response = owner_client.post(reverse("media:delete", args=[cast.workspace.slug, asset.pk]), follow=True)
-    assert "remove it from them first" in response.content.decode()
+    assert (
+        "used in 1 post waiting to be published; remove it from that post first." in response.content.decode()
+    )
     assert MediaAsset.objects.filter(pk=asset.pk).exists()
 
 

@@ -1,4 +1,4 @@
-"""State changes of analytics: scheduled reports and share links (audited)."""
+"""State changes of analytics: scheduled reports, share links and settings (audited)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chorus.accounts.models import User, Workspace
-from chorus.analytics.models import ScheduledReport, ShareLink
+from chorus.analytics.models import AnalyticsSettings, ScheduledReport, ShareLink
 from chorus.analytics.reports import ReportSpec, next_run
 from chorus.core import audit
 
@@ -80,6 +80,18 @@ def create_share_link(
 def revoke_share_link(*, link: ShareLink, actor: User | None) -> None:
     ShareLink.objects.filter(pk=link.pk).update(revoked=True)
     audit.record("analytics.share_link_revoked", workspace=link.workspace, actor=actor, obj=link)
+
+
+@transaction.atomic
+def set_notable_threshold(*, workspace: Workspace, followers: int, actor: User | None) -> AnalyticsSettings:
+    """From how many followers an account that amplified a post counts as notable."""
+    found, _ = AnalyticsSettings.objects.update_or_create(
+        workspace=workspace, defaults={"notable_followers": followers}
+    )
+    audit.record(
+        "analytics.notable_threshold_set", workspace=workspace, actor=actor, obj=found, followers=followers
+    )
+    return found
 
 
 def share_link_for(token: str) -> ShareLink | None:

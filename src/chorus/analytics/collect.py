@@ -4,6 +4,10 @@ Polling cadence follows a post's age (fresh posts move fast): under 48 h hourly,
 daily, older weekly. Account metrics are taken every 6 hours. A `RateLimited` from the network
 holds the whole channel until `retry_after` has passed; nothing is lost, the next poll catches up.
 
+Each post snapshot also refreshes the dashboard's rollup cells of that post (rollup.py), and,
+for networks that list them (Feature.AMPLIFIERS), who reposted or quoted the post — read again
+only when its reposts + quotes count moved.
+
 The scheduler job `enqueue_due` claims due rows by moving their `next_poll_at` forward with a
 conditional UPDATE (another scheduler that read the same row then updates nothing), then
 enqueues tasks with ids. Network calls happen in the tasks, outside any transaction.
@@ -19,6 +23,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from chorus.analytics import rollup
 from chorus.analytics.models import (
     ACCOUNT_FLOWS,
     ACCOUNT_GAUGES,
@@ -26,12 +31,14 @@ from chorus.analytics.models import (
     POST_METRICS,
     AccountDaily,
     AccountSnapshot,
+    Amplification,
     ChannelMetricsState,
     PostMetrics,
     PostSnapshot,
 )
 from chorus.channels.models import Channel
-from chorus.connectors.base import Feature, PublishError, RateLimited
+from chorus.connectors.base import Amplifier, Connector, Feature, PublishError, RateLimited
+from chorus.connectors.registry import connector_class
 from chorus.content.models import PostTarget
 
 log = logging.getLogger(__name__)
@@ -70,9 +77,9 @@ def local_parts(published_at: dt.datetime, tz: str) -> dict[str, Any]:
 
 
 def post_metrics_row(target: PostTarget, due: dt.datetime | None = None) -> PostMetrics:
-    """The rollup row of a published target, created on first sight (due at once)."""
+    """The latest-figures row of a published target, created on first sight (due at once)."""
     published_at = target.published_at or target.scheduled_at or target.created_at
-    row, _ = PostMetrics.objects.get_or_create(
+    row, created = PostMetrics.objects.get_or_create(
         target=target,
         defaults={
             "workspace_id": target.workspace_id,
@@ -84,6 +91,8 @@ def post_metrics_row(target: PostTarget, due: dt.datetime | None = None) -> Post
             **local_parts(published_at, target.workspace.timezone),
         },
     )
+    if created:  # the post counts in its day's cells from now on, figures or not
+        rollup.refresh_rows([row])
     return row
 
 
@@ -103,6 +112,7 @@ def store_post_snapshot(
         fields["last_error"] = ""
         fields["next_poll_at"] = at + poll_interval(at - row.published_at)
         PostMetrics.objects.filter(pk=row.pk).update(**fields)
+        rollup.refresh_rows([row])  # recomputed from the rows: a re-collection replaces, never adds
     return snapshot
 
 
@@ -119,8 +129,9 @@ def collect_post(target_id: int) -> str:
     if state.held_until and state.held_until > now:
         PostMetrics.objects.filter(target=target).update(next_poll_at=state.held_until)
         return "held"
+    connector = target.channel.connector()
     try:
-        metrics = target.channel.connector().post_metrics(target)
+        metrics = connector.post_metrics(target)
     except RateLimited as exc:
         _hold(target.channel, exc.retry_after)
         PostMetrics.objects.filter(target=target).update(
@@ -134,7 +145,91 @@ def collect_post(target_id: int) -> str:
         )
         return "error"
     store_post_snapshot(target, metrics)
+    collect_amplifiers(target, connector, metrics)
     return "collected"
+
+
+# --- who amplified a post ---------------------------------------------------------------------
+
+AMPLIFYING_METRICS = ("reposts", "quotes")
+REFRESHED = ("handle", "display_name", "profile_url", "url", "last_seen_at")  # on every sighting
+
+
+def supports_amplifiers(channel: Channel) -> bool:
+    try:
+        return Feature.AMPLIFIERS in connector_class(channel.kind).features
+    except KeyError:
+        return False
+
+
+def collect_amplifiers(target: PostTarget, connector: Connector, metrics: dict[str, Any]) -> str:
+    """Reads who reposted or quoted the post, only when its reposts + quotes count moved since the
+    last read (a read costs a request per page of accounts and per 25 profiles). A rate limit
+    holds the channel like any metrics call; the next poll tries again."""
+    if Feature.AMPLIFIERS not in type(connector).features:
+        return "not_available"
+    count = sum(int(metrics.get(name) or 0) for name in AMPLIFYING_METRICS)
+    seen = PostMetrics.objects.filter(target=target).values_list("amplified_count", flat=True).first()
+    if seen == count:
+        return "unchanged"
+    found: list[Amplifier] = []
+    if count:  # nobody to list when nothing was reposted or quoted: no request
+        try:
+            found = connector.amplifiers(target)
+        except RateLimited as exc:
+            _hold(target.channel, exc.retry_after)
+            return "rate_limited"
+        except PublishError as exc:
+            log.warning("amplifiers of target %s not read: %s", target.pk, exc.message)
+            return "error"
+    store_amplifiers(target, found, count)
+    return "collected"
+
+
+def store_amplifiers(
+    target: PostTarget, found: list[Amplifier], count: int, at: dt.datetime | None = None
+) -> None:
+    """Adds the accounts seen for the first time, refreshes the others (their follower count,
+    name, last sighting); an account no longer listed stays, with its last sighting."""
+    at = at or timezone.now()
+    unique = {(a.kind, a.account_id): a for a in found if a.kind in Amplification.Kind.values}
+    with transaction.atomic():
+        known = {
+            (row.kind, row.account_id): row
+            for row in Amplification.objects.select_for_update().filter(target=target)
+        }
+        new, changed = [], []
+        for key, amp in unique.items():
+            values: dict[str, Any] = {
+                "handle": amp.handle[:255],
+                "display_name": amp.display_name[:255],
+                "profile_url": amp.profile_url[:500],
+                "url": amp.url[:500],
+                "last_seen_at": at,
+            }
+            row = known.get(key)
+            if row is None:
+                new.append(
+                    Amplification(
+                        workspace_id=target.workspace_id,
+                        target=target,
+                        channel_id=target.channel_id,
+                        kind=amp.kind,
+                        account_id=amp.account_id[:255],
+                        followers=amp.followers,
+                        first_seen_at=at,
+                        **values,
+                    )
+                )
+                continue
+            for name, value in values.items():
+                setattr(row, name, value)
+            if amp.followers is not None:  # a count the network left out this time stays
+                row.followers = amp.followers
+            changed.append(row)
+        Amplification.objects.bulk_create(new, ignore_conflicts=True)
+        Amplification.objects.bulk_update(changed, ["followers", *REFRESHED])
+        PostMetrics.objects.filter(target=target).update(amplified_count=count, amplifiers_checked_at=at)
 
 
 def store_account_snapshot(

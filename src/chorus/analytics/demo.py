@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from chorus.accounts.models import Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role
+from chorus.analytics import rollup
 from chorus.analytics.collect import engagement_of, local_parts, rebuild_account_daily
-from chorus.analytics.models import POST_METRICS, AccountSnapshot, PostMetrics, PostSnapshot
+from chorus.analytics.models import POST_METRICS, AccountSnapshot, Amplification, PostMetrics, PostSnapshot
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, Post, PostTarget, Tag
 from chorus.core import audit
@@ -55,6 +56,15 @@ TOPICS = [
     "Live from our event in {place}",
 ]
 PLACES = ["Dakar", "Lyon", "Recife", "Nairobi", "Hanoi", "Quito", "Tunis", "Oslo", "Lima", "Accra"]
+# Invented accounts that repost or quote sample posts (handle, display name, followers).
+AMPLIFIERS = [
+    ("dailyplanet.sample", "The Daily Planet (sample)", 182_000),
+    ("worldwater.sample", "World Water Watch (sample)", 46_500),
+    ("radio-sud.sample", "Radio Sud (sample)", 12_800),
+    ("climate-desk.sample", "Climate Desk (sample)", 9_400),
+    ("amina.sample", "Amina K. (sample)", 860),
+    ("teacher-lyon.sample", "A teacher in Lyon (sample)", 310),
+]
 SNAPSHOT_AGES_H = (1, 6, 24, 48, 24 * 7, 24 * 30)
 # Hours (local) that do better: people read at breakfast, lunch and early evening.
 HOUR_WEIGHT = {8: 1.3, 9: 1.2, 12: 1.4, 13: 1.2, 18: 1.5, 19: 1.3}
@@ -78,6 +88,41 @@ def _metrics(kind: str, scale: float, rng: random.Random) -> dict[str, int]:
 def _grown(final: dict[str, int], age_h: float) -> dict[str, int]:
     share = 1 - math.exp(-age_h / 14)  # most interactions come in the first day
     return {k: round(v * share) for k, v in final.items()}
+
+
+def _sample_amplifiers(
+    workspace: Workspace, rows: list[PostMetrics], now: dt.datetime, rng: random.Random
+) -> None:
+    """A few invented accounts reposted or quoted some Bluesky and Mastodon posts (their own
+    random stream: the metrics above stay what they were)."""
+    amps, read = [], []
+    for row in rows:
+        kind = row.target.channel.kind
+        shared = (row.reposts or 0) + (row.quotes or 0)
+        if kind not in ("bluesky", "mastodon") or not shared or rng.random() > 0.08:
+            continue
+        for handle, name, followers in rng.sample(AMPLIFIERS, min(shared, rng.randint(1, 2))):
+            quote = kind == "bluesky" and rng.random() < 0.3  # Mastodon lists no quotes
+            seen = row.published_at + dt.timedelta(hours=rng.randint(1, 30))
+            amps.append(
+                Amplification(
+                    workspace=workspace,
+                    target=row.target,
+                    channel_id=row.channel_id,
+                    kind=Amplification.Kind.QUOTE if quote else Amplification.Kind.REPOST,
+                    account_id=f"sample:{handle}",
+                    handle=f"@{handle}",
+                    display_name=name,
+                    followers=followers,
+                    url=f"https://example.org/sample/{handle}/{row.target.pk}" if quote else "",
+                    first_seen_at=min(seen, now),
+                    last_seen_at=now,
+                )
+            )
+        row.amplified_count, row.amplifiers_checked_at = shared, now
+        read.append(row)
+    Amplification.objects.bulk_create(amps, batch_size=2000)
+    PostMetrics.objects.bulk_update(read, ["amplified_count", "amplifiers_checked_at"], batch_size=2000)
 
 
 def _owners() -> list[User]:
@@ -234,5 +279,7 @@ def load_demo(
         )
     PostSnapshot.objects.bulk_create(post_snapshots, batch_size=2000)
     PostMetrics.objects.bulk_create(rows, batch_size=2000)
+    rollup.rebuild(workspace.pk)
+    _sample_amplifiers(workspace, rows, now, random.Random(seed + 1))
     audit.record("analytics.demo_loaded", workspace=workspace, days=days, targets=len(targets))
     return workspace

@@ -83,3 +83,14 @@ class ScheduleForm(_WorkspaceForm):
 
 class ShareForm(ReportForm):
     days = forms.IntegerField(label=_("Link valid for (days)"), min_value=1, max_value=90, initial=14)
+
+
+class NotableForm(forms.Form):
+    notable_followers = forms.IntegerField(
+        label=_("Notable amplifier: at least this many followers"),
+        min_value=1,
+        max_value=10**12,
+        help_text=_(
+            "An account that reposts or quotes a post counts as notable from this many followers on."
+        ),
+    )

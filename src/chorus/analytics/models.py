@@ -1,5 +1,6 @@
-"""Metric snapshots (time-stamped, as the network gave them), the latest figures per post (the
-rollup every dashboard query reads), scheduled reports and share links.
+"""Metric snapshots (time-stamped, as the network gave them), the latest figures per post, their
+sums per day and dimension (the rollup the dashboard reads), who amplified a post, scheduled
+reports and share links.
 
 A metric the network does not give is absent from `metrics` (or NULL in a column): "not
 available", never 0.
@@ -91,7 +92,8 @@ class PostSnapshot(models.Model):
 
 class PostMetrics(models.Model):
     """The latest snapshot of one published target, in typed columns (NULL = not available),
-    plus the target's dimensions copied in, so dashboard figures are one indexed scan.
+    plus the target's dimensions copied in: what filtered figures and top posts read, and what
+    the PostRollup cells sum.
 
     `local_day`, `local_weekday` (Monday=0) and `local_hour` are the publish time in the
     workspace's time zone at collection time. `next_poll_at` drives collection."""
@@ -125,16 +127,131 @@ class PostMetrics(models.Model):
     link_clicks = models.BigIntegerField(null=True)
     video_views = models.BigIntegerField(null=True)
     engagement = models.BigIntegerField(null=True)  # sum of the available ENGAGEMENT_METRICS
+    # Who reposted or quoted it (Feature.AMPLIFIERS): when the list was last read, and the
+    # reposts + quotes count it was read at (read again only when that count moves).
+    amplifiers_checked_at = models.DateTimeField(null=True, blank=True)
+    amplified_count = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["workspace", "local_day"], name="postm_ws_day"),
             models.Index(fields=["channel", "local_day"], name="postm_channel_day"),
             models.Index(fields=["next_poll_at"], name="postm_next_poll"),
+            # Filtered pages (campaign results, author filter) and their rollup cells.
+            models.Index(fields=["workspace", "campaign", "local_day"], name="postm_ws_campaign_day"),
+            models.Index(fields=["workspace", "author", "local_day"], name="postm_ws_author_day"),
+            # Top and bottom posts: read in engagement order instead of sorting the period.
+            models.Index(
+                fields=["workspace", "engagement", "published_at", "local_day"], name="postm_ws_engagement"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"metrics of target {self.target_id}"
+
+
+class PostRollup(models.Model):
+    """One cell: the sums of the PostMetrics rows of a workspace published on one local day with
+    one value of one dimension (a channel, a campaign, an author or a tag). The dashboard reads
+    these cells instead of every post (figures.py says when it may). `chorus.analytics.rollup`
+    recomputes a cell from its PostMetrics rows whenever one of them changes, so a cell always
+    equals the aggregate it stands for; a cell with no post left is deleted. Sums follow SQL: NULL
+    when no post of the cell has the metric ("not available")."""
+
+    class Dimension(models.TextChoices):
+        CHANNEL = "channel"
+        CAMPAIGN = "campaign"
+        AUTHOR = "author"
+        TAG = "tag"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    day = models.DateField()
+    # The channel, campaign, user or tag id (no foreign key: a deleted campaign or author is
+    # read as "none", a deleted tag is skipped, as the PostMetrics rows themselves read);
+    # 0 = no campaign / no author.
+    key = models.BigIntegerField()
+    posts = models.PositiveIntegerField(default=0)
+    impressions = models.BigIntegerField(null=True)
+    reach = models.BigIntegerField(null=True)
+    likes = models.BigIntegerField(null=True)
+    comments = models.BigIntegerField(null=True)
+    replies = models.BigIntegerField(null=True)
+    reposts = models.BigIntegerField(null=True)
+    shares = models.BigIntegerField(null=True)
+    quotes = models.BigIntegerField(null=True)
+    saves = models.BigIntegerField(null=True)
+    link_clicks = models.BigIntegerField(null=True)
+    video_views = models.BigIntegerField(null=True)
+    engagement = models.BigIntegerField(null=True)
+    # Engagement of the cell's posts whose network gives impressions: the engagement rate's part.
+    engaged_with_impressions = models.BigIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "dimension", "day", "key"], name="post_rollup_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.key} on {self.day}"
+
+
+class Amplification(models.Model):
+    """An account that reposted or quoted a published post, as the network listed it (only
+    networks whose connector has Feature.AMPLIFIERS). `followers` is NULL when the network did
+    not say. Read again when the post's reposts + quotes count moves; the first sighting stays."""
+
+    class Kind(models.TextChoices):
+        REPOST = "repost", _("Repost")
+        QUOTE = "quote", _("Quote")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="amplifications")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    account_id = models.CharField(max_length=255)  # the network's id (a DID, a Mastodon account id)
+    handle = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    profile_url = models.URLField(max_length=500, blank=True)
+    followers = models.BigIntegerField(null=True, blank=True)
+    url = models.URLField(max_length=500, blank=True)  # the quote itself (quotes only)
+    first_seen_at = models.DateTimeField(default=now)
+    last_seen_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target", "kind", "account_id"], name="amplification_once")
+        ]
+        indexes = [models.Index(fields=["workspace", "followers"], name="amplification_ws_followers")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.target_id} by {self.handle or self.account_id}"
+
+
+DEFAULT_NOTABLE_FOLLOWERS = 10_000
+
+
+class AnalyticsSettings(models.Model):
+    """Per-workspace analytics settings (a workspace without a row uses the defaults)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="analytics_settings"
+    )
+    notable_followers = models.PositiveBigIntegerField(
+        _("notable amplifier: at least this many followers"), default=DEFAULT_NOTABLE_FOLLOWERS
+    )
+
+    def __str__(self) -> str:
+        return f"analytics settings of {self.workspace_id}"
+
+    @staticmethod
+    def notable_threshold(workspace_id: int) -> int:
+        value = (
+            AnalyticsSettings.objects.filter(workspace_id=workspace_id)
+            .values_list("notable_followers", flat=True)
+            .first()
+        )
+        return DEFAULT_NOTABLE_FOLLOWERS if value is None else int(value)
 
 
 class ChannelMetricsState(models.Model):

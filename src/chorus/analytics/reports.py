@@ -35,7 +35,10 @@ SECTIONS = {
     "tags": gettext_lazy("Engagement per tag"),
     "authors": gettext_lazy("Engagement per author"),
     "top_posts": gettext_lazy("Top and bottom posts"),
+    "amplifiers": gettext_lazy("Notable amplifiers (accounts that reposted or quoted a post)"),
 }
+AMPLIFIER_COLUMNS = ("account", "handle", "followers", "kind", "post", "channel", "first_seen", "url")
+AMPLIFIERS_IN_REPORT = 100
 POST_COLUMNS = (
     "posts",
     "impressions",
@@ -95,6 +98,7 @@ class ReportData:
     spec: ReportSpec
     dashboard: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    amplifiers: figures.Amplifiers | None = None
 
     @property
     def title(self) -> str:
@@ -116,6 +120,8 @@ def build(workspace: Workspace, spec: ReportSpec) -> ReportData:
     ):
         if section in spec.sections:
             data.tables[section] = figures.breakdown(f, by)
+    if "amplifiers" in spec.sections:
+        data.amplifiers = figures.notable_amplifiers(f, limit=AMPLIFIERS_IN_REPORT)
     return data
 
 
@@ -173,7 +179,41 @@ def section_rows(data: ReportData) -> dict[str, list[list[Any]]]:
                     ]
                 )
         out["top_posts"] = rows
+    if data.amplifiers is not None:
+        out["amplifiers"] = amplifier_rows(data.amplifiers)
     return out
+
+
+def amplifier_rows(amplifiers: figures.Amplifiers) -> list[list[Any]]:
+    """Notable amplifiers, most followed first; a channel whose network does not say who
+    amplified a post is named in a last row instead of being counted as "nobody"."""
+    if not amplifiers.available:
+        return [
+            ["note"],
+            [_("Not available: the networks of these channels do not say who reposted or quoted a post.")],
+        ]
+    rows: list[list[Any]] = [list(AMPLIFIER_COLUMNS)]
+    for a in amplifiers.rows:
+        rows.append(
+            [
+                a.display_name or a.handle,
+                a.handle,
+                a.followers,
+                a.kind,
+                str(a.target.post),
+                a.channel.name,
+                a.first_seen_at.isoformat(),
+                a.url or a.profile_url,
+            ]
+        )
+    blank = [""] * (len(AMPLIFIER_COLUMNS) - 1)  # not "not available" in every cell
+    if not amplifiers.rows:
+        rows.append([_("none in this period"), *blank])
+    if amplifiers.unavailable:
+        names = ", ".join(c.name for c in amplifiers.unavailable)
+        note = _("not available for %(channels)s") % {"channels": names}
+        rows.append([note, *blank])
+    return rows
 
 
 def render_csv(data: ReportData) -> bytes:

@@ -20,9 +20,10 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.analytics import actions, figures, reports
-from chorus.analytics.forms import ReportForm, ScheduleForm, ShareForm
-from chorus.analytics.models import PostMetrics, PostSnapshot, ScheduledReport, ShareLink
+from chorus.analytics.forms import NotableForm, ReportForm, ScheduleForm, ShareForm
+from chorus.analytics.models import AnalyticsSettings, PostMetrics, PostSnapshot, ScheduledReport, ShareLink
 from chorus.channels.models import Channel
+from chorus.connectors.registry import connector_class
 from chorus.content.models import Campaign, PostTarget, Tag
 
 SAMPLE_PREFIX = "Sample:"
@@ -113,6 +114,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_campaign": figures.breakdown(f, "campaign", slim=True),
         "by_tag": figures.breakdown(f, "tag", slim=True)[:10],
         "by_author": figures.breakdown(f, "author", slim=True)[:10],
+        "amplifiers": figures.notable_amplifiers(f),
     }
     return render(request, "analytics/dashboard.html", context)
 
@@ -148,10 +150,18 @@ def post_page(request: HttpRequest, target_id: int) -> HttpResponse:
     snapshots = list(PostSnapshot.objects.filter(target=target).order_by("taken_at"))
     keys = sorted({k for s in snapshots for k in s.metrics})
     latest = PostMetrics.objects.filter(target=target).first()
+    try:
+        connector = connector_class(target.channel.kind)
+        network, listed = connector.label, connector.amplifier_kinds
+    except KeyError:
+        network, listed = target.channel.kind, frozenset()
     context = {
         **_base(request),
         "target": target,
         "latest": latest,
+        "amplifiers": figures.post_amplifiers(target),
+        "network": network,
+        "quotes_listed": "quote" in listed,
         "latest_rows": _latest_rows(latest),
         "snapshots": snapshots[-50:],
         "keys": keys,
@@ -192,9 +202,24 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "d": data,
         "by_tag": figures.breakdown(f, "tag", slim=True),
         "by_author": figures.breakdown(f, "author", slim=True),
+        "amplifiers": figures.notable_amplifiers(f),
         "chart": _chart_payload(data, {"days": []}),
     }
     return render(request, "analytics/campaign.html", context)
+
+
+@workspace_view(Perm.MANAGE_REPORTS)
+def analytics_settings(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    current = AnalyticsSettings.notable_threshold(workspace.pk)
+    form = NotableForm(request.POST or None, initial={"notable_followers": current})
+    if request.method == "POST" and form.is_valid():
+        actions.set_notable_threshold(
+            workspace=workspace, followers=form.cleaned_data["notable_followers"], actor=current_user(request)
+        )
+        messages.success(request, _("The notable amplifier threshold is saved."))
+        return redirect("analytics:dashboard", workspace.slug)
+    return render(request, "analytics/settings.html", {**_base(request), "form": form})
 
 
 # --- reports --------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
+from django.utils.text import capfirst
 
 from chorus.accounts.models import Workspace
 from chorus.core.models import AuditEvent
@@ -33,6 +35,25 @@ def filtered(workspace: Workspace, params: dict[str, Any]) -> QuerySet[AuditEven
     if params.get("until"):
         rows = rows.filter(at__date__lte=params["until"])
     return rows
+
+
+def object_type_label(value: str) -> str:
+    """The name people read for a stored object type: 'content.post' → 'Post' ('Publication' in
+    French), from the model's verbose_name. The stored value stays the technical one: it is what
+    the filter parameter and the CSV export carry. A type without a model, or whose model has no
+    translated name of its own, is shown as stored rather than as an English guess."""
+    try:
+        model = apps.get_model(value)
+    except (LookupError, ValueError):
+        return value
+    if "verbose_name" not in model._meta.original_attrs:
+        return value
+    return str(capfirst(model._meta.verbose_name))
+
+
+def object_type_choices(values: Iterable[str]) -> list[tuple[str, str]]:
+    """(stored value, label) for the filter's options, in the reader's alphabetical order."""
+    return sorted(((value, object_type_label(value)) for value in values), key=lambda pair: pair[1].lower())
 
 
 def parse(raw: dict[str, str]) -> tuple[dict[str, Any], list[str]]:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.approvals.models import (
@@ -215,7 +216,11 @@ def send_digests(now: dt.datetime | None = None) -> int:
         ]
         try:
             send_mail(
-                subject=_("%(n)s posts wait for your approval in %(ws)s")
+                subject=ngettext(
+                    "%(n)s post waits for your approval in %(ws)s",
+                    "%(n)s posts wait for your approval in %(ws)s",
+                    len(runs),
+                )
                 % {"n": len(runs), "ws": sub.workspace.name},
                 message="\n".join(lines),
                 from_email=None,

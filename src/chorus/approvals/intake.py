@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chorus.accounts.models import User, Workspace
 from chorus.approvals.models import Contributor, Story, new_raw_token, token_hash
@@ -76,7 +77,9 @@ def submit(
     if not consent:
         raise IntakeRefused(_("Confirm that the person in the story agreed to its publication."))
     if len(photos) > MAX_PHOTOS:
-        raise IntakeRefused(_("At most %(n)s photos.") % {"n": MAX_PHOTOS})
+        raise IntakeRefused(
+            ngettext("At most %(n)s photo.", "At most %(n)s photos.", MAX_PHOTOS) % {"n": MAX_PHOTOS}
+        )
     workspace = contributor.workspace
     with transaction.atomic():
         assets: list[MediaAsset] = []

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chorus.accounts.permissions import Role
 
@@ -163,6 +165,19 @@ class Decision(models.Model):
         if self.actor is not None:
             return str(self.actor.display_name)
         return f"{self.outside_name} ({_('outside reviewer')})"
+
+    @property
+    def history_verb(self) -> str:
+        """What the person did, after their name in the history ("Alix approved"). Not the verdict
+        label: that is an adjective ("Approved", agreeing with a post in French), not a verb."""
+        return str(HISTORY_VERBS.get(self.verdict, self.get_verdict_display()))
+
+
+HISTORY_VERBS: dict[str, Any] = {
+    Decision.Verdict.APPROVE: pgettext_lazy("history verb", "approved"),
+    Decision.Verdict.REJECT: pgettext_lazy("history verb", "rejected"),
+    Decision.Verdict.COMMENT: pgettext_lazy("history verb", "commented"),
+}
 
 
 class ReviewLink(models.Model):

@@ -469,11 +469,13 @@ def audit_log(request: HttpRequest) -> Any:
             .order_by("action")
             .values_list("action", flat=True)
             .distinct()[:300],
-            "object_types": AuditEvent.objects.filter(workspace=workspace)
-            .exclude(object_type="")
-            .order_by("object_type")
-            .values_list("object_type", flat=True)
-            .distinct(),
+            "object_types": auditlog.object_type_choices(
+                AuditEvent.objects.filter(workspace=workspace)
+                .exclude(object_type="")
+                .order_by("object_type")
+                .values_list("object_type", flat=True)
+                .distinct()
+            ),
             "query": request.GET.urlencode(),
         },
     )

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 MAX_ROWS = 20_000
 
@@ -155,7 +156,14 @@ def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
     if not numbered:
         raise BadFile(_("The file has no rows."))
     if len(numbered) > MAX_ROWS + 1:
-        raise BadFile(_("The file has more than %(max)s rows; split it.") % {"max": MAX_ROWS})
+        raise BadFile(
+            ngettext(
+                "The file has more than %(max)s row; split it.",
+                "The file has more than %(max)s rows; split it.",
+                MAX_ROWS,
+            )
+            % {"max": MAX_ROWS}
+        )
     first = numbered[0][1]
     if looks_like_header(first):  # type: ignore[operator]
         return Table([c.strip() for c in first], numbered[1:])

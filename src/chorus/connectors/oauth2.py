@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.core.files.storage import default_storage
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     Connector,
@@ -54,7 +55,7 @@ def app_settings(network: str) -> dict[str, Any]:
 def app_credentials(network: str, label: str) -> tuple[str, str]:
     app = app_settings(network)
     if not app.get("client_id") or not app.get("client_secret") or app.get("enabled") is False:
-        raise ValueError(f"{label} is not configured on this Chorus server.")
+        raise ValueError(gettext("%(network)s is not configured on this Chorus server.") % {"network": label})
     return str(app["client_id"]), str(app["client_secret"])
 
 
@@ -135,9 +136,15 @@ class BearerAPI:
             with http.client() as session:
                 response = session.request(method, url, headers=all_headers, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(f"Could not reach {self.label}: {type(exc).__name__}") from exc
+            raise Transient(
+                gettext("Could not reach %(network)s: %(error)s")
+                % {"network": self.label, "error": type(exc).__name__}
+            ) from exc
         except httpx.TransportError as exc:
-            message = f"No answer from {self.label} after sending ({type(exc).__name__})."
+            message = gettext("No answer from %(network)s after sending (%(error)s).") % {
+                "network": self.label,
+                "error": type(exc).__name__,
+            }
             raise (OutcomeUnknown(message) if may_apply else Transient(message)) from exc
         error = (classify or self.classify)(response)
         if error is not None:
@@ -156,14 +163,21 @@ class BearerAPI:
                 return None
             error = token_error(response)
             detail = {"status": response.status_code, "error": error}
+            words = {
+                "network": self.label,
+                "reason": error or response.status_code,
+                "status": response.status_code,
+            }
             if error in self.dead_grant_errors:
                 return ReauthRequired(
-                    f"{self.label} refused the authorization ({error}); reconnect the channel.", detail=detail
+                    gettext("%(network)s refused the authorization (%(reason)s); reconnect the channel.")
+                    % words,
+                    detail=detail,
                 )
             if response.status_code >= 500:
-                return Transient(f"{self.label} token server error {response.status_code}.", detail=detail)
+                return Transient(gettext("%(network)s token server error %(status)s.") % words, detail=detail)
             return PublishError(
-                f"{self.label} refused the token request ({error or response.status_code}).", detail=detail
+                gettext("%(network)s refused the token request (%(reason)s).") % words, detail=detail
             )
 
         result: dict[str, Any] = self.json(
@@ -209,7 +223,10 @@ class OAuth2Connector(Connector):
 
         refresh_token = self.channel.credentials.get("refresh_token")
         if not refresh_token:
-            raise ReauthRequired(f"The {self.label} connection expired; reconnect the channel.")
+            raise ReauthRequired(
+                gettext("The %(network)s connection expired; reconnect the channel.")
+                % {"network": self.label}
+            )
         token = self.exchange_refresh_token(str(refresh_token))
         update_credentials(channel=self.channel, credentials=token_credentials(token))
         self.channel.refresh_from_db(fields=["credentials_encrypted"])

@@ -35,6 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageOps
 
 from chorus.accounts.models import User, Workspace
@@ -268,8 +269,10 @@ def delete_asset(asset: MediaAsset, *, actor: User | None) -> None:
         waiting = pending_uses(asset)
         if waiting:
             raise MediaInUse(
-                _(
-                    "This file is used in %(count)s post(s) waiting to be published; remove it from them first."
+                ngettext(
+                    "This file is used in %(count)s post waiting to be published; remove it from that post first.",
+                    "This file is used in %(count)s posts waiting to be published; remove it from them first.",
+                    waiting,
                 )
                 % {"count": waiting}
             )
@@ -423,4 +426,11 @@ def variant(
             if len(data) <= max_bytes:
                 return default_storage.save(name, ContentFile(data))
         side = int(side * 0.8)
-    raise MediaRejected(_("This image cannot be made smaller than %(bytes)s bytes.") % {"bytes": max_bytes})
+    raise MediaRejected(
+        ngettext(
+            "This image cannot be made smaller than %(bytes)s byte.",
+            "This image cannot be made smaller than %(bytes)s bytes.",
+            max_bytes,
+        )
+        % {"bytes": max_bytes}
+    )

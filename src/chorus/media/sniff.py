@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 FFPROBE = "/usr/bin/ffprobe"
@@ -73,9 +74,14 @@ def sniff_image(path: Path) -> Sniffed | None:
     except UnidentifiedImageError:
         return None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        megapixels = limit // 1_000_000
         raise MediaRejected(
-            _("This image is too large to process safely (more than %(mp)s megapixels).")
-            % {"mp": limit // 1_000_000}
+            ngettext(
+                "This image is too large to process safely (more than %(mp)s megapixel).",
+                "This image is too large to process safely (more than %(mp)s megapixels).",
+                megapixels,
+            )
+            % {"mp": megapixels}
         ) from None
     except MediaRejected:
         raise

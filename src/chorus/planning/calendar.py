@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chorus.accounts.models import Workspace
 from chorus.content.models import PostTarget
@@ -56,7 +57,13 @@ def wall_range(start: dt.datetime, end: dt.datetime, tz_name: str) -> Range:
     if end <= start:
         raise BadRange(_("The end of the range must be after its start."))
     if end - start > MAX_RANGE:
-        raise BadRange(_("Ask for at most %(days)s days at a time.") % {"days": MAX_RANGE.days})
+        days = MAX_RANGE.days
+        raise BadRange(
+            ngettext(
+                "Ask for at most %(days)s day at a time.", "Ask for at most %(days)s days at a time.", days
+            )
+            % {"days": days}
+        )
     tz = zoneinfo.ZoneInfo(tz_name)
     return Range(
         start.replace(tzinfo=tz, fold=0).astimezone(dt.UTC) - dt.timedelta(hours=1),

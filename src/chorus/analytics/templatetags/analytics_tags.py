@@ -31,8 +31,14 @@ def pct(value: float | None) -> SafeString | str:
 
 
 @register.filter
-def get(mapping: dict[Any, Any], key: Any) -> Any:
-    return mapping.get(key) if mapping else None
+def get(mapping: Any, key: Any) -> Any:
+    """`mapping[key]` of a dict (None when absent), or the `key`-th item of a list or tuple (the
+    weekday names of best times)."""
+    if not mapping:
+        return None
+    if isinstance(mapping, (list, tuple)):
+        return mapping[key] if isinstance(key, int) and 0 <= key < len(mapping) else None
+    return mapping.get(key)
 
 
 @register.filter

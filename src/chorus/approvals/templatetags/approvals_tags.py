@@ -4,6 +4,7 @@ from django import template
 from django.http import HttpRequest
 
 from chorus.accounts.permissions import Perm, can
+from chorus.approvals.auditlog import object_type_label as _object_type_label
 
 register = template.Library()
 
@@ -13,3 +14,9 @@ def may_view_audit(request: HttpRequest) -> bool:
     """For the nav: the request's workspace role (set by workspace_view) may read the audit log."""
     membership = getattr(request, "membership", None)
     return membership is not None and can(membership.role, Perm.VIEW_AUDIT_LOG)
+
+
+@register.filter
+def object_type_label(value: str) -> str:
+    """'content.post' → 'Post' in the reader's language (see auditlog.object_type_label)."""
+    return _object_type_label(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -49,13 +50,12 @@ def classify(failure: httpx.Response | httpx.HTTPError, *, write: bool = False) 
     (a read timeout, a dropped connection) may have been applied, so it is OutcomeUnknown.
     """
     if isinstance(failure, httpx.HTTPError):
+        words = {"network": "Bluesky", "error": type(failure).__name__}
         if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return Transient(f"Bluesky could not be reached: {type(failure).__name__}")
+            return Transient(gettext("Could not reach %(network)s: %(error)s") % words)
         if write:
-            return OutcomeUnknown(
-                f"Bluesky did not answer after the request was sent ({type(failure).__name__})."
-            )
-        return Transient(f"Bluesky request failed: {type(failure).__name__}")
+            return OutcomeUnknown(gettext("No answer from %(network)s after sending (%(error)s).") % words)
+        return Transient(gettext("The %(network)s request failed: %(error)s") % words)
     response = failure
     status = response.status_code
     name, message = _error_name(response)

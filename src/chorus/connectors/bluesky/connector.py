@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    Amplifier,
     AuthExpired,
     Connector,
     ConnectResult,
@@ -35,7 +37,7 @@ from chorus.connectors.base import (
 )
 from chorus.core import http
 
-from . import linkcard, media
+from . import amplifiers, linkcard, media
 from .client import APPVIEW_PROXY, DEFAULT_SERVICE, POST_COLLECTION, PUBLIC_APPVIEW, XrpcClient
 from .facets import MAX_GRAPHEMES, detect_facets, grapheme_count, split_thread
 
@@ -84,7 +86,9 @@ class BlueskyConnectForm(forms.Form):
 class BlueskyConnector(Connector):
     kind = "bluesky"
     label = "Bluesky"
-    features = frozenset({Feature.METRICS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE})
+    features = frozenset(
+        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
+    )
     max_text_length = MAX_GRAPHEMES  # graphemes, not characters
     max_images = 4
     max_image_bytes: ClassVar[int] = 1_000_000  # the PDS's blob cap for post images
@@ -103,7 +107,10 @@ class BlueskyConnector(Connector):
         try:
             session = XrpcClient(service).create_session(handle, password)
         except (ReauthRequired, ContentRejected) as exc:
-            raise ReauthRequired(f"Bluesky refused this handle and app password ({exc.message}).") from exc
+            raise ReauthRequired(
+                gettext("Bluesky refused this handle and app password (%(reason)s).")
+                % {"reason": exc.message}
+            ) from exc
         appview = str(data.get("appview") or "") or (PUBLIC_APPVIEW if service == DEFAULT_SERVICE else "")
         return ConnectResult(
             name=f"@{session['handle']}",
@@ -122,7 +129,7 @@ class BlueskyConnector(Connector):
 
     def check(self) -> str:
         session = self._with_refresh(lambda: self._pds().get_session())
-        return f"Connected as @{session['handle']}"
+        return gettext("Connected as %(account)s") % {"account": f"@{session['handle']}"}
 
     def refresh_credentials(self) -> None:
         from chorus.channels.actions import update_credentials
@@ -134,12 +141,13 @@ class BlueskyConnector(Connector):
         except (AuthExpired, ReauthRequired, ContentRejected):
             # The refresh token is refused (expired or revoked): one login with the app password.
             if not credentials.get("appPassword"):
-                raise ReauthRequired("The Bluesky session ended; reconnect the channel.") from None
+                raise ReauthRequired(gettext("The Bluesky session ended; reconnect the channel.")) from None
             try:
                 session = pds.create_session(config["did"], str(credentials["appPassword"]))
             except (AuthExpired, ReauthRequired, ContentRejected) as exc:
                 raise ReauthRequired(
-                    f"Bluesky refused the saved app password; reconnect ({exc.message})."
+                    gettext("Bluesky refused the saved app password; reconnect (%(reason)s).")
+                    % {"reason": exc.message}
                 ) from exc
         update_credentials(
             channel=self.channel,
@@ -152,30 +160,41 @@ class BlueskyConnector(Connector):
         items, options = list(target.media or []), dict(target.options or {})
         count = grapheme_count(target.text)
         if not target.text.strip() and not items:
-            problems.append(Problem("text", "A Bluesky post needs text or an image.", "empty"))
+            problems.append(Problem("text", gettext("A Bluesky post needs text or an image."), "empty"))
         if count > MAX_GRAPHEMES and not options.get("thread"):
-            problems.append(
-                Problem(
-                    "text",
-                    f"{count} characters; Bluesky allows {MAX_GRAPHEMES} (or post it as a thread).",
-                    "too_long",
-                )
+            message = ngettext(
+                "%(used)s character; Bluesky allows %(limit)s (or post it as a thread).",
+                "%(used)s characters; Bluesky allows %(limit)s (or post it as a thread).",
+                count,
             )
+            problems.append(Problem("text", message % {"used": count, "limit": MAX_GRAPHEMES}, "too_long"))
         elif len(self._parts(target)) > self.max_thread_posts:
-            problems.append(
-                Problem("text", f"A thread may have at most {self.max_thread_posts} posts.", "too_long")
+            most = self.max_thread_posts
+            message = ngettext(
+                "A thread may have at most %(most)s post.", "A thread may have at most %(most)s posts.", most
             )
+            problems.append(Problem("text", message % {"most": most}, "too_long"))
         if len(items) > self.max_images:
+            message = ngettext(
+                "%(used)s image; Bluesky allows %(limit)s.",
+                "%(used)s images; Bluesky allows %(limit)s.",
+                len(items),
+            )
             problems.append(
-                Problem("media", f"{len(items)} images; Bluesky allows {self.max_images}.", "too_many")
+                Problem("media", message % {"used": len(items), "limit": self.max_images}, "too_many")
             )
         for i, item in enumerate(items):
             alt = str(item.get("alt") or "")
             if len(alt) > self.max_alt_length:
+                message = ngettext(
+                    "Alt text is %(used)s character; the limit is %(limit)s.",
+                    "Alt text is %(used)s characters; the limit is %(limit)s.",
+                    len(alt),
+                )
                 problems.append(
                     Problem(
                         f"media.{i}.alt",
-                        f"Alt text is {len(alt)} characters; the limit is {self.max_alt_length}.",
+                        message % {"used": len(alt), "limit": self.max_alt_length},
                         "too_long",
                     )
                 )
@@ -185,12 +204,18 @@ class BlueskyConnector(Connector):
                 problems.append(Problem(f"media.{i}.path", str(exc), "missing"))
         if items and options.get("link_card"):
             problems.append(
-                Problem("options.link_card", "A Bluesky post has either images or a link card.", "conflict")
+                Problem(
+                    "options.link_card",
+                    gettext("A Bluesky post has either images or a link card."),
+                    "conflict",
+                )
             )
         langs = options.get("langs", [])
         if not isinstance(langs, list) or len(langs) > 3 or not all(isinstance(x, str) for x in langs):
             problems.append(
-                Problem("options.langs", 'Give at most 3 language codes, e.g. ["en", "fr"].', "invalid")
+                Problem(
+                    "options.langs", gettext('Give at most 3 language codes, e.g. ["en", "fr"].'), "invalid"
+                )
             )
         return problems
 
@@ -313,6 +338,12 @@ class BlueskyConnector(Connector):
             "quotes": "quoteCount",
         }
         return {ours: post[theirs] for ours, theirs in keys.items() if theirs in post}
+
+    def amplifiers(self, target: PostTarget) -> list[Amplifier]:
+        uri = target.external_id or self._result(record_key(target)).external_id
+        return amplifiers.read(
+            lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri
+        )
 
     def account_metrics(self) -> dict[str, int | None]:
         did = self.channel.config["did"]

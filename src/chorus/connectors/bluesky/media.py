@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext
 from PIL import Image, ImageOps
 
 
@@ -21,13 +22,13 @@ def media_path(item: dict[str, object]) -> Path:
     always inside MEDIA_ROOT (a post must not be able to attach arbitrary server files)."""
     raw = str(item.get("path") or "")
     if not raw:
-        raise MediaError("the media item has no path")
+        raise MediaError(gettext("The media item has no file."))
     root = Path(settings.MEDIA_ROOT).resolve()
     path = (root / raw).resolve()
     if not path.is_relative_to(root):
-        raise MediaError(f"{raw} is outside the media folder")
+        raise MediaError(gettext("%(file)s is outside the media folder.") % {"file": raw})
     if not path.is_file():
-        raise MediaError(f"{raw} does not exist")
+        raise MediaError(gettext("%(file)s does not exist.") % {"file": raw})
     return path
 
 
@@ -37,7 +38,7 @@ def fit_image(data: bytes, max_bytes: int, max_side: int = 2000) -> tuple[bytes,
         opened = Image.open(io.BytesIO(data))
         image: Image.Image = ImageOps.exif_transpose(opened)
     except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"not a readable image ({exc})") from exc
+        raise MediaError(gettext("The file is not a readable image (%(error)s).") % {"error": exc}) from exc
     alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if alpha else "RGB")
     image.thumbnail((max_side, max_side))
@@ -53,5 +54,5 @@ def fit_image(data: bytes, max_bytes: int, max_side: int = 2000) -> tuple[bytes,
             if alpha:
                 break
         if min(image.size) <= 64:
-            raise MediaError("the image cannot be made small enough")
+            raise MediaError(gettext("The image cannot be made small enough."))
         image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)))

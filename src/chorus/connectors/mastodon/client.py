@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     ContentRejected,
@@ -29,6 +30,7 @@ APP_NAME = "Chorus"
 APP_WEBSITE = "https://github.com/chorus-social/chorus"
 MEDIA_POLL_INTERVAL = 1.0  # seconds between checks of a media attachment still processing (202)
 MEDIA_POLL_ATTEMPTS = 30
+REBLOGGED_BY_PAGE = 80  # the most /reblogged_by returns at once
 
 
 def normalize_instance(url: str) -> str:
@@ -56,21 +58,28 @@ def classify(response: httpx.Response) -> PublishError | None:
         body = {}
     reason = str(body.get("error_description") or body.get("error") or response.reason_phrase or status)
     detail = {"status": status}
+    # Our words around Mastodon's own reason, which stays as the instance gave it.
+    words = {"network": "Mastodon", "reason": reason, "status": status}
     if status == 401:
         # Mastodon access tokens do not expire: a 401 means the token was revoked.
         return ReauthRequired(
-            f"Mastodon refused the access token ({reason}); reconnect the channel.", detail=detail
+            gettext("%(network)s refused the access token (%(reason)s); reconnect the channel.") % words,
+            detail=detail,
         )
     if status == 403:
-        return ReauthRequired(f"Mastodon refused the action ({reason}); check the account.", detail=detail)
+        return ReauthRequired(
+            gettext("%(network)s refused the action (%(reason)s); check the account.") % words, detail=detail
+        )
     if status in (400, 413, 422):
-        return ContentRejected(f"Mastodon rejected the post: {reason}", detail=detail)
+        return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
     if status == 429:
         wait = http.retry_after_seconds(response, default=300.0)
-        return RateLimited(f"Mastodon rate limit reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if status >= 500:
-        return Transient(f"Mastodon server error {status}.", detail=detail)
-    return PublishError(f"Mastodon answered {status}: {reason}", detail=detail)
+        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
+    return PublishError(gettext("%(network)s answered %(status)s: %(reason)s") % words, detail=detail)
 
 
 class MastodonAPI:
@@ -95,7 +104,9 @@ class MastodonAPI:
             http.check_public_url(url)  # every time: the instance's DNS may change after connecting
         except http.UnsafeURL as exc:
             # Nothing was sent. A person must look at the instance, so pause the channel.
-            raise ReauthRequired(f"Chorus will not contact {self.instance}: {exc}") from exc
+            raise ReauthRequired(
+                gettext("Chorus will not contact %(host)s: %(error)s") % {"host": self.instance, "error": exc}
+            ) from exc
         all_headers = dict(headers or {})
         if self.access_token:
             all_headers["Authorization"] = f"Bearer {self.access_token}"
@@ -103,10 +114,16 @@ class MastodonAPI:
             with http.client(user_url=True) as session:
                 response = session.request(method, url, headers=all_headers, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(f"Could not reach {self.instance}: {type(exc).__name__}") from exc
+            raise Transient(
+                gettext("Could not reach %(network)s: %(error)s")
+                % {"network": self.instance, "error": type(exc).__name__}
+            ) from exc
         except httpx.TransportError as exc:
             # The request may have reached the server (read timeout, connection dropped).
-            message = f"No answer from {self.instance} after sending ({type(exc).__name__})."
+            message = gettext("No answer from %(network)s after sending (%(error)s).") % {
+                "network": self.instance,
+                "error": type(exc).__name__,
+            }
             raise (OutcomeUnknown(message) if may_apply else Transient(message)) from exc
         error = classify(response)
         if error is not None:
@@ -167,6 +184,17 @@ class MastodonAPI:
         result: dict[str, Any] = self.json("GET", f"/api/v1/statuses/{status_id}")
         return result
 
+    def reblogged_by(self, status_id: str, max_id: str = "") -> tuple[list[dict[str, Any]], str]:
+        """One page of the accounts that boosted a status (followers_count included), and the
+        `max_id` of the next page from the Link header ("" on the last page)."""
+        params: dict[str, Any] = {"limit": REBLOGGED_BY_PAGE}
+        if max_id:
+            params["max_id"] = max_id
+        response = self.request("GET", f"/api/v1/statuses/{status_id}/reblogged_by", params=params)
+        following = response.links.get("next", {}).get("url", "")
+        accounts: list[dict[str, Any]] = response.json()
+        return accounts, httpx.URL(following).params.get("max_id", "") if following else ""
+
     def account_statuses(self, account_id: str, limit: int = 40) -> list[dict[str, Any]]:
         params = {"limit": limit, "exclude_reblogs": "true"}
         result: list[dict[str, Any]] = self.json(
@@ -189,7 +217,10 @@ class MastodonAPI:
                 if media.get("url"):
                     break
             else:
-                raise Transient(f"Mastodon is still processing {filename}; trying again later.")
+                raise Transient(
+                    gettext("%(network)s is still processing %(file)s; trying again later.")
+                    % {"network": "Mastodon", "file": filename}
+                )
         return media
 
     def post_status(self, payload: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django import forms
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from chorus.connectors.base import (
+    Amplifier,
     Connector,
     ConnectRedirect,
     ConnectResult,
@@ -41,7 +43,9 @@ LOOKUP_SLACK = dt.timedelta(minutes=5)  # clock skew between us and the instance
 
 
 class InstanceForm(forms.Form):
-    instance = forms.CharField(label="Instance", max_length=300, help_text="e.g. mastodon.social")
+    instance = forms.CharField(
+        label=gettext_lazy("Instance"), max_length=300, help_text=gettext_lazy("e.g. mastodon.social")
+    )
 
     def clean_instance(self) -> str:
         instance = normalize_instance(self.cleaned_data["instance"])
@@ -54,7 +58,11 @@ class InstanceForm(forms.Form):
 class MastodonConnector(Connector):
     kind = "mastodon"
     label = "Mastodon"
-    features = frozenset({Feature.METRICS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE})
+    features = frozenset(
+        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
+    )
+    max_amplifier_pages: ClassVar[int] = 5  # 80 boosters a page: a status's first 400
+    amplifier_kinds: ClassVar[frozenset[str]] = frozenset({"repost"})  # no API lists quotes
     idempotent = True  # Idempotency-Key header
     max_text_length = DEFAULT_LIMITS["max_characters"]  # the instance's own limit wins, see `limits`
     max_images = DEFAULT_LIMITS["max_media_attachments"]
@@ -122,7 +130,10 @@ class MastodonConnector(Connector):
         account = api.verify_credentials()
         self.channel.config = {**self.channel.config, "limits": limits_from_instance(api)}
         self.channel.save(update_fields=["config"])
-        return f"@{account['username']} on {api.instance}"
+        return gettext("%(account)s on %(network)s") % {
+            "account": f"@{account['username']}",
+            "network": api.instance,
+        }
 
     # --- limits and validation ------------------------------------------------------------
     @property
@@ -143,22 +154,42 @@ class MastodonConnector(Connector):
         limits, options, poll = self.limits, target.options, target.options.get("poll")
         most = limits["max_characters"]
         problems = [
-            Problem("text", f"{self.count(part)} characters; this instance allows {most}.", "too_long")
+            Problem(
+                "text",
+                ngettext(
+                    "%(used)s character; this instance allows %(limit)s.",
+                    "%(used)s characters; this instance allows %(limit)s.",
+                    self.count(part),
+                )
+                % {"used": self.count(part), "limit": most},
+                "too_long",
+            )
             for part in self.parts(target)
             if self.count(part) > most
         ]
         if not target.text.strip() and not target.media and not poll:
-            problems.append(Problem("text", "A Mastodon post needs text, media or a poll.", "empty"))
+            problems.append(Problem("text", gettext("A Mastodon post needs text, media or a poll."), "empty"))
         if len(target.media) > limits["max_media_attachments"]:
             allowed = limits["max_media_attachments"]
-            problems.append(Problem("media", f"This instance allows {allowed} attachments.", "too_many"))
+            message = ngettext(
+                "This instance allows %(most)s attachment.",
+                "This instance allows %(most)s attachments.",
+                allowed,
+            )
+            problems.append(Problem("media", message % {"most": allowed}, "too_many"))
         if poll and target.media:
             problems.append(
-                Problem("options", "Mastodon does not allow a poll and media in one post.", "poll")
+                Problem("options", gettext("Mastodon does not allow a poll and media in one post."), "poll")
             )
         if options.get("visibility", "public") not in VISIBILITIES:
             choices = ", ".join(VISIBILITIES)
-            problems.append(Problem("options", f"Visibility must be one of {choices}.", "visibility"))
+            problems.append(
+                Problem(
+                    "options",
+                    gettext("Visibility must be one of %(choices)s.") % {"choices": choices},
+                    "visibility",
+                )
+            )
         for index, item in enumerate(target.media):
             problems.extend(rules.media_problems(index, item, limits))
         if poll:
@@ -238,6 +269,17 @@ class MastodonConnector(Connector):
             "replies": status.get("replies_count"),
         }
 
+    def amplifiers(self, target: PostTarget) -> list[Amplifier]:
+        """The accounts that boosted the status. Quotes: Mastodon's API does not list them."""
+        api, found, max_id = self.api(), [], ""
+        host = self.channel.config["instance"].split("://", 1)[-1]
+        for _ in range(self.max_amplifier_pages):
+            accounts, max_id = api.reblogged_by(target.external_id, max_id)
+            found += [_booster(account, host) for account in accounts]
+            if not max_id or not accounts:
+                break
+        return found
+
     def account_metrics(self) -> dict[str, int | None]:
         account = self.api().verify_credentials()
         return {
@@ -248,6 +290,19 @@ class MastodonConnector(Connector):
 
     def delete(self, target: PostTarget) -> None:
         self.api().delete_status(target.external_id)
+
+
+def _booster(account: dict[str, Any], host: str) -> Amplifier:
+    acct = str(account.get("acct") or account.get("username") or "")
+    followers = account.get("followers_count")
+    return Amplifier(
+        account_id=str(account["id"]),
+        kind="repost",
+        handle=f"@{acct}" if "@" in acct else f"@{acct}@{host}",  # local accounts come without host
+        display_name=str(account.get("display_name") or ""),
+        profile_url=str(account.get("url") or ""),
+        followers=followers if isinstance(followers, int) else None,
+    )
 
 
 def _poll_payload(poll: dict[str, Any]) -> dict[str, Any]:

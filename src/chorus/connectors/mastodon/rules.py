@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext, ngettext
 
-from chorus.connectors.base import Problem
+from chorus.connectors.base import Problem, megabytes
 from chorus.connectors.mastodon.client import MastodonAPI
 
 DEFAULT_LIMITS: dict[str, int] = {  # Mastodon's own defaults, for servers that advertise nothing
@@ -90,25 +91,44 @@ def valid_focus(focus: Any) -> bool:
 def media_problems(index: int, item: dict[str, Any], limits: dict[str, int]) -> list[Problem]:
     name = f"media[{index}]"
     if not item.get("path") or not default_storage.exists(item["path"]):
-        return [Problem(name, "The file is missing.", "missing")]
+        return [Problem(name, gettext("The file is missing."), "missing")]
     problems = []
     if len(item.get("alt") or "") > MAX_ALT_TEXT:
-        problems.append(Problem(name, f"Alt text is limited to {MAX_ALT_TEXT} characters.", "alt_too_long"))
+        problems.append(
+            Problem(
+                name,
+                ngettext(
+                    "Alt text is limited to %(limit)s character.",
+                    "Alt text is limited to %(limit)s characters.",
+                    MAX_ALT_TEXT,
+                )
+                % {"limit": MAX_ALT_TEXT},
+                "alt_too_long",
+            )
+        )
     if item.get("focus") is not None and not valid_focus(item["focus"]):
-        problems.append(Problem(name, "Focus is two numbers between -1 and 1.", "focus"))
+        problems.append(Problem(name, gettext("Focus is two numbers between -1 and 1."), "focus"))
     cap = limits["video_size_limit" if content_type(item).startswith("video/") else "image_size_limit"]
     if default_storage.size(item["path"]) > cap:
         problems.append(
-            Problem(name, f"The file is larger than this instance's {cap / 2**20:g} MB.", "too_big")
+            Problem(
+                name,
+                gettext("The file is larger than this instance's %(size)s MB.") % {"size": megabytes(cap)},
+                "too_big",
+            )
         )
     return problems
 
 
 def poll_problems(poll: dict[str, Any], limits: dict[str, int]) -> list[Problem]:
     problems = []
-    if not 2 <= len(poll.get("options") or []) <= limits["poll_max_options"]:
-        problems.append(Problem("options", f"A poll has 2 to {limits['poll_max_options']} options.", "poll"))
+    most = limits["poll_max_options"]
+    if not 2 <= len(poll.get("options") or []) <= most:
+        message = ngettext("A poll has 2 to %(most)s option.", "A poll has 2 to %(most)s options.", most)
+        problems.append(Problem("options", message % {"most": most}, "poll"))
     expires = int(poll.get("expires_in") or 86400)
     if not limits["poll_min_expiration"] <= expires <= limits["poll_max_expiration"]:
-        problems.append(Problem("options", "The poll duration is outside this instance's range.", "poll"))
+        problems.append(
+            Problem("options", gettext("The poll duration is outside this instance's range."), "poll")
+        )
     return problems

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -45,18 +46,24 @@ def classify(response: httpx.Response) -> PublishError | None:
     body = body if isinstance(body, dict) else {}
     reason = str(body.get("message") or response.reason_phrase or status)
     detail = {"status": status, "code": body.get("code")}
+    words = {"network": "Pinterest", "reason": reason, "status": status}  # Pinterest's reason stays as given
     if status == 401:
-        return AuthExpired(f"Pinterest refused the access token ({reason}).", detail=detail)
+        return AuthExpired(
+            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
+        )
     if status == 403 and "scope" in reason.lower():
         return ReauthRequired(
-            f"Pinterest refused the action ({reason}); reconnect the account.", detail=detail
+            gettext("%(network)s refused the action (%(reason)s); reconnect the account.") % words,
+            detail=detail,
         )
     if status == 429:
         wait = http.retry_after_seconds(response, default=60.0)  # X-RateLimit-Reset
-        return RateLimited(f"Pinterest rate limit reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if status >= 500:
-        return Transient(f"Pinterest server error {status}.", detail=detail)
-    return ContentRejected(f"Pinterest rejected the pin: {reason}", detail=detail)
+        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
+    return ContentRejected(gettext("%(network)s rejected the pin: %(reason)s") % words, detail=detail)
 
 
 class PinterestAPI(BearerAPI):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
@@ -94,7 +95,13 @@ class PinterestConnector(OAuth2Connector):
         account = api.user_account()
         self.channel.config = {**self.channel.config, "boards": _boards(api)}
         self.channel.save(update_fields=["config"])
-        return f"{account['username']} on Pinterest ({len(self.channel.config['boards'])} boards)"
+        boards = len(self.channel.config["boards"])
+        message = ngettext(
+            "%(account)s on Pinterest (%(boards)s board)",
+            "%(account)s on Pinterest (%(boards)s boards)",
+            boards,
+        )
+        return message % {"account": account["username"], "boards": boards}
 
     # --- validation -------------------------------------------------------------------
     def validate(self, target: PostTarget) -> list[Problem]:
@@ -103,33 +110,45 @@ class PinterestConnector(OAuth2Connector):
         board = str(options.get("board_id") or "")
         boards = {str(b["id"]) for b in self.channel.config.get("boards") or []}
         if not board:
-            problems.append(Problem("options.board_id", "Choose the Pinterest board to pin to.", "required"))
+            problems.append(
+                Problem("options.board_id", gettext("Choose the Pinterest board to pin to."), "required")
+            )
         elif boards and board not in boards:
             problems.append(
-                Problem("options.board_id", "This board is not one of the account's boards.", "board")
+                Problem(
+                    "options.board_id", gettext("This board is not one of the account's boards."), "board"
+                )
             )
         if len(str(options.get("title") or "")) > TITLE_MAX:
-            problems.append(Problem("options.title", "A pin title has at most 100 characters.", "too_long"))
+            problems.append(
+                Problem("options.title", gettext("A pin title has at most 100 characters."), "too_long")
+            )
         link = str(options.get("link") or "")
         if link and (len(link) > LINK_MAX or not link.startswith(("http://", "https://"))):
             problems.append(
                 Problem(
-                    "options.link", "The pin link must be an http(s) URL of at most 2,048 characters.", "link"
+                    "options.link",
+                    gettext("The pin link must be an http(s) URL of at most 2,048 characters."),
+                    "link",
                 )
             )
         has_url = bool(options.get("image_url"))
         if len(target.media) + has_url != 1:
             problems.append(
-                Problem("media", "A pin has exactly one image (a file or an image URL).", "image")
+                Problem("media", gettext("A pin has exactly one image (a file or an image URL)."), "image")
             )
         for index, item in enumerate(target.media):
             if media_type(item) not in IMAGE_TYPES:
                 problems.append(
-                    Problem(f"media.{index}", "Pinterest accepts JPEG, PNG, WebP, BMP or TIFF.", "type")
+                    Problem(
+                        f"media.{index}", gettext("Pinterest accepts JPEG, PNG, WebP, BMP or TIFF."), "type"
+                    )
                 )
             size = media_size(item)
             if size is not None and size > MAX_IMAGE_BYTES:
-                problems.append(Problem(f"media.{index}", "Pinterest images are at most 20 MB.", "too_large"))
+                problems.append(
+                    Problem(f"media.{index}", gettext("Pinterest images are at most 20 MB."), "too_large")
+                )
         return problems
 
     # --- publishing -------------------------------------------------------------------
@@ -150,7 +169,8 @@ class PinterestConnector(OAuth2Connector):
                 url = checked_link(str(options["image_url"]))
             except http.UnsafeURL as exc:
                 raise ContentRejected(
-                    f"Chorus will not send {options['image_url']!r} to Pinterest: {exc}"
+                    gettext("Chorus will not send %(url)s to %(network)s: %(error)s")
+                    % {"url": options["image_url"], "network": "Pinterest", "error": exc}
                 ) from exc
             payload["media_source"] = {"source_type": "image_url", "url": url}
         pin = self.api().create_pin(payload)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -55,18 +56,27 @@ def classify(response: httpx.Response) -> PublishError | None:
         return None
     reason = str(error.get("message") or code)
     detail = {"status": response.status_code, "code": code, "log_id": error.get("log_id", "")}
+    words = {"network": "TikTok", "reason": reason, "code": code}  # TikTok's reason stays as given
     if code in REAUTH_CODES:
-        return ReauthRequired(f"TikTok refused the account ({reason}); reconnect it.", detail=detail)
+        return ReauthRequired(
+            gettext("%(network)s refused the account (%(reason)s); reconnect it.") % words, detail=detail
+        )
     if code == "access_token_invalid" or response.status_code == 401:
-        return AuthExpired(f"TikTok refused the access token ({reason}).", detail=detail)
+        return AuthExpired(
+            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
+        )
     if code in RATE_CODES or response.status_code == 429:
         default = 86400.0 if code.startswith("spam_risk") else 60.0  # daily post cap vs. 1-minute window
         wait = http.retry_after_seconds(response, default=default)
-        return RateLimited(f"TikTok limit reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if response.status_code >= 500 or code == "internal_error":
-        return Transient(f"TikTok server error ({reason}).", detail=detail)
+        return Transient(gettext("%(network)s server error (%(reason)s).") % words, detail=detail)
     # invalid_params, privacy_level_option_mismatch, unaudited_client_can_only_post_to_private_accounts...
-    return ContentRejected(f"TikTok rejected the post: {reason} ({code})", detail=detail)
+    return ContentRejected(
+        gettext("%(network)s rejected the post: %(reason)s (%(code)s)") % words, detail=detail
+    )
 
 
 class TikTokAPI(BearerAPI):
@@ -171,5 +181,10 @@ def _upload_status(response: httpx.Response) -> PublishError | None:
     if response.status_code < 400:
         return None
     if response.status_code >= 500:
-        return Transient(f"TikTok upload server error {response.status_code}.")
-    return ContentRejected(f"TikTok refused the video upload ({response.status_code}).")
+        return Transient(
+            gettext("%(network)s upload server error %(status)s.")
+            % {"network": "TikTok", "status": response.status_code}
+        )
+    return ContentRejected(
+        gettext("TikTok refused the video upload (%(status)s).") % {"status": response.status_code}
+    )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
@@ -95,7 +96,10 @@ class TikTokConnector(OAuth2Connector):
         return TikTokAPI(self.access_token())
 
     def check(self) -> str:
-        return f"{self.api().user().get('display_name')} on TikTok"
+        return gettext("%(account)s on %(network)s") % {
+            "account": self.api().user().get("display_name"),
+            "network": "TikTok",
+        }
 
     @property
     def audited(self) -> bool:
@@ -108,24 +112,24 @@ class TikTokConnector(OAuth2Connector):
     def validate(self, target: PostTarget) -> list[Problem]:
         problems = super().validate(target)
         if target.options.get("privacy") and target.options["privacy"] not in PRIVACY:
-            problems.append(Problem("options.privacy", "Unknown TikTok privacy level.", "privacy"))
+            problems.append(Problem("options.privacy", gettext("Unknown TikTok privacy level."), "privacy"))
         if len(target.media) != 1 or media_type(target.media[0]) not in VIDEO_TYPES:
             problems.append(
-                Problem("media", "A TikTok post is exactly one video (MP4, MOV or WebM).", "video")
+                Problem("media", gettext("A TikTok post is exactly one video (MP4, MOV or WebM)."), "video")
             )
             return problems
         item = target.media[0]
         size = media_size(item)
         if size is not None and size > MAX_BYTES:
-            problems.append(Problem("media.0", "TikTok accepts videos up to 4 GB.", "too_large"))
+            problems.append(Problem("media.0", gettext("TikTok accepts videos up to 4 GB."), "too_large"))
         facts = probe(item["path"])
         if facts and facts.duration is not None and not SECONDS[0] <= facts.duration <= SECONDS[1]:
             problems.append(
-                Problem("media.0", "TikTok videos last from 3 seconds to 10 minutes.", "duration")
+                Problem("media.0", gettext("TikTok videos last from 3 seconds to 10 minutes."), "duration")
             )
         if facts and facts.width and facts.height and min(facts.width, facts.height) < 360:
             problems.append(
-                Problem("media.0", "TikTok needs at least 360 pixels on each side.", "resolution")
+                Problem("media.0", gettext("TikTok needs at least 360 pixels on each side."), "resolution")
             )
         return problems
 
@@ -135,7 +139,9 @@ class TikTokConnector(OAuth2Connector):
         privacy = self.privacy(target)
         creator = api.creator_info()
         if privacy not in creator.get("privacy_level_options", [privacy]):
-            raise ContentRejected(f"This TikTok account cannot post with privacy {privacy}.")
+            raise ContentRejected(
+                gettext("This TikTok account cannot post with privacy %(privacy)s.") % {"privacy": privacy}
+            )
         post_info: dict[str, Any] = {
             "title": target.text,
             "privacy_level": privacy,
@@ -173,8 +179,11 @@ class TikTokConnector(OAuth2Connector):
         for attempt in range(STATUS_POLL_ATTEMPTS):
             status = api.publish_status(publish_id)
             if status.get("status") == "FAILED":
+                if not status.get("fail_reason"):
+                    raise ContentRejected(gettext("TikTok could not publish the video."))
                 raise ContentRejected(
-                    f"TikTok could not publish the video: {status.get('fail_reason', 'unknown reason')}"
+                    gettext("TikTok could not publish the video: %(reason)s")
+                    % {"reason": status["fail_reason"]}
                 )
             if status.get("status") == "PUBLISH_COMPLETE":
                 break

@@ -15,6 +15,7 @@ import html
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     ContentRejected,
@@ -50,37 +51,48 @@ def classify(response: httpx.Response) -> PublishError:
     code, message, data = _error_body(response)
     status = response.status_code
     detail = {"status": status, "code": code, "message": message}
+    # WordPress's own message stays as the site gave it; our words around it are translated.
+    words = {"network": "WordPress", "reason": message or code or status, "status": status}
     if status == 429:
         return RateLimited(
-            f"WordPress is rate limiting requests. {message}".strip(),
+            (gettext("%(network)s is rate limiting requests.") % words + f" {message}").strip(),
             retry_after=retry_after_seconds(response),
             detail=detail,
         )
     if status == 403 and code.startswith(PERMISSION_CODE_PREFIXES):
-        return ContentRejected(message or "WordPress refused this action for this account.", detail=detail)
+        return ContentRejected(
+            message or gettext("WordPress refused this action for this account."), detail=detail
+        )
     if status in (401, 403):
         # 401 is "not logged in": the application password was revoked or the user removed.
         return ReauthRequired(
-            f"WordPress refused the application password ({message or code or status}); reconnect the site.",
+            gettext("WordPress refused the application password (%(reason)s); reconnect the site.") % words,
             detail=detail,
         )
     if status >= 500:
-        return Transient(f"WordPress answered {status}. {message}".strip(), detail=detail)
+        return Transient(
+            (gettext("%(network)s answered %(status)s.") % words + f" {message}").strip(), detail=detail
+        )
     params = data.get("params")
     if isinstance(params, dict) and params:
         message = f"{message} " + "; ".join(str(value) for value in params.values())
-    return ContentRejected(message.strip() or f"WordPress refused the post ({status}).", detail=detail)
+    return ContentRejected(
+        message.strip() or gettext("WordPress refused the post (%(status)s).") % words, detail=detail
+    )
 
 
 def _transport_error(exc: Exception, method: str) -> PublishError:
     if isinstance(exc, UnsafeURL):
-        return ReauthRequired(f"The site address is no longer allowed: {exc}; reconnect the site.")
+        return ReauthRequired(
+            gettext("The site address is no longer allowed: %(error)s; reconnect the site.") % {"error": exc}
+        )
+    words = {"network": "WordPress", "error": type(exc).__name__}
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Transient(f"Could not reach the WordPress site: {exc}")
+        return Transient(gettext("Could not reach the WordPress site: %(error)s") % {"error": exc})
     if method in WRITE_METHODS:
         # The request left; WordPress may have applied it. Reconciliation reads back (lookup).
-        return OutcomeUnknown(f"No answer from WordPress after sending ({type(exc).__name__}).")
-    return Transient(f"WordPress did not answer ({type(exc).__name__}).")
+        return OutcomeUnknown(gettext("No answer from %(network)s after sending (%(error)s).") % words)
+    return Transient(gettext("%(network)s did not answer (%(error)s).") % words)
 
 
 def rest_url(rest_root: str, route: str, params: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -110,7 +122,10 @@ def discover(site_url: str) -> tuple[str, dict[str, Any]]:
             final = response.url  # after redirects (http -> https, www...)
             root = f"{final.scheme}://{final.netloc.decode()}{final.path}"
             return (root if "rest_route" not in candidate else f"{root}?rest_route=/"), index
-    raise ValueError(f"No WordPress REST API found at {site_url} (tried /wp-json/ and ?rest_route=/).")
+    raise ValueError(
+        gettext("No WordPress REST API found at %(url)s (tried /wp-json/ and ?rest_route=/).")
+        % {"url": site_url}
+    )
 
 
 class WordPressAPI:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -103,12 +104,17 @@ class WordPressConnector(Connector):
             status = exc.detail.get("status")
             if status in (401, 403):
                 raise ValueError(
-                    f"WordPress refused the username or application password "
-                    f"({exc.detail.get('message') or exc.message}). Check the "
-                    "username and create a new application password under Users → Profile; WordPress only "
-                    "offers application passwords on sites served over HTTPS."
+                    gettext(
+                        "WordPress refused the username or application password (%(reason)s). Check the "
+                        "username and create a new application password under Users → Profile; WordPress "
+                        "only offers application passwords on sites served over HTTPS."
+                    )
+                    % {"reason": exc.detail.get("message") or exc.message}
                 ) from exc
-            raise ValueError(f"Could not verify the account on {site_url}: {exc.message}") from exc
+            raise ValueError(
+                gettext("Could not verify the account on %(url)s: %(reason)s")
+                % {"url": site_url, "reason": exc.message}
+            ) from exc
         name = html.unescape(str(index.get("name") or "")) or site_url
         config = {
             "site_url": site_url,
@@ -130,7 +136,10 @@ class WordPressConnector(Connector):
 
     def check(self) -> str:
         me = self.api().me()
-        return f"Connected to {self.channel.name} as {me.get('name') or me.get('slug')}"
+        return gettext("Connected to %(site)s as %(account)s") % {
+            "site": self.channel.name,
+            "account": me.get("name") or me.get("slug"),
+        }
 
     # --- validating -----------------------------------------------------------------------
     @staticmethod
@@ -144,18 +153,21 @@ class WordPressConnector(Connector):
     def validate(self, target: PostTarget) -> list[Problem]:
         problems = super().validate(target)
         if not self.title_for(target):
-            problems.append(Problem("title", "A WordPress post needs a title.", "required"))
+            problems.append(Problem("title", gettext("A WordPress post needs a title."), "required"))
         if target.media:
             path = _media_path(target.media[0])
             try:
                 with Image.open(path) as image:
                     image.verify()
             except (OSError, UnidentifiedImageError, SyntaxError):
-                problems.append(
-                    Problem("media", f"{path.name} is not an image file WordPress can feature.", "invalid")
-                )
+                message = gettext("%(file)s is not an image file WordPress can feature.") % {
+                    "file": path.name
+                }
+                problems.append(Problem("media", message, "invalid"))
         if len(target.media) > self.max_images:
-            problems.append(Problem("media", "WordPress takes one featured image per post.", "too_many"))
+            problems.append(
+                Problem("media", gettext("WordPress takes one featured image per post."), "too_many")
+            )
         return problems
 
     # --- publishing -----------------------------------------------------------------------
@@ -205,7 +217,10 @@ class WordPressConnector(Connector):
                 content_type = Image.MIME.get(image.format or "", "application/octet-stream")
             content = path.read_bytes()
         except (OSError, UnidentifiedImageError) as exc:
-            raise ContentRejected(f"The featured image {path.name} cannot be read: {exc}") from exc
+            raise ContentRejected(
+                gettext("The featured image %(file)s cannot be read: %(error)s")
+                % {"file": path.name, "error": exc}
+            ) from exc
         media = api.upload_media(content, filename=path.name, content_type=content_type, alt=alt)
         return int(media["id"])
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -49,18 +50,23 @@ def classify(response: httpx.Response) -> PublishError | None:
     errors = body.get("errors") or [{}]
     reason = str(errors[0].get("message") or body.get("detail") or body.get("title") or status)
     detail = {"status": status, "type": body.get("type", "")}
+    words = {"network": "X", "reason": reason, "status": status}  # X's own reason stays as X gave it
     if status == 401:
         # X access tokens live two hours; a refresh follows. A revoked grant fails that refresh.
-        return AuthExpired(f"X refused the access token ({reason}).", detail=detail)
+        return AuthExpired(
+            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
+        )
     if status == 403 and "suspended" in reason.lower():
-        return ReauthRequired(f"X refused the account: {reason}", detail=detail)
+        return ReauthRequired(gettext("%(network)s refused the account: %(reason)s") % words, detail=detail)
     if status == 429:
         wait = http.retry_after_seconds(response, default=900.0)  # x-rate-limit-reset
-        return RateLimited(f"X rate limit reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if status >= 500:
-        return Transient(f"X server error {status}.", detail=detail)
+        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
     # 400 invalid request, 403 duplicate content / not permitted, 413 media too large...
-    return ContentRejected(f"X rejected the post: {reason}", detail=detail)
+    return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -192,12 +198,21 @@ class XAPI(BearerAPI):
             if not info or info.get("state") == "succeeded":
                 return media_id
             if info.get("state") == "failed":
-                error = info.get("error", {}).get("message", "processing failed")
-                raise ContentRejected(f"X could not process the media: {error}")
+                error = info.get("error", {}).get("message")
+                if not error:
+                    raise ContentRejected(
+                        gettext("%(network)s could not process the media.") % {"network": "X"}
+                    )
+                raise ContentRejected(
+                    gettext("%(network)s could not process the media: %(reason)s")
+                    % {"network": "X", "reason": error}
+                )
             time.sleep(float(info.get("check_after_secs", 1)))
             params = {"command": "STATUS", "media_id": media_id}
             info = self.json("GET", f"{API}/2/media/upload", params=params)["data"].get("processing_info")
-        raise Transient("X is still processing the media; trying again later.")
+        raise Transient(
+            gettext("%(network)s is still processing the media; trying again later.") % {"network": "X"}
+        )
 
     def create_tweet(self, payload: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.json("POST", f"{API}/2/tweets", json=payload, may_apply=True)["data"]

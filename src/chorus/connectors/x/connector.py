@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
@@ -22,6 +23,8 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
+    number,
+    unaccepted_type,
 )
 from chorus.connectors.oauth2 import (
     OAuth2Connector,
@@ -93,7 +96,10 @@ class XConnector(OAuth2Connector):
         return XAPI(self.access_token(), channel=self.channel)
 
     def check(self) -> str:
-        return f"@{self.api().me()['username']} on X"
+        return gettext("%(account)s on %(network)s") % {
+            "account": f"@{self.api().me()['username']}",
+            "network": "X",
+        }
 
     # --- validation and cost ----------------------------------------------------------
     @staticmethod
@@ -108,20 +114,31 @@ class XConnector(OAuth2Connector):
         problems = [
             Problem(
                 "text",
-                f"{xtext.weighted_length(part)} characters as X counts them; X allows 280.",
+                ngettext(
+                    "%(used)s character as X counts them; X allows %(limit)s.",
+                    "%(used)s characters as X counts them; X allows %(limit)s.",
+                    xtext.weighted_length(part),
+                )
+                % {"used": xtext.weighted_length(part), "limit": self.max_text_length},
                 "too_long",
             )
             for part in self.parts(target)
             if xtext.weighted_length(part) > self.max_text_length
         ]
         if not target.text.strip() and not target.media:
-            problems.append(Problem("text", "An X post needs text or media.", "empty"))
+            problems.append(Problem("text", gettext("An X post needs text or media."), "empty"))
         types = [media_type(item) for item in target.media]
         videos = [t for t in types if t in VIDEO_TYPES or t == "image/gif"]
         if videos and len(types) > 1:
-            problems.append(Problem("media", "X allows one video or GIF, alone, per post.", "too_many"))
+            problems.append(
+                Problem("media", gettext("X allows one video or GIF, alone, per post."), "too_many")
+            )
         elif len(types) > self.max_images:
-            problems.append(Problem("media", "X allows 4 images per post.", "too_many"))
+            most = self.max_images
+            message = ngettext(
+                "X allows %(most)s image per post.", "X allows %(most)s images per post.", most
+            )
+            problems.append(Problem("media", message % {"most": most}, "too_many"))
         for index, (item, kind) in enumerate(zip(target.media, types, strict=True)):
             problems.extend(self._media_problems(index, item, kind))
         return problems
@@ -130,10 +147,11 @@ class XConnector(OAuth2Connector):
         field = f"media.{index}"
         limit_mb = IMAGE_TYPES.get(kind) or VIDEO_TYPES.get(kind)
         if limit_mb is None:
-            return [Problem(field, f"X does not accept {kind or 'this file type'}.", "type")]
+            return [Problem(field, unaccepted_type("X", kind), "type")]
         size = media_size(item)
         if size is not None and size > limit_mb * 1024 * 1024:
-            return [Problem(field, f"X accepts files up to {limit_mb} MB of this type.", "too_large")]
+            message = gettext("X accepts files up to %(size)s MB of this type.") % {"size": number(limit_mb)}
+            return [Problem(field, message, "too_large")]
         if kind not in VIDEO_TYPES:
             return []
         facts = probe(item["path"])
@@ -141,9 +159,11 @@ class XConnector(OAuth2Connector):
             return []
         problems = []
         if facts.duration is not None and not VIDEO_SECONDS[0] <= facts.duration <= VIDEO_SECONDS[1]:
-            problems.append(Problem(field, "X videos last from 0.5 to 140 seconds.", "duration"))
+            problems.append(Problem(field, gettext("X videos last from 0.5 to 140 seconds."), "duration"))
         if facts.aspect is not None and not ASPECT[0] <= facts.aspect <= ASPECT[1]:
-            problems.append(Problem(field, "X videos need an aspect ratio between 1:3 and 3:1.", "aspect"))
+            problems.append(
+                Problem(field, gettext("X videos need an aspect ratio between 1:3 and 3:1."), "aspect")
+            )
         return problems
 
     @classmethod

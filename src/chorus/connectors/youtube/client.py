@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -59,16 +60,23 @@ def classify(response: httpx.Response) -> PublishError | None:
     reasons = {str(item.get("reason")) for item in error.get("errors") or []}
     reason = str(error.get("message") or response.reason_phrase or status)
     detail = {"status": status, "reasons": sorted(reasons)}
+    words = {"network": "YouTube", "reason": reason, "status": status}  # Google's reason stays as given
     if status == 401:
-        return AuthExpired(f"YouTube refused the access token ({reason}).", detail=detail)
+        return AuthExpired(
+            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
+        )
     if reasons & QUOTA_REASONS or status == 429:
         wait = http.retry_after_seconds(response, default=_seconds_to_pacific_midnight())
-        return RateLimited(f"YouTube quota reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s quota reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if status == 403 and reasons & REAUTH_REASONS:
-        return ReauthRequired(f"YouTube refused the channel ({reason}); reconnect it.", detail=detail)
+        return ReauthRequired(
+            gettext("%(network)s refused the channel (%(reason)s); reconnect it.") % words, detail=detail
+        )
     if status >= 500:
-        return Transient(f"YouTube server error {status}.", detail=detail)
-    return ContentRejected(f"YouTube rejected the video: {reason}", detail=detail)
+        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
+    return ContentRejected(gettext("%(network)s rejected the video: %(reason)s") % words, detail=detail)
 
 
 class YouTubeAPI(BearerAPI):
@@ -115,7 +123,7 @@ class YouTubeAPI(BearerAPI):
         params = {"part": "snippet,statistics", "mine": "true"}
         items = self.json("GET", f"{API}/channels", params=params).get("items") or []
         if not items:
-            raise ReauthRequired("This Google account has no YouTube channel.")
+            raise ReauthRequired(gettext("This Google account has no YouTube channel."))
         return dict(items[0])
 
     def video(self, video_id: str) -> dict[str, Any]:
@@ -132,7 +140,7 @@ class YouTubeAPI(BearerAPI):
         session = self.request("POST", UPLOAD, params=params, json=resource, headers=headers)
         location = session.headers.get("location")
         if not location:
-            raise Transient("YouTube did not open an upload session.")
+            raise Transient(gettext("YouTube did not open an upload session."))
         # From here the video may be created: a timeout is an unknown outcome.
         response = self.request(
             "PUT", location, content=content, headers={"Content-Type": content_type}, may_apply=True

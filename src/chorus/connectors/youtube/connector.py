@@ -16,6 +16,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
@@ -85,7 +86,10 @@ class YouTubeConnector(OAuth2Connector):
         return YouTubeAPI(self.access_token())
 
     def check(self) -> str:
-        return f"{self.api().my_channel()['snippet']['title']} on YouTube"
+        return gettext("%(account)s on %(network)s") % {
+            "account": self.api().my_channel()["snippet"]["title"],
+            "network": "YouTube",
+        }
 
     def quota_cost(self, target: PostTarget) -> dict[str, int]:
         return {"units": 1600}
@@ -96,35 +100,45 @@ class YouTubeConnector(OAuth2Connector):
         problems: list[Problem] = []
         title = str(options.get("title") or "").strip()
         if not title:
-            problems.append(Problem("options.title", "A YouTube video needs a title.", "required"))
+            problems.append(Problem("options.title", gettext("A YouTube video needs a title."), "required"))
         elif len(title) > TITLE_MAX or "<" in title or ">" in title:
             problems.append(
                 Problem(
-                    "options.title", "A YouTube title has at most 100 characters, without < or >.", "invalid"
+                    "options.title",
+                    gettext("A YouTube title has at most 100 characters, without < or >."),
+                    "invalid",
                 )
             )
         if len(target.text.encode()) > DESCRIPTION_MAX_BYTES or "<" in target.text or ">" in target.text:
             problems.append(
-                Problem("text", "A YouTube description has at most 5,000 bytes, without < or >.", "too_long")
+                Problem(
+                    "text",
+                    gettext("A YouTube description has at most 5,000 bytes, without < or >."),
+                    "too_long",
+                )
             )
         if options.get("privacy", "public") not in PRIVACY:
-            problems.append(Problem("options.privacy", "Privacy is public, unlisted or private.", "privacy"))
+            problems.append(
+                Problem("options.privacy", gettext("Privacy is public, unlisted or private."), "privacy")
+            )
         if options.get("publish_at"):
             when = _parse(options["publish_at"])
             if when is None or when <= timezone.now():
                 problems.append(
-                    Problem("options.publish_at", "The publish time must be in the future.", "publish_at")
+                    Problem(
+                        "options.publish_at", gettext("The publish time must be in the future."), "publish_at"
+                    )
                 )
         if len(target.media) != 1 or media_type(target.media[0]) not in VIDEO_TYPES:
-            problems.append(Problem("media", "A YouTube post is exactly one video file.", "video"))
+            problems.append(Problem("media", gettext("A YouTube post is exactly one video file."), "video"))
             return problems
         item = target.media[0]
         size = media_size(item)
         if size is not None and size > MAX_BYTES:
-            problems.append(Problem("media.0", "YouTube accepts videos up to 256 GB.", "too_large"))
+            problems.append(Problem("media.0", gettext("YouTube accepts videos up to 256 GB."), "too_large"))
         facts = probe(item["path"])
         if facts and facts.duration is not None and facts.duration > MAX_SECONDS:
-            problems.append(Problem("media.0", "YouTube accepts videos up to 12 hours.", "duration"))
+            problems.append(Problem("media.0", gettext("YouTube accepts videos up to 12 hours."), "duration"))
         return problems
 
     # --- publishing -------------------------------------------------------------------
