@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(items):
         options = dict(zip(_DJANGO_DB_ARGS, marker.args, strict=False)) if marker else {}
         options.update(marker.kwargs if marker else {})
         if options.get("databases") is None:
-            item.add_marker(pytest.mark.django_db(**{**options, "databases": "__all__"}))
+            item.add_marker(pytest.mark.django_db(**{**options, "databases": "__all__"}), append=False)
 
 
 @pytest.fixture(autouse=True)

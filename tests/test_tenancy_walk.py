@@ -74,6 +74,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "target_id": lambda cast: _target_in(cast.workspace).pk,
     "channel_id": lambda cast: _target_in(cast.workspace).channel_id,
     "kind": lambda cast: "wordpress",
+    "pending_id": lambda cast: "walker",  # a choice this session never started: refused, back to channels
     "campaign_id": lambda cast: cast.workspace.campaigns.create(name="Walker", slug="walker").pk,
     "asset_id": lambda cast: _asset_in(cast.workspace),
     "feed_id": lambda cast: _feed_in(cast.workspace),

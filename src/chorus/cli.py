@@ -151,6 +151,11 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
     if channel is None:
         print(f"No channel with id {args.channel_id}.", file=sys.stderr)
         return 1
+    # What stops the network from working from here (Instagram and Threads cannot fetch media
+    # from a private CHORUS_BASE_URL): said whether or not the connection itself answers.
+    warning = getattr(channel.connector(), "setup_warning", lambda: "")()
+    if warning:
+        print(f"{channel} — WARNING: {warning}", file=sys.stderr)
     try:
         print(f"{channel} — {channel.connector().check()}")
     except (PublishError, ValueError) as exc:

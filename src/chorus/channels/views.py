@@ -8,17 +8,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chorus.accounts.access import current_user, membership_for, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
-from chorus.channels import actions
+from chorus.channels import actions, pending
 from chorus.channels.models import Channel
-from chorus.connectors.base import ConnectRedirect, ConnectResult, PublishError
+from chorus.connectors.base import ConnectChoice, ConnectRedirect, ConnectResult, PublishError
 from chorus.connectors.registry import all_kinds, connector_class
 
 SESSION_KEY = "chorus_oauth"
@@ -43,20 +45,32 @@ def _setup_steps(connector: Any) -> str:
     return str(getattr(connector, "setup_steps", "") or _("Ask the server administrator to configure it."))
 
 
+def _setup_warning(connector: Any) -> str:
+    """'' or what stops a configured network from working here (Instagram and Threads cannot
+    fetch media from a private CHORUS_BASE_URL), from the connector's `setup_warning()`."""
+    warning = getattr(connector, "setup_warning", None)
+    return str(warning() or "") if warning is not None else ""
+
+
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def channel_list(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
+    kinds = sorted(all_kinds())
+    warnings = {kind: _setup_warning(connector_class(kind)) for kind in kinds}
     networks = [
-        (kind, connector_class(kind).label, _setup_steps(connector_class(kind)))
-        for kind in sorted(all_kinds())
+        (kind, connector_class(kind).label, _setup_steps(connector_class(kind)), warnings[kind])
+        for kind in kinds
         if connector_class(kind).connect_form is not None
     ]
+    channels = list(Channel.objects.filter(workspace=workspace).order_by("name"))
+    for channel in channels:
+        channel.setup_warning = warnings.get(channel.kind, "")  # type: ignore[attr-defined]
     return render(
         request,
         "channels/list.html",
         {
             "workspace": workspace,
-            "channels": Channel.objects.filter(workspace=workspace).order_by("name"),
+            "channels": channels,
             "networks": networks,
             "can_manage": can(membership_of(request).role, Perm.MANAGE_CHANNELS),
         },
@@ -74,6 +88,17 @@ def _finish(request: HttpRequest, workspace: Workspace, kind: str, result: Conne
     )
     messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
     return redirect("channels:list", slug=workspace.slug)
+
+
+def _offer(request: HttpRequest, workspace: Workspace, kind: str, choice: ConnectChoice) -> HttpResponse:
+    """One account: connect it. Several: keep them (encrypted, server-side) and show the picker."""
+    if not choice.options:
+        messages.error(request, _("No account was shared with Chorus; connect again and select one."))
+        return redirect("channels:list", slug=workspace.slug)
+    if len(choice.options) == 1:
+        return _finish(request, workspace, kind, choice.options[0].result)
+    pending_id = pending.keep(request, kind=kind, workspace_id=workspace.pk, choice=choice)
+    return redirect("channels:choose", slug=workspace.slug, pending_id=pending_id)
 
 
 @workspace_view(Perm.MANAGE_CHANNELS)
@@ -134,7 +159,65 @@ def oauth_callback(request: HttpRequest, kind: str) -> HttpResponse:
     except (ValueError, PublishError) as exc:
         messages.error(request, getattr(exc, "message", None) or str(exc))
         return redirect("channels:list", slug=membership.workspace.slug)
+    if isinstance(result, ConnectChoice):
+        return _offer(request, membership.workspace, kind, result)
     return _finish(request, membership.workspace, kind, result)
+
+
+@workspace_view(Perm.MANAGE_CHANNELS)
+def channel_choose(request: HttpRequest, pending_id: str) -> HttpResponse:
+    """The picker: which of the accounts a login reached become channels. The form sends back
+    only the options' keys; names, config and tokens come from the server-side record."""
+    workspace = workspace_of(request)
+    choice = pending.load(request, pending_id, workspace_id=workspace.pk)
+    if choice is None:
+        messages.error(
+            request, _("This choice of accounts expired or is not valid here; please connect again.")
+        )
+        return redirect("channels:list", slug=workspace.slug)
+    connector = _connector_or_404(choice.kind)
+    error = ""
+    if request.method == "POST":
+        keys = request.POST.getlist("option")
+        offered = {option.key: option for option in choice.options}
+        if any(key not in offered for key in keys):
+            pending.drop(request, pending_id)
+            messages.error(request, _("That account was not among those offered; please connect again."))
+            return redirect("channels:list", slug=workspace.slug)
+        if keys:
+            chosen = [option for option in choice.options if option.key in keys]
+            with transaction.atomic():  # all the chosen accounts, or none
+                channels = [
+                    actions.connect_channel(
+                        workspace=workspace,
+                        kind=choice.kind,
+                        name=option.result.name,
+                        config=option.result.config,
+                        credentials=option.result.credentials,
+                        actor=current_user(request),
+                    )
+                    for option in chosen
+                ]
+            pending.drop(request, pending_id)
+            names = ", ".join(channel.name for channel in channels)
+            messages.success(
+                request,
+                ngettext("%(names)s is connected.", "%(names)s are connected.", len(channels))
+                % {"names": names},
+            )
+            return redirect("channels:list", slug=workspace.slug)
+        error = _("Choose at least one account.")
+    return render(
+        request,
+        "channels/choose.html",
+        {
+            "workspace": workspace,
+            "label": connector.label,
+            "options": choice.options,
+            "error": error,
+            "warning": _setup_warning(connector),
+        },
+    )
 
 
 @workspace_view(Perm.MANAGE_CHANNELS, methods=("POST",))
@@ -147,6 +230,9 @@ def channel_check(request: HttpRequest, channel_id: int) -> HttpResponse:
         messages.error(request, getattr(exc, "message", None) or str(exc))
     except NotImplementedError:
         messages.info(request, _("This network cannot be checked."))
+    warning = _setup_warning(connector_class(channel.kind))
+    if warning:
+        messages.warning(request, warning)
     return redirect("channels:list", slug=workspace.slug)
 
 
@@ -157,7 +243,11 @@ def channel_resume(request: HttpRequest, channel_id: int) -> HttpResponse:
     released = actions.resume_channel(channel=channel, actor=current_user(request))
     messages.success(
         request,
-        _("%(name)s is active again; %(count)s held posts released.")
+        ngettext(
+            "%(name)s is active again; %(count)s held post released.",
+            "%(name)s is active again; %(count)s held posts released.",
+            released,
+        )
         % {"name": channel.name, "count": released},
     )
     return redirect("channels:list", slug=workspace.slug)

@@ -70,7 +70,7 @@ def test_it_builds_the_oauth_url_with_the_page_scopes(meta_apps):
     }
 
 
-def test_it_exchanges_the_code_for_a_long_lived_token_and_picks_the_named_page(graph, meta_apps):
+def test_it_exchanges_the_code_for_a_long_lived_token_and_offers_every_page(graph, meta_apps):
     graph.on(
         "GET",
         f"{G}/oauth/access_token",
@@ -78,12 +78,18 @@ def test_it_exchanges_the_code_for_a_long_lived_token_and_picks_the_named_page(g
         fixture(HERE, "oauth_long_lived.json"),
     )
     graph.on("GET", f"{G}/me/accounts", fixture(HERE, "me_accounts.json"))
-    result = FacebookConnector.finish_connect(
-        {"code": "c0de", "state": "st4te"}, state_data={"page": "Seas Alive Kids"}, callback_url=CALLBACK
+    choice = FacebookConnector.finish_connect(
+        {"code": "c0de", "state": "st4te"}, state_data={}, callback_url=CALLBACK
     )
-    assert (result.name, result.config["page_id"], result.credentials) == (
+    assert [(o.key, o.name, o.detail) for o in choice.options] == [
+        ("1111", "Seas Alive", "Nonprofit Organization"),
+        ("2222", "Seas Alive Kids", "Community"),
+    ]
+    assert choice.options[0].picture == "https://scontent.xx.fbcdn.net/v/t39.30808-1/1111_n.jpg"
+    kids = choice.options[1].result
+    assert (kids.name, kids.config, kids.credentials) == (
         "Seas Alive Kids",
-        "2222",
+        {"page_id": "2222", "page_name": "Seas Alive Kids"},
         {"access_token": "page-token-2222"},
     )
     short, long = (graph.query(r) for r in graph.to("GET", f"{G}/oauth/access_token"))
@@ -99,14 +105,33 @@ def test_it_exchanges_the_code_for_a_long_lived_token_and_picks_the_named_page(g
         "client_secret": "facebook-secret",
         "fb_exchange_token": "short-user-token",
     }
-    assert graph.query(graph.to("GET", f"{G}/me/accounts")[0])["access_token"] == "long-user-token"
+    assert graph.query(graph.to("GET", f"{G}/me/accounts")[0]) == {
+        "access_token": "long-user-token",
+        "fields": "id,name,category,picture{url},access_token,tasks,"
+        "instagram_business_account{id,username,name,profile_picture_url}",
+        "limit": "100",
+    }
 
 
-def test_it_lists_the_pages_when_several_are_shared_and_none_is_named(graph, meta_apps):
+def test_it_follows_the_pages_cursor_until_there_is_no_next_page(graph, meta_apps):
     graph.on("GET", f"{G}/oauth/access_token", fixture(HERE, "oauth_long_lived.json"))
-    graph.on("GET", f"{G}/me/accounts", fixture(HERE, "me_accounts.json"))
-    with pytest.raises(ValueError, match="Seas Alive, Seas Alive Kids"):
-        FacebookConnector.finish_connect({"code": "c"}, state_data={"page": ""}, callback_url=CALLBACK)
+    graph.on(
+        "GET",
+        f"{G}/me/accounts",
+        fixture(HERE, "me_accounts_first_of_two.json"),
+        fixture(HERE, "me_accounts.json"),
+    )
+    choice = FacebookConnector.finish_connect({"code": "c"}, state_data={}, callback_url=CALLBACK)
+    assert [o.key for o in choice.options] == ["3333", "1111", "2222"]
+    first, second = (graph.query(r) for r in graph.to("GET", f"{G}/me/accounts"))
+    assert "after" not in first and second["after"] == "QVFIUb"
+
+
+def test_no_page_shared_says_what_to_do(graph, meta_apps):
+    graph.on("GET", f"{G}/oauth/access_token", fixture(HERE, "oauth_long_lived.json"))
+    graph.on("GET", f"{G}/me/accounts", fixture(HERE, "me_accounts_none.json"))
+    with pytest.raises(ValueError, match=r"shared no Page with Chorus\. Create a Page"):
+        FacebookConnector.finish_connect({"code": "c"}, state_data={}, callback_url=CALLBACK)
 
 
 def test_it_posts_text_with_a_link_to_the_page_feed(cast, graph, page):

@@ -61,19 +61,34 @@ def ready(graph, *, limit="publishing_limit.json"):
     graph.on("GET", f"{G}/17920238422030506", fixture(HERE, "media_info.json"))
 
 
-def test_it_connects_the_instagram_account_linked_to_a_page(graph, meta_apps):
+def test_it_offers_the_instagram_accounts_linked_to_the_shared_pages(graph, meta_apps):
     graph.on("GET", f"{G}/oauth/access_token", fixture(FB_HERE, "oauth_long_lived.json"))
-    graph.on("GET", f"{G}/me/accounts", fixture(FB_HERE, "me_accounts.json"))
-    redirect = InstagramConnector.begin_connect({"page": ""}, callback_url=CALLBACK, state="s")
+    graph.on("GET", f"{G}/me/accounts", fixture(HERE, "me_accounts_two_accounts.json"))
+    redirect = InstagramConnector.begin_connect({}, callback_url=CALLBACK, state="s")
     assert "instagram_content_publish" in redirect.url and "client_id=instagram-app" in redirect.url
-    result = InstagramConnector.finish_connect(
+    choice = InstagramConnector.finish_connect(
         {"code": "c"}, state_data=redirect.state_data, callback_url=CALLBACK
     )
-    assert (result.name, result.config["ig_user_id"], result.credentials["access_token"]) == (
+    assert [(o.key, o.name, o.detail) for o in choice.options] == [
+        (IG, "@seasalive", "linked to the Page Seas Alive"),
+        ("17841400000000004", "@reefphotos", "linked to the Page Reef Photos"),
+    ]  # the Page without an Instagram account is not offered
+    assert choice.options[0].picture.endswith("/17841400000000001_n.jpg") and choice.options[1].picture == ""
+    result = choice.options[0].result
+    assert (result.name, result.config, result.credentials) == (
         "@seasalive",
-        IG,
-        "page-token-1111",
+        {"ig_user_id": IG, "username": "seasalive", "page_id": "1111"},
+        {"access_token": "page-token-1111"},
     )
+    fields = graph.query(graph.to("GET", f"{G}/me/accounts")[0])["fields"]
+    assert fields.endswith("instagram_business_account{id,username,name,profile_picture_url}")
+
+
+def test_no_linked_instagram_account_says_what_to_do(graph, meta_apps):
+    graph.on("GET", f"{G}/oauth/access_token", fixture(FB_HERE, "oauth_long_lived.json"))
+    graph.on("GET", f"{G}/me/accounts", fixture(FB_HERE, "me_accounts_one.json"))
+    with pytest.raises(ValueError, match=r"Instagram professional account.*link it to a Facebook Page"):
+        InstagramConnector.finish_connect({"code": "c"}, state_data={}, callback_url=CALLBACK)
 
 
 def test_it_publishes_an_image_after_the_container_is_finished_then_comments(cast, graph, account):

@@ -49,22 +49,20 @@ def target_with(cast, channel, text="Hello LinkedIn", media=(), **options):
     return target
 
 
-def connect(fake, organization: str = ""):
+def connect(fake, acls: str = "organization_acls_two"):
     fake.on("POST", TOKEN, ok("token"))
     fake.on("GET", "https://api.linkedin.com/v2/userinfo", ok("userinfo"))
-    fake.on("GET", f"{REST}/organizationAcls", ok("organization_acls"))
-    fake.on("GET", f"{REST}/organizations/2414183", ok("organization"))
-    redirect = LinkedInConnector.begin_connect(
-        {"organization": organization}, callback_url=CALLBACK, state="st"
-    )
-    result = LinkedInConnector.finish_connect(
+    fake.on("GET", f"{REST}/organizationAcls", ok(acls))
+    fake.on("GET", f"{REST}/organizations", ok("organizations_batch"))
+    redirect = LinkedInConnector.begin_connect({}, callback_url=CALLBACK, state="st")
+    choice = LinkedInConnector.finish_connect(
         {"code": "c0de"}, state_data=redirect.state_data, callback_url=CALLBACK
     )
-    return redirect, result
+    return redirect, choice
 
 
-def test_it_connects_a_member_and_lists_their_pages(fake, oauth_apps):
-    redirect, result = connect(fake)
+def test_it_offers_the_member_and_each_organization_they_administer(fake, oauth_apps):
+    redirect, choice = connect(fake)
     query = parse_qs(urlsplit(redirect.url).query)
     assert redirect.url.startswith("https://www.linkedin.com/oauth/v2/authorization?")
     assert query["state"] == ["st"] and query["client_id"] == ["linkedin-id"]
@@ -79,17 +77,38 @@ def test_it_connects_a_member_and_lists_their_pages(fake, oauth_apps):
     acl = fake.to("GET", f"{REST}/organizationAcls")[0]
     assert dict(acl.url.params) == {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"}
     assert acl.headers["LinkedIn-Version"] == VERSION and acl.headers["X-Restli-Protocol-Version"] == "2.0.0"
-    assert result.name == "Ada Lovelace"
-    assert result.config["author"] == "urn:li:person:782bbtaQ"
-    assert result.config["organizations"] == ["urn:li:organization:2414183"]
-    assert result.credentials["refresh_token"] == "li-refresh-1"
+    (lookup,) = fake.to("GET", f"{REST}/organizations")
+    assert lookup.url.query == b"ids=List(2414183,5515715)"  # Rest.li 2.0: the List stays unencoded
+    assert (
+        lookup.headers["LinkedIn-Version"] == VERSION
+        and lookup.headers["Authorization"] == "Bearer li-access-1"
+    )
+    assert [(o.key, o.name, o.detail) for o in choice.options] == [
+        ("urn:li:person:782bbtaQ", "Ada Lovelace", "Yourself: posts appear on your member profile"),
+        ("urn:li:organization:2414183", "Chorus Foundation", "linkedin.com/company/chorus-foundation"),
+        ("urn:li:organization:5515715", "Reef Alliance", "linkedin.com/company/reef-alliance"),
+    ]
+    assert choice.options[0].picture == "https://media.licdn.com/dms/image/a.jpg"
+    member, page = choice.options[0].result, choice.options[2].result
+    organizations = ["urn:li:organization:2414183", "urn:li:organization:5515715"]
+    assert member.config == {
+        "author": "urn:li:person:782bbtaQ",
+        "member": "urn:li:person:782bbtaQ",
+        "organizations": organizations,
+    }
+    assert page.config == {
+        "author": "urn:li:organization:5515715",
+        "member": "urn:li:person:782bbtaQ",
+        "organizations": organizations,
+    }
+    assert member.credentials["refresh_token"] == page.credentials["refresh_token"] == "li-refresh-1"
 
 
-def test_it_connects_an_administered_organization_page_and_refuses_others(fake, oauth_apps):
-    _redirect, result = connect(fake, organization="2414183")
-    assert result.name == "Chorus Foundation" and result.config["author"] == "urn:li:organization:2414183"
-    with pytest.raises(ValueError, match="not an administrator"):
-        connect(fake, organization="999")
+def test_a_member_without_pages_is_offered_only_themself_and_no_lookup_is_made(fake, oauth_apps):
+    _redirect, choice = connect(fake, acls="organization_acls_none")
+    assert [o.key for o in choice.options] == ["urn:li:person:782bbtaQ"]
+    assert choice.options[0].result.name == "Ada Lovelace"
+    assert not fake.to("GET", f"{REST}/organizations")
 
 
 def test_it_posts_text_as_the_member_with_escaped_commentary(cast, fake, linkedin_channel):

@@ -22,19 +22,23 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ConnectChoice,
+    ConnectOption,
     Connector,
     ConnectRedirect,
     ConnectResult,
     Feature,
     Problem,
     PublishResult,
+    with_followers,
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import FACEBOOK_VIDEO_GRAPH, GraphAPI
-from chorus.connectors.meta.setup import MetaAppSettings, PageChoiceForm
+from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
     from chorus.content.models import PostTarget
@@ -63,31 +67,36 @@ class FacebookConnector(MetaAppSettings, Connector):
     max_images = 10
     max_image_bytes = 10 * 2**20
     max_video_bytes = 1024 * 2**20  # a non-resumable upload
-    connect_form: ClassVar[type[Any] | None] = PageChoiceForm
+    connect_form: ClassVar[type[Any] | None] = NoFieldsForm
 
     # --- connecting -----------------------------------------------------------------------
     @classmethod
     def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
         client_id, _secret = cls.require_configured()
         url = graph.facebook_authorize_url(client_id, callback_url, SCOPES, state)
-        return ConnectRedirect(url=url, state_data={"page": str(data.get("page") or "")})
+        return ConnectRedirect(url=url, state_data={})
 
     @classmethod
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
-    ) -> ConnectResult:
+    ) -> ConnectChoice:
+        """Every Page the user shared, each with its own Page token: one is connected at once,
+        several go to the picker (the long-lived user token itself is not kept)."""
         code = cls.authorization_code(params, "Facebook")
         client_id, secret = cls.require_configured()
         token = graph.facebook_user_token(
             client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
         pages = graph.facebook_pages(token["access_token"])
-        page = graph.pick(pages, params.get("page") or state_data.get("page", ""), label="Facebook Page")
-        return ConnectResult(
-            name=str(page["name"]),
-            config={"page_id": str(page["id"]), "page_name": page["name"]},
-            credentials={"access_token": page["access_token"]},
-        )
+        if not pages:
+            raise ValueError(
+                gettext(
+                    "Your Facebook account shared no Page with Chorus. Create a Page (or ask its "
+                    "admin for a role that can post), then connect again and, in Facebook's "
+                    "dialog, select the Pages Chorus may use."
+                )
+            )
+        return ConnectChoice(tuple(_page_option(page) for page in pages))
 
     def api(self) -> GraphAPI:
         return GraphAPI(self.channel.credentials["access_token"], network="Facebook", channel=self.channel)
@@ -98,7 +107,7 @@ class FacebookConnector(MetaAppSettings, Connector):
 
     def check(self) -> str:
         page = self.api().get(self.page_id, fields="id,name,followers_count")
-        return f"{page['name']} ({page.get('followers_count', '?')} followers)"
+        return with_followers(str(page["name"]), page.get("followers_count"))
 
     # --- validation ----------------------------------------------------------------------
     def validate(self, target: PostTarget) -> list[Problem]:
@@ -106,14 +115,20 @@ class FacebookConnector(MetaAppSettings, Connector):
         videos = [item for item in target.media if media.is_video(item)]
         if not target.text.strip() and not target.media and not target.options.get("link"):
             problems.append(
-                Problem("text", "A Facebook post needs text, a link, photos or a video.", "empty")
+                Problem("text", gettext("A Facebook post needs text, a link, photos or a video."), "empty")
             )
         if len(target.media) > self.max_images:
-            problems.append(
-                Problem("media", f"Facebook posts take up to {self.max_images} photos.", "too_many")
+            most = self.max_images
+            message = ngettext(
+                "Facebook posts take up to %(most)s photo.",
+                "Facebook posts take up to %(most)s photos.",
+                most,
             )
+            problems.append(Problem("media", message % {"most": most}, "too_many"))
         if videos and len(target.media) > 1:
-            problems.append(Problem("media", "A Facebook video post takes one video and no photos.", "mixed"))
+            problems.append(
+                Problem("media", gettext("A Facebook video post takes one video and no photos."), "mixed")
+            )
         for index, item in enumerate(target.media):
             problems.extend(
                 media.check(
@@ -131,7 +146,11 @@ class FacebookConnector(MetaAppSettings, Connector):
             ahead = when - timezone.now()
             if not SCHEDULE_MIN <= ahead <= SCHEDULE_MAX:
                 problems.append(
-                    Problem("options", "Facebook schedules posts 10 minutes to 30 days ahead.", "schedule")
+                    Problem(
+                        "options",
+                        gettext("Facebook schedules posts 10 minutes to 30 days ahead."),
+                        "schedule",
+                    )
                 )
         return problems
 
@@ -212,6 +231,21 @@ class FacebookConnector(MetaAppSettings, Connector):
         page = self.api().get(self.page_id, fields="followers_count,fan_count")
         names = {"followers_count": "followers", "fan_count": "page_likes"}
         return {ours: int(page[theirs]) for theirs, ours in names.items() if theirs in page}
+
+
+def _page_option(page: dict[str, Any]) -> ConnectOption:
+    result = ConnectResult(
+        name=str(page["name"]),
+        config={"page_id": str(page["id"]), "page_name": page["name"]},
+        credentials={"access_token": page["access_token"]},
+    )
+    return ConnectOption(
+        key=str(page["id"]),
+        name=str(page["name"]),
+        result=result,
+        detail=str(page.get("category") or ""),
+        picture=graph.picture_url(page),
+    )
 
 
 def _source(item: dict[str, Any]) -> dict[str, tuple[str, bytes, str]]:

@@ -18,9 +18,12 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ConnectChoice,
+    ConnectOption,
     Connector,
     ConnectRedirect,
     ConnectResult,
@@ -30,10 +33,13 @@ from chorus.connectors.base import (
     PublishResult,
     Quota,
     RateLimited,
+    number,
+    with_followers,
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import GraphAPI
-from chorus.connectors.meta.setup import MetaAppSettings, PageChoiceForm
+from chorus.connectors.meta.media import FetchesMediaByURL
+from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
     from chorus.content.models import PostTarget
@@ -67,7 +73,7 @@ POST_METRICS = {
 STORY_METRICS = {"reach": "reach", "replies": "replies", "shares": "shares", "views": "views"}
 
 
-class InstagramConnector(MetaAppSettings, Connector):
+class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     kind = "instagram"
     label = "Instagram"
     setting_prefix = "INSTAGRAM"
@@ -86,43 +92,41 @@ class InstagramConnector(MetaAppSettings, Connector):
     max_images = 10
     max_concurrency = 2
     quotas = (Quota("posts", 50, dt.timedelta(hours=24)),)  # a carousel counts as one post
-    connect_form: ClassVar[type[Any] | None] = PageChoiceForm
+    connect_form: ClassVar[type[Any] | None] = NoFieldsForm
 
     # --- connecting -----------------------------------------------------------------------
     @classmethod
     def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
         client_id, _secret = cls.require_configured()
         url = graph.facebook_authorize_url(client_id, callback_url, SCOPES, state)
-        return ConnectRedirect(url=url, state_data={"page": str(data.get("page") or "")})
+        return ConnectRedirect(url=url, state_data={})
 
     @classmethod
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
-    ) -> ConnectResult:
+    ) -> ConnectChoice:
+        """The Instagram professional accounts linked to the Pages the user shared: one is
+        connected at once, several go to the picker."""
         code = cls.authorization_code(params, "Instagram")
         client_id, secret = cls.require_configured()
         token = graph.facebook_user_token(
             client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
-        accounts = [
-            {**page["instagram_business_account"], "page_id": page["id"], "page_token": page["access_token"]}
+        options = {
+            str(page["instagram_business_account"]["id"]): _account_option(page)
             for page in graph.facebook_pages(token["access_token"])
             if page.get("instagram_business_account")
-        ]
-        wanted = params.get("page") or state_data.get("page", "")
-        account = graph.pick(
-            accounts, wanted.lstrip("@"), label="Instagram professional account", name_key="username"
-        )
-        return ConnectResult(
-            name=f"@{account['username']}",
-            config={
-                "ig_user_id": str(account["id"]),
-                "username": account["username"],
-                "page_id": account["page_id"],
-            },
-            # The linked Page's token: read with a long-lived user token it does not expire.
-            credentials={"access_token": account["page_token"]},
-        )
+        }  # keyed by account: one account linked to two Pages is offered once
+        if not options:
+            raise ValueError(
+                gettext(
+                    "None of the Facebook Pages you shared has an Instagram professional account. "
+                    "Switch the Instagram account to a business or creator account, link it to a "
+                    "Facebook Page you manage, then connect again and select that Page in "
+                    "Facebook's dialog."
+                )
+            )
+        return ConnectChoice(tuple(options.values()))
 
     def api(self) -> GraphAPI:
         return GraphAPI(self.channel.credentials["access_token"], network="Instagram", channel=self.channel)
@@ -133,26 +137,43 @@ class InstagramConnector(MetaAppSettings, Connector):
 
     def check(self) -> str:
         account = self.api().get(self.user_id, fields="username,followers_count")
-        return f"@{account['username']} ({account.get('followers_count', '?')} followers)"
+        return with_followers(f"@{account['username']}", account.get("followers_count"))
 
     # --- validation ------------------------------------------------------------------------
     def validate(self, target: PostTarget) -> list[Problem]:
         problems = super().validate(target)
         kind, items = target.options.get("ig_type") or "feed", list(target.media)
         if kind not in TYPES:
-            return [*problems, Problem("options", "The Instagram type is feed, reels or story.", "type")]
+            return [
+                *problems,
+                Problem("options", gettext("The Instagram type is feed, reels or story."), "type"),
+            ]
         if len(HASHTAG_RE.findall(target.text)) > MAX_HASHTAGS:
-            problems.append(Problem("text", f"Instagram allows {MAX_HASHTAGS} hashtags.", "hashtags"))
+            message = ngettext(
+                "Instagram allows %(most)s hashtag.", "Instagram allows %(most)s hashtags.", MAX_HASHTAGS
+            )
+            problems.append(Problem("text", message % {"most": MAX_HASHTAGS}, "hashtags"))
         if len(MENTION_RE.findall(target.text)) > MAX_MENTIONS:
-            problems.append(Problem("text", f"Instagram allows {MAX_MENTIONS} mentions.", "mentions"))
+            message = ngettext(
+                "Instagram allows %(most)s mention.", "Instagram allows %(most)s mentions.", MAX_MENTIONS
+            )
+            problems.append(Problem("text", message % {"most": MAX_MENTIONS}, "mentions"))
         if not items:
-            return [*problems, Problem("media", "An Instagram post needs a photo or a video.", "required")]
+            return [
+                *problems,
+                Problem("media", gettext("An Instagram post needs a photo or a video."), "required"),
+            ]
+        problems.extend(self.media_problems(items))
         if kind in ("reels", "story") and len(items) != 1:
-            problems.append(Problem("media", "Reels and stories take exactly one file.", "count"))
+            problems.append(Problem("media", gettext("Reels and stories take exactly one file."), "count"))
         if kind == "reels" and not media.is_video(items[0]):
-            problems.append(Problem("media", "A reel is a video.", "type"))
+            problems.append(Problem("media", gettext("A reel is a video."), "type"))
         if len(items) > self.max_images:
-            problems.append(Problem("media", f"A carousel takes up to {self.max_images} items.", "too_many"))
+            most = self.max_images
+            message = ngettext(
+                "A carousel takes up to %(most)s item.", "A carousel takes up to %(most)s items.", most
+            )
+            problems.append(Problem("media", message % {"most": most}, "too_many"))
         for index, item in enumerate(items):
             problems.extend(_media_problems(index, item, kind))
         return problems
@@ -226,8 +247,13 @@ class InstagramConnector(MetaAppSettings, Connector):
         total = int(config.get("quota_total") or self.quotas[0].limit)
         if int(row.get("quota_usage") or 0) >= total:
             window = float(config.get("quota_duration") or 86400)
+            message = ngettext(
+                "Instagram's limit of %(total)s post per %(hours)s h is reached for this account.",
+                "Instagram's limit of %(total)s posts per %(hours)s h is reached for this account.",
+                total,
+            )
             raise RateLimited(
-                f"Instagram's limit of {total} posts per {window / 3600:g} h is reached for this account.",
+                message % {"total": total, "hours": number(window / 3600)},
                 retry_after=min(LIMIT_RECHECK, window),
             )
 
@@ -253,6 +279,28 @@ class InstagramConnector(MetaAppSettings, Connector):
         account = self.api().get(self.user_id, fields="followers_count,follows_count,media_count")
         names = {"followers_count": "followers", "follows_count": "following", "media_count": "posts"}
         return {ours: int(account[theirs]) for theirs, ours in names.items() if theirs in account}
+
+
+def _account_option(page: dict[str, Any]) -> ConnectOption:
+    account = page["instagram_business_account"]
+    result = ConnectResult(
+        name=f"@{account['username']}",
+        config={
+            "ig_user_id": str(account["id"]),
+            "username": account["username"],
+            "page_id": str(page["id"]),
+        },
+        # The linked Page's token: read with a long-lived user token it does not expire.
+        credentials={"access_token": page["access_token"]},
+    )
+    picture = str(account.get("profile_picture_url") or "")
+    return ConnectOption(
+        key=str(account["id"]),
+        name=f"@{account['username']}",
+        result=result,
+        detail=gettext("linked to the Page %(page)s") % {"page": page["name"]},
+        picture=picture if picture.startswith("https://") else "",
+    )
 
 
 def graph_insights(answer: dict[str, Any], table: dict[str, str]) -> dict[str, int | None]:

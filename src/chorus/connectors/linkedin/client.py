@@ -7,7 +7,8 @@ References (learn.microsoft.com/linkedin): 3-legged OAuth
 initializeUpload then PUT), Videos API (.../shares/videos-api: initializeUpload, PUT each part,
 finalizeUpload with the parts' ETags), Organization Access Control
 (/marketing/community-management/organizations/organization-access-control-by-role),
-Social Actions (.../shares/social-actions-api), Share statistics
+Organization Lookup (.../organizations/organization-lookup-api), Social Actions
+(.../shares/social-actions-api), Share statistics
 (.../organizations/share-statistics), error handling (/shared/api-guide/concepts/error-handling),
 rate limits (/shared/api-guide/concepts/rate-limits: daily, reset at midnight UTC, no header).
 """
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -56,21 +58,29 @@ def classify(response: httpx.Response) -> PublishError | None:
     reason = str(body.get("message") or response.reason_phrase or status)
     code = str(body.get("code") or "")
     detail = {"status": status, "serviceErrorCode": body.get("serviceErrorCode"), "code": code}
+    words = {"network": "LinkedIn", "reason": reason, "status": status}  # LinkedIn's reason stays as given
     if status == 401:
         if code == "REVOKED_ACCESS_TOKEN" or "revoked" in reason.lower():
-            return ReauthRequired(f"The LinkedIn member revoked Chorus's access ({reason}).", detail=detail)
-        return AuthExpired(f"LinkedIn refused the access token ({reason}).", detail=detail)
+            return ReauthRequired(
+                gettext("The LinkedIn member revoked Chorus's access (%(reason)s).") % words, detail=detail
+            )
+        return AuthExpired(
+            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
+        )
     if status == 403 and ("permission" in reason.lower() or code == "ACCESS_DENIED"):
         return ReauthRequired(
-            f"LinkedIn denied the action ({reason}); reconnect with the right role.", detail=detail
+            gettext("%(network)s denied the action (%(reason)s); reconnect with the right role.") % words,
+            detail=detail,
         )
     if status == 429:
         # LinkedIn's limits are daily and reset at midnight UTC; it sends no reset header.
         wait = http.retry_after_seconds(response, default=_seconds_to_utc_midnight())
-        return RateLimited(f"LinkedIn daily limit reached ({reason}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s daily limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if status >= 500:
-        return Transient(f"LinkedIn server error {status}.", detail=detail)
-    return ContentRejected(f"LinkedIn rejected the post: {reason}", detail=detail)
+        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
+    return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
 
 
 class LinkedInAPI(BearerAPI):
@@ -129,9 +139,17 @@ class LinkedInAPI(BearerAPI):
         elements = self.rest("GET", "organizationAcls", params=params).json().get("elements", [])
         return [str(element["organization"]) for element in elements]
 
-    def organization(self, organization_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.rest("GET", f"organizations/{organization_id}").json()
-        return result
+    def organizations(self, organization_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Batch get (/marketing/community-management/organizations/organization-lookup-api):
+        {"results": {id: organization}, "statuses": …, "errors": {id: …}} -> {id: organization};
+        an id LinkedIn did not return is absent. The Rest.li 2.0 `List(…)` goes unencoded
+        (encoded parentheses would be read as data); the ids are numbers."""
+        ids = [str(value) for value in organization_ids if str(value).isdigit()]
+        if not ids:
+            return {}
+        body = self.rest("GET", f"organizations?ids=List({','.join(ids)})").json()
+        results = body.get("results") or {}
+        return {str(key): value for key, value in results.items() if isinstance(value, dict)}
 
     def social_actions(self, urn: str) -> dict[str, Any]:
         result: dict[str, Any] = self.rest("GET", f"socialActions/{quote(urn, safe='')}").json()

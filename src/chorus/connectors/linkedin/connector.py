@@ -1,8 +1,8 @@
 """LinkedIn: our domain <-> the versioned LinkedIn REST API, for a member or an organization page.
 
-Connecting always authorizes a member (3-legged OAuth). The member then posts as themself, or —
-when the connect form names an organization page they administer — the channel posts as that
-page. One channel is one author: to post as yourself and as two pages, connect three times. The
+Connecting always authorizes a member (3-legged OAuth). When the member administers organization
+pages, the picker then offers "yourself" and each page (named by a batch organization lookup); each
+one chosen becomes a channel, all sharing the member's grant. One channel is one author. The
 organizations the member administers are listed in the config so the UI can show them.
 
 channel.config      {author: urn:li:person:… | urn:li:organization:…, member: urn, organizations: [urn…]}
@@ -18,19 +18,23 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ConnectChoice,
+    ConnectOption,
     ConnectRedirect,
     ConnectResult,
     Feature,
     Problem,
     PublishResult,
+    unaccepted_type,
 )
 from chorus.connectors.linkedin.client import LinkedInAPI
 from chorus.connectors.oauth2 import (
+    ConnectForm,
     OAuth2Connector,
     checked_link,
     media_bytes,
@@ -52,21 +56,6 @@ VIDEO_SECONDS = (3.0, 30 * 60.0)
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 
 
-class LinkedInConnectForm(forms.Form):
-    organization = forms.CharField(
-        label=_("Organization page ID"),
-        required=False,
-        max_length=30,
-        help_text=_("Leave empty to post as yourself; give the page's numeric ID to post as the page."),
-    )
-
-    def clean_organization(self) -> str:
-        value = self.cleaned_data["organization"].strip().removeprefix("urn:li:organization:")
-        if value and not value.isdigit():
-            raise forms.ValidationError(_("The page ID is a number (see the page's admin URL)."))
-        return value
-
-
 def escape_commentary(text: str) -> str:
     return RESERVED.sub(r"\\\1", text)
 
@@ -79,7 +68,7 @@ class LinkedInConnector(OAuth2Connector):
     max_text_length = 3000
     max_images = 20
     idempotent = False
-    connect_form: ClassVar[type[Any] | None] = LinkedInConnectForm
+    connect_form: ClassVar[type[Any] | None] = ConnectForm
     setup_steps = _(
         'Create an app at linkedin.com/developers, add the products "Sign In with LinkedIn using '
         'OpenID Connect", "Share on LinkedIn" and (for pages) "Community Management API", add the '
@@ -92,29 +81,53 @@ class LinkedInConnector(OAuth2Connector):
     def begin_connect(cls, data: dict[str, Any], *, callback_url: str, state: str) -> ConnectRedirect:
         client_id, _secret = cls.app()
         url = LinkedInAPI.authorize_url(client_id, callback_url, state)
-        return ConnectRedirect(url=url, state_data={"organization": data.get("organization") or ""})
+        return ConnectRedirect(url=url, state_data={})
 
     @classmethod
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
-    ) -> ConnectResult:
+    ) -> ConnectChoice:
+        """The member, then each organization page they administer (approved ADMINISTRATOR
+        role): a member without pages is connected at once, otherwise the picker asks."""
         code = cls.authorization_code(params, "LinkedIn")
         token = LinkedInAPI().exchange_code(cls.app(), code, callback_url)
         api = LinkedInAPI(token["access_token"])
         member = api.userinfo()
         member_urn = f"urn:li:person:{member['sub']}"
         organizations = api.administered_organizations()
-        config = {"author": member_urn, "member": member_urn, "organizations": organizations}
+        found = api.organizations([urn.rsplit(":", 1)[-1] for urn in organizations])
+        credentials = token_credentials(token)
+        config = {"member": member_urn, "organizations": organizations}
         name = str(member.get("name") or member_urn)
-        if state_data.get("organization"):
-            urn = f"urn:li:organization:{state_data['organization']}"
-            if urn not in organizations:
-                raise ValueError(
-                    f"{name} is not an administrator of the LinkedIn page {state_data['organization']}."
+        picture = str(member.get("picture") or "")
+        options = [
+            ConnectOption(
+                key=member_urn,
+                name=name,
+                result=ConnectResult(
+                    name=name, config={"author": member_urn, **config}, credentials=credentials
+                ),
+                detail=gettext("Yourself: posts appear on your member profile"),
+                picture=picture if picture.startswith("https://") else "",
+            )
+        ]
+        for urn in organizations:
+            organization = found.get(urn.rsplit(":", 1)[-1]) or {}
+            page = str(organization.get("localizedName") or "") or gettext("LinkedIn page %(id)s") % {
+                "id": urn.rsplit(":", 1)[-1]
+            }
+            vanity = str(organization.get("vanityName") or "")
+            options.append(
+                ConnectOption(
+                    key=urn,
+                    name=page,
+                    result=ConnectResult(
+                        name=page, config={"author": urn, **config}, credentials=credentials
+                    ),
+                    detail=f"linkedin.com/company/{vanity}" if vanity else gettext("Organization page"),
                 )
-            name = str(api.organization(state_data["organization"]).get("localizedName") or urn)
-            config["author"] = urn
-        return ConnectResult(name=name, config=config, credentials=token_credentials(token))
+            )
+        return ConnectChoice(tuple(options))
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
         return LinkedInAPI().refresh(self.app(), refresh_token)
@@ -124,7 +137,10 @@ class LinkedInConnector(OAuth2Connector):
 
     def check(self) -> str:
         member = self.api().userinfo()
-        return f"{member.get('name')} on LinkedIn, posting as {self.channel.name}"
+        return gettext("%(account)s on LinkedIn, posting as %(author)s") % {
+            "account": member.get("name"),
+            "author": self.channel.name,
+        }
 
     @property
     def author(self) -> str:
@@ -136,23 +152,27 @@ class LinkedInConnector(OAuth2Connector):
         types = [media_type(item) for item in target.media]
         link = target.options.get("link")
         if not target.text.strip() and not target.media and not link:
-            problems.append(Problem("text", "A LinkedIn post needs text, media or a link.", "empty"))
+            problems.append(Problem("text", gettext("A LinkedIn post needs text, media or a link."), "empty"))
         if any(kind in VIDEO_TYPES for kind in types) and len(types) > 1:
-            problems.append(Problem("media", "LinkedIn allows one video, alone, per post.", "too_many"))
+            problems.append(
+                Problem("media", gettext("LinkedIn allows one video, alone, per post."), "too_many")
+            )
         if len(types) > self.max_images:
-            problems.append(Problem("media", "LinkedIn allows 20 images per post.", "too_many"))
+            problems.append(Problem("media", gettext("LinkedIn allows 20 images per post."), "too_many"))
         if link and target.media:
-            problems.append(Problem("options", "A LinkedIn article link cannot carry media too.", "link"))
+            problems.append(
+                Problem("options", gettext("A LinkedIn article link cannot carry media too."), "link")
+            )
         for index, (item, kind) in enumerate(zip(target.media, types, strict=True)):
             field = f"media.{index}"
             if kind not in IMAGE_TYPES | VIDEO_TYPES:
-                problems.append(
-                    Problem(field, f"LinkedIn does not accept {kind or 'this file type'}.", "type")
-                )
+                problems.append(Problem(field, unaccepted_type("LinkedIn", kind), "type"))
             elif kind in VIDEO_TYPES:
                 size = media_size(item)
                 if size is not None and size > MAX_VIDEO_BYTES:
-                    problems.append(Problem(field, "LinkedIn videos are at most 500 MB.", "too_large"))
+                    problems.append(
+                        Problem(field, gettext("LinkedIn videos are at most 500 MB."), "too_large")
+                    )
                 facts = probe(item["path"])
                 if (
                     facts
@@ -160,7 +180,9 @@ class LinkedInConnector(OAuth2Connector):
                     and not VIDEO_SECONDS[0] <= facts.duration <= VIDEO_SECONDS[1]
                 ):
                     problems.append(
-                        Problem(field, "LinkedIn videos last from 3 seconds to 30 minutes.", "duration")
+                        Problem(
+                            field, gettext("LinkedIn videos last from 3 seconds to 30 minutes."), "duration"
+                        )
                     )
         return problems
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from django.utils.translation import gettext
 
 from chorus.connectors.base import (
     AuthExpired,
@@ -46,6 +47,12 @@ INSTAGRAM_DAILY_LIMIT_SUBCODE = 2207042  # "you reached the maximum number of po
 DEFAULT_RATE_WAIT = 300.0
 POLL_INTERVAL = 2.0  # seconds between reads of a container still being processed
 POLL_ATTEMPTS = 30  # ~1 minute: long enough for most images/short videos, shorter than the send lease
+# /me/accounts: what the Page picker shows, each Page's token, its linked Instagram account.
+PAGE_FIELDS = (
+    "id,name,category,picture{url},access_token,tasks,"
+    "instagram_business_account{id,username,name,profile_picture_url}"
+)
+MAX_PAGE_REQUESTS = 10  # 100 Pages per request: 1,000 Pages is beyond any team we serve
 
 
 def usage_retry_after(response: httpx.Response, default: float = DEFAULT_RATE_WAIT) -> float:
@@ -142,26 +149,36 @@ def classify(response: httpx.Response, network: str = "Facebook") -> PublishErro
     subcode = int(error.get("error_subcode") or 0)
     message = str(error.get("error_user_msg") or error.get("message") or response.reason_phrase or status)
     detail = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": error.get("fbtrace_id", "")}
+    # Our words around Meta's own message, which stays as Meta gave it.
+    words = {"network": network, "reason": message, "status": status}
     if code in AUTH_CODES:
         if subcode in EXPIRED_SUBCODES:
-            return AuthExpired(f"The {network} access token expired ({message}).", detail=detail)
+            return AuthExpired(
+                gettext("The %(network)s access token expired (%(reason)s).") % words, detail=detail
+            )
         return ReauthRequired(
-            f"{network} refused the access token ({message}); reconnect the channel.", detail=detail
+            gettext("%(network)s refused the access token (%(reason)s); reconnect the channel.") % words,
+            detail=detail,
         )
     if code in RATE_CODES or subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE or status == 429:
         wait = usage_retry_after(response)
         if subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE:
             wait = max(wait, 3600.0)
-        return RateLimited(f"{network} rate limit reached ({message}).", retry_after=wait, detail=detail)
+        return RateLimited(
+            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
+        )
     if code in TRANSIENT_CODES or status >= 500:
-        return Transient(f"{network} is temporarily unavailable ({message}).", detail=detail)
+        return Transient(
+            gettext("%(network)s is temporarily unavailable (%(reason)s).") % words, detail=detail
+        )
     if code in PERMISSION_CODES:
         return ReauthRequired(
-            f"{network} refused the permission ({message}); reconnect and grant it.", detail=detail
+            gettext("%(network)s refused the permission (%(reason)s); reconnect and grant it.") % words,
+            detail=detail,
         )
     if code or 400 <= status < 500:  # 100 invalid parameter, 3xx/1xxx media and policy errors
-        return ContentRejected(f"{network} rejected the post: {message}", detail=detail)
-    return PublishError(f"{network} answered {status}: {message}", detail=detail)
+        return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
+    return PublishError(gettext("%(network)s answered %(status)s: %(reason)s") % words, detail=detail)
 
 
 class GraphAPI:
@@ -206,9 +223,15 @@ class GraphAPI:
             with http.client() as session:
                 response = session.request(method, url, params=query, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(f"Could not reach {self.network}: {type(exc).__name__}") from exc
+            raise Transient(
+                gettext("Could not reach %(network)s: %(error)s")
+                % {"network": self.network, "error": type(exc).__name__}
+            ) from exc
         except httpx.TransportError as exc:
-            message = f"No answer from {self.network} after sending ({type(exc).__name__})."
+            message = gettext("No answer from %(network)s after sending (%(error)s).") % {
+                "network": self.network,
+                "error": type(exc).__name__,
+            }
             raise (OutcomeUnknown(message) if may_apply else Transient(message)) from exc
         observe_usage(response, self.channel)
         error = classify(response, self.network)
@@ -217,7 +240,9 @@ class GraphAPI:
         try:
             return response.json()
         except ValueError as exc:
-            raise Transient(f"{self.network} answered with something that is not JSON.") from exc
+            raise Transient(
+                gettext("%(network)s answered with something that is not JSON.") % {"network": self.network}
+            ) from exc
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
@@ -241,13 +266,26 @@ class GraphAPI:
             if state in ("FINISHED", "PUBLISHED"):
                 return
             if state == "ERROR":
-                reason = answer.get("error_message") or answer.get("status") or "processing failed"
-                raise ContentRejected(f"{self.network} could not process the media: {reason}")
+                reason = answer.get("error_message") or answer.get("status")
+                if not reason:
+                    raise ContentRejected(
+                        gettext("%(network)s could not process the media.") % {"network": self.network}
+                    )
+                raise ContentRejected(
+                    gettext("%(network)s could not process the media: %(reason)s")
+                    % {"network": self.network, "reason": reason}
+                )
             if state == "EXPIRED":
-                raise Transient(f"The {self.network} media container expired before publishing.")
+                raise Transient(
+                    gettext("The %(network)s media container expired before publishing.")
+                    % {"network": self.network}
+                )
             if attempt + 1 < POLL_ATTEMPTS:
                 sleep(POLL_INTERVAL)
-        raise Transient(f"{self.network} is still processing the media; trying again later.")
+        raise Transient(
+            gettext("%(network)s is still processing the media; trying again later.")
+            % {"network": self.network}
+        )
 
 
 # --- OAuth (Facebook Login for Business; Instagram with Facebook Login uses the same) --------------
@@ -288,30 +326,24 @@ def facebook_user_token(
 
 
 def facebook_pages(user_token: str) -> list[dict[str, Any]]:
-    """The Pages the user granted, with each Page's token and its Instagram professional account.
+    """The Pages the user granted, with each Page's token, category, picture and Instagram
+    professional account, following the cursor (`paging.next` is absent on the last page).
     https://developers.facebook.com/docs/graph-api/reference/user/accounts/"""
-    fields = "id,name,access_token,tasks,instagram_business_account{id,username,name}"
-    pages: list[dict[str, Any]] = (
-        GraphAPI(user_token).get("me/accounts", fields=fields, limit=100).get("data", [])
-    )
+    api = GraphAPI(user_token)
+    pages: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"fields": PAGE_FIELDS, "limit": 100}
+    for _request in range(MAX_PAGE_REQUESTS):
+        answer = api.get("me/accounts", **query)
+        pages.extend(answer.get("data", []))
+        paging = answer.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            break
+        query["after"] = after
     return pages
 
 
-def pick(items: list[dict[str, Any]], wanted: str, *, label: str, name_key: str = "name") -> dict[str, Any]:
-    """The item whose id or name is `wanted`, or the only one. Several and no choice: a clear
-    error that lists them (a page-picker step is a follow-up)."""
-    if not items:
-        raise ValueError(f"No {label} was shared with Chorus; connect again and select one.")
-    wanted = (wanted or "").strip().lower()
-    if wanted:
-        for item in items:
-            if wanted in (str(item.get("id", "")).lower(), str(item.get(name_key, "")).lower()):
-                return item
-        names = ", ".join(str(item.get(name_key)) for item in items)
-        raise ValueError(f"No {label} called {wanted!r} among: {names}.")
-    if len(items) == 1:
-        return items[0]
-    names = ", ".join(str(item.get(name_key)) for item in items)
-    raise ValueError(
-        f"Several {label}s were shared ({names}); connect again and type the one to add in the form."
-    )
+def picture_url(node: dict[str, Any]) -> str:
+    """The https URL of a `picture{url}` field ({"picture": {"data": {"url": …}}}), or ''."""
+    url = str(((node.get("picture") or {}).get("data") or {}).get("url") or "")
+    return url if url.startswith("https://") else ""

@@ -4,20 +4,26 @@ reachable from the internet when the post goes out)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import mimetypes
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
-from chorus.connectors.base import Problem
+from chorus.connectors.base import Problem, megabytes, number
 
 FFPROBE = "/usr/bin/ffprobe"
+# Host names that only mean something on a local network (mDNS, home routers, RFC 6761/8375,
+# ICANN's private-use .internal): no server on the internet can resolve them.
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,48 @@ def public_url(path: str) -> str:
     return url if "://" in url else f"{settings.CHORUS_BASE_URL}{url}"
 
 
+def private_media_origin() -> str:
+    """'' when Meta's servers can fetch our media; otherwise the origin they would be sent to
+    (http://127.0.0.1:8000): a loopback, private or link-local address, or a local-only name.
+    Judged from the URL alone, without a DNS lookup: this runs on every composer check."""
+    parts = urlsplit(public_url("chorus.jpg"))
+    host = (parts.hostname or "").lower().rstrip(".")
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else settings.CHORUS_BASE_URL
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        local = not host or "." not in host or host == "localhost" or host.endswith(LOCAL_SUFFIXES)
+        return origin if local else ""
+    return "" if address.is_global and not address.is_multicast else origin
+
+
+def private_media_warning(network: str) -> str:
+    """What to tell the team when `network` downloads media from a private address ('' if not)."""
+    origin = private_media_origin()
+    if not origin:
+        return ""
+    return gettext(
+        "%(network)s cannot fetch media from %(origin)s: it is a private address, not reachable "
+        "from the internet. Set CHORUS_BASE_URL to the public https address of this server (or "
+        "keep media on public storage) and restart."
+    ) % {"network": network, "origin": origin}
+
+
+class FetchesMediaByURL:
+    """Mixed into Instagram and Threads, whose servers download each file from our URL: the
+    channels page, `chorus channel check` and the composer say so when they cannot."""
+
+    label: ClassVar[str]
+
+    @classmethod
+    def setup_warning(cls) -> str:
+        return private_media_warning(cls.label)
+
+    def media_problems(self, target_media: list[dict[str, Any]]) -> list[Problem]:
+        warning = self.setup_warning() if target_media else ""
+        return [Problem("media", warning, "private_url")] if warning else []
+
+
 def read_bytes(path: str) -> bytes:
     with default_storage.open(path, "rb") as handle:
         data: bytes = handle.read()
@@ -124,40 +172,46 @@ def check(
     name = f"media[{index}]"
     found = facts(item)
     if found is None:
-        return [Problem(name, "The file is missing.", "missing")]
+        return [Problem(name, gettext("The file is missing."), "missing")]
     allowed = image_types + video_types
     if found.content_type not in allowed:
         kinds = ", ".join(sorted({t.split("/")[1].upper() for t in allowed}))
-        return [Problem(name, f"{network} accepts {kinds} files only.", "type")]
+        message = gettext("%(network)s accepts %(types)s files only.") % {"network": network, "types": kinds}
+        return [Problem(name, message, "type")]
     problems = []
     cap = max_video_bytes if found.is_video else max_image_bytes
     if found.size > cap:
-        problems.append(Problem(name, f"The file is larger than {network}'s {cap / 2**20:g} MB.", "too_big"))
+        message = gettext("The file is larger than %(network)s's %(size)s MB.")
+        problems.append(Problem(name, message % {"network": network, "size": megabytes(cap)}, "too_big"))
     if ratio and found.ratio and not ratio[0] - 0.01 <= found.ratio <= ratio[1] + 0.01:
-        problems.append(
-            Problem(
-                name,
-                f"The aspect ratio {found.width}x{found.height} is outside {network}'s "
-                f"{_ratio_text(ratio[0])} to {_ratio_text(ratio[1])}.",
-                "aspect_ratio",
-            )
+        message = gettext(
+            "The aspect ratio %(width)sx%(height)s is outside %(network)s's %(low)s to %(high)s."
         )
+        words = {
+            "width": found.width,
+            "height": found.height,
+            "network": network,
+            "low": _ratio_text(ratio[0]),
+            "high": _ratio_text(ratio[1]),
+        }
+        problems.append(Problem(name, message % words, "aspect_ratio"))
     if duration and found.is_video and found.duration is not None:
         low, high = duration
         if not low <= found.duration <= high:
-            problems.append(
-                Problem(
-                    name,
-                    f"The video lasts {found.duration:.0f} s; {network} allows {low:g} to {high:g} s.",
-                    "duration",
-                )
-            )
+            message = gettext("The video lasts %(seconds)s s; %(network)s allows %(low)s to %(high)s s.")
+            words = {
+                "seconds": number(round(found.duration)),
+                "network": network,
+                "low": number(low),
+                "high": number(high),
+            }
+            problems.append(Problem(name, message % words, "duration"))
     return problems
 
 
 def _ratio_text(value: float) -> str:
     known = {0.8: "4:5", 1.91: "1.91:1", 0.5625: "9:16", 1.7778: "16:9"}
-    for number, text in known.items():
-        if abs(number - value) < 0.005:
+    for known_ratio, text in known.items():
+        if abs(known_ratio - value) < 0.005:
             return text
     return f"{value:g}:1"

@@ -1,6 +1,6 @@
 """Per-network app credentials from settings (`<NETWORK>_CLIENT_ID`, `_CLIENT_SECRET`,
 `_ENABLED`), what is missing, the setup steps shown instead of a connect button, and the system
-check (chorus.W101 Facebook, W102 Instagram, W103 Threads)."""
+check (chorus.W101 Facebook, W102 Instagram, W103 Threads; W104 media at a private address)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
+
+from chorus.connectors.meta.media import private_media_origin
 
 
 class MetaAppSettings:
@@ -43,23 +45,16 @@ class MetaAppSettings:
     def require_configured(cls) -> tuple[str, str]:
         if not cls.configured():
             missing = ", ".join(cls.missing_settings())
-            raise ValueError(f"{cls.label} is not configured on this server (missing: {missing}).")
+            raise ValueError(
+                gettext("%(network)s is not configured on this server (missing: %(settings)s).")
+                % {"network": cls.label, "settings": missing}
+            )
         return cls.app_credentials()
 
 
-class PageChoiceForm(forms.Form):
-    page = forms.CharField(
-        label=_("Page or account"),
-        required=False,
-        max_length=200,
-        help_text=_(
-            "If you manage several, the name or id of the one to add. Leave empty if you manage one."
-        ),
-    )
-
-
 class NoFieldsForm(forms.Form):
-    """OAuth needs no input: the form is just the button that starts it."""
+    """OAuth needs no input: the form is just the button that starts it. Which Pages or accounts
+    to add is asked after the login, by the picker (channels app), when there are several."""
 
 
 def _warning(number: int, cls: type[MetaAppSettings]) -> Warning:
@@ -81,8 +76,23 @@ def check_meta_apps(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
     problems: list[Any] = []
     for number, cls in ((101, FacebookConnector), (102, InstagramConnector), (103, ThreadsConnector)):
-        prefix = cls.setting_prefix
-        meant = getattr(settings, f"{prefix}_ENABLED", False) or any(cls.app_credentials())
-        if meant and not cls.configured():
+        if _meant(cls) and not cls.configured():
             problems.append(_warning(number, cls))
+    fetchers = [cls.label for cls in (InstagramConnector, ThreadsConnector) if _meant(cls)]
+    origin = private_media_origin() if fetchers else ""
+    if origin:
+        problems.append(
+            Warning(
+                f"{' and '.join(fetchers)} download each image and video from {origin}, a private "
+                "address their servers cannot reach: posts with media will fail.",
+                hint="Set CHORUS_BASE_URL to the public https address of this server (or keep media "
+                "on public storage) and restart.",
+                id="chorus.W104",
+            )
+        )
     return problems
+
+
+def _meant(cls: type[MetaAppSettings]) -> bool:
+    """Someone meant to use this network: it is ENABLED or one of its credentials is set."""
+    return bool(getattr(settings, f"{cls.setting_prefix}_ENABLED", False) or any(cls.app_credentials()))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
@@ -30,10 +31,12 @@ from chorus.connectors.base import (
     Quota,
     RateLimited,
     ReauthRequired,
+    number,
 )
 from chorus.connectors.instagram.connector import graph_insights
 from chorus.connectors.meta import media
-from chorus.connectors.meta.graph import THREADS_GRAPH, THREADS_VERSION, GraphAPI, pick
+from chorus.connectors.meta.graph import THREADS_GRAPH, THREADS_VERSION, GraphAPI
+from chorus.connectors.meta.media import FetchesMediaByURL
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ POST_METRICS = {
 }
 
 
-class ThreadsConnector(MetaAppSettings, Connector):
+class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     kind = "threads"
     label = "Threads"
     setting_prefix = "THREADS"
@@ -111,8 +114,8 @@ class ThreadsConnector(MetaAppSettings, Connector):
             client_secret=secret,
             access_token=short["access_token"],
         )
-        profile = _api(long["access_token"]).get("me", fields="id,username")
-        account = pick([profile], "", label="Threads profile", name_key="username")
+        # A Threads login is one profile: there is nothing to pick.
+        account = _api(long["access_token"]).get("me", fields="id,username")
         return ConnectResult(
             name=f"@{account['username']}",
             config={
@@ -131,7 +134,8 @@ class ThreadsConnector(MetaAppSettings, Connector):
         return str(self.channel.config["user_id"])
 
     def check(self) -> str:
-        return f"@{self.api().get('me', fields='id,username')['username']} on Threads"
+        account = f"@{self.api().get('me', fields='id,username')['username']}"
+        return gettext("%(account)s on %(network)s") % {"account": account, "network": "Threads"}
 
     def refresh_credentials(self) -> None:
         """Long-lived Threads tokens refresh for another 60 days while still valid."""
@@ -144,10 +148,11 @@ class ThreadsConnector(MetaAppSettings, Connector):
             )
         except PublishError as exc:
             raise ReauthRequired(
-                f"The Threads connection cannot be refreshed ({exc.message}); reconnect it."
+                gettext("The Threads connection cannot be refreshed (%(reason)s); reconnect it.")
+                % {"reason": exc.message}
             ) from exc
         if not fresh.get("access_token"):  # never overwrite a token with an empty one
-            raise ReauthRequired("Threads returned no token on refresh; reconnect the channel.")
+            raise ReauthRequired(gettext("Threads returned no token on refresh; reconnect the channel."))
         self.channel.credentials = {**self.channel.credentials, "access_token": fresh["access_token"]}
         self.channel.config = {**self.channel.config, "token_expires_at": _expiry(fresh.get("expires_in"))}
         self.channel.save(update_fields=["credentials_encrypted", "config"])
@@ -174,16 +179,29 @@ class ThreadsConnector(MetaAppSettings, Connector):
     def validate(self, target: PostTarget) -> list[Problem]:
         most = self.max_text_length
         problems = [
-            Problem("text", f"{len(part)} characters; Threads allows {most}.", "too_long")
+            Problem(
+                "text",
+                ngettext(
+                    "%(used)s character; %(network)s allows %(limit)s.",
+                    "%(used)s characters; %(network)s allows %(limit)s.",
+                    len(part),
+                )
+                % {"used": len(part), "network": self.label, "limit": most},
+                "too_long",
+            )
             for part in self.parts(target)
             if len(part) > most
         ]
         if not target.text.strip() and not target.media:
-            problems.append(Problem("text", "A Threads post needs text or media.", "empty"))
+            problems.append(Problem("text", gettext("A Threads post needs text or media."), "empty"))
+        problems.extend(self.media_problems(list(target.media)))
         if len(target.media) > MAX_CAROUSEL:
-            problems.append(
-                Problem("media", f"Threads carousels take up to {MAX_CAROUSEL} items.", "too_many")
+            message = ngettext(
+                "Threads carousels take up to %(most)s item.",
+                "Threads carousels take up to %(most)s items.",
+                MAX_CAROUSEL,
             )
+            problems.append(Problem("media", message % {"most": MAX_CAROUSEL}, "too_many"))
         for index, item in enumerate(target.media):
             problems.extend(
                 media.check(
@@ -256,8 +274,13 @@ class ThreadsConnector(MetaAppSettings, Connector):
         total = int(config.get("quota_total") or self.quotas[0].limit)
         if int(row.get("quota_usage") or 0) >= total:
             window = float(config.get("quota_duration") or 86400)
+            message = ngettext(
+                "Threads' limit of %(total)s post per %(hours)s h is reached for this profile.",
+                "Threads' limit of %(total)s posts per %(hours)s h is reached for this profile.",
+                total,
+            )
             raise RateLimited(
-                f"Threads' limit of {total} posts per {window / 3600:g} h is reached for this profile.",
+                message % {"total": total, "hours": number(window / 3600)},
                 retry_after=min(LIMIT_RECHECK, window),
             )
 
