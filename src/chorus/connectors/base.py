@@ -166,7 +166,8 @@ class Connector:
     features: ClassVar[frozenset[Feature]] = frozenset()
     max_text_length: ClassVar[int | None] = None
     max_images: ClassVar[int] = 0
-    max_concurrency: ClassVar[int] = 4  # publishes in flight per network, across all workers
+    # Publishes in flight per network, across all workers; None only for a local stand-in.
+    max_concurrency: ClassVar[int | None] = 4
     quotas: ClassVar[tuple[Quota, ...]] = ()
     idempotent: ClassVar[bool] = False  # the network dedupes a retried create (key or record key)
     # Feature.AMPLIFIERS: which kinds of amplification the network lists ("repost", "quote").

@@ -16,7 +16,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from chorus.channels.models import Channel
@@ -35,17 +35,34 @@ def oldest_due() -> dt.datetime | None:
     return value
 
 
-def _inflight_by_kind() -> dict[str, int]:
-    rows = (
-        PostTarget.objects.filter(status=S.PUBLISHING)
-        .values("channel__kind")
-        .annotate(n=Count("id"))
-        .values_list("channel__kind", "n")
-    )
-    return dict(rows)
+def _room(kinds: set[str]) -> dict[str, int | None]:
+    """Publishes each network may still start under its concurrency cap (None: no cap). The
+    count stops at the cap, so it stays cheap however many targets of an uncapped or busy
+    network are in flight."""
+    room: dict[str, int | None] = {}
+    for kind in kinds:
+        cap = _cap(kind)
+        if cap is None:
+            room[kind] = None
+            continue
+        inflight = (
+            PostTarget.objects.filter(status=S.PUBLISHING, channel__kind=kind).values("id")[:cap].count()
+        )
+        room[kind] = cap - inflight
+    return room
 
 
-def _cap(kind: str) -> int:
+def _take(room: dict[str, int | None], kind: str) -> bool:
+    left = room[kind]
+    if left is None:
+        return True
+    if left <= 0:
+        return False
+    room[kind] = left - 1
+    return True
+
+
+def _cap(kind: str) -> int | None:
     try:
         return connector_class(kind).max_concurrency
     except KeyError:
@@ -105,7 +122,7 @@ def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID)
     """Inside the claiming transaction: holds what must wait for a person, claims the rest."""
     if not rows:
         return []
-    room = {kind: _cap(kind) - n for kind, n in _inflight_by_kind().items()}
+    room = _room({row[1] for row in rows})
     missed: list[tuple[int, int]] = []
     paused: list[tuple[int, int]] = []
     chosen: list[tuple[int, int]] = []
@@ -118,8 +135,7 @@ def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID)
             and now - scheduled_at > dt.timedelta(minutes=tolerance)
         ):
             missed.append((target_id, workspace_id))
-        elif len(chosen) < limit and room.setdefault(kind, _cap(kind)) > 0:
-            room[kind] -= 1
+        elif len(chosen) < limit and _take(room, kind):
             chosen.append((target_id, workspace_id))
     _hold(missed, PostTarget.Hold.MISSED, now)
     _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)

@@ -18,14 +18,16 @@ calls in flight uncertain.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import queue
 import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +56,13 @@ log = logging.getLogger(__name__)
 S = PostTarget.Status
 
 # Per-network concurrency inside one worker process (the claim bounds it across processes).
-_network_slots: dict[str, threading.BoundedSemaphore] = defaultdict(lambda: threading.BoundedSemaphore(1))
+_network_slots: dict[str, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 
 
-def _slot(connector: Connector) -> threading.BoundedSemaphore:
+def _slot(connector: Connector) -> AbstractContextManager[object]:
+    if connector.max_concurrency is None:
+        return contextlib.nullcontext()
     with _slots_lock:
         if connector.kind not in _network_slots:
             _network_slots[connector.kind] = threading.BoundedSemaphore(connector.max_concurrency)
@@ -185,44 +189,78 @@ def _send_all(jobs: list[_Job], threads: int) -> None:
     run one after the other on this thread, where extra threads would only add switching."""
     pending = [job for job in jobs if not job.outcome]
     waiting = [job for job in pending if job.connector.waits()] if threads > 1 else []
-    futures = []
-    if len(waiting) > 1:
-        work: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        for job in waiting:
-            work.put(job)
-        futures = [_pool().submit(_drain, work) for _ in range(min(threads, len(waiting)))]
+    if len(waiting) <= 1:
+        waiting = []
+    done = _pool().start(waiting, threads) if waiting else None
     for job in pending:
-        if not futures or not job.connector.waits():
+        if done is None or not job.connector.waits():
             _send(job)
-    for future in futures:
-        future.result()
+    if done is not None:
+        done.wait()
+
+
+class _Countdown:
+    def __init__(self, n: int) -> None:
+        self._left = n
+        self._lock = threading.Lock()
+        self._zero = threading.Event()
+
+    def tick(self) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                self._zero.set()
+
+    def wait(self) -> None:
+        self._zero.wait()
+
+
+class _CallPool:
+    """The process's network-call threads: started on first use (in a forked child, its own),
+    they live as long as the process, so each keeps its database connection (the sink and the
+    connectors' quota observations use it) instead of opening one per batch. Lighter than an
+    executor: one queue of calls and one countdown per batch, no future per call (a future cost
+    about twice the rest of a quick call's overhead)."""
+
+    def __init__(self, size: int) -> None:
+        self.pid = os.getpid()
+        self._size = size
+        self._threads = 0
+        self._lock = threading.Lock()
+        self._calls: queue.SimpleQueue[tuple[_Job, _Countdown]] = queue.SimpleQueue()
+
+    def start(self, jobs: list[_Job], threads: int) -> _Countdown:
+        done = _Countdown(len(jobs))
+        with self._lock:
+            while self._threads < min(self._size, threads, len(jobs)):
+                self._threads += 1
+                threading.Thread(target=self._loop, name=f"publish-{self._threads}", daemon=True).start()
+        for job in jobs:
+            self._calls.put((job, done))
+        return done
+
+    def _loop(self) -> None:
+        while True:
+            job, done = self._calls.get()
+            try:
+                close_old_connections()  # drop this thread's connection if broken or past its age
+                _send(job)
+            except BaseException:  # _send settles every Exception; keep the thread alive anyway
+                log.exception("publish thread failed on target %s", job.target.pk)
+            finally:
+                done.tick()
 
 
 _pool_lock = threading.Lock()
-_pool_executor: ThreadPoolExecutor | None = None
+_call_pool: _CallPool | None = None
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The process's network-call threads, created on first use (after a fork, in the child).
-    They live as long as the process, so each keeps its database connection (the sink and the
-    connectors' quota observations use it) instead of opening one per batch."""
-    global _pool_executor
+def _pool() -> _CallPool:
+    global _call_pool
     with _pool_lock:
-        if _pool_executor is None:
-            _pool_executor = ThreadPoolExecutor(
-                max_workers=max(1, settings.CHORUS_PUBLISH_THREADS), thread_name_prefix="publish"
-            )
-        return _pool_executor
-
-
-def _drain(work: queue.SimpleQueue[_Job]) -> None:
-    close_old_connections()  # drop this thread's connection if it is broken or past its age
-    while True:
-        try:
-            job = work.get_nowait()
-        except queue.Empty:
-            return
-        _send(job)
+        if _call_pool is None or _call_pool.pid != os.getpid():
+            _call_pool = _CallPool(max(1, settings.CHORUS_PUBLISH_THREADS))
+        return _call_pool
 
 
 def _send(job: _Job) -> None:
