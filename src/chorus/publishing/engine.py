@@ -93,8 +93,10 @@ class _Job:
 
 def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: int = 1) -> dict[int, str]:
     """One attempt for each of `targets` (loaded with `load`); returns each target's outcome.
-    Network calls run on up to `threads` threads of this process's pool; everything that writes
-    the engine's bookkeeping runs on the calling thread."""
+    Calls that wait on a network run on up to `threads` threads of this process's pool. The
+    batch's bookkeeping (quotas, the shared 'sending' mark, errors, successes) is written from the
+    calling thread; a network without read-back has its 'sending' mark and its success written
+    around its own call, on whichever thread makes it."""
     outcomes: dict[int, str] = {}
     live: list[PostTarget] = []
     for target in targets:
