@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -12,8 +13,21 @@ from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
 from chorus.core import audit
 
+# The config key holding the network's stable id of the connected account (ConnectResult's
+# `account_id`). Not "account_id": Mastodon's config already uses that for its numeric id.
+ACCOUNT_KEY = "network_account_id"
 
-@transaction.atomic
+
+@dataclass(frozen=True)
+class Connection:
+    """What a connect did: a new channel, or an existing one reconnected (`released`: the posts
+    held because it was paused that are now free to publish)."""
+
+    channel: Channel
+    reconnected: bool = False
+    released: int = 0
+
+
 def connect_channel(
     *,
     workspace: Workspace,
@@ -22,8 +36,46 @@ def connect_channel(
     config: dict[str, Any],
     credentials: dict[str, Any],
     actor: User | None = None,
+    account_id: str = "",
 ) -> Channel:
+    return connect_account(
+        workspace=workspace,
+        kind=kind,
+        name=name,
+        config=config,
+        credentials=credentials,
+        actor=actor,
+        account_id=account_id,
+    ).channel
+
+
+@transaction.atomic
+def connect_account(
+    *,
+    workspace: Workspace,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    credentials: dict[str, Any],
+    actor: User | None = None,
+    account_id: str = "",
+) -> Connection:
+    """Connects an account. One that is already a channel of this workspace (same kind, same
+    `account_id`) is reconnected: new credentials and name, config merged, reactivated with its
+    held posts released. Without an `account_id` a new channel is always made."""
     connector_class(kind)  # unknown kinds fail loudly here, not at publish time
+    if account_id:
+        # Serializes connects within the workspace, so two at once cannot both add the account.
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        existing = (
+            Channel.objects.select_for_update()
+            .filter(workspace=workspace, kind=kind, **{f"config__{ACCOUNT_KEY}": account_id})
+            .order_by("pk")
+            .first()
+        )
+        if existing is not None:
+            return _reconnect(existing, name=name, config=config, credentials=credentials, actor=actor)
+        config = {**config, ACCOUNT_KEY: account_id}
     channel = Channel(workspace=workspace, kind=kind, name=name, config=config)
     channel.credentials = credentials
     channel.save()
@@ -31,7 +83,30 @@ def connect_channel(
     from chorus.analytics.collect import on_channel_connected  # metrics backfill
 
     transaction.on_commit(lambda: on_channel_connected(channel.pk))
-    return channel
+    return Connection(channel)
+
+
+def _reconnect(
+    channel: Channel, *, name: str, config: dict[str, Any], credentials: dict[str, Any], actor: User | None
+) -> Connection:
+    was_paused = channel.status == Channel.Status.PAUSED
+    channel.name = name
+    channel.config = {**channel.config, **config}
+    channel.credentials = credentials
+    channel.save(update_fields=["name", "config", "credentials_encrypted"])
+    released = _reactivate(channel)
+    channel.refresh_from_db()
+    audit.record(
+        "channel.reconnected",
+        workspace=channel.workspace,
+        actor=actor,
+        obj=channel,
+        kind=channel.kind,
+        name=name,
+        was_paused=was_paused,
+        released=released,
+    )
+    return Connection(channel, reconnected=True, released=released)
 
 
 @transaction.atomic
@@ -45,14 +120,20 @@ def pause_channel(*, channel: Channel, reason: str, actor: User | None = None) -
 @transaction.atomic
 def resume_channel(*, channel: Channel, actor: User | None = None) -> int:
     """Reactivates the channel and releases the targets held because it was paused."""
+    released = _reactivate(channel)
+    audit.record("channel.resumed", workspace=channel.workspace, actor=actor, obj=channel, released=released)
+    return released
+
+
+def _reactivate(channel: Channel) -> int:
+    """Status back to active, pause reason cleared, the targets held because the channel was
+    paused released; returns how many. Callers hold a transaction and write the audit."""
     from chorus.content.models import PostTarget
 
     Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.ACTIVE, paused_reason="")
-    released = PostTarget.objects.filter(
+    return PostTarget.objects.filter(
         channel=channel, status=PostTarget.Status.SCHEDULED, hold_reason=PostTarget.Hold.CHANNEL_PAUSED
     ).update(hold_reason="", hold_detail="")
-    audit.record("channel.resumed", workspace=channel.workspace, actor=actor, obj=channel, released=released)
-    return released
 
 
 def update_credentials(*, channel: Channel, credentials: dict[str, Any]) -> None:

@@ -98,7 +98,12 @@ def _option_to_dict(option: ConnectOption) -> dict[str, Any]:
         "name": option.name,
         "detail": option.detail,
         "picture": option.picture,
-        "result": {"name": result.name, "config": result.config, "credentials": result.credentials},
+        "result": {
+            "name": result.name,
+            "config": result.config,
+            "credentials": result.credentials,
+            "account_id": result.account_id,
+        },
     }
 
 
@@ -110,6 +115,9 @@ def _option_from_dict(data: dict[str, Any]) -> ConnectOption:
         detail=str(data.get("detail") or ""),
         picture=str(data.get("picture") or ""),
         result=ConnectResult(
-            name=str(result["name"]), config=dict(result["config"]), credentials=dict(result["credentials"])
+            name=str(result["name"]),
+            config=dict(result["config"]),
+            credentials=dict(result["credentials"]),
+            account_id=str(result.get("account_id") or ""),
         ),
     )

@@ -77,17 +77,33 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _finish(request: HttpRequest, workspace: Workspace, kind: str, result: ConnectResult) -> HttpResponse:
-    channel = actions.connect_channel(
+def _connect(
+    request: HttpRequest, workspace: Workspace, kind: str, result: ConnectResult
+) -> actions.Connection:
+    return actions.connect_account(
         workspace=workspace,
         kind=kind,
         name=result.name,
         config=result.config,
         credentials=result.credentials,
+        account_id=result.account_id,
         actor=current_user(request),
     )
-    messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+
+
+def _finish(request: HttpRequest, workspace: Workspace, kind: str, result: ConnectResult) -> HttpResponse:
+    connection = _connect(request, workspace, kind, result)
+    if connection.reconnected:
+        messages.success(request, _("%(name)s is reconnected.") % {"name": connection.channel.name})
+    else:
+        messages.success(request, _("%(name)s is connected.") % {"name": connection.channel.name})
     return redirect("channels:list", slug=workspace.slug)
+
+
+def _connected_accounts(workspace: Workspace, kind: str) -> set[str]:
+    """The account ids of this workspace's channels of `kind` (see actions.ACCOUNT_KEY)."""
+    values = Channel.objects.filter(workspace=workspace, kind=kind).values_list("config", flat=True)
+    return {str(config[actions.ACCOUNT_KEY]) for config in values if config.get(actions.ACCOUNT_KEY)}
 
 
 def _offer(request: HttpRequest, workspace: Workspace, kind: str, choice: ConnectChoice) -> HttpResponse:
@@ -187,26 +203,25 @@ def channel_choose(request: HttpRequest, pending_id: str) -> HttpResponse:
         if keys:
             chosen = [option for option in choice.options if option.key in keys]
             with transaction.atomic():  # all the chosen accounts, or none
-                channels = [
-                    actions.connect_channel(
-                        workspace=workspace,
-                        kind=choice.kind,
-                        name=option.result.name,
-                        config=option.result.config,
-                        credentials=option.result.credentials,
-                        actor=current_user(request),
-                    )
-                    for option in chosen
-                ]
+                connections = [_connect(request, workspace, choice.kind, option.result) for option in chosen]
             pending.drop(request, pending_id)
-            names = ", ".join(channel.name for channel in channels)
-            messages.success(
-                request,
-                ngettext("%(names)s is connected.", "%(names)s are connected.", len(channels))
-                % {"names": names},
-            )
+            added = [c.channel.name for c in connections if not c.reconnected]
+            again = [c.channel.name for c in connections if c.reconnected]
+            if added:
+                messages.success(
+                    request,
+                    ngettext("%(names)s is connected.", "%(names)s are connected.", len(added))
+                    % {"names": ", ".join(added)},
+                )
+            if again:
+                messages.success(
+                    request,
+                    ngettext("%(names)s is reconnected.", "%(names)s are reconnected.", len(again))
+                    % {"names": ", ".join(again)},
+                )
             return redirect("channels:list", slug=workspace.slug)
         error = _("Choose at least one account.")
+    connected = _connected_accounts(workspace, choice.kind)
     return render(
         request,
         "channels/choose.html",
@@ -214,6 +229,9 @@ def channel_choose(request: HttpRequest, pending_id: str) -> HttpResponse:
             "workspace": workspace,
             "label": connector.label,
             "options": choice.options,
+            "reconnects": {
+                o.key for o in choice.options if o.result.account_id and o.result.account_id in connected
+            },
             "error": error,
             "warning": _setup_warning(connector),
         },

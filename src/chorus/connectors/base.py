@@ -125,11 +125,15 @@ class Quota:
 
 @dataclass(frozen=True)
 class ConnectResult:
-    """A finished connection: the channel's display name, public config, secret credentials."""
+    """A finished connection: the channel's display name, public config, secret credentials.
+    `account_id` is the network's stable id of the connected account (a DID, a Page id…; ""
+    when the connector cannot know it): connecting an account that is already a channel of
+    the workspace reconnects that channel instead of adding a second one."""
 
     name: str
     config: dict[str, Any]
     credentials: dict[str, Any]
+    account_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -84,10 +84,14 @@ def test_choosing_two_pages_makes_two_channels_with_their_own_encrypted_page_tok
     assert response.status_code == 302 and response["Location"] == "/w/campaign/channels/"
     channels = Channel.objects.filter(workspace=cast.workspace, kind="facebook").order_by("name")
     assert [(c.name, c.config, c.credentials) for c in channels] == [
-        ("Seas Alive", {"page_id": "1111", "page_name": "Seas Alive"}, {"access_token": "page-token-1111"}),
+        (
+            "Seas Alive",
+            {"page_id": "1111", "page_name": "Seas Alive", "network_account_id": "1111"},
+            {"access_token": "page-token-1111"},
+        ),
         (
             "Seas Alive Kids",
-            {"page_id": "2222", "page_name": "Seas Alive Kids"},
+            {"page_id": "2222", "page_name": "Seas Alive Kids", "network_account_id": "2222"},
             {"access_token": "page-token-2222"},
         ),
     ]
@@ -200,6 +204,11 @@ def test_instagram_accounts_go_through_the_same_picker(cast, owner_client, graph
     assert (channel.kind, channel.name, channel.config) == (
         "instagram",
         "@reefphotos",
-        {"ig_user_id": "17841400000000004", "username": "reefphotos", "page_id": "4444"},
+        {
+            "ig_user_id": "17841400000000004",
+            "username": "reefphotos",
+            "page_id": "4444",
+            "network_account_id": "17841400000000004",
+        },
     )
     assert channel.credentials == {"access_token": "page-token-4444"}

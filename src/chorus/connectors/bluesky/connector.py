@@ -125,6 +125,7 @@ class BlueskyConnector(Connector):
                 "refreshJwt": session["refreshJwt"],
                 "appPassword": password,  # only to log in again if the refresh token is refused
             },
+            account_id=str(session["did"]),
         )
 
     def check(self) -> str:

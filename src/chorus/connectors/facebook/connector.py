@@ -238,6 +238,7 @@ def _page_option(page: dict[str, Any]) -> ConnectOption:
         name=str(page["name"]),
         config={"page_id": str(page["id"]), "page_name": page["name"]},
         credentials={"access_token": page["access_token"]},
+        account_id=str(page["id"]),
     )
     return ConnectOption(
         key=str(page["id"]),

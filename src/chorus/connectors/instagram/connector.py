@@ -292,6 +292,7 @@ def _account_option(page: dict[str, Any]) -> ConnectOption:
         },
         # The linked Page's token: read with a long-lived user token it does not expire.
         credentials={"access_token": page["access_token"]},
+        account_id=str(account["id"]),
     )
     picture = str(account.get("profile_picture_url") or "")
     return ConnectOption(

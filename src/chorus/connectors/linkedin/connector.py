@@ -105,7 +105,10 @@ class LinkedInConnector(OAuth2Connector):
                 key=member_urn,
                 name=name,
                 result=ConnectResult(
-                    name=name, config={"author": member_urn, **config}, credentials=credentials
+                    name=name,
+                    config={"author": member_urn, **config},
+                    credentials=credentials,
+                    account_id=member_urn,
                 ),
                 detail=gettext("Yourself: posts appear on your member profile"),
                 picture=picture if picture.startswith("https://") else "",
@@ -122,7 +125,7 @@ class LinkedInConnector(OAuth2Connector):
                     key=urn,
                     name=page,
                     result=ConnectResult(
-                        name=page, config={"author": urn, **config}, credentials=credentials
+                        name=page, config={"author": urn, **config}, credentials=credentials, account_id=urn
                     ),
                     detail=f"linkedin.com/company/{vanity}" if vanity else gettext("Organization page"),
                 )

@@ -120,6 +120,7 @@ class MastodonConnector(Connector):
                 "client_id": state_data["client_id"],
                 "client_secret": state_data["client_secret"],
             },
+            account_id=f"{instance}#{account['id']}",  # account ids are only unique per instance
         )
 
     def api(self) -> MastodonAPI:

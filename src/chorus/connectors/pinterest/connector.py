@@ -82,6 +82,7 @@ class PinterestConnector(OAuth2Connector):
             name=str(account["username"]),
             config={"username": account["username"], "boards": _boards(api)},
             credentials=token_credentials(token),
+            account_id=str(account["username"]),  # user_account gives no numeric id
         )
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:

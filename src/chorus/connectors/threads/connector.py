@@ -124,6 +124,7 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
                 "token_expires_at": _expiry(long.get("expires_in")),
             },
             credentials={"access_token": long["access_token"]},
+            account_id=str(account["id"]),
         )
 
     def api(self) -> GraphAPI:

@@ -87,6 +87,7 @@ class TikTokConnector(OAuth2Connector):
                 "audited": audited,
             },
             credentials=token_credentials(token),
+            account_id=str(user.get("open_id") or token.get("open_id") or ""),
         )
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:

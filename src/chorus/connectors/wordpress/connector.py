@@ -123,7 +123,10 @@ class WordPressConnector(Connector):
             "user_id": me["id"],
         }
         return ConnectResult(
-            name=name, config=config, credentials={"application_password": data["application_password"]}
+            name=name,
+            config=config,
+            credentials={"application_password": data["application_password"]},
+            account_id=f"{site_url}#{me['id']}",  # user ids are only unique per site
         )
 
     def api(self) -> WordPressAPI:

@@ -87,6 +87,7 @@ class XConnector(OAuth2Connector):
             name=f"@{user['username']}",
             config={"user_id": str(user["id"]), "username": user["username"]},
             credentials=token_credentials(token),
+            account_id=str(user["id"]),
         )
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:

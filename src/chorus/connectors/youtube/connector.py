@@ -77,6 +77,7 @@ class YouTubeConnector(OAuth2Connector):
             name=title,
             config={"channel_id": channel["id"], "title": title},
             credentials=token_credentials(token),
+            account_id=str(channel["id"]),
         )
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
