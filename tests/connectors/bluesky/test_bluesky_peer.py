@@ -276,6 +276,36 @@ def test_it_publishes_a_long_text_as_a_thread(
     assert feed == []
 
 
+def test_a_thread_cut_short_by_a_crash_reads_as_absent_and_is_completed_without_duplicates(
+    cast: Cast, channel: Channel, author: Account, bluesky_network: BlueskyNetwork, monkeypatch
+) -> None:
+    text = "Nous marchons ensemble pour le climat 🌍. " * 20
+    target = make_target(cast, channel, text, options={"thread": True})
+    connector = channel.connector()
+    real_create = type(connector)._create
+    created: list[str] = []
+
+    def create_then_die(self, pds, rkey, record):  # the worker dies after the first part
+        if created:
+            raise SystemExit("worker killed")
+        created.append(rkey)
+        return real_create(self, pds, rkey, record)
+
+    monkeypatch.setattr(type(connector), "_create", create_then_die)
+    with pytest.raises(SystemExit):
+        connector.publish(target)
+    monkeypatch.setattr(type(connector), "_create", real_create)
+    assert created == [record_key(target, 0)]
+    assert connector.lookup(target) is None  # the first part alone is not the post
+
+    result = connector.publish(target)  # what reconciliation's "not found" leads to
+    assert connector.lookup(target) == result
+    bluesky_network.process_all()
+    feed = appview_get(bluesky_network, "app.bsky.feed.getAuthorFeed", actor=author.did)["feed"]
+    uris = sorted(item["post"]["uri"] for item in feed)
+    assert uris == sorted(f"at://{author.did}/app.bsky.feed.post/{record_key(target, i)}" for i in range(3))
+
+
 def test_the_engine_publishes_a_due_target(
     cast: Cast, channel: Channel, bluesky_network: BlueskyNetwork
 ) -> None:

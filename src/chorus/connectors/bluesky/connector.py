@@ -315,9 +315,13 @@ class BlueskyConnector(Connector):
 
     # --- read back, metrics, delete ------------------------------------------------------
     def lookup(self, target: PostTarget) -> PublishResult | None:
-        rkey = record_key(target)
-        found = self._with_refresh(lambda: self._pds().get_record(self.channel.config["did"], rkey))
-        return self._result(rkey) if found else None
+        """Published means every part is there. Parts are created in order, each replying to the
+        one before, so the last part's record stands for the whole thread; a thread cut short by
+        a crash reads as absent, and sending it again collides on the parts that exist and adds
+        the missing ones."""
+        last = record_key(target, len(self._parts(target)) - 1)
+        found = self._with_refresh(lambda: self._pds().get_record(self.channel.config["did"], last))
+        return self._result(record_key(target)) if found else None
 
     def delete(self, target: PostTarget) -> None:
         did = self.channel.config["did"]
