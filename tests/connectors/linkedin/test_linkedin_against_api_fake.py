@@ -75,7 +75,13 @@ def test_it_offers_the_member_and_each_organization_they_administer(fake, oauth_
         "client_secret": "linkedin-secret",
     }
     acl = fake.to("GET", f"{REST}/organizationAcls")[0]
-    assert dict(acl.url.params) == {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"}
+    assert dict(acl.url.params) == {
+        "q": "roleAssignee",
+        "role": "ADMINISTRATOR",
+        "state": "APPROVED",
+        "start": "0",
+        "count": "50",
+    }
     assert acl.headers["LinkedIn-Version"] == VERSION and acl.headers["X-Restli-Protocol-Version"] == "2.0.0"
     (lookup,) = fake.to("GET", f"{REST}/organizations")
     assert lookup.url.query == b"ids=List(2414183,5515715)"  # Rest.li 2.0: the List stays unencoded
@@ -276,3 +282,25 @@ def test_the_engine_pauses_the_channel_when_access_was_revoked(cast, fake, linke
     attempt_id, _ids = dispatch.claim_due()
     assert engine.publish_one(target.pk, attempt_id) == "held"
     assert not fake.to("POST", TOKEN)  # revoked: no refresh attempted
+
+
+def test_it_pages_through_every_organization_the_member_administers(fake, oauth_apps, monkeypatch):
+    monkeypatch.setattr("chorus.connectors.linkedin.client.ACL_PAGE_SIZE", 2)
+    acl = fixture("linkedin", "organization_acls_two")
+    third = {**acl["elements"][0], "organization": "urn:li:organization:7777777"}
+    fake.on(
+        "GET",
+        f"{REST}/organizationAcls",
+        httpx.Response(200, json=acl),  # a full page: ask for the next one
+        httpx.Response(200, json={"paging": {"start": 2, "count": 2}, "elements": [third]}),
+    )
+    _redirect, choice = connect(fake)
+    assert [dict(r.url.params)["start"] for r in fake.to("GET", f"{REST}/organizationAcls")] == ["0", "2"]
+    lookups = [r.url.query for r in fake.to("GET", f"{REST}/organizations")]
+    assert lookups == [b"ids=List(2414183,5515715)", b"ids=List(7777777)"]  # batches of the page size
+    assert [o.key for o in choice.options] == [
+        "urn:li:person:782bbtaQ",
+        "urn:li:organization:2414183",
+        "urn:li:organization:5515715",
+        "urn:li:organization:7777777",
+    ]

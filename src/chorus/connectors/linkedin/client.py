@@ -36,6 +36,8 @@ from chorus.core import http
 AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 API = "https://api.linkedin.com"
+ACL_PAGE_SIZE = 50  # organizations per organizationAcls page and per batch lookup
+ACL_PAGES = 10
 VERSION = "202510"  # LinkedIn-Version (YYYYMM): each version is supported for at least a year
 SCOPES = "openid profile w_member_social r_organization_admin w_organization_social r_organization_social"
 
@@ -135,9 +137,24 @@ class LinkedInAPI(BearerAPI):
         return result
 
     def administered_organizations(self) -> list[str]:
-        params = {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"}
-        elements = self.rest("GET", "organizationAcls", params=params).json().get("elements", [])
-        return [str(element["organization"]) for element in elements]
+        """Every organization the member administers, page by page (`start`/`count`; LinkedIn
+        returns 10 by default), at most ACL_PAGES pages."""
+        found: list[str] = []
+        for page in range(ACL_PAGES):
+            params = {
+                "q": "roleAssignee",
+                "role": "ADMINISTRATOR",
+                "state": "APPROVED",
+                "start": str(page * ACL_PAGE_SIZE),
+                "count": str(ACL_PAGE_SIZE),
+            }
+            body = self.rest("GET", "organizationAcls", params=params).json()
+            elements = body.get("elements") or []
+            found += [str(element["organization"]) for element in elements]
+            total = (body.get("paging") or {}).get("total")
+            if len(elements) < ACL_PAGE_SIZE or (total is not None and len(found) >= int(total)):
+                break
+        return list(dict.fromkeys(found))
 
     def organizations(self, organization_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Batch get (/marketing/community-management/organizations/organization-lookup-api):
@@ -145,11 +162,13 @@ class LinkedInAPI(BearerAPI):
         an id LinkedIn did not return is absent. The Rest.li 2.0 `List(…)` goes unencoded
         (encoded parentheses would be read as data); the ids are numbers."""
         ids = [str(value) for value in organization_ids if str(value).isdigit()]
-        if not ids:
-            return {}
-        body = self.rest("GET", f"organizations?ids=List({','.join(ids)})").json()
-        results = body.get("results") or {}
-        return {str(key): value for key, value in results.items() if isinstance(value, dict)}
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), ACL_PAGE_SIZE):
+            chunk = ids[start : start + ACL_PAGE_SIZE]
+            body = self.rest("GET", f"organizations?ids=List({','.join(chunk)})").json()
+            results = body.get("results") or {}
+            found.update({str(key): value for key, value in results.items() if isinstance(value, dict)})
+        return found
 
     def social_actions(self, urn: str) -> dict[str, Any]:
         result: dict[str, Any] = self.rest("GET", f"socialActions/{quote(urn, safe='')}").json()
