@@ -121,12 +121,9 @@ def _write_sqlite(batch: list[_Request], now: Any) -> None:
     raw = connection.connection
     raw.execute("BEGIN IMMEDIATE")
     try:
+        cursor = raw.cursor()
         for request in batch:
-            channel_id, target = request.connector.channel.pk, request.target
-            raw.execute(_SQLITE_REQUEST, (channel_id, target.pk, request.fault, now))
-            if request.accepts:
-                cursor = raw.execute(_SQLITE_POST, (channel_id, request.marker, target.pk, target.text, now))
-                request.post_id = cursor.lastrowid
+            request.post_id = request.write(cursor, now, (_SQLITE_REQUEST, _SQLITE_POST))
         raw.execute("COMMIT")
     except BaseException:
         raw.execute("ROLLBACK")
@@ -146,16 +143,19 @@ class _Request:
         self.error: Exception | None = None
         self.written = threading.Event()
 
-    def write(self, cursor: Any, now: Any) -> int | None:
+    def write(self, cursor: Any, now: Any, statements: tuple[str, str] | None = None) -> int | None:
+        """The request row, and the post when accepted, on `cursor` (Django's, or the raw sqlite3
+        one with `statements` in its placeholder style)."""
+        insert_request, insert_post = statements or (_INSERT_REQUEST, _INSERT_POST)
         channel_id, target = self.connector.channel.pk, self.target
-        cursor.execute(_INSERT_REQUEST, [channel_id, target.pk, self.fault, now])
+        cursor.execute(insert_request, [channel_id, target.pk, self.fault, now])
         if not self.accepts:
             return None
         if self.connector._config("idempotent", False):
             existing = SinkPost.objects.filter(marker=self.marker).values_list("pk", flat=True).first()
             if existing is not None:
                 return int(existing)
-        cursor.execute(_INSERT_POST, [channel_id, self.marker, target.pk, target.text, now])
+        cursor.execute(insert_post, [channel_id, self.marker, target.pk, target.text, now])
         return int(cursor.lastrowid) if connections[_db()].vendor == "sqlite" else int(cursor.fetchone()[0])
 
 

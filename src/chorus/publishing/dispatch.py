@@ -182,14 +182,9 @@ def _hold(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:
     PostTarget.objects.filter(id__in=ids, status=S.SCHEDULED, hold_reason="").update(
         hold_reason=reason, hold_detail=detail, updated_at=now
     )
-    for target_id, workspace_id in items:
-        audit.record_raw(
-            "target.held",
-            workspace_id=workspace_id,
-            object_type="content.posttarget",
-            object_id=str(target_id),
-            reason=reason,
-        )
+    audit.record_many(
+        "target.held", "content.posttarget", ((w, t, {"reason": reason}) for t, w in items), at=now
+    )
     log.warning("held %d targets: %s", len(ids), reason)
 
 
