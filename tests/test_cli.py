@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.engine_fixtures import CHORUS, REPO_DIR, wait_for
 
@@ -28,6 +29,8 @@ SHAPE_VARIABLES = (
     "REDIS_URL",
     "SECRET_KEY",
     "SECRET_KEY_FILE",
+    "CHORUS_FERNET_KEYS",
+    "CHORUS_FERNET_KEYS_FILE",
     "CHORUS_HTTPS",
     "ALLOWED_HOSTS",
     "EMAIL_HOST",
@@ -71,6 +74,7 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="chorus.example.org",
         CSRF_TRUSTED_ORIGINS="https://chorus.example.org",
         EMAIL_HOST="smtp.example.org",
+        CHORUS_FERNET_KEYS=Fernet.generate_key().decode(),
     )
     env.update(overrides)
     return env
@@ -91,13 +95,14 @@ def test_it_passes_the_strict_deploy_checks_with_production_settings(tmp_path: P
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"SECRET_KEY": ""}, "chorus.W001"),  # a generated key is fine on one machine, not several
+        ({"SECRET_KEY": ""}, "chorus.E006"),  # a generated key is fine on one machine, not several
+        ({"CHORUS_FERNET_KEYS": ""}, "chorus.E005"),  # nor are generated token keys
         ({"DEBUG": "true"}, "chorus.E004"),
         ({"EMAIL_HOST": ""}, "mail.E001"),  # invitations and password resets would go nowhere
         ({"CHORUS_HTTPS": "false"}, "security.W004"),  # no HSTS
         ({"DATABASE_URL": "", "CHORUS_TASK_BACKEND": "celery"}, "chorus.E003"),
     ],
-    ids=["generated-secret", "debug", "no-email", "no-https", "celery-on-sqlite"],
+    ids=["generated-secret", "generated-fernet-keys", "debug", "no-email", "no-https", "celery-on-sqlite"],
 )
 def test_it_fails_the_strict_deploy_checks_on_a_risky_setting(
     tmp_path: Path, change: dict[str, str], problem: str

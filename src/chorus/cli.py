@@ -146,6 +146,7 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
     _setup_django()
     from chorus.channels.models import Channel
     from chorus.connectors.base import PublishError
+    from chorus.core.vault import VaultError
 
     channel = Channel.objects.filter(pk=args.channel_id).first()
     if channel is None:
@@ -153,11 +154,23 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
         return 1
     # What stops the network from working from here (Instagram and Threads cannot fetch media
     # from a private CHORUS_BASE_URL): said whether or not the connection itself answers.
+    try:
+        channel.credentials  # noqa: B018 (decrypted first: a key problem is said as such)
+    except VaultError as exc:
+        print(
+            f"{channel} — FAILED: {exc}. Give the key it was saved with in CHORUS_FERNET_KEYS, "
+            "or reconnect the channel.",
+            file=sys.stderr,
+        )
+        return 1
     warning = getattr(channel.connector(), "setup_warning", lambda: "")()
     if warning:
         print(f"{channel} — WARNING: {warning}", file=sys.stderr)
     try:
         print(f"{channel} — {channel.connector().check()}")
+    except NotImplementedError:
+        print(f"{channel} — this network offers no connection check.", file=sys.stderr)
+        return 1
     except (PublishError, ValueError) as exc:
         print(f"{channel} — FAILED: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 1
@@ -166,12 +179,39 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     """Re-encrypts every stored secret with the newest key of CHORUS_FERNET_KEYS. Put the new
-    key first, run this, then remove the old key."""
+    key first, run this, then remove the old key. Safe to run again after an interruption."""
     _setup_django()
-    from chorus.core.vault import rotate_all
+    from chorus.core.vault import VaultError, rotate_all
 
-    counts = rotate_all()
-    print(", ".join(f"{n} {what}" for what, n in counts.items()) + " re-encrypted with the newest key.")
+    def progress(what: str, done: int, total: int) -> None:
+        if done == total or done % 500 == 0:
+            print(f"{what}: {done}/{total}", flush=True)
+
+    try:
+        report = rotate_all(progress=progress)
+    except VaultError as exc:
+        print(f"rotate-keys: {exc}", file=sys.stderr)
+        return 1
+    print(
+        ", ".join(f"{n} {what}" for what, n in report.rotated.items()) + " re-encrypted with the newest key."
+    )
+    if report.undecryptable:
+        listed = ", ".join(f"{label} #{pk}" for label, pk in report.undecryptable)
+        print(
+            f"{len(report.undecryptable)} secret(s) no configured key can open were left as they were: "
+            f"{listed}. Add the key they were saved with to CHORUS_FERNET_KEYS and run again, "
+            "or reconnect those channels.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_generate_key(args: argparse.Namespace) -> int:
+    """Prints a new Fernet key for CHORUS_FERNET_KEYS (does not need Django)."""
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
     return 0
 
 
@@ -299,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser("generate-key", help="print a new key for CHORUS_FERNET_KEYS")
+    p.set_defaults(func=cmd_generate_key)
 
     p = sub.add_parser("demo", help="load a sample workspace with a year of invented posts and metrics")
     p.add_argument("rest", nargs=argparse.REMAINDER)
