@@ -58,8 +58,7 @@ def poll_interval(age: dt.timedelta) -> dt.timedelta:
 
 
 def collects_metrics(channel: Channel) -> bool:
-    if (channel.config or {}).get("sample"):  # demo channels have fake credentials
-        return False
+    # Sample channels collect too: their network is simulated (connectors/simulated.py).
     try:
         return Feature.METRICS in type(channel.connector()).features
     except KeyError:

@@ -54,7 +54,17 @@ class Channel(models.Model):
     def connector(self) -> Connector:
         from chorus.connectors.registry import connector_class
 
-        return connector_class(self.kind)(self)
+        cls = connector_class(self.kind)
+        if self.is_sample:
+            from chorus.connectors.simulated import simulated
+
+            cls = simulated(cls)
+        return cls(self)
+
+    @property
+    def is_sample(self) -> bool:
+        """A `chorus demo` channel: its network is simulated (connectors/simulated.py)."""
+        return bool((self.config or {}).get("sample"))
 
     @property
     def is_active(self) -> bool:
