@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -101,9 +100,19 @@ def _stored_metrics(target: PostTarget) -> dict[str, int | None]:
     return {name: value for name, value in row.items() if value is not None}
 
 
-@cache
+_classes: dict[str, type[Connector]] = {}
+
+
 def simulated(cls: type[Connector]) -> type[Connector]:
-    """The network's connector class with its network calls replaced by the simulation."""
+    """The network's connector class with its network calls replaced by the simulation (one
+    class per network, made once)."""
+    key = f"{cls.__module__}.{cls.__qualname__}"
+    if key not in _classes:
+        _classes[key] = _make(cls)
+    return _classes[key]
+
+
+def _make(cls: type[Connector]) -> type[Connector]:
     attrs: dict[str, Any] = {
         "features": frozenset(cls.features) & SIMULATED_FEATURES,
         "__module__": __name__,
