@@ -35,6 +35,7 @@ class Perm(StrEnum):
     MANAGE_REPORTS = "analytics.reports"  # scheduled report emails, share links
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_MEDIA = "media.manage"
+    MANAGE_EXPERIMENTS = "experiments.manage"  # create, start, conclude, stop, promote
 
 
 _ALL = frozenset(Role)
@@ -55,6 +56,7 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT_LOG: _MANAGERS,
     Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
+    Perm.MANAGE_EXPERIMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
 }
 
 

@@ -1,0 +1,1 @@
+from tests.publishing.conftest import sink_channel  # noqa: F401
