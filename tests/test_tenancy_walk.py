@@ -60,6 +60,12 @@ def _story_in(workspace):
 
 
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
+def _experiment_in(workspace):
+    from chorus.experiments.models import Experiment
+
+    return Experiment.objects.create(workspace=workspace, question="Walker?").pk
+
+
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
     from chorus.publishing.actions import create_post
@@ -82,6 +88,8 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
+    "experiment_id": lambda cast: _experiment_in(cast.workspace),
+    "action": lambda cast: "stop",
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -92,6 +100,12 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
         ).pk
     ),
 }
+
+
+def _experiment_in(workspace):
+    from chorus.experiments.models import Experiment
+
+    return Experiment.objects.create(workspace=workspace, question="Walker?").pk
 
 
 def _target_in(workspace):
@@ -222,6 +236,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "asset_id": KWARG_FACTORIES["asset_id"],
     "link_id": KWARG_FACTORIES["link_id"],
     "campaign_id": KWARG_FACTORIES["campaign_id"],
+    "experiment_id": KWARG_FACTORIES["experiment_id"],
 }
 
 

@@ -279,6 +279,9 @@ def load_demo(
         )
     PostSnapshot.objects.bulk_create(post_snapshots, batch_size=2000)
     PostMetrics.objects.bulk_create(rows, batch_size=2000)
+    from chorus.experiments import demo as experiments_demo  # one concluded, one running
+
+    experiments_demo.load(workspace, owners[0])
     rollup.rebuild(workspace.pk)
     _sample_amplifiers(workspace, rows, now, random.Random(seed + 1))
     audit.record("analytics.demo_loaded", workspace=workspace, days=days, targets=len(targets))

@@ -102,6 +102,9 @@ def compute(experiment: Experiment) -> Results:
         design_kind="observational",
         needed_per_variant=experiment.needed_per_variant,
     )
+    if len(rows) < 2:
+        result.status_line = _("An experiment needs at least two variants.")
+        return result
     if experiment.metric == Experiment.Metric.ENGAGEMENTS_PER_FOLLOWER:
         return _counts(result)
     if any(v.trials == 0 for v in rows):

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from scipy import stats as distributions
+
+from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.permissions import Perm, can
+from chorus.analytics.models import PostMetrics
+from chorus.experiments import actions, results
+from chorus.experiments.forms import ExperimentForm
+from chorus.experiments.models import Experiment, Learning
+
+
+@workspace_view(Perm.VIEW_ANALYTICS)
+def experiment_list(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    experiments = list(Experiment.objects.filter(workspace=workspace).prefetch_related("variants"))
+    return render(
+        request,
+        "experiments/list.html",
+        {
+            "workspace": workspace,
+            "experiments": experiments,
+            "learnings": Learning.objects.filter(workspace=workspace)[:50],
+            "can_manage": can(membership_of(request).role, Perm.MANAGE_EXPERIMENTS),
+        },
+    )
+
+
+@workspace_view(Perm.MANAGE_EXPERIMENTS)
+def experiment_new(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    form = ExperimentForm(request.POST or None, workspace=workspace)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        texts = [
+            data["variant_a"],
+            data["variant_b"],
+            *([data["variant_c"]] if data.get("variant_c") else []),
+        ]
+        try:
+            experiment = actions.create_experiment(
+                workspace=workspace,
+                actor=current_user(request),
+                question=data["question"],
+                variants=[actions.VariantInput(text) for text in texts],
+                channels=list(data["channels"]),
+                metric=data["metric"],
+                design=data["design"],
+                baseline_rate=data["baseline_rate"],
+                minimum_effect=data["minimum_effect"],
+            )
+            actions.start(experiment, actor=current_user(request), slots=data["slot_times"])
+        except actions.ExperimentRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The experiment is running: its posts are scheduled."))
+            return redirect("experiments:detail", slug=workspace.slug, experiment_id=experiment.pk)
+    return render(request, "experiments/new.html", {"workspace": workspace, "form": form})
+
+
+def _chart(experiment: Experiment) -> dict[str, Any]:
+    """Each variant's estimate and 95 % credible interval after each day's posts (cumulative)."""
+    rows = (
+        PostMetrics.objects.filter(target__experiment_placement__experiment=experiment)
+        .values(
+            "target__experiment_placement__variant__label",
+            "local_day",
+            "engagement",
+            "link_clicks",
+            "impressions",
+        )
+        .order_by("local_day")
+    )
+    per_day: dict[str, dict[dt.date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for row in rows:
+        if not row["impressions"]:
+            continue
+        hits = (
+            row["link_clicks"] if experiment.metric == Experiment.Metric.CLICK_THROUGH else row["engagement"]
+        )
+        cell = per_day[row["target__experiment_placement__variant__label"]][row["local_day"]]
+        cell[0] += int(hits or 0)
+        cell[1] += int(row["impressions"])
+    days = sorted({day for cells in per_day.values() for day in cells})
+    series: dict[str, dict[str, list[float | None]]] = {}
+    for label, cells in sorted(per_day.items()):
+        hits = trials = 0
+        mean, low, high = [], [], []
+        for day in days:
+            if day in cells:
+                hits, trials = hits + cells[day][0], trials + cells[day][1]
+            posterior = distributions.beta(1 + min(hits, trials), 1 + trials - min(hits, trials))
+            mean.append(round(100 * float(posterior.mean()), 3) if trials else None)
+            low.append(round(100 * float(posterior.ppf(0.025)), 3) if trials else None)
+            high.append(round(100 * float(posterior.ppf(0.975)), 3) if trials else None)
+        series[label] = {"mean": mean, "low": low, "high": high}
+    return {"days": [d.isoformat() for d in days], "series": series}
+
+
+@workspace_view(Perm.VIEW_ANALYTICS)
+def experiment_detail(request: HttpRequest, experiment_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    experiment = get_object_or_404(Experiment, pk=experiment_id, workspace=workspace)
+    outcome = results.compute(experiment)
+    posteriors = {p.label: p for p in outcome.posteriors}
+    rows = []
+    for variant in outcome.variants:
+        posterior = posteriors.get(variant.label)
+        rows.append(
+            {
+                "variant": variant,
+                "rate": 100 * posterior.mean if posterior else None,
+                "low": 100 * posterior.low if posterior else None,
+                "high": 100 * posterior.high if posterior else None,
+                "best": 100 * posterior.probability_best if posterior else None,
+            }
+        )
+    return render(
+        request,
+        "experiments/detail.html",
+        {
+            "workspace": workspace,
+            "experiment": experiment,
+            "outcome": outcome,
+            "rows": rows,
+            "progress_percent": round(outcome.progress * 100),
+            "placements": experiment.placements.select_related("variant", "target", "target__channel"),
+            "chart": _chart(experiment),
+            "channels": workspace.channels.order_by("name"),
+            "can_manage": can(membership_of(request).role, Perm.MANAGE_EXPERIMENTS),
+        },
+    )
+
+
+@workspace_view(Perm.MANAGE_EXPERIMENTS, methods=("POST",))
+def experiment_action(request: HttpRequest, experiment_id: int, action: str) -> HttpResponse:
+    workspace = workspace_of(request)
+    experiment = get_object_or_404(Experiment, pk=experiment_id, workspace=workspace)
+    user = current_user(request)
+    try:
+        if action == "conclude":
+            actions.conclude(experiment, actor=user)
+            messages.success(request, _("The experiment is concluded and added to the learning log."))
+        elif action == "stop":
+            count = actions.stop(experiment, actor=user)
+            messages.success(
+                request, _("Stopped; %(count)s scheduled posts taken off the schedule.") % {"count": count}
+            )
+        elif action == "promote":
+            channels = list(workspace.channels.filter(pk__in=request.POST.getlist("channels")))
+            post = actions.promote(experiment, actor=user, channels=channels)
+            messages.success(request, _("The winning variant is a new draft post."))
+            first = post.targets.order_by("pk").values_list("pk", flat=True)[0]
+            return redirect("publishing:target", slug=workspace.slug, target_id=first)
+        else:
+            return HttpResponse(status=404)
+    except actions.ExperimentRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("experiments:detail", slug=workspace.slug, experiment_id=experiment.pk)

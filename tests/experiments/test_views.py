@@ -1,0 +1,121 @@
+"""The experiments pages: create and schedule from the form, see what can be concluded, act."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from chorus.content.models import PostTarget
+from chorus.experiments.models import Experiment
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(channel, **extra):
+    first = (
+        timezone.localtime(timezone.now() + dt.timedelta(days=2), timezone.get_current_timezone())
+    ).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "question": "Photo of a person or a landscape?",
+        "metric": "engagement_rate",
+        "design": "alternation",
+        "baseline_rate": "2",
+        "minimum_effect": "0.4",
+        "channels": [channel.pk],
+        "variant_a": "A person",
+        "variant_b": "A landscape",
+        "first_slot": first,
+        "every_days": "1",
+        "slots": "6",
+        **extra,
+    }
+
+
+def test_an_editor_creates_an_experiment_and_sees_how_much_data_it_needs(cast, sink_channel):
+    client = cast.client_for(cast.members["editor"])
+    response = client.post(reverse("experiments:new", args=[cast.workspace.slug]), _form(sink_channel))
+
+    experiment = Experiment.objects.get(workspace=cast.workspace)
+    assert response.status_code == 302 and str(experiment.pk) in response["Location"]
+    assert PostTarget.objects.filter(experiment_placement__experiment=experiment).count() == 6
+    page = client.get(response["Location"]).content.decode()
+    assert "Not enough data yet" in page and "impressions per variant" in page
+    assert 'id="progress"' in page
+    listing = client.get(reverse("experiments:list", args=[cast.workspace.slug])).content.decode()
+    assert experiment.question in listing
+
+
+def test_a_past_first_slot_is_refused_on_the_form(cast, sink_channel):
+    client = cast.client_for(cast.owner)
+    response = client.post(
+        reverse("experiments:new", args=[cast.workspace.slug]),
+        _form(sink_channel, first_slot="2020-01-01T10:00"),
+    )
+    assert response.status_code == 200
+    assert "must be in the future" in response.content.decode()
+    assert not Experiment.objects.exists()
+
+
+def test_a_viewer_reads_but_cannot_create_or_stop(cast, sink_channel):
+    experiment = Experiment.objects.create(workspace=cast.workspace, question="Q?", status="running")
+    viewer = cast.client_for(cast.members["viewer"])
+    assert (
+        viewer.get(reverse("experiments:detail", args=[cast.workspace.slug, experiment.pk])).status_code
+        == 200
+    )
+    assert viewer.get(reverse("experiments:new", args=[cast.workspace.slug])).status_code == 403
+    stop = reverse("experiments:action", args=[cast.workspace.slug, experiment.pk, "stop"])
+    assert viewer.post(stop).status_code == 403
+
+
+def test_another_workspace_s_experiment_is_not_found(cast):
+    experiment = Experiment.objects.create(workspace=cast.other_workspace, question="Theirs?")
+    client = cast.client_for(cast.owner)
+    url = reverse("experiments:detail", args=[cast.workspace.slug, experiment.pk])
+    assert client.get(url).status_code == 404
+
+
+def test_the_api_creates_schedules_and_reads_an_experiment(cast, sink_channel):
+    from chorus.accounts.models import ApiToken
+
+    _token, raw = ApiToken.issue(cast.members["editor"], "tests")
+    headers = {"Authorization": f"Bearer {raw}"}
+    first = timezone.now() + dt.timedelta(days=1)
+    payload = {
+        "question": "Morning or evening?",
+        "channel_ids": [sink_channel.pk],
+        "variants": [{"text": "Morning words"}, {"text": "Evening words"}],
+        "slots": [(first + dt.timedelta(days=i)).isoformat() for i in range(4)],
+    }
+    url = f"/api/workspaces/{cast.workspace.slug}/experiments"
+
+    created = cast.client_for(None).post(url, payload, content_type="application/json", headers=headers)
+
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "running" and 20_500 <= body["needed_per_variant"] <= 21_500
+    assert [v["posts_planned"] for v in body["variants"]] == [2, 2]
+    early = cast.client_for(None).post(f"{url}/{body['id']}/conclude", headers=headers)
+    assert early.status_code == 409 and "Not enough data yet" in early.json()["detail"]
+    refused = cast.client_for(None).post(
+        url, {**payload, "slots": ["2020-01-01T00:00:00Z"]}, content_type="application/json", headers=headers
+    )
+    assert refused.status_code == 422 and "future" in refused.json()["detail"]
+    assert Experiment.objects.count() == 1  # the refused one left nothing behind
+
+
+def test_the_sample_workspace_has_a_concluded_and_a_running_experiment(cast):
+    from chorus.analytics.demo import load_demo
+
+    sample = load_demo(days=40, posts_per_day=2, owner=cast.owner)
+
+    concluded = Experiment.objects.get(workspace=sample, status="concluded")
+    running = Experiment.objects.get(workspace=sample, status="running")
+    assert concluded.conclusion["winner"] == "B" and concluded.learning.summary
+    client = cast.client_for(cast.owner)
+    page = client.get(reverse("experiments:detail", args=[sample.slug, running.pk])).content.decode()
+    assert "Not enough data yet — about" in page
+    assert running.placements.filter(target__status="scheduled").count() == 6
