@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from chorus.connectors.base import (
     Amplifier,
     AuthExpired,
+    ComposerOption,
     Connector,
     ConnectResult,
     ContentRejected,
@@ -39,7 +40,7 @@ from chorus.core import http
 
 from . import amplifiers, linkcard, media
 from .client import APPVIEW_PROXY, DEFAULT_SERVICE, POST_COLLECTION, PUBLIC_APPVIEW, XrpcClient
-from .facets import MAX_GRAPHEMES, detect_facets, grapheme_count, split_thread
+from .facets import MAX_GRAPHEMES, MENTION_RE, detect_facets, grapheme_count, split_thread
 
 if TYPE_CHECKING:
     from chorus.content.models import PostTarget
@@ -90,6 +91,11 @@ class BlueskyConnector(Connector):
         {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
     )
     max_text_length = MAX_GRAPHEMES  # graphemes, not characters
+    composer_options = (
+        ComposerOption("langs", _("Languages"), "list", help=_("Up to 3 codes, e.g. en, fr")),
+        ComposerOption("thread", _("Post a long text as a thread"), "bool"),
+    )
+    mention_pattern = MENTION_RE
     max_images = 4
     max_image_bytes: ClassVar[int] = 1_000_000  # the PDS's blob cap for post images
     max_alt_length: ClassVar[int] = 2000
@@ -98,6 +104,14 @@ class BlueskyConnector(Connector):
     quotas = (Quota("write_points", 5000, dt.timedelta(hours=1)),)
     idempotent = True
     connect_form = BlueskyConnectForm
+
+    # --- the composer -----------------------------------------------------------------------
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        return grapheme_count(text), self.max_text_length  # an emoji with modifiers is one
+
+    def draft_options(self, *, link: str, media: list[dict[str, Any]]) -> dict[str, Any]:
+        # A post embeds either images or one link card: the link becomes a card when no image does.
+        return {"link_card": link} if link and not media else {}
 
     # --- connecting ----------------------------------------------------------------------
     @classmethod

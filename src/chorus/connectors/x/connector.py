@@ -17,6 +17,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     ConnectRedirect,
     ConnectResult,
     Feature,
@@ -58,6 +59,8 @@ class XConnector(OAuth2Connector):
     network = "x"
     features = frozenset({Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE})
     max_text_length = xtext.MAX_WEIGHTED_LENGTH
+    composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
+    mention_pattern = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{1,15}\b")
     max_images = 4
     # Chorus's own cap, per the X posting limits documented for user-context POST /2/tweets.
     quotas = (Quota("posts", 300, dt.timedelta(hours=3)),)
@@ -67,6 +70,9 @@ class XConnector(OAuth2Connector):
         "client) with the callback URL /channels/oauth/x/callback/, buy pay-per-use credits, then "
         "set X_CLIENT_ID and X_CLIENT_SECRET."
     )
+
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        return xtext.weighted_length(text), xtext.MAX_WEIGHTED_LENGTH  # a URL weighs 23, CJK 2
 
     # --- connecting -------------------------------------------------------------------
     @classmethod

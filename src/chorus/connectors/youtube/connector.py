@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     ConnectRedirect,
     ConnectResult,
     Feature,
@@ -50,6 +51,16 @@ class YouTubeConnector(OAuth2Connector):
     max_text_length = None  # the description is checked in bytes, see validate
     max_images = 0
     max_concurrency = 2  # uploads are large
+    composer_options = (
+        ComposerOption("title", _("Title"), "text"),
+        ComposerOption(
+            "privacy",
+            _("Visibility"),
+            "choice",
+            (("public", _("Public")), ("unlisted", _("Unlisted")), ("private", _("Private"))),
+        ),
+        ComposerOption("tags", _("Tags"), "list", help=_("Comma separated")),
+    )
     # The Data API's default project quota: 10,000 units a day; videos.insert costs 1,600.
     quotas = (Quota("units", 10_000, dt.timedelta(hours=24)),)
     idempotent = False
