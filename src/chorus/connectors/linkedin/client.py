@@ -32,7 +32,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule, codes
-from chorus.connectors.oauth2 import BearerAPI
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
@@ -102,6 +102,7 @@ def classify(response: httpx.Response) -> PublishError | None:
 
 class LinkedInAPI(BearerAPI):
     label = "LinkedIn"
+    token_endpoint = TokenEndpoint(TOKEN_URL)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -126,25 +127,6 @@ class LinkedInAPI(BearerAPI):
             "scope": SCOPES,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": client[0],
-            "client_secret": client[1],
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client[0],
-            "client_secret": client[1],
-        }
-        return self.token(TOKEN_URL, data)
 
     # --- reads --------------------------------------------------------------------------
     def userinfo(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule
-from chorus.connectors.oauth2 import BearerAPI, basic_auth
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.pinterest.com/oauth/"
 API = "https://api.pinterest.com/v5"
@@ -74,6 +74,7 @@ def classify(response: httpx.Response) -> PublishError | None:
 
 class PinterestAPI(BearerAPI):
     label = "Pinterest"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_auth="basic", client_id_in_form=False)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -89,14 +90,6 @@ class PinterestAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
 
     def user_account(self) -> dict[str, Any]:
         result: dict[str, Any] = self.json("GET", f"{API}/user_account")

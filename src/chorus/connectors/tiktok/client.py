@@ -29,7 +29,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule, codes
-from chorus.connectors.oauth2 import BearerAPI
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"
 API = "https://open.tiktokapis.com/v2"
@@ -98,6 +98,7 @@ def classify(response: httpx.Response) -> PublishError | None:
 
 class TikTokAPI(BearerAPI):
     label = "TikTok"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_id_field="client_key")
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -113,25 +114,6 @@ class TikTokAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "client_key": client[0],
-            "client_secret": client[1],
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "client_key": client[0],
-            "client_secret": client[1],
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
-        return self.token(TOKEN_URL, data)
 
     def user(self) -> dict[str, Any]:
         fields = "open_id,display_name,avatar_url,follower_count,following_count,likes_count,video_count"

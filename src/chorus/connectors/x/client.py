@@ -30,7 +30,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule
-from chorus.connectors.oauth2 import DEAD_GRANT_ERRORS, BearerAPI, basic_auth
+from chorus.connectors.oauth2 import DEAD_GRANT_ERRORS, BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 API = "https://api.x.com"
@@ -116,6 +116,7 @@ def observe_rate_limits(response: httpx.Response, method: str, url: str, channel
 
 class XAPI(BearerAPI):
     label = "X"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_auth="basic")
     # X answers a revoked or reused refresh token with invalid_request ("Value passed for the token
     # was invalid"), not invalid_grant.
     dead_grant_errors = DEAD_GRANT_ERRORS | {"invalid_request"}
@@ -150,22 +151,6 @@ class XAPI(BearerAPI):
             "code_challenge_method": "S256",
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(
-        self, client: tuple[str, str], code: str, redirect_uri: str, verifier: str
-    ) -> dict[str, Any]:
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-            "client_id": client[0],
-        }
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client[0]}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
 
     # --- reads --------------------------------------------------------------------------
     def me(self) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class XConnector(OAuth2Connector):
     kind = "x"
     label = "X"
     network = "x"
+    api_class = XAPI
     features = frozenset({Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE})
     max_text_length = xtext.MAX_WEIGHTED_LENGTH
     composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
@@ -87,7 +88,7 @@ class XConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "X")
-        token = XAPI().exchange_code(cls.app(), code, callback_url, state_data["code_verifier"])
+        token = cls.exchange_code(code, callback_url, verifier=state_data["code_verifier"])
         user = XAPI(token["access_token"]).me()
         return ConnectResult(
             name=f"@{user['username']}",
@@ -95,9 +96,6 @@ class XConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(user["id"]),
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return XAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> XAPI:
         return XAPI(self.access_token(), channel=self.channel)

@@ -31,7 +31,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule
-from chorus.connectors.oauth2 import BearerAPI
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
@@ -93,6 +93,7 @@ def classify(response: httpx.Response) -> PublishError | None:
 
 class YouTubeAPI(BearerAPI):
     label = "YouTube"
+    token_endpoint = TokenEndpoint(TOKEN_URL)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -111,25 +112,6 @@ class YouTubeAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "code": code,
-            "client_id": client[0],
-            "client_secret": client[1],
-            "redirect_uri": redirect_uri,
-            "grant_type": "authorization_code",
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "client_id": client[0],
-            "client_secret": client[1],
-            "refresh_token": refresh_token,
-            "grant_type": "refresh_token",
-        }
-        return self.token(TOKEN_URL, data)
 
     def my_channel(self) -> dict[str, Any]:
         params = {"part": "snippet,statistics", "mine": "true"}

@@ -47,6 +47,7 @@ class YouTubeConnector(OAuth2Connector):
     kind = "youtube"
     label = "YouTube"
     network = "youtube"
+    api_class = YouTubeAPI
     features = frozenset({Feature.VIDEO, Feature.METRICS, Feature.NATIVE_SCHEDULING, Feature.DELETE})
     max_text_length = None  # the description is checked in bytes, see validate
     max_images = 0
@@ -81,7 +82,7 @@ class YouTubeConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "Google")
-        token = YouTubeAPI().exchange_code(cls.app(), code, callback_url)
+        token = cls.exchange_code(code, callback_url)
         channel = YouTubeAPI(token["access_token"]).my_channel()
         title = str(channel["snippet"]["title"])
         return ConnectResult(
@@ -90,9 +91,6 @@ class YouTubeConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(channel["id"]),
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return YouTubeAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> YouTubeAPI:
         return YouTubeAPI(self.access_token())
