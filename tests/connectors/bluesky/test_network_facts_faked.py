@@ -172,3 +172,29 @@ def test_a_read_back_carries_the_records_time_and_a_threads_own_reply_is_not_cou
     assert found is not None and found.published_at is not None
     assert found.published_at.isoformat() == "2026-12-07T05:05:51.123000+00:00"  # the first part's
     assert channel.connector().post_metrics(target) == {"likes": 2, "replies": 2}
+
+
+def test_amplifiers_link_to_bsky_app_only_on_blueskys_network(
+    cast: Cast,
+    fake_network: Any,  # noqa: F811
+) -> None:
+    quote = {
+        "uri": "at://did:plc:paper/app.bsky.feed.post/3kq",
+        "author": {"did": "did:plc:paper", "handle": "paper.test"},
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nsid = request.url.path.rsplit("/", 1)[-1]
+        if nsid == "app.bsky.feed.getQuotes":
+            return httpx.Response(200, json={"posts": [quote]})
+        if nsid == "app.bsky.actor.getProfiles":
+            return httpx.Response(200, json={"profiles": []})
+        return httpx.Response(200, json={"repostedBy": []})
+
+    sent = fake_network(answer)
+    on_bluesky = bluesky_channel(cast, "https://bsky.social", PUBLIC_APPVIEW)
+    target = make_target(cast, on_bluesky, "Hi", external_id=f"at://{DID}/app.bsky.feed.post/3kabc")
+    (found,) = on_bluesky.connector().amplifiers(target)
+    assert found.url == "https://bsky.app/profile/paper.test/post/3kq"
+    assert found.profile_url == "https://bsky.app/profile/paper.test"
+    assert {r.url.host for r in sent} == {"public.api.bsky.app"}

@@ -439,8 +439,9 @@ class BlueskyConnector(Connector):
 
     def amplifiers(self, target: PostTarget) -> list[Amplifier]:
         uri = target.external_id or self._result(record_key(target)).external_id
+        web = amplifiers.WEB if federates_with_bluesky(self.channel.config) else ""
         return amplifiers.read(
-            lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri
+            lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri, web
         )
 
     def account_metrics(self) -> dict[str, int | None]:
