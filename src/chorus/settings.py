@@ -248,8 +248,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# OAuth apps of LinkedIn, X, YouTube, TikTok, Pinterest: <NETWORK>_CLIENT_ID / _CLIENT_SECRET /
-# _ENABLED (unset = enabled when both are set). See connectors/oauth2.py, checks chorus.W201-W205.
+# OAuth apps, one shape for every network (Meta's included): <NETWORK>_CLIENT_ID / _CLIENT_SECRET /
+# _ENABLED (unset = enabled when both are set). Read through connectors/oauth2.py `oauth_app`;
+# checks chorus.W101-W103 (Facebook, Instagram, Threads) and W201-W205.
 CHORUS_OAUTH_APPS = {
     **globals().get("CHORUS_OAUTH_APPS", {}),
     **{
@@ -258,16 +259,7 @@ CHORUS_OAUTH_APPS = {
             "client_secret": env_secret(f"{net.upper()}_CLIENT_SECRET"),
             "enabled": env_bool(f"{net.upper()}_ENABLED") if env_str(f"{net.upper()}_ENABLED") else None,
         }
-        for net in ("linkedin", "x", "youtube", "tiktok", "pinterest")
+        for net in ("facebook", "instagram", "threads", "linkedin", "x", "youtube", "tiktok", "pinterest")
     },
 }
 CHORUS_TIKTOK_AUDITED = env_bool("TIKTOK_AUDITED", False)  # unaudited TikTok apps post SELF_ONLY
-
-# Meta apps (Facebook Pages, Instagram, Threads): <NETWORK>_CLIENT_ID / _CLIENT_SECRET / _ENABLED
-# (unset = enabled when both are set). See connectors/meta/setup.py, checks chorus.W101-W103.
-for _net in ("FACEBOOK", "INSTAGRAM", "THREADS"):
-    globals()[f"{_net}_CLIENT_ID"] = env_str(f"{_net}_CLIENT_ID")
-    globals()[f"{_net}_CLIENT_SECRET"] = env_secret(f"{_net}_CLIENT_SECRET")
-    globals()[f"{_net}_ENABLED"] = env_bool(
-        f"{_net}_ENABLED", bool(env_str(f"{_net}_CLIENT_ID") and env_secret(f"{_net}_CLIENT_SECRET"))
-    )

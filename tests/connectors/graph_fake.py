@@ -64,11 +64,15 @@ def graph() -> Iterator[GraphFake]:
 def meta_apps(settings: Any, tmp_path: Path) -> Any:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CHORUS_BASE_URL = "https://chorus.example"
-    for net in ("FACEBOOK", "INSTAGRAM", "THREADS"):
-        setattr(settings, f"{net}_CLIENT_ID", f"{net.lower()}-app")
-        setattr(settings, f"{net}_CLIENT_SECRET", f"{net.lower()}-secret")
-        setattr(settings, f"{net}_ENABLED", True)
+    for net in ("facebook", "instagram", "threads"):
+        set_meta_app(settings, net, f"{net}-app", f"{net}-secret", enabled=True)
     return settings
+
+
+def set_meta_app(settings: Any, network: str, client_id: str, secret: str, *, enabled: bool | None) -> None:
+    """One app of settings.CHORUS_OAUTH_APPS (a new dict: the settings fixture restores the old)."""
+    app = {"client_id": client_id, "client_secret": secret, "enabled": enabled}
+    settings.CHORUS_OAUTH_APPS = {**settings.CHORUS_OAUTH_APPS, network: app}
 
 
 def graph_error(

@@ -18,7 +18,7 @@ from chorus.connectors.meta.media import private_media_origin
 from chorus.connectors.meta.setup import check_meta_apps
 from chorus.publishing import actions
 from tests.connectors import graph_fake
-from tests.connectors.graph_fake import fixture, jpeg
+from tests.connectors.graph_fake import fixture, jpeg, set_meta_app
 from tests.publishing.conftest import make_target
 
 graph, meta_apps = graph_fake.graph, graph_fake.meta_apps  # the Graph fake's fixtures, for this module
@@ -184,8 +184,7 @@ def test_a_system_check_warns_when_instagram_or_threads_is_enabled_with_a_privat
         "Instagram and Threads download each image and video from http://127.0.0.1:8000"
     )
     assert "Set CHORUS_BASE_URL" in warning.hint
-    meta_apps.THREADS_ENABLED = False
-    meta_apps.THREADS_CLIENT_ID = meta_apps.THREADS_CLIENT_SECRET = ""
+    set_meta_app(meta_apps, "threads", "", "", enabled=False)
     (warning,) = [m for m in check_meta_apps() if m.id == "chorus.W104"]
     assert warning.msg.startswith("Instagram download")
     meta_apps.CHORUS_BASE_URL = "https://chorus.example.org"
@@ -194,8 +193,6 @@ def test_a_system_check_warns_when_instagram_or_threads_is_enabled_with_a_privat
 
 def test_no_system_check_warning_when_neither_network_is_meant_to_be_used(settings):
     settings.CHORUS_BASE_URL = PRIVATE
-    for net in ("INSTAGRAM", "THREADS"):
-        setattr(settings, f"{net}_ENABLED", False)
-        setattr(settings, f"{net}_CLIENT_ID", "")
-        setattr(settings, f"{net}_CLIENT_SECRET", "")
+    for net in ("instagram", "threads"):
+        set_meta_app(settings, net, "", "", enabled=False)
     assert [m for m in check_meta_apps() if m.id == "chorus.W104"] == []

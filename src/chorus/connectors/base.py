@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -101,6 +102,19 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class ComposerOption:
+    """One option the composer shows for a channel of this network. The connector reads it back
+    from `target.options[name]`; the composer reads, shows and checks it from this declaration
+    alone (no per-network table outside the connector)."""
+
+    name: str
+    label: Any  # a lazy translation
+    kind: str = "text"  # text | list (comma separated) | bool | choice
+    choices: tuple[tuple[str, Any], ...] = ()  # (value, lazy label); "choice" only
+    help: Any = ""
+
+
+@dataclass(frozen=True)
 class Amplifier:
     """An account that reposted (`kind` "repost") or quoted ("quote") a post. `followers` is None
     when the network does not say; `url` is the quote's own address (quotes only)."""
@@ -177,8 +191,28 @@ class Connector:
     # Feature.AMPLIFIERS: which kinds of amplification the network lists ("repost", "quote").
     amplifier_kinds: ClassVar[frozenset[str]] = frozenset({"repost", "quote"})
 
+    # --- what the composer shows for this network (it holds no table of its own) -------------
+    #: The options a post can carry on this network, in the order the composer shows them.
+    composer_options: ClassVar[tuple[ComposerOption, ...]] = ()
+    #: A mention of another account as the network writes it (highlighted in the preview).
+    mention_pattern: ClassVar[re.Pattern[str] | None] = None
+
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        """(characters used, the limit) as the network counts them; the composer's counter."""
+        return len(text), self.max_text_length
+
+    def handle(self) -> str:
+        """How the account is named on the network ("@ngo.bsky.social"), for the preview."""
+        handle = (self.channel.config or {}).get("handle")
+        return f"@{handle}" if handle else ""
+
+    def draft_options(self, *, link: str, media: list[dict[str, Any]]) -> dict[str, Any]:
+        """Options a draft gets from the composer's fields unless the person set them (Bluesky
+        turns the link into a card when there is no image)."""
+        return {}
 
     # --- required -------------------------------------------------------------------------
     def publish(self, target: PostTarget) -> PublishResult:

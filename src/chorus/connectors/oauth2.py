@@ -1,14 +1,23 @@
 """What the OAuth 2 networks (LinkedIn, X, YouTube, TikTok, Pinterest) share: the app's client
-id/secret from the environment, one bearer-token request function over core.http, tokens kept
-fresh (refresh before expiry and once on AuthExpired), and the system check saying what is missing.
+id/secret from settings (one shape for every OAuth app, Meta's included: `oauth_app`), one
+bearer-token request function over core.http, the token plumbing (code exchange and refresh, from
+each network's declared `TokenEndpoint`), tokens kept fresh (refresh before expiry and once on
+AuthExpired; a refresh answer without a refresh token never erases the stored one), and the
+system check saying what is missing.
 
-Each network still has its own `classify()` in its client.py; this module only maps what does not
-depend on the network (a connection that never left vs. a request that may have been applied).
+Our own base rather than Authlib: Authlib's httpx client is its own httpx.Client, so it would
+bypass core.http (timeouts, SSRF guard, the one test seam) and fold "never sent" and "may have
+been applied" into one OAuthError; what differs between these networks (client auth in the form
+or HTTP Basic, TikTok's `client_key`, X's dead-grant error) is a few declared fields here.
+Each network's error table (connectors/classify.py) says what its API answers mean; this module
+only maps what does not depend on the network (a connection that never left vs. a request that
+may have been applied).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import mimetypes
@@ -47,16 +56,52 @@ class ConnectForm(forms.Form):
     """OAuth networks ask nothing before sending the user to the network."""
 
 
-def app_settings(network: str) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class OAuthApp:
+    """One OAuth app from settings.CHORUS_OAUTH_APPS[network] (environment: <NETWORK>_CLIENT_ID,
+    _CLIENT_SECRET, _ENABLED). `enabled` None means "enabled when both credentials are set"."""
+
+    network: str
+    client_id: str = ""
+    client_secret: str = ""
+    enabled: bool | None = None
+
+    @property
+    def prefix(self) -> str:
+        return self.network.upper()
+
+    @property
+    def switched_on(self) -> bool:
+        return self.enabled if self.enabled is not None else bool(self.client_id and self.client_secret)
+
+    def missing(self) -> list[str]:
+        """The settings to set before the network can be connected ([] when it can)."""
+        missing = [] if self.switched_on else [f"{self.prefix}_ENABLED"]
+        missing += [] if self.client_id else [f"{self.prefix}_CLIENT_ID"]
+        return missing + ([] if self.client_secret else [f"{self.prefix}_CLIENT_SECRET"])
+
+    @property
+    def meant(self) -> bool:
+        """Someone meant to use this network: it is switched on or one credential is set."""
+        return bool(self.enabled or self.client_id or self.client_secret)
+
+
+def oauth_app(network: str) -> OAuthApp:
     apps: dict[str, dict[str, Any]] = getattr(settings, "CHORUS_OAUTH_APPS", {})
-    return apps.get(network, {})
+    app = apps.get(network) or {}
+    return OAuthApp(
+        network=network,
+        client_id=str(app.get("client_id") or ""),
+        client_secret=str(app.get("client_secret") or ""),
+        enabled=app.get("enabled"),
+    )
 
 
 def app_credentials(network: str, label: str) -> tuple[str, str]:
-    app = app_settings(network)
-    if not app.get("client_id") or not app.get("client_secret") or app.get("enabled") is False:
+    app = oauth_app(network)
+    if app.missing():
         raise ValueError(gettext("%(network)s is not configured on this Chorus server.") % {"network": label})
-    return str(app["client_id"]), str(app["client_secret"])
+    return app.client_id, app.client_secret
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -103,11 +148,22 @@ def token_error(response: httpx.Response) -> str:
 Classifier = Callable[[httpx.Response], PublishError | None]
 
 
+@dataclasses.dataclass(frozen=True)
+class TokenEndpoint:
+    """How a network's token endpoint wants the app to identify itself (RFC 6749 §2.3)."""
+
+    url: str
+    client_auth: str = "body"  # "body": id and secret in the form; "basic": HTTP Basic
+    client_id_field: str = "client_id"  # TikTok names it client_key
+    client_id_in_form: bool = True  # with "basic": the id in the form too (X wants it)
+
+
 class BearerAPI:
     """The one request function of an OAuth 2 network: fixed API hosts (no user-typed URL)."""
 
     label: ClassVar[str] = "the network"
     dead_grant_errors: ClassVar[frozenset[str]] = DEAD_GRANT_ERRORS
+    token_endpoint: ClassVar[TokenEndpoint]
 
     def __init__(self, access_token: str = "") -> None:
         self.access_token = access_token
@@ -185,11 +241,34 @@ class BearerAPI:
         )
         return result
 
+    def grant(self, client: tuple[str, str], data: dict[str, str]) -> dict[str, Any]:
+        """A token request with the app identified as the network's endpoint wants it."""
+        endpoint = self.token_endpoint
+        form, headers = dict(data), None
+        if endpoint.client_auth == "basic":
+            headers = {"Authorization": basic_auth(*client)}
+            if endpoint.client_id_in_form:
+                form[endpoint.client_id_field] = client[0]
+        else:
+            form |= {endpoint.client_id_field: client[0], "client_secret": client[1]}
+        return self.token(endpoint.url, form, headers)
+
+    def exchange_code(
+        self, client: tuple[str, str], code: str, redirect_uri: str, *, verifier: str = ""
+    ) -> dict[str, Any]:
+        """The authorization code of the callback for tokens (with the PKCE verifier, if any)."""
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        return self.grant(client, data | ({"code_verifier": verifier} if verifier else {}))
+
+    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
+        return self.grant(client, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+
 
 class OAuth2Connector(Connector):
     """A connector whose channel holds {access_token, refresh_token, expires_at}."""
 
     network: ClassVar[str]  # the environment prefix: LINKEDIN_CLIENT_ID...
+    api_class: ClassVar[type[BearerAPI]]  # its client: token plumbing and requests
     setup_steps: ClassVar[str | Promise] = ""
     connect_form: ClassVar[type[Any] | None] = ConnectForm
 
@@ -205,9 +284,13 @@ class OAuth2Connector(Connector):
     def app(cls) -> tuple[str, str]:
         return app_credentials(cls.network, cls.label)
 
+    @classmethod
+    def exchange_code(cls, code: str, callback_url: str, *, verifier: str = "") -> dict[str, Any]:
+        return cls.api_class().exchange_code(cls.app(), code, callback_url, verifier=verifier)
+
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
         """The network's refresh call; returns the token response."""
-        raise NotImplementedError
+        return self.api_class().refresh(self.app(), refresh_token)
 
     def access_token(self) -> str:
         """The stored token, refreshed first when it expires within REFRESH_MARGIN."""
@@ -261,12 +344,12 @@ def check_oauth_apps(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     missing; a network with nothing set is simply "not configured" in the UI."""
     problems: list[Any] = []
     for network, check_id in CHECK_IDS.items():
-        app = app_settings(network)
-        prefix = network.upper()
-        missing = [f"{prefix}_{key.upper()}" for key in ("client_id", "client_secret") if not app.get(key)]
-        if app.get("enabled") is False or not missing:
+        app = oauth_app(network)
+        prefix = app.prefix
+        missing = [name for name in app.missing() if not name.endswith("_ENABLED")]
+        if app.enabled is False or not missing:
             continue
-        if len(missing) == 2 and app.get("enabled") is not True:
+        if len(missing) == 2 and app.enabled is not True:
             continue
         problems.append(
             Warning(

@@ -2,15 +2,17 @@
 per channel by each connector's own `validate` on unsaved PostTargets, a character counter and a
 preview per network, link preview cards, and recurring schedules.
 
-Per-network option fields are a table here for now; they mirror what each connector reads from
-`target.options` (see connectors/*/connector.py). A connector that gains an option adds a row.
+Everything that differs per network comes from the channel's connector (connectors/base.py): the
+options it declares (`composer_options`), how it counts text (`count_text`), how it names the
+account (`handle`), what a mention looks like (`mention_pattern`) and what a draft's link becomes
+(`draft_options`). This module holds no per-network table and never branches on a kind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +28,8 @@ from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import User, Workspace
 from chorus.channels.models import Channel
-from chorus.connectors.base import Connector, Problem
+from chorus.connectors.base import ComposerOption, Connector, Problem
+from chorus.connectors.registry import connector_class
 from chorus.content.models import Post, PostTarget, Recurrence
 from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
@@ -41,55 +44,12 @@ def alt_text_required(workspace: Workspace) -> bool:
     return bool(getattr(settings, "CHORUS_REQUIRE_ALT_TEXT", ALT_TEXT_REQUIRED_DEFAULT))
 
 
-@dataclass(frozen=True)
-class OptionField:
-    name: str
-    label: Any
-    kind: str = "text"  # text | list (comma separated) | bool | choice
-    choices: tuple[tuple[str, Any], ...] = ()
-    help: Any = ""
+#: The composer shows the options each connector declares (kept under this name for callers).
+OptionField = ComposerOption
 
 
-OPTION_FIELDS: dict[str, tuple[OptionField, ...]] = {
-    "bluesky": (
-        OptionField(
-            "langs", gettext_lazy("Languages"), "list", help=gettext_lazy("Up to 3 codes, e.g. en, fr")
-        ),
-        OptionField("thread", gettext_lazy("Post a long text as a thread"), "bool"),
-    ),
-    "mastodon": (
-        OptionField("spoiler_text", gettext_lazy("Content warning"), "text"),
-        OptionField(
-            "visibility",
-            gettext_lazy("Visibility"),
-            "choice",
-            (
-                ("public", gettext_lazy("Public")),
-                ("unlisted", gettext_lazy("Unlisted")),
-                ("private", gettext_lazy("Followers only")),
-                ("direct", gettext_lazy("Mentioned people only")),
-            ),
-        ),
-        OptionField("language", gettext_lazy("Language"), "text", help=gettext_lazy("e.g. en")),
-        OptionField("sensitive", gettext_lazy("Mark media as sensitive"), "bool"),
-        OptionField("thread", gettext_lazy("Post a long text as a thread"), "bool"),
-    ),
-    "wordpress": (
-        OptionField("title", gettext_lazy("Title"), "text"),
-        OptionField("excerpt", gettext_lazy("Excerpt"), "text"),
-        OptionField("categories", gettext_lazy("Categories"), "list", help=gettext_lazy("Comma separated")),
-        OptionField("tags", gettext_lazy("Tags"), "list", help=gettext_lazy("Comma separated")),
-        OptionField(
-            "native_schedule",
-            gettext_lazy("Schedule on the site itself (WordPress publishes it at the time)"),
-            "bool",
-        ),
-    ),
-}
-
-
-def option_fields(kind: str) -> tuple[OptionField, ...]:
-    return OPTION_FIELDS.get(kind, ())
+def option_fields(kind: str) -> tuple[ComposerOption, ...]:
+    return connector_class(kind).composer_options
 
 
 def read_options(kind: str, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -174,33 +134,36 @@ def unsaved_target(draft: Draft, channel_draft: ChannelDraft, workspace: Workspa
         media=list(draft.media),
         options=dict(channel_draft.options),
     )
-    if draft.link and channel_draft.channel.kind == "bluesky" and not draft.media:
-        target.options.setdefault("link_card", draft.link)
+    connector = channel_draft.channel.connector()
+    for name, value in connector.draft_options(link=draft.link, media=target.media).items():
+        target.options.setdefault(name, value)
     return target
 
 
 # --- checking --------------------------------------------------------------------------------
 
 
-def _graphemes(text: str) -> int:
-    from chorus.connectors.bluesky.facets import grapheme_count
-
-    return grapheme_count(text)
-
-
-# How each network counts: Bluesky counts graphemes (an emoji with modifiers is one), Mastodon
-# counts any URL as the instance's reserved length (23 by default); others count characters.
-COUNTERS: dict[str, Callable[[Connector, str], tuple[int, int | None]]] = {
-    "bluesky": lambda c, text: (_graphemes(text), c.max_text_length),
-    "mastodon": lambda c, text: (c.count(text), c.limits["max_characters"]),  # type: ignore[attr-defined]
-}
-
-
 def count(connector: Connector, text: str) -> tuple[int, int | None]:
-    counter = COUNTERS.get(connector.kind)
-    if counter is not None:
-        return counter(connector, text)
-    return len(text), connector.max_text_length
+    """(used, limit) as the channel's network counts its text."""
+    return connector.count_text(text)
+
+
+def option_problems(connector: Connector, options: Mapping[str, Any]) -> list[Problem]:
+    """A declared choice holds one of its declared values (a forged or stale form cannot slip
+    another through to the network)."""
+    problems = []
+    for spec in connector.composer_options:
+        value = options.get(spec.name)
+        if spec.kind == "choice" and value not in (None, "") and value not in dict(spec.choices):
+            problems.append(
+                Problem(
+                    f"options.{spec.name}",
+                    _("“%(value)s” is not one of the choices for %(option)s.")
+                    % {"value": value, "option": spec.label},
+                    "choice",
+                )
+            )
+    return problems
 
 
 @dataclass
@@ -227,7 +190,7 @@ class ChannelCheck:
 
     @property
     def html(self) -> SafeString:
-        return highlight_links(self.text)
+        return highlight_links(self.text, self.channel.connector().mention_pattern)
 
     @property
     def handle(self) -> str:
@@ -272,6 +235,7 @@ def check_channel(draft: Draft, channel_draft: ChannelDraft, workspace: Workspac
         problems = list(connector.validate(target))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         problems = [Problem("options", _("These options cannot be checked: %(error)s") % {"error": exc})]
+    problems += option_problems(connector, target.options)
     if alt_text_required(workspace):
         for index, item in enumerate(target.media):
             if not str(item.get("alt") or "").strip():
@@ -290,27 +254,32 @@ def check_draft(draft: Draft, workspace: Workspace) -> list[ChannelCheck]:
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
 
 
-def highlight_links(text: str) -> SafeString:
-    """Escaped text with its URLs as links, the way networks show them."""
+def highlight_links(text: str, mentions: re.Pattern[str] | None = None) -> SafeString:
+    """Escaped text with its URLs as links and its mentions marked (the pattern is the
+    network's, from its connector), the way networks show them."""
+    spans = [(m.start(), m.end(), "url") for m in URL_RE.finditer(text)]
+    if mentions is not None:
+        spans += [
+            (m.start(), m.end(), "mention")
+            for m in mentions.finditer(text)
+            if not any(start <= m.start() < end for start, end, _kind in spans)
+        ]
     out: list[str] = []
     last = 0
-    for match in URL_RE.finditer(text):
-        out.append(escape(text[last : match.start()]))
-        url = match.group(0)
-        out.append(f'<a href="{escape(url)}" rel="noopener nofollow" target="_blank">{escape(url)}</a>')
-        last = match.end()
+    for start, end, kind in sorted(spans):
+        out.append(escape(text[last:start]))
+        piece = escape(text[start:end])
+        if kind == "url":
+            out.append(f'<a href="{piece}" rel="noopener nofollow" target="_blank">{piece}</a>')
+        else:
+            out.append(f'<span class="mention">{piece}</span>')
+        last = end
     out.append(escape(text[last:]))
     return mark_safe("".join(out).replace("\n", "<br>"))  # noqa: S308 - every piece is escaped above
 
 
 def handle_of(channel: Channel) -> str:
-    config = channel.config or {}
-    if config.get("handle"):
-        return f"@{config['handle']}"
-    if config.get("username") and config.get("instance"):
-        host = str(config["instance"]).split("://", 1)[-1]
-        return f"@{config['username']}@{host}"
-    return str(config.get("site_url") or "")
+    return channel.connector().handle()
 
 
 # --- schedule --------------------------------------------------------------------------------

@@ -171,7 +171,12 @@ def test_it_publishes_text_with_facets_and_metrics_follow(
 
     result = connector.publish(target)
     assert result.external_id == f"at://{author.did}/app.bsky.feed.post/{record_key(target)}"
-    assert result.url == f"https://bsky.app/profile/{author.handle}/post/{record_key(target)}"
+    # This network does not federate with bsky.app: the link is the record where the account lives.
+    assert result.url == (
+        f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.getRecord"
+        f"?repo={author.did.replace(':', '%3A')}&collection=app.bsky.feed.post&rkey={record_key(target)}"
+    )
+    assert httpx.get(result.url, timeout=30).json()["value"]["text"] == target.text
     bluesky_network.process_all()
 
     post = appview_get(bluesky_network, "app.bsky.feed.getPosts", uris=[result.external_id])["posts"][0]
@@ -317,8 +322,8 @@ def test_the_engine_publishes_a_due_target(
     target.refresh_from_db()
     assert target.status == PostTarget.Status.PUBLISHED
     assert (
-        target.external_url
-        == f"https://bsky.app/profile/{channel.config['handle']}/post/{record_key(target)}"
+        target.external_url == f"{channel.config['service']}/xrpc/com.atproto.repo.getRecord?repo="
+        f"{channel.config['did'].replace(':', '%3A')}&collection=app.bsky.feed.post&rkey={record_key(target)}"
     )
 
 

@@ -27,7 +27,7 @@ from chorus.connectors.facebook.connector import FacebookConnector
 from chorus.connectors.meta.graph import GRAPH_VERSION, classify
 from chorus.content.models import PostTarget
 from chorus.publishing import actions, dispatch, engine
-from tests.connectors.graph_fake import fixture, graph_error, jpeg
+from tests.connectors.graph_fake import fixture, graph_error, jpeg, set_meta_app
 from tests.publishing.conftest import make_target
 
 HERE = Path(__file__).parent
@@ -264,13 +264,8 @@ def test_the_channels_page_shows_an_unconfigured_network_with_its_setup_steps(
     # Only the kinds whose package exists in this checkout (others land in parallel).
     present = {k: v for k, v in registry.CONNECTORS.items() if importlib.util.find_spec(v.rsplit(".", 1)[0])}
     monkeypatch.setattr(registry, "CONNECTORS", present)
-    settings.FACEBOOK_CLIENT_ID = settings.FACEBOOK_CLIENT_SECRET = ""
-    settings.FACEBOOK_ENABLED = True
-    settings.INSTAGRAM_CLIENT_ID, settings.INSTAGRAM_CLIENT_SECRET, settings.INSTAGRAM_ENABLED = (
-        "i",
-        "s",
-        True,
-    )
+    set_meta_app(settings, "facebook", "", "", enabled=True)
+    set_meta_app(settings, "instagram", "i", "s", enabled=True)
     page = owner_client.get(reverse("channels:list", kwargs={"slug": cast.workspace.slug})).content.decode()
     facebook = page.split('data-network="facebook"')[1].split("</li>")[0]
     assert "not configured" in facebook and "FACEBOOK_CLIENT_ID" in facebook and "href" not in facebook

@@ -32,26 +32,26 @@ def _pages(query: Query, nsid: str, key: str, uri: str) -> Iterator[dict[str, An
             return
 
 
-def _account(profile: dict[str, Any], kind: str, url: str = "") -> Amplifier:
+def _account(profile: dict[str, Any], kind: str, web: str, rkey: str = "") -> Amplifier:
     handle = str(profile.get("handle") or "")
+    profile_url = f"{web}/profile/{handle or profile['did']}" if web else ""
     return Amplifier(
         account_id=str(profile["did"]),
         kind=kind,
         handle=f"@{handle}" if handle else "",
         display_name=str(profile.get("displayName") or ""),
-        profile_url=f"{WEB}/profile/{handle or profile['did']}",
-        url=url,
+        profile_url=profile_url,
+        url=f"{profile_url}/post/{rkey}" if profile_url and rkey else "",
     )
 
 
-def read(query: Query, uri: str) -> list[Amplifier]:
-    found = [_account(p, "repost") for p in _pages(query, "app.bsky.feed.getRepostedBy", "repostedBy", uri)]
+def read(query: Query, uri: str, web: str = WEB) -> list[Amplifier]:
+    """`web` is the site that shows these accounts (bsky.app on Bluesky's network; "" for a
+    network without one: no links rather than links to a site that does not know them)."""
+    pages = _pages(query, "app.bsky.feed.getRepostedBy", "repostedBy", uri)
+    found = [_account(p, "repost", web) for p in pages]
     for post in _pages(query, "app.bsky.feed.getQuotes", "posts", uri):
-        author = post["author"]
-        rkey = str(post["uri"]).rsplit("/", 1)[-1]
-        found.append(
-            _account(author, "quote", f"{WEB}/profile/{author.get('handle') or author['did']}/post/{rkey}")
-        )
+        found.append(_account(post["author"], "quote", web, str(post["uri"]).rsplit("/", 1)[-1]))
     dids = sorted({a.account_id for a in found})
     followers: dict[str, int] = {}
     for start in range(0, len(dids), PROFILES_AT_ONCE):

@@ -7,7 +7,9 @@ followed. Failures become the connector error hierarchy in exactly one place: `c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.utils.translation import gettext
@@ -24,9 +26,52 @@ from chorus.connectors.base import (
 from chorus.core import http
 
 DEFAULT_SERVICE = "https://bsky.social"
-PUBLIC_APPVIEW = "https://public.api.bsky.app"
-APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"
+PUBLIC_APPVIEW = "https://public.api.bsky.app"  # Bluesky's own AppView, public reads
+APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"  # the same, reached through a PDS
+BLUESKY_WEB = "https://bsky.app"
 POST_COLLECTION = "app.bsky.feed.post"
+# PDSes run by Bluesky (bsky.social and the *.host.bsky.network shards behind it).
+BLUESKY_PDS_HOSTS = ("bsky.social", ".bsky.network")
+
+
+def is_bluesky_pds(service: str) -> bool:
+    host = (urlsplit(service).hostname or "").lower()
+    return any(host == h or (h.startswith(".") and host.endswith(h)) for h in BLUESKY_PDS_HOSTS)
+
+
+def default_appview(service: str) -> str:
+    """The AppView a channel reads counters from when none is given: Bluesky's for Bluesky's own
+    PDSes; "" otherwise, meaning the PDS itself, which forwards app.bsky.* reads to the AppView
+    it is configured with (a self-hosted network's own, or Bluesky's for a federated PDS)."""
+    return PUBLIC_APPVIEW if is_bluesky_pds(service) else ""
+
+
+def federates_with_bluesky(config: dict[str, Any]) -> bool:
+    """The account is seen on bsky.app: its reads go to Bluesky's AppView."""
+    appview = str(config.get("appview") or "").rstrip("/")
+    return appview == PUBLIC_APPVIEW or (not appview and is_bluesky_pds(str(config.get("service") or "")))
+
+
+def post_url(config: dict[str, Any], rkey: str) -> str:
+    """Where a person opens the post: bsky.app for an account on Bluesky's network; otherwise the
+    record on the PDS where the account lives (bsky.app would not find it)."""
+    if federates_with_bluesky(config):
+        return f"{BLUESKY_WEB}/profile/{config['handle']}/post/{rkey}"
+    query = urlencode({"repo": config["did"], "collection": POST_COLLECTION, "rkey": rkey})
+    return f"{str(config['service']).rstrip('/')}/xrpc/com.atproto.repo.getRecord?{query}"
+
+
+def record_time(record: dict[str, Any] | None) -> dt.datetime | None:
+    """A record's own `createdAt` (the time the network shows), None when absent or unreadable."""
+    value = ((record or {}).get("value") or {}).get("createdAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
 
 # Error names of the XRPC error body {"error": ..., "message": ...} that mean something to us.
 EXPIRED_TOKEN = "ExpiredToken"

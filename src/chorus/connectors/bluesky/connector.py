@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from chorus.connectors.base import (
     Amplifier,
     AuthExpired,
+    ComposerOption,
     Connector,
     ConnectResult,
     ContentRejected,
@@ -38,14 +39,36 @@ from chorus.connectors.base import (
 from chorus.core import http
 
 from . import amplifiers, linkcard, media
-from .client import APPVIEW_PROXY, DEFAULT_SERVICE, POST_COLLECTION, PUBLIC_APPVIEW, XrpcClient
-from .facets import MAX_GRAPHEMES, detect_facets, grapheme_count, split_thread
+from .client import (
+    APPVIEW_PROXY,
+    DEFAULT_SERVICE,
+    POST_COLLECTION,
+    XrpcClient,
+    default_appview,
+    federates_with_bluesky,
+    post_url,
+    record_time,
+)
+from .facets import MAX_GRAPHEMES, MENTION_RE, detect_facets, grapheme_count, split_thread
 
 if TYPE_CHECKING:
     from chorus.content.models import PostTarget
 
 T = TypeVar("T")
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def _refuse_inactive(session: dict[str, Any]) -> None:
+    """A session of a deactivated (or suspended) account logs in but cannot post."""
+    if session.get("active") is False:
+        raise ReauthRequired(
+            gettext(
+                "This Bluesky account is still not active (%(status)s): reactivate it on its server, "
+                "then connect it again."
+            )
+            % {"status": session.get("status") or "deactivated"},
+            detail={"error": "AccountDeactivated", "status": session.get("status") or ""},
+        )
 
 
 def record_key(target: PostTarget, index: int = 0) -> str:
@@ -71,6 +94,14 @@ class BlueskyConnectForm(forms.Form):
         initial=DEFAULT_SERVICE,
         help_text=_("Only for self-hosted servers."),
     )
+    appview = forms.URLField(
+        label=_("AppView"),
+        required=False,
+        help_text=_(
+            "Where likes and reposts are read. Leave empty: Bluesky's AppView for bsky.social, "
+            "the server itself otherwise (it asks the AppView it is set up with)."
+        ),
+    )
 
     def clean_handle(self) -> str:
         return str(self.cleaned_data["handle"]).strip().lstrip("@").lower()
@@ -82,6 +113,13 @@ class BlueskyConnectForm(forms.Form):
         except http.UnsafeURL as exc:
             raise ValidationError(str(exc)) from exc
 
+    def clean_appview(self) -> str:
+        appview = str(self.cleaned_data.get("appview") or "").rstrip("/")
+        try:
+            return http.check_public_url(appview) if appview else ""
+        except http.UnsafeURL as exc:
+            raise ValidationError(str(exc)) from exc
+
 
 class BlueskyConnector(Connector):
     kind = "bluesky"
@@ -90,6 +128,11 @@ class BlueskyConnector(Connector):
         {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
     )
     max_text_length = MAX_GRAPHEMES  # graphemes, not characters
+    composer_options = (
+        ComposerOption("langs", _("Languages"), "list", help=_("Up to 3 codes, e.g. en, fr")),
+        ComposerOption("thread", _("Post a long text as a thread"), "bool"),
+    )
+    mention_pattern = MENTION_RE
     max_images = 4
     max_image_bytes: ClassVar[int] = 1_000_000  # the PDS's blob cap for post images
     max_alt_length: ClassVar[int] = 2000
@@ -98,6 +141,14 @@ class BlueskyConnector(Connector):
     quotas = (Quota("write_points", 5000, dt.timedelta(hours=1)),)
     idempotent = True
     connect_form = BlueskyConnectForm
+
+    # --- the composer -----------------------------------------------------------------------
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        return grapheme_count(text), self.max_text_length  # an emoji with modifiers is one
+
+    def draft_options(self, *, link: str, media: list[dict[str, Any]]) -> dict[str, Any]:
+        # A post embeds either images or one link card: the link becomes a card when no image does.
+        return {"link_card": link} if link and not media else {}
 
     # --- connecting ----------------------------------------------------------------------
     @classmethod
@@ -111,7 +162,8 @@ class BlueskyConnector(Connector):
                 gettext("Bluesky refused this handle and app password (%(reason)s).")
                 % {"reason": exc.message}
             ) from exc
-        appview = str(data.get("appview") or "") or (PUBLIC_APPVIEW if service == DEFAULT_SERVICE else "")
+        _refuse_inactive(session)  # a reconnect must not report "Active" for a deactivated account
+        appview = str(data.get("appview") or "").rstrip("/") or default_appview(service)
         return ConnectResult(
             name=f"@{session['handle']}",
             config={
@@ -129,7 +181,28 @@ class BlueskyConnector(Connector):
         )
 
     def check(self) -> str:
-        session = self._with_refresh(lambda: self._pds().get_session())
+        """A fresh login with the stored app password, not the cached session: an app password
+        revoked on Bluesky shows here at once instead of at the next refresh (up to 2 h later)."""
+        from chorus.channels.actions import update_credentials
+
+        credentials, config = self.channel.credentials, self.channel.config
+        if not credentials.get("appPassword"):  # connected before app passwords were kept
+            session = self._with_refresh(lambda: self._pds().get_session())
+        else:
+            try:
+                session = XrpcClient(config["service"]).create_session(
+                    config["did"], str(credentials["appPassword"])
+                )
+            except (AuthExpired, ReauthRequired, ContentRejected) as exc:
+                raise ReauthRequired(
+                    gettext("Bluesky refused the saved app password; reconnect (%(reason)s).")
+                    % {"reason": exc.message}
+                ) from exc
+            update_credentials(
+                channel=self.channel,
+                credentials={"accessJwt": session.get("accessJwt"), "refreshJwt": session.get("refreshJwt")},
+            )
+        _refuse_inactive(session)
         return gettext("Connected as %(account)s") % {"account": f"@{session['handle']}"}
 
     def refresh_credentials(self) -> None:
@@ -231,11 +304,14 @@ class BlueskyConnector(Connector):
         langs = list((target.options or {}).get("langs") or [])
         root: dict[str, str] | None = None
         parent: dict[str, str] | None = None
+        created_at: dt.datetime | None = None
         for index, text in enumerate(self._parts(target)):
+            now = dt.datetime.now(dt.UTC)
+            created_at = created_at or now  # the first part's time is the post's
             record: dict[str, Any] = {
                 "$type": POST_COLLECTION,
                 "text": text,
-                "createdAt": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "createdAt": now.isoformat().replace("+00:00", "Z"),
             }
             facets = detect_facets(text, pds.resolve_handle)
             if facets:
@@ -246,11 +322,16 @@ class BlueskyConnector(Connector):
                 record["embed"] = embed
             if root and parent:
                 record["reply"] = {"root": root, "parent": parent}
-            parent = self._create(pds, record_key(target, index), record)
+            parent, existing = self._create(pds, record_key(target, index), record)
+            if index == 0 and existing is not None:
+                created_at = record_time(existing) or created_at  # a retry: the first attempt's time
             root = root or parent
-        return self._result(record_key(target))
+        return self._result(record_key(target), published_at=created_at)
 
-    def _create(self, pds: XrpcClient, rkey: str, record: dict[str, Any]) -> dict[str, str]:
+    def _create(
+        self, pds: XrpcClient, rkey: str, record: dict[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Any] | None]:
+        """The created record's {uri, cid}, and the record read back when it was already there."""
         did = self.channel.config["did"]
         try:
             created = pds.create_record(did, rkey, record)
@@ -265,12 +346,12 @@ class BlueskyConnector(Connector):
             except (Transient, OutcomeUnknown):
                 raise exc from None
             if existing is not None:
-                return {"uri": existing["uri"], "cid": existing["cid"]}
+                return {"uri": existing["uri"], "cid": existing["cid"]}, existing
             if isinstance(exc, OutcomeUnknown) and "status" in exc.detail:
                 # A server error answered and the record is not there: it was not applied.
                 raise Transient(exc.message, detail=exc.detail) from exc
             raise
-        return {"uri": created["uri"], "cid": created["cid"]}
+        return {"uri": created["uri"], "cid": created["cid"]}, None
 
     def _embed(self, target: PostTarget, pds: XrpcClient) -> dict[str, Any] | None:
         items = list(target.media or [])
@@ -307,11 +388,10 @@ class BlueskyConnector(Connector):
             return split_thread(target.text)
         return [target.text]
 
-    def _result(self, rkey: str) -> PublishResult:
+    def _result(self, rkey: str, published_at: dt.datetime | None = None) -> PublishResult:
         config = self.channel.config
         uri = f"at://{config['did']}/{POST_COLLECTION}/{rkey}"
-        # bsky.app shows posts of any PDS that federates with the main network.
-        return PublishResult(external_id=uri, url=f"https://bsky.app/profile/{config['handle']}/post/{rkey}")
+        return PublishResult(external_id=uri, url=post_url(config, rkey), published_at=published_at)
 
     # --- read back, metrics, delete ------------------------------------------------------
     def lookup(self, target: PostTarget) -> PublishResult | None:
@@ -319,9 +399,17 @@ class BlueskyConnector(Connector):
         one before, so the last part's record stands for the whole thread; a thread cut short by
         a crash reads as absent, and sending it again collides on the parts that exist and adds
         the missing ones."""
-        last = record_key(target, len(self._parts(target)) - 1)
-        found = self._with_refresh(lambda: self._pds().get_record(self.channel.config["did"], last))
-        return self._result(record_key(target)) if found else None
+        did, count = self.channel.config["did"], len(self._parts(target))
+        found = self._with_refresh(lambda: self._pds().get_record(did, record_key(target, count - 1)))
+        if not found:
+            return None
+        # The post's time is the one its first record carries, not the time of this read-back.
+        first = (
+            found
+            if count == 1
+            else self._with_refresh(lambda: self._pds().get_record(did, record_key(target)))
+        )
+        return self._result(record_key(target), published_at=record_time(first))
 
     def delete(self, target: PostTarget) -> None:
         did = self.channel.config["did"]
@@ -342,12 +430,18 @@ class BlueskyConnector(Connector):
             "replies": "replyCount",
             "quotes": "quoteCount",
         }
-        return {ours: post[theirs] for ours, theirs in keys.items() if theirs in post}
+        metrics = {ours: post[theirs] for ours, theirs in keys.items() if theirs in post}
+        if metrics.get("replies") and len(self._parts(target)) > 1:
+            # The thread's second part replies to its first: our own continuation, not a reply
+            # from anyone (the AppView's replyCount counts direct replies only, so exactly one).
+            metrics["replies"] = max(0, int(metrics["replies"]) - 1)
+        return metrics
 
     def amplifiers(self, target: PostTarget) -> list[Amplifier]:
         uri = target.external_id or self._result(record_key(target)).external_id
+        web = amplifiers.WEB if federates_with_bluesky(self.channel.config) else ""
         return amplifiers.read(
-            lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri
+            lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri, web
         )
 
     def account_metrics(self) -> dict[str, int | None]:
@@ -363,12 +457,20 @@ class BlueskyConnector(Connector):
         )
 
     def _appview(self) -> XrpcClient:
+        """Public app.bsky.* reads: the channel's AppView setting, or the PDS itself."""
         appview = str(self.channel.config.get("appview") or "")
         if appview:
             return XrpcClient(appview)  # public reads need no token
-        # No public AppView known for this server: the PDS proxies app.bsky.* reads to Bluesky's.
+        return self._pds_appview()
+
+    def _pds_appview(self) -> XrpcClient:
+        """app.bsky.* reads through the PDS (with the account's token, for reads that need it).
+        The PDS forwards them to the AppView it is set up with; we name Bluesky's AppView in
+        `atproto-proxy` only for an account on Bluesky's network — a self-hosted PDS that does
+        not know that service answers 500 to every read."""
         pds = self._pds()
-        pds.headers["atproto-proxy"] = APPVIEW_PROXY
+        if federates_with_bluesky(self.channel.config):
+            pds.headers["atproto-proxy"] = APPVIEW_PROXY
         return pds
 
     def _with_refresh(self, call: Callable[[], T]) -> T:

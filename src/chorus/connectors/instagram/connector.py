@@ -22,6 +22,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     ConnectChoice,
     ConnectOption,
     Connector,
@@ -38,6 +39,7 @@ from chorus.connectors.base import (
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import GraphAPI
+from chorus.connectors.meta.insights import graph_insights
 from chorus.connectors.meta.media import FetchesMediaByURL
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
@@ -89,6 +91,21 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT})
     idempotent = False
     max_text_length = 2200
+    composer_options = (
+        ComposerOption(
+            "ig_type",
+            _("Post type"),
+            "choice",
+            (("feed", _("Feed")), ("reels", _("Reel")), ("story", _("Story (24 hours)"))),
+        ),
+        ComposerOption(
+            "first_comment",
+            _("First comment"),
+            "text",
+            help=_("Posted as a comment right after the post (not on stories)"),
+        ),
+    )
+    mention_pattern = MENTION_RE
     max_images = 10
     max_concurrency = 2
     quotas = (Quota("posts", 50, dt.timedelta(hours=24)),)  # a carousel counts as one post
@@ -302,21 +319,6 @@ def _account_option(page: dict[str, Any]) -> ConnectOption:
         detail=gettext("linked to the Page %(page)s") % {"page": page["name"]},
         picture=picture if picture.startswith("https://") else "",
     )
-
-
-def graph_insights(answer: dict[str, Any], table: dict[str, str]) -> dict[str, int | None]:
-    """{"data": [{"name": ..., "values": [{"value": n}]} | {"total_value": {"value": n}}]} ->
-    our names; a metric Meta did not return is absent."""
-    found: dict[str, int | None] = {}
-    for row in answer.get("data", []):
-        ours = table.get(row.get("name", ""))
-        if ours is None:
-            continue
-        if "total_value" in row:
-            found[ours] = int(row["total_value"].get("value", 0))
-        elif row.get("values"):
-            found[ours] = int(row["values"][-1].get("value", 0))
-    return found
 
 
 def _media_problems(index: int, item: dict[str, Any], kind: str) -> list[Problem]:

@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -30,8 +31,8 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
-from chorus.connectors.oauth2 import BearerAPI
-from chorus.core import http
+from chorus.connectors.classify import ErrorTable, Reading, Rule, codes
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
@@ -48,45 +49,60 @@ def _seconds_to_utc_midnight() -> float:
     return (tomorrow - now).total_seconds()
 
 
-def classify(response: httpx.Response) -> PublishError | None:
-    status = response.status_code
-    if status < 400:
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    if response.status_code < 400:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    reason = str(body.get("message") or response.reason_phrase or status)
     code = str(body.get("code") or "")
-    detail = {"status": status, "serviceErrorCode": body.get("serviceErrorCode"), "code": code}
-    words = {"network": "LinkedIn", "reason": reason, "status": status}  # LinkedIn's reason stays as given
-    if status == 401:
-        if code == "REVOKED_ACCESS_TOKEN" or "revoked" in reason.lower():
-            return ReauthRequired(
-                gettext("The LinkedIn member revoked Chorus's access (%(reason)s).") % words, detail=detail
-            )
-        return AuthExpired(
-            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
-        )
-    if status == 403 and ("permission" in reason.lower() or code == "ACCESS_DENIED"):
-        return ReauthRequired(
-            gettext("%(network)s denied the action (%(reason)s); reconnect with the right role.") % words,
-            detail=detail,
-        )
-    if status == 429:
+    return Reading(
+        reason=str(body.get("message") or response.reason_phrase or response.status_code),
+        codes=frozenset({code}) - {""},
+        detail={
+            "status": response.status_code,
+            "serviceErrorCode": body.get("serviceErrorCode"),
+            "code": code,
+        },
+    )
+
+
+ERRORS = ErrorTable(
+    network="LinkedIn",
+    read=_read,
+    rules=(
+        Rule(
+            ReauthRequired,
+            _("The LinkedIn member revoked Chorus's access (%(reason)s)."),
+            statuses=frozenset({401}),
+            codes=codes("REVOKED_ACCESS_TOKEN"),
+            reason_has=("revoked",),
+        ),
+        Rule(AuthExpired, _("%(network)s refused the access token (%(reason)s)."), statuses=frozenset({401})),
+        Rule(
+            ReauthRequired,
+            _("%(network)s denied the action (%(reason)s); reconnect with the right role."),
+            statuses=frozenset({403}),
+            codes=codes("ACCESS_DENIED"),
+            reason_has=("permission",),
+        ),
         # LinkedIn's limits are daily and reset at midnight UTC; it sends no reset header.
-        wait = http.retry_after_seconds(response, default=_seconds_to_utc_midnight())
-        return RateLimited(
-            gettext("%(network)s daily limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if status >= 500:
-        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
-    return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
+        Rule(
+            RateLimited,
+            _("%(network)s daily limit reached (%(reason)s)."),
+            statuses=frozenset({429}),
+            wait=_seconds_to_utc_midnight,
+        ),
+        Rule(Transient, _("%(network)s server error %(status)s."), server_error=True),
+    ),
+    fallback=Rule(ContentRejected, _("%(network)s rejected the post: %(reason)s")),
+)
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    return errors.classify(response, ERRORS)
 
 
 class LinkedInAPI(BearerAPI):
     label = "LinkedIn"
+    token_endpoint = TokenEndpoint(TOKEN_URL)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -111,25 +127,6 @@ class LinkedInAPI(BearerAPI):
             "scope": SCOPES,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": client[0],
-            "client_secret": client[1],
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client[0],
-            "client_secret": client[1],
-        }
-        return self.token(TOKEN_URL, data)
 
     # --- reads --------------------------------------------------------------------------
     def userinfo(self) -> dict[str, Any]:

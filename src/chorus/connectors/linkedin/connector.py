@@ -64,6 +64,7 @@ class LinkedInConnector(OAuth2Connector):
     kind = "linkedin"
     label = "LinkedIn"
     network = "linkedin"
+    api_class = LinkedInAPI
     features = frozenset({Feature.METRICS, Feature.VIDEO, Feature.DELETE})
     max_text_length = 3000
     max_images = 20
@@ -90,7 +91,7 @@ class LinkedInConnector(OAuth2Connector):
         """The member, then each organization page they administer (approved ADMINISTRATOR
         role): a member without pages is connected at once, otherwise the picker asks."""
         code = cls.authorization_code(params, "LinkedIn")
-        token = LinkedInAPI().exchange_code(cls.app(), code, callback_url)
+        token = cls.exchange_code(code, callback_url)
         api = LinkedInAPI(token["access_token"])
         member = api.userinfo()
         member_urn = f"urn:li:person:{member['sub']}"
@@ -131,9 +132,6 @@ class LinkedInConnector(OAuth2Connector):
                 )
             )
         return ConnectChoice(tuple(options))
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return LinkedInAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> LinkedInAPI:
         return LinkedInAPI(self.access_token())

@@ -14,7 +14,9 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     ContentRejected,
     OutcomeUnknown,
@@ -23,6 +25,7 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
+from chorus.connectors.classify import ErrorTable, Reading, Rule
 from chorus.core import http
 
 SCOPES = "read write"
@@ -45,41 +48,48 @@ def normalize_instance(url: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}"
 
 
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    if response.status_code < 400:
+        return None
+    reason = body.get("error_description") or body.get("error") or response.reason_phrase
+    return Reading(reason=str(reason or response.status_code), detail={"status": response.status_code})
+
+
+ERRORS = ErrorTable(
+    network="Mastodon",
+    read=_read,
+    rules=(
+        # Mastodon access tokens do not expire: a 401 means the token was revoked.
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the access token (%(reason)s); reconnect the channel."),
+            statuses=frozenset({401}),
+        ),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the action (%(reason)s); check the account."),
+            statuses=frozenset({403}),
+        ),
+        Rule(
+            ContentRejected,
+            _("%(network)s rejected the post: %(reason)s"),
+            statuses=frozenset({400, 413, 422}),
+        ),
+        Rule(
+            RateLimited,
+            _("%(network)s rate limit reached (%(reason)s)."),
+            statuses=frozenset({429}),
+            wait=300.0,
+        ),
+        Rule(Transient, _("%(network)s server error %(status)s."), server_error=True),
+    ),
+    fallback=Rule(PublishError, _("%(network)s answered %(status)s: %(reason)s")),
+)
+
+
 def classify(response: httpx.Response) -> PublishError | None:
     """None for a success; otherwise the contract error this response means."""
-    status = response.status_code
-    if status < 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    reason = str(body.get("error_description") or body.get("error") or response.reason_phrase or status)
-    detail = {"status": status}
-    # Our words around Mastodon's own reason, which stays as the instance gave it.
-    words = {"network": "Mastodon", "reason": reason, "status": status}
-    if status == 401:
-        # Mastodon access tokens do not expire: a 401 means the token was revoked.
-        return ReauthRequired(
-            gettext("%(network)s refused the access token (%(reason)s); reconnect the channel.") % words,
-            detail=detail,
-        )
-    if status == 403:
-        return ReauthRequired(
-            gettext("%(network)s refused the action (%(reason)s); check the account.") % words, detail=detail
-        )
-    if status in (400, 413, 422):
-        return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
-    if status == 429:
-        wait = http.retry_after_seconds(response, default=300.0)
-        return RateLimited(
-            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if status >= 500:
-        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
-    return PublishError(gettext("%(network)s answered %(status)s: %(reason)s") % words, detail=detail)
+    return errors.classify(response, ERRORS)
 
 
 class MastodonAPI:

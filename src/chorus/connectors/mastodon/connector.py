@@ -22,6 +22,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from chorus.connectors.base import (
     Amplifier,
+    ComposerOption,
     Connector,
     ConnectRedirect,
     ConnectResult,
@@ -65,6 +66,25 @@ class MastodonConnector(Connector):
     amplifier_kinds: ClassVar[frozenset[str]] = frozenset({"repost"})  # no API lists quotes
     idempotent = True  # Idempotency-Key header
     max_text_length = DEFAULT_LIMITS["max_characters"]  # the instance's own limit wins, see `limits`
+    composer_options = (
+        ComposerOption("spoiler_text", gettext_lazy("Content warning"), "text"),
+        ComposerOption(
+            "visibility",
+            gettext_lazy("Visibility"),
+            "choice",
+            (
+                ("public", gettext_lazy("Public")),
+                ("unlisted", gettext_lazy("Unlisted")),
+                ("private", gettext_lazy("Followers only")),
+                ("direct", gettext_lazy("Mentioned people only")),
+            ),
+        ),
+        ComposerOption("language", gettext_lazy("Language"), "text", help=gettext_lazy("e.g. en")),
+        ComposerOption("sensitive", gettext_lazy("Mark media as sensitive"), "bool"),
+        ComposerOption("thread", gettext_lazy("Post a long text as a thread"), "bool"),
+    )
+    # @name or @name@instance (a remote account)
+    mention_pattern = re.compile(r"(?<![\w/])@[a-zA-Z0-9_]+(?:@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,})?")
     max_images = DEFAULT_LIMITS["max_media_attachments"]
     quotas = (
         Quota("requests", 300, dt.timedelta(minutes=5)),
@@ -143,6 +163,16 @@ class MastodonConnector(Connector):
 
     def count(self, text: str) -> int:
         return rules.count(text, self.limits)
+
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        # Any URL counts as the instance's reserved length (23 by default), against its own limit.
+        return self.count(text), self.limits["max_characters"]
+
+    def handle(self) -> str:
+        config = self.channel.config or {}
+        if not config.get("username") or not config.get("instance"):
+            return ""
+        return f"@{config['username']}@{str(config['instance']).split('://', 1)[-1]}"
 
     def parts(self, target: PostTarget) -> list[str]:
         """The statuses to post: one, or (options "thread") the text split to fit the instance."""

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 import httpx
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -26,6 +28,7 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
+from chorus.connectors.classify import ErrorTable, Reading, Rule
 from chorus.core import http
 
 GRAPH_VERSION = "v24.0"  # Facebook and Instagram (Graph API); Threads has its own version
@@ -133,52 +136,99 @@ def _json_header(response: httpx.Response, name: str) -> Any:
         return None
 
 
+def _code(value: int) -> str:
+    return f"code:{value}"
+
+
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    """A Graph error may come with a 200 (batch and some legacy calls): the body decides."""
+    error = body.get("error")
+    if response.status_code < 400 and not error:
+        return None
+    error = error if isinstance(error, dict) else {}
+    code, subcode = int(error.get("code") or 0), int(error.get("error_subcode") or 0)
+    signals = {_code(code), f"subcode:{subcode}"}
+    if code in AUTH_CODES and subcode in EXPIRED_SUBCODES:
+        signals.add("token_expired")  # only these can heal by a refresh
+    if code:
+        signals.add("graph_error")
+    return Reading(
+        reason=str(
+            error.get("error_user_msg")
+            or error.get("message")
+            or response.reason_phrase
+            or response.status_code
+        ),
+        codes=frozenset(signals),
+        detail={
+            "status": response.status_code,
+            "code": code,
+            "subcode": subcode,
+            "fbtrace_id": error.get("fbtrace_id", ""),
+        },
+    )
+
+
+_LIMITED = _("%(network)s rate limit reached (%(reason)s).")
+_UNAVAILABLE = _("%(network)s is temporarily unavailable (%(reason)s).")
+ERRORS = ErrorTable(
+    network="Facebook",
+    read=_read,
+    rules=(
+        Rule(
+            AuthExpired,
+            _("The %(network)s access token expired (%(reason)s)."),
+            codes=frozenset({"token_expired"}),
+        ),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the access token (%(reason)s); reconnect the channel."),
+            codes=frozenset(_code(c) for c in AUTH_CODES),
+        ),
+        # Instagram's 24-hour post cap: a unit frees when the oldest post turns 24 h.
+        Rule(
+            RateLimited,
+            _LIMITED,
+            codes=frozenset({f"subcode:{INSTAGRAM_DAILY_LIMIT_SUBCODE}"}),
+            wait_from=usage_retry_after,
+            min_wait=3600.0,
+        ),
+        Rule(
+            RateLimited,
+            _LIMITED,
+            codes=frozenset(_code(c) for c in RATE_CODES),
+            wait_from=usage_retry_after,
+        ),
+        Rule(
+            RateLimited,
+            _LIMITED,
+            statuses=frozenset({429}),
+            wait_from=usage_retry_after,
+        ),
+        Rule(Transient, _UNAVAILABLE, codes=frozenset(_code(c) for c in TRANSIENT_CODES)),
+        Rule(Transient, _UNAVAILABLE, server_error=True),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the permission (%(reason)s); reconnect and grant it."),
+            codes=frozenset(_code(c) for c in PERMISSION_CODES),
+        ),
+        # 100 invalid parameter, 3xx/1xxx media and policy errors
+        Rule(
+            ContentRejected, _("%(network)s rejected the post: %(reason)s"), codes=frozenset({"graph_error"})
+        ),
+        Rule(
+            ContentRejected,
+            _("%(network)s rejected the post: %(reason)s"),
+            statuses=frozenset(range(400, 500)),
+        ),
+    ),
+    fallback=Rule(PublishError, _("%(network)s answered %(status)s: %(reason)s")),
+)
+
+
 def classify(response: httpx.Response, network: str = "Facebook") -> PublishError | None:
     """None for a success; otherwise the contract error this Graph response means."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = body.get("error") if isinstance(body, dict) else None
-    if status < 400 and not error:
-        return None
-    if not isinstance(error, dict):
-        error = {}
-    code = int(error.get("code") or 0)
-    subcode = int(error.get("error_subcode") or 0)
-    message = str(error.get("error_user_msg") or error.get("message") or response.reason_phrase or status)
-    detail = {"status": status, "code": code, "subcode": subcode, "fbtrace_id": error.get("fbtrace_id", "")}
-    # Our words around Meta's own message, which stays as Meta gave it.
-    words = {"network": network, "reason": message, "status": status}
-    if code in AUTH_CODES:
-        if subcode in EXPIRED_SUBCODES:
-            return AuthExpired(
-                gettext("The %(network)s access token expired (%(reason)s).") % words, detail=detail
-            )
-        return ReauthRequired(
-            gettext("%(network)s refused the access token (%(reason)s); reconnect the channel.") % words,
-            detail=detail,
-        )
-    if code in RATE_CODES or subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE or status == 429:
-        wait = usage_retry_after(response)
-        if subcode == INSTAGRAM_DAILY_LIMIT_SUBCODE:
-            wait = max(wait, 3600.0)
-        return RateLimited(
-            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if code in TRANSIENT_CODES or status >= 500:
-        return Transient(
-            gettext("%(network)s is temporarily unavailable (%(reason)s).") % words, detail=detail
-        )
-    if code in PERMISSION_CODES:
-        return ReauthRequired(
-            gettext("%(network)s refused the permission (%(reason)s); reconnect and grant it.") % words,
-            detail=detail,
-        )
-    if code or 400 <= status < 500:  # 100 invalid parameter, 3xx/1xxx media and policy errors
-        return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
-    return PublishError(gettext("%(network)s answered %(status)s: %(reason)s") % words, detail=detail)
+    return errors.classify(response, ERRORS, network=network)
 
 
 class GraphAPI:

@@ -1,5 +1,5 @@
 """Per-network app credentials from settings (`<NETWORK>_CLIENT_ID`, `_CLIENT_SECRET`,
-`_ENABLED`), what is missing, the setup steps shown instead of a connect button, and the system
+`_ENABLED`, in CHORUS_OAUTH_APPS like every OAuth network's, read by `oauth2.oauth_app`), what is missing, the setup steps shown instead of a connect button, and the system
 check (chorus.W101 Facebook, W102 Instagram, W103 Threads; W104 media at a private address)."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
-from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.utils.translation import gettext
 
 from chorus.connectors.meta.media import private_media_origin
+from chorus.connectors.oauth2 import OAuthApp, oauth_app
 
 
 class MetaAppSettings:
@@ -22,20 +22,17 @@ class MetaAppSettings:
     setup_steps: ClassVar[Any] = ""
 
     @classmethod
+    def oauth_app(cls) -> OAuthApp:
+        return oauth_app(cls.setting_prefix.lower())
+
+    @classmethod
     def app_credentials(cls) -> tuple[str, str]:
-        prefix = cls.setting_prefix
-        return (
-            str(getattr(settings, f"{prefix}_CLIENT_ID", "") or ""),
-            str(getattr(settings, f"{prefix}_CLIENT_SECRET", "") or ""),
-        )
+        app = cls.oauth_app()
+        return app.client_id, app.client_secret
 
     @classmethod
     def missing_settings(cls) -> list[str]:
-        client_id, secret = cls.app_credentials()
-        prefix = cls.setting_prefix
-        missing = [] if getattr(settings, f"{prefix}_ENABLED", False) else [f"{prefix}_ENABLED"]
-        missing += [] if client_id else [f"{prefix}_CLIENT_ID"]
-        return missing + ([] if secret else [f"{prefix}_CLIENT_SECRET"])
+        return cls.oauth_app().missing()
 
     @classmethod
     def configured(cls) -> bool:
@@ -95,4 +92,4 @@ def check_meta_apps(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 def _meant(cls: type[MetaAppSettings]) -> bool:
     """Someone meant to use this network: it is ENABLED or one of its credentials is set."""
-    return bool(getattr(settings, f"{cls.setting_prefix}_ENABLED", False) or any(cls.app_credentials()))
+    return cls.oauth_app().meant

@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -26,8 +27,8 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
-from chorus.connectors.oauth2 import BearerAPI, basic_auth
-from chorus.core import http
+from chorus.connectors.classify import ErrorTable, Reading, Rule
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.pinterest.com/oauth/"
 API = "https://api.pinterest.com/v5"
@@ -35,39 +36,45 @@ TOKEN_URL = f"{API}/oauth/token"
 SCOPES = "boards:read,pins:read,pins:write,user_accounts:read"
 
 
-def classify(response: httpx.Response) -> PublishError | None:
-    status = response.status_code
-    if status < 400:
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    if response.status_code < 400:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    reason = str(body.get("message") or response.reason_phrase or status)
-    detail = {"status": status, "code": body.get("code")}
-    words = {"network": "Pinterest", "reason": reason, "status": status}  # Pinterest's reason stays as given
-    if status == 401:
-        return AuthExpired(
-            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
-        )
-    if status == 403 and "scope" in reason.lower():
-        return ReauthRequired(
-            gettext("%(network)s refused the action (%(reason)s); reconnect the account.") % words,
-            detail=detail,
-        )
-    if status == 429:
-        wait = http.retry_after_seconds(response, default=60.0)  # X-RateLimit-Reset
-        return RateLimited(
-            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if status >= 500:
-        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
-    return ContentRejected(gettext("%(network)s rejected the pin: %(reason)s") % words, detail=detail)
+    return Reading(
+        reason=str(body.get("message") or response.reason_phrase or response.status_code),
+        detail={"status": response.status_code, "code": body.get("code")},
+    )
+
+
+ERRORS = ErrorTable(
+    network="Pinterest",
+    read=_read,
+    rules=(
+        Rule(AuthExpired, _("%(network)s refused the access token (%(reason)s)."), statuses=frozenset({401})),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the action (%(reason)s); reconnect the account."),
+            statuses=frozenset({403}),
+            reason_has=("scope",),
+        ),
+        Rule(
+            RateLimited,
+            _("%(network)s rate limit reached (%(reason)s)."),
+            statuses=frozenset({429}),
+            wait=60.0,  # X-RateLimit-Reset says when
+        ),
+        Rule(Transient, _("%(network)s server error %(status)s."), server_error=True),
+    ),
+    fallback=Rule(ContentRejected, _("%(network)s rejected the pin: %(reason)s")),
+)
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    return errors.classify(response, ERRORS)
 
 
 class PinterestAPI(BearerAPI):
     label = "Pinterest"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_auth="basic", client_id_in_form=False)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -83,14 +90,6 @@ class PinterestAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
 
     def user_account(self) -> dict[str, Any]:
         result: dict[str, Any] = self.json("GET", f"{API}/user_account")

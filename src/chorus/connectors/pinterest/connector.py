@@ -55,6 +55,7 @@ class PinterestConnector(OAuth2Connector):
     kind = "pinterest"
     label = "Pinterest"
     network = "pinterest"
+    api_class = PinterestAPI
     features = frozenset({Feature.METRICS, Feature.DELETE})
     max_text_length = 800  # description
     max_images = 1
@@ -75,7 +76,7 @@ class PinterestConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "Pinterest")
-        token = PinterestAPI().exchange_code(cls.app(), code, callback_url)
+        token = cls.exchange_code(code, callback_url)
         api = PinterestAPI(token["access_token"])
         account = api.user_account()
         return ConnectResult(
@@ -84,9 +85,6 @@ class PinterestConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(account["username"]),  # user_account gives no numeric id
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return PinterestAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> PinterestAPI:
         return PinterestAPI(self.access_token())

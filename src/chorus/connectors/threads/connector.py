@@ -21,6 +21,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     Connector,
     ConnectRedirect,
     ConnectResult,
@@ -33,9 +34,9 @@ from chorus.connectors.base import (
     ReauthRequired,
     number,
 )
-from chorus.connectors.instagram.connector import graph_insights
 from chorus.connectors.meta import media
 from chorus.connectors.meta.graph import THREADS_GRAPH, THREADS_VERSION, GraphAPI
+from chorus.connectors.meta.insights import graph_insights
 from chorus.connectors.meta.media import FetchesMediaByURL
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
@@ -73,6 +74,7 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.THREADS, Feature.VIDEO})
     idempotent = False
     max_text_length = 500
+    composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
     max_images = MAX_CAROUSEL
     max_concurrency = 2
     quotas = (Quota("posts", 250, dt.timedelta(hours=24)),)  # a carousel counts as one post

@@ -17,7 +17,9 @@ from urllib.parse import urlencode
 
 import httpx
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -26,8 +28,8 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
-from chorus.connectors.oauth2 import BearerAPI
-from chorus.core import http
+from chorus.connectors.classify import ErrorTable, Reading, Rule, codes
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://www.tiktok.com/v2/auth/authorize/"
 API = "https://open.tiktokapis.com/v2"
@@ -35,52 +37,68 @@ TOKEN_URL = f"{API}/oauth/token/"
 SCOPES = "user.info.basic,user.info.stats,video.publish,video.list"
 MIN_CHUNK = 5 * 1024 * 1024
 MAX_CHUNK = 64 * 1024 * 1024
-RATE_CODES = {"rate_limit_exceeded", "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting"}
-REAUTH_CODES = {
-    "access_token_invalid_revoked",
-    "scope_not_authorized",
-    "scope_permission_missed",
-    "user_has_no_permission",
-}
+RATE_CODES = frozenset(
+    {"rate_limit_exceeded", "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting"}
+)
+SPAM_CODES = frozenset(code for code in RATE_CODES if code.startswith("spam_risk"))  # the daily cap
+REAUTH_CODES = frozenset(
+    {
+        "access_token_invalid_revoked",
+        "scope_not_authorized",
+        "scope_permission_missed",
+        "user_has_no_permission",
+    }
+)
 
 
-def classify(response: httpx.Response) -> PublishError | None:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = body.get("error") if isinstance(body, dict) else None
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    """Every TikTok answer carries {"error": {"code": "ok" | ...}}, a 200 included."""
+    error = body.get("error")
     error = error if isinstance(error, dict) else {}
     code = str(error.get("code") or ("ok" if response.status_code < 400 else response.status_code))
     if code == "ok" and response.status_code < 400:
         return None
-    reason = str(error.get("message") or code)
-    detail = {"status": response.status_code, "code": code, "log_id": error.get("log_id", "")}
-    words = {"network": "TikTok", "reason": reason, "code": code}  # TikTok's reason stays as given
-    if code in REAUTH_CODES:
-        return ReauthRequired(
-            gettext("%(network)s refused the account (%(reason)s); reconnect it.") % words, detail=detail
-        )
-    if code == "access_token_invalid" or response.status_code == 401:
-        return AuthExpired(
-            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
-        )
-    if code in RATE_CODES or response.status_code == 429:
-        default = 86400.0 if code.startswith("spam_risk") else 60.0  # daily post cap vs. 1-minute window
-        wait = http.retry_after_seconds(response, default=default)
-        return RateLimited(
-            gettext("%(network)s limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if response.status_code >= 500 or code == "internal_error":
-        return Transient(gettext("%(network)s server error (%(reason)s).") % words, detail=detail)
-    # invalid_params, privacy_level_option_mismatch, unaudited_client_can_only_post_to_private_accounts...
-    return ContentRejected(
-        gettext("%(network)s rejected the post: %(reason)s (%(code)s)") % words, detail=detail
+    return Reading(
+        reason=str(error.get("message") or code),
+        codes=frozenset({code}),
+        code=code,
+        detail={"status": response.status_code, "code": code, "log_id": error.get("log_id", "")},
     )
+
+
+_TOKEN = _("%(network)s refused the access token (%(reason)s).")
+_LIMIT = _("%(network)s limit reached (%(reason)s).")
+_SERVER = _("%(network)s server error (%(reason)s).")
+ERRORS = ErrorTable(
+    network="TikTok",
+    read=_read,
+    rules=(
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the account (%(reason)s); reconnect it."),
+            codes=REAUTH_CODES,
+        ),
+        Rule(AuthExpired, _TOKEN, codes=codes("access_token_invalid")),
+        Rule(AuthExpired, _TOKEN, statuses=frozenset({401})),
+        # The daily post cap (spam_risk_*) against the 1-minute request window.
+        Rule(RateLimited, _LIMIT, codes=SPAM_CODES, wait=86400.0),
+        Rule(RateLimited, _LIMIT, codes=RATE_CODES, wait=60.0),
+        Rule(RateLimited, _LIMIT, statuses=frozenset({429}), wait=60.0),
+        Rule(Transient, _SERVER, server_error=True),
+        Rule(Transient, _SERVER, codes=codes("internal_error")),
+    ),
+    # invalid_params, privacy_level_option_mismatch, unaudited_client_can_only_post_to_private_accounts...
+    fallback=Rule(ContentRejected, _("%(network)s rejected the post: %(reason)s (%(code)s)")),
+)
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    return errors.classify(response, ERRORS)
 
 
 class TikTokAPI(BearerAPI):
     label = "TikTok"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_id_field="client_key")
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -96,25 +114,6 @@ class TikTokAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "client_key": client[0],
-            "client_secret": client[1],
-            "code": code,
-            "grant_type": "authorization_code",
-            "redirect_uri": redirect_uri,
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "client_key": client[0],
-            "client_secret": client[1],
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-        }
-        return self.token(TOKEN_URL, data)
 
     def user(self) -> dict[str, Any]:
         fields = "open_id,display_name,avatar_url,follower_count,following_count,likes_count,video_count"

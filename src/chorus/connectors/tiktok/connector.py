@@ -52,6 +52,7 @@ class TikTokConnector(OAuth2Connector):
     kind = "tiktok"
     label = "TikTok"
     network = "tiktok"
+    api_class = TikTokAPI
     features = frozenset({Feature.VIDEO, Feature.METRICS})
     max_text_length = TITLE_MAX  # the caption ("title"), hashtags and mentions included
     max_concurrency = 2
@@ -76,7 +77,7 @@ class TikTokConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "TikTok")
-        token = TikTokAPI().exchange_code(cls.app(), code, callback_url)
+        token = cls.exchange_code(code, callback_url)
         user = TikTokAPI(token["access_token"]).user()
         audited = bool(getattr(settings, "CHORUS_TIKTOK_AUDITED", False))
         return ConnectResult(
@@ -89,9 +90,6 @@ class TikTokConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(user.get("open_id") or token.get("open_id") or ""),
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return TikTokAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> TikTokAPI:
         return TikTokAPI(self.access_token())

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from chorus.connectors.base import (
+    ComposerOption,
     Connector,
     ConnectRedirect,
     ConnectResult,
@@ -80,6 +81,21 @@ def _gmt(when: dt.datetime) -> str:
 class WordPressConnector(Connector):
     kind = "wordpress"
     label = "WordPress"
+    composer_options = (
+        ComposerOption("title", _("Title"), "text"),
+        ComposerOption("excerpt", _("Excerpt"), "text"),
+        ComposerOption("categories", _("Categories"), "list", help=_("Comma separated")),
+        ComposerOption("tags", _("Tags"), "list", help=_("Comma separated")),
+        ComposerOption(
+            "native_schedule",
+            _("Schedule on the site itself (WordPress publishes it at the time)"),
+            "bool",
+        ),
+    )
+
+    def handle(self) -> str:
+        return str((self.channel.config or {}).get("site_url") or "")
+
     features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.DELETE, Feature.NATIVE_SCHEDULING})
     max_images = 1  # the featured image
     max_concurrency = 2  # often a small shared host

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 
 import httpx
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -27,8 +29,8 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
-from chorus.connectors.oauth2 import DEAD_GRANT_ERRORS, BearerAPI, basic_auth
-from chorus.core import http
+from chorus.connectors.classify import ErrorTable, Reading, Rule
+from chorus.connectors.oauth2 import DEAD_GRANT_ERRORS, BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 API = "https://api.x.com"
@@ -38,35 +40,42 @@ CHUNK_SIZE = 4 * 1024 * 1024  # APPEND segments: X accepts up to 5 MB each
 STATUS_POLL_ATTEMPTS = 60
 
 
-def classify(response: httpx.Response) -> PublishError | None:
-    status = response.status_code
-    if status < 400:
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    if response.status_code < 400:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    errors = body.get("errors") or [{}]
-    reason = str(errors[0].get("message") or body.get("detail") or body.get("title") or status)
-    detail = {"status": status, "type": body.get("type", "")}
-    words = {"network": "X", "reason": reason, "status": status}  # X's own reason stays as X gave it
-    if status == 401:
+    errors_ = body.get("errors") or [{}]
+    first = errors_[0] if isinstance(errors_[0], dict) else {}
+    reason = first.get("message") or body.get("detail") or body.get("title") or response.status_code
+    return Reading(reason=str(reason), detail={"status": response.status_code, "type": body.get("type", "")})
+
+
+ERRORS = ErrorTable(
+    network="X",
+    read=_read,
+    rules=(
         # X access tokens live two hours; a refresh follows. A revoked grant fails that refresh.
-        return AuthExpired(
-            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
-        )
-    if status == 403 and "suspended" in reason.lower():
-        return ReauthRequired(gettext("%(network)s refused the account: %(reason)s") % words, detail=detail)
-    if status == 429:
-        wait = http.retry_after_seconds(response, default=900.0)  # x-rate-limit-reset
-        return RateLimited(
-            gettext("%(network)s rate limit reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if status >= 500:
-        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
+        Rule(AuthExpired, _("%(network)s refused the access token (%(reason)s)."), statuses=frozenset({401})),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the account: %(reason)s"),
+            statuses=frozenset({403}),
+            reason_has=("suspended",),
+        ),
+        Rule(
+            RateLimited,
+            _("%(network)s rate limit reached (%(reason)s)."),
+            statuses=frozenset({429}),
+            wait=900.0,  # x-rate-limit-reset says when, in epoch seconds
+        ),
+        Rule(Transient, _("%(network)s server error %(status)s."), server_error=True),
+    ),
     # 400 invalid request, 403 duplicate content / not permitted, 413 media too large...
-    return ContentRejected(gettext("%(network)s rejected the post: %(reason)s") % words, detail=detail)
+    fallback=Rule(ContentRejected, _("%(network)s rejected the post: %(reason)s")),
+)
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    return errors.classify(response, ERRORS)
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -107,6 +116,7 @@ def observe_rate_limits(response: httpx.Response, method: str, url: str, channel
 
 class XAPI(BearerAPI):
     label = "X"
+    token_endpoint = TokenEndpoint(TOKEN_URL, client_auth="basic")
     # X answers a revoked or reused refresh token with invalid_request ("Value passed for the token
     # was invalid"), not invalid_grant.
     dead_grant_errors = DEAD_GRANT_ERRORS | {"invalid_request"}
@@ -141,22 +151,6 @@ class XAPI(BearerAPI):
             "code_challenge_method": "S256",
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(
-        self, client: tuple[str, str], code: str, redirect_uri: str, verifier: str
-    ) -> dict[str, Any]:
-        data = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-            "client_id": client[0],
-        }
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client[0]}
-        return self.token(TOKEN_URL, data, headers={"Authorization": basic_auth(*client)})
 
     # --- reads --------------------------------------------------------------------------
     def me(self) -> dict[str, Any]:
@@ -194,7 +188,7 @@ class XAPI(BearerAPI):
                 files={"media": ("chunk", content[start : start + CHUNK_SIZE], "application/octet-stream")},
             )
         info = self.json("POST", f"{API}/2/media/upload/{media_id}/finalize")["data"].get("processing_info")
-        for _ in range(STATUS_POLL_ATTEMPTS):
+        for _attempt in range(STATUS_POLL_ATTEMPTS):
             if not info or info.get("state") == "succeeded":
                 return media_id
             if info.get("state") == "failed":

@@ -17,6 +17,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     ConnectRedirect,
     ConnectResult,
     Feature,
@@ -56,8 +57,11 @@ class XConnector(OAuth2Connector):
     kind = "x"
     label = "X"
     network = "x"
+    api_class = XAPI
     features = frozenset({Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE})
     max_text_length = xtext.MAX_WEIGHTED_LENGTH
+    composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
+    mention_pattern = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{1,15}\b")
     max_images = 4
     # Chorus's own cap, per the X posting limits documented for user-context POST /2/tweets.
     quotas = (Quota("posts", 300, dt.timedelta(hours=3)),)
@@ -67,6 +71,9 @@ class XConnector(OAuth2Connector):
         "client) with the callback URL /channels/oauth/x/callback/, buy pay-per-use credits, then "
         "set X_CLIENT_ID and X_CLIENT_SECRET."
     )
+
+    def count_text(self, text: str) -> tuple[int, int | None]:
+        return xtext.weighted_length(text), xtext.MAX_WEIGHTED_LENGTH  # a URL weighs 23, CJK 2
 
     # --- connecting -------------------------------------------------------------------
     @classmethod
@@ -81,7 +88,7 @@ class XConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "X")
-        token = XAPI().exchange_code(cls.app(), code, callback_url, state_data["code_verifier"])
+        token = cls.exchange_code(code, callback_url, verifier=state_data["code_verifier"])
         user = XAPI(token["access_token"]).me()
         return ConnectResult(
             name=f"@{user['username']}",
@@ -89,9 +96,6 @@ class XConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(user["id"]),
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return XAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> XAPI:
         return XAPI(self.access_token(), channel=self.channel)

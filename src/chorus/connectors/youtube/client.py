@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from chorus.connectors import classify as errors
 from chorus.connectors.base import (
     AuthExpired,
     ContentRejected,
@@ -28,16 +30,20 @@ from chorus.connectors.base import (
     ReauthRequired,
     Transient,
 )
-from chorus.connectors.oauth2 import BearerAPI
-from chorus.core import http
+from chorus.connectors.classify import ErrorTable, Reading, Rule
+from chorus.connectors.oauth2 import BearerAPI, TokenEndpoint
 
 AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 API = "https://www.googleapis.com/youtube/v3"
 UPLOAD = "https://www.googleapis.com/upload/youtube/v3/videos"
 SCOPES = "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly"
-QUOTA_REASONS = {"quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded", "uploadLimitExceeded"}
-REAUTH_REASONS = {"forbidden", "insufficientPermissions", "youtubeSignupRequired", "channelNotFound"}
+QUOTA_REASONS = frozenset(
+    {"quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded", "uploadLimitExceeded"}
+)
+REAUTH_REASONS = frozenset(
+    {"forbidden", "insufficientPermissions", "youtubeSignupRequired", "channelNotFound"}
+)
 
 
 def _seconds_to_pacific_midnight() -> float:
@@ -47,40 +53,47 @@ def _seconds_to_pacific_midnight() -> float:
     return (tomorrow - now).total_seconds()
 
 
-def classify(response: httpx.Response) -> PublishError | None:
-    status = response.status_code
-    if status < 400:
+def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
+    if response.status_code < 400:
         return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = body.get("error") if isinstance(body, dict) else None
+    error = body.get("error")
     error = error if isinstance(error, dict) else {}
-    reasons = {str(item.get("reason")) for item in error.get("errors") or []}
-    reason = str(error.get("message") or response.reason_phrase or status)
-    detail = {"status": status, "reasons": sorted(reasons)}
-    words = {"network": "YouTube", "reason": reason, "status": status}  # Google's reason stays as given
-    if status == 401:
-        return AuthExpired(
-            gettext("%(network)s refused the access token (%(reason)s).") % words, detail=detail
-        )
-    if reasons & QUOTA_REASONS or status == 429:
-        wait = http.retry_after_seconds(response, default=_seconds_to_pacific_midnight())
-        return RateLimited(
-            gettext("%(network)s quota reached (%(reason)s).") % words, retry_after=wait, detail=detail
-        )
-    if status == 403 and reasons & REAUTH_REASONS:
-        return ReauthRequired(
-            gettext("%(network)s refused the channel (%(reason)s); reconnect it.") % words, detail=detail
-        )
-    if status >= 500:
-        return Transient(gettext("%(network)s server error %(status)s.") % words, detail=detail)
-    return ContentRejected(gettext("%(network)s rejected the video: %(reason)s") % words, detail=detail)
+    reasons = frozenset(str(item.get("reason")) for item in error.get("errors") or [])
+    return Reading(
+        reason=str(error.get("message") or response.reason_phrase or response.status_code),
+        codes=reasons,
+        detail={"status": response.status_code, "reasons": sorted(reasons)},
+    )
+
+
+_QUOTA = _("%(network)s quota reached (%(reason)s).")
+ERRORS = ErrorTable(
+    network="YouTube",
+    read=_read,
+    rules=(
+        Rule(AuthExpired, _("%(network)s refused the access token (%(reason)s)."), statuses=frozenset({401})),
+        # The daily quota resets at midnight Pacific time.
+        Rule(RateLimited, _QUOTA, codes=QUOTA_REASONS, wait=_seconds_to_pacific_midnight),
+        Rule(RateLimited, _QUOTA, statuses=frozenset({429}), wait=_seconds_to_pacific_midnight),
+        Rule(
+            ReauthRequired,
+            _("%(network)s refused the channel (%(reason)s); reconnect it."),
+            statuses=frozenset({403}),
+            codes=REAUTH_REASONS,
+        ),
+        Rule(Transient, _("%(network)s server error %(status)s."), server_error=True),
+    ),
+    fallback=Rule(ContentRejected, _("%(network)s rejected the video: %(reason)s")),
+)
+
+
+def classify(response: httpx.Response) -> PublishError | None:
+    return errors.classify(response, ERRORS)
 
 
 class YouTubeAPI(BearerAPI):
     label = "YouTube"
+    token_endpoint = TokenEndpoint(TOKEN_URL)
 
     @staticmethod
     def classify(response: httpx.Response) -> PublishError | None:
@@ -99,25 +112,6 @@ class YouTubeAPI(BearerAPI):
             "state": state,
         }
         return f"{AUTHORIZE_URL}?{urlencode(query)}"
-
-    def exchange_code(self, client: tuple[str, str], code: str, redirect_uri: str) -> dict[str, Any]:
-        data = {
-            "code": code,
-            "client_id": client[0],
-            "client_secret": client[1],
-            "redirect_uri": redirect_uri,
-            "grant_type": "authorization_code",
-        }
-        return self.token(TOKEN_URL, data)
-
-    def refresh(self, client: tuple[str, str], refresh_token: str) -> dict[str, Any]:
-        data = {
-            "client_id": client[0],
-            "client_secret": client[1],
-            "refresh_token": refresh_token,
-            "grant_type": "refresh_token",
-        }
-        return self.token(TOKEN_URL, data)
 
     def my_channel(self) -> dict[str, Any]:
         params = {"part": "snippet,statistics", "mine": "true"}

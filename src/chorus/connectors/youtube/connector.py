@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import (
+    ComposerOption,
     ConnectRedirect,
     ConnectResult,
     Feature,
@@ -46,10 +47,21 @@ class YouTubeConnector(OAuth2Connector):
     kind = "youtube"
     label = "YouTube"
     network = "youtube"
+    api_class = YouTubeAPI
     features = frozenset({Feature.VIDEO, Feature.METRICS, Feature.NATIVE_SCHEDULING, Feature.DELETE})
     max_text_length = None  # the description is checked in bytes, see validate
     max_images = 0
     max_concurrency = 2  # uploads are large
+    composer_options = (
+        ComposerOption("title", _("Title"), "text"),
+        ComposerOption(
+            "privacy",
+            _("Visibility"),
+            "choice",
+            (("public", _("Public")), ("unlisted", _("Unlisted")), ("private", _("Private"))),
+        ),
+        ComposerOption("tags", _("Tags"), "list", help=_("Comma separated")),
+    )
     # The Data API's default project quota: 10,000 units a day; videos.insert costs 1,600.
     quotas = (Quota("units", 10_000, dt.timedelta(hours=24)),)
     idempotent = False
@@ -70,7 +82,7 @@ class YouTubeConnector(OAuth2Connector):
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
         code = cls.authorization_code(params, "Google")
-        token = YouTubeAPI().exchange_code(cls.app(), code, callback_url)
+        token = cls.exchange_code(code, callback_url)
         channel = YouTubeAPI(token["access_token"]).my_channel()
         title = str(channel["snippet"]["title"])
         return ConnectResult(
@@ -79,9 +91,6 @@ class YouTubeConnector(OAuth2Connector):
             credentials=token_credentials(token),
             account_id=str(channel["id"]),
         )
-
-    def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
-        return YouTubeAPI().refresh(self.app(), refresh_token)
 
     def api(self) -> YouTubeAPI:
         return YouTubeAPI(self.access_token())
