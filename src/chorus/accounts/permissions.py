@@ -35,6 +35,10 @@ class Perm(StrEnum):
     MANAGE_REPORTS = "analytics.reports"  # scheduled report emails, share links
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_MEDIA = "media.manage"
+    VIEW_ADS = "ads.view"  # boosts, their spend and results
+    MANAGE_ADS = "ads.manage"  # boost a post; pause, resume, change budget or end date, stop
+    APPROVE_ADS = "ads.approve"  # approve a boost above the workspace's approval threshold
+    MANAGE_AD_ACCOUNTS = "ads.accounts"  # connect ad accounts, set the monthly ad budget
 
 
 _ALL = frozenset(Role)
@@ -55,6 +59,10 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT_LOG: _MANAGERS,
     Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
+    Perm.VIEW_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
+    Perm.MANAGE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),  # spends money: no contributors
+    Perm.APPROVE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
+    Perm.MANAGE_AD_ACCOUNTS: _MANAGERS,
 }
 
 

@@ -32,6 +32,7 @@ from chorus.connectors.base import (
     PublishResult,
     unaccepted_type,
 )
+from chorus.connectors.linkedin.ads import LinkedInAds
 from chorus.connectors.linkedin.client import LinkedInAPI
 from chorus.connectors.oauth2 import (
     ConnectForm,
@@ -64,7 +65,7 @@ class LinkedInConnector(OAuth2Connector):
     kind = "linkedin"
     label = "LinkedIn"
     network = "linkedin"
-    features = frozenset({Feature.METRICS, Feature.VIDEO, Feature.DELETE})
+    features = frozenset({Feature.ADS, Feature.METRICS, Feature.VIDEO, Feature.DELETE})
     max_text_length = 3000
     max_images = 20
     idempotent = False
@@ -134,6 +135,10 @@ class LinkedInConnector(OAuth2Connector):
 
     def exchange_refresh_token(self, refresh_token: str) -> dict[str, Any]:
         return LinkedInAPI().refresh(self.app(), refresh_token)
+
+    def ads(self, account_id: str, access_token: str | None = None) -> LinkedInAds:
+        """Paid reach through the Marketing API (needs the rw_ads scope on the member's grant)."""
+        return LinkedInAds(account_id, access_token or self.access_token())
 
     def api(self) -> LinkedInAPI:
         return LinkedInAPI(self.access_token())
