@@ -441,7 +441,8 @@ def change_status(boost: Boost, *, actor: User | None, change: str) -> Boost:
     """pause / resume / stop, at the network first (outside any transaction), then here."""
     allowed, new, network_status = MANAGEABLE[change]
     if boost.status not in allowed:
-        raise AdsRefused("state", status=boost.get_status_display(), change=change)
+        words = {"pause": gettext("paused"), "resume": gettext("resumed"), "stop": gettext("stopped")}
+        raise AdsRefused("state", status=boost.get_status_display(), change=words[change])
     boost.account.client().set_status(boost.created_objects(), network_status)
     with transaction.atomic():
         moved = Boost.objects.filter(pk=boost.pk, status__in=allowed).update(status=new)
@@ -507,7 +508,7 @@ def change_budget(
     amounts = rules.commitments(boost.budget_kind, budget_minor, days)
     more = {k: v - boost.reserved.get(k, 0) for k, v in amounts.items() if v > boost.reserved.get(k, 0)}
     less = {k: v - amounts.get(k, 0) for k, v in boost.reserved.items() if v > amounts.get(k, 0)}
-    old = {"budget_minor": boost.budget_minor, "ends_at": boost.ends_at}
+    old = {"budget_minor": boost.budget_minor, "ends_at": boost.ends_at.isoformat()}
     total_more = sum(more.values()) - sum(less.values())
     if more:
         budget = AdBudget.objects.get(workspace=boost.workspace)
@@ -534,7 +535,7 @@ def change_budget(
             actor=actor,
             obj=boost,
             old=old,
-            new={"budget_minor": budget_minor, "ends_at": ends_at},
+            new={"budget_minor": budget_minor, "ends_at": ends_at.isoformat()},
         )
     boost.refresh_from_db()
     return boost
