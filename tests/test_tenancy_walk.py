@@ -59,6 +59,40 @@ def _story_in(workspace):
     return submit(invite(workspace, actor=None, name="Walker")[0], title="T", text="S", consent=True).pk
 
 
+def _ad_account_in(workspace):
+    from chorus.ads.models import AdAccount
+
+    target = _target_in(workspace)
+    return AdAccount.objects.create(
+        workspace=workspace,
+        channel=target.channel,
+        external_id="walker",
+        name="Walker",
+        currency="EUR",
+        status="active",
+    )
+
+
+def _boost_in(workspace):
+    from django.utils import timezone
+
+    from chorus.ads.models import Boost
+
+    account = _ad_account_in(workspace)
+    target = account.channel.targets.get()
+    return Boost.objects.create(
+        workspace=workspace,
+        account=account,
+        target=target,
+        objective="engagement",
+        budget_kind="daily",
+        budget_minor=500,
+        currency="EUR",
+        starts_at=timezone.now(),
+        ends_at=timezone.now(),
+    ).pk
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
@@ -82,6 +116,8 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
+    "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
+    "boost_id": lambda cast: _boost_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -222,6 +258,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "asset_id": KWARG_FACTORIES["asset_id"],
     "link_id": KWARG_FACTORIES["link_id"],
     "campaign_id": KWARG_FACTORIES["campaign_id"],
+    "boost_id": KWARG_FACTORIES["boost_id"],
 }
 
 

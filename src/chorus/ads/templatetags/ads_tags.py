@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.formats import number_format
 
@@ -28,3 +30,27 @@ def money_plain(minor: int | None, currency: str = "") -> str:
         return ""
     per = minor_per_major(currency or "EUR")
     return str(minor) if per == 1 else f"{minor // per}.{minor % per:02d}"
+
+
+@register.inclusion_tag("ads/_boost_panel.html", takes_context=True)
+def boost_panel(context: dict[str, Any], target: Any) -> dict[str, Any]:
+    """On a post's page: "Boost" for a published Facebook / Instagram / LinkedIn post, and the
+    boosts it already has with paid vs organic figures (for those who may see ads)."""
+    from chorus.accounts.permissions import Perm, can
+    from chorus.ads.results import post_side_by_side
+    from chorus.ads.views import boostable
+
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    role = membership.role if membership is not None else None
+    if not can(role, Perm.VIEW_ADS):
+        return {"show": False}
+    boosts = list(target.boosts.all().order_by("-created_at"))
+    return {
+        "show": True,
+        "workspace": context.get("workspace"),
+        "target": target,
+        "boosts": boosts,
+        "may_boost": can(role, Perm.MANAGE_ADS) and boostable(target),
+        "side": post_side_by_side(target) if boosts else None,
+    }
