@@ -3,7 +3,7 @@
   "use strict";
   var node = document.getElementById("ads-chart-data");
   if (!node || typeof Chart === "undefined") { return; }
-  var data = JSON.parse(node.textContent);
+  var data = JSON.parse(node.textContent) || {};
   var labels = JSON.parse(document.getElementById("ads-chart-labels").textContent);
   var options = { responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false } };
   function draw(id, config) {
