@@ -176,3 +176,83 @@ def test_the_api_creates_reads_pauses_and_reports_a_boost(cast, page, meta, meta
     accounts = api(cast, cast.owner, "get", f"/workspaces/{slug}/ad-accounts").json()
     assert accounts[0]["external_id"] == "act_1234" and "access_token" not in json.dumps(accounts)
     assert SavedAudience.objects.count() == 0
+
+
+def test_the_form_searches_targeting_and_estimates_reach_through_the_network(
+    cast, page, meta, meta_account
+) -> None:
+    meta.search_results = [{"key": "2490299", "name": "Brittany", "type": "region", "country_name": "France"}]
+    editor = cast.client_for(cast.members[Role.EDITOR])
+    slug = cast.workspace.slug
+    found = editor.get(
+        reverse("ads:targeting", kwargs={"slug": slug, "account_id": meta_account.pk}),
+        {"kind": "regions", "q": "Bretagne"},
+    ).json()
+    assert found == {"results": [{"key": "2490299", "name": "Brittany", "detail": "France"}]}
+    search = meta.sent[-1]
+    assert dict(search.url.params) == {
+        "q": "Bretagne",
+        "limit": "25",
+        "type": "adgeolocation",
+        "location_types": '["region"]',
+        "access_token": "system-user-token",
+    }
+    estimate = editor.get(
+        reverse("ads:estimate", kwargs={"slug": slug, "account_id": meta_account.pk}),
+        {"countries": "US", "age_min": "25", "age_max": "54", "objective": "engagement"},
+    ).json()
+    assert estimate == {"low": 41000, "high": 48200, "text": "About 41,000 to 48,200 people"}
+    sent = dict(meta.sent[-1].url.params)
+    assert sent["optimization_goal"] == "POST_ENGAGEMENT"
+    assert json.loads(sent["targeting_spec"]) == {
+        "geo_locations": {"countries": ["US"]},
+        "age_min": 25,
+        "age_max": 54,
+    }
+    other = cast.client_for(cast.outsider).get(
+        reverse("ads:estimate", kwargs={"slug": slug, "account_id": meta_account.pk})
+    )
+    assert other.status_code == 404
+
+
+def test_linkedin_gives_no_reach_estimate(cast, organization, linkedin, linkedin_account) -> None:
+    answer = cast.client_for(cast.owner).get(
+        reverse("ads:estimate", kwargs={"slug": cast.workspace.slug, "account_id": linkedin_account.pk}),
+        {"regions": "urn:li:geo:103644278|United States"},
+    )
+    assert answer.json() == {
+        "low": None,
+        "high": None,
+        "text": "The network gives no estimate for this audience.",
+    }
+
+
+def test_the_ads_page_shows_paid_and_organic_per_campaign(cast, page, meta, meta_account, budget) -> None:
+    from chorus.ads import results
+    from chorus.analytics.collect import store_post_snapshot
+
+    campaign = cast.workspace.campaigns.create(name="Reef week", slug="reef-week")
+    first, second = published(cast, page, "1111_1"), published(cast, page, "1111_2")
+    for target in (first, second):
+        target.post.campaign = campaign
+        target.post.save()
+    boost = actions.request_boost(first, actor=cast.owner, **boost_values(meta_account))
+    AdInsightDay.objects.create(
+        boost=boost,
+        workspace=cast.workspace,
+        day=timezone.localdate(),
+        spend_minor=300,
+        impressions=700,
+        reach=650,
+    )
+    store_post_snapshot(first, {"impressions": 100, "reach": 90})
+    store_post_snapshot(second, {"impressions": 40, "reach": 30})
+    side = results.campaign_side_by_side(campaign)
+    assert (side.paid["impressions"], side.organic["impressions"]) == (700, 140)
+    assert (side.paid["reach"], side.organic["reach"]) == (650, 120)
+    text = (
+        cast.client_for(cast.owner)
+        .get(reverse("ads:list", kwargs={"slug": cast.workspace.slug}))
+        .content.decode()
+    )
+    assert "Reef week" in text and "140" in text and "700" in text

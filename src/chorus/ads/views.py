@@ -21,7 +21,7 @@ from chorus.ads.models import AdAccount, AdBudget, Boost, SavedAudience
 from chorus.ads.refusals import AdsRefused
 from chorus.channels.models import Channel
 from chorus.connectors.ads import minor_amount
-from chorus.connectors.base import Feature, PublishError
+from chorus.connectors.base import Feature, PublishError, number
 from chorus.content.models import Campaign, PostTarget
 
 
@@ -44,6 +44,12 @@ def boost_list(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at")[:200]
     )
     rows = [(boost, results.boost_totals(boost)) for boost in boosts]
+    campaigns = [
+        (campaign, results.campaign_side_by_side(campaign))
+        for campaign in Campaign.objects.filter(workspace=workspace, boosts__isnull=False)
+        .distinct()
+        .order_by("name")
+    ]
     month = results.month_summary(workspace)
     chart = {
         "days": month.days,
@@ -56,6 +62,7 @@ def boost_list(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "rows": rows,
+            "campaigns": campaigns,
             "month": month,
             "chart": chart,
             "may_manage_accounts": can(membership_of(request).role, Perm.MANAGE_AD_ACCOUNTS),
@@ -270,3 +277,57 @@ def targeting_search(request: HttpRequest, account_id: int) -> HttpResponse:
     except PublishError as exc:
         return JsonResponse({"results": [], "error": exc.message}, status=502)
     return JsonResponse({"results": found})
+
+
+@workspace_view(Perm.MANAGE_ADS, methods=("GET",))
+def reach_estimate(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The network's estimate of the audience's size, when it gives one: {"low", "high"} or nulls."""
+    from chorus.ads.creating import plan_for
+    from chorus.ads.forms import _codes, _items
+
+    workspace = workspace_of(request)
+    account = get_object_or_404(
+        AdAccount.objects.select_related("channel"), workspace=workspace, pk=account_id
+    )
+    audience = {
+        "countries": _codes(request.GET.get("countries", "")),
+        "regions": _items(request.GET.get("regions", "")),
+        "interests": _items(request.GET.get("interests", "")),
+        "age_min": _int(request.GET.get("age_min"), 18),
+        "age_max": _int(request.GET.get("age_max"), 65),
+        "genders": request.GET.getlist("genders"),
+    }
+    objective = request.GET.get("objective", "awareness")
+    none = {"low": None, "high": None, "text": _("The network gives no estimate for this audience.")}
+    if objective not in Boost.Objective.values or not (audience["countries"] or audience["regions"]):
+        return JsonResponse(none)
+    now = timezone.now()
+    draft = Boost(
+        workspace=workspace,
+        account=account,
+        target=PostTarget(external_id="", channel=account.channel),
+        objective=objective,
+        budget_kind="daily",
+        budget_minor=0,
+        currency=account.currency,
+        starts_at=now,
+        ends_at=now,
+        audience=audience,
+        placements=request.GET.getlist("placements"),
+    )
+    try:
+        estimate = account.client().reach_estimate(plan_for(draft))
+    except PublishError as exc:
+        return JsonResponse({**none, "text": exc.message}, status=502)
+    if estimate is None:
+        return JsonResponse(none)
+    low, high = estimate
+    words = _("About %(low)s to %(high)s people") % {"low": number(low), "high": number(high)}
+    return JsonResponse({"low": low, "high": high, "text": words})
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default

@@ -37,4 +37,46 @@
       document.getElementById("id_interests").value = (a.interests || []).map(function (x) { return x.key + "|" + x.name; }).join("\n");
     });
   }
+  // Targeting search and reach estimate through the selected ad account.
+  var box = document.getElementById("targeting-search");
+  var account = document.getElementById("id_account");
+  if (box && account) {
+    var url = function (name) { return box.dataset[name].replace("/0/", "/" + account.value + "/"); };
+    document.getElementById("targeting-go").addEventListener("click", function () {
+      var kind = document.getElementById("targeting-kind").value;
+      var q = document.getElementById("targeting-query").value;
+      if (!account.value || !q) { return; }
+      fetch(url("targeting") + "?kind=" + encodeURIComponent(kind) + "&q=" + encodeURIComponent(q))
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          var list = document.getElementById("targeting-results");
+          list.textContent = "";
+          (answer.results || []).forEach(function (item) {
+            var li = document.createElement("li");
+            var add = document.createElement("button");
+            add.type = "button";
+            add.textContent = item.name + (item.detail ? " (" + item.detail + ")" : "");
+            add.addEventListener("click", function () {
+              var field = document.getElementById(kind === "interests" ? "id_interests" : "id_regions");
+              field.value = (field.value ? field.value + "\n" : "") + item.key + "|" + item.name;
+            });
+            li.appendChild(add);
+            list.appendChild(li);
+          });
+        });
+    });
+    document.getElementById("estimate-go").addEventListener("click", function () {
+      if (!account.value) { return; }
+      var form = account.form;
+      var params = new URLSearchParams();
+      ["countries", "regions", "interests", "age_min", "age_max", "objective"].forEach(function (name) {
+        params.append(name, form.elements[name].value);
+      });
+      fetch(url("estimate") + "?" + params.toString())
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          document.getElementById("estimate-result").textContent = answer.text || "";
+        });
+    });
+  }
 })();
