@@ -339,3 +339,20 @@ def test_reach_estimate_and_targeting_search(cast, page, meta, meta_account) -> 
     params = dict(meta.sent[-1].url.params)
     assert params["optimization_goal"] == "REACH"
     assert json.loads(params["targeting_spec"])["geo_locations"] == {"countries": ["US"]}
+
+
+def test_a_failed_boost_retried_reuses_what_meta_already_created(
+    cast, page, meta, meta_account, budget
+) -> None:
+    target = published(cast, page, "1111_2222")
+    meta.fail("creative", Fault(error(190, "Error validating access token", subcode=463, status=401)))
+    boost = actions.request_boost(target, actor=cast.owner, **boost_values(meta_account))
+    assert creating.run(boost.pk) == "failed"
+    boost.refresh_from_db()
+    assert MonthSpend.objects.get().reserved_minor == 0
+    actions.retry_boost(boost, actor=cast.owner)
+    assert MonthSpend.objects.get().reserved_minor == sum(boost.reserved.values()) > 0
+    assert creating.run(boost.pk) == "in_review"
+    assert len(meta.creates("campaign")) == 1 and len(meta.creates("adset")) == 1  # reused, not resent
+    assert len(meta.of("creative")) == 1 and len(meta.of("ad")) == 1
+    assert AuditEvent.objects.filter(action="ads.boost_retried", object_id=str(boost.pk)).exists()

@@ -391,6 +391,34 @@ def fail_boost(boost_id: int, *, code: str, message: str) -> None:
             )
 
 
+def retry_boost(boost: Boost, *, actor: User | None) -> Boost:
+    """A failed boost asked again (after reconnecting, or with a budget the network accepts):
+    its budget is reserved again and creation resumes after the last object created at the
+    network — the objects already there are reused, never created twice."""
+    if boost.status != Boost.Status.FAILED:
+        raise AdsRefused("state", status=boost.get_status_display(), change=gettext("retried"))
+    budget = AdBudget.objects.filter(workspace=boost.workspace).first()
+    if budget is None or budget.monthly_limit_minor <= 0:
+        raise AdsRefused("no_ad_budget")
+    tz = boost.workspace.timezone
+    days = rules.local_days(boost.starts_at, boost.ends_at, tz)
+    amounts = rules.commitments(boost.budget_kind, boost.budget_minor, days)
+    with transaction.atomic():
+        moved = Boost.objects.filter(pk=boost.pk, status=Boost.Status.FAILED).update(
+            status=Boost.Status.QUEUED, reserved=amounts, last_error="", last_error_code=""
+        )
+        if not moved:
+            raise AdsRefused("state", status=boost.get_status_display(), change=gettext("retried"))
+        _reserve(boost.workspace, budget, amounts)
+        _reserve_campaign(
+            boost.campaign, rules.max_spend(boost.budget_kind, boost.budget_minor, len(days)), boost.currency
+        )
+        audit.record("ads.boost_retried", workspace=boost.workspace, actor=actor, obj=boost)
+        _enqueue_creation(boost.pk)
+    boost.refresh_from_db()
+    return boost
+
+
 def record_review(boost_id: int, status: str, reason: str = "") -> bool:
     """The network's review verdict (in review, active, rejected with reason): stored, audited
     and notified when it changed. Returns True when it changed."""

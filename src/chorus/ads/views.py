@@ -221,6 +221,8 @@ def boost_change(request: HttpRequest, boost_id: int) -> HttpResponse:
     try:
         if change in actions.MANAGEABLE:
             actions.change_status(boost, actor=current_user(request), change=change)
+        elif change == "retry":
+            actions.retry_boost(boost, actor=current_user(request))
         elif change == "budget":
             ends = request.POST.get("ends_at", "").strip()
             ends_at = None
