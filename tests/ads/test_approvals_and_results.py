@@ -160,6 +160,7 @@ def test_daily_insights_are_stored_and_paid_plus_organic_equal_the_raw_figures(
     assert rows[0].cpm_minor == 1234 and rows[0].cpc_minor == 62 and rows[0].frequency == 1.25
     boost.refresh_from_db()
     assert boost.status == Boost.Status.ACTIVE
+    assert cast.owner.notifications.filter(kind="ads.boost_active").count() == 1
 
     store_post_snapshot(
         target, {"impressions": 4000, "reach": 3100, "reactions": 70, "comments": 9, "shares": 3}

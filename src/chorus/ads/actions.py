@@ -446,14 +446,20 @@ def record_review(boost_id: int, status: str, reason: str = "") -> bool:
             new=new,
             reason=reason,
         )
-        if new == Boost.Status.REJECTED and boost.requested_by:
+        titles = {
+            Boost.Status.REJECTED: ("ads.boost_rejected", gettext("The network rejected a boost")),
+            Boost.Status.ACTIVE: ("ads.boost_active", gettext("A boost is running")),
+        }
+        if new in titles and old != new and boost.requested_by:
+            kind, title = titles[new]
             notify(
                 [boost.requested_by],
                 workspace=boost.workspace,
-                kind="ads.boost_rejected",
-                title=gettext("The network rejected a boost"),
+                kind=kind,
+                title=title,
                 body=reason,
                 url=reverse("ads:boost", kwargs={"slug": boost.workspace.slug, "boost_id": boost.pk}),
+                email=new == Boost.Status.REJECTED,  # a rejection needs someone; a start is news
             )
     return True
 
