@@ -256,3 +256,16 @@ def test_the_ads_page_shows_paid_and_organic_per_campaign(cast, page, meta, meta
         .content.decode()
     )
     assert "Reef week" in text and "140" in text and "700" in text
+
+
+def test_top_posts_and_the_post_analytics_page_offer_boost(cast, page, meta, meta_account) -> None:
+    from chorus.analytics.collect import store_post_snapshot
+
+    target = published(cast, page, "1111_2222")
+    store_post_snapshot(target, {"impressions": 100, "likes": 12})
+    boost_url = reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    dashboard = reverse("analytics:dashboard", kwargs={"slug": cast.workspace.slug})
+    post_page = reverse("analytics:post", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    for url in (dashboard, post_page):
+        assert boost_url in cast.client_for(cast.members[Role.EDITOR]).get(url).content.decode(), url
+        assert boost_url not in cast.client_for(cast.members[Role.VIEWER]).get(url).content.decode(), url

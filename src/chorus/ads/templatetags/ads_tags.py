@@ -54,3 +54,21 @@ def boost_panel(context: dict[str, Any], target: Any) -> dict[str, Any]:
         "may_boost": can(role, Perm.MANAGE_ADS) and boostable(target),
         "side": post_side_by_side(target) if boosts else None,
     }
+
+
+@register.simple_tag(takes_context=True)
+def boost_link(context: dict[str, Any], target: Any) -> str:
+    """A "Boost" link next to a post in a list (analytics top posts), for those who may boost it."""
+    from django.urls import reverse
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    from chorus.accounts.permissions import Perm, can
+    from chorus.ads.views import boostable
+
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    if membership is None or not can(membership.role, Perm.MANAGE_ADS) or not boostable(target):
+        return ""
+    url = reverse("ads:boost_new", kwargs={"slug": membership.workspace.slug, "target_id": target.pk})
+    return format_html(' · <a class="boost-link" href="{}">{}</a>', url, gettext("Boost"))
