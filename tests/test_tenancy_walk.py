@@ -59,6 +59,40 @@ def _story_in(workspace):
     return submit(invite(workspace, actor=None, name="Walker")[0], title="T", text="S", consent=True).pk
 
 
+def _ad_account_in(workspace):
+    from chorus.ads.models import AdAccount
+
+    target = _target_in(workspace)
+    return AdAccount.objects.create(
+        workspace=workspace,
+        channel=target.channel,
+        external_id="walker",
+        name="Walker",
+        currency="EUR",
+        status="active",
+    )
+
+
+def _boost_in(workspace):
+    from django.utils import timezone
+
+    from chorus.ads.models import Boost
+
+    account = _ad_account_in(workspace)
+    target = account.channel.targets.get()
+    return Boost.objects.create(
+        workspace=workspace,
+        account=account,
+        target=target,
+        objective="engagement",
+        budget_kind="daily",
+        budget_minor=500,
+        currency="EUR",
+        starts_at=timezone.now(),
+        ends_at=timezone.now(),
+    ).pk
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _experiment_in(workspace):
     from chorus.experiments.models import Experiment
@@ -90,6 +124,8 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "story_id": lambda cast: _story_in(cast.workspace),
     "experiment_id": lambda cast: _experiment_in(cast.workspace),
     "action": lambda cast: "stop",
+    "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
+    "boost_id": lambda cast: _boost_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -237,6 +273,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "link_id": KWARG_FACTORIES["link_id"],
     "campaign_id": KWARG_FACTORIES["campaign_id"],
     "experiment_id": KWARG_FACTORIES["experiment_id"],
+    "boost_id": KWARG_FACTORIES["boost_id"],
 }
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "chorus.links",  # short links with UTM, click counts, campaign pages
     "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
+    "chorus.ads",  # paid reach: ad accounts, boosts, budgets, insights
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 

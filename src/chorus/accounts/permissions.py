@@ -36,6 +36,10 @@ class Perm(StrEnum):
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_MEDIA = "media.manage"
     MANAGE_EXPERIMENTS = "experiments.manage"  # create, start, conclude, stop, promote
+    VIEW_ADS = "ads.view"  # boosts, their spend and results
+    MANAGE_ADS = "ads.manage"  # boost a post; pause, resume, change budget or end date, stop
+    APPROVE_ADS = "ads.approve"  # approve a boost above the workspace's approval threshold
+    MANAGE_AD_ACCOUNTS = "ads.accounts"  # connect ad accounts, set the monthly ad budget
 
 
 _ALL = frozenset(Role)
@@ -57,6 +61,10 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
     Perm.MANAGE_EXPERIMENTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.VIEW_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
+    Perm.MANAGE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),  # spends money: no contributors
+    Perm.APPROVE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
+    Perm.MANAGE_AD_ACCOUNTS: _MANAGERS,
 }
 
 

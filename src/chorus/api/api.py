@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
+from chorus.api.ads import router as ads_router
 from chorus.api.approvals import router as approvals_router
 from chorus.api.experiments import router as experiments_router
 from chorus.api.links import router as links_router
@@ -24,3 +25,4 @@ api.add_router("/", planning_router)
 api.add_router("/", approvals_router)
 api.add_router("/", links_router)
 api.add_router("/", experiments_router)
+api.add_router("/", ads_router)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext, ngettext
 
 if TYPE_CHECKING:
     from chorus.channels.models import Channel
+    from chorus.connectors.ads import AdsClient
     from chorus.content.models import PostTarget
 
 
@@ -284,6 +285,11 @@ class Connector:
     def amplifiers(self, target: PostTarget) -> list[Amplifier]:
         """Feature.AMPLIFIERS: the accounts that reposted or quoted this published post, with
         their follower counts where the network gives them (a bounded number of pages)."""
+        raise NotImplementedError
+
+    def ads(self, account_id: str, access_token: str | None = None) -> AdsClient:
+        """Feature.ADS: the network's paid-reach calls for one ad account (connectors/ads.py),
+        with the ad account's own token, or the channel's when None."""
         raise NotImplementedError
 
     def delete(self, target: PostTarget) -> None:

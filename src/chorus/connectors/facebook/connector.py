@@ -38,6 +38,7 @@ from chorus.connectors.base import (
 )
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import FACEBOOK_VIDEO_GRAPH, GraphAPI
+from chorus.connectors.meta.marketing import MetaAds
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
@@ -61,7 +62,9 @@ class FacebookConnector(MetaAppSettings, Connector):
         "permissions pages_show_list, pages_read_engagement, pages_manage_posts and read_insights, "
         "then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
     )
-    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.NATIVE_SCHEDULING})
+    features = frozenset(
+        {Feature.ADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.NATIVE_SCHEDULING}
+    )
     idempotent = False  # the Graph API has no idempotency key: reconciliation reads back (lookup)
     max_text_length = 63206
     max_images = 10
@@ -97,6 +100,13 @@ class FacebookConnector(MetaAppSettings, Connector):
                 )
             )
         return ConnectChoice(tuple(_page_option(page) for page in pages))
+
+    def ads(self, account_id: str, access_token: str | None = None) -> MetaAds:
+        """Paid reach through the Marketing API; a Page token cannot manage ads, so the ad
+        account's own token (a user or system-user token with ads_management) is expected."""
+        return MetaAds(
+            account_id, access_token or self.channel.credentials["access_token"], network="facebook"
+        )
 
     def api(self) -> GraphAPI:
         return GraphAPI(self.channel.credentials["access_token"], network="Facebook", channel=self.channel)

@@ -40,6 +40,7 @@ from chorus.connectors.base import (
 from chorus.connectors.meta import graph, media
 from chorus.connectors.meta.graph import GraphAPI
 from chorus.connectors.meta.insights import graph_insights
+from chorus.connectors.meta.marketing import MetaAds
 from chorus.connectors.meta.media import FetchesMediaByURL
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
@@ -88,7 +89,7 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         "INSTAGRAM_CLIENT_SECRET and INSTAGRAM_ENABLED=true and restart. Media must be reachable "
         "from the internet at CHORUS_BASE_URL."
     )
-    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT})
+    features = frozenset({Feature.ADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT})
     idempotent = False
     max_text_length = 2200
     composer_options = (
@@ -144,6 +145,13 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
                 )
             )
         return ConnectChoice(tuple(options.values()))
+
+    def ads(self, account_id: str, access_token: str | None = None) -> MetaAds:
+        """Paid reach through the Marketing API; a Page token cannot manage ads, so the ad
+        account's own token (a user or system-user token with ads_management) is expected."""
+        return MetaAds(
+            account_id, access_token or self.channel.credentials["access_token"], network="instagram"
+        )
 
     def api(self) -> GraphAPI:
         return GraphAPI(self.channel.credentials["access_token"], network="Instagram", channel=self.channel)

@@ -227,3 +227,41 @@ class LinkedInAPI(BearerAPI):
 
     def delete_post(self, urn: str) -> None:
         self.rest("DELETE", f"posts/{quote(urn, safe='')}", headers={"X-RestLi-Method": "DELETE"})
+
+    # --- paid reach (Marketing API: /marketing/integrations/ads/account-structure/*) -------------
+    # Campaign groups, campaigns and creatives live under the ad account; a create answers 201
+    # with the new id in `x-restli-id`. Partial updates are POSTs with X-RestLi-Method.
+    def ad_account(self, account_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.rest("GET", f"adAccounts/{account_id}").json()
+        return result
+
+    def ad_create(self, account_id: str, collection: str, payload: dict[str, Any]) -> str:
+        response = self.rest("POST", f"adAccounts/{account_id}/{collection}", json=payload, may_apply=True)
+        return str(response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id") or "")
+
+    def ad_search(self, account_id: str, collection: str, query: str) -> list[dict[str, Any]]:
+        """A Rest.li finder (`q=search` / `q=criteria`); `query` goes unencoded, as in
+        `organizations` (its values are encoded by the caller)."""
+        body = self.rest("GET", f"adAccounts/{account_id}/{collection}?{query}").json()
+        return list(body.get("elements") or [])
+
+    def ad_patch(self, account_id: str, path: str, changes: dict[str, Any]) -> None:
+        self.rest(
+            "POST",
+            f"adAccounts/{account_id}/{path}",
+            json={"patch": {"$set": changes}},
+            headers={"X-RestLi-Method": "PARTIAL_UPDATE"},
+        )
+
+    def ad_get(self, account_id: str, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.rest("GET", f"adAccounts/{account_id}/{path}").json()
+        return result
+
+    def ad_analytics(self, query: str) -> list[dict[str, Any]]:
+        """/marketing/integrations/ads-reporting/ads-reporting: `q=analytics`, Rest.li query."""
+        return list(self.rest("GET", f"adAnalytics?{query}").json().get("elements") or [])
+
+    def ad_targeting_typeahead(self, facet: str, query: str) -> list[dict[str, Any]]:
+        """/marketing/integrations/ads/advertising-targeting/ads-targeting: typeahead by facet."""
+        params = {"q": "typeahead", "facet": facet, "query": query}
+        return list(self.rest("GET", "adTargetingEntities", params=params).json().get("elements") or [])

@@ -32,6 +32,7 @@ from chorus.connectors.base import (
     PublishResult,
     unaccepted_type,
 )
+from chorus.connectors.linkedin.ads import LinkedInAds
 from chorus.connectors.linkedin.client import LinkedInAPI
 from chorus.connectors.oauth2 import (
     ConnectForm,
@@ -65,7 +66,7 @@ class LinkedInConnector(OAuth2Connector):
     label = "LinkedIn"
     network = "linkedin"
     api_class = LinkedInAPI
-    features = frozenset({Feature.METRICS, Feature.VIDEO, Feature.DELETE})
+    features = frozenset({Feature.ADS, Feature.METRICS, Feature.VIDEO, Feature.DELETE})
     max_text_length = 3000
     max_images = 20
     idempotent = False
@@ -132,6 +133,10 @@ class LinkedInConnector(OAuth2Connector):
                 )
             )
         return ConnectChoice(tuple(options))
+
+    def ads(self, account_id: str, access_token: str | None = None) -> LinkedInAds:
+        """Paid reach through the Marketing API (needs the rw_ads scope on the member's grant)."""
+        return LinkedInAds(account_id, access_token or self.access_token())
 
     def api(self) -> LinkedInAPI:
         return LinkedInAPI(self.access_token())

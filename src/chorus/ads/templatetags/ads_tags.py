@@ -1,0 +1,74 @@
+"""Money for people: minor units + the ISO code, the number in the reader's language
+("1,234.50 EUR" in English, "1 234,50 EUR" in French)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+
+from chorus.connectors.ads import minor_per_major
+
+register = template.Library()
+
+
+@register.filter
+def money(minor: int | None, currency: str = "") -> str:
+    if minor is None:
+        return "—"
+    per = minor_per_major(currency or "EUR")
+    amount = minor / per
+    digits = 0 if per == 1 else 2
+    return f"{number_format(amount, decimal_pos=digits, force_grouping=True)} {currency}".strip()
+
+
+@register.filter
+def money_plain(minor: int | None, currency: str = "") -> str:
+    """The amount as an input field takes it back: 1234.50 (no grouping, a dot)."""
+    if minor is None:
+        return ""
+    per = minor_per_major(currency or "EUR")
+    return str(minor) if per == 1 else f"{minor // per}.{minor % per:02d}"
+
+
+@register.inclusion_tag("ads/_boost_panel.html", takes_context=True)
+def boost_panel(context: dict[str, Any], target: Any) -> dict[str, Any]:
+    """On a post's page: "Boost" for a published Facebook / Instagram / LinkedIn post, and the
+    boosts it already has with paid vs organic figures (for those who may see ads)."""
+    from chorus.accounts.permissions import Perm, can
+    from chorus.ads.results import post_side_by_side
+    from chorus.ads.views import boostable
+
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    role = membership.role if membership is not None else None
+    if not can(role, Perm.VIEW_ADS):
+        return {"show": False}
+    boosts = list(target.boosts.all().order_by("-created_at"))
+    return {
+        "show": True,
+        "workspace": context.get("workspace"),
+        "target": target,
+        "boosts": boosts,
+        "may_boost": can(role, Perm.MANAGE_ADS) and boostable(target),
+        "side": post_side_by_side(target) if boosts else None,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def boost_link(context: dict[str, Any], target: Any) -> str:
+    """A "Boost" link next to a post in a list (analytics top posts), for those who may boost it."""
+    from django.urls import reverse
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    from chorus.accounts.permissions import Perm, can
+    from chorus.ads.views import boostable
+
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    if membership is None or not can(membership.role, Perm.MANAGE_ADS) or not boostable(target):
+        return ""
+    url = reverse("ads:boost_new", kwargs={"slug": membership.workspace.slug, "target_id": target.pk})
+    return format_html(' · <a class="boost-link" href="{}">{}</a>', url, gettext("Boost"))

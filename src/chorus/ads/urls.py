@@ -1,0 +1,15 @@
+from django.urls import path
+
+from chorus.ads import views
+
+app_name = "ads"
+urlpatterns = [
+    path("w/<slug:slug>/ads/", views.boost_list, name="list"),
+    path("w/<slug:slug>/ads/accounts/", views.accounts_page, name="accounts"),
+    path("w/<slug:slug>/ads/accounts/<int:account_id>/targeting/", views.targeting_search, name="targeting"),
+    path("w/<slug:slug>/ads/accounts/<int:account_id>/estimate/", views.reach_estimate, name="estimate"),
+    path("w/<slug:slug>/ads/boost/<int:target_id>/", views.boost_new, name="boost_new"),
+    path("w/<slug:slug>/ads/boosts/<int:boost_id>/", views.boost_detail, name="boost"),
+    path("w/<slug:slug>/ads/boosts/<int:boost_id>/change/", views.boost_change, name="boost_change"),
+    path("w/<slug:slug>/ads/boosts/<int:boost_id>/decide/", views.boost_decide, name="boost_decide"),
+]

@@ -1,0 +1,271 @@
+"""The Ads pages (boost from a post's page, the form with a saved audience, pause) and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.urls import reverse
+from django.utils import timezone
+
+from chorus.accounts.models import ApiToken
+from chorus.accounts.permissions import Role
+from chorus.ads import actions, creating
+from chorus.ads.models import AdInsightDay, Boost, SavedAudience
+from chorus.core.models import AuditEvent
+from tests.ads.conftest import AUDIENCE, boost_values, published
+
+
+def test_a_published_facebook_post_offers_boost_and_the_form_uses_a_saved_audience(
+    cast, page, meta, meta_account, budget, django_capture_on_commit_callbacks
+) -> None:
+    target = published(cast, page, "1111_2222")
+    saved = actions.save_audience(
+        cast.workspace, actor=cast.owner, name="Ocean lovers", network="facebook", audience=AUDIENCE
+    )
+    editor = cast.client_for(cast.members[Role.EDITOR])
+    post_page = editor.get(
+        reverse("publishing:target", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    )
+    boost_url = reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    assert boost_url in post_page.content.decode()
+    viewer_page = cast.client_for(cast.members[Role.VIEWER]).get(
+        reverse("publishing:target", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    )
+    assert boost_url not in viewer_page.content.decode()  # viewers see ads, they do not boost
+    form = editor.get(boost_url)
+    assert "Ocean lovers" in form.content.decode()
+    start = (
+        (timezone.now() + dt.timedelta(days=2))
+        .astimezone(timezone.get_fixed_timezone(60))
+        .replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=None)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = editor.post(
+            boost_url,
+            {
+                "account": meta_account.pk,
+                "objective": "engagement",
+                "budget_kind": "daily",
+                "budget": "12.50",
+                "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+                "ends_at": (start + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"),
+                "saved_audience": saved.pk,
+                "age_min": 18,
+                "age_max": 65,
+            },
+        )
+    boost = Boost.objects.get()
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/ads/boosts/{boost.pk}/")
+    assert boost.budget_minor == 1250 and boost.saved_audience == saved
+    assert boost.audience["countries"] == ["US", "CA"]
+    assert timezone.localtime(boost.starts_at, timezone.get_fixed_timezone(60)).hour in (9, 10)  # Paris time
+    creating.run(boost.pk)
+    detail = editor.get(answer["Location"]).content.decode()
+    assert "In review" in detail and meta.of("campaign")[0] in detail
+
+
+def test_a_refused_boost_shows_why_on_the_form(cast, page, meta, meta_account, budget) -> None:
+    target = published(cast, page, "1111_2222")
+    start = timezone.now() + dt.timedelta(days=2)
+    answer = cast.client_for(cast.owner).post(
+        reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk}),
+        {
+            "account": meta_account.pk,
+            "objective": "awareness",
+            "budget_kind": "daily",
+            "budget": "0.50",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "countries": "US",
+            "age_min": 18,
+            "age_max": 65,
+        },
+    )
+    assert answer.status_code == 200
+    assert (
+        "Meta needs a daily budget of at least 1.00 EUR; this boost has 0.50 EUR." in answer.content.decode()
+    )
+    assert not Boost.objects.exists()
+
+
+def test_the_ads_page_lists_boosts_with_spend_and_pause_is_audited(
+    cast, page, meta, meta_account, budget
+) -> None:
+    target = published(cast, page, "1111_2222")
+    boost = actions.request_boost(target, actor=cast.owner, **boost_values(meta_account))
+    creating.run(boost.pk)
+    AdInsightDay.objects.create(
+        boost=boost, workspace=cast.workspace, day=timezone.localdate(), spend_minor=1234
+    )
+    listing = cast.client_for(cast.members[Role.VIEWER]).get(
+        reverse("ads:list", kwargs={"slug": cast.workspace.slug})
+    )
+    text = listing.content.decode()
+    assert "12.34 EUR" in text and "In review" in text and "1,000.00 EUR" in text
+    change = reverse("ads:boost_change", kwargs={"slug": cast.workspace.slug, "boost_id": boost.pk})
+    assert cast.client_for(cast.members[Role.VIEWER]).post(change, {"change": "pause"}).status_code == 403
+    assert cast.client_for(cast.outsider).post(change, {"change": "pause"}).status_code == 404
+    cast.client_for(cast.members[Role.EDITOR]).post(change, {"change": "pause"})
+    boost.refresh_from_db()
+    assert boost.status == Boost.Status.PAUSED
+    assert meta.objects[meta.of("campaign")[0]]["fields"]["status"] == "PAUSED"
+    event = AuditEvent.objects.get(action="ads.boost_paused")
+    assert event.actor == cast.members[Role.EDITOR]
+
+
+def api(cast, user, method: str, path: str, body: dict | None = None):
+    _token, raw = ApiToken.issue(user, "test")
+    client = cast.client_for(None)
+    headers = {"Authorization": f"Bearer {raw}"}
+    if method == "get":
+        return client.get(f"/api{path}", headers=headers)
+    return client.post(
+        f"/api{path}", data=json.dumps(body or {}), content_type="application/json", headers=headers
+    )
+
+
+def test_the_api_creates_reads_pauses_and_reports_a_boost(cast, page, meta, meta_account, budget) -> None:
+    target = published(cast, page, "1111_2222")
+    slug = cast.workspace.slug
+    start = timezone.now() + dt.timedelta(days=1)
+    body = {
+        "target": target.pk,
+        "account": meta_account.pk,
+        "budget_minor": 2000,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(days=2)).isoformat(),
+        "audience": AUDIENCE,
+    }
+    created = api(cast, cast.owner, "post", f"/workspaces/{slug}/boosts", body)
+    assert created.status_code == 201, created.content
+    boost_id = created.json()["id"]
+    assert created.json()["status"] == "queued"
+    refused = api(cast, cast.owner, "post", f"/workspaces/{slug}/boosts", {**body, "budget_minor": 50})
+    assert refused.status_code == 422
+    assert (
+        refused.json()["code"] == "below_daily_minimum" and refused.json()["params"]["minimum"] == "1.00 EUR"
+    )
+    creating.run(boost_id)
+    read = api(cast, cast.members[Role.VIEWER], "get", f"/workspaces/{slug}/boosts/{boost_id}").json()
+    assert read["status"] == "in_review" and set(read["network_objects"]) == {
+        "campaign",
+        "adset",
+        "creative",
+        "ad",
+    }
+    paused = api(cast, cast.members[Role.EDITOR], "post", f"/workspaces/{slug}/boosts/{boost_id}/pause")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    again = api(cast, cast.members[Role.EDITOR], "post", f"/workspaces/{slug}/boosts/{boost_id}/pause")
+    assert again.status_code == 422 and again.json()["code"] == "state"
+    AdInsightDay.objects.create(
+        boost_id=boost_id,
+        workspace=cast.workspace,
+        day=timezone.localdate(),
+        spend_minor=500,
+        impressions=1000,
+        clicks=10,
+    )
+    insights = api(cast, cast.owner, "get", f"/workspaces/{slug}/boosts/{boost_id}/insights").json()
+    assert (
+        insights[0]["spend_minor"] == 500
+        and insights[0]["cpm_minor"] == 500
+        and insights[0]["cpc_minor"] == 50
+    )
+    assert api(cast, cast.outsider, "get", f"/workspaces/{slug}/boosts/{boost_id}").status_code == 404
+    accounts = api(cast, cast.owner, "get", f"/workspaces/{slug}/ad-accounts").json()
+    assert accounts[0]["external_id"] == "act_1234" and "access_token" not in json.dumps(accounts)
+    assert SavedAudience.objects.count() == 0
+
+
+def test_the_form_searches_targeting_and_estimates_reach_through_the_network(
+    cast, page, meta, meta_account
+) -> None:
+    meta.search_results = [{"key": "2490299", "name": "Brittany", "type": "region", "country_name": "France"}]
+    editor = cast.client_for(cast.members[Role.EDITOR])
+    slug = cast.workspace.slug
+    found = editor.get(
+        reverse("ads:targeting", kwargs={"slug": slug, "account_id": meta_account.pk}),
+        {"kind": "regions", "q": "Bretagne"},
+    ).json()
+    assert found == {"results": [{"key": "2490299", "name": "Brittany", "detail": "France"}]}
+    search = meta.sent[-1]
+    assert dict(search.url.params) == {
+        "q": "Bretagne",
+        "limit": "25",
+        "type": "adgeolocation",
+        "location_types": '["region"]',
+        "access_token": "system-user-token",
+    }
+    estimate = editor.get(
+        reverse("ads:estimate", kwargs={"slug": slug, "account_id": meta_account.pk}),
+        {"countries": "US", "age_min": "25", "age_max": "54", "objective": "engagement"},
+    ).json()
+    assert estimate == {"low": 41000, "high": 48200, "text": "About 41,000 to 48,200 people"}
+    sent = dict(meta.sent[-1].url.params)
+    assert sent["optimization_goal"] == "POST_ENGAGEMENT"
+    assert json.loads(sent["targeting_spec"]) == {
+        "geo_locations": {"countries": ["US"]},
+        "age_min": 25,
+        "age_max": 54,
+    }
+    other = cast.client_for(cast.outsider).get(
+        reverse("ads:estimate", kwargs={"slug": slug, "account_id": meta_account.pk})
+    )
+    assert other.status_code == 404
+
+
+def test_linkedin_gives_no_reach_estimate(cast, organization, linkedin, linkedin_account) -> None:
+    answer = cast.client_for(cast.owner).get(
+        reverse("ads:estimate", kwargs={"slug": cast.workspace.slug, "account_id": linkedin_account.pk}),
+        {"regions": "urn:li:geo:103644278|United States"},
+    )
+    assert answer.json() == {
+        "low": None,
+        "high": None,
+        "text": "The network gives no estimate for this audience.",
+    }
+
+
+def test_the_ads_page_shows_paid_and_organic_per_campaign(cast, page, meta, meta_account, budget) -> None:
+    from chorus.ads import results
+    from chorus.analytics.collect import store_post_snapshot
+
+    campaign = cast.workspace.campaigns.create(name="Reef week", slug="reef-week")
+    first, second = published(cast, page, "1111_1"), published(cast, page, "1111_2")
+    for target in (first, second):
+        target.post.campaign = campaign
+        target.post.save()
+    boost = actions.request_boost(first, actor=cast.owner, **boost_values(meta_account))
+    AdInsightDay.objects.create(
+        boost=boost,
+        workspace=cast.workspace,
+        day=timezone.localdate(),
+        spend_minor=300,
+        impressions=700,
+        reach=650,
+    )
+    store_post_snapshot(first, {"impressions": 100, "reach": 90})
+    store_post_snapshot(second, {"impressions": 40, "reach": 30})
+    side = results.campaign_side_by_side(campaign)
+    assert (side.paid["impressions"], side.organic["impressions"]) == (700, 140)
+    assert (side.paid["reach"], side.organic["reach"]) == (650, 120)
+    text = (
+        cast.client_for(cast.owner)
+        .get(reverse("ads:list", kwargs={"slug": cast.workspace.slug}))
+        .content.decode()
+    )
+    assert "Reef week" in text and "140" in text and "700" in text
+
+
+def test_top_posts_and_the_post_analytics_page_offer_boost(cast, page, meta, meta_account) -> None:
+    from chorus.analytics.collect import store_post_snapshot
+
+    target = published(cast, page, "1111_2222")
+    store_post_snapshot(target, {"impressions": 100, "likes": 12})
+    boost_url = reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    dashboard = reverse("analytics:dashboard", kwargs={"slug": cast.workspace.slug})
+    post_page = reverse("analytics:post", kwargs={"slug": cast.workspace.slug, "target_id": target.pk})
+    for url in (dashboard, post_page):
+        assert boost_url in cast.client_for(cast.members[Role.EDITOR]).get(url).content.decode(), url
+        assert boost_url not in cast.client_for(cast.members[Role.VIEWER]).get(url).content.decode(), url
