@@ -35,6 +35,8 @@ class Perm(StrEnum):
     MANAGE_REPORTS = "analytics.reports"  # scheduled report emails, share links
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_MEDIA = "media.manage"
+    VIEW_LISTENING = "listening.view"  # listening queries, matches, insights, alerts
+    MANAGE_LISTENING = "listening.manage"  # create, edit and delete queries; listening settings
 
 
 _ALL = frozenset(Role)
@@ -55,6 +57,8 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT_LOG: _MANAGERS,
     Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
+    Perm.VIEW_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
+    Perm.MANAGE_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
 }
 
 
