@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 POST_COLLECTION = "app.bsky.feed.post/"
 REPLAY_WINDOW_HOURS = env_int("CHORUS_LISTEN_REPLAY_HOURS", 72)  # Bluesky's relay keeps 72 h
-LEASE_SECONDS = 30
+LEASE_SECONDS = env_int("CHORUS_LISTEN_LEASE_SECONDS", 30)  # a dead consumer's lease expires after this
 STALLED_AFTER_SECONDS = 60
 MAX_FRAME_BYTES = 5 * 1024 * 1024  # the relay's own limit on a commit is 2 MB of blocks
 
@@ -395,6 +395,7 @@ class Consumer:
                 stop.wait(LEASE_SECONDS / 3)
                 continue
             self._check_replay_window(row)
+            log.info("listening: %s from cursor %s", self.source, row.cursor or "(live)")
             try:
                 with connect(
                     subscribe_url(self.base_url, row.cursor), max_size=MAX_FRAME_BYTES, open_timeout=10
