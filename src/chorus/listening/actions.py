@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,7 +47,8 @@ def clean_query(data: dict[str, Any]) -> dict[str, Any]:
     values["languages"] = [x.lower() for x in values["languages"]]
     values["networks"] = [x.lower() for x in values["networks"]]
     instance = str(data.get("mastodon_instance") or "").strip().rstrip("/")
-    if instance and not instance.startswith("https://"):
+    local = getattr(settings, "CHORUS_ALLOW_PRIVATE_URLS", False) and instance.startswith("http://")
+    if instance and not (instance.startswith("https://") or local):
         raise QueryInvalid(_("The Mastodon instance must be an https:// address."))
     values["mastodon_instance"] = instance
     values["active"] = bool(data.get("active", True))
@@ -182,7 +184,7 @@ def raise_alert(
     data: dict[str, Any],
     *,
     now: dt.datetime | None = None,
-    settings: ListeningSettings | None = None,
+    current: ListeningSettings | None = None,
 ) -> int:
     """Record and announce an alert unless one of the same kind for the same query was raised
     within the workspace's alert interval. Returns 1 when raised, 0 when rate-limited."""
@@ -192,7 +194,7 @@ def raise_alert(
 
     now = now or timezone.now()
     current = (
-        settings or ListeningSettings.objects.filter(workspace=query.workspace).first() or ListeningSettings()
+        current or ListeningSettings.objects.filter(workspace=query.workspace).first() or ListeningSettings()
     )
     since = now - dt.timedelta(minutes=current.alert_interval_minutes)
     with transaction.atomic():

@@ -131,7 +131,7 @@ def check(workspace_id: int, now: dt.datetime | None = None) -> int:
                 message,
                 {"count": spike.count, "baseline": spike.baseline},
                 now=now,
-                settings=current,
+                current=current,
             )
         if negative_surge(negatives, known, share=current.negative_share):
             message = _("%(query)s: %(neg)d of %(n)d posts in the last hour are negative.") % {
@@ -145,7 +145,7 @@ def check(workspace_id: int, now: dt.datetime | None = None) -> int:
                 message,
                 {"negative": negatives[-1], "known": known[-1]},
                 now=now,
-                settings=current,
+                current=current,
             )
         notable = (
             Match.objects.filter(
@@ -168,6 +168,6 @@ def check(workspace_id: int, now: dt.datetime | None = None) -> int:
                 message,
                 {"match": notable.pk, "url": notable.url},
                 now=now,
-                settings=current,
+                current=current,
             )
     return raised
