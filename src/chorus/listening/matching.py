@@ -38,10 +38,14 @@ class QueryInvalid(ValueError):
 _TOKEN = re.compile(r"[#@]|[\w]+(?:[.\-][\w]+)*")
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed (é -> e), compatibility forms unified."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def tokens(text: str) -> list[str]:
@@ -51,7 +55,11 @@ def tokens(text: str) -> list[str]:
 
 def padded(text: str) -> str:
     """The form the automaton scans: tokens separated and surrounded by single spaces."""
-    return " " + " ".join(tokens(text)) + " "
+    return _join(tokens(text))
+
+
+def _join(words: list[str]) -> str:
+    return " " + " ".join(words) + " "
 
 
 def term_key(term: str) -> str:
@@ -246,17 +254,19 @@ class QuerySpec:
         return not has_topic and bool(self.authors_include)
 
 
-def _hashtags_of(post: Post) -> set[str]:
+def _hashtags_of(post: Post, words: list[str] | None = None) -> set[str]:
     found = {fold(h.lstrip("#")) for h in post.hashtags}
-    words = tokens(post.text)
-    found.update(words[i + 1] for i, w in enumerate(words[:-1]) if w == "#")
+    words = tokens(post.text) if words is None else words
+    if "#" in words:
+        found.update(words[i + 1] for i, w in enumerate(words[:-1]) if w == "#")
     return found
 
 
-def _mentions_of(post: Post) -> set[str]:
+def _mentions_of(post: Post, words: list[str] | None = None) -> set[str]:
     found = {fold(m.lstrip("@")) for m in post.mentions}
-    words = tokens(post.text)
-    found.update(words[i + 1] for i, w in enumerate(words[:-1]) if w == "@")
+    words = tokens(post.text) if words is None else words
+    if "@" in words:
+        found.update(words[i + 1] for i, w in enumerate(words[:-1]) if w == "@")
     return found
 
 
@@ -336,16 +346,16 @@ class Matcher:
     def match(self, post: Post) -> list[int]:
         candidates: set[int] = set()
         present: set[str] = set()
-        text = post.text
-        if not self.empty and text:
-            for _end, (term, ids) in self.automaton.iter(padded(text)):
+        words = tokens(post.text)
+        if not self.empty and words:
+            for _end, (term, ids) in self.automaton.iter(_join(words)):
                 present.add(term)
                 candidates.update(ids)
         if self.by_hashtag:
-            for tag in _hashtags_of(post):
+            for tag in _hashtags_of(post, words):
                 candidates.update(self.by_hashtag.get(tag, ()))
         if self.by_mention:
-            for handle in _mentions_of(post):
+            for handle in _mentions_of(post, words):
                 candidates.update(self.by_mention.get(handle, ()))
         if self.by_author:
             for author in (fold(post.author_id), fold(post.author_handle)):
