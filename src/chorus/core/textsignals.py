@@ -179,10 +179,12 @@ def _normalize(total: float, alpha: float = 15.0) -> float:
 
 def _emoji_valence(text: str) -> float:
     """Valence of the emoji in ``text`` through VADER's emoji lexicon (language-free)."""
+    if text.isascii():
+        return 0.0
     analyzer = _english()
     total = 0.0
     for char in text:
-        if unicodedata.category(char) == "So" and char in analyzer.emojis:
+        if char > "\u2000" and char in analyzer.emojis and unicodedata.category(char) == "So":
             description = analyzer.emojis[char]
             total += sum(analyzer.lexicon.get(word, 0.0) for word in description.split())
     return total
