@@ -91,6 +91,10 @@ def _boost_in(workspace):
         starts_at=timezone.now(),
         ends_at=timezone.now(),
     ).pk
+def _listening_query_in(workspace):
+    from chorus.listening.actions import create_query
+
+    return create_query(workspace, actor=None, data={"name": "Walker", "expression": "walker"}).pk
 
 
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
@@ -126,6 +130,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "action": lambda cast: "stop",
     "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
     "boost_id": lambda cast: _boost_in(cast.workspace),
+    "query_id": lambda cast: _listening_query_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -274,6 +279,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "campaign_id": KWARG_FACTORIES["campaign_id"],
     "experiment_id": KWARG_FACTORIES["experiment_id"],
     "boost_id": KWARG_FACTORIES["boost_id"],
+    "query_id": KWARG_FACTORIES["query_id"],
 }
 
 

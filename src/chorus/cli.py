@@ -86,6 +86,29 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    """The Bluesky firehose consumer: one process per source (it holds a lease on the cursor)."""
+    _setup_django()
+    import logging
+    import threading
+
+    from chorus.listening.stream import Consumer, configured_url
+
+    url = args.url or configured_url()
+    if not url:
+        print("chorus listen: give --url or set CHORUS_LISTEN_BLUESKY_URL (a relay or PDS)", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    consumer = Consumer(url, batch_size=args.batch_size, batch_seconds=args.batch_seconds)
+    print(f"listening to {consumer.source}", flush=True)
+    consumer.run(stop=stop)
+    print("listening stopped", flush=True)
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
@@ -313,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scheduler", help="the scheduler loop (several may run at once)")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("listen", help="the Bluesky firehose consumer of social listening")
+    p.add_argument("--url", help="relay or PDS base URL (default CHORUS_LISTEN_BLUESKY_URL)")
+    p.add_argument("--batch-size", type=int, default=2000, help="events per transaction at most")
+    p.add_argument("--batch-seconds", type=float, default=0.5, help="seconds per transaction at most")
+    p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("-v", "--verbosity", type=int, default=1)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
     "chorus.ads",  # paid reach: ad accounts, boosts, budgets, insights
+    "chorus.listening",  # social listening: queries, firehose consumer, matches, insights, alerts
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 

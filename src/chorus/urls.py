@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("chorus.links.urls")),
     path("", include("chorus.experiments.urls")),
     path("", include("chorus.ads.urls")),
+    path("", include("chorus.listening.urls")),
 ]

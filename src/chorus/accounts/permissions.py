@@ -40,6 +40,8 @@ class Perm(StrEnum):
     MANAGE_ADS = "ads.manage"  # boost a post; pause, resume, change budget or end date, stop
     APPROVE_ADS = "ads.approve"  # approve a boost above the workspace's approval threshold
     MANAGE_AD_ACCOUNTS = "ads.accounts"  # connect ad accounts, set the monthly ad budget
+    VIEW_LISTENING = "listening.view"  # listening queries, matches, insights, alerts
+    MANAGE_LISTENING = "listening.manage"  # create, edit and delete queries; listening settings
 
 
 _ALL = frozenset(Role)
@@ -65,6 +67,8 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),  # spends money: no contributors
     Perm.APPROVE_ADS: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
     Perm.MANAGE_AD_ACCOUNTS: _MANAGERS,
+    Perm.VIEW_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
+    Perm.MANAGE_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
 }
 
 

@@ -7,6 +7,7 @@ from chorus.api.ads import router as ads_router
 from chorus.api.approvals import router as approvals_router
 from chorus.api.experiments import router as experiments_router
 from chorus.api.links import router as links_router
+from chorus.api.listening import router as listening_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
 from chorus.api.publishing import router as publishing_router
@@ -26,3 +27,4 @@ api.add_router("/", approvals_router)
 api.add_router("/", links_router)
 api.add_router("/", experiments_router)
 api.add_router("/", ads_router)
+api.add_router("/", listening_router)

@@ -27,11 +27,22 @@ def register_oldest_due_probe(probe: OldestDueProbe) -> None:
         _oldest_due_probes.append(probe)
 
 
+# Extra sections of /health from apps core does not import (listening: stream lag and gaps).
+# A section reports; it does not change whether the whole is ok.
+Section = Callable[[], dict[str, Any]]
+_sections: dict[str, Section] = {}
+
+
+def register_section(name: str, section: Section) -> None:
+    _sections[name] = section
+
+
 @dataclass
 class Health:
     database_ok: bool
     heartbeats: dict[str, float | None] = field(default_factory=dict)  # role -> age in seconds
     oldest_due_at: dt.datetime | None = None
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stale_roles(self) -> list[str]:
@@ -62,6 +73,7 @@ class Health:
                     "late_seconds": round((now - self.oldest_due_at).total_seconds(), 1),
                 }
             ),
+            **self.sections,
         }
 
 
@@ -92,4 +104,5 @@ def check() -> Health:
         database_ok=database_ok,
         heartbeats=_heartbeat_ages(),
         oldest_due_at=min(dues) if dues else None,
+        sections={name: section() for name, section in _sections.items()},
     )

@@ -1,0 +1,65 @@
+"""Listening tasks (queue "listening"): take ids or names, safe to run twice.
+
+* `consume_slice`: the Celery-friendly form of `chorus listen` for the scaled shape: consumes a
+  source for a bounded time and returns; the scheduler enqueues it again. The lease on the
+  cursor row means two slices of the same source never run at once (the second waits and ends).
+* `poll_mastodon`: one min_id poll of a query's hashtag timelines.
+* `check_alerts`, `purge_expired`: alerts of a workspace; retention.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.tasks import task
+
+from chorus.core.env import env_bool, env_int
+
+SLICE_SECONDS = env_int("CHORUS_LISTEN_SLICE_SECONDS", 50)
+
+
+@task(queue_name="listening")
+def consume_slice(base_url: str, seconds: float = SLICE_SECONDS) -> int:
+    from chorus.listening.stream import Consumer
+
+    return Consumer(base_url).run(stop=threading.Event(), max_seconds=seconds)
+
+
+@task(queue_name="listening")
+def poll_mastodon(query_id: int) -> int:
+    from chorus.listening import mastodon
+    from chorus.listening.models import Query
+
+    query = Query.objects.filter(pk=query_id, active=True).first()
+    return 0 if query is None else mastodon.poll(query)
+
+
+@task(queue_name="listening")
+def check_alerts(workspace_id: int) -> int:
+    from chorus.listening import alerts
+
+    return alerts.check(workspace_id)
+
+
+@task(queue_name="listening")
+def purge_expired() -> int:
+    from chorus.listening import actions
+
+    return actions.purge_expired()
+
+
+def enqueue_due() -> None:
+    """Scheduler job: Mastodon polls, alert checks, and (when CHORUS_LISTEN_IN_TASKS is set, the
+    scaled shape) the next firehose slice."""
+    from chorus.listening.models import Query
+    from chorus.listening.stream import configured_url
+
+    for query_id in (
+        Query.objects.filter(active=True).exclude(mastodon_instance="").values_list("pk", flat=True)
+    ):
+        poll_mastodon.enqueue(query_id)
+    for workspace_id in set(Query.objects.filter(active=True).values_list("workspace_id", flat=True)):
+        check_alerts.enqueue(workspace_id)
+    url = configured_url()
+    if url and env_bool("CHORUS_LISTEN_IN_TASKS"):
+        consume_slice.enqueue(url)

@@ -1,0 +1,161 @@
+"""Listening pages: queries (with a preview before saving), insights, settings, stream status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.permissions import Perm, can
+from chorus.core import textsignals
+from chorus.listening import actions, insights, stream
+from chorus.listening.models import Alert, ListeningSettings, Query
+
+FORM_FIELDS = ("name", "group", "expression", "mastodon_instance", *actions.LIST_FIELDS)
+
+
+def _form_data(request: HttpRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {key: request.POST.get(key, "") for key in FORM_FIELDS}
+    data["networks"] = request.POST.getlist("networks")
+    data["active"] = request.POST.get("active") == "on"
+    return data
+
+
+def _initial(query: Query | None) -> dict[str, Any]:
+    if query is None:
+        return {"group": Query.Group.BRAND, "active": True, "networks": []}
+    data: dict[str, Any] = {key: getattr(query, key) for key in FORM_FIELDS}
+    for key in ("hashtags", "mentions", "authors_include", "authors_exclude", "languages"):
+        data[key] = " ".join(data[key])
+    data["active"] = query.active
+    return data
+
+
+@workspace_view(Perm.VIEW_LISTENING)
+def home(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    return render(
+        request,
+        "listening/home.html",
+        {
+            "workspace": workspace,
+            "queries": Query.objects.filter(workspace=workspace).order_by("group", "name"),
+            "alerts": Alert.objects.filter(workspace=workspace)
+            .select_related("query")
+            .order_by("-created_at")[:20],
+            "streams": stream.stream_status(),
+            "may_manage": can(membership_of(request).role, Perm.MANAGE_LISTENING),
+        },
+    )
+
+
+def _query_form(request: HttpRequest, query: Query | None) -> HttpResponse:
+    workspace = workspace_of(request)
+    data = _initial(query)
+    preview: list[Any] | None = None
+    error = ""
+    if request.method == "POST":
+        data = _form_data(request)
+        try:
+            if request.POST.get("preview"):
+                preview = actions.preview(workspace, data)
+            elif query is None:
+                query = actions.create_query(workspace, actor=current_user(request), data=data)
+                messages.success(request, _("Query saved: matching starts within seconds."))
+                return redirect("listening:home", slug=workspace.slug)
+            else:
+                actions.update_query(query, actor=current_user(request), data=data)
+                messages.success(request, _("Query saved."))
+                return redirect("listening:home", slug=workspace.slug)
+        except actions.QueryInvalid as exc:
+            error = str(exc)
+    return render(
+        request,
+        "listening/query_form.html",
+        {
+            "workspace": workspace,
+            "query": query,
+            "data": data,
+            "preview": preview,
+            "error": error,
+            "groups": Query.Group.choices,
+            "networks": [("bluesky", "Bluesky"), ("mastodon", "Mastodon")],
+        },
+    )
+
+
+@workspace_view(Perm.MANAGE_LISTENING)
+def query_new(request: HttpRequest) -> HttpResponse:
+    return _query_form(request, None)
+
+
+@workspace_view(Perm.MANAGE_LISTENING)
+def query_edit(request: HttpRequest, query_id: int) -> HttpResponse:
+    return _query_form(request, get_object_or_404(Query, pk=query_id, workspace=workspace_of(request)))
+
+
+@workspace_view(Perm.MANAGE_LISTENING, methods=("POST",))
+def query_delete(request: HttpRequest, query_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    query = get_object_or_404(Query, pk=query_id, workspace=workspace)
+    removed = actions.delete_query(query, actor=current_user(request))
+    messages.success(request, _("Query deleted with its %(n)d matches.") % {"n": removed})
+    return redirect("listening:home", slug=workspace.slug)
+
+
+@workspace_view(Perm.VIEW_LISTENING)
+def insights_page(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    try:
+        days = min(max(int(request.GET.get("days", 7)), 1), 365)
+    except ValueError:
+        days = 7
+    queries = Query.objects.filter(workspace=workspace).order_by("name")
+    query_id = request.GET.get("query")
+    selected = queries.filter(pk=query_id).first() if query_id and query_id.isdigit() else None
+    result = insights.compute(workspace.pk, days=days, query_id=selected.pk if selected else None)
+    peak = max([row["n"] for row in result.by_day], default=0)
+    return render(
+        request,
+        "listening/insights.html",
+        {
+            "workspace": workspace,
+            "insights": result,
+            "queries": queries,
+            "selected": selected,
+            "days": days,
+            "peak": peak,
+            "methods": textsignals.METHOD,
+            "groups": dict(Query.Group.choices),
+        },
+    )
+
+
+@workspace_view(Perm.MANAGE_LISTENING)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    current = ListeningSettings.objects.filter(workspace=workspace).first() or ListeningSettings(
+        workspace=workspace
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            actions.save_settings(workspace, actor=current_user(request), data=request.POST.dict())
+            messages.success(request, _("Listening settings saved."))
+            return redirect("listening:settings", slug=workspace.slug)
+        except actions.QueryInvalid as exc:
+            error = str(exc)
+    return render(
+        request,
+        "listening/settings.html",
+        {
+            "workspace": workspace,
+            "settings": current,
+            "languages": " ".join(current.language_list()),
+            "error": error,
+        },
+    )
