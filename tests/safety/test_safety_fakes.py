@@ -63,8 +63,8 @@ def _target(cast, channel, asset: MediaAsset):
 
 def test_mastodon_fake_receives_images_and_videos_without_location(
     cast,
-    fake: Fake,
-    fake_channel,
+    fake: Fake,  # noqa: F811
+    fake_channel,  # noqa: F811
     monkeypatch,
     tmp_path,
 ):
