@@ -189,3 +189,43 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
     )
     response["Referrer-Policy"] = "same-origin"  # token in URL; no-referrer => Origin: null => CSRF 403
     return response
+
+
+@workspace_view(Perm.MANAGE_WORKSPACE)
+def contributor(request: HttpRequest, contributor_id: int) -> HttpResponse:
+    """A contributor's personal data: what Chorus holds, an export (zip) and the erasure."""
+    from chorus.approvals import privacy
+
+    workspace = workspace_of(request)
+    person = get_object_or_404(Contributor, pk=contributor_id, workspace=workspace)
+    if request.method == "POST" and request.POST.get("action") == "erase":
+        if request.POST.get("confirm") != person.name:
+            messages.error(request, _("Type the contributor's name to confirm the erasure."))
+        else:
+            done = privacy.erase(
+                person, actor=current_user(request), reason=request.POST.get("reason", "")[:500]
+            )
+            messages.success(
+                request,
+                _("Erased: %(stories)s stories, %(files)s files; %(rows)s audit rows pseudonymised.")
+                % {"stories": done["stories"], "files": done["files"], "rows": done["audit_rows"]},
+            )
+        return redirect("approvals:contributor", slug=workspace.slug, contributor_id=person.pk)
+    if request.GET.get("export") == "zip":
+        response = HttpResponse(
+            privacy.export(person, actor=current_user(request)), content_type="application/zip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="contributor-{person.pk}.zip"'
+        return response
+    return render(
+        request,
+        "approvals/contributor.html",
+        {
+            "workspace": workspace,
+            "person": person,
+            "stories": person.stories.order_by("-created_at"),
+            "consents": MediaConsent.objects.filter(contributor=person)
+            .select_related("asset")
+            .order_by("-pk"),
+        },
+    )
