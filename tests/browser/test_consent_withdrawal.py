@@ -37,7 +37,9 @@ def test_a_contributor_withdraws_consent_and_the_team_sees_it(
     )  # fmt: skip
     asset = story.photos.get()
     channel = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
-    post = publishing.create_post(workspace=cast.workspace, author=cast.owner, channels=[channel], text="Soon")
+    post = publishing.create_post(
+        workspace=cast.workspace, author=cast.owner, channels=[channel], text="Soon"
+    )
     target = post.targets.get()
     publishing.edit(target, actor=cast.owner, media=[media.as_post_media(asset)])
     publishing.schedule(target, actor=cast.owner, when=timezone.now() + dt.timedelta(days=2))
