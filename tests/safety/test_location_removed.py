@@ -148,6 +148,7 @@ def test_api_upload_is_clean(cast: Cast, tmp_path):
     )
     assert response.status_code == 201, response.content
     assert "gps" in MediaAsset.objects.get().metadata_removed
+    assert {"gps", "xmp_location", "thumbnail"} <= set(response.json()["asset"]["metadata_removed"])
     assert_image_has_no_location(_served(cast, MediaAsset.objects.get()))
 
 
@@ -206,3 +207,17 @@ def test_intake_never_changes_an_existing_asset(cast: Cast, tmp_path):
         "Me",
     )
     assert json.loads(json.dumps(record.uses)) == list(MediaConsent.Use.values)
+
+
+def test_files_stored_before_scrubbing_are_scrubbed_by_the_command(cast: Cast, tmp_path):
+    from django.core.management import call_command
+
+    photo = jpeg_with_location(tmp_path / "old.jpg")
+    asset, _created = actions.upload(cast.workspace, cast.owner, _upload(photo))
+    with default_storage.open(asset.path, "wb") as handle:  # as an upload before this release stored it
+        handle.write(photo.read_bytes())
+    call_command("scrub_media")
+    asset.refresh_from_db()
+    assert_image_has_no_location(_served(cast, asset))
+    assert asset.size == default_storage.size(asset.path)
+    assert actions.rescrub(asset) == []  # a second run leaves it alone

@@ -466,3 +466,32 @@ def variant(
         )
         % {"bytes": max_bytes}
     )
+
+
+# --- files stored before scrubbing existed -------------------------------------------------------
+
+
+def rescrub(asset: MediaAsset) -> list[str]:
+    """Scrubs an asset stored before uploads were scrubbed (safe to run twice: a clean file is left
+    as it is). Returns the codes of what was removed."""
+    from chorus.media.faces import _replace_file
+
+    suffix = Path(asset.path).suffix or ".bin"
+    with tempfile.TemporaryDirectory(prefix="chorus-rescrub-") as tmpdir:
+        source, clean = Path(tmpdir) / f"source{suffix}", Path(tmpdir) / f"clean{suffix}"
+        with default_storage.open(asset.path, "rb") as handle:
+            source.write_bytes(handle.read())
+        result = scrub.scrub(source, clean, asset.kind, asset.mime_type)
+        if not result.removed:
+            return []
+        data = clean.read_bytes()
+    _replace_file(asset, data)
+    with transaction.atomic():
+        MediaAsset.objects.filter(pk=asset.pk).update(
+            size=len(data),
+            width=result.width or asset.width,
+            height=result.height or asset.height,
+            metadata_removed=sorted(set(asset.metadata_removed or []) | set(result.removed)),
+        )
+        audit.record("media.scrubbed", workspace=asset.workspace, obj=asset, metadata_removed=result.removed)
+    return result.removed
