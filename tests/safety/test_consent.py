@@ -111,3 +111,25 @@ def test_reminders_before_the_end_and_withdrawal_after_it(cast: Cast, asset: Med
     soon.refresh_from_db()
     target.refresh_from_db()
     assert soon.state == "expired" and target.hold_reason == "consent_withdrawn"
+
+
+def test_the_composer_refuses_a_file_outside_its_consent_scope(cast: Cast, asset: MediaAsset):
+    from chorus.publishing import composer
+
+    channel = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    items = [media.as_post_media(asset, alt="A portrait")]
+    draft = composer.Draft(
+        title="", text="Hello", link="", media=items,
+        channels=[composer.ChannelDraft(channel=channel, own_text="", options={})],
+    )  # fmt: skip
+
+    def reasons() -> list[str]:
+        return [p.message for p in composer.check_channel(draft, draft.channels[0], cast.workspace).problems]
+
+    assert reasons() == []  # the team's own file, no consent record: not judged
+    row = consent.record(asset, actor=cast.owner, person="Amina", uses=["website"], evidence="written")
+    assert reasons() == ["The consent for this file does not cover: Social networks."]
+    consent.record(asset, actor=cast.owner, person="Amina", uses=["networks"], evidence="written")
+    assert reasons() == []
+    consent.withdraw(row, actor=cast.owner)
+    assert reasons() == ["Consent for this file was withdrawn."]

@@ -277,3 +277,30 @@ def set_rules(workspace: Workspace, *, actor: User | None, **values: object) -> 
     if changed:
         audit.record("media.safety_rules_changed", workspace=workspace, actor=actor, obj=rules, **changed)
     return rules
+
+
+WEBSITE_KINDS = {"wordpress"}
+
+
+def use_of(channel_kind: str) -> str:
+    return MediaConsent.Use.WEBSITE if channel_kind in WEBSITE_KINDS else MediaConsent.Use.NETWORKS
+
+
+def scope_problems(media: list[dict[str, Any]], channel_kind: str) -> list[tuple[int, str]]:
+    """(index, reason) for each media item whose consents do not allow this channel's use: a
+    withdrawn file, or a file with consent records none of which (active, in term) covers it.
+    Files without any consent record (the team's own) are not judged here."""
+    ids = [item.get("media_id") for item in media if isinstance(item, dict)]
+    assets = {a.pk: a for a in MediaAsset.objects.filter(pk__in=[i for i in ids if isinstance(i, int)])}
+    use = use_of(channel_kind)
+    found: list[tuple[int, str]] = []
+    for index, item in enumerate(media):
+        asset = assets.get(item.get("media_id") if isinstance(item, dict) else None)  # type: ignore[arg-type]
+        if asset is None:
+            continue
+        if asset.withdrawn_at is not None:
+            found.append((index, _("Consent for this file was withdrawn.")))
+        elif asset.consents.exists() and use not in active_uses(asset):
+            label = dict(MediaConsent.Use.choices)[use]
+            found.append((index, _("The consent for this file does not cover: %(use)s.") % {"use": label}))
+    return found
