@@ -171,7 +171,7 @@ def to_post(story: Story, *, actor: User, channels: list[Any]) -> Post:
     )
     if story.campaign_id:
         Post.objects.filter(pk=post.pk).update(campaign_id=story.campaign_id)
-    items = [media.as_post_media(a) for a in story.photos.all()]
+    items = [media.as_post_media(a) for a in story.photos.filter(withdrawn_at__isnull=True)]  # not withdrawn
     if items:
         for target in post.targets.all():
             publishing.edit(target, actor=actor, media=items)
