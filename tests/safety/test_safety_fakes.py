@@ -1,6 +1,7 @@
 """The networks we cannot run, through their HTTP fakes (built from their documented requests):
 the media bytes each upload request carries are extracted from the recorded request and parsed.
-Mastodon (image and video, POST /api/v2/media) and X (video, chunked INIT/APPEND/FINALIZE)."""
+Mastodon (image and video, POST /api/v2/media), X (video, chunked INIT/APPEND/FINALIZE) and
+Facebook (photo and video, multipart `source` to the Graph API)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from pathlib import Path
 import httpx
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from chorus.channels.actions import connect_channel
 from chorus.connectors.mastodon import client as mastodon_client
 from chorus.connectors.x import client as x_client
 from chorus.media import actions as media
 from chorus.media.models import MediaAsset
+from tests.connectors.graph_fake import graph, meta_apps  # noqa: F401  (fixtures)
 from tests.connectors.mastodon.conftest import (  # noqa: F401  (fixtures)
     INSTANCE,
     Fake,
@@ -96,3 +99,35 @@ def test_x_fake_receives_a_video_without_location(cast, oauth_fake, x_channel, m
     sent = b"".join(part for request in appends for part in file_parts(request, "media"))
     assert len(sent) == clip.size
     assert_video_has_no_location(sent, tmp_path)
+
+
+def test_facebook_graph_fake_receives_a_photo_and_a_video_without_location(cast, graph, meta_apps, tmp_path):  # noqa: F811
+    from chorus.connectors.meta.graph import GRAPH_VERSION
+    from tests.connectors.graph_fake import fixture as graph_fixture
+
+    here = Path(__file__).parents[1] / "connectors" / "facebook"
+    page = connect_channel(
+        workspace=cast.workspace, kind="facebook", name="Seas Alive",
+        config={"page_id": "1111", "page_name": "Seas Alive"},
+        credentials={"access_token": "page-token-1111"}, actor=cast.owner,
+    )  # fmt: skip
+    graph.on(
+        "POST",
+        f"https://graph.facebook.com/{GRAPH_VERSION}/1111/photos",
+        graph_fixture(here, "photo_published.json"),
+    )
+    graph.on(
+        "POST",
+        f"https://graph-video.facebook.com/{GRAPH_VERSION}/1111/videos",
+        graph_fixture(here, "video.json"),
+    )
+    photo = _asset(cast, jpeg_with_location(tmp_path / "photo.jpg"))
+    clip = _asset(cast, video_with_location(tmp_path / "clip.mp4"))
+    page.connector().publish(_target(cast, page, photo))
+    page.connector().publish(_target(cast, page, clip))
+    [photo_request] = graph.to("POST", f"https://graph.facebook.com/{GRAPH_VERSION}/1111/photos")
+    [video_request] = graph.to("POST", f"https://graph-video.facebook.com/{GRAPH_VERSION}/1111/videos")
+    [sent_photo] = file_parts(photo_request, "source")
+    [sent_video] = file_parts(video_request, "source")
+    assert_image_has_no_location(sent_photo)
+    assert_video_has_no_location(sent_video, tmp_path)
