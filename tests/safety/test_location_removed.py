@@ -227,3 +227,24 @@ def test_files_stored_before_scrubbing_are_scrubbed_by_the_command(cast: Cast, t
     assert_image_has_no_location(_served(cast, asset))
     assert asset.size == default_storage.size(asset.path)
     assert actions.rescrub(asset) == []  # a second run leaves it alone
+
+
+def test_an_outside_reviewer_gets_the_clean_file(cast: Cast, tmp_path):
+    """The review link shows the post's media to someone outside the team: the stored, clean file."""
+    from chorus.approvals.actions import issue_link
+    from chorus.channels.actions import connect_channel
+    from chorus.publishing import actions as publishing
+
+    asset, _created = actions.upload(
+        cast.workspace, cast.owner, _upload(jpeg_with_location(tmp_path / "r.jpg"))
+    )
+    channel = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    post = publishing.create_post(
+        workspace=cast.workspace, author=cast.owner, channels=[channel], text="Look"
+    )
+    target = post.targets.get()
+    publishing.edit(target, actor=cast.owner, media=[actions.as_post_media(asset)])
+    _link, raw = issue_link(target, actor=cast.owner, name="Partner")
+    response = Client().get(reverse("approvals:outside_media", args=[raw, 0]))
+    assert response.status_code == 200
+    assert_image_has_no_location(b"".join(response.streaming_content))  # type: ignore[attr-defined]
