@@ -248,3 +248,26 @@ def test_an_outside_reviewer_gets_the_clean_file(cast: Cast, tmp_path):
     response = Client().get(reverse("approvals:outside_media", args=[raw, 0]))
     assert response.status_code == 200
     assert_image_has_no_location(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+
+
+def test_the_shared_media_readers_of_every_other_connector_read_the_clean_file(cast: Cast, tmp_path):
+    """LinkedIn, YouTube, TikTok, Pinterest and X read a media item's bytes through
+    connectors.oauth2.media_bytes; Facebook through meta.media.read_bytes; Instagram and Threads
+    hand Meta the URL of the same stored path (meta.media.public_url). All read the stored file."""
+    from chorus.connectors.meta.media import public_url, read_bytes
+    from chorus.connectors.oauth2 import media_bytes
+
+    photo, _created = actions.upload(
+        cast.workspace, cast.owner, _upload(jpeg_with_location(tmp_path / "p.jpg"))
+    )
+    clip, _created = actions.upload(
+        cast.workspace, cast.owner, _upload(video_with_location(tmp_path / "v.mp4"))
+    )
+    for asset in (photo, clip):
+        item = actions.as_post_media(asset)
+        for data in (media_bytes(item), read_bytes(item["path"])):
+            if asset.kind == "image":
+                assert_image_has_no_location(data)
+            else:
+                assert_video_has_no_location(data, tmp_path)
+        assert public_url(item["path"]).endswith(asset.path)  # the URL Meta fetches: the same stored file
