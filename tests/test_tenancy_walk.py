@@ -95,6 +95,10 @@ def _listening_query_in(workspace):
     from chorus.listening.actions import create_query
 
     return create_query(workspace, actor=None, data={"name": "Walker", "expression": "walker"}).pk
+def _contributor_in(workspace):
+    from chorus.approvals.intake import invite
+
+    return invite(workspace, actor=None, name="Walker")[0].pk
 
 
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
@@ -131,6 +135,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
     "boost_id": lambda cast: _boost_in(cast.workspace),
     "query_id": lambda cast: _listening_query_in(cast.workspace),
+    "contributor_id": lambda cast: _contributor_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,

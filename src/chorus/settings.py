@@ -161,6 +161,8 @@ STATICFILES_DIRS += [
 WHITENOISE_USE_FINDERS = True  # the embedded shape serves straight from the source tree
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Private originals (SafetyRules.keep_private_originals): never under MEDIA_ROOT, never served.
+CHORUS_PRIVATE_ROOT = Path(env_str("CHORUS_PRIVATE_ROOT", str(VAR_DIR / "private")))
 
 # Background work: Django's Tasks API with one of two engines (DESIGN.md).
 TASK_QUEUES = ["default", "publishing", "metrics", "listening"]

@@ -39,6 +39,8 @@ class AssetOut(Schema):
     created_at: dt.datetime
     path: str
     used_in_posts: int = 0
+    metadata_removed: list[str] = []  # codes of what was removed on the way in (chorus.media.scrub)
+    withdrawn: bool = False  # a consent for this file was withdrawn: not usable in posts
 
 
 class AssetPage(Schema):
@@ -81,6 +83,8 @@ def _out(asset: MediaAsset, used: int = 0) -> AssetOut:
         created_at=asset.created_at,
         path=asset.path,
         used_in_posts=used,
+        metadata_removed=list(asset.metadata_removed or []),
+        withdrawn=asset.withdrawn_at is not None,
     )
 
 

@@ -15,3 +15,7 @@ class ApprovalsConfig(AppConfig):
         register_job("approvals-hold-unapproved", hold_unapproved, 60)
         # Hourly: the daily digest goes out once, from 08:00 in each workspace's zone.
         register_job("approvals-daily-digest", send_digests, 3600)
+        from chorus.approvals.privacy import apply_retention
+
+        # Hourly: stories never used, past the workspace's retention rule, are erased with their files.
+        register_job("approvals-story-retention", apply_retention, 3600)

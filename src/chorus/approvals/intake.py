@@ -16,7 +16,8 @@ from chorus.approvals.models import Contributor, Story, new_raw_token, token_has
 from chorus.content.models import Campaign, Post
 from chorus.core import audit
 from chorus.media import actions as media
-from chorus.media.models import MediaAsset
+from chorus.media import consent as consents
+from chorus.media.models import MediaAsset, MediaConsent
 from chorus.publishing import actions as publishing
 
 MAX_PHOTOS = 10
@@ -68,9 +69,14 @@ def submit(
     consent: bool,
     credit: str = "",
     photos: Iterable[Any] = (),
+    uses: Iterable[str] | None = None,
+    credit_is_pseudonym: bool = False,
 ) -> Story:
-    """A contributor's story. Photos go into the media library with the story's consent and
-    credit; a photo the library refuses (type, size) refuses the whole submission."""
+    """A contributor's story. Each photo goes into the media library (scrubbed of its metadata on
+    the way in) and gets its own consent record for this contributor and story. A photo whose
+    bytes are already in the library is that asset, left as the team described it: an outsider
+    never changes an existing file's consent or credit. A photo the library refuses (type, size)
+    refuses the whole submission."""
     photos = list(photos)
     if not title.strip() or not text.strip():
         raise IntakeRefused(_("A story needs a title and its text."))
@@ -80,18 +86,22 @@ def submit(
         raise IntakeRefused(
             ngettext("At most %(n)s photo.", "At most %(n)s photos.", MAX_PHOTOS) % {"n": MAX_PHOTOS}
         )
+    chosen_uses = list(MediaConsent.Use.values) if uses is None else [u for u in uses if u]
+    if not chosen_uses or set(chosen_uses) - set(MediaConsent.Use.values):
+        raise IntakeRefused(_("Choose where the photos may be used."))
     workspace = contributor.workspace
     with transaction.atomic():
         assets: list[MediaAsset] = []
         for photo in photos:
             try:
-                asset, _created = media.upload(workspace, None, photo)
+                asset, created = media.upload(workspace, None, photo, source="contributor")
             except Exception as exc:  # the library's own refusal, with its reason
                 raise IntakeRefused(str(exc)) from None
-            media.update_asset(
-                asset, actor=None, credit=credit[:300], consent=MediaAsset.Consent.WRITTEN,
-                consent_note=_("Given by %(name)s with the story “%(title)s”") % {"name": contributor.name, "title": title[:100]},
-            )  # fmt: skip
+            if created:  # a new file: the story's credit is its first description
+                media.update_asset(
+                    asset, actor=None, credit=credit[:300], consent=MediaAsset.Consent.WRITTEN,
+                    consent_note=_("Given by %(name)s with the story “%(title)s”") % {"name": contributor.name, "title": title[:100]},
+                )  # fmt: skip
             assets.append(asset)
         story = Story.objects.create(
             workspace=workspace, contributor=contributor, campaign=contributor.campaign, title=title.strip()[:200],
@@ -99,10 +109,39 @@ def submit(
             credit=credit[:300],
         )  # fmt: skip
         story.photos.set(assets)
+        for asset in assets:
+            consents.record(
+                asset, actor=None, person=contributor.name, uses=chosen_uses,
+                evidence=MediaConsent.Evidence.ONLINE,
+                evidence_note=_("Confirmed on the contributor link with the story “%(title)s”") % {"title": title[:100]},
+                credit=credit, credit_is_pseudonym=credit_is_pseudonym, contributor=contributor, story=story,
+            )  # fmt: skip
+        if assets and consents.rules_for(workspace).face_review_for_contributors:
+            from chorus.media import faces
+
+            for asset in assets:
+                faces.detect(asset)
         audit.record(
             "story.submitted", workspace=workspace, obj=story, contributor=contributor.pk, photos=len(assets)
         )
     return story
+
+
+def withdraw_story(contributor: Contributor, story: Story, *, reason: str = "") -> int:
+    """The contributor withdraws their consent for a story's photos through their own link. Returns
+    how many consents were withdrawn (each stops its file: see chorus.media.consent.withdraw)."""
+    if story.contributor_id != contributor.pk:
+        raise IntakeRefused(_("This story is not yours."))
+    rows = list(
+        MediaConsent.objects.filter(story=story, contributor=contributor, state=MediaConsent.State.ACTIVE)
+    )
+    for row in rows:
+        consents.withdraw(row, actor=None, reason=reason, via="contributor")
+    audit.record(
+        "story.consent_withdrawn", workspace=story.workspace, obj=story, contributor=contributor.pk,
+        photos=len(rows), reason=reason.strip(),
+    )  # fmt: skip
+    return len(rows)
 
 
 @transaction.atomic
@@ -132,7 +171,7 @@ def to_post(story: Story, *, actor: User, channels: list[Any]) -> Post:
     )
     if story.campaign_id:
         Post.objects.filter(pk=post.pk).update(campaign_id=story.campaign_id)
-    items = [media.as_post_media(a) for a in story.photos.all()]
+    items = [media.as_post_media(a) for a in story.photos.filter(withdrawn_at__isnull=True)]  # not withdrawn
     if items:
         for target in post.targets.all():
             publishing.edit(target, actor=actor, media=items)

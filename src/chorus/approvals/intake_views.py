@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from chorus.accounts.access import current_user, workspace_of, workspace_view
@@ -14,6 +15,7 @@ from chorus.approvals import intake
 from chorus.approvals.models import Contributor, Story
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign
+from chorus.media.models import MediaConsent
 
 
 @workspace_view(Perm.EDIT_ANY_POST, methods=("GET",))
@@ -133,6 +135,22 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
     except intake.IntakeRefused as exc:
         return render(request, "approvals/outside_refused.html", {"reason": str(exc)}, status=404)
     error = ""
+    if request.method == "POST" and request.POST.get("action") == "withdraw":
+        raw_story = request.POST.get("story", "")
+        story = get_object_or_404(
+            Story, pk=int(raw_story) if raw_story.isdigit() else 0, contributor=contributor
+        )
+        count = intake.withdraw_story(contributor, story, reason=request.POST.get("reason", "")[:500])
+        messages.success(
+            request,
+            ngettext(
+                "Your consent was withdrawn for %(count)s photo. The team has been told.",
+                "Your consent was withdrawn for %(count)s photos. The team has been told.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("approvals:contribute", token=token)
     if request.method == "POST":
         try:
             intake.submit(
@@ -144,11 +162,15 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
                 consent=bool(request.POST.get("consent")),
                 credit=request.POST.get("credit", ""),
                 photos=request.FILES.getlist("photos"),
+                # The form offers the choice (uses_offered); a client without it agrees to all uses.
+                uses=request.POST.getlist("uses") if request.POST.get("uses_offered") else None,
+                credit_is_pseudonym=bool(request.POST.get("credit_is_pseudonym")),
             )
         except intake.IntakeRefused as exc:
             error = str(exc)
         else:
             return redirect("approvals:contribute", token=token)
+    consents = MediaConsent.objects.filter(contributor=contributor, story__isnull=False)
     response = render(
         request,
         "approvals/contribute.html",
@@ -157,8 +179,53 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
             "stories": contributor.stories.order_by("-created_at"),
             "error": error,
             "form": request.POST if error else {},
+            "uses": MediaConsent.Use.choices,
+            "chosen_uses": request.POST.getlist("uses") if error else [],
+            "with_consent": set(consents.filter(state="active").values_list("story_id", flat=True)),
+            "withdrawn": set(consents.exclude(state="active").values_list("story_id", flat=True))
+            - set(consents.filter(state="active").values_list("story_id", flat=True)),
         },
         status=400 if error else 200,
     )
     response["Referrer-Policy"] = "same-origin"  # token in URL; no-referrer => Origin: null => CSRF 403
     return response
+
+
+@workspace_view(Perm.MANAGE_WORKSPACE)
+def contributor(request: HttpRequest, contributor_id: int) -> HttpResponse:
+    """A contributor's personal data: what Chorus holds, an export (zip) and the erasure."""
+    from chorus.approvals import privacy
+
+    workspace = workspace_of(request)
+    person = get_object_or_404(Contributor, pk=contributor_id, workspace=workspace)
+    if request.method == "POST" and request.POST.get("action") == "erase":
+        if request.POST.get("confirm") != person.name:
+            messages.error(request, _("Type the contributor's name to confirm the erasure."))
+        else:
+            done = privacy.erase(
+                person, actor=current_user(request), reason=request.POST.get("reason", "")[:500]
+            )
+            messages.success(
+                request,
+                _("Erased: %(stories)s stories, %(files)s files; %(rows)s audit rows pseudonymised.")
+                % {"stories": done["stories"], "files": done["files"], "rows": done["audit_rows"]},
+            )
+        return redirect("approvals:contributor", slug=workspace.slug, contributor_id=person.pk)
+    if request.GET.get("export") == "zip":
+        response = HttpResponse(
+            privacy.export(person, actor=current_user(request)), content_type="application/zip"
+        )
+        response["Content-Disposition"] = f'attachment; filename="contributor-{person.pk}.zip"'
+        return response
+    return render(
+        request,
+        "approvals/contributor.html",
+        {
+            "workspace": workspace,
+            "person": person,
+            "stories": person.stories.order_by("-created_at"),
+            "consents": MediaConsent.objects.filter(contributor=person)
+            .select_related("asset")
+            .order_by("-pk"),
+        },
+    )

@@ -234,7 +234,11 @@ def _media_items(workspace: Workspace, names: list[str]) -> list[dict[str, Any]]
 
     items = []
     for name in names:
-        asset = MediaAsset.objects.filter(workspace=workspace, original_name=name).order_by("-pk").first()
+        asset = (
+            MediaAsset.objects.filter(workspace=workspace, original_name=name, withdrawn_at__isnull=True)
+            .order_by("-pk")
+            .first()
+        )
         if asset is not None:
             items.append(as_post_media(asset))
     return items

@@ -121,6 +121,7 @@ class PostTarget(models.Model):
         NONE = "", "-"
         MISSED = "missed", _("Missed its time by more than the workspace tolerance")
         CHANNEL_PAUSED = "channel_paused", _("The channel needs to be reconnected")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent for a file in this post was withdrawn")
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="targets")

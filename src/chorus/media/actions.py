@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -41,8 +41,9 @@ from PIL import Image, ImageOps
 from chorus.accounts.models import User, Workspace
 from chorus.content.models import PostTarget
 from chorus.core import audit
+from chorus.media import scrub
 from chorus.media import sniff as sniffing
-from chorus.media.models import MediaAsset, MediaFolder, MediaTag, MediaUsage
+from chorus.media.models import MediaAsset, MediaFolder, MediaTag, MediaUsage, SafetyRules
 from chorus.media.sniff import MediaRejected
 
 __all__ = [
@@ -94,8 +95,14 @@ def _search_text(asset: MediaAsset, tag_names: Iterable[str]) -> str:
     return " ".join(p for p in parts if p).casefold()
 
 
-def upload(workspace: Workspace, user: User | None, file: UploadedLike) -> tuple[MediaAsset, bool]:
-    """Stores `file` in the workspace's library; returns (asset, created)."""
+def upload(
+    workspace: Workspace, user: User | None, file: UploadedLike, *, source: str = "library"
+) -> tuple[MediaAsset, bool]:
+    """Stores `file` in the workspace's library; returns (asset, created).
+
+    The one way a file enters Chorus (library page, contributor link, bulk import, API): what is
+    stored is the copy `scrub.scrub` made without location and identity metadata. The digest
+    of the bytes as uploaded identifies the file (the same upload again is the same asset)."""
     name = Path(file.name or "upload").name[:255] or "upload"
     digest, size = hashlib.sha256(), 0
     with tempfile.NamedTemporaryFile(prefix="chorus-upload-", suffix=".bin") as tmp:
@@ -115,25 +122,32 @@ def upload(workspace: Workspace, user: User | None, file: UploadedLike) -> tuple
         if existing is not None:
             return existing, False
         found = sniffing.sniff(Path(tmp.name))
-        # Content-addressed names: a file left by an interrupted upload of the same bytes is
-        # identical, so it is reused rather than copied again under a suffixed name.
-        stored = f"{_base(workspace)}/{sha[:2]}/{sha}.{found.extension}"
-        if not default_storage.exists(stored):
-            with open(tmp.name, "rb") as src:
-                stored = default_storage.save(stored, File(src))
-        thumbnail = _make_thumbnail(workspace, sha, Path(tmp.name), found.kind)
+        with tempfile.TemporaryDirectory(prefix="chorus-scrub-") as tmpdir:
+            clean = Path(tmpdir) / f"clean.{found.extension}"
+            scrubbed = scrub.scrub(Path(tmp.name), clean, found.kind, found.mime_type)
+            # Content-addressed names: a file left by an interrupted upload of the same bytes is
+            # identical (scrubbing is deterministic), so it is reused rather than copied again.
+            stored = f"{_base(workspace)}/{sha[:2]}/{sha}.{found.extension}"
+            if not default_storage.exists(stored):
+                with open(clean, "rb") as src:
+                    stored = default_storage.save(stored, File(src))
+            original = _keep_private_original(workspace, sha, found.extension, Path(tmp.name))
+            thumbnail = _make_thumbnail(workspace, sha, clean, found.kind)
+            stored_size = clean.stat().st_size
     asset = MediaAsset(
         workspace=workspace,
         original_name=name,
         kind=found.kind,
         mime_type=found.mime_type,
-        width=found.width,
-        height=found.height,
+        width=scrubbed.width or found.width,
+        height=scrubbed.height or found.height,
         duration=found.duration,
-        size=size,
+        size=stored_size,
         sha256=sha,
         uploaded_by=user,
         thumbnail=thumbnail,
+        metadata_removed=scrubbed.removed,
+        private_original=original,
     )
     asset.file.name = stored
     asset.search_text = _search_text(asset, [])
@@ -141,13 +155,31 @@ def upload(workspace: Workspace, user: User | None, file: UploadedLike) -> tuple
         with transaction.atomic():
             asset.save()
             audit.record(
-                "media.uploaded", workspace=workspace, actor=user, obj=asset, name=name, mime=found.mime_type
-            )
+                "media.uploaded", workspace=workspace, actor=user, obj=asset, name=name, mime=found.mime_type,
+                source=source, metadata_removed=scrubbed.removed, private_original=bool(original),
+            )  # fmt: skip
     except IntegrityError:
         # Another request stored the same bytes a moment ago: theirs wins, ours is removed.
         _remove_files([stored, thumbnail])
         return MediaAsset.objects.get(workspace=workspace, sha256=sha), False
     return asset, True
+
+
+def private_storage() -> FileSystemStorage:
+    """Where private originals live: outside MEDIA_ROOT, so no URL and no connector reaches them."""
+    return FileSystemStorage(location=str(settings.CHORUS_PRIVATE_ROOT), base_url=None)
+
+
+def _keep_private_original(workspace: Workspace, sha: str, extension: str, source: Path) -> str:
+    rules = SafetyRules.objects.filter(workspace=workspace).first()
+    if rules is None or not rules.keep_private_originals:
+        return ""
+    storage = private_storage()
+    name = f"workspaces/{workspace.pk}/originals/{sha}.{extension}"
+    if storage.exists(name):
+        return name
+    with open(source, "rb") as src:
+        return storage.save(name, File(src))
 
 
 def _make_thumbnail(workspace: Workspace, sha: str, source: Path, kind: str) -> str:
@@ -434,3 +466,32 @@ def variant(
         )
         % {"bytes": max_bytes}
     )
+
+
+# --- files stored before scrubbing existed -------------------------------------------------------
+
+
+def rescrub(asset: MediaAsset) -> list[str]:
+    """Scrubs an asset stored before uploads were scrubbed (safe to run twice: a clean file is left
+    as it is). Returns the codes of what was removed."""
+    from chorus.media.faces import _replace_file
+
+    suffix = Path(asset.path).suffix or ".bin"
+    with tempfile.TemporaryDirectory(prefix="chorus-rescrub-") as tmpdir:
+        source, clean = Path(tmpdir) / f"source{suffix}", Path(tmpdir) / f"clean{suffix}"
+        with default_storage.open(asset.path, "rb") as handle:
+            source.write_bytes(handle.read())
+        result = scrub.scrub(source, clean, asset.kind, asset.mime_type)
+        if not result.removed:
+            return []
+        data = clean.read_bytes()
+    _replace_file(asset, data)
+    with transaction.atomic():
+        MediaAsset.objects.filter(pk=asset.pk).update(
+            size=len(data),
+            width=result.width or asset.width,
+            height=result.height or asset.height,
+            metadata_removed=sorted(set(asset.metadata_removed or []) | set(result.removed)),
+        )
+        audit.record("media.scrubbed", workspace=asset.workspace, obj=asset, metadata_removed=result.removed)
+    return result.removed

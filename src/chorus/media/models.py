@@ -95,6 +95,14 @@ class MediaAsset(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=now)
+    # What chorus.media.scrub removed on the way in (codes of scrub.LABELS, shown on the asset page).
+    metadata_removed = models.JSONField(default=list, blank=True, editable=False)
+    # The file as uploaded, kept only when the workspace asks (SafetyRules.keep_private_originals):
+    # a name in the private storage (outside MEDIA_ROOT), never served to a network or a page.
+    private_original = models.CharField(max_length=300, blank=True, editable=False)
+    # Set when a consent for this file is withdrawn: hidden from the composer and the picker.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)  # +1 per face blur
 
     class Meta:
         verbose_name = _("media file")
@@ -136,3 +144,133 @@ class MediaUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset_id} in {self.target_id}"
+
+
+class SafetyRules(models.Model):
+    """A workspace's choices about the people in its files (absent row = the defaults)."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    keep_private_originals = models.BooleanField(
+        _("keep a private original of each upload (with its metadata, never published)"), default=False
+    )
+    face_review_for_contributors = models.BooleanField(
+        _("every face in a contributor's photo must be reviewed before the photo can be used"), default=False
+    )
+    unused_story_days = models.PositiveIntegerField(
+        _("erase stories never used after this many days (0: keep)"), default=0
+    )
+    consent_reminder_days = models.PositiveIntegerField(
+        _("remind the team this many days before a consent expires"), default=30
+    )
+
+    class Meta:
+        verbose_name = _("safety rules")
+
+    def __str__(self) -> str:
+        return f"rules of {self.workspace_id}"
+
+
+class MediaConsent(models.Model):
+    """One person's consent for one file: scope, term, evidence and credit. A file may have
+    several (the same bytes sent by two contributors); withdrawing any of them stops the file."""
+
+    class Use(models.TextChoices):
+        NETWORKS = "networks", _("Social networks")
+        WEBSITE = "website", _("Website")
+        REPORTS = "reports", _("Reports")
+        ADS = "ads", _("Ads")
+
+    class Evidence(models.TextChoices):
+        WRITTEN = "written", _("Signed form")
+        VERBAL = "verbal", _("Verbal, noted by the team")
+        ONLINE = "online", _("Given through the contributor link")
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Expired")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="consents")
+    contributor = models.ForeignKey(
+        "approvals.Contributor", null=True, blank=True, on_delete=models.SET_NULL, related_name="consents"
+    )
+    story = models.ForeignKey(
+        "approvals.Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    person = models.CharField(_("who consented"), max_length=200)
+    uses = models.JSONField(_("for which uses"), default=list)
+    valid_until = models.DateField(_("until"), null=True, blank=True)
+    evidence = models.CharField(_("evidence"), max_length=8, choices=Evidence.choices)
+    evidence_note = models.TextField(_("evidence note"), blank=True)
+    credit = models.CharField(_("credit"), max_length=300, blank=True)
+    credit_is_pseudonym = models.BooleanField(_("the credit is a pseudonym"), default=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name = _("consent")
+        indexes = [models.Index(fields=["workspace", "state", "valid_until"], name="consent_ws_state_until")]
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.asset_id} [{self.state}]"
+
+
+class WithdrawalStep(models.Model):
+    """What a withdrawal did to one post target: held (scheduled), to delete / deleted / failed
+    (published), kept (a network that cannot delete). The asset page lists these."""
+
+    class Step(models.TextChoices):
+        HELD = "held", _("Held")
+        TO_DELETE = "to_delete", _("Published: can be deleted")
+        DELETED = "deleted", _("Deleted from the network")
+        DELETE_FAILED = "failed", _("Deletion failed")
+        MANUAL = "manual", _("Published: delete it on the network by hand")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    consent = models.ForeignKey(MediaConsent, on_delete=models.CASCADE, related_name="steps")
+    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=10, choices=Step.choices)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consent", "target"], name="withdrawal_step_once")]
+
+    def __str__(self) -> str:
+        return f"{self.target_id}: {self.step}"
+
+
+class MediaFace(models.Model):
+    """A face found in an image (pixel box of the current version) and what the team decided."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("To review")
+        BLURRED = "blurred", _("Blurred")
+        KEPT = "kept", _("Kept visible")
+
+    asset = models.ForeignKey(MediaAsset, on_delete=models.CASCADE, related_name="faces")
+    x = models.PositiveIntegerField()
+    y = models.PositiveIntegerField()
+    w = models.PositiveIntegerField()
+    h = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["x", "y"]
+
+    def __str__(self) -> str:
+        return f"face {self.x},{self.y} {self.w}x{self.h} of {self.asset_id}"

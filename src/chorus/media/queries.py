@@ -21,6 +21,7 @@ class Filters:
     folder: int | None = None
     tag: str = ""
     before: int | None = None  # keyset cursor: assets with a smaller id (newest first)
+    usable_only: bool = False  # what the composer may use (chorus.media.consent.usable)
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> Filters:
@@ -53,6 +54,10 @@ class Page:
 
 def search(workspace: Workspace, filters: Filters) -> QuerySet[MediaAsset]:
     rows = MediaAsset.objects.filter(workspace=workspace)
+    if filters.usable_only:
+        from chorus.media.consent import usable
+
+        rows = usable(rows, workspace)
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
     if filters.folder is not None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chorus.media import views
+from chorus.media import safety_views, views
 
 app_name = "media"
 urlpatterns = [
@@ -13,4 +13,7 @@ urlpatterns = [
     path("w/<slug:slug>/media/<int:asset_id>/delete/", views.delete, name="delete"),
     path("w/<slug:slug>/media/<int:asset_id>/file/", views.file, name="file"),
     path("w/<slug:slug>/media/<int:asset_id>/thumb/", views.thumb, name="thumb"),
+    path("w/<slug:slug>/media/<int:asset_id>/consent/", safety_views.consent_action, name="consent"),
+    path("w/<slug:slug>/media/<int:asset_id>/faces/", safety_views.face_action, name="faces"),
+    path("w/<slug:slug>/media/safety/", safety_views.rules, name="rules"),
 ]

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
-from chorus.media import actions, queries
+from chorus.media import actions, queries, safety_views
 from chorus.media.forms import AssetForm
 from chorus.media.models import MediaAsset, MediaFolder, MediaTag
 
@@ -36,9 +36,10 @@ def _asset(request: HttpRequest, asset_id: int) -> MediaAsset:
     return get_object_or_404(MediaAsset, pk=asset_id, workspace=workspace_of(request))
 
 
-def _grid_context(request: HttpRequest) -> dict[str, object]:
+def _grid_context(request: HttpRequest, usable_only: bool = False) -> dict[str, object]:
     workspace = workspace_of(request)
     filters = queries.Filters.from_params(request.GET.dict())
+    filters.usable_only = usable_only  # the composer's picker: no withdrawn or unreviewed files
     return {
         "workspace": workspace,
         "page": queries.page(workspace, filters),
@@ -62,7 +63,7 @@ def library(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def picker(request: HttpRequest) -> HttpResponse:
-    context = _grid_context(request)
+    context = _grid_context(request, usable_only=True)
     page: queries.Page = context["page"]  # type: ignore[assignment]
     context["items"] = [(a, json.dumps(actions.as_post_media(a))) for a in page.assets]
     return render(request, "media/_picker.html", context)
@@ -140,6 +141,7 @@ def _render_detail(
             "used_in": usage,
             "pending": actions.pending_uses(asset),
             "can_manage": can(membership_of(request).role, Perm.MANAGE_MEDIA),
+            **safety_views.detail_context(request, asset),
         },
         status=status,
     )

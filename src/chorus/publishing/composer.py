@@ -244,6 +244,13 @@ def check_channel(draft: Draft, channel_draft: ChannelDraft, workspace: Workspac
                         f"media.{index}.alt", _("This workspace requires alt text on every image."), "alt"
                     )
                 )
+    if apps.is_installed("chorus.media"):  # the people in a file agreed to this use (consent scope)
+        from chorus.media.consent import scope_problems
+
+        kind = channel_draft.channel.kind
+        problems += [
+            Problem(f"media.{i}", reason, "consent") for i, reason in scope_problems(target.media, kind)
+        ]
     return ChannelCheck(channel_draft, target.text, used, limit, problems, target.media, draft.link)
 
 

@@ -154,7 +154,11 @@ def _library_media(request: HttpRequest, workspace: Workspace) -> list[dict[str,
     from chorus.media.models import MediaAsset
 
     alts = request.POST.getlist("media-asset-alt")
-    assets = MediaAsset.objects.filter(workspace=workspace, pk__in=[int(v) for v in raw_ids if v.isdigit()])
+    from chorus.media.consent import usable  # withdrawn or unreviewed files are refused
+
+    assets = usable(MediaAsset.objects.filter(workspace=workspace), workspace).filter(
+        pk__in=[int(v) for v in raw_ids if v.isdigit()]
+    )
     by_id = {str(a.pk): a for a in assets}
     items = []
     for index, raw in enumerate(raw_ids):
