@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chorus.accounts.models import User, Workspace
-from chorus.approvals import engine
+from chorus.approvals import policy
 from chorus.approvals.models import (
     ApprovalSettings,
     Assignment,
@@ -89,7 +89,7 @@ def save_workflow(
         workflow.steps.all().delete()
         action = "workflow.changed"
     for index, spec in enumerate(steps):
-        users = engine.users_in(workspace, spec.get("users", []))
+        users = policy.users_in(workspace, spec.get("users", []))
         if not users and not spec.get("role"):
             raise ValueError(_("Step %(n)s needs approvers: people or a role.") % {"n": index + 1})
         step = Step.objects.create(
@@ -117,7 +117,7 @@ def delete_workflow(workflow: Workflow, *, actor: User | None) -> None:
 def set_hold_minutes(workspace: Workspace, *, actor: User | None, minutes: int) -> None:
     if minutes < 0 or minutes > 24 * 60:
         raise ValueError(_("Between 0 and 1440 minutes."))
-    before = engine.hold_minutes(workspace)
+    before = policy.hold_minutes(workspace)
     ApprovalSettings.objects.update_or_create(workspace=workspace, defaults={"hold_minutes": minutes})
     audit.record(
         "approvals.settings_changed", workspace=workspace, actor=actor, hold_minutes=[before, minutes]
@@ -236,7 +236,7 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
     if verdict == Decision.Verdict.APPROVE:
         if target.status != PostTarget.Status.IN_REVIEW:
             raise publishing.TransitionRefused(_("This post is not waiting for review any more."))
-        run = engine.open_run(target)
+        run = policy.open_run(target)
         if run is not None and run.step is not None and run.step.allow_outside:
             publishing.approve(target, actor=None, comment=comment, link=link)
         else:
@@ -256,13 +256,13 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
             kind="outside_approved",
             title=_("%(who)s approved: %(post)s") % title_args,
             body=comment,
-            url=engine._target_url(target),
+            url=policy._target_url(target),
         )
         return _("Thank you: your approval was recorded.")
     Decision.objects.create(
         workspace_id=target.workspace_id,
         target=target,
-        run=engine.open_run(target),
+        run=policy.open_run(target),
         link=link,
         outside_name=link.reviewer_name,
         verdict=Decision.Verdict.COMMENT,
@@ -274,7 +274,7 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
         kind="outside_comment",
         title=_("%(who)s commented: %(post)s") % title_args,
         body=comment,
-        url=engine._target_url(target),
+        url=policy._target_url(target),
     )
     return _("Thank you: your comment was sent to the team.")
 
@@ -315,7 +315,7 @@ def add_comment(target: PostTarget, *, actor: User, body: str, parent: Comment |
         kind="mention",
         title=_("%(who)s mentioned you on %(post)s") % {"who": actor.display_name, "post": target.post},
         body=body[:500],
-        url=engine._target_url(target),
+        url=policy._target_url(target),
     )
     return comment
 
@@ -348,7 +348,7 @@ def assign(target: PostTarget, *, actor: User | None, assignee: User | None) -> 
             workspace=target.workspace,
             kind="assigned",
             title=_("Assigned to you: %(post)s") % {"post": target.post},
-            url=engine._target_url(target),
+            url=policy._target_url(target),
         )
 
 

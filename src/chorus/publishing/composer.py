@@ -339,9 +339,11 @@ def create_recurrence(
 ) -> tuple[Recurrence, list[PostTarget]]:
     """Repeats `target` (the template, left as it is) on an RRULE at a local time in the
     workspace's zone, and creates the occurrences of the coming days at once."""
-    from chorus.publishing import recurrence
+    from chorus.publishing import actions, recurrence
 
     with transaction.atomic():
+        # Only an approved template repeats; someone who may schedule directly approves it here.
+        actions.approve_for_recurrence(target, actor=actor)
         rec = Recurrence.objects.create(
             workspace=target.workspace,
             template=target,

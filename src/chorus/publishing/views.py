@@ -15,12 +15,13 @@ from django.utils.translation import ngettext
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import Workspace
-from chorus.accounts.permissions import Perm, can
+from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
 from chorus.content.models import Post, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
 from chorus.publishing import actions, composer
+from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
 
@@ -269,7 +270,7 @@ def _channel_rows(
 def _schedules_directly(role: str) -> bool:
     """A new or edited post starts as a draft; only someone who may also approve can take it
     straight to the schedule (the state machine's rule). Others submit it for review."""
-    return can(role, Perm.SCHEDULE_POST) and can(role, Perm.APPROVE_POST)
+    return may_schedule_directly(role)
 
 
 def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
@@ -351,8 +352,10 @@ def _save(
             if draft.media or cd.options:
                 actions.edit(cd.target, actor=user, media=draft.media, options=cd.options)
     else:
-        if post.title != draft.title:
-            Post.objects.filter(pk=post.pk).update(title=draft.title)
+        try:
+            actions.rename_post(post, actor=user, title=draft.title)
+        except actions.TransitionRefused as exc:
+            messages.error(request, str(exc))
         for cd in draft.channels:
             assert cd.target is not None
             try:
@@ -381,31 +384,19 @@ def _save(
 
 def _apply_when(request: HttpRequest, target: PostTarget, data: dict[str, Any]) -> None:
     user = current_user(request)
-    when = data["when"]
-    if when == "review":
-        if target.status == S.DRAFT:
-            actions.submit_for_review(target, actor=user)
-    elif when == "now":
-        actions.schedule_now(target, actor=user)
-    elif when == "at":
-        local = data["local_time"].replace(tzinfo=None)
-        if target.status == S.SCHEDULED:
-            resolved = resolve_local(local, target.workspace.timezone)
-            actions.reschedule(target, actor=user, when=resolved.utc, note=resolved.note)
-        else:
-            resolved = actions.schedule_local(target, actor=user, local=local)
-        if resolved.note:
-            messages.warning(request, resolved.note)
-        for warning in forecast_warnings(target.channel, resolved.utc):
+    when = when_choice.parse(data["when"], local=data.get("local_time"))
+    applied = when_choice.apply(target, when, actor=user)
+    if when.mode == "at":
+        for warning in applied.warnings:
             messages.warning(request, warning)
-    elif when == "queue":
-        resolved = actions.add_to_queue(target, actor=user)
+    elif when.mode == "queue":
+        assert applied.resolved is not None
         messages.info(
             request,
             _("Queued on %(channel)s for %(time)s.")
-            % {"channel": target.channel.name, "time": resolved.local.strftime("%Y-%m-%d %H:%M")},
+            % {"channel": target.channel.name, "time": applied.resolved.local.strftime("%Y-%m-%d %H:%M")},
         )
-    elif when == "recurring":
+    if when.mode == "recurring":
         rrule = composer.build_rrule(data["recur_freq"], data["recur_days"])
         start = data["recur_start"] or timezone.localdate(
             timezone=zoneinfo.ZoneInfo(target.workspace.timezone)
