@@ -242,6 +242,26 @@ def test_each_bulk_imported_row_leaves_its_audit_rows(cast, sink_channel):
         assert AuditEvent.objects.filter(action="post.created", object_id=str(target.post_id)).exists()
 
 
+def test_an_owners_bulk_rows_under_a_workflow_wait_for_their_approval(cast, sink_channel):
+    """Scheduling directly skips review; under an approval workflow the import does not."""
+    approvals.save_workflow(
+        cast.workspace,
+        actor=cast.owner,
+        name="Desk",
+        applies_to=Workflow.AppliesTo.EVERYONE,
+        steps=[{"name": "Desk", "users": [cast.members["approver"].pk], "rule": Step.Rule.ANY}],
+    )
+    year = dt.date.today().year + 1
+    data = f"date,channels,text\n{year}-05-01 09:00,Sink,Reviewed first\n".encode()
+    job = bulk.create_job(cast.workspace, actor=cast.owner, data=data, filename="f.csv")
+    bulk.check(job.pk)
+    bulk.begin_import(bulk.ImportJob.objects.get(pk=job.pk), actor=cast.owner)
+    target = PostTarget.objects.get(workspace=cast.workspace)
+    assert target.status == S.IN_REVIEW and target.options["planned_at"].startswith(f"{year}-05-01")
+    assert AuditEvent.objects.filter(action="target.submitted", object_id=str(target.pk)).exists()
+    assert AuditEvent.objects.filter(action="approval.started", object_id=str(target.pk)).exists()
+
+
 def test_an_editors_bulk_rows_are_audited_as_submitted(cast, sink_channel):
     year = dt.date.today().year + 1
     data = f"date,channels,text\n{year}-05-01 09:00,Sink,Please\n".encode()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role, assignable_roles
 from chorus.core import audit
-from chorus.core.refusals import NotAllowed
+from chorus.core.refusals import NotAllowed, Refused
 
 
 def _unique_slug(model: type[Organization] | type[Workspace], name: str) -> str:
@@ -120,8 +120,9 @@ def revoke_invitation(*, invitation: Invitation, actor: User) -> None:
     audit.record("member.invitation_revoked", workspace=invitation.workspace, actor=actor, obj=invitation)
 
 
-class InvitationInvalid(Exception):
-    pass
+class InvitationInvalid(Refused):
+    code = "invitation_invalid"
+    http_status = 410
 
 
 @transaction.atomic

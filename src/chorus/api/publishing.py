@@ -19,9 +19,8 @@ from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
-from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
-from chorus.publishing import actions, composer
+from chorus.publishing import actions, composer, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.quotas import forecast_warnings
 
@@ -369,32 +368,18 @@ def _review_item(target: PostTarget) -> ReviewItemOut:
 @router.get("/workspaces/{slug}/review", response=list[ReviewItemOut], **ws_perm(Perm.APPROVE_POST))
 def review_queue(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
     """Targets waiting for a decision (status in_review)."""
-    rows = PostTarget.objects.filter(workspace=workspace_of(request), status=PostTarget.Status.IN_REVIEW)
-    return [_review_item(t) for t in rows.select_related("post", "post__author").order_by("updated_at")[:500]]
+    return [_review_item(t) for t in review.waiting(workspace_of(request))[:500]]
 
 
 @router.get("/workspaces/{slug}/review/returned", response=list[ReviewItemOut], **ws_perm(Perm.CREATE_POST))
 def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
     """The caller's drafts an approver rejected; `error_message` is the reason."""
-    rows = PostTarget.objects.filter(
-        workspace=workspace_of(request), status=PostTarget.Status.DRAFT, post__author=_user(request)
-    ).exclude(error_message="")
-    return [
-        _review_item(t) for t in rows.select_related("post", "post__author").order_by("-updated_at")[:500]
-    ]
+    return [_review_item(t) for t in review.returned(workspace_of(request), _user(request))[:500]]
 
 
 @router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
 def review_history(request: HttpRequest, slug: str, limit: int = 100) -> list[DecisionOut]:
-    events = (
-        AuditEvent.objects.filter(
-            workspace=workspace_of(request),
-            action__in=["target.approved", "target.rejected"],
-            object_type="content.posttarget",
-        )
-        .select_related("actor")
-        .order_by("-at")[: min(limit, 500)]
-    )
+    events = review.history(workspace_of(request), limit=min(limit, 500))
     return [
         DecisionOut(
             at=e.at,

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import User, Workspace
 from chorus.approvals import policy
@@ -28,12 +29,13 @@ from chorus.approvals.models import (
 from chorus.content.models import PostTarget
 from chorus.core import audit
 from chorus.core.notify import notify
+from chorus.core.refusals import Invalid, Refused
 from chorus.publishing import actions as publishing
 
 DEFAULT_LINK_DAYS = 7
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
     """A review link that is unknown (or tampered with), expired or revoked."""
 
 
@@ -58,17 +60,17 @@ def save_workflow(
     """Creates or replaces a workflow with its ordered steps. Each step: {"name", "rule",
     "users": [ids], "role", "allow_outside"}; approvers must be members of the workspace."""
     if not steps:
-        raise ValueError(_("A workflow needs at least one step."))
+        raise Invalid(gettext_lazy("A workflow needs at least one step."), code="workflow_without_steps")
     if applies_to == Workflow.AppliesTo.CHANNEL and (
         channel_id is None or not workspace.channels.filter(pk=channel_id).exists()
     ):
-        raise ValueError(_("Choose a channel of this workspace."))
+        raise Invalid(gettext_lazy("Choose a channel of this workspace."), code="channel_required")
     if applies_to == Workflow.AppliesTo.CAMPAIGN and (
         campaign_id is None or not workspace.campaigns.filter(pk=campaign_id).exists()
     ):
-        raise ValueError(_("Choose a campaign of this workspace."))
+        raise Invalid(gettext_lazy("Choose a campaign of this workspace."), code="campaign_required")
     if applies_to == Workflow.AppliesTo.ROLE_BELOW and not role:
-        raise ValueError(_("Choose a role."))
+        raise Invalid(gettext_lazy("Choose a role."), code="role_required")
     fields = {
         "name": name,
         "applies_to": applies_to,
@@ -91,7 +93,11 @@ def save_workflow(
     for index, spec in enumerate(steps):
         users = policy.users_in(workspace, spec.get("users", []))
         if not users and not spec.get("role"):
-            raise ValueError(_("Step %(n)s needs approvers: people or a role.") % {"n": index + 1})
+            raise Invalid(
+                gettext_lazy("Step %(n)s needs approvers: people or a role."),
+                code="step_without_approvers",
+                n=index + 1,
+            )
         step = Step.objects.create(
             workflow=workflow,
             position=index,
@@ -116,7 +122,7 @@ def delete_workflow(workflow: Workflow, *, actor: User | None) -> None:
 @transaction.atomic
 def set_hold_minutes(workspace: Workspace, *, actor: User | None, minutes: int) -> None:
     if minutes < 0 or minutes > 24 * 60:
-        raise ValueError(_("Between 0 and 1440 minutes."))
+        raise Invalid(gettext_lazy("Between 0 and 1440 minutes."), code="hold_minutes_range")
     before = policy.hold_minutes(workspace)
     ApprovalSettings.objects.update_or_create(workspace=workspace, defaults={"hold_minutes": minutes})
     audit.record(
@@ -133,7 +139,7 @@ def issue_link(
 ) -> tuple[ReviewLink, str]:
     """A new review link; the raw token is returned once and only its hash is kept."""
     if not 1 <= days <= 90:
-        raise ValueError(_("A review link lasts between 1 and 90 days."))
+        raise Invalid(gettext_lazy("A review link lasts between 1 and 90 days."), code="link_days_range")
     raw = new_raw_token()
     link = ReviewLink.objects.create(
         workspace_id=target.workspace_id,
@@ -297,9 +303,9 @@ def mentioned_members(workspace: Workspace, body: str) -> list[User]:
 def add_comment(target: PostTarget, *, actor: User, body: str, parent: Comment | None = None) -> Comment:
     body = body.strip()
     if not body:
-        raise ValueError(_("Write a comment first."))
+        raise Invalid(gettext_lazy("Write a comment first."), code="comment_empty")
     if parent is not None and parent.target_id != target.pk:
-        raise ValueError(_("A reply belongs to the same post."))
+        raise Invalid(gettext_lazy("A reply belongs to the same post."), code="reply_elsewhere")
     comment = Comment.objects.create(
         workspace_id=target.workspace_id, target=target, parent=parent, author=actor, body=body[:5000]
     )
@@ -328,7 +334,9 @@ def assign(target: PostTarget, *, actor: User | None, assignee: User | None) -> 
         Assignment.objects.filter(target=target).delete()
     else:
         if not assignee.memberships.filter(workspace_id=target.workspace_id).exists():
-            raise ValueError(_("Assign the post to a member of this workspace."))
+            raise Invalid(
+                gettext_lazy("Assign the post to a member of this workspace."), code="assignee_not_member"
+            )
         Assignment.objects.update_or_create(
             target=target,
             defaults={

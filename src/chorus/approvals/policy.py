@@ -85,6 +85,11 @@ def workflow_for(target: PostTarget) -> Workflow | None:
 required_for = workflow_for  # the question as DESIGN.md asks it
 
 
+def has_workflows(workspace_id: int) -> bool:
+    """Does any approval workflow apply in this workspace (a batch asks once, not per target)?"""
+    return Workflow.objects.filter(workspace_id=workspace_id, active=True).exists()
+
+
 def _rank(role: str) -> int:
     return next((i for i, r in enumerate(ROLE_RANK) if r == role), 0)
 

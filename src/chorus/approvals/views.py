@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
@@ -28,6 +29,7 @@ from chorus.approvals.models import (
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.core.models import AuditEvent
+from chorus.core.refusals import Invalid
 from chorus.publishing import actions as publishing
 
 MAX_STEP_ROWS = 50
@@ -153,7 +155,7 @@ def link_issue(request: HttpRequest, target_id: int) -> HttpResponse:
     try:
         days = int(request.POST.get("days", actions.DEFAULT_LINK_DAYS))
         if not name:
-            raise ValueError(_("Give the reviewer's name."))
+            raise Invalid(gettext_lazy("Give the reviewer's name."), code="reviewer_name_required")
         _link, raw = actions.issue_link(
             target,
             actor=current_user(request),

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import may_schedule_directly
@@ -21,6 +22,7 @@ from chorus.bulk.rows import Context, PlannedRow, Problem, column_key, looks_lik
 from chorus.content.models import Post, PostTarget, Tag
 from chorus.core import audit
 from chorus.core.models import AuditEvent
+from chorus.core.refusals import TransitionRefused
 from chorus.publishing import actions as publishing
 
 # Files up to this many rows are checked inside the request; longer ones go to a task.
@@ -143,7 +145,11 @@ def begin_import(job: ImportJob, *, actor: User) -> None:
         status=ImportJob.Status.IMPORTING, progress=0, updated_at=timezone.now()
     )
     if changed != 1:
-        raise ValueError(_("This import is not ready to run (it is %(status)s).") % {"status": job.status})
+        raise TransitionRefused(
+            gettext_lazy("This import is not ready to run (it is %(status)s)."),
+            code="import_not_ready",
+            status=job.status,
+        )
     audit.record("bulk.import_started", workspace=job.workspace, actor=actor, obj=job)
     from chorus.bulk.tasks import run_import
 

@@ -77,8 +77,9 @@ class NotAllowed(Refused):
     http_status = 403
 
 
-class Invalid(Refused):
-    """The request itself is wrong (a missing or bad value); `fields` names the culprits."""
+class Invalid(Refused, ValueError):
+    """The request itself is wrong (a missing or bad value); `fields` names the culprits. A
+    ValueError too, as the refusals it replaced were."""
 
     code = "invalid"
     http_status = 422

@@ -167,7 +167,14 @@ def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: 
 @transaction.atomic
 def reject(target: PostTarget, *, actor: User | None, reason: str, link: Any = None) -> None:
     policy.check_rejecter(target, actor=actor)
-    _move(target, action="rejected", actor=actor, error_message=reason, audit_data={"reason": reason})
+    _move(
+        target,
+        action="rejected",
+        actor=actor,
+        error_message=reason,
+        error_params=None,
+        audit_data={"reason": reason},
+    )
     policy.rejected(target, actor=actor, reason=reason, link=link)
 
 
@@ -271,6 +278,7 @@ def _schedule_fields(when: dt.datetime, note: str = "") -> dict[str, Any]:
         "attempts": 0,
         "error_code": "",
         "error_message": "",
+        "error_params": None,
     }
 
 
@@ -513,6 +521,7 @@ def mark_published(
         external_url=url,
         error_code="",
         error_message="",
+        error_params=None,
         due_at=None,
         audit_data={"external_id": external_id},
     )
@@ -540,7 +549,7 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
     table = connection.ops.quote_name(PostTarget._meta.db_table)
     sql = (
         f"UPDATE {table} SET status = %s, phase = '', published_at = %s, external_id = %s, "  # noqa: S608 (model's table; values are parameters)
-        "external_url = %s, error_code = '', error_message = '', due_at = NULL, updated_at = %s "
+        "external_url = %s, error_code = '', error_message = '', error_params = NULL, due_at = NULL, updated_at = %s "
         "WHERE id = %s AND status = %s AND attempt_id = %s"
     )
     prep_time = PostTarget._meta.get_field("published_at").get_db_prep_value
@@ -580,7 +589,16 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
 
 
 @transaction.atomic
-def mark_failed(target: PostTarget, *, code: str, message: str, by_reconciliation: bool = False) -> None:
+def mark_failed(
+    target: PostTarget,
+    *,
+    code: str,
+    message: str,
+    by_reconciliation: bool = False,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """`params`: the engine's own message as {"key", ...} (chorus.publishing.outcomes), shown
+    translated; `message` is its English text (or the network's reason)."""
     expected = [S.UNKNOWN] if by_reconciliation else [S.PUBLISHING]
     _move(
         target,
@@ -591,13 +609,16 @@ def mark_failed(target: PostTarget, *, code: str, message: str, by_reconciliatio
         due_at=None,
         error_code=code,
         error_message=message,
+        error_params=params,
         audit_data={"code": code, "message": message},
     )
     _tell_failure(target, message)
 
 
 @transaction.atomic
-def mark_unknown(target: PostTarget, *, message: str, only_if_sending: bool = False) -> None:
+def mark_unknown(
+    target: PostTarget, *, message: str, only_if_sending: bool = False, params: dict[str, Any] | None = None
+) -> None:
     _move(
         target,
         expected=[S.PUBLISHING],
@@ -607,6 +628,7 @@ def mark_unknown(target: PostTarget, *, message: str, only_if_sending: bool = Fa
         phase="sending",
         error_code="outcome_unknown",
         error_message=message,
+        error_params=params,
         audit_data={"message": message},
     )
 
@@ -621,6 +643,7 @@ def retry_later(
     count_attempt: bool = True,
     from_unknown: bool = False,
     only_if_unsent: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> None:
     """Back to the queue for another attempt; only when the last one was certainly not applied.
     `only_if_unsent` (crash recovery): refused if the attempt has meanwhile started sending — a
@@ -635,6 +658,7 @@ def retry_later(
         due_at=when,
         error_code=code,
         error_message=message,
+        error_params=params,
         attempts=target.attempts + (1 if count_attempt else 0),
         audit_data={"at": when.isoformat(), "code": code},
     )
@@ -764,51 +788,67 @@ def create_imported(
 ) -> None:
     """Inserts a bulk import's targets (unsaved, of one workspace, their post saved) in one
     statement, as the import's rows ask: scheduled at `scheduled_at` (with `schedule_note`) when
-    `schedule_them` (the importer may schedule directly), else in review with the planned time
-    kept in `options`. Then what `schedule` does for one target: links tagged and shortened,
-    media usage counted, an audit row each (with `data`). In the caller's transaction."""
+    `schedule_them` (the importer may schedule directly) and no approval workflow applies to the
+    target; else in review, with the planned time kept in `options` (and, under a workflow, its
+    run opened as `submit_for_review` does). Then what `schedule` does for one target: links
+    tagged and shortened, media usage counted, an audit row each (with `data`). In the caller's
+    transaction."""
     if not targets:
         return
-    action = "scheduled" if schedule_them else "submitted"
-    _sources, to = _row(action, [NEW])
-    assert to is not None
+    if not schedule_them:
+        reviewed = targets
+    elif policy.has_workflows(targets[0].workspace_id):
+        reviewed = [t for t in targets if policy.required_for(t) is not None]
+    else:
+        reviewed = []
+    if schedule_them and reviewed:
+        ids = {id(t) for t in reviewed}
+        scheduled = [t for t in targets if id(t) not in ids]
+    else:
+        scheduled = [] if not schedule_them else targets
     now = timezone.now()
-    for target in targets:
-        target.status = to
-        if schedule_them:
-            target.due_at = target.scheduled_at
-        else:
-            target.options = {
-                **target.options,
-                "planned_at": target.scheduled_at.isoformat() if target.scheduled_at else "",
-                "planned_note": target.schedule_note,
-            }
-            target.scheduled_at = None
-            target.schedule_note = ""
+    for target in scheduled:
+        target.status = _row("scheduled", [NEW])[1]  # type: ignore[assignment]
+        target.due_at = target.scheduled_at
+    for target in reviewed:
+        target.status = _row("submitted", [NEW])[1]  # type: ignore[assignment]
+        target.options = {
+            **target.options,
+            "planned_at": target.scheduled_at.isoformat() if target.scheduled_at else "",
+            "planned_note": target.schedule_note,
+        }
+        target.scheduled_at = None
+        target.schedule_note = ""
     PostTarget.objects.bulk_create(targets)
-    by_pk = {t.pk: t for t in targets}
-    if schedule_them and _links_installed():
+    if scheduled and _links_installed():
         from chorus.links.shortening import apply_to_many
 
-        apply_to_many(targets)
-    _record_many(
-        f"target.{action}",
-        targets[0].workspace_id,
-        [t.pk for t in targets],
-        actor=actor,
-        data=lambda pk: {
-            "to": to,
-            "at": by_pk[pk].scheduled_at.isoformat() if by_pk[pk].scheduled_at else "",  # type: ignore[union-attr]
-            "note": by_pk[pk].schedule_note,
-            **data,
-        },
-        at=now,
-    )
+        apply_to_many(scheduled)
+    for action, group in (("scheduled", scheduled), ("submitted", reviewed)):
+        if not group:
+            continue
+        _record_many(
+            f"target.{action}",
+            targets[0].workspace_id,
+            [t.pk for t in group],
+            actor=actor,
+            data=functools.partial(_imported_data, {t.pk: t for t in group}, data),
+            at=now,
+        )
+    if schedule_them:
+        for target in reviewed:  # under a workflow: its first step is asked, as on submit
+            policy.start(target, actor=actor)
     with_media = [t for t in targets if t.media]
     if with_media:
         from chorus.media.actions import sync_usage_many
 
         sync_usage_many(with_media)
+
+
+def _imported_data(by_pk: dict[int, PostTarget], extra: dict[str, Any], pk: int) -> dict[str, Any]:
+    target = by_pk[pk]
+    at = target.scheduled_at.isoformat() if target.scheduled_at else ""
+    return {"to": target.status, "at": at, "note": target.schedule_note, **extra}
 
 
 def claim_many(chosen: list[tuple[int, int]], attempt_id: uuid.UUID, now: dt.datetime) -> list[int]:

@@ -30,6 +30,7 @@ from chorus.connectors.base import Connector, Problem
 from chorus.content.models import Post, PostTarget, Recurrence
 from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
+from chorus.core.refusals import Invalid
 from chorus.core.timeutil import Resolved, resolve_local
 
 # Alt text on every image, for accessibility. There is no per-workspace setting yet (the issue
@@ -330,7 +331,7 @@ def build_rrule(freq: str, weekdays: list[str]) -> str:
         return "FREQ=DAILY"
     days = [d for d in WEEKDAYS if d in weekdays]
     if not days:
-        raise ValueError(_("Choose at least one day of the week."))
+        raise Invalid(gettext_lazy("Choose at least one day of the week."), code="no_weekday")
     return "FREQ=WEEKLY;BYDAY=" + ",".join(days)
 
 

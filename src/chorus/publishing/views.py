@@ -20,7 +20,7 @@ from chorus.channels.models import Channel
 from chorus.content.models import Post, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions, composer
+from chorus.publishing import actions, composer, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
@@ -468,42 +468,14 @@ def link_preview(request: HttpRequest) -> HttpResponse:
 
 # --- the review queue ----------------------------------------------------------------------------
 
-DECISIONS = ("target.approved", "target.rejected")
-
-
-def _decision_history(workspace: Workspace, limit: int = 50) -> list[AuditEvent]:
-    events = list(
-        AuditEvent.objects.filter(workspace=workspace, action__in=DECISIONS, object_type="content.posttarget")
-        .select_related("actor")
-        .order_by("-at")[:limit]
-    )
-    targets = PostTarget.objects.filter(
-        workspace=workspace, pk__in=[int(e.object_id) for e in events if e.object_id.isdigit()]
-    ).select_related("channel", "post")
-    by_id = {str(t.pk): t for t in targets}
-    for event in events:
-        event.target = by_id.get(event.object_id)  # type: ignore[attr-defined]
-    return events
-
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def review_queue(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
     user = current_user(request)
     can_approve = can(membership_of(request).role, Perm.APPROVE_POST)
-    waiting = (
-        PostTarget.objects.filter(workspace=workspace, status=S.IN_REVIEW)
-        .select_related("channel", "post", "post__author")
-        .order_by("scheduled_at", "updated_at")
-        if can_approve
-        else PostTarget.objects.none()
-    )
-    returned = (
-        PostTarget.objects.filter(workspace=workspace, status=S.DRAFT, post__author=user)
-        .exclude(error_message="")
-        .select_related("channel", "post")
-        .order_by("-updated_at")
-    )
+    waiting = review.waiting(workspace) if can_approve else PostTarget.objects.none()
+    returned = review.returned(workspace, user)
     return render(
         request,
         "publishing/review_queue.html",
@@ -512,7 +484,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "can_approve": can_approve,
             "waiting": waiting[:200],
             "returned": returned[:200],
-            "history": _decision_history(workspace) if can_approve else [],
+            "history": review.history(workspace) if can_approve else [],
         },
     )
 
