@@ -401,3 +401,53 @@ def test_api_tokens_are_issued_and_revoked_with_audit_rows(cast):
     assert response.status_code == 302
     assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
     assert AuditEvent.objects.filter(action="api_token.revoked", object_id=str(token.pk)).exists()
+
+
+# --- refusals and the engine's messages ----------------------------------------------------------
+
+
+def test_an_engine_message_is_stored_as_a_key_and_shown_in_the_readers_language(cast, sink_channel):
+    from django.utils import translation
+
+    from chorus.publishing.outcomes import Outcome, said
+
+    target = make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=1))
+    dispatch.claim_due()
+    target = PostTarget.objects.select_related("workspace", "channel", "post").get(pk=target.pk)
+    actions.mark_failed(target, code="internal", **said("internal", error="KeyError"))
+    row = PostTarget.objects.get(pk=target.pk)
+    assert row.error_message == "Internal error before sending: KeyError"  # English, for logs
+    assert row.error_params == {"key": "internal", "error": "KeyError"}
+    with translation.override("fr"):
+        assert row.error_text == "Erreur interne avant l’envoi : KeyError"
+    assert Outcome.FAILED == "failed"  # typed, and still the word the logs and tasks print
+
+
+def test_a_refusal_is_one_shape_for_the_api_and_the_views(rf, cast):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.utils.translation import gettext_lazy
+
+    from chorus.core.refusals import Invalid, TransitionRefused, respond
+
+    refusal = TransitionRefused(
+        gettext_lazy("%(channel)s has no posting slots; add some in the channel's queue settings."),
+        code="no_slots",
+        channel="Sink",
+    )
+    assert refusal.as_json() == {
+        "code": "no_slots",
+        "message": "Sink has no posting slots; add some in the channel's queue settings.",
+        "fields": {},
+    }
+    assert isinstance(Invalid("x"), ValueError)  # the ValueErrors it replaced are still caught
+    request = rf.post("/w/campaign/anything", HTTP_REFERER="http://testserver/w/campaign/targets/")
+    request.user = cast.owner
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    response = respond(request, refusal)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Sink has no posting slots" in page and 'href="http://testserver/w/campaign/targets/"' in page
+    htmx = rf.post("/w/campaign/anything", HTTP_HX_REQUEST="true")
+    htmx.user = cast.owner
+    assert respond(htmx, refusal).content.decode().startswith("Sink has no posting slots")
