@@ -475,8 +475,13 @@ def unapproved_due(now: dt.datetime) -> Iterable[PostTarget]:
     """Targets whose slot is within their workspace's hold window and that are not fully
     approved (chorus.publishing.actions.hold_unapproved holds them)."""
     horizon = now + dt.timedelta(minutes=60 * 24)  # the widest window anyone would set
+    # Only workspaces with an active workflow can hold anything (without one every target is
+    # approved): a backlog of scheduled posts elsewhere costs one query, not one per target.
     candidates = PostTarget.objects.select_related("workspace", "post", "channel").filter(
-        status__in=[S.IN_REVIEW, S.SCHEDULED], scheduled_at__lte=horizon, scheduled_at__isnull=False
+        status__in=[S.IN_REVIEW, S.SCHEDULED],
+        scheduled_at__lte=horizon,
+        scheduled_at__isnull=False,
+        workspace_id__in=Workflow.objects.filter(active=True).values("workspace_id"),
     )
     windows: dict[int, dt.timedelta] = {}
     for target in candidates:
