@@ -91,10 +91,14 @@ def _boost_in(workspace):
         starts_at=timezone.now(),
         ends_at=timezone.now(),
     ).pk
+
+
 def _listening_query_in(workspace):
     from chorus.listening.actions import create_query
 
     return create_query(workspace, actor=None, data={"name": "Walker", "expression": "walker"}).pk
+
+
 def _contributor_in(workspace):
     from chorus.approvals.intake import invite
 

@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from chorus.approvals.engine import send_digests
 from chorus.approvals.models import DigestSubscription
+from chorus.approvals.policy import send_digests
 from chorus.core.models import Notification
 from chorus.publishing import actions
 from tests.approvals.conftest import make_target

@@ -5,12 +5,12 @@ import datetime as dt
 from django.utils import timezone
 
 from chorus.approvals import actions as approvals
-from chorus.approvals.engine import hold_unapproved
 from chorus.approvals.models import Run
 from chorus.content.models import PostTarget
 from chorus.core import scheduler
 from chorus.core.models import AuditEvent, Notification
 from chorus.publishing import actions
+from chorus.publishing.actions import hold_unapproved
 from chorus.publishing.dispatch import claim_due
 from tests.approvals.conftest import make_target
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from chorus.accounts.permissions import Role
 from chorus.approvals import actions as approvals
-from chorus.approvals.engine import workflow_for
 from chorus.approvals.models import Decision, Run, Step, Workflow
+from chorus.approvals.policy import workflow_for
 from chorus.content.models import PostTarget
 from chorus.core.models import AuditEvent, Notification
 from chorus.publishing import actions

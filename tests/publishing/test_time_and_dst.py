@@ -129,6 +129,8 @@ def test_a_weekly_recurring_post_keeps_its_local_time_across_the_change(cast, si
 
 def test_recurrence_catch_up_is_capped(cast, sink_channel):
     template = make_target(cast, sink_channel, text="Daily")
+    actions.submit_for_review(template, actor=cast.members["editor"])
+    actions.approve(template, actor=cast.members["approver"])  # only an approved template repeats
     rec = Recurrence.objects.create(
         workspace=cast.workspace,
         template=template,

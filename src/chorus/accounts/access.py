@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, can
+from chorus.core import refusals
+from chorus.core.refusals import Refused
 
 View = Callable[..., HttpResponse]
 
@@ -48,7 +50,10 @@ def workspace_view(perm: Perm, methods: tuple[str, ...] = ("GET", "POST")) -> Ca
                 return HttpResponseNotAllowed(methods)
             request.workspace = membership.workspace  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except Refused as exc:  # one handler for every refusal a view leaves to it
+                return refusals.respond(request, exc)
 
         wrapper.chorus_permission = perm  # type: ignore[attr-defined]
         return wrapper

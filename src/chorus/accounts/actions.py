@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from chorus.accounts.models import Invitation, Membership, Organization, User, Workspace
+from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role, assignable_roles
 from chorus.core import audit
+from chorus.core.refusals import NotAllowed, Refused
 
 
 def _unique_slug(model: type[Organization] | type[Workspace], name: str) -> str:
@@ -118,8 +120,9 @@ def revoke_invitation(*, invitation: Invitation, actor: User) -> None:
     audit.record("member.invitation_revoked", workspace=invitation.workspace, actor=actor, obj=invitation)
 
 
-class InvitationInvalid(Exception):
-    pass
+class InvitationInvalid(Refused):
+    code = "invitation_invalid"
+    http_status = 410
 
 
 @transaction.atomic
@@ -214,3 +217,25 @@ def ensure_first_admin(email: str = "admin@example.org") -> tuple[User, str] | N
         org = create_organization(name="My organization", actor=user)
         create_workspace(organization=org, name="Main workspace", timezone_name="UTC", owner=user)
     return user, password
+
+
+# --- personal API tokens ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new personal API token; the raw value is returned once (only its hash is kept)."""
+    token, raw = ApiToken.issue(user, name)
+    audit.record("api_token.issued", workspace=None, actor=user, obj=token, name=name, hint=token.hint)
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(*, token: ApiToken, actor: User) -> None:
+    """Revokes a token (refused for someone else's: the caller scopes the lookup to its user)."""
+    if token.user_id != actor.pk:
+        raise NotAllowed(gettext_lazy("This token is not yours."), code="not_your_token")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit.record(
+        "api_token.revoked", workspace=None, actor=actor, obj=token, name=token.name, hint=token.hint
+    )

@@ -78,6 +78,13 @@ def can(role: str | None, perm: Perm) -> bool:
     return role in GRANTS[perm]
 
 
+def may_schedule_directly(role: str | None) -> bool:
+    """Take a draft straight to the schedule (the composer's "now/at/queue/repeat", the API's
+    modes, a bulk import's rows): only someone who may both schedule and approve, since the
+    approval is then theirs (the state machine's rule). Everyone else submits for review."""
+    return can(role, Perm.SCHEDULE_POST) and can(role, Perm.APPROVE_POST)
+
+
 def assignable_roles(actor_role: str) -> list[Role]:
     """Roles an actor may hand out: only an owner makes owners."""
     if actor_role == Role.OWNER:

@@ -259,7 +259,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _token, new_token = ApiToken.issue(request.user, form.cleaned_data["name"])  # type: ignore[arg-type]
+        _token, new_token = actions.issue_api_token(
+            user=current_user(request), name=form.cleaned_data["name"]
+        )
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=current_user(request), revoked_at__isnull=True).order_by(
         "-created_at"
@@ -274,8 +276,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     # Scoped to the signed-in user: another user's token id is a 404.
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user, revoked_at__isnull=True)
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
+    actions.revoke_api_token(token=token, actor=current_user(request))
     messages.success(request, _("Token revoked."))
     return redirect("api_tokens")
 

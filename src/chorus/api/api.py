@@ -1,5 +1,6 @@
 """The REST API root. Each capability adds its router here, in the same pattern as accounts."""
 
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
@@ -11,6 +12,7 @@ from chorus.api.listening import router as listening_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
 from chorus.api.publishing import router as publishing_router
+from chorus.core.refusals import Refused
 
 api = NinjaAPI(
     title="Chorus API",
@@ -28,3 +30,10 @@ api.add_router("/", links_router)
 api.add_router("/", experiments_router)
 api.add_router("/", ads_router)
 api.add_router("/", listening_router)
+
+
+@api.exception_handler(Refused)
+def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
+    """Every user-facing refusal (chorus.core.refusals): {"code", "message", "fields"} with its
+    4xx status; "detail" repeats the message, as django-ninja's own errors have it."""
+    return api.create_response(request, {**exc.as_json(), "detail": exc.message}, status=exc.http_status)

@@ -16,7 +16,7 @@ from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
-from chorus.approvals import actions, auditlog, engine
+from chorus.approvals import actions, auditlog, policy
 from chorus.approvals.models import Decision, ReviewLink, Workflow
 from chorus.content.models import PostTarget
 from chorus.publishing import actions as publishing
@@ -146,7 +146,7 @@ def approvals_pending(request: HttpRequest, slug: str) -> list[PendingOut]:
             scheduled_at=run.target.scheduled_at,
             held=run.held_at is not None,
         )
-        for run in engine.pending_for(_user(request), workspace_of(request))
+        for run in policy.pending_for(_user(request), workspace_of(request))
     ]
 
 
@@ -178,7 +178,7 @@ def approvals_decide(request: HttpRequest, slug: str, target_id: int, payload: D
     without a workflow, a role that may approve posts). 409 with the reason when refused."""
     target = _target(request, target_id)
     user = _user(request)
-    if engine.open_run(target) is None and not can(membership_of(request).role, Perm.APPROVE_POST):
+    if policy.open_run(target) is None and not can(membership_of(request).role, Perm.APPROVE_POST):
         raise HttpError(403, "Only the post's approvers may decide.")
     try:
         if payload.decision == "approve":
@@ -191,7 +191,7 @@ def approvals_decide(request: HttpRequest, slug: str, target_id: int, payload: D
             raise HttpError(400, "decision must be 'approve' or 'reject'.")
     except publishing.TransitionRefused as exc:
         raise HttpError(409, str(exc)) from None
-    run = engine.open_run(target)
+    run = policy.open_run(target)
     status = PostTarget.objects.values_list("status", flat=True).get(pk=target.pk)
     return StatusOut(status=status, step=run.step.name if run and run.step else "")
 

@@ -6,8 +6,10 @@ import datetime as dt
 import zoneinfo
 from typing import Any, Literal
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -17,9 +19,9 @@ from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
-from chorus.core.models import AuditEvent
-from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions, composer
+from chorus.core.refusals import Invalid
+from chorus.publishing import actions, composer, review
+from chorus.publishing import when as when_choice
 from chorus.publishing.quotas import forecast_warnings
 
 router = Router(tags=["publishing"])
@@ -92,32 +94,12 @@ def _target(request: HttpRequest, target_id: int) -> PostTarget:
     )
 
 
-def _refused(exc: actions.TransitionRefused) -> HttpError:
-    return HttpError(409, str(exc))
+def _when(schedule: ScheduleIn) -> when_choice.When:
+    return when_choice.parse(schedule.mode, local=schedule.local_time, at=schedule.at)
 
 
-def _apply_schedule(request: HttpRequest, target: PostTarget, schedule: ScheduleIn) -> list[str]:
-    user, notes = _user(request), []
-    if schedule.mode == "review":
-        actions.submit_for_review(target, actor=user)
-    elif schedule.mode == "now":
-        actions.schedule_now(target, actor=user)
-    elif schedule.mode == "queue":
-        notes.append(actions.add_to_queue(target, actor=user).note)
-    elif schedule.mode == "at":
-        if schedule.at is not None and schedule.at.tzinfo is not None:
-            actions.schedule(target, actor=user, when=schedule.at)
-            when = schedule.at
-        elif schedule.local_time is not None:
-            resolved = actions.schedule_local(
-                target, actor=user, local=schedule.local_time.replace(tzinfo=None)
-            )
-            notes.append(resolved.note)
-            when = resolved.utc
-        else:
-            raise HttpError(422, "mode 'at' needs local_time (workspace wall time) or at (with an offset)")
-        notes += forecast_warnings(target.channel, when)
-    return [n for n in notes if n]
+def _apply_schedule(request: HttpRequest, target: PostTarget, when: when_choice.When) -> list[str]:
+    return [n for n in when_choice.apply(target, when, actor=_user(request)).warnings if n]
 
 
 @router.get("/workspaces/{slug}/channels", response=list[ChannelOut], **ws_perm(Perm.VIEW_WORKSPACE))
@@ -142,29 +124,35 @@ def get_target(request: HttpRequest, slug: str, target_id: int) -> PostTarget:
 
 @router.post("/workspaces/{slug}/posts", response={201: PostOut}, **ws_perm(Perm.CREATE_POST))
 def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
+    """Creates the post and applies its schedule in one transaction: a post that cannot be
+    scheduled as asked is not created, and the answer is the refusal."""
     workspace = workspace_of(request)
-    if payload.schedule.mode in {"now", "at", "queue"} and not can(
-        membership_of(request).role, Perm.SCHEDULE_POST
-    ):
-        raise HttpError(403, "Your role cannot schedule posts; use mode 'review'.")
+    when = _when(payload.schedule)
+    when_choice.check_allowed(when, membership_of(request).role)
+    if not payload.channel_ids:
+        raise Invalid(
+            gettext_lazy("Choose at least one channel."), code="no_channels", fields={"channel_ids": "empty"}
+        )
     channels = list(Channel.objects.filter(workspace=workspace, pk__in=payload.channel_ids))
     if len(channels) != len(set(payload.channel_ids)):
-        raise HttpError(422, "unknown channel id for this workspace")
-    post = actions.create_post(
-        workspace=workspace,
-        author=_user(request),
-        channels=channels,
-        text=payload.text,
-        title=payload.title,
-        per_channel_text=payload.per_channel_text,
-        evergreen=payload.evergreen,
-    )
+        raise Invalid(
+            gettext_lazy("Unknown channel id for this workspace."),
+            code="unknown_channel",
+            fields={"channel_ids": "unknown"},
+        )
     warnings: list[str] = []
-    try:
+    with transaction.atomic():
+        post = actions.create_post(
+            workspace=workspace,
+            author=_user(request),
+            channels=channels,
+            text=payload.text,
+            title=payload.title,
+            per_channel_text=payload.per_channel_text,
+            evergreen=payload.evergreen,
+        )
         for target in post.targets.select_related("workspace", "channel"):
-            warnings += _apply_schedule(request, target, payload.schedule)
-    except actions.TransitionRefused as exc:
-        raise _refused(exc) from None
+            warnings += _apply_schedule(request, target, when)
     return Status(201, PostOut(id=post.pk, targets=list(post.targets.all()), warnings=warnings))  # type: ignore[arg-type]
 
 
@@ -175,10 +163,7 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
         membership_of(request).role, Perm.EDIT_ANY_POST
     ):
         raise HttpError(403, "Only the author or an editor can change this post.")
-    try:
-        actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
-    except actions.TransitionRefused as exc:
-        raise _refused(exc) from None
+    actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
     return _target(request, target_id)
 
 
@@ -187,36 +172,20 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
 )
 def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: ScheduleIn) -> PostTarget:
     target = _target(request, target_id)
-    try:
-        if target.status == PostTarget.Status.SCHEDULED and payload.mode == "at":
-            when = payload.at
-            note = ""
-            if when is None or when.tzinfo is None:
-                if payload.local_time is None:
-                    raise HttpError(422, "give local_time or at")
-                resolved = resolve_local(payload.local_time.replace(tzinfo=None), target.workspace.timezone)
-                when, note = resolved.utc, resolved.note
-            actions.reschedule(target, actor=_user(request), when=when, note=note)
-        else:
-            _apply_schedule(request, target, payload)
-    except actions.TransitionRefused as exc:
-        raise _refused(exc) from None
+    _apply_schedule(request, target, _when(payload))
     return _target(request, target_id)
 
 
 def _simple(name: str, perm: Perm, fn: str) -> None:
     def endpoint(request: HttpRequest, slug: str, target_id: int, payload: DecisionIn) -> PostTarget:
         target = _target(request, target_id)
-        try:
-            action = getattr(actions, fn)
-            if fn == "approve":
-                action(target, actor=_user(request), comment=payload.comment)
-            elif fn == "reject":
-                action(target, actor=_user(request), reason=payload.comment or "No reason given")
-            else:
-                action(target, actor=_user(request))
-        except actions.TransitionRefused as exc:
-            raise _refused(exc) from None
+        action = getattr(actions, fn)  # a refusal is answered by the API's Refused handler
+        if fn == "approve":
+            action(target, actor=_user(request), comment=payload.comment)
+        elif fn == "reject":
+            action(target, actor=_user(request), reason=payload.comment or "No reason given")
+        else:
+            action(target, actor=_user(request))
         return _target(request, target_id)
 
     endpoint.__name__ = f"{name}_target"
@@ -399,32 +368,18 @@ def _review_item(target: PostTarget) -> ReviewItemOut:
 @router.get("/workspaces/{slug}/review", response=list[ReviewItemOut], **ws_perm(Perm.APPROVE_POST))
 def review_queue(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
     """Targets waiting for a decision (status in_review)."""
-    rows = PostTarget.objects.filter(workspace=workspace_of(request), status=PostTarget.Status.IN_REVIEW)
-    return [_review_item(t) for t in rows.select_related("post", "post__author").order_by("updated_at")[:500]]
+    return [_review_item(t) for t in review.waiting(workspace_of(request))[:500]]
 
 
 @router.get("/workspaces/{slug}/review/returned", response=list[ReviewItemOut], **ws_perm(Perm.CREATE_POST))
 def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
     """The caller's drafts an approver rejected; `error_message` is the reason."""
-    rows = PostTarget.objects.filter(
-        workspace=workspace_of(request), status=PostTarget.Status.DRAFT, post__author=_user(request)
-    ).exclude(error_message="")
-    return [
-        _review_item(t) for t in rows.select_related("post", "post__author").order_by("-updated_at")[:500]
-    ]
+    return [_review_item(t) for t in review.returned(workspace_of(request), _user(request))[:500]]
 
 
 @router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
 def review_history(request: HttpRequest, slug: str, limit: int = 100) -> list[DecisionOut]:
-    events = (
-        AuditEvent.objects.filter(
-            workspace=workspace_of(request),
-            action__in=["target.approved", "target.rejected"],
-            object_type="content.posttarget",
-        )
-        .select_related("actor")
-        .order_by("-at")[: min(limit, 500)]
-    )
+    events = review.history(workspace_of(request), limit=min(limit, 500))
     return [
         DecisionOut(
             at=e.at,

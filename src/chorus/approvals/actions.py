@@ -10,9 +10,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import User, Workspace
-from chorus.approvals import engine
+from chorus.approvals import policy
 from chorus.approvals.models import (
     ApprovalSettings,
     Assignment,
@@ -28,12 +29,13 @@ from chorus.approvals.models import (
 from chorus.content.models import PostTarget
 from chorus.core import audit
 from chorus.core.notify import notify
+from chorus.core.refusals import Invalid, Refused
 from chorus.publishing import actions as publishing
 
 DEFAULT_LINK_DAYS = 7
 
 
-class LinkRefused(Exception):
+class LinkRefused(Refused):
     """A review link that is unknown (or tampered with), expired or revoked."""
 
 
@@ -58,17 +60,17 @@ def save_workflow(
     """Creates or replaces a workflow with its ordered steps. Each step: {"name", "rule",
     "users": [ids], "role", "allow_outside"}; approvers must be members of the workspace."""
     if not steps:
-        raise ValueError(_("A workflow needs at least one step."))
+        raise Invalid(gettext_lazy("A workflow needs at least one step."), code="workflow_without_steps")
     if applies_to == Workflow.AppliesTo.CHANNEL and (
         channel_id is None or not workspace.channels.filter(pk=channel_id).exists()
     ):
-        raise ValueError(_("Choose a channel of this workspace."))
+        raise Invalid(gettext_lazy("Choose a channel of this workspace."), code="channel_required")
     if applies_to == Workflow.AppliesTo.CAMPAIGN and (
         campaign_id is None or not workspace.campaigns.filter(pk=campaign_id).exists()
     ):
-        raise ValueError(_("Choose a campaign of this workspace."))
+        raise Invalid(gettext_lazy("Choose a campaign of this workspace."), code="campaign_required")
     if applies_to == Workflow.AppliesTo.ROLE_BELOW and not role:
-        raise ValueError(_("Choose a role."))
+        raise Invalid(gettext_lazy("Choose a role."), code="role_required")
     fields = {
         "name": name,
         "applies_to": applies_to,
@@ -89,9 +91,13 @@ def save_workflow(
         workflow.steps.all().delete()
         action = "workflow.changed"
     for index, spec in enumerate(steps):
-        users = engine.users_in(workspace, spec.get("users", []))
+        users = policy.users_in(workspace, spec.get("users", []))
         if not users and not spec.get("role"):
-            raise ValueError(_("Step %(n)s needs approvers: people or a role.") % {"n": index + 1})
+            raise Invalid(
+                gettext_lazy("Step %(n)s needs approvers: people or a role."),
+                code="step_without_approvers",
+                n=index + 1,
+            )
         step = Step.objects.create(
             workflow=workflow,
             position=index,
@@ -116,8 +122,8 @@ def delete_workflow(workflow: Workflow, *, actor: User | None) -> None:
 @transaction.atomic
 def set_hold_minutes(workspace: Workspace, *, actor: User | None, minutes: int) -> None:
     if minutes < 0 or minutes > 24 * 60:
-        raise ValueError(_("Between 0 and 1440 minutes."))
-    before = engine.hold_minutes(workspace)
+        raise Invalid(gettext_lazy("Between 0 and 1440 minutes."), code="hold_minutes_range")
+    before = policy.hold_minutes(workspace)
     ApprovalSettings.objects.update_or_create(workspace=workspace, defaults={"hold_minutes": minutes})
     audit.record(
         "approvals.settings_changed", workspace=workspace, actor=actor, hold_minutes=[before, minutes]
@@ -133,7 +139,7 @@ def issue_link(
 ) -> tuple[ReviewLink, str]:
     """A new review link; the raw token is returned once and only its hash is kept."""
     if not 1 <= days <= 90:
-        raise ValueError(_("A review link lasts between 1 and 90 days."))
+        raise Invalid(gettext_lazy("A review link lasts between 1 and 90 days."), code="link_days_range")
     raw = new_raw_token()
     link = ReviewLink.objects.create(
         workspace_id=target.workspace_id,
@@ -236,7 +242,7 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
     if verdict == Decision.Verdict.APPROVE:
         if target.status != PostTarget.Status.IN_REVIEW:
             raise publishing.TransitionRefused(_("This post is not waiting for review any more."))
-        run = engine.open_run(target)
+        run = policy.open_run(target)
         if run is not None and run.step is not None and run.step.allow_outside:
             publishing.approve(target, actor=None, comment=comment, link=link)
         else:
@@ -256,13 +262,13 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
             kind="outside_approved",
             title=_("%(who)s approved: %(post)s") % title_args,
             body=comment,
-            url=engine._target_url(target),
+            url=policy._target_url(target),
         )
         return _("Thank you: your approval was recorded.")
     Decision.objects.create(
         workspace_id=target.workspace_id,
         target=target,
-        run=engine.open_run(target),
+        run=policy.open_run(target),
         link=link,
         outside_name=link.reviewer_name,
         verdict=Decision.Verdict.COMMENT,
@@ -274,7 +280,7 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
         kind="outside_comment",
         title=_("%(who)s commented: %(post)s") % title_args,
         body=comment,
-        url=engine._target_url(target),
+        url=policy._target_url(target),
     )
     return _("Thank you: your comment was sent to the team.")
 
@@ -297,9 +303,9 @@ def mentioned_members(workspace: Workspace, body: str) -> list[User]:
 def add_comment(target: PostTarget, *, actor: User, body: str, parent: Comment | None = None) -> Comment:
     body = body.strip()
     if not body:
-        raise ValueError(_("Write a comment first."))
+        raise Invalid(gettext_lazy("Write a comment first."), code="comment_empty")
     if parent is not None and parent.target_id != target.pk:
-        raise ValueError(_("A reply belongs to the same post."))
+        raise Invalid(gettext_lazy("A reply belongs to the same post."), code="reply_elsewhere")
     comment = Comment.objects.create(
         workspace_id=target.workspace_id, target=target, parent=parent, author=actor, body=body[:5000]
     )
@@ -315,7 +321,7 @@ def add_comment(target: PostTarget, *, actor: User, body: str, parent: Comment |
         kind="mention",
         title=_("%(who)s mentioned you on %(post)s") % {"who": actor.display_name, "post": target.post},
         body=body[:500],
-        url=engine._target_url(target),
+        url=policy._target_url(target),
     )
     return comment
 
@@ -328,7 +334,9 @@ def assign(target: PostTarget, *, actor: User | None, assignee: User | None) -> 
         Assignment.objects.filter(target=target).delete()
     else:
         if not assignee.memberships.filter(workspace_id=target.workspace_id).exists():
-            raise ValueError(_("Assign the post to a member of this workspace."))
+            raise Invalid(
+                gettext_lazy("Assign the post to a member of this workspace."), code="assignee_not_member"
+            )
         Assignment.objects.update_or_create(
             target=target,
             defaults={
@@ -348,7 +356,7 @@ def assign(target: PostTarget, *, actor: User | None, assignee: User | None) -> 
             workspace=target.workspace,
             kind="assigned",
             title=_("Assigned to you: %(post)s") % {"post": target.post},
-            url=engine._target_url(target),
+            url=policy._target_url(target),
         )
 
 

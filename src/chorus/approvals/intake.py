@@ -15,6 +15,7 @@ from chorus.accounts.models import User, Workspace
 from chorus.approvals.models import Contributor, Story, new_raw_token, token_hash
 from chorus.content.models import Campaign, Post
 from chorus.core import audit
+from chorus.core.refusals import Refused
 from chorus.media import actions as media
 from chorus.media import consent as consents
 from chorus.media.models import MediaAsset, MediaConsent
@@ -23,8 +24,8 @@ from chorus.publishing import actions as publishing
 MAX_PHOTOS = 10
 
 
-class IntakeRefused(Exception):
-    pass
+class IntakeRefused(Refused):
+    code = "intake_refused"
 
 
 @transaction.atomic

@@ -9,12 +9,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, Role, can
-from chorus.approvals import actions, auditlog, engine
+from chorus.approvals import actions, auditlog, policy
 from chorus.approvals.models import (
     Assignment,
     Comment,
@@ -28,6 +29,7 @@ from chorus.approvals.models import (
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.core.models import AuditEvent
+from chorus.core.refusals import Invalid
 from chorus.publishing import actions as publishing
 
 MAX_STEP_ROWS = 50
@@ -57,7 +59,7 @@ def pending(request: HttpRequest) -> HttpResponse:
         "approvals/pending.html",
         {
             "workspace": workspace,
-            "runs": engine.pending_for(current_user(request), workspace),
+            "runs": policy.pending_for(current_user(request), workspace),
             "digest": DigestSubscription.objects.filter(
                 workspace=workspace, user=current_user(request), enabled=True
             ).exists(),
@@ -81,7 +83,7 @@ def target_page(request: HttpRequest, target_id: int) -> HttpResponse:
     target = _target(request, target_id)
     user = current_user(request)
     role = membership_of(request).role
-    run = engine.open_run(target)
+    run = policy.open_run(target)
     steps: list[dict[str, Any]] = []
     if run is not None and run.workflow is not None:
         at = run.step.position if run.step else 0
@@ -90,8 +92,8 @@ def target_page(request: HttpRequest, target_id: int) -> HttpResponse:
             for step in run.workflow.steps.prefetch_related("users")
         ]
     may_decide = target.status == PostTarget.Status.IN_REVIEW and (
-        (run is not None and run.step is not None and engine.may_decide(user, run.step))
-        or (run is None and engine.workflow_for(target) is None and can(role, Perm.APPROVE_POST))
+        (run is not None and run.step is not None and policy.may_decide(user, run.step))
+        or (run is None and policy.workflow_for(target) is None and can(role, Perm.APPROVE_POST))
     )
     return render(
         request,
@@ -126,7 +128,7 @@ def decide(request: HttpRequest, target_id: int) -> HttpResponse:
     verdict = request.POST.get("decision", "")
     comment = request.POST.get("comment", "").strip()
     back = redirect("approvals:target", slug=target.workspace.slug, target_id=target.pk)
-    if engine.open_run(target) is None and not can(membership_of(request).role, Perm.APPROVE_POST):
+    if policy.open_run(target) is None and not can(membership_of(request).role, Perm.APPROVE_POST):
         messages.error(request, _("Your role in this workspace does not allow this."))
         return back
     try:
@@ -153,7 +155,7 @@ def link_issue(request: HttpRequest, target_id: int) -> HttpResponse:
     try:
         days = int(request.POST.get("days", actions.DEFAULT_LINK_DAYS))
         if not name:
-            raise ValueError(_("Give the reviewer's name."))
+            raise Invalid(gettext_lazy("Give the reviewer's name."), code="reviewer_name_required")
         _link, raw = actions.issue_link(
             target,
             actor=current_user(request),
@@ -223,7 +225,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
             .exclude(target__status__in=done)
             .select_related("target", "target__post", "target__channel", "assigned_by")
             .order_by("target__scheduled_at", "-at")[:200],
-            "pending": engine.pending_for(user, workspace),
+            "pending": policy.pending_for(user, workspace),
             "returned": PostTarget.objects.filter(
                 workspace=workspace, status=PostTarget.Status.DRAFT, post__author=user
             )
@@ -322,7 +324,7 @@ def workflow_list(request: HttpRequest) -> HttpResponse:
             "workflows": Workflow.objects.filter(workspace=workspace).prefetch_related(
                 "steps", "steps__users"
             ),
-            "hold_minutes": engine.hold_minutes(workspace),
+            "hold_minutes": policy.hold_minutes(workspace),
             "open_runs": Run.objects.filter(workspace=workspace, state=Run.State.OPEN).count(),
         },
     )

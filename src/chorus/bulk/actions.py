@@ -12,20 +12,22 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import Membership, User, Workspace
-from chorus.accounts.permissions import Perm, can
+from chorus.accounts.permissions import may_schedule_directly
 from chorus.bulk import parsing
 from chorus.bulk.models import ImportedRow, ImportJob
 from chorus.bulk.rows import Context, PlannedRow, Problem, column_key, looks_like_header, plan
 from chorus.content.models import Post, PostTarget, Tag
 from chorus.core import audit
 from chorus.core.models import AuditEvent
+from chorus.core.refusals import TransitionRefused
+from chorus.publishing import actions as publishing
 
 # Files up to this many rows are checked inside the request; longer ones go to a task.
 INLINE_ROWS = 300
 BATCH = 500
-S = PostTarget.Status
 
 
 def create_job(
@@ -143,7 +145,11 @@ def begin_import(job: ImportJob, *, actor: User) -> None:
         status=ImportJob.Status.IMPORTING, progress=0, updated_at=timezone.now()
     )
     if changed != 1:
-        raise ValueError(_("This import is not ready to run (it is %(status)s).") % {"status": job.status})
+        raise TransitionRefused(
+            gettext_lazy("This import is not ready to run (it is %(status)s)."),
+            code="import_not_ready",
+            status=job.status,
+        )
     audit.record("bulk.import_started", workspace=job.workspace, actor=actor, obj=job)
     from chorus.bulk.tasks import run_import
 
@@ -163,9 +169,9 @@ def import_rows(job_id: int) -> ImportJob:
         if actor
         else None
     )
-    # The same rule as publishing.actions.schedule(): only someone who may approve and schedule
+    # The same rule as publishing.actions.schedule(): only someone who may schedule directly
     # takes a draft straight to scheduled; everyone else's rows wait in review with the time asked.
-    schedules = can(role, Perm.APPROVE_POST) and can(role, Perm.SCHEDULE_POST)
+    schedules = may_schedule_directly(role)
     try:
         ctx = _context(job)
         done = set(ImportedRow.objects.filter(workspace=job.workspace).values_list("fingerprint", flat=True))
@@ -193,15 +199,6 @@ def import_rows(job_id: int) -> ImportJob:
         raise
     job.refresh_from_db()
     return job
-
-
-def _shorten_links(targets: list[PostTarget]) -> None:
-    from django.apps import apps
-
-    if apps.is_installed("chorus.links"):
-        from chorus.links.shortening import apply_to_many
-
-        apply_to_many(targets)
 
 
 def _fetch_media(workspace: Workspace, actor: User | None, row: PlannedRow) -> None:
@@ -266,37 +263,27 @@ def _create(
                 for post, row in zip(posts, rows, strict=True)
                 for name in row.tags
             )
-        targets: list[PostTarget] = []
-        for post, row in zip(posts, rows, strict=True):
-            media = _media_items(workspace, row.media_names) if row.media_names else []
-            for channel in row.channels:
-                target = PostTarget(
-                    workspace=workspace,
-                    post=post,
-                    channel=channel,
-                    text=row.text_for(channel),
-                    media=media,
-                    created_at=now,
-                )
-                if schedules:
-                    target.status = S.SCHEDULED
-                    target.scheduled_at = target.due_at = row.when
-                    target.schedule_note = row.note
-                else:
-                    target.status = S.IN_REVIEW
-                    target.options = {
-                        "planned_at": row.when.isoformat() if row.when else "",
-                        "planned_note": row.note,
-                    }
-                targets.append(target)
-        PostTarget.objects.bulk_create(targets)
-        if schedules:  # as publishing.actions.schedule() does: links tagged and shortened
-            _shorten_links(targets)
-        actor_id = actor.pk if actor else None
-        events = [
+        media = [_media_items(workspace, row.media_names) if row.media_names else [] for row in rows]
+        targets = [
+            PostTarget(
+                workspace=workspace,
+                post=post,
+                channel=channel,
+                text=row.text_for(channel),
+                media=items,
+                scheduled_at=row.when,
+                schedule_note=row.note,
+                created_at=now,
+            )
+            for post, row, items in zip(posts, rows, media, strict=True)
+            for channel in row.channels
+        ]
+        # Status, links, media usage and the targets' audit rows: chorus.publishing.actions.
+        publishing.create_imported(targets, actor=actor, schedule_them=schedules, data={"import": job.pk})
+        AuditEvent.objects.bulk_create(
             AuditEvent(
                 workspace=workspace,
-                actor_id=actor_id,
+                actor_id=actor.pk if actor else None,
                 action="post.created",
                 object_type="content.post",
                 object_id=str(p.pk),
@@ -304,34 +291,11 @@ def _create(
                 data={"import": job.pk},
             )
             for p in posts
-        ]
-        action, to = ("target.scheduled", S.SCHEDULED) if schedules else ("target.submitted", S.IN_REVIEW)
-        events += [
-            AuditEvent(
-                workspace=workspace,
-                actor_id=actor_id,
-                action=action,
-                object_type="content.posttarget",
-                object_id=str(t.pk),
-                at=now,
-                data={
-                    "to": to,
-                    "at": t.scheduled_at.isoformat() if t.scheduled_at else "",
-                    "note": t.schedule_note,
-                    "import": job.pk,
-                },
-            )
-            for t in targets
-        ]
-        AuditEvent.objects.bulk_create(events)
+        )
         ImportedRow.objects.bulk_create(
             ImportedRow(workspace=workspace, fingerprint=row.fingerprint, job=job, post=post)
             for post, row in zip(posts, rows, strict=True)
         )
-        if any(t.media for t in targets):
-            from chorus.media.actions import sync_usage_many
-
-            sync_usage_many([t for t in targets if t.media])
     return len(posts)
 
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from chorus.core.refusals import Invalid
+
 MAX_ROWS = 20_000
 
 
-class BadFile(ValueError):
+class BadFile(Invalid):
     """The file cannot be read at all; the message says why, for the person who uploaded it."""
 
 

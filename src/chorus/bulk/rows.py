@@ -18,6 +18,7 @@ from chorus.accounts.models import Workspace
 from chorus.channels.models import Channel
 from chorus.connectors.base import Connector
 from chorus.content.models import Campaign, PostTarget
+from chorus.core.refusals import Invalid
 from chorus.core.timeutil import resolve_local
 from chorus.publishing.quotas import forecast_warnings
 
@@ -72,8 +73,8 @@ def looks_like_header(cells: list[str]) -> bool:
     return any(column_key(c) for c in cells)
 
 
-class BadDate(ValueError):
-    pass
+class BadDate(Invalid):
+    code = "bad_date"
 
 
 def parse_when(raw: str, order: str) -> dt.datetime:

@@ -15,6 +15,7 @@ from chorus.bulk.models import ImportJob
 from chorus.bulk.parsing import BadFile
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign
+from chorus.core.refusals import Refused
 from chorus.core.timeutil import resolve_local
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -73,7 +74,7 @@ def job_commit(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     try:
         actions.begin_import(job, actor=current_user(request))
-    except ValueError as exc:
+    except Refused as exc:
         messages.error(request, str(exc))
     return redirect("bulk:job", slug=workspace_of(request).slug, job_id=job.pk)
 

@@ -94,7 +94,7 @@ def _reconnect(
     channel.config = {**channel.config, **config}
     channel.credentials = credentials
     channel.save(update_fields=["name", "config", "credentials_encrypted"])
-    released = _reactivate(channel)
+    released = _reactivate(channel, actor)
     channel.refresh_from_db()
     audit.record(
         "channel.reconnected",
@@ -120,20 +120,19 @@ def pause_channel(*, channel: Channel, reason: str, actor: User | None = None) -
 @transaction.atomic
 def resume_channel(*, channel: Channel, actor: User | None = None) -> int:
     """Reactivates the channel and releases the targets held because it was paused."""
-    released = _reactivate(channel)
+    released = _reactivate(channel, actor)
     audit.record("channel.resumed", workspace=channel.workspace, actor=actor, obj=channel, released=released)
     return released
 
 
-def _reactivate(channel: Channel) -> int:
+def _reactivate(channel: Channel, actor: User | None = None) -> int:
     """Status back to active, pause reason cleared, the targets held because the channel was
-    paused released; returns how many. Callers hold a transaction and write the audit."""
-    from chorus.content.models import PostTarget
+    paused released (by chorus.publishing.actions, an audit row each); returns how many.
+    Callers hold a transaction and write the channel's audit row."""
+    from chorus.publishing.actions import release_channel_holds
 
     Channel.objects.filter(pk=channel.pk).update(status=Channel.Status.ACTIVE, paused_reason="")
-    return PostTarget.objects.filter(
-        channel=channel, status=PostTarget.Status.SCHEDULED, hold_reason=PostTarget.Hold.CHANNEL_PAUSED
-    ).update(hold_reason="", hold_detail="")
+    return release_channel_holds(channel, actor=actor)
 
 
 def update_credentials(*, channel: Channel, credentials: dict[str, Any]) -> None:

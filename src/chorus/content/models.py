@@ -149,6 +149,8 @@ class PostTarget(models.Model):
     external_url = models.URLField(max_length=500, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
+    # The engine's own messages as {"key": ..., params}: shown translated (`error_text`).
+    error_params = models.JSONField(null=True, blank=True, editable=False)
 
     recurrence = models.ForeignKey(
         Recurrence, null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
@@ -182,3 +184,12 @@ class PostTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post} → {self.channel} [{self.status}]"
+
+    @property
+    def error_text(self) -> str:
+        """The reason shown to people: the engine's own messages in the reader's language, a
+        network's or a reviewer's reason as given."""
+        from chorus.publishing.outcomes import render
+
+        params = self.error_params or {}
+        return render(params.get("key"), params, self.error_message)

@@ -22,12 +22,14 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from chorus.core.refusals import Invalid
+
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 USER_AGENT = "Chorus/0.1 (+https://github.com/chorus-social/chorus)"
 _test_transport: httpx.BaseTransport | None = None
 
 
-class UnsafeURL(ValueError):
+class UnsafeURL(Invalid):
     """The URL points somewhere Chorus must not fetch (a private address, another scheme...)."""
 
 

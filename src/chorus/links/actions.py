@@ -12,13 +12,14 @@ from chorus.accounts.models import User, Workspace
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.core import audit
+from chorus.core.refusals import Invalid
 from chorus.links.models import CampaignSettings, LinkSettings
 from chorus.links.shortening import shorten_links_in
 from chorus.publishing import actions as publishing
 
 
-class CampaignInvalid(ValueError):
-    pass
+class CampaignInvalid(Invalid):
+    code = "campaign_invalid"
 
 
 def save_link_settings(

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 
 from chorus.content.models import PostTarget
 from chorus.core.http import UnsafeURL, check_public_url
+from chorus.core.refusals import Invalid
 from chorus.links.models import CampaignSettings, LinkSettings, ShortLink
 
 URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
@@ -98,7 +99,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class InvalidDestination(ValueError):
+class InvalidDestination(Invalid):
     """A short link's destination that is not http(s) or that the SSRF guard refuses."""
 
 

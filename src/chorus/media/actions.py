@@ -41,6 +41,7 @@ from PIL import Image, ImageOps
 from chorus.accounts.models import User, Workspace
 from chorus.content.models import PostTarget
 from chorus.core import audit
+from chorus.core.refusals import Refused
 from chorus.media import scrub
 from chorus.media import sniff as sniffing
 from chorus.media.models import MediaAsset, MediaFolder, MediaTag, MediaUsage, SafetyRules
@@ -70,10 +71,14 @@ PENDING = (
 )
 
 
-class MediaInUse(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class MediaInUse(Refused):
+    """An asset still used by a post that is scheduled or publishing (`reason`: the message)."""
+
+    code = "media_in_use"
+
+    @property
+    def reason(self) -> str:
+        return self.message
 
 
 class UploadedLike(Protocol):

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
+from chorus.core.refusals import Invalid
+
 FFPROBE = "/usr/bin/ffprobe"
 FFMPEG = "/usr/bin/ffmpeg"
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -27,12 +29,14 @@ EXTENSIONS = {
 }
 
 
-class MediaRejected(Exception):
-    """A file we refuse, with a reason a person can act on."""
+class MediaRejected(Invalid):
+    """A file we refuse, with a reason a person can act on (`reason`: the message)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    code = "media_rejected"
+
+    @property
+    def reason(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)

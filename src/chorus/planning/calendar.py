@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 
 from chorus.accounts.models import Workspace
 from chorus.content.models import PostTarget
+from chorus.core.refusals import Invalid
 
 S = PostTarget.Status
 MAX_RANGE = dt.timedelta(days=62)  # a month view shows 6 weeks; list views a month
@@ -31,8 +32,8 @@ NO_CAMPAIGN_COLOR = "#6b7280"
 FILTERS = ("channel", "campaign", "tag", "status", "author")
 
 
-class BadRange(ValueError):
-    pass
+class BadRange(Invalid):
+    code = "bad_range"
 
 
 @dataclass(frozen=True)

@@ -18,49 +18,100 @@ import datetime as dt
 import functools
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chorus.accounts.models import Membership, User
-from chorus.accounts.permissions import Role
+from chorus.accounts.permissions import Role, may_schedule_directly
+from chorus.approvals import policy
 from chorus.content.models import Post, PostTarget
 from chorus.core import audit
+from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
+from chorus.core.refusals import TransitionRefused
 from chorus.core.timeutil import Resolved, next_slot, resolve_local
 
 S = PostTarget.Status
 EDITABLE = (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.SCHEDULED)
+NEW = ""  # "no row yet": the source of the moves that create a target
 
 
-class TransitionRefused(Exception):
-    """The target is not in a state that allows this change (e.g. it is already publishing)."""
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    to: str | None  # None: the status stays (an edit, a hold released, a claim's phase)
 
 
-def _approvals() -> Any:
-    """The approval workflow engine (chorus.approvals): multi-step review hooks, no-ops when no
-    workflow applies. Imported late: it imports this module."""
-    from chorus.approvals import engine
+def _t(sources: Iterable[str], to: str | None) -> Transition:
+    return Transition(frozenset(sources), to)
 
-    return engine
+
+# The single source of what may follow what; every move below names its row, and `_move` refuses
+# a move its row does not allow. `allowed_next()` derives the state machine of DESIGN.md from it.
+TRANSITIONS: dict[str, Transition] = {
+    # authoring and review
+    "created": _t([NEW], S.DRAFT),
+    "copied": _t([NEW], S.APPROVED),  # evergreen and recurrence copies of an approved target
+    "submitted": _t([NEW, S.DRAFT], S.IN_REVIEW),  # NEW: a bulk-imported row waiting for review
+    "approved": _t([S.IN_REVIEW], S.APPROVED),
+    "rejected": _t([S.IN_REVIEW], S.DRAFT),
+    "sent_back": _t([S.APPROVED, S.SCHEDULED], S.IN_REVIEW),  # changed after approval, or held
+    "edited": _t(EDITABLE, None),
+    # scheduling (DRAFT/IN_REVIEW/NEW only for someone who may approve: `may_schedule_directly`)
+    "scheduled": _t([NEW, S.DRAFT, S.IN_REVIEW, S.APPROVED], S.SCHEDULED),
+    "rescheduled": _t([S.SCHEDULED], S.SCHEDULED),
+    "unscheduled": _t([S.SCHEDULED], S.APPROVED),
+    "released": _t([S.SCHEDULED], S.SCHEDULED),  # a held target goes out after all
+    "retried": _t([S.FAILED], S.SCHEDULED),
+    # the engine (scheduler, publish task, reconciliation)
+    "held": _t([S.SCHEDULED, S.PUBLISHING], S.SCHEDULED),
+    "claimed": _t([S.SCHEDULED], S.PUBLISHING),
+    "sending": _t([S.PUBLISHING], None),  # phase claimed → sending
+    "published": _t([S.PUBLISHING, S.UNKNOWN], S.PUBLISHED),  # UNKNOWN: reconciliation only
+    "failed": _t([S.PUBLISHING, S.UNKNOWN], S.FAILED),  # UNKNOWN: reconciliation only
+    "unknown": _t([S.PUBLISHING], S.UNKNOWN),
+    "retry_scheduled": _t([S.PUBLISHING, S.UNKNOWN], S.SCHEDULED),  # certainly not applied
+}
+
+
+def allowed_next() -> dict[str, set[str]]:
+    """status → the statuses that may follow it (derived from TRANSITIONS)."""
+    out: dict[str, set[str]] = {}
+    for row in TRANSITIONS.values():
+        for source in row.sources:
+            out.setdefault(source, set()).add(row.to or source)
+    return out
+
+
+def _row(action: str, expected: Iterable[str] | None) -> tuple[tuple[str, ...], str | None]:
+    row = TRANSITIONS[action]
+    sources = tuple(row.sources - {NEW}) if expected is None else tuple(expected)
+    if not set(sources) <= row.sources:
+        raise AssertionError(f"{action}: {sorted(set(sources) - row.sources)} not allowed by TRANSITIONS")
+    return sources, row.to
 
 
 def _move(
     target: PostTarget,
     *,
-    expected: Iterable[str],
     action: str,
+    expected: Iterable[str] | None = None,
     actor: User | None = None,
     audit_data: dict[str, Any] | None = None,
     attempt_id: uuid.UUID | None = None,
     in_phase: str | None = None,
     **fields: Any,
 ) -> None:
-    expected = tuple(expected)
+    expected, to = _row(action, expected)
+    if to is not None:
+        fields["status"] = to
     rows = PostTarget.objects.filter(pk=target.pk, status__in=expected)
     if in_phase is not None:
         rows = rows.filter(phase=in_phase)
@@ -72,9 +123,14 @@ def _move(
     if changed != 1:
         current = PostTarget.objects.filter(pk=target.pk).values_list("status", flat=True).first()
         if current == S.PUBLISHING:
-            raise TransitionRefused(_("Already publishing: this post can no longer be changed."))
+            raise TransitionRefused(
+                gettext_lazy("Already publishing: this post can no longer be changed."), code="publishing"
+            )
         raise TransitionRefused(
-            _("This post is %(status)s; it cannot be %(action)s.") % {"status": current, "action": action}
+            gettext_lazy("This post is %(status)s; it cannot be %(action)s."),
+            code="wrong_status",
+            status=current,
+            action=action,
         )
     for key, value in fields.items():
         setattr(target, key, value)
@@ -92,55 +148,67 @@ def _move(
 
 @transaction.atomic
 def submit_for_review(target: PostTarget, *, actor: User) -> None:
-    _move(target, expected=[S.DRAFT], action="submitted", actor=actor, status=S.IN_REVIEW)
-    _approvals().start(target, actor=actor)
+    _move(target, expected=[S.DRAFT], action="submitted", actor=actor)
+    policy.start(target, actor=actor)
 
 
 @transaction.atomic
 def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: Any = None) -> None:
     """`link`: an outside reviewer's review link (chorus.approvals), for a step that accepts one."""
-    if not _approvals().approve_step(target, actor=actor, comment=comment, link=link):
+    if not policy.approve_step(target, actor=actor, comment=comment, link=link):
         return  # a workflow step was approved; more steps remain
-    _move(
-        target,
-        expected=[S.IN_REVIEW],
-        action="approved",
-        actor=actor,
-        status=S.APPROVED,
-        audit_data={"comment": comment},
-    )
-    _approvals().after_approved(target)
+    _move(target, action="approved", actor=actor, audit_data={"comment": comment})
+    # An edit after approval took it out of its slot: approved again, it goes back there.
+    when = policy.take_resume_slot(target)
+    if when is not None:
+        schedule(target, actor=None, when=when)
 
 
 @transaction.atomic
 def reject(target: PostTarget, *, actor: User | None, reason: str, link: Any = None) -> None:
-    _approvals().check_rejecter(target, actor=actor)
+    policy.check_rejecter(target, actor=actor)
     _move(
         target,
-        expected=[S.IN_REVIEW],
         action="rejected",
         actor=actor,
-        status=S.DRAFT,
         error_message=reason,
+        error_params=None,
         audit_data={"reason": reason},
     )
-    _approvals().rejected(target, actor=actor, reason=reason, link=link)
+    policy.rejected(target, actor=actor, reason=reason, link=link)
 
 
 @transaction.atomic
-def send_back_for_review(target: PostTarget, *, actor: User | None, changes: dict[str, Any]) -> None:
-    """An approved or scheduled target changed under an approval workflow: it needs approval again."""
+def send_back_for_review(
+    target: PostTarget,
+    *,
+    actor: User | None,
+    changes: dict[str, Any],
+    resume_at: dt.datetime | None = None,
+) -> None:
+    """An approved or scheduled target changed under an approval workflow (or is held for lack of
+    approval): it needs approval again; `resume_at` is the slot it goes back to once approved."""
     _move(
         target,
-        expected=[S.APPROVED, S.SCHEDULED],
         action="sent_back",
         actor=actor,
-        status=S.IN_REVIEW,
         due_at=None,
         hold_reason="",
         hold_detail="",
         audit_data={"changes": changes},
     )
+    policy.start(target, actor=actor, changes=changes, resume_at=resume_at)
+
+
+def _after_change(target: PostTarget, *, actor: User | None, before: dict[str, Any]) -> bool:
+    """An approved or scheduled target was edited or moved: under a workflow it goes back to
+    in_review with what changed, keeping its slot to restore on approval. True if sent back."""
+    changes = policy.changes_since(target, before)
+    if not changes:
+        return False
+    slot = PostTarget.objects.filter(pk=target.pk).values_list("scheduled_at", flat=True).first()
+    send_back_for_review(target, actor=actor, changes=changes, resume_at=slot)
+    return True
 
 
 @transaction.atomic
@@ -160,20 +228,36 @@ def edit(
         fields["media"] = media
     if options is not None:
         fields["options"] = options
-    before = _approvals().snapshot(target)
-    _move(
-        target,
-        expected=EDITABLE,
-        action="edited",
-        actor=actor,
-        audit_data={"fields": sorted(fields)},
-        **fields,
-    )
-    _approvals().changed_after_approval(target, actor=actor, before=before)
+    before = policy.snapshot(target)
+    _move(target, action="edited", actor=actor, audit_data={"fields": sorted(fields)}, **fields)
+    _after_change(target, actor=actor, before=before)
     if media is not None:
         from chorus.media.actions import sync_usage  # "used in N posts" in the media library
 
         sync_usage(target)
+
+
+@transaction.atomic
+def rename_post(post: Post, *, actor: User | None, title: str) -> bool:
+    """The post's title (shared by its targets). Audited; refused once any of its targets is
+    publishing or done, like an edit; under a workflow an approved or scheduled target goes back
+    to review, since its reviewers approved the post with the old title. True if it changed."""
+    if post.title == title:
+        return False
+    targets = list(PostTarget.objects.select_related("workspace", "post", "channel").filter(post=post))
+    if any(t.status not in EDITABLE for t in targets):
+        raise TransitionRefused(
+            gettext_lazy("Already publishing: this post can no longer be changed."), code="publishing"
+        )
+    before = post.title
+    Post.objects.filter(pk=post.pk).update(title=title)
+    post.title = title
+    audit.record("post.renamed", workspace=post.workspace, actor=actor, obj=post, before=before, after=title)
+    for target in targets:
+        if target.status in (S.APPROVED, S.SCHEDULED) and policy.required_for(target) is not None:
+            change = {"title": {"before": before, "after": title}}
+            send_back_for_review(target, actor=actor, changes=change, resume_at=target.scheduled_at)
+    return True
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -185,7 +269,6 @@ def resolve_when(target: PostTarget, local: dt.datetime) -> Resolved:
 
 def _schedule_fields(when: dt.datetime, note: str = "") -> dict[str, Any]:
     return {
-        "status": S.SCHEDULED,
         "scheduled_at": when,
         "due_at": when,
         "schedule_note": note,
@@ -195,6 +278,7 @@ def _schedule_fields(when: dt.datetime, note: str = "") -> dict[str, Any]:
         "attempts": 0,
         "error_code": "",
         "error_message": "",
+        "error_params": None,
     }
 
 
@@ -207,7 +291,7 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
     expected = [S.APPROVED]
     if actor is not None and _can_self_approve(actor, target):
         expected += [S.DRAFT, S.IN_REVIEW]
-    _approvals().check_can_schedule(target)
+    policy.check_can_schedule(target)
     fields = _schedule_fields(when, note)
     shortened = _shortened_text(target)
     if shortened is not None:
@@ -222,12 +306,16 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
     )
 
 
-def _shortened_text(target: PostTarget) -> str | None:
-    """Links tagged with UTM and shortened when the workspace wants it (chorus.links), so every
-    way of scheduling (composer, import, API, approvals) publishes the short links."""
+def _links_installed() -> bool:
     from django.apps import apps
 
-    if not apps.is_installed("chorus.links"):
+    return apps.is_installed("chorus.links")
+
+
+def _shortened_text(target: PostTarget) -> str | None:
+    """Links tagged with UTM and shortened when the workspace wants it (chorus.links), so every
+    way of scheduling (composer, import, API, approvals, recurrence) publishes the short links."""
+    if not _links_installed():
         return None
     from chorus.links.shortening import apply_on_schedule
 
@@ -235,15 +323,19 @@ def _shortened_text(target: PostTarget) -> str | None:
     return result
 
 
-def _can_self_approve(actor: User, target: PostTarget) -> bool:
-    from chorus.accounts.permissions import Perm, can
-
-    role = (
-        Membership.objects.filter(workspace_id=target.workspace_id, user=actor)
+def role_of(actor: User | None, workspace_id: int) -> str | None:
+    if actor is None:
+        return None
+    role: str | None = (
+        Membership.objects.filter(workspace_id=workspace_id, user=actor)
         .values_list("role", flat=True)
         .first()
     )
-    return can(role, Perm.APPROVE_POST) and can(role, Perm.SCHEDULE_POST)
+    return role
+
+
+def _can_self_approve(actor: User, target: PostTarget) -> bool:
+    return may_schedule_directly(role_of(actor, target.workspace_id))
 
 
 def schedule_local(target: PostTarget, *, actor: User | None, local: dt.datetime) -> Resolved:
@@ -271,8 +363,9 @@ def add_to_queue(target: PostTarget, *, actor: User | None, after: dt.datetime |
     resolved = next_slot(channel.slot_times(), target.workspace.timezone, after, taken)
     if resolved is None:
         raise TransitionRefused(
-            _("%(channel)s has no posting slots; add some in the channel's queue settings.")
-            % {"channel": channel.name}
+            gettext_lazy("%(channel)s has no posting slots; add some in the channel's queue settings."),
+            code="no_slots",
+            channel=channel.name,
         )
     schedule(target, actor=actor, when=resolved.utc, note=resolved.note)
     return resolved
@@ -280,7 +373,7 @@ def add_to_queue(target: PostTarget, *, actor: User | None, after: dt.datetime |
 
 @transaction.atomic
 def reschedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note: str = "") -> None:
-    before = _approvals().snapshot(target)
+    before = policy.snapshot(target)
     _move(
         target,
         expected=[S.SCHEDULED],
@@ -289,17 +382,15 @@ def reschedule(target: PostTarget, *, actor: User | None, when: dt.datetime, not
         audit_data={"at": when.isoformat()},
         **_schedule_fields(when, note),
     )
-    _approvals().changed_after_approval(target, actor=actor, before=before)
+    _after_change(target, actor=actor, before=before)
 
 
 @transaction.atomic
 def unschedule(target: PostTarget, *, actor: User | None) -> None:
     _move(
         target,
-        expected=[S.SCHEDULED],
         action="unscheduled",
         actor=actor,
-        status=S.APPROVED,
         scheduled_at=None,
         due_at=None,
         hold_reason="",
@@ -312,7 +403,6 @@ def release_hold(target: PostTarget, *, actor: User) -> None:
     """A person decided a held (missed) target should go out now."""
     _move(
         target,
-        expected=[S.SCHEDULED],
         action="released",
         actor=actor,
         hold_reason="",
@@ -323,8 +413,63 @@ def release_hold(target: PostTarget, *, actor: User) -> None:
 
 
 @transaction.atomic
+def release_channel_holds(channel: Any, *, actor: User | None) -> int:
+    """The targets held because `channel` was paused go out as planned again (the channel is
+    active): one UPDATE, an audit row per target. Returns how many."""
+    now = timezone.now()
+    rows = PostTarget.objects.filter(
+        channel=channel, status=S.SCHEDULED, hold_reason=PostTarget.Hold.CHANNEL_PAUSED
+    )
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    released = PostTarget.objects.filter(
+        pk__in=ids, status=S.SCHEDULED, hold_reason=PostTarget.Hold.CHANNEL_PAUSED
+    ).update(hold_reason="", hold_detail="", updated_at=now)
+    _record_many(
+        "target.released",
+        channel.workspace_id,
+        ids,
+        actor=actor,
+        data={"to": S.SCHEDULED, "reason": PostTarget.Hold.CHANNEL_PAUSED},
+        at=now,
+    )
+    return released
+
+
+@transaction.atomic
 def retry_failed(target: PostTarget, *, actor: User) -> None:
-    _move(target, expected=[S.FAILED], action="retried", actor=actor, **_schedule_fields(timezone.now()))
+    _move(target, action="retried", actor=actor, **_schedule_fields(timezone.now()))
+
+
+def _record_many(
+    action: str,
+    workspace_id: int,
+    target_ids: Iterable[int],
+    *,
+    actor: User | None,
+    data: dict[str, Any] | Callable[[int], dict[str, Any]],
+    at: dt.datetime,
+) -> None:
+    """Audit rows of a person's batch move, one per target, in one INSERT (with the actor and the
+    client's address, which `audit.record_many` leaves out for the engine)."""
+    from chorus.core.middleware import current_ip
+
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    ip = current_ip()
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            workspace_id=workspace_id,
+            actor_id=actor_id,
+            action=action,
+            object_type="content.posttarget",
+            object_id=str(pk),
+            data=data(pk) if callable(data) else data,
+            at=at,
+            ip=ip,
+        )
+        for pk in target_ids
+    )
 
 
 # --- the engine's moves (scheduler, publish task, reconciliation) -----------------------------
@@ -337,7 +482,6 @@ def hold(target: PostTarget, *, reason: str, detail: str) -> None:
         expected=[S.SCHEDULED, S.PUBLISHING],
         action="held",
         attempt_id=target.attempt_id,
-        status=S.SCHEDULED,
         phase="",
         hold_reason=reason,
         hold_detail=detail,
@@ -371,13 +515,13 @@ def mark_published(
         expected=expected,
         action="published",
         attempt_id=target.attempt_id,
-        status=S.PUBLISHED,
         phase="",
         published_at=published_at or timezone.now(),
         external_id=external_id,
         external_url=url,
         error_code="",
         error_message="",
+        error_params=None,
         due_at=None,
         audit_data={"external_id": external_id},
     )
@@ -405,7 +549,7 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
     table = connection.ops.quote_name(PostTarget._meta.db_table)
     sql = (
         f"UPDATE {table} SET status = %s, phase = '', published_at = %s, external_id = %s, "  # noqa: S608 (model's table; values are parameters)
-        "external_url = %s, error_code = '', error_message = '', due_at = NULL, updated_at = %s "
+        "external_url = %s, error_code = '', error_message = '', error_params = NULL, due_at = NULL, updated_at = %s "
         "WHERE id = %s AND status = %s AND attempt_id = %s"
     )
     prep_time = PostTarget._meta.get_field("published_at").get_db_prep_value
@@ -445,35 +589,46 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
 
 
 @transaction.atomic
-def mark_failed(target: PostTarget, *, code: str, message: str, by_reconciliation: bool = False) -> None:
+def mark_failed(
+    target: PostTarget,
+    *,
+    code: str,
+    message: str,
+    by_reconciliation: bool = False,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """`params`: the engine's own message as {"key", ...} (chorus.publishing.outcomes), shown
+    translated; `message` is its English text (or the network's reason)."""
     expected = [S.UNKNOWN] if by_reconciliation else [S.PUBLISHING]
     _move(
         target,
         expected=expected,
         action="failed",
         attempt_id=target.attempt_id,
-        status=S.FAILED,
         phase="",
         due_at=None,
         error_code=code,
         error_message=message,
+        error_params=params,
         audit_data={"code": code, "message": message},
     )
     _tell_failure(target, message)
 
 
 @transaction.atomic
-def mark_unknown(target: PostTarget, *, message: str, only_if_sending: bool = False) -> None:
+def mark_unknown(
+    target: PostTarget, *, message: str, only_if_sending: bool = False, params: dict[str, Any] | None = None
+) -> None:
     _move(
         target,
         expected=[S.PUBLISHING],
         action="unknown",
         attempt_id=target.attempt_id,
         in_phase="sending" if only_if_sending else None,
-        status=S.UNKNOWN,
         phase="sending",
         error_code="outcome_unknown",
         error_message=message,
+        error_params=params,
         audit_data={"message": message},
     )
 
@@ -488,6 +643,7 @@ def retry_later(
     count_attempt: bool = True,
     from_unknown: bool = False,
     only_if_unsent: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> None:
     """Back to the queue for another attempt; only when the last one was certainly not applied.
     `only_if_unsent` (crash recovery): refused if the attempt has meanwhile started sending — a
@@ -498,11 +654,11 @@ def retry_later(
         action="retry_scheduled",
         attempt_id=target.attempt_id,
         in_phase="claimed" if only_if_unsent else None,
-        status=S.SCHEDULED,
         phase="",
         due_at=when,
         error_code=code,
         error_message=message,
+        error_params=params,
         attempts=target.attempts + (1 if count_attempt else 0),
         audit_data={"at": when.isoformat(), "code": code},
     )
@@ -539,24 +695,206 @@ def _tell_failure(target: PostTarget, message: str) -> None:
     )
 
 
-def requeue_evergreen(target_id: int) -> PostTarget | None:
-    """Evergreen: after a publish, a copy goes into the channel's next free slot."""
-    original = PostTarget.objects.select_related("post", "channel", "workspace").get(pk=target_id)
-    copy = PostTarget.objects.create(
+def _insert_copy(original: PostTarget, **extra: Any) -> PostTarget:
+    """A copy of an approved target (its text, media and options), 'approved', not yet scheduled."""
+    _sources, to = _row("copied", [NEW])
+    assert to is not None
+    return PostTarget.objects.create(
         workspace=original.workspace,
         post=original.post,
         channel=original.channel,
         text=original.text,
         media=original.media,
         options=original.options,
-        status=S.APPROVED,
+        status=to,
+        **extra,
     )
+
+
+def requeue_evergreen(target_id: int) -> PostTarget | None:
+    """Evergreen: after a publish, a copy goes into the channel's next free slot."""
+    original = PostTarget.objects.select_related("post", "channel", "workspace").get(pk=target_id)
+    copy = _insert_copy(original)
     try:
         add_to_queue(copy, actor=None, after=timezone.now())
     except TransitionRefused:
         copy.delete()  # no slots: evergreen needs a queue; nothing to requeue into
         return None
     return copy
+
+
+# Template statuses whose content passed review: a recurrence repeats only what was approved.
+_REVIEWED = (S.APPROVED, S.SCHEDULED, S.PUBLISHING, S.PUBLISHED, S.FAILED, S.UNKNOWN)
+
+
+def schedule_occurrence(rec: Any, resolved: Resolved) -> PostTarget | None:
+    """One occurrence of a recurrence (chorus.publishing.recurrence): a copy of its template,
+    scheduled like any post (approval checked, links shortened, audited). None when the template
+    has not passed review (a recurring draft waits for its approval; nothing goes out meanwhile),
+    or when the occurrence already exists (another scheduler made it: unique recurrence + time)."""
+    from django.db import IntegrityError
+
+    template = rec.template
+    current = PostTarget.objects.filter(pk=template.pk).values_list("status", flat=True).first()
+    if current not in _REVIEWED or not policy.is_fully_approved(template):
+        return None
+    try:
+        with transaction.atomic():
+            copy = _insert_copy(template, recurrence=rec, scheduled_at=resolved.utc)
+            schedule(copy, actor=None, when=resolved.utc, note=resolved.note)
+    except IntegrityError:
+        return None
+    return copy
+
+
+def approve_for_recurrence(target: PostTarget, *, actor: User | None) -> None:
+    """Someone who may schedule directly makes a draft repeat (the composer's "repeat", the API's
+    recurrence): as when they schedule a draft, the approval is theirs, so the template is
+    submitted and approved now (audited). Under an approval workflow, or for anyone else, the
+    template keeps its status and its occurrences wait for its approval."""
+    if actor is None or target.status not in (S.DRAFT, S.IN_REVIEW) or not _can_self_approve(actor, target):
+        return
+    if policy.required_for(target) is not None:
+        return
+    if target.status == S.DRAFT:
+        submit_for_review(target, actor=actor)
+    approve(target, actor=actor)
+
+
+def hold_unapproved(now: dt.datetime | None = None) -> int:
+    """Scheduler job. A target whose slot is within the workspace's hold window and that is not
+    fully approved (the approvals policy says which) is held: a scheduled one goes back to
+    in_review (so the claim, which takes only 'scheduled' rows, can never publish it); its
+    author and current approvers are told once. Returns how many were told."""
+    now = now or timezone.now()
+    held = 0
+    for target in list(policy.unapproved_due(now)):
+        with transaction.atomic():
+            if target.status == S.SCHEDULED:
+                try:
+                    send_back_for_review(target, actor=None, changes={}, resume_at=target.scheduled_at)
+                except TransitionRefused:
+                    continue  # claimed meanwhile: it was approved when claimed
+            if policy.record_hold(target, now):
+                held += 1
+    return held
+
+
+# --- batches (bulk import, the scheduler's claim) ----------------------------------------------
+
+
+def create_imported(
+    targets: list[PostTarget], *, actor: User | None, schedule_them: bool, data: dict[str, Any]
+) -> None:
+    """Inserts a bulk import's targets (unsaved, of one workspace, their post saved) in one
+    statement, as the import's rows ask: scheduled at `scheduled_at` (with `schedule_note`) when
+    `schedule_them` (the importer may schedule directly) and no approval workflow applies to the
+    target; else in review, with the planned time kept in `options` (and, under a workflow, its
+    run opened as `submit_for_review` does). Then what `schedule` does for one target: links
+    tagged and shortened, media usage counted, an audit row each (with `data`). In the caller's
+    transaction."""
+    if not targets:
+        return
+    if not schedule_them:
+        reviewed = targets
+    elif policy.has_workflows(targets[0].workspace_id):
+        reviewed = [t for t in targets if policy.required_for(t) is not None]
+    else:
+        reviewed = []
+    if schedule_them and reviewed:
+        ids = {id(t) for t in reviewed}
+        scheduled = [t for t in targets if id(t) not in ids]
+    else:
+        scheduled = [] if not schedule_them else targets
+    now = timezone.now()
+    for target in scheduled:
+        target.status = _row("scheduled", [NEW])[1]  # type: ignore[assignment]
+        target.due_at = target.scheduled_at
+    for target in reviewed:
+        target.status = _row("submitted", [NEW])[1]  # type: ignore[assignment]
+        target.options = {
+            **target.options,
+            "planned_at": target.scheduled_at.isoformat() if target.scheduled_at else "",
+            "planned_note": target.schedule_note,
+        }
+        target.scheduled_at = None
+        target.schedule_note = ""
+    PostTarget.objects.bulk_create(targets)
+    if scheduled and _links_installed():
+        from chorus.links.shortening import apply_to_many
+
+        apply_to_many(scheduled)
+    for action, group in (("scheduled", scheduled), ("submitted", reviewed)):
+        if not group:
+            continue
+        _record_many(
+            f"target.{action}",
+            targets[0].workspace_id,
+            [t.pk for t in group],
+            actor=actor,
+            data=functools.partial(_imported_data, {t.pk: t for t in group}, data),
+            at=now,
+        )
+    if schedule_them:
+        for target in reviewed:  # under a workflow: its first step is asked, as on submit
+            policy.start(target, actor=actor)
+    with_media = [t for t in targets if t.media]
+    if with_media:
+        from chorus.media.actions import sync_usage_many
+
+        sync_usage_many(with_media)
+
+
+def _imported_data(by_pk: dict[int, PostTarget], extra: dict[str, Any], pk: int) -> dict[str, Any]:
+    target = by_pk[pk]
+    at = target.scheduled_at.isoformat() if target.scheduled_at else ""
+    return {"to": target.status, "at": at, "note": target.schedule_note, **extra}
+
+
+def claim_many(chosen: list[tuple[int, int]], attempt_id: uuid.UUID, now: dt.datetime) -> list[int]:
+    """scheduled → publishing for due targets (target id, workspace id) in one conditional
+    UPDATE, inside the scheduler's claiming transaction (chorus.publishing.dispatch): the
+    `status='scheduled'` guard makes a lost race claim nothing. Returns the ids claimed by this
+    attempt (read back by attempt id), each with its audit row."""
+    if not chosen:
+        return []
+    sources, to = _row("claimed", None)
+    ids = [t for t, _w in chosen]
+    PostTarget.objects.filter(id__in=ids, status__in=sources, hold_reason="").update(
+        status=to,
+        phase=PostTarget.Phase.CLAIMED,
+        attempt_id=attempt_id,
+        claimed_at=now,
+        sending_at=None,
+        updated_at=now,
+    )
+    claimed_ids = list(
+        PostTarget.objects.filter(id__in=ids, attempt_id=attempt_id).values_list("id", flat=True)
+    )
+    ws_of = dict(chosen)
+    audit.record_many(
+        "target.claimed",
+        "content.posttarget",
+        ((ws_of[t], t, {"to": to, "attempt": str(attempt_id)}) for t in claimed_ids),
+        at=now,
+    )
+    return claimed_ids
+
+
+def hold_many(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:
+    """Due targets (target id, workspace id) held for a person (missed their slot, or their
+    channel is paused): they stay 'scheduled' with a hold reason the claim skips. One UPDATE."""
+    if not items:
+        return
+    sources, _to = _row("held", [S.SCHEDULED])
+    ids = [t for t, _w in items]
+    detail = str(PostTarget.Hold(reason).label)
+    PostTarget.objects.filter(id__in=ids, status__in=sources, hold_reason="").update(
+        hold_reason=reason, hold_detail=detail, updated_at=now
+    )
+    audit.record_many(
+        "target.held", "content.posttarget", ((w, t, {"reason": reason}) for t, w in items), at=now
+    )
 
 
 def create_post(

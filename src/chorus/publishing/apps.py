@@ -1,3 +1,8 @@
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -11,16 +16,33 @@ class PublishingConfig(AppConfig):
         from django.conf import settings
 
         from chorus.core import health, scheduler
-        from chorus.publishing import dispatch, reconcile, recurrence
 
-        health.register_oldest_due_probe(dispatch.oldest_due)
-        scheduler.register_job("publishing-dispatch", dispatch.dispatch_due, every_seconds=0)
+        # The jobs import their modules when they first run: loading the apps (a management
+        # command, another app's policy) does not load the publishing engine and its actions.
+        health.register_oldest_due_probe(_lazy("dispatch", "oldest_due"))
+        scheduler.register_job("publishing-dispatch", _lazy("dispatch", "dispatch_due"), every_seconds=0)
         scheduler.register_job(
-            "publishing-recover", reconcile.recover_stale, every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS
+            "publishing-recover",
+            _lazy("reconcile", "recover_stale"),
+            every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS,
         )
         scheduler.register_job(
             "publishing-reconcile",
-            reconcile.reconcile_unknown,
+            _lazy("reconcile", "reconcile_unknown"),
             every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS,
         )
-        scheduler.register_job("publishing-recurrence", recurrence.generate_due_occurrences, every_seconds=60)
+        scheduler.register_job(
+            "publishing-recurrence", _lazy("recurrence", "generate_due_occurrences"), every_seconds=60
+        )
+
+
+@functools.cache
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """`chorus.publishing.<module>.<name>`, imported on the first call (cached: the health probe
+    registry compares probes, so one wrapper per function)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(f"chorus.publishing.{module}"), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call

@@ -33,6 +33,7 @@ from chorus.connectors.registry import connector_class
 from chorus.content.models import Post, PostTarget, Recurrence
 from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
+from chorus.core.refusals import Invalid
 from chorus.core.timeutil import Resolved, resolve_local
 
 # Alt text on every image, for accessibility. There is no per-workspace setting yet (the issue
@@ -306,7 +307,7 @@ def build_rrule(freq: str, weekdays: list[str]) -> str:
         return "FREQ=DAILY"
     days = [d for d in WEEKDAYS if d in weekdays]
     if not days:
-        raise ValueError(_("Choose at least one day of the week."))
+        raise Invalid(gettext_lazy("Choose at least one day of the week."), code="no_weekday")
     return "FREQ=WEEKLY;BYDAY=" + ",".join(days)
 
 
@@ -315,9 +316,11 @@ def create_recurrence(
 ) -> tuple[Recurrence, list[PostTarget]]:
     """Repeats `target` (the template, left as it is) on an RRULE at a local time in the
     workspace's zone, and creates the occurrences of the coming days at once."""
-    from chorus.publishing import recurrence
+    from chorus.publishing import actions, recurrence
 
     with transaction.atomic():
+        # Only an approved template repeats; someone who may schedule directly approves it here.
+        actions.approve_for_recurrence(target, actor=actor)
         rec = Recurrence.objects.create(
             workspace=target.workspace,
             template=target,

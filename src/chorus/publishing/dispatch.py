@@ -22,7 +22,7 @@ from django.utils import timezone
 from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
 from chorus.content.models import PostTarget
-from chorus.core import audit
+from chorus.publishing import actions
 
 log = logging.getLogger(__name__)
 S = PostTarget.Status
@@ -141,25 +141,7 @@ def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID)
     _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)
     if not chosen:
         return []
-    ids = [t for t, _w in chosen]
-    PostTarget.objects.filter(id__in=ids, status=S.SCHEDULED, hold_reason="").update(
-        status=S.PUBLISHING,
-        phase=PostTarget.Phase.CLAIMED,
-        attempt_id=attempt_id,
-        claimed_at=now,
-        sending_at=None,
-        updated_at=now,
-    )
-    claimed_ids = list(
-        PostTarget.objects.filter(id__in=ids, attempt_id=attempt_id).values_list("id", flat=True)
-    )
-    ws_of = dict(chosen)
-    audit.record_many(
-        "target.claimed",
-        "content.posttarget",
-        ((ws_of[t], t, {"to": S.PUBLISHING, "attempt": str(attempt_id)}) for t in claimed_ids),
-        at=now,
-    )
+    claimed_ids = actions.claim_many(chosen, attempt_id, now)
     # Enqueue only once the claim is committed: a worker must never see a task for a claim that
     # could still roll back.
     transaction.on_commit(lambda: _enqueue(claimed_ids, attempt_id))
@@ -177,15 +159,8 @@ def _enqueue(ids: list[int], attempt_id: uuid.UUID) -> None:
 def _hold(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:
     if not items:
         return
-    ids = [t for t, _w in items]
-    detail = str(PostTarget.Hold(reason).label)
-    PostTarget.objects.filter(id__in=ids, status=S.SCHEDULED, hold_reason="").update(
-        hold_reason=reason, hold_detail=detail, updated_at=now
-    )
-    audit.record_many(
-        "target.held", "content.posttarget", ((w, t, {"reason": reason}) for t, w in items), at=now
-    )
-    log.warning("held %d targets: %s", len(ids), reason)
+    actions.hold_many(items, reason, now)
+    log.warning("held %d targets: %s", len(items), reason)
 
 
 def dispatch_due(now: dt.datetime | None = None) -> int:

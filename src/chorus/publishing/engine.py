@@ -28,12 +28,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chorus.channels import actions as channel_actions
 from chorus.connectors.base import (
@@ -51,6 +52,7 @@ from chorus.connectors.base import (
 from chorus.content.models import PostTarget
 from chorus.core.notify import notify
 from chorus.publishing import actions, quotas
+from chorus.publishing.outcomes import MESSAGES, Outcome, said
 
 log = logging.getLogger(__name__)
 S = PostTarget.Status
@@ -73,11 +75,11 @@ def load(target_ids: Iterable[int]) -> list[PostTarget]:
     return list(PostTarget.objects.select_related("channel", "post").filter(pk__in=list(target_ids)))
 
 
-def publish_one(target_id: int, attempt_id: uuid.UUID) -> str:
+def publish_one(target_id: int, attempt_id: uuid.UUID) -> Outcome:
     """Runs one attempt; returns the outcome name (for logs and tests). Safe to run twice."""
     targets = load([target_id])
     if not targets:
-        return "gone"
+        return Outcome.GONE
     return publish_many(targets, attempt_id)[target_id]
 
 
@@ -88,27 +90,27 @@ class _Job:
     marked: bool  # phase 'sending' already committed with the batch
     result: PublishResult | None = None
     error: BaseException | None = None
-    outcome: str = field(default="")  # set when the job ends before or without a network call
+    outcome: Outcome | None = None  # set when the job ends before or without a network call
 
 
-def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: int = 1) -> dict[int, str]:
+def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: int = 1) -> dict[int, Outcome]:
     """One attempt for each of `targets` (loaded with `load`); returns each target's outcome.
     Calls that wait on a network run on up to `threads` threads of this process's pool. The
     batch's bookkeeping (quotas, the shared 'sending' mark, errors, successes) is written from the
     calling thread; a network without read-back has its 'sending' mark and its success written
     around its own call, on whichever thread makes it."""
-    outcomes: dict[int, str] = {}
+    outcomes: dict[int, Outcome] = {}
     live: list[PostTarget] = []
     for target in targets:
         if target.status != S.PUBLISHING or target.attempt_id != attempt_id:
-            outcomes[target.pk] = "stale"  # another attempt owns it now, or it is done
+            outcomes[target.pk] = Outcome.STALE  # another attempt owns it now, or it is done
         elif target.phase == PostTarget.Phase.SENDING:
             # The same attempt was already sending when its worker died and the task came back
             # (Celery acks late). The request may have reached the network: never resend blindly.
             outcomes[target.pk] = _guarded(
                 target,
                 attempt_id,
-                lambda t: _unknown(t, "The worker stopped while sending; checking with the network."),
+                lambda t: _unknown(t, "interrupted"),
             )
         else:
             live.append(target)
@@ -126,7 +128,7 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
     if successes:
         published = set(actions.mark_published_many(successes))
         for target, _result in successes:
-            outcomes[target.pk] = "published" if target.pk in published else "superseded"
+            outcomes[target.pk] = Outcome.PUBLISHED if target.pk in published else Outcome.SUPERSEDED
             if target.pk not in published:
                 log.warning(
                     "target %s moved during attempt %s; left to reconciliation", target.pk, attempt_id
@@ -135,8 +137,8 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
 
 
 def _guarded(
-    target: PostTarget, attempt_id: uuid.UUID, settle: Callable[..., str], *args: Any, **kwargs: Any
-) -> str:
+    target: PostTarget, attempt_id: uuid.UUID, settle: Callable[..., Outcome], *args: Any, **kwargs: Any
+) -> Outcome:
     """`settle(target, *args, **kwargs)`, which records this attempt's outcome."""
     try:
         return settle(target, *args, **kwargs)
@@ -145,10 +147,10 @@ def _guarded(
         # outlived the send lease and it became 'unknown'): reconciliation settles it by reading
         # back; this attempt records nothing.
         log.warning("target %s moved during attempt %s; leaving it to reconciliation", target.pk, attempt_id)
-        return "superseded"
+        return Outcome.SUPERSEDED
 
 
-def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, str]) -> list[_Job]:
+def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, Outcome]) -> list[_Job]:
     """Quota reservations, then phase 'sending' for the targets that may go out now."""
     connectors: dict[int, Connector] = {}
     blocked = quotas.blocked_channels({t.channel_id for t in live}) if live else {}
@@ -170,9 +172,9 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
                 _retry,
                 when=wait_until,
                 code="quota",
-                message=f"{connector.label} posting limit reached; waiting until {wait_until:%Y-%m-%d %H:%M} UTC.",
+                **said("quota", network=connector.label, until=f"{wait_until:%Y-%m-%d %H:%M}"),
                 count_attempt=False,
-                outcome="quota_wait",
+                outcome=Outcome.QUOTA_WAIT,
             )
             continue
         jobs.append(_Job(target, connector, marked=Feature.LOOKUP in connector.features))
@@ -182,7 +184,7 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
         for job in jobs:
             if job.marked and job.target.pk not in started:
                 quotas.refund(job.target)
-                job.outcome = "stale"
+                job.outcome = Outcome.STALE
     return jobs
 
 
@@ -269,7 +271,7 @@ def _send(job: _Job) -> None:
     target, connector = job.target, job.connector
     if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
-        job.outcome = "stale"
+        job.outcome = Outcome.STALE
         return
     try:
         with _slot(connector):
@@ -284,11 +286,11 @@ def _send(job: _Job) -> None:
         job.outcome = _guarded(target, target.attempt_id, _published, result)  # type: ignore[arg-type]
 
 
-def _published(target: PostTarget, result: PublishResult) -> str:
+def _published(target: PostTarget, result: PublishResult) -> Outcome:
     actions.mark_published(
         target, external_id=result.external_id, url=result.url, published_at=result.published_at
     )
-    return "published"
+    return Outcome.PUBLISHED
 
 
 def _call(connector: Connector, target: PostTarget) -> PublishResult:
@@ -303,21 +305,26 @@ def _call(connector: Connector, target: PostTarget) -> PublishResult:
             raise ReauthRequired(exc.message) from exc
 
 
-def _settle_error(target: PostTarget, exc: BaseException) -> str:
+def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
     """Records a failed network call; the error class decides what happens next."""
     if isinstance(exc, RateLimited):
         quotas.refund(target)
         when = timezone.now() + dt.timedelta(seconds=exc.retry_after)
         return _retry(
-            target, when=when, code=exc.code, message=exc.message, count_attempt=False, outcome="rate_limited"
+            target,
+            when=when,
+            code=exc.code,
+            message=exc.message,
+            count_attempt=False,
+            outcome=Outcome.RATE_LIMITED,
         )
     if isinstance(exc, Transient):
         quotas.refund(target)
         if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
             actions.mark_failed(
-                target, code=exc.code, message=f"{exc.message} (gave up after {target.attempts + 1} attempts)"
+                target, code=exc.code, **said("gave_up", reason=exc.message, attempts=target.attempts + 1)
             )
-            return "failed"
+            return Outcome.FAILED
         delay = actions.backoff_delay(target.attempts)
         return _retry(
             target, when=timezone.now() + dt.timedelta(seconds=delay), code=exc.code, message=exc.message
@@ -325,25 +332,29 @@ def _settle_error(target: PostTarget, exc: BaseException) -> str:
     if isinstance(exc, ContentRejected):
         quotas.refund(target)
         actions.mark_failed(target, code=exc.code, message=exc.message)
-        return "failed"
+        return Outcome.FAILED
     if isinstance(exc, ReauthRequired):
         quotas.refund(target)
         _pause_for_reauth(target, exc)
-        return "held"
+        return Outcome.HELD
     if isinstance(exc, OutcomeUnknown):
         return _unknown(target, exc.message)
     if isinstance(exc, PublishError):
         actions.mark_failed(target, code=exc.code, message=exc.message)
-        return "failed"
+        return Outcome.FAILED
     # A bug or an unexpected library error after phase 'sending': we cannot tell whether the
     # request went out, so reconciliation decides (never a blind retry).
     log.error("publish of target %s raised", target.pk, exc_info=exc)
-    return _unknown(target, f"Unexpected error: {type(exc).__name__}")
+    return _unknown(target, "unexpected", error=type(exc).__name__)
 
 
-def _unknown(target: PostTarget, message: str) -> str:
-    actions.mark_unknown(target, message=message)
-    return "unknown"
+def _unknown(target: PostTarget, message: str, **params: Any) -> Outcome:
+    """`message`: a network's reason, or the key of one of the engine's (with its `params`)."""
+    if message in MESSAGES:
+        actions.mark_unknown(target, **said(message, **params))
+    else:
+        actions.mark_unknown(target, message=message)
+    return Outcome.UNKNOWN
 
 
 def _retry(
@@ -353,26 +364,27 @@ def _retry(
     code: str,
     message: str,
     count_attempt: bool = True,
-    outcome: str = "retry",
-) -> str:
-    actions.retry_later(target, when=when, code=code, message=message, count_attempt=count_attempt)
+    outcome: Outcome = Outcome.RETRY,
+    params: dict[str, Any] | None = None,
+) -> Outcome:
+    actions.retry_later(
+        target, when=when, code=code, message=message, count_attempt=count_attempt, params=params
+    )
     return outcome
 
 
-def _internal_error(target: PostTarget, exc: Exception) -> str:
+def _internal_error(target: PostTarget, exc: Exception) -> Outcome:
     """Nothing was sent yet (a bug, a misconfigured connector, the database briefly away): safe
     to try again later, counted as an attempt so a persistent fault ends as failed."""
     if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
-        actions.mark_failed(
-            target, code="internal", message=f"Internal error before sending: {type(exc).__name__}"
-        )
-        return "failed"
+        actions.mark_failed(target, code="internal", **said("internal", error=type(exc).__name__))
+        return Outcome.FAILED
     delay = actions.backoff_delay(target.attempts)
     return _retry(
         target,
         when=timezone.now() + dt.timedelta(seconds=delay),
         code="internal",
-        message=f"Internal error before sending ({type(exc).__name__}); trying again.",
+        **said("internal_retry", error=type(exc).__name__),
     )
 
 
@@ -384,10 +396,10 @@ def _pause_for_reauth(target: PostTarget, exc: PublishError) -> None:
         actions._admins_and_author(target),
         workspace=target.workspace,
         kind="channel_paused",
-        title=f"{channel.name} needs to be reconnected",
+        title=_("%(channel)s needs to be reconnected") % {"channel": channel.name},
         body=exc.message,
     )
 
 
-def count(outcomes: dict[int, str]) -> dict[str, int]:
+def count(outcomes: dict[int, Outcome]) -> dict[str, int]:
     return dict(Counter(outcomes.values()))

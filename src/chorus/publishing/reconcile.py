@@ -21,6 +21,7 @@ from django.utils import timezone
 from chorus.connectors.base import Feature, PublishError
 from chorus.content.models import PostTarget
 from chorus.publishing import actions
+from chorus.publishing.outcomes import Outcome, said
 
 log = logging.getLogger(__name__)
 S = PostTarget.Status
@@ -39,7 +40,7 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
                 target,
                 when=now,
                 code="recovered",
-                message="Its worker stopped before sending; queued again.",
+                **said("recovered"),
                 count_attempt=False,
                 only_if_unsent=True,
             )
@@ -52,7 +53,7 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
         try:
             actions.mark_unknown(
                 target,
-                message="Its worker stopped while sending; checking with the network.",
+                **said("interrupted"),
                 only_if_sending=True,
             )
             unknown += 1
@@ -75,33 +76,32 @@ def reconcile_unknown() -> int:
     return len(ids)
 
 
-def reconcile_one(target_id: int) -> str:
+def reconcile_one(target_id: int) -> Outcome:
     target = (
         PostTarget.objects.select_related("channel", "workspace", "post")
         .filter(pk=target_id, status=S.UNKNOWN)
         .first()
     )
     if target is None:
-        return "settled"  # another reconciler got there first
+        return Outcome.SETTLED  # another reconciler got there first
     connector = target.channel.connector()
     try:
         if Feature.LOOKUP not in connector.features:
             age = (timezone.now() - (target.sending_at or target.updated_at)).total_seconds()
             if age < settings.CHORUS_UNKNOWN_GIVE_UP_SECONDS:
-                return "waiting"
+                return Outcome.WAITING
             actions.mark_failed(
                 target,
                 code="unconfirmed",
                 by_reconciliation=True,
-                message=f"{connector.label} cannot be asked whether this post went out. Check the channel "
-                "before publishing it again.",
+                **said("unconfirmed", network=connector.label),
             )
-            return "failed"
+            return Outcome.FAILED
         try:
             found = connector.lookup(target)
         except PublishError as exc:
             log.info("lookup of target %s failed (%s); will try again", target.pk, exc.code)
-            return "waiting"
+            return Outcome.WAITING
         if found is not None:
             actions.mark_published(
                 target,
@@ -110,22 +110,22 @@ def reconcile_one(target_id: int) -> str:
                 published_at=found.published_at,
                 by_reconciliation=True,
             )
-            return "published"
+            return Outcome.PUBLISHED
         if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
             actions.mark_failed(
                 target,
                 code="not_published",
                 by_reconciliation=True,
-                message="The network has no trace of this post after several attempts.",
+                **said("not_published"),
             )
-            return "failed"
+            return Outcome.FAILED
         actions.retry_later(
             target,
             when=timezone.now(),
             code="not_found",
-            message="Not found on the network after an interrupted attempt; sending again.",
             from_unknown=True,
+            **said("not_found"),
         )
-        return "retry"
+        return Outcome.RETRY
     except actions.TransitionRefused:
-        return "settled"
+        return Outcome.SETTLED

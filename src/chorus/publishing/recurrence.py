@@ -2,6 +2,8 @@
 
 Occurrences are computed on naive local wall times and resolved one by one (DST rules of
 chorus.core.timeutil), so "every Monday 09:00 Europe/Paris" stays at 09:00 local all year.
+An occurrence is a copy of the template scheduled through chorus.publishing.actions (approval
+checked, links shortened, audited); a template still waiting for review makes none yet.
 Catch-up is capped: after downtime, only the most recent missed occurrence (if still within the
 workspace's tolerance) is created; older ones are skipped and logged, so a restart never floods a
 channel.
@@ -13,7 +15,6 @@ import datetime as dt
 import logging
 
 from dateutil.rrule import rrulestr
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chorus.content.models import PostTarget, Recurrence
@@ -52,29 +53,15 @@ def generate(rec: Recurrence, now: dt.datetime | None = None) -> list[PostTarget
         if skipped:
             log.warning("recurrence %s: skipped %d missed occurrences (catch-up is capped)", rec.pk, skipped)
             audit.record("recurrence.skipped", workspace=rec.workspace, obj=rec, count=skipped)
+    # Each occurrence is scheduled like any post (chorus.publishing.actions): only a template
+    # that passed review repeats, and its links are shortened.
+    from chorus.publishing import actions
+
     created = []
-    template = rec.template
     for local in chosen:
-        resolved = resolve_local(local, rec.timezone)
-        try:
-            with transaction.atomic():
-                created.append(
-                    PostTarget.objects.create(
-                        workspace=rec.workspace,
-                        post=template.post,
-                        channel=template.channel,
-                        text=template.text,
-                        media=template.media,
-                        options=template.options,
-                        recurrence=rec,
-                        status=PostTarget.Status.SCHEDULED,
-                        scheduled_at=resolved.utc,
-                        due_at=resolved.utc,
-                        schedule_note=resolved.note,
-                    )
-                )
-        except IntegrityError:
-            pass  # another scheduler created this occurrence (unique recurrence + time)
+        occurrence = actions.schedule_occurrence(rec, resolve_local(local, rec.timezone))
+        if occurrence is not None:
+            created.append(occurrence)
     if upcoming:
         Recurrence.objects.filter(pk=rec.pk).update(last_generated_local=Recurrence.wall(upcoming[-1]))
         rec.last_generated_local = Recurrence.wall(upcoming[-1])

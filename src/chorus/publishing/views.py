@@ -15,12 +15,13 @@ from django.utils.translation import ngettext
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import Workspace
-from chorus.accounts.permissions import Perm, can
+from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
 from chorus.content.models import Post, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions, composer
+from chorus.publishing import actions, composer, review
+from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
 
@@ -273,7 +274,7 @@ def _channel_rows(
 def _schedules_directly(role: str) -> bool:
     """A new or edited post starts as a draft; only someone who may also approve can take it
     straight to the schedule (the state machine's rule). Others submit it for review."""
-    return can(role, Perm.SCHEDULE_POST) and can(role, Perm.APPROVE_POST)
+    return may_schedule_directly(role)
 
 
 def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
@@ -355,8 +356,10 @@ def _save(
             if draft.media or cd.options:
                 actions.edit(cd.target, actor=user, media=draft.media, options=cd.options)
     else:
-        if post.title != draft.title:
-            Post.objects.filter(pk=post.pk).update(title=draft.title)
+        try:
+            actions.rename_post(post, actor=user, title=draft.title)
+        except actions.TransitionRefused as exc:
+            messages.error(request, str(exc))
         for cd in draft.channels:
             assert cd.target is not None
             try:
@@ -385,31 +388,19 @@ def _save(
 
 def _apply_when(request: HttpRequest, target: PostTarget, data: dict[str, Any]) -> None:
     user = current_user(request)
-    when = data["when"]
-    if when == "review":
-        if target.status == S.DRAFT:
-            actions.submit_for_review(target, actor=user)
-    elif when == "now":
-        actions.schedule_now(target, actor=user)
-    elif when == "at":
-        local = data["local_time"].replace(tzinfo=None)
-        if target.status == S.SCHEDULED:
-            resolved = resolve_local(local, target.workspace.timezone)
-            actions.reschedule(target, actor=user, when=resolved.utc, note=resolved.note)
-        else:
-            resolved = actions.schedule_local(target, actor=user, local=local)
-        if resolved.note:
-            messages.warning(request, resolved.note)
-        for warning in forecast_warnings(target.channel, resolved.utc):
+    when = when_choice.parse(data["when"], local=data.get("local_time"))
+    applied = when_choice.apply(target, when, actor=user)
+    if when.mode == "at":
+        for warning in applied.warnings:
             messages.warning(request, warning)
-    elif when == "queue":
-        resolved = actions.add_to_queue(target, actor=user)
+    elif when.mode == "queue":
+        assert applied.resolved is not None
         messages.info(
             request,
             _("Queued on %(channel)s for %(time)s.")
-            % {"channel": target.channel.name, "time": resolved.local.strftime("%Y-%m-%d %H:%M")},
+            % {"channel": target.channel.name, "time": applied.resolved.local.strftime("%Y-%m-%d %H:%M")},
         )
-    elif when == "recurring":
+    if when.mode == "recurring":
         rrule = composer.build_rrule(data["recur_freq"], data["recur_days"])
         start = data["recur_start"] or timezone.localdate(
             timezone=zoneinfo.ZoneInfo(target.workspace.timezone)
@@ -481,42 +472,14 @@ def link_preview(request: HttpRequest) -> HttpResponse:
 
 # --- the review queue ----------------------------------------------------------------------------
 
-DECISIONS = ("target.approved", "target.rejected")
-
-
-def _decision_history(workspace: Workspace, limit: int = 50) -> list[AuditEvent]:
-    events = list(
-        AuditEvent.objects.filter(workspace=workspace, action__in=DECISIONS, object_type="content.posttarget")
-        .select_related("actor")
-        .order_by("-at")[:limit]
-    )
-    targets = PostTarget.objects.filter(
-        workspace=workspace, pk__in=[int(e.object_id) for e in events if e.object_id.isdigit()]
-    ).select_related("channel", "post")
-    by_id = {str(t.pk): t for t in targets}
-    for event in events:
-        event.target = by_id.get(event.object_id)  # type: ignore[attr-defined]
-    return events
-
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def review_queue(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
     user = current_user(request)
     can_approve = can(membership_of(request).role, Perm.APPROVE_POST)
-    waiting = (
-        PostTarget.objects.filter(workspace=workspace, status=S.IN_REVIEW)
-        .select_related("channel", "post", "post__author")
-        .order_by("scheduled_at", "updated_at")
-        if can_approve
-        else PostTarget.objects.none()
-    )
-    returned = (
-        PostTarget.objects.filter(workspace=workspace, status=S.DRAFT, post__author=user)
-        .exclude(error_message="")
-        .select_related("channel", "post")
-        .order_by("-updated_at")
-    )
+    waiting = review.waiting(workspace) if can_approve else PostTarget.objects.none()
+    returned = review.returned(workspace, user)
     return render(
         request,
         "publishing/review_queue.html",
@@ -525,7 +488,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "can_approve": can_approve,
             "waiting": waiting[:200],
             "returned": returned[:200],
-            "history": _decision_history(workspace) if can_approve else [],
+            "history": review.history(workspace) if can_approve else [],
         },
     )
 
