@@ -53,7 +53,17 @@ def _chain_mentions(node: ast.AST, word: str) -> bool:
     return any(isinstance(n, ast.Attribute) and n.attr == word for n in ast.walk(node))
 
 
-OTHER_MODELS = {"Channel", "ImportJob", "Story", "Run", "ReviewLink", "Invitation", "DigestSubscription"}
+OTHER_MODELS = {
+    "Channel",
+    "ImportJob",
+    "Story",
+    "Run",
+    "ReviewLink",
+    "Invitation",
+    "DigestSubscription",
+    "Boost",
+    "Experiment",
+}
 
 
 def status_writes(tree: ast.AST) -> list[tuple[int, str]]:

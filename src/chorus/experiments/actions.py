@@ -158,10 +158,10 @@ def start(experiment: Experiment, *, actor: User, slots: Sequence[dt.datetime]) 
                 period=2 if swap_at is not None and item.at >= swap_at else 1,
             )
         )
-    experiment.needed_per_variant = registered_sample(experiment)
-    experiment.status = Experiment.Status.RUNNING
-    experiment.started_at = now
-    experiment.save(update_fields=["needed_per_variant", "status", "started_at"])
+    Experiment.objects.filter(pk=experiment.pk, status=Experiment.Status.DRAFT).update(
+        needed_per_variant=registered_sample(experiment), status=Experiment.Status.RUNNING, started_at=now
+    )
+    experiment.refresh_from_db()
     audit.record(
         "experiment.started",
         workspace=experiment.workspace,
@@ -177,18 +177,13 @@ def conclude(experiment: Experiment, *, actor: User | None) -> results.Results:
     """Records the conclusion once the stopping rule is met; refused before (never a winner
     before the horizon)."""
     outcome = results.compute(experiment)
-    reached = outcome.horizon.reached if outcome.horizon is not None else outcome.winner is not None
-    if outcome.horizon is None and outcome.counts is not None and "Not enough" not in outcome.status_line:
-        reached = True
-    if not reached:
+    if not outcome.stopping_rule_met:
         raise ExperimentRefused(outcome.status_line or _("The experiment has not reached its sample yet."))
     with transaction.atomic():
         locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
         if locked.status != Experiment.Status.RUNNING:
             raise ExperimentRefused(_("Only a running experiment can be concluded."))
-        locked.status = Experiment.Status.CONCLUDED
-        locked.concluded_at = timezone.now()
-        locked.conclusion = {
+        conclusion = {
             "winner": outcome.winner,
             "status": outcome.status_line,
             "p_value": outcome.horizon.p_value
@@ -203,7 +198,10 @@ def conclude(experiment: Experiment, *, actor: User | None) -> results.Results:
                 for p in outcome.posteriors
             ],
         }
-        locked.save(update_fields=["status", "concluded_at", "conclusion"])
+        Experiment.objects.filter(pk=locked.pk, status=Experiment.Status.RUNNING).update(
+            status=Experiment.Status.CONCLUDED, concluded_at=timezone.now(), conclusion=conclusion
+        )
+        locked.refresh_from_db()
         Learning.objects.create(
             workspace=locked.workspace, experiment=locked, summary=_learning_line(locked, outcome)
         )
@@ -255,8 +253,7 @@ def stop(experiment: Experiment, *, actor: User) -> int:
             if placement.target.status == PostTarget.Status.SCHEDULED:
                 publishing.unschedule(placement.target, actor=actor)
                 unscheduled += 1
-        locked.status = Experiment.Status.STOPPED
-        locked.save(update_fields=["status"])
+        Experiment.objects.filter(pk=locked.pk).update(status=Experiment.Status.STOPPED)
         audit.record(
             "experiment.stopped", workspace=locked.workspace, actor=actor, obj=locked, unscheduled=unscheduled
         )

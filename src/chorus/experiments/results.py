@@ -44,6 +44,8 @@ class Results:
     counts: stats.CountComparison | None = None
     status_line: str = ""
     winner: str | None = None
+    stopping_rule_met: bool = False
+    """The registered rule allows a decision (a winner or "no difference"); never before."""
 
     @property
     def progress(self) -> float:
@@ -117,6 +119,7 @@ def compute(experiment: Experiment) -> Results:
     result.posteriors = stats.posteriors(arms)
     needed = experiment.needed_per_variant or 0
     result.horizon = stats.fixed_horizon(arms, needed, alpha=experiment.alpha)
+    result.stopping_rule_met = result.horizon.reached
     if not result.horizon.reached:
         published = sum(v.posts_published for v in rows)
         per_post = (sum(v.trials for v in rows) / published) if published else 0
@@ -165,6 +168,7 @@ def _counts(result: Results) -> Results:
             max(remaining, 1),
         ) % {"count": max(remaining, 1)}
         return result
+    result.stopping_rule_met = comparison.can_conclude
     if not comparison.can_conclude:
         result.status_line = _("Cannot conclude: no follower counts for these posts yet.")
     elif comparison.p_value is not None and comparison.p_value < result.experiment.alpha:
