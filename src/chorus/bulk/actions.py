@@ -212,7 +212,7 @@ def _fetch_media(workspace: Workspace, actor: User | None, row: PlannedRow) -> N
 
     for url in list(row.media_urls):
         try:
-            response = request_public("GET", url)
+            response = request_public("GET", url, purpose="media")
             response.raise_for_status()
             name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
             asset, _created = upload(workspace, actor, SimpleUploadedFile(name, response.content))
