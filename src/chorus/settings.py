@@ -31,7 +31,7 @@ def _embedded_secret_key() -> str:
 
 SECRET_KEY = env_secret("SECRET_KEY") or _embedded_secret_key()
 SECRET_KEY_FROM_ENV = bool(env_secret("SECRET_KEY"))
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])  # what the README says
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHORUS_BASE_URL = env_str("CHORUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Short links live at <base>/l/<code>; a shorter domain pointing at Chorus may be set here.

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from chorus.accounts.models import Invitation, Membership, Organization, User, Workspace
+from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role, assignable_roles
 from chorus.core import audit
 
@@ -122,11 +122,21 @@ class InvitationInvalid(Exception):
     pass
 
 
+class InvitationForSomeoneElse(InvitationInvalid):
+    pass
+
+
 @transaction.atomic
 def accept_invitation(*, raw_token: str, user: User) -> Membership:
+    """Only the address the invitation was sent to may accept it."""
     invitation = Invitation.find_by_token(raw_token)
     if invitation is None or not invitation.is_pending:
         raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
+    if user.email.strip().lower() != invitation.email.strip().lower():
+        raise InvitationForSomeoneElse(
+            _("This invitation was sent to another address; sign in as %(email)s to accept it.")
+            % {"email": invitation.email}
+        )
     # Claim the invitation with a conditional update so a double click cannot use it twice.
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now()
@@ -192,6 +202,26 @@ def remove_member(*, membership: Membership, actor_membership: Membership) -> No
         role=membership.role,
     )
     membership.delete()
+    organization = membership.workspace.organization_id
+    if not Membership.objects.filter(user=membership.user, workspace__organization_id=organization).exists():
+        # Out of the organization: tokens made while a member no longer act for them.
+        revoke_tokens(user=membership.user, reason="removed", workspace=membership.workspace)
+
+
+def revoke_tokens(*, user: User, reason: str, workspace: Workspace | None = None) -> int:
+    """Revokes every live API token of `user` (password changed or reset, removed from an
+    organization); audited."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if count:
+        audit.record(
+            "api_tokens.revoked", workspace=workspace, actor=None, obj=user, count=count, reason=reason
+        )
+    return count
+
+
+def password_changed(*, user: User, how: str) -> None:
+    """After a password change or reset: API tokens stop working."""
+    revoke_tokens(user=user, reason=f"password_{how}")
 
 
 @transaction.atomic
