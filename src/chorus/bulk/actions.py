@@ -21,6 +21,7 @@ from chorus.bulk.rows import Context, PlannedRow, Problem, column_key, looks_lik
 from chorus.content.models import Post, PostTarget, Tag
 from chorus.core import audit
 from chorus.core.models import AuditEvent
+from chorus.core.spreadsheet import safe_row
 
 # Files up to this many rows are checked inside the request; longer ones go to a task.
 INLINE_ROWS = 300
@@ -341,8 +342,8 @@ def bad_rows_csv(job: ImportJob) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     if job.headers:
-        writer.writerow([*job.headers, "error"])
+        writer.writerow(safe_row([*job.headers, "error"]))
     for item in job.rows:
         if item["row"] in reasons:
-            writer.writerow([*item["cells"], reasons[item["row"]]])
+            writer.writerow(safe_row([*item["cells"], reasons[item["row"]]]))
     return out.getvalue()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from chorus.core.spreadsheet import unescape_cell
+
 MAX_ROWS = 20_000
 # Budgets checked while reading, so a hostile file is refused before it costs memory or storage:
 MAX_CELL_CHARS = 10_000  # the longest network allows 63,206 characters; nobody imports those
@@ -205,18 +207,22 @@ def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
     if not data.strip():
         raise BadFile(_("The file is empty."))
     grid: Iterable[list[str]]
+    spreadsheet = True  # CSV and XLSX cells may carry the formula escape of our own exports
     if data.startswith(b"PK\x03\x04"):
         grid = read_xlsx(data)
     else:
         text = decode(data)
         stripped = text.lstrip()
-        grid = read_json(stripped) if stripped[:1] in "[{" else read_csv(text)
+        spreadsheet = stripped[:1] not in "[{"
+        grid = read_csv(text) if spreadsheet else read_json(stripped)
     numbered: list[tuple[int, list[str]]] = []
     total_chars = 0
     # Counted while reading: the file is refused at the first row over a budget.
     for n, row in enumerate(grid, start=1):
         if not any(c.strip() for c in row):
             continue
+        if spreadsheet:
+            row = [unescape_cell(c) for c in row]
         for cell in row:
             if len(cell) > MAX_CELL_CHARS:
                 raise BadFile(_cell_too_long(n))
