@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",  # SECURE_CSP below
+    "chorus.core.middleware.NumbersInRangeMiddleware",  # ids beyond 64 bits: 400/422, not 500
 ]
 
 ROOT_URLCONF = "chorus.urls"

@@ -85,6 +85,13 @@ class WorkspaceCreateForm(forms.Form):
 
 class WorkspaceSettingsForm(forms.ModelForm):
     timezone = forms.ChoiceField(choices=timezone_choices, label=_("Time zone"))
+    # A week at most: beyond, "late" means nothing and the claim's timedelta could overflow.
+    late_tolerance_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=7 * 24 * 60,
+        label=_("late publishing tolerance (minutes)"),
+        help_text=_("Posts missed by more than this are held for a person instead of published late."),
+    )
 
     class Meta:
         model = Workspace

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
@@ -127,7 +128,11 @@ def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
 
 @router.get("/workspaces/{slug}/targets", response=list[TargetOut], **ws_perm(Perm.VIEW_WORKSPACE))
 def list_targets(
-    request: HttpRequest, slug: str, status: str = "", limit: int = 100, offset: int = 0
+    request: HttpRequest,
+    slug: str,
+    status: str = "",
+    limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
 ) -> list[PostTarget]:
     rows = PostTarget.objects.filter(workspace=workspace_of(request)).order_by("-scheduled_at", "-id")
     if status:
@@ -168,12 +173,14 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
     return Status(201, PostOut(id=post.pk, targets=list(post.targets.all()), warnings=warnings))  # type: ignore[arg-type]
 
 
+def _may_edit(request: HttpRequest, target: PostTarget) -> bool:
+    return target.post.author_id == _user(request).pk or can(membership_of(request).role, Perm.EDIT_ANY_POST)
+
+
 @router.patch("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.CREATE_POST))
 def edit_target(request: HttpRequest, slug: str, target_id: int, payload: TargetEditIn) -> PostTarget:
     target = _target(request, target_id)
-    if target.post.author_id != _user(request).pk and not can(
-        membership_of(request).role, Perm.EDIT_ANY_POST
-    ):
+    if not _may_edit(request, target):
         raise HttpError(403, "Only the author or an editor can change this post.")
     try:
         actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
@@ -207,6 +214,9 @@ def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: Sc
 def _simple(name: str, perm: Perm, fn: str) -> None:
     def endpoint(request: HttpRequest, slug: str, target_id: int, payload: DecisionIn) -> PostTarget:
         target = _target(request, target_id)
+        if fn == "submit_for_review" and not _may_edit(request, target):
+            # As in the composer: a contributor submits their own drafts, not the owner's.
+            raise HttpError(403, "Only the author or an editor can submit this post.")
         try:
             action = getattr(actions, fn)
             if fn == "approve":
@@ -415,7 +425,9 @@ def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
 
 
 @router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
-def review_history(request: HttpRequest, slug: str, limit: int = 100) -> list[DecisionOut]:
+def review_history(
+    request: HttpRequest, slug: str, limit: Annotated[int, Field(ge=1, le=500)] = 100
+) -> list[DecisionOut]:
     events = (
         AuditEvent.objects.filter(
             workspace=workspace_of(request),
