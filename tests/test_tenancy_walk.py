@@ -59,6 +59,12 @@ def _story_in(workspace):
     return submit(invite(workspace, actor=None, name="Walker")[0], title="T", text="S", consent=True).pk
 
 
+def _contributor_in(workspace):
+    from chorus.approvals.intake import invite
+
+    return invite(workspace, actor=None, name="Walker link")[0].pk
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
@@ -82,6 +88,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
+    "contributor_id": lambda cast: _contributor_in(cast.workspace),
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -222,6 +229,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "asset_id": KWARG_FACTORIES["asset_id"],
     "link_id": KWARG_FACTORIES["link_id"],
     "campaign_id": KWARG_FACTORIES["campaign_id"],
+    "contributor_id": KWARG_FACTORIES["contributor_id"],
 }
 
 

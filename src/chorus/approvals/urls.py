@@ -25,6 +25,11 @@ urlpatterns = [
     path("w/<slug:slug>/intake/", intake_views.queue, name="intake"),
     path("w/<slug:slug>/intake/invite/", intake_views.invite, name="intake_invite"),
     path("w/<slug:slug>/intake/<int:story_id>/", intake_views.story, name="story"),
+    path(
+        "w/<slug:slug>/intake/contributors/<int:contributor_id>/revoke/",
+        intake_views.contributor_revoke,
+        name="contributor_revoke",
+    ),
     path("contribute/<str:token>/", intake_views.contribute, name="contribute"),
     path("review/<str:token>/", views.outside_review, name="outside_review"),
     path("review/<str:token>/media/<int:index>/", views.outside_media, name="outside_media"),
