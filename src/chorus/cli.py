@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 QUEUES = "default,publishing,metrics,listening"
 
@@ -24,15 +25,22 @@ def _bind() -> str:
     return os.environ.get("CHORUS_BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 
 
-def cmd_web(args: argparse.Namespace) -> int:
+def web_argv(bind: str) -> list[str]:
+    """gunicorn's command line. Its control socket lives in this instance's var dir, not the
+    home directory's default, so two instances on one machine never share (or remove) it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus.settings")
+    from django.conf import settings
+
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    argv = [
+    return [
         sys.executable,
         "-m",
         "gunicorn",
         "chorus.wsgi:application",
         "--bind",
-        args.bind or _bind(),
+        bind,
+        "--control-socket",
+        str(Path(settings.VAR_DIR) / "gunicorn.ctl"),
         "--workers",
         workers,
         "--threads",
@@ -44,6 +52,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         "--graceful-timeout",
         "5",
     ]
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    argv = web_argv(args.bind or _bind())
     os.execv(sys.executable, argv)
     return 0  # not reached
 
