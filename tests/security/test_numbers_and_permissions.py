@@ -116,3 +116,13 @@ def test_a_contributor_cannot_submit_the_owners_draft_through_the_api(cast, sink
     assert response.status_code == 403
     target.refresh_from_db()
     assert target.status == PostTarget.Status.DRAFT
+
+
+def test_a_negative_workflow_position_is_a_422_naming_it(api):
+    response = api(
+        "post",
+        "/api/workspaces/campaign/approvals/workflows",
+        {"name": "W", "position": -1, "steps": [{"role": "admin"}]},
+    )
+    assert response.status_code == 422, response.content
+    assert "position" in json.dumps(response.json())

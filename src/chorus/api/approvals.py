@@ -5,12 +5,13 @@ chorus.approvals.actions, as the pages do."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
@@ -82,7 +83,7 @@ class WorkflowIn(Schema):
     channel: int | None = None
     campaign: int | None = None
     role: str = ""
-    position: int = 100
+    position: Annotated[int, Field(ge=0, le=1_000_000)] = 100
     active: bool = True
     steps: list[StepIn]
 
