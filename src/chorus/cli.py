@@ -176,6 +176,37 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the embedded default (database, media, keys) while Chorus runs."""
+    _setup_django()
+    from chorus.core.backup import BackupError, backup
+
+    try:
+        path = backup(Path(args.output).resolve())
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Backup written to {path} (it holds the keys: keep it private).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Puts a backup in place (stop Chorus first); targets caught mid-send are read back."""
+    _setup_django()
+    from chorus.core.backup import BackupError, restore
+
+    try:
+        settled = restore(Path(args.archive).resolve())
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(
+        f"Restored. {settled['unknown']} target(s) caught mid-send will be read back; "
+        f"{settled['requeued']} queued again."
+    )
+    return 0
+
+
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     """Re-encrypts every stored secret with the newest key of CHORUS_FERNET_KEYS. Put the new
     key first, run this, then remove the old key."""
@@ -308,6 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = channel_sub.add_parser("check", help="verify the live connection of a channel")
     c.add_argument("channel_id", type=int)
     c.set_defaults(func=cmd_channel_check)
+
+    p = sub.add_parser(
+        "backup", help="copy the database, media and keys of the embedded default (while running)"
+    )
+    p.add_argument("--output", default=".", help="file or directory for the .tar.gz (default: here)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a backup in place (stop Chorus first)")
+    p.add_argument("archive")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)
