@@ -289,6 +289,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "experiment_id": KWARG_FACTORIES["experiment_id"],
     "boost_id": KWARG_FACTORIES["boost_id"],
     "query_id": KWARG_FACTORIES["query_id"],
+    "contributor_id": KWARG_FACTORIES["contributor_id"],
 }
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 QUEUES = "default,publishing,metrics,listening"
 
@@ -24,15 +25,22 @@ def _bind() -> str:
     return os.environ.get("CHORUS_BIND", "127.0.0.1:" + os.environ.get("PORT", "8000"))
 
 
-def cmd_web(args: argparse.Namespace) -> int:
+def web_argv(bind: str) -> list[str]:
+    """gunicorn's command line. Its control socket lives in this instance's var dir, not the
+    home directory's default, so two instances on one machine never share (or remove) it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus.settings")
+    from django.conf import settings
+
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    argv = [
+    return [
         sys.executable,
         "-m",
         "gunicorn",
         "chorus.wsgi:application",
         "--bind",
-        args.bind or _bind(),
+        bind,
+        "--control-socket",
+        str(Path(settings.VAR_DIR) / "gunicorn.ctl"),
         "--workers",
         workers,
         "--threads",
@@ -44,6 +52,10 @@ def cmd_web(args: argparse.Namespace) -> int:
         "--graceful-timeout",
         "5",
     ]
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    argv = web_argv(args.bind or _bind())
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -197,6 +209,37 @@ def cmd_channel_check(args: argparse.Namespace) -> int:
     except (PublishError, ValueError) as exc:
         print(f"{channel} — FAILED: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the embedded default (database, media, keys) while Chorus runs."""
+    _setup_django()
+    from chorus.core.backup import BackupError, backup
+
+    try:
+        path = backup(Path(args.output).resolve())
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Backup written to {path} (it holds the keys: keep it private).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Puts a backup in place (stop Chorus first); targets caught mid-send are read back."""
+    _setup_django()
+    from chorus.core.backup import BackupError, restore
+
+    try:
+        settled = restore(Path(args.archive).resolve())
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(
+        f"Restored. {settled['unknown']} target(s) caught mid-send will be read back; "
+        f"{settled['requeued']} queued again."
+    )
     return 0
 
 
@@ -365,6 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = channel_sub.add_parser("check", help="verify the live connection of a channel")
     c.add_argument("channel_id", type=int)
     c.set_defaults(func=cmd_channel_check)
+
+    p = sub.add_parser(
+        "backup", help="copy the database, media and keys of the embedded default (while running)"
+    )
+    p.add_argument("--output", default=".", help="file or directory for the .tar.gz (default: here)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a backup in place (stop Chorus first)")
+    p.add_argument("archive")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from chorus.core.env import env_bool, env_int, env_list, env_secret, env_str
@@ -31,7 +32,7 @@ def _embedded_secret_key() -> str:
 
 SECRET_KEY = env_secret("SECRET_KEY") or _embedded_secret_key()
 SECRET_KEY_FROM_ENV = bool(env_secret("SECRET_KEY"))
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])  # what the README says
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHORUS_BASE_URL = env_str("CHORUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Short links live at <base>/l/<code>; a shorter domain pointing at Chorus may be set here.
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "chorus.planning",  # calendar: events, drag to reschedule, iCal feeds
     "chorus.bulk",  # CSV/XLSX/JSON import (dry run, fingerprints) and export
     "chorus.approvals",  # approval workflows, outside review links, audit page
+    "ninja",  # Swagger UI at /api/docs from its own static files, not a CDN
     "chorus.links",  # short links with UTM, click counts, campaign pages
     "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # SECURE_CSP below
+    "chorus.core.middleware.NumbersInRangeMiddleware",  # ids beyond 64 bits: 400/422, not 500
 ]
 
 ROOT_URLCONF = "chorus.urls"
@@ -100,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chorus.core.context_processors.health_banner",
+                "django.template.context_processors.csp",  # csp_nonce for inline scripts
             ],
         },
     }
@@ -206,8 +211,25 @@ SESSION_COOKIE_SECURE = CHORUS_HTTPS
 CSRF_COOKIE_SECURE = CHORUS_HTTPS
 SECURE_SSL_REDIRECT = CHORUS_HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if CHORUS_HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = CHORUS_HTTPS
-SECURE_HSTS_PRELOAD = CHORUS_HTTPS
+# Subdomains and the browsers' preload list only when asked for: both outlive a change of mind.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = CHORUS_HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = CHORUS_HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy on every response (Django's own middleware): scripts only from our
+# origin or carrying the request's nonce (`{{ csp_nonce }}`); no inline event handlers (the few
+# behaviours live in static/chorus/behaviours.js). Styles allow inline (htmx and FullCalendar set
+# them); images may come from https (link preview cards).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "blob:", "https:"],
+    "media-src": [CSP.SELF, "blob:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CHORUS_HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -172,9 +172,10 @@ def test_the_report_has_a_notable_amplifiers_section(cast, amplifying_channel, f
     book = load_workbook(io.BytesIO(reports.render_xlsx(data)))
     rows = list(book["amplifiers"].iter_rows(values_only=True))
     assert rows[0][:4] == ("account", "handle", "followers", "kind")
-    assert [r[:4] for r in rows[1:]] == [("Big Outlet", "@outlet.example", 250_000, "repost")]
+    # A cell starting with @ is run as a formula by spreadsheets: written with a leading quote.
+    assert [r[:4] for r in rows[1:]] == [("Big Outlet", "'@outlet.example", 250_000, "repost")]
     text = reports.render_csv(data).decode()
-    assert "# amplifiers" in text and "Big Outlet,@outlet.example,250000,repost" in text
+    assert "# amplifiers" in text and "Big Outlet,'@outlet.example,250000,repost" in text
     assert "Big Outlet" in reports.render_html(data)
     without = reports.build(
         cast.workspace, reports.ReportSpec(today - dt.timedelta(days=7), today, ("summary",))

@@ -148,7 +148,7 @@ def test_it_refuses_to_preview_a_loopback_address(owner_client, settings) -> Non
         http.set_transport_for_tests(None)
     html = response.content.decode()
     assert "cannot be previewed" in html
-    assert "non-public address (127.0.0.1)" in html
+    assert "127.0.0.1 is not a public address" in html
 
 
 # --- saving and scheduling -------------------------------------------------------------------

@@ -125,11 +125,21 @@ class InvitationInvalid(Refused):
     http_status = 410
 
 
+class InvitationForSomeoneElse(InvitationInvalid):
+    pass
+
+
 @transaction.atomic
 def accept_invitation(*, raw_token: str, user: User) -> Membership:
+    """Only the address the invitation was sent to may accept it."""
     invitation = Invitation.find_by_token(raw_token)
     if invitation is None or not invitation.is_pending:
         raise InvitationInvalid(_("This invitation link is invalid, expired or already used."))
+    if user.email.strip().lower() != invitation.email.strip().lower():
+        raise InvitationForSomeoneElse(
+            _("This invitation was sent to another address; sign in as %(email)s to accept it.")
+            % {"email": invitation.email}
+        )
     # Claim the invitation with a conditional update so a double click cannot use it twice.
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now()
@@ -195,6 +205,26 @@ def remove_member(*, membership: Membership, actor_membership: Membership) -> No
         role=membership.role,
     )
     membership.delete()
+    organization = membership.workspace.organization_id
+    if not Membership.objects.filter(user=membership.user, workspace__organization_id=organization).exists():
+        # Out of the organization: tokens made while a member no longer act for them.
+        revoke_tokens(user=membership.user, reason="removed", workspace=membership.workspace)
+
+
+def revoke_tokens(*, user: User, reason: str, workspace: Workspace | None = None) -> int:
+    """Revokes every live API token of `user` (password changed or reset, removed from an
+    organization); audited."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if count:
+        audit.record(
+            "api_tokens.revoked", workspace=workspace, actor=None, obj=user, count=count, reason=reason
+        )
+    return count
+
+
+def password_changed(*, user: User, how: str) -> None:
+    """After a password change or reset: API tokens stop working."""
+    revoke_tokens(user=user, reason=f"password_{how}")
 
 
 @transaction.atomic
@@ -223,10 +253,18 @@ def ensure_first_admin(email: str = "admin@example.org") -> tuple[User, str] | N
 
 
 @transaction.atomic
-def issue_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+def issue_api_token(*, user: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
     """A new personal API token; the raw value is returned once (only its hash is kept)."""
-    token, raw = ApiToken.issue(user, name)
-    audit.record("api_token.issued", workspace=None, actor=user, obj=token, name=name, hint=token.hint)
+    token, raw = ApiToken.issue(user, name, expires_at)
+    audit.record(
+        "api_token.issued",
+        workspace=None,
+        actor=user,
+        obj=token,
+        name=name,
+        hint=token.hint,
+        expires_at=expires_at.isoformat() if expires_at else "",
+    )
     return token, raw
 
 

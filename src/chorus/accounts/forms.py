@@ -12,7 +12,51 @@ from chorus.accounts.permissions import Role
 
 
 class EmailAuthenticationForm(AuthenticationForm):
+    """Sign-in, throttled per account and per address (accounts/throttle.py): while either is
+    locked, even the right password is refused."""
+
     username = forms.EmailField(label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True}))
+
+    def clean(self) -> dict[str, Any]:
+        from chorus.accounts import throttle
+        from chorus.core.middleware import client_ip
+
+        email = str(self.data.get("username", ""))
+        address = client_ip(self.request) if self.request is not None else None
+        keys = (throttle.account_key("login", email), throttle.address_key("login", address))
+        left = throttle.locked_for(*keys)
+        if left is not None:
+            raise forms.ValidationError(self._locked_message(left), code="locked")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            per_account, per_address = throttle.login_rules()
+            locked = throttle.hit(keys[0], per_account) | throttle.hit(keys[1], per_address)
+            if locked:
+                from chorus.core import audit
+
+                audit.record("accounts.login_locked", workspace=None, account=email.lower(), address=address)
+                left = throttle.locked_for(*keys)
+                if left is not None:
+                    raise forms.ValidationError(self._locked_message(left), code="locked") from None
+            raise
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        from chorus.accounts import throttle
+
+        throttle.clear(throttle.account_key("login", str(self.data.get("username", ""))))
+
+    @staticmethod
+    def _locked_message(left: Any) -> str:
+        from django.utils.translation import gettext, ngettext
+
+        from chorus.accounts import throttle
+
+        count = throttle.minutes(left)
+        return gettext("Too many failed sign-ins. Try again in %(when)s.") % {
+            "when": ngettext("%(n)s minute", "%(n)s minutes", count) % {"n": count}
+        }
 
 
 class WorkspaceCreateForm(forms.Form):
@@ -41,6 +85,13 @@ class WorkspaceCreateForm(forms.Form):
 
 class WorkspaceSettingsForm(forms.ModelForm):
     timezone = forms.ChoiceField(choices=timezone_choices, label=_("Time zone"))
+    # A week at most: beyond, "late" means nothing and the claim's timedelta could overflow.
+    late_tolerance_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=7 * 24 * 60,
+        label=_("late publishing tolerance (minutes)"),
+        help_text=_("Posts missed by more than this are held for a person instead of published late."),
+    )
 
     class Meta:
         model = Workspace
@@ -82,3 +133,11 @@ class AcceptInvitationSignupForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label=_("Token name"))
+    expires_in_days = forms.TypedChoiceField(
+        label=_("Expires"),
+        choices=[(0, _("Never")), (30, _("In 30 days")), (90, _("In 90 days")), (365, _("In a year"))],
+        coerce=int,
+        initial=90,
+        required=False,
+        empty_value=None,
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import zoneinfo
@@ -181,6 +182,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)  # None: until revoked
 
     class Meta:
         verbose_name = _("API token")
@@ -190,9 +192,11 @@ class ApiToken(models.Model):
         return f"{self.name} (…{self.hint})"
 
     @classmethod
-    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+    def issue(cls, user: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
         raw = cls.PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, token_hash=_token_hash(raw), hint=raw[-6:])
+        token = cls.objects.create(
+            user=user, name=name, token_hash=_token_hash(raw), hint=raw[-6:], expires_at=expires_at
+        )
         return token, raw
 
     @classmethod
@@ -200,6 +204,7 @@ class ApiToken(models.Model):
         token = (
             cls.objects.select_related("user")
             .filter(token_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True)
+            .filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now()))
             .first()
         )
         if token is None:
@@ -209,3 +214,17 @@ class ApiToken(models.Model):
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user
+
+
+class Throttle(models.Model):
+    """Failures counted per key ("login:account:<email>", "login:address:<ip>", "reset:…") in a
+    fixed window; a key over its limit is locked until `locked_until`. A table rather than the
+    cache: the embedded default runs several processes, and each would count alone."""
+
+    key = models.CharField(max_length=200, unique=True)
+    hits = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(default=now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key

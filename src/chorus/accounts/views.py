@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
@@ -10,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -203,6 +208,14 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     existing = User.objects.filter(email__iexact=invitation.email).first()
     signup_form = None
     if request.user.is_authenticated:
+        if request.user.email.strip().lower() != invitation.email.strip().lower():  # type: ignore[union-attr]
+            # Signed in as someone else: the link is only for the address it was sent to.
+            return render(
+                request,
+                "accounts/invitation_accept.html",
+                {"invitation": invitation, "existing": existing, "wrong_user": True},
+                status=403,
+            )
         if request.method == "POST":
             try:
                 membership = actions.accept_invitation(raw_token=token, user=request.user)  # type: ignore[arg-type]
@@ -259,8 +272,10 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data.get("expires_in_days") or 0
+        expires = timezone.now() + dt.timedelta(days=days) if days else None
         _token, new_token = actions.issue_api_token(
-            user=current_user(request), name=form.cleaned_data["name"]
+            user=current_user(request), name=form.cleaned_data["name"], expires_at=expires
         )
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=current_user(request), revoked_at__isnull=True).order_by(
@@ -288,3 +303,44 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         User.objects.filter(pk=request.user.pk).update(language=language)
     return set_language(request)
+
+
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Reset requests are limited per address and per account (accounts/throttle.py); the page
+    says so without telling whether the account exists."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        from chorus.accounts import throttle
+        from chorus.core.middleware import client_ip
+
+        rule = throttle.reset_rule()
+        keys = (
+            throttle.account_key("reset", form.cleaned_data["email"]),
+            throttle.address_key("reset", client_ip(self.request)),
+        )
+        left = throttle.locked_for(*keys)
+        if left is None:
+            throttle.hit(keys[0], rule)
+            throttle.hit(keys[1], rule)
+            return super().form_valid(form)
+        count = throttle.minutes(left)
+        form.add_error(
+            None,
+            _("Too many reset requests. Try again in %(when)s.")
+            % {"when": ngettext("%(n)s minute", "%(n)s minutes", count) % {"n": count}},
+        )
+        return self.form_invalid(form)
+
+
+class RevokingPasswordChangeView(auth_views.PasswordChangeView):
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        actions.password_changed(user=form.user, how="changed")
+        return response
+
+
+class RevokingPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        actions.password_changed(user=form.user, how="reset")
+        return response

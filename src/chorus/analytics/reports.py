@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from chorus.accounts.models import Workspace
 from chorus.analytics import figures
 from chorus.analytics.models import ScheduledReport
+from chorus.core.spreadsheet import safe_row
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +221,9 @@ def render_csv(data: ReportData) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for section, rows in section_rows(data).items():
-        writer.writerow([f"# {section}"])
+        writer.writerow(safe_row([f"# {section}"]))
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(safe_row("" if v is None else v for v in row))
         writer.writerow([])
     return buffer.getvalue().encode("utf-8")
 
@@ -236,7 +237,7 @@ def render_xlsx(data: ReportData) -> bytes:
         sheet = book.create_sheet(section[:31])
         for row in rows:
             # An empty cell is "not available"; a 0 is a real zero.
-            sheet.append(list(row))
+            sheet.append(safe_row(row))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -5,19 +5,20 @@ chorus.approvals.actions, as the pages do."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
-from chorus.approvals import actions, auditlog, policy
-from chorus.approvals.models import Decision, ReviewLink, Workflow
+from chorus.approvals import actions, auditlog, intake, policy
+from chorus.approvals.models import Contributor, Decision, ReviewLink, Workflow
 from chorus.content.models import PostTarget
 from chorus.publishing import actions as publishing
 
@@ -82,7 +83,7 @@ class WorkflowIn(Schema):
     channel: int | None = None
     campaign: int | None = None
     role: str = ""
-    position: int = 100
+    position: Annotated[int, Field(ge=0, le=1_000_000)] = 100
     active: bool = True
     steps: list[StepIn]
 
@@ -273,3 +274,47 @@ def approvals_audit_csv(
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{workspace.slug}.csv"'
     return response
+
+
+# --- contributor links (story intake) --------------------------------------------------------
+
+
+class ContributorLinkOut(Schema):
+    id: int
+    name: str
+    hint: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    active: bool
+
+
+@router.get(
+    "/workspaces/{slug}/contributors", response=list[ContributorLinkOut], **ws_perm(Perm.EDIT_ANY_POST)
+)
+def contributor_links(request: HttpRequest, slug: str) -> list[ContributorLinkOut]:
+    """Every contributor magic link of the workspace, live or not, newest first."""
+    rows = Contributor.objects.filter(workspace=workspace_of(request)).order_by("-created_at")
+    return [
+        ContributorLinkOut(
+            id=c.pk,
+            name=c.name,
+            hint=c.hint,
+            created_at=c.created_at,
+            expires_at=c.ends_at,
+            revoked_at=c.revoked_at,
+            active=c.is_active,
+        )
+        for c in rows
+    ]
+
+
+@router.post(
+    "/workspaces/{slug}/contributors/{contributor_id}/revoke",
+    response={204: None},
+    **ws_perm(Perm.EDIT_ANY_POST),
+)
+def contributor_link_revoke(request: HttpRequest, slug: str, contributor_id: int) -> Status:
+    contributor = get_object_or_404(Contributor, pk=contributor_id, workspace=workspace_of(request))
+    intake.revoke(contributor, actor=_user(request))
+    return Status(204, None)

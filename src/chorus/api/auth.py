@@ -73,10 +73,34 @@ class WorkspaceAuth(UserAuth):
         return user
 
 
+def _error(description: str) -> dict[str, Any]:
+    # Any JSON object: django-ninja's {"detail": …} today; the body's shape is the error
+    # handler's business, the status code is what the schema promises.
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+# The refusals every authenticated operation may answer, declared once so the OpenAPI document
+# lists every 4xx the API returns (schemathesis checks it in tests/security/test_api_fuzz.py).
+COMMON_ERRORS: dict[int, dict[str, Any]] = {
+    400: _error("The request is refused; the message says why."),
+    401: _error("No valid token or session."),
+    403: _error("Your role does not allow this (or the CSRF check failed)."),
+    404: _error("No such object in this workspace."),
+    409: _error("The object's state does not allow this now."),
+    422: _error("A parameter or the body is invalid; `detail` names the field."),
+}
+
+
 def ws_perm(perm: Perm) -> dict[str, Any]:
     """Keyword arguments for a workspace operation: `@router.get("/...", **ws_perm(Perm.X))`."""
-    return {"auth": WorkspaceAuth(perm), "openapi_extra": {"x-chorus-permission": str(perm)}}
+    return {
+        "auth": WorkspaceAuth(perm),
+        "openapi_extra": {"x-chorus-permission": str(perm), "responses": dict(COMMON_ERRORS)},
+    }
 
 
 def user_op() -> dict[str, Any]:
-    return {"auth": UserAuth(), "openapi_extra": {"x-chorus-permission": AUTHENTICATED}}
+    return {
+        "auth": UserAuth(),
+        "openapi_extra": {"x-chorus-permission": AUTHENTICATED, "responses": dict(COMMON_ERRORS)},
+    }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Router, Schema, Status, UploadedFile
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import workspace_of
 from chorus.accounts.models import User
@@ -107,7 +108,7 @@ def list_media(
     folder: int | None = None,
     tag: str = "",
     before: int | None = None,
-    limit: int = queries.PAGE_SIZE,
+    limit: Annotated[int, Field(ge=1, le=200)] = queries.PAGE_SIZE,
 ) -> AssetPage:
     """Newest first; pass `next_before` back as `before` for the next page."""
     filters = queries.Filters(q=q.strip()[:200], kind=kind, folder=folder, tag=tag, before=before)

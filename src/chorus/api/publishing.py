@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
@@ -109,7 +110,11 @@ def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
 
 @router.get("/workspaces/{slug}/targets", response=list[TargetOut], **ws_perm(Perm.VIEW_WORKSPACE))
 def list_targets(
-    request: HttpRequest, slug: str, status: str = "", limit: int = 100, offset: int = 0
+    request: HttpRequest,
+    slug: str,
+    status: str = "",
+    limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
 ) -> list[PostTarget]:
     rows = PostTarget.objects.filter(workspace=workspace_of(request)).order_by("-scheduled_at", "-id")
     if status:
@@ -156,12 +161,14 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
     return Status(201, PostOut(id=post.pk, targets=list(post.targets.all()), warnings=warnings))  # type: ignore[arg-type]
 
 
+def _may_edit(request: HttpRequest, target: PostTarget) -> bool:
+    return target.post.author_id == _user(request).pk or can(membership_of(request).role, Perm.EDIT_ANY_POST)
+
+
 @router.patch("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.CREATE_POST))
 def edit_target(request: HttpRequest, slug: str, target_id: int, payload: TargetEditIn) -> PostTarget:
     target = _target(request, target_id)
-    if target.post.author_id != _user(request).pk and not can(
-        membership_of(request).role, Perm.EDIT_ANY_POST
-    ):
+    if not _may_edit(request, target):
         raise HttpError(403, "Only the author or an editor can change this post.")
     actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
     return _target(request, target_id)
@@ -179,6 +186,9 @@ def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: Sc
 def _simple(name: str, perm: Perm, fn: str) -> None:
     def endpoint(request: HttpRequest, slug: str, target_id: int, payload: DecisionIn) -> PostTarget:
         target = _target(request, target_id)
+        if fn == "submit_for_review" and not _may_edit(request, target):
+            # As in the composer: a contributor submits their own drafts, not the owner's.
+            raise HttpError(403, "Only the author or an editor can submit this post.")
         action = getattr(actions, fn)  # a refusal is answered by the API's Refused handler
         if fn == "approve":
             action(target, actor=_user(request), comment=payload.comment)
@@ -378,7 +388,9 @@ def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
 
 
 @router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
-def review_history(request: HttpRequest, slug: str, limit: int = 100) -> list[DecisionOut]:
+def review_history(
+    request: HttpRequest, slug: str, limit: Annotated[int, Field(ge=1, le=500)] = 100
+) -> list[DecisionOut]:
     events = review.history(workspace_of(request), limit=min(limit, 500))
     return [
         DecisionOut(

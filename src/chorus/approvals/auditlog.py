@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 
 from chorus.accounts.models import Workspace
 from chorus.core.models import AuditEvent
+from chorus.core.spreadsheet import safe_cell
 from chorus.core.timeutil import to_local
 
 COLUMNS = ["time", "actor", "action", "object_type", "object_id", "data", "ip"]
@@ -91,7 +92,7 @@ def csv_rows(events: Iterable[AuditEvent], tz_name: str) -> Iterator[str]:
     yield flush()
     for event in events.iterator() if isinstance(events, QuerySet) else events:
         writer.writerow(
-            _cell(v)
+            safe_cell(v)
             for v in [
                 to_local(event.at, tz_name).isoformat(timespec="seconds"),
                 event.actor.email if event.actor else "",
@@ -103,8 +104,3 @@ def csv_rows(events: Iterable[AuditEvent], tz_name: str) -> Iterator[str]:
             ]
         )
         yield flush()
-
-
-def _cell(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading quote keeps them text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

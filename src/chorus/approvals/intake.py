@@ -3,6 +3,7 @@ library with consent and credit), the editors' decisions (turn into a post, or r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from chorus.accounts.models import User, Workspace
-from chorus.approvals.models import Contributor, Story, new_raw_token, token_hash
+from chorus.approvals.models import Contributor, Story, contributor_link_days, new_raw_token, token_hash
 from chorus.content.models import Campaign, Post
 from chorus.core import audit
 from chorus.core.refusals import Refused
@@ -30,8 +31,19 @@ class IntakeRefused(Refused):
 
 @transaction.atomic
 def invite(
-    workspace: Workspace, *, actor: User | None, name: str, email: str = "", campaign: Campaign | None = None
+    workspace: Workspace,
+    *,
+    actor: User | None,
+    name: str,
+    email: str = "",
+    campaign: Campaign | None = None,
+    days: int | None = None,
 ) -> tuple[Contributor, str]:
+    """A magic link that works for `days` (default and maximum from settings)."""
+    default, maximum = contributor_link_days()
+    days = default if days is None else days
+    if not 1 <= days <= maximum:
+        raise IntakeRefused(_("A contributor link lasts from 1 to %(max)s days.") % {"max": maximum})
     if not name.strip():
         raise IntakeRefused(_("Give the contributor's name."))
     if campaign is not None and campaign.workspace_id != workspace.pk:
@@ -40,17 +52,30 @@ def invite(
     contributor = Contributor.objects.create(
         workspace=workspace, name=name.strip()[:120], email=email[:200], campaign=campaign,
         token_hash=token_hash(raw), hint=raw[-6:], invited_by=actor,
+        expires_at=timezone.now() + dt.timedelta(days=days),
     )  # fmt: skip
     audit.record(
-        "contributor.invited", workspace=workspace, actor=actor, obj=contributor, name=contributor.name
-    )
+        "contributor.invited", workspace=workspace, actor=actor, obj=contributor, name=contributor.name,
+        expires_at=contributor.ends_at.isoformat(),
+    )  # fmt: skip
     return contributor, raw
 
 
-def contributor_for(raw: str) -> Contributor:
+def contributor_for(raw: str, *, use: str = "") -> Contributor:
+    """The contributor of a live link; with `use` ("view", "submit"), the use is audited (with
+    the proxy-aware client address the audit log records), refused ones included."""
     found = Contributor.objects.select_related("workspace").filter(token_hash=token_hash(raw)).first()
-    if found is None or found.revoked_at is not None:
+    if found is None:
         raise IntakeRefused(_("This invitation link is not valid any more."))
+    if not found.is_active:
+        if use:
+            audit.record(
+                "contributor.link_refused", workspace=found.workspace, obj=found, use=use,
+                why="revoked" if found.revoked_at else "expired",
+            )  # fmt: skip
+        raise IntakeRefused(_("This invitation link is not valid any more."))
+    if use:
+        audit.record("contributor.link_used", workspace=found.workspace, obj=found, use=use)
     return found
 
 

@@ -12,7 +12,7 @@ from chorus.accounts.access import current_user, workspace_of, workspace_view
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm
 from chorus.approvals import intake
-from chorus.approvals.models import Contributor, Story
+from chorus.approvals.models import Contributor, Story, contributor_link_days
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign
 from chorus.media.models import MediaConsent
@@ -52,8 +52,18 @@ def queue(request: HttpRequest) -> HttpResponse:
             "states": Story.State.choices,
             "params": request.GET,
             "new_link": request.session.pop("intake_new_link", None),
+            "link_days": contributor_link_days(),
         },
     )
+
+
+@workspace_view(Perm.EDIT_ANY_POST, methods=("POST",))
+def contributor_revoke(request: HttpRequest, contributor_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    contributor = get_object_or_404(Contributor, pk=contributor_id, workspace=workspace)
+    intake.revoke(contributor, actor=current_user(request))
+    messages.success(request, _("The link of %(name)s no longer works.") % {"name": contributor.name})
+    return redirect("approvals:intake", slug=workspace.slug)
 
 
 def _campaign_progress(workspace: Workspace) -> list[dict[str, object]]:
@@ -86,6 +96,9 @@ def invite(request: HttpRequest) -> HttpResponse:
             name=request.POST.get("name", ""),
             email=request.POST.get("email", ""),
             campaign=campaign,
+            days=int(days)
+            if (days := request.POST.get("days", "").strip()).isdigit() and len(days) < 6
+            else None,
         )
     except intake.IntakeRefused as exc:
         messages.error(request, str(exc))
@@ -131,7 +144,7 @@ def contribute(request: HttpRequest, token: str) -> HttpResponse:
     """The contributor's one page (the magic link's token is the credential): submit a story and
     see their own submissions, nothing else."""
     try:
-        contributor = intake.contributor_for(token)
+        contributor = intake.contributor_for(token, use="submit" if request.method == "POST" else "view")
     except intake.IntakeRefused as exc:
         return render(request, "approvals/outside_refused.html", {"reason": str(exc)}, status=404)
     error = ""

@@ -6,6 +6,7 @@ database does not hand out working links.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
@@ -247,6 +248,13 @@ class Assignment(models.Model):
         return f"{self.target_id} → {self.assignee_id}"
 
 
+def contributor_link_days() -> tuple[int, int]:
+    """(default, maximum) lifetime of a contributor link in days, from settings."""
+    default = int(getattr(settings, "CHORUS_CONTRIBUTOR_LINK_DAYS", 30))
+    maximum = int(getattr(settings, "CHORUS_CONTRIBUTOR_LINK_MAX_DAYS", 90))
+    return min(default, maximum), maximum
+
+
 class Contributor(models.Model):
     """An outside storyteller invited with a magic link (no account): the link's token is hashed."""
 
@@ -263,12 +271,25 @@ class Contributor(models.Model):
     )
     created_at = models.DateTimeField(default=now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)  # None: links made before expiry
 
     class Meta:
         verbose_name = _("contributor")
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """When the link stops working; older links without a date end CHORUS_CONTRIBUTOR_LINK_DAYS
+        after they were made."""
+        if self.expires_at is not None:
+            return self.expires_at
+        return self.created_at + dt.timedelta(days=contributor_link_days()[0])
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.ends_at > now()
 
 
 class Story(models.Model):

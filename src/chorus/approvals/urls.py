@@ -30,6 +30,11 @@ urlpatterns = [
         intake_views.contributor,
         name="contributor",
     ),
+    path(
+        "w/<slug:slug>/intake/contributors/<int:contributor_id>/revoke/",
+        intake_views.contributor_revoke,
+        name="contributor_revoke",
+    ),
     path("contribute/<str:token>/", intake_views.contribute, name="contribute"),
     path("review/<str:token>/", views.outside_review, name="outside_review"),
     path("review/<str:token>/media/<int:index>/", views.outside_media, name="outside_media"),

@@ -44,7 +44,10 @@ def _target(request: HttpRequest, target_id: int) -> PostTarget:
 
 
 def _ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The proxy-aware client address, the one every other audit row records."""
+    from chorus.core.middleware import client_ip
+
+    return client_ip(request) or ""
 
 
 # --- reviewers ---------------------------------------------------------------------------------

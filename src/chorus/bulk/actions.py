@@ -23,6 +23,7 @@ from chorus.content.models import Post, PostTarget, Tag
 from chorus.core import audit
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import TransitionRefused
+from chorus.core.spreadsheet import safe_row
 from chorus.publishing import actions as publishing
 
 # Files up to this many rows are checked inside the request; longer ones go to a task.
@@ -209,7 +210,7 @@ def _fetch_media(workspace: Workspace, actor: User | None, row: PlannedRow) -> N
 
     for url in list(row.media_urls):
         try:
-            response = request_public("GET", url)
+            response = request_public("GET", url, purpose="media")
             response.raise_for_status()
             name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
             asset, _created = upload(workspace, actor, SimpleUploadedFile(name, response.content))
@@ -309,8 +310,8 @@ def bad_rows_csv(job: ImportJob) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     if job.headers:
-        writer.writerow([*job.headers, "error"])
+        writer.writerow(safe_row([*job.headers, "error"]))
     for item in job.rows:
         if item["row"] in reasons:
-            writer.writerow([*item["cells"], reasons[item["row"]]])
+            writer.writerow(safe_row([*item["cells"], reasons[item["row"]]]))
     return out.getvalue()

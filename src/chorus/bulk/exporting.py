@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from chorus.accounts.models import Workspace
 from chorus.content.models import PostTarget
+from chorus.core.spreadsheet import safe_row
 from chorus.core.timeutil import to_local
 
 
@@ -90,15 +91,17 @@ def as_csv(items: list[dict[str, Any]]) -> str:
     )
     for item in items:
         writer.writerow(
-            [
-                item["date"],
-                "|".join(item["channels"]),
-                item["text"],
-                "|".join(item["media"]),
-                item["campaign"],
-                "|".join(item["tags"]),
-                item["status"],
-                *[item["overrides"].get(n, "") for n in override_names],
-            ]
+            safe_row(
+                [
+                    item["date"],
+                    "|".join(item["channels"]),
+                    item["text"],
+                    "|".join(item["media"]),
+                    item["campaign"],
+                    "|".join(item["tags"]),
+                    item["status"],
+                    *[item["overrides"].get(n, "") for n in override_names],
+                ]
+            )
         )
     return out.getvalue()

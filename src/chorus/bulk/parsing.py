@@ -12,14 +12,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from chorus.core.refusals import Invalid
+from chorus.core.spreadsheet import unescape_cell
 
 MAX_ROWS = 20_000
+# Budgets checked while reading, so a hostile file is refused before it costs memory or storage:
+MAX_CELL_CHARS = 10_000  # the longest network allows 63,206 characters; nobody imports those
+MAX_TOTAL_CHARS = 20_000_000  # every cell of one import together (what the job stores)
+MAX_MEMBER_BYTES = 64 * 1024 * 1024  # one part of an XLSX, unpacked
+MAX_ARCHIVE_BYTES = 128 * 1024 * 1024  # every part of an XLSX, unpacked
+MAX_RATIO = 100  # unpacked / packed of a part over 1 MB; real spreadsheet XML stays under ~20
 
 
 class BadFile(Invalid):
@@ -78,45 +87,95 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(text: str) -> list[list[str]]:
+def read_csv(text: str) -> Iterator[list[str]]:
     if "\x00" in text:
         raise BadFile(_("The file contains binary data; upload a CSV, XLSX or JSON file."))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text), strict=True)
     try:
-        return [row for row in reader]
+        yield from reader
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # 131,072 characters, csv's own cap
+            raise BadFile(_cell_too_long(reader.line_num)) from exc
         raise BadFile(
             _("The CSV file is malformed near line %(line)s: %(reason)s")
             % {"line": reader.line_num, "reason": exc}
         ) from exc
 
 
-def read_xlsx(data: bytes) -> list[list[str]]:
+def _cell_too_long(line: int) -> str:
+    return _("Row %(row)s has a cell longer than %(max)s characters; shorten it.") % {
+        "row": line,
+        "max": f"{MAX_CELL_CHARS:,}",
+    }
+
+
+def check_archive(data: bytes) -> None:
+    """Refuses a zip bomb from the archive's directory, before anything is unpacked: each part's
+    unpacked size and packing ratio, and all parts together. (A part whose directory entry lies
+    about its size fails its checksum when read.)"""
+    mb = 1024 * 1024
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise BadFile(_("The spreadsheet could not be opened: %(reason)s") % {"reason": exc}) from exc
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > MAX_MEMBER_BYTES:
+            raise BadFile(
+                _("The spreadsheet's part %(name)s unpacks to %(size)s MB, more than the %(max)s MB allowed.")
+                % {"name": member.filename, "size": member.file_size // mb, "max": MAX_MEMBER_BYTES // mb}
+            )
+        if member.file_size > mb and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise BadFile(
+                _(
+                    "The spreadsheet's part %(name)s is packed %(ratio)s to 1, more than the %(max)s to 1 "
+                    "a real spreadsheet reaches; it is refused as a zip bomb."
+                )
+                % {
+                    "name": member.filename,
+                    "ratio": member.file_size // max(member.compress_size, 1),
+                    "max": MAX_RATIO,
+                }
+            )
+    if total > MAX_ARCHIVE_BYTES:
+        raise BadFile(
+            _("The spreadsheet unpacks to %(size)s MB, more than the %(max)s MB allowed.")
+            % {"size": total // mb, "max": MAX_ARCHIVE_BYTES // mb}
+        )
+
+
+def read_xlsx(data: bytes) -> Iterator[list[str]]:
+    """Rows streamed from the first sheet (openpyxl read-only), after the archive check."""
     import datetime as dt
 
     from openpyxl import load_workbook
 
+    check_archive(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged zip
         raise BadFile(_("The spreadsheet could not be opened: %(reason)s") % {"reason": exc}) from exc
-    sheet = book.worksheets[0]
-    rows: list[list[str]] = []
-    for values in sheet.iter_rows(values_only=True):
-        cells = []
-        for value in values:
-            if value is None:
-                cells.append("")
-            elif isinstance(value, dt.datetime):
-                cells.append(value.isoformat(sep=" ", timespec="minutes"))
-            else:
-                cells.append(str(value))
-        rows.append(cells)
-    book.close()
-    return rows
+    try:
+        sheet = book.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            cells = []
+            for value in values:
+                if value is None:
+                    cells.append("")
+                elif isinstance(value, dt.datetime):
+                    cells.append(value.isoformat(sep=" ", timespec="minutes"))
+                else:
+                    cells.append(str(value))
+            yield cells
+    except zipfile.BadZipFile as exc:
+        raise BadFile(_("The spreadsheet could not be opened: %(reason)s") % {"reason": exc}) from exc
+    finally:
+        book.close()
 
 
-def read_json(text: str) -> list[list[str]]:
+def read_json(text: str) -> Iterable[list[str]]:
     try:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -148,24 +207,44 @@ def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
     """`looks_like_header(cells) -> bool` decides whether the first row names the columns."""
     if not data.strip():
         raise BadFile(_("The file is empty."))
+    grid: Iterable[list[str]]
+    spreadsheet = True  # CSV and XLSX cells may carry the formula escape of our own exports
     if data.startswith(b"PK\x03\x04"):
         grid = read_xlsx(data)
     else:
         text = decode(data)
         stripped = text.lstrip()
-        grid = read_json(stripped) if stripped[:1] in "[{" else read_csv(text)
-    numbered = [(n, row) for n, row in enumerate(grid, start=1) if any(c.strip() for c in row)]
+        spreadsheet = stripped[:1] not in "[{"
+        grid = read_csv(text) if spreadsheet else read_json(stripped)
+    numbered: list[tuple[int, list[str]]] = []
+    total_chars = 0
+    # Counted while reading: the file is refused at the first row over a budget.
+    for n, row in enumerate(grid, start=1):
+        if not any(c.strip() for c in row):
+            continue
+        if spreadsheet:
+            row = [unescape_cell(c) for c in row]
+        for cell in row:
+            if len(cell) > MAX_CELL_CHARS:
+                raise BadFile(_cell_too_long(n))
+            total_chars += len(cell)
+        if total_chars > MAX_TOTAL_CHARS:
+            raise BadFile(
+                _("The file holds more than %(max)s million characters of text; split it.")
+                % {"max": MAX_TOTAL_CHARS // 1_000_000}
+            )
+        numbered.append((n, row))
+        if len(numbered) > MAX_ROWS + 1:
+            raise BadFile(
+                ngettext(
+                    "The file has more than %(max)s row; split it.",
+                    "The file has more than %(max)s rows; split it.",
+                    MAX_ROWS,
+                )
+                % {"max": MAX_ROWS}
+            )
     if not numbered:
         raise BadFile(_("The file has no rows."))
-    if len(numbered) > MAX_ROWS + 1:
-        raise BadFile(
-            ngettext(
-                "The file has more than %(max)s row; split it.",
-                "The file has more than %(max)s rows; split it.",
-                MAX_ROWS,
-            )
-            % {"max": MAX_ROWS}
-        )
     first = numbered[0][1]
     if looks_like_header(first):  # type: ignore[operator]
         return Table([c.strip() for c in first], numbered[1:])

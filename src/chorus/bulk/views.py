@@ -50,7 +50,12 @@ def import_page(request: HttpRequest) -> HttpResponse:
             else:
                 actions.start_check(job)
                 return redirect("bulk:job", slug=workspace.slug, job_id=job.pk)
-    jobs = ImportJob.objects.filter(workspace=workspace).order_by("-created_at")[:20]
+    # The list never loads the stored rows or reports (a big job's are megabytes).
+    jobs = (
+        ImportJob.objects.filter(workspace=workspace)
+        .defer("rows", "report", "headers")
+        .order_by("-created_at")[:20]
+    )
     return render(
         request,
         "bulk/import.html",

@@ -197,11 +197,15 @@ def _make_thumbnail(workspace: Workspace, sha: str, source: Path, kind: str) -> 
                     return ""
                 image: Image.Image = Image.open(frame)
                 image.load()
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
         else:
-            image = Image.open(source)
-            image.seek(0)
-            image = ImageOps.exif_transpose(image)
-        image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            # Reduced decoding (JPEG draft inside thumbnail()), turned after shrinking: never a
+            # full-size copy. The decode waits for room in the process's memory budget.
+            with Image.open(source) as opened:
+                opened.seek(0)
+                with sniffing.decode_memory.reserve(sniffing.decoded_bytes(opened)):
+                    opened.thumbnail((THUMB_SIDE, THUMB_SIDE))
+                    image = ImageOps.exif_transpose(opened)
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA")
         buffer = io.BytesIO()
@@ -439,11 +443,15 @@ def variant(
     name = f"{_base(asset.workspace)}/variants/{asset.sha256}-{max_side}-{max_bytes}.{ext}"
     if default_storage.exists(name):
         return name
-    with default_storage.open(asset.path, "rb") as src:
-        image: Image.Image = Image.open(src)
-        image.seek(0)
-        image = ImageOps.exif_transpose(image)
-        image.load()
+    with default_storage.open(asset.path, "rb") as src, Image.open(src) as opened:
+        opened.seek(0)
+        cost = sniffing.decoded_bytes(opened)
+        if cost > sniffing.decode_budget():
+            raise sniffing._too_big(cost)
+        with sniffing.decode_memory.reserve(2 * cost):
+            opened.draft(opened.mode, (max_side, max_side))  # JPEG: decode no larger than needed
+            image: Image.Image = ImageOps.exif_transpose(opened)
+            image.load()
     if pil_format == "JPEG" or image.mode not in ("RGB", "RGBA"):
         if image.mode in ("RGBA", "LA", "P") and pil_format == "JPEG":
             background = Image.new("RGB", image.size, "white")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +60,67 @@ def max_pixels() -> int:
     return int(getattr(settings, "CHORUS_MEDIA_MAX_PIXELS", 90_000_000))
 
 
+MB = 1024 * 1024
+
+
+def decode_budget() -> int:
+    """Bytes one image may take once decoded (pixels × bands), checked from its header."""
+    return int(getattr(settings, "CHORUS_MEDIA_DECODE_BUDGET_MB", 256)) * MB
+
+
+def memory_budget() -> int:
+    """Bytes every image decoded at once in this process may take together."""
+    return int(getattr(settings, "CHORUS_MEDIA_DECODE_MEMORY_MB", 640)) * MB
+
+
+class _DecodeMemory:
+    """A process-wide semaphore counted in bytes: parallel uploads wait for each other instead
+    of decoding more images at once than the memory budget allows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self.in_use = 0
+
+    @contextmanager
+    def reserve(self, amount: int, *, wait: float = 120.0) -> Iterator[None]:
+        amount = min(amount, memory_budget())  # one image alone always fits (decode_budget caps it)
+        deadline = time.monotonic() + wait
+        with self._lock:
+            while self.in_use and self.in_use + amount > memory_budget():
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._lock.wait(left):
+                    raise MediaRejected(
+                        _("The server is busy processing other images; try again in a minute.")
+                    )
+            self.in_use += amount
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_use -= amount
+                self._lock.notify_all()
+
+
+decode_memory = _DecodeMemory()
+
+
+def decoded_bytes(image: Image.Image) -> int:
+    """What decoding `image` costs, from its header: pixels × bands (RGBA = 4 bytes a pixel)."""
+    width, height = image.size
+    return width * height * max(len(image.getbands()), 1)
+
+
+def _too_big(cost: int) -> MediaRejected:
+    return MediaRejected(
+        _("This image needs %(need)s MB of memory to process, more than the %(max)s MB allowed.")
+        % {"need": cost // MB, "max": decode_budget() // MB}
+    )
+
+
 def sniff_image(path: Path) -> Sniffed | None:
-    """The image's real type and size; None when Pillow does not recognise it at all."""
+    """The image's real type and size; None when Pillow does not recognise it at all. Nothing is
+    decoded before the header's pixels × bands fit the decode budget; decoding waits for room in
+    the process's memory budget; JPEGs are checked through reduced (1/8) decoding."""
     limit = max_pixels()
     try:
         with warnings.catch_warnings():
@@ -72,8 +135,13 @@ def sniff_image(path: Path) -> Sniffed | None:
                         _("%(format)s images are not supported; use JPEG, PNG, GIF or WebP.")
                         % {"format": fmt}
                     )
+                cost = decoded_bytes(image)
+                if cost > decode_budget():
+                    raise _too_big(cost)
                 image.verify()  # structure and checksums
-            with Image.open(path) as image:
+            with decode_memory.reserve(cost), Image.open(path) as image:
+                if fmt == "JPEG":
+                    image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
                 image.load()  # decodes every pixel: truncated or corrupt data fails here
     except UnidentifiedImageError:
         return None

@@ -373,6 +373,8 @@ def fetch_link_preview(url: str) -> LinkPreview:
         response = http.request_public("GET", url)
     except http.UnsafeURL as exc:
         return LinkPreview(url, error=_("This link cannot be previewed: %(reason)s.") % {"reason": exc})
+    except (http.TooLarge, http.TooSlow) as exc:
+        return LinkPreview(url, error=_("This link cannot be previewed: %(reason)s.") % {"reason": exc})
     except httpx.HTTPError:
         return LinkPreview(url, error=_("The site did not answer; the link is kept without a preview."))
     if response.status_code != 200:

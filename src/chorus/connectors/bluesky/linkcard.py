@@ -39,7 +39,7 @@ def fetch_card(url: str) -> PageCard:
 
 def fetch_image(url: str, max_bytes: int = 10_000_000) -> bytes | None:
     try:
-        response = http.request_public("GET", url)
+        response = http.request_public("GET", url, purpose="image")
     except (httpx.HTTPError, http.UnsafeURL):
         return None
     if response.status_code != 200 or len(response.content) > max_bytes:
