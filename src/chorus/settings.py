@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "chorus.bulk",  # CSV/XLSX/JSON import (dry run, fingerprints) and export
     "chorus.approvals",  # approval workflows, outside review links, audit page
     "chorus.links",  # short links with UTM, click counts, campaign pages
-    "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
+    "chorus.quotas",  # platform caps: the spent ledger and what usage headers say is left
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
