@@ -9,6 +9,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -289,14 +290,29 @@ def test_it_runs_the_embedded_shape_end_to_end(tmp_path: Path, run_group: list[R
     first_stop = _stop_run(run)
     assert "Chorus stopped." in run.output()
 
+    # A short link, for a click that only the stop can write: the background writer's interval
+    # (CHORUS_CLICK_FLUSH_SECONDS) outlasts the second run.
+    database = sqlite3.connect(tmp_path / "var" / "chorus.sqlite3")
+    with database:
+        database.execute(
+            "INSERT INTO links_shortlink (workspace_id, code, target_url, channel_kind, created_at)"
+            " SELECT id, 'stop123', 'https://example.org/', '', '2026-01-01 00:00:00' FROM accounts_workspace"
+            " LIMIT 1"
+        )
+
     # Second start on the same var dir: no new admin, no password printed.
-    second, second_start = _start_run(env, tmp_path / "second.log")
+    second, second_start = _start_run({**env, "CHORUS_CLICK_FLUSH_SECONDS": "600"}, tmp_path / "second.log")
     run_group.append(second)
     assert "first admin account" not in second.output()
     assert "Password:" not in second.output()
     with httpx.Client(base_url=second.base_url, timeout=10) as browser:
         assert _sign_in(browser, email, password).status_code == 302  # same account, same password
+        person = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0"}
+        assert browser.get("/l/stop123", headers=person).status_code == 302
+    assert database.execute("SELECT COUNT(*) FROM links_click").fetchone()[0] == 0  # still buffered
     second_stop = _stop_run(second)
+    assert database.execute("SELECT COUNT(*) FROM links_click").fetchone()[0] == 1  # written by the stop
+    database.close()
 
     measurements = {
         "first_start_seconds": round(first_start, 2),

@@ -119,6 +119,7 @@ PUBLIC_OR_USER_VIEWS = {
     "approvals:outside_media": "public",  # same token; serves only that post's own media
     "approvals:contribute": "public",  # the contributor's magic-link token is the credential; tests/approvals/test_intake
     "links:redirect": "public",  # short links are public by design; tested in tests/links/test_redirect
+    "short_link": "public",  # the same view, first in chorus/urls.py (resolved first)
     "planning:ical_feed": "public",  # the secret token is the credential; tested in tests/planning/test_feeds
     "home": "user",
     "password_change": "user",

@@ -36,6 +36,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHORUS_BASE_URL = env_str("CHORUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Short links live at <base>/l/<code>; a shorter domain pointing at Chorus may be set here.
 CHORUS_SHORT_LINK_BASE = env_str("CHORUS_SHORT_LINK_BASE", CHORUS_BASE_URL).rstrip("/")
+# Clicks on short links are buffered and written every this many seconds, off the request path:
+# the most a hard crash can lose (chorus.links.clicks).
+CHORUS_CLICK_FLUSH_SECONDS = max(0.05, float(env_str("CHORUS_CLICK_FLUSH_SECONDS", "1")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
