@@ -82,12 +82,14 @@ test: test-setup lint
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 	$(MAKE) --no-print-directory test-scaled
 
-# The scaled shape: the same engine tests on PostgreSQL + a real Celery worker on Redis.
+# The scaled shape: what differs between shapes (marker `shapes`: engine, claims, tasks, quotas and
+# their migration, row locks, database-specific SQL, peers; tests/conftest.py SHAPE_PATHS) again on
+# PostgreSQL + a real Celery worker on Redis. The rest is plain ORM and views, run once above.
 # Redis database 15, not 0: a task a test enqueues must never reach a developer's `chorus worker`
 # (engine tests claim a database of their own among 1-14, see tests/engine_fixtures.py).
 test-scaled: test-setup
 	DATABASE_URL=$(PG_TEST_URL) CHORUS_TASK_BACKEND=celery REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/pytest -n 2 -p no:cacheprovider -m "not browser"
+		$(BIN)/pytest -n 2 -p no:cacheprovider -m "shapes and not browser"
 
 test-fast: dev-setup
 	$(BIN)/pytest -n 2 -m "not browser and not peer"
