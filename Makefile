@@ -3,25 +3,40 @@ SHELL := /bin/bash
 PYTHON ?= $(shell scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
+UV_VERSION := 0.13.9
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run setup test-setup test test-fast test-scaled lint bench services system-packages messages clean help
+.PHONY: run setup dev-setup lock test-setup test test-fast test-scaled lint bench services system-packages messages clean help
 
 help:
 	@echo "make run     set up and start Chorus at http://127.0.0.1:8000 (SQLite, in-process worker + scheduler)"
 	@echo "make test    set up and run the whole suite (unit, PostgreSQL + Celery, browser, lint)"
 	@echo "make lint    ruff + mypy"
+	@echo "make lock    regenerate requirements.lock + requirements-dev.lock (hashed) from pyproject.toml"
 	@echo "make bench   every benchmark at quick size (FULL=1 for full size)"
 
+# Two hashed locks (scripts/lock): `make run` installs the runtime one only, the tests add the dev one.
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { scripts/find-python; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
+	@touch $@
+
+# Regenerate both locks from pyproject.toml (after adding a dependency, or merging a branch that
+# did). Needs no installed lock: works while a lock holds hand-added `name==X` lines.
+lock:
+	@test -n "$(PYTHON)" || { scripts/find-python; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	scripts/lock $(BIN)/uv
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -38,7 +53,9 @@ peers/bluesky/node_modules/.package-lock.json: peers/bluesky/package.json peers/
 
 setup: $(STAMP) node_modules/.package-lock.json src/chorus/locale/fr/LC_MESSAGES/django.mo
 
-test-setup: setup system-packages services peers/bluesky/node_modules/.package-lock.json
+dev-setup: setup $(DEV_STAMP)
+
+test-setup: dev-setup system-packages services peers/bluesky/node_modules/.package-lock.json
 
 run: setup
 	$(BIN)/chorus run
@@ -56,7 +73,7 @@ system-packages:
 services:
 	@scripts/ensure-services
 
-lint: setup
+lint: dev-setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -65,17 +82,19 @@ test: test-setup lint
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 	$(MAKE) --no-print-directory test-scaled
 
-# The scaled shape: the same engine tests on PostgreSQL + a real Celery worker on Redis.
+# The scaled shape: what differs between shapes (marker `shapes`: engine, claims, tasks, quotas and
+# their migration, row locks, database-specific SQL, peers; tests/conftest.py SHAPE_PATHS) again on
+# PostgreSQL + a real Celery worker on Redis. The rest is plain ORM and views, run once above.
 # Redis database 15, not 0: a task a test enqueues must never reach a developer's `chorus worker`
 # (engine tests claim a database of their own among 1-14, see tests/engine_fixtures.py).
 test-scaled: test-setup
 	DATABASE_URL=$(PG_TEST_URL) CHORUS_TASK_BACKEND=celery REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/pytest -n 2 -p no:cacheprovider -m "not browser"
+		$(BIN)/pytest -n 2 -p no:cacheprovider -m "shapes and not browser"
 
-test-fast: setup
+test-fast: dev-setup
 	$(BIN)/pytest -n 2 -m "not browser and not peer"
 
-bench: setup services
+bench: dev-setup services
 	$(BIN)/python -m bench $(if $(FULL),--full,--quick)
 
 clean:

@@ -1,6 +1,8 @@
-"""Short-link redirects per second: `/l/<code>` (one indexed SELECT, one INSERT of the click, a 302)
+"""Short-link redirects per second: `/l/<code>` (one indexed SELECT, the click buffered, a 302)
 through the full Django stack (middleware included) with the test client, against a static 302
-view measured the same way in the same run and process (the floor of the stack itself).
+view measured the same way in the same run and process (the floor of the stack itself). The
+product's background click writer runs meanwhile (every CHORUS_CLICK_FLUSH_SECONDS = 1 s, in this
+process, on the same database), so its INSERTs are paid inside the measured time.
 
 Runs in its own process (`python -m bench.links --measure`) on a fresh migrated SQLite copy.
 """
@@ -25,6 +27,7 @@ def run(full: bool) -> list[dict[str, Any]]:
         databases = SqliteDatabases(work, env)
         env["DATABASE_URL"] = databases.fresh()
         env["BENCH_LINKS_REQUESTS"] = str(20_000 if full else 3_000)
+        env["CHORUS_CLICK_FLUSH_SECONDS"] = "1"  # the product's writer (the test settings have none)
         proc = subprocess.run(
             [PYTHON, "-m", "bench.links", "--measure"],
             env=env,
@@ -61,6 +64,7 @@ def measure() -> list[dict[str, Any]]:
 
     from chorus import urls
     from chorus.accounts.models import Organization, Workspace
+    from chorus.links import clicks
     from chorus.links.models import Click, ShortLink
 
     def static_redirect(request: HttpRequest) -> HttpResponse:
@@ -83,8 +87,10 @@ def measure() -> list[dict[str, Any]]:
     uncounted = _rate(client, "/l/c004242", requests, agent="Twitterbot/1.0")
     log(f"short-link redirect for a bot (SELECT only, no click): {uncounted:.0f} req/s")
     value = _rate(client, "/l/c004242", requests)
+    written_by_then = Click.objects.count()  # by the background writer, during the measurement
+    clicks.flush()  # what a stop would write
     counted = Click.objects.count()
-    log(f"short-link redirect: {value:.0f} req/s, {counted} clicks counted")
+    log(f"short-link redirect: {value:.0f} req/s, {counted} clicks counted, {written_by_then} by the writer")
     assert counted == requests + 50
     ratio = value / baseline
     return [
@@ -97,7 +103,8 @@ def measure() -> list[dict[str, Any]]:
             "goal": f"ratio >= {GOAL_RATIO} (vs a static 302 view, same stack, same run)",
             "ok": ratio >= GOAL_RATIO,
             "requests": requests,
-            "bot_redirects_per_s": round(uncounted, 1),  # the same path without the click INSERT
+            "bot_redirects_per_s": round(uncounted, 1),  # the same path without recording a click
+            "clicks_written_during_run": written_by_then,
             "database": "sqlite",
         }
     ]

@@ -16,10 +16,33 @@ PASSWORD = "correct horse battery staple"
 _DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")
 
 
+# What differs between the two shapes (SQLite + db worker, PostgreSQL + Celery): the scaled run of
+# `make test` (Makefile test-scaled) runs only these, marked `shapes` here, plus every `peer` test.
+# The engine and its claims, the task engines, quotas (row locks) and the quotas migration,
+# select_for_update callers (channels, rollups), database-specific SQL (links' lookup and click
+# insert, media search, audit's executemany, the health check). Everything else is plain ORM and
+# views, identical on both, run once.
+SHAPE_PATHS = (
+    "tests/engine/",
+    "tests/publishing/test_engine.py",
+    "tests/quotas/",
+    "tests/channels/",
+    "tests/analytics/test_rollup.py",
+    "tests/links/",
+    "tests/media/",
+    "tests/test_audit_ip.py",
+    "tests/test_health.py",
+)
+
+
 def pytest_collection_modifyitems(items):
     """Every database test may reach the sink's own database (tests/sink/router.py): anything
-    that publishes writes there. The test keeps its other `django_db` options."""
+    that publishes writes there. The test keeps its other `django_db` options. Tests of what
+    differs between shapes get the `shapes` marker (SHAPE_PATHS, `peer`)."""
     for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(SHAPE_PATHS) or item.get_closest_marker("peer"):
+            item.add_marker(pytest.mark.shapes)
         marker = item.get_closest_marker("django_db")
         if marker is None and "_django_db_helper" not in item.fixturenames:
             continue
@@ -66,8 +89,8 @@ class Cast:
         return self.members[Role.OWNER]
 
 
-@pytest.fixture
-def cast(db) -> Cast:
+def make_cast() -> Cast:
+    """The cast's rows (the `cast` fixture; tests/test_tenancy_walk.py builds it once per module)."""
     org = Organization.objects.create(name="Reference NGO", slug="reference-ngo")
     other_org = Organization.objects.create(name="Other NGO", slug="other-ngo")
     workspace = Workspace.objects.create(
@@ -82,6 +105,11 @@ def cast(db) -> Cast:
     outsider = make_user("outsider@example.org", name="Outsider")
     Membership.objects.create(workspace=other, user=outsider, role=Role.OWNER)
     return Cast(workspace=workspace, other_workspace=other, members=members, outsider=outsider)
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    return make_cast()
 
 
 @pytest.fixture

@@ -7,6 +7,11 @@ os.environ.setdefault("CHORUS_EXTRA_CONNECTORS", "sink=tests.sink.connector.Sink
 
 from chorus.settings import *  # noqa: F403
 
+# No background click writer in tests (it would write from its own connection, outside the
+# test's transaction): a test calls chorus.links.clicks.flush() where the product's thread would.
+# A benchmark sets the variable to run the product's writer.
+CHORUS_CLICK_FLUSH_SECONDS = float(os.environ.get("CHORUS_CLICK_FLUSH_SECONDS", "0"))
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The sink's own file next to the database (tests/sink/router.py says why); a worker started
     # on a test's database gets the test's sink file in CHORUS_SINK_DATABASE.

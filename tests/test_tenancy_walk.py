@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.test import Client
+from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from chorus.accounts.models import ApiToken, Invitation, Membership
 from chorus.accounts.permissions import Perm, Role, can
-from tests.conftest import Cast
+from tests.conftest import Cast, make_cast
 
 
 def _feed_in(workspace):
@@ -183,6 +187,7 @@ PUBLIC_OR_USER_VIEWS = {
     "approvals:outside_media": "public",  # same token; serves only that post's own media
     "approvals:contribute": "public",  # the contributor's magic-link token is the credential; tests/approvals/test_intake
     "links:redirect": "public",  # short links are public by design; tested in tests/links/test_redirect
+    "short_link": "public",  # the same view, first in chorus/urls.py (resolved first)
     "planning:ical_feed": "public",  # the secret token is the credential; tested in tests/planning/test_feeds
     "home": "user",
     "password_change": "user",
@@ -235,22 +240,59 @@ def _kwargs_of(pattern: str) -> list[str]:
     return re.findall(r"<(?:\w+:)?(\w+)>", pattern)
 
 
-def _url(route: Route, cast: Cast) -> str:
+def _url(route: Route, walk: Walk) -> str:
     from django.urls import reverse
 
-    return reverse(route.name, kwargs={k: KWARG_FACTORIES[k](cast) for k in _kwargs_of(route.pattern)})
+    return reverse(route.name, kwargs={k: walk.kwargs[k] for k in _kwargs_of(route.pattern)})
 
 
 ACTORS = ["anonymous", "outsider", *[r.value for r in Role]]
 
 
+@dataclass
+class Walk:
+    """What every case of this module shares: the cast, each actor's signed-in session and API
+    token, and one object of the cast's workspace per URL kwarg."""
+
+    cast: Cast
+    cookies: dict[str, SimpleCookie]  # actor -> session cookie
+    tokens: dict[str, str]  # actor -> raw API token
+    kwargs: dict[str, Any]
+
+    def client(self, actor: str) -> Client:
+        client = Client()
+        client.cookies = SimpleCookie(self.cookies.get(actor, SimpleCookie()))  # a case's own copy
+        return client
+
+
+@pytest.fixture(scope="module")
+def walk(django_db_setup: None, django_db_blocker: Any) -> Iterator[Walk]:
+    """Built once per module (per test process) in a transaction rolled back at the module's end;
+    each case runs in a savepoint inside it (the `db` fixture), so what a case changes (a POST
+    that deletes a campaign...) is undone before the next. ~1,500 cases used to build a cast,
+    sign in and create their objects each."""
+    md5 = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=md5), transaction.atomic():
+        cast = make_cast()
+        cookies, tokens = {}, {}
+        for actor in ACTORS[1:]:
+            user = cast.outsider if actor == "outsider" else cast.members[actor]
+            client = Client()
+            client.force_login(user)
+            cookies[actor] = client.cookies
+            tokens[actor] = ApiToken.issue(user, "walker")[1]
+        names = set(KWARG_FACTORIES) | set(API_PATH_PARAMS)
+        kwargs = {name: KWARG_FACTORIES[name](cast) for name in sorted(names)}
+        yield Walk(cast, cookies, tokens, kwargs)
+        transaction.set_rollback(True)
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("route", WORKSPACE_ROUTES, ids=lambda r: r.name)
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_workspace_view_tenancy(cast: Cast, route: Route, actor: str, method: str):
-    url = _url(route, cast)
-    user = None if actor == "anonymous" else cast.outsider if actor == "outsider" else cast.members[actor]
-    response = getattr(cast.client_for(user), method)(url)
+def test_workspace_view_tenancy(walk: Walk, db: None, route: Route, actor: str, method: str):
+    url = _url(route, walk)
+    response = getattr(walk.client(actor), method)(url)
     perm: Perm = route.callback.chorus_permission
     if actor == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
@@ -316,23 +358,20 @@ def test_every_api_operation_declares_a_permission():
             assert param in API_PATH_PARAMS, f"{path}: add an API_PATH_PARAMS entry for {{{param}}}"
 
 
-def _api_url(path: str, cast: Cast) -> str:
+def _api_url(path: str, walk: Walk) -> str:
     for param in _kwargs_of(path.replace("{", "<").replace("}", ">")):
-        path = path.replace("{" + param + "}", str(API_PATH_PARAMS[param](cast)))
+        path = path.replace("{" + param + "}", str(walk.kwargs[param]))
     return path
 
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: f"{o[1].upper()} {o[0]}")
-def test_api_operation_tenancy(cast: Cast, operation: tuple[str, str, dict[str, Any]], actor: str):
+def test_api_operation_tenancy(walk: Walk, db: None, operation: tuple[str, str, dict[str, Any]], actor: str):
     path, method, op = operation
-    url = _api_url(path, cast)
-    user = None if actor == "anonymous" else cast.outsider if actor == "outsider" else cast.members[actor]
+    url = _api_url(path, walk)
     headers = {}
-    if user is not None:
-        _token, raw = ApiToken.issue(user, "walker")
-        headers["Authorization"] = f"Bearer {raw}"
-    from django.test import Client
+    if actor != "anonymous":
+        headers["Authorization"] = f"Bearer {walk.tokens[actor]}"
 
     if method == "get":
         response = Client().get(url, headers=headers)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -300,61 +298,44 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The embedded shape: migrate, first admin, then web + worker + scheduler as one group."""
+    """The embedded shape: migrate, first admin, then web + worker + scheduler as threads of this
+    one process (chorus.core.embedded says why)."""
     started = time.monotonic()
     _setup_django()
+    from django.conf import settings
     from django.core.management import call_command
 
     from chorus.accounts.actions import ensure_first_admin
+    from chorus.core import embedded
 
+    if settings.CHORUS_TASK_BACKEND != "db":
+        print(
+            "chorus run is the embedded shape (database task engine). With CHORUS_TASK_BACKEND="
+            f"{settings.CHORUS_TASK_BACKEND}, run `chorus web`, `chorus worker` and `chorus scheduler`.",
+            file=sys.stderr,
+        )
+        return 2
     call_command("migrate", interactive=False, verbosity=0)
     created = ensure_first_admin()
     if created is not None:
         _print_login(created[0].email, created[1])
-    chorus = [sys.executable, "-m", "chorus.cli"]
-    roles = {
-        "web": [*chorus, "web", "--bind", args.bind or _bind()],
-        "worker": [*chorus, "worker"],
-        "scheduler": [*chorus, "scheduler"],
-    }
-    children = {name: subprocess.Popen(argv) for name, argv in roles.items()}
-    print(
-        f"Chorus is starting at http://{args.bind or _bind()}/ (web, worker, scheduler; "
-        f"set up in {time.monotonic() - started:.1f}s). Ctrl-C stops all.",
-        flush=True,
-    )
-    stopping = False
+    bind = args.bind or _bind()
+    roles = [
+        embedded.web_role(bind, threads=int(os.environ.get("WEB_THREADS", "8"))),
+        embedded.worker_role(QUEUES.split(","), interval=0.2),
+        embedded.scheduler_role(),
+    ]
 
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def announce() -> None:
+        print(
+            f"Chorus is starting at http://{bind}/ (web, worker, scheduler; "
+            f"set up in {time.monotonic() - started:.1f}s). Ctrl-C stops all.",
+            flush=True,
+        )
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    reported: set[str] = set()
-    while not stopping:
-        for name, proc in children.items():
-            # A role that dies is reported, not restarted silently: /health and the admin
-            # banner show it, which is the point of having them.
-            if proc.poll() is not None and name not in reported:
-                reported.add(name)
-                print(
-                    f"chorus run: the {name} exited with code {proc.returncode}", file=sys.stderr, flush=True
-                )
-        if len(reported) == len(children):
-            return 1
-        time.sleep(0.5)
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.monotonic() + 10
-    for proc in children.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    code = embedded.run(roles, announce)
     print("Chorus stopped.", flush=True)
-    return 0
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

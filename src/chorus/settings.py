@@ -37,6 +37,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CHORUS_BASE_URL = env_str("CHORUS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Short links live at <base>/l/<code>; a shorter domain pointing at Chorus may be set here.
 CHORUS_SHORT_LINK_BASE = env_str("CHORUS_SHORT_LINK_BASE", CHORUS_BASE_URL).rstrip("/")
+# Clicks on short links are buffered and written every this many seconds, off the request path:
+# the most a hard crash can lose (chorus.links.clicks).
+CHORUS_CLICK_FLUSH_SECONDS = max(0.05, float(env_str("CHORUS_CLICK_FLUSH_SECONDS", "1")))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,7 +66,7 @@ INSTALLED_APPS = [
     "chorus.approvals",  # approval workflows, outside review links, audit page
     "ninja",  # Swagger UI at /api/docs from its own static files, not a CDN
     "chorus.links",  # short links with UTM, click counts, campaign pages
-    "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
+    "chorus.quotas",  # platform caps: the spent ledger and what usage headers say is left
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
     "chorus.ads",  # paid reach: ad accounts, boosts, budgets, insights
     "chorus.listening",  # social listening: queries, firehose consumer, matches, insights, alerts

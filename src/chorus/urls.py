@@ -3,8 +3,12 @@ from django.urls import include, path
 
 from chorus.api.api import api
 from chorus.core.views import health_view
+from chorus.links.views import redirect_view
 
 urlpatterns = [
+    # First: the busiest public path resolves without trying every app's patterns (links:redirect
+    # in chorus/links/urls.py is the same URL, kept for reverse()).
+    path("l/<str:code>", redirect_view, name="short_link"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("health", health_view, name="health"),

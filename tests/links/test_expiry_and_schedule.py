@@ -13,7 +13,7 @@ from django.utils import timezone
 from chorus.bulk import actions as bulk
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
-from chorus.links import actions
+from chorus.links import actions, clicks
 from chorus.links.models import Click, ShortLink
 from chorus.links.shortening import InvalidDestination, link_for, short_url, shorten_links_in
 from chorus.publishing import actions as publishing
@@ -37,6 +37,7 @@ def test_it_answers_an_unknown_code_with_the_friendly_404_page(db):
     assert response.status_code == 404
     assert "links/not_found.html" in [t.name for t in response.templates]
     assert "This link does not exist" in response.content.decode()
+    assert clicks.flush() == 0
     assert Click.objects.count() == 0
 
 
@@ -52,6 +53,7 @@ def test_it_answers_an_expired_code_with_the_friendly_404_and_counts_nothing(cas
     response = Client().get("/l/old1234", HTTP_USER_AGENT=BROWSER)
     assert response.status_code == 404
     assert "This link has expired" in response.content.decode()
+    assert clicks.flush() == 0
     assert not Click.objects.filter(link=link).exists()
 
     link.expires_at = timezone.now() + dt.timedelta(days=1)
@@ -152,4 +154,5 @@ def test_an_imported_link_is_shortened_published_and_counts_a_click(cast: Cast, 
         urlsplit(short).path, HTTP_USER_AGENT=BROWSER, HTTP_REFERER="https://sink.invalid/"
     )
     assert response.status_code == 302 and response["Location"] == link.target_url
+    assert clicks.flush() == 1
     assert Click.objects.filter(link=link, channel_kind="sink").count() == 1

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from chorus.channels.models import Channel
-from chorus.links.clicks import clicks_for_target, is_bot
+from chorus.links.clicks import clicks_for_target, flush, is_bot
 from chorus.links.models import Click, ShortLink
 from tests.conftest import Cast
 from tests.publishing.conftest import make_target
@@ -28,6 +28,7 @@ def test_it_redirects_and_counts_a_click_with_time_and_referrer(link: ShortLink)
     response = Client().get("/l/abc1234", HTTP_USER_AGENT=BROWSER, HTTP_REFERER="https://bsky.app/")
     assert response.status_code == 302
     assert response["Location"] == "https://example.org/?utm_source=sink"
+    assert flush() == 1  # the background writer's job in production (every second)
     click = Click.objects.get(link=link)
     assert click.referrer == "https://bsky.app/"
     assert click.channel_kind == "sink"
@@ -64,22 +65,26 @@ def test_it_redirects_bots_without_counting_them(link: ShortLink, agent: str):
     assert is_bot(agent)
     response = Client().get("/l/abc1234", HTTP_USER_AGENT=agent)
     assert response.status_code == 302
+    assert flush() == 0
     assert Click.objects.count() == 0
 
 
 def test_it_does_not_count_head_requests(link: ShortLink):
     response = Client().head("/l/abc1234", HTTP_USER_AGENT=BROWSER)
     assert response.status_code == 302
+    assert flush() == 0
     assert Click.objects.count() == 0
 
 
 def test_it_answers_404_to_an_unknown_code(db):
     assert Client().get("/l/nope", HTTP_USER_AGENT=BROWSER).status_code == 404
+    assert flush() == 0
     assert Click.objects.count() == 0
 
 
 def test_it_lists_links_with_click_counts_for_analytics_viewers(cast: Cast, link: ShortLink):
     Client().get("/l/abc1234", HTTP_USER_AGENT=BROWSER)
+    assert flush() == 1
     client = Client()
     client.force_login(cast.members["viewer"])
     page = client.get(f"/w/{cast.workspace.slug}/links/")

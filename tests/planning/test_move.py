@@ -12,7 +12,7 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import Quota
 from chorus.content.models import PostTarget
 from chorus.core.models import AuditEvent
-from chorus.publishing.models import QuotaUsage  # noqa: F401  (the ledger forecast_warnings reads)
+from chorus.quotas.models import QuotaUsage  # noqa: F401  (the ledger forecast_warnings reads)
 from tests.conftest import Cast
 from tests.planning.conftest import paris, scheduled
 from tests.sink.connector import SinkConnector

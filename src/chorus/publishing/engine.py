@@ -18,11 +18,11 @@ calls in flight uncertain.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
 import os
-import queue
 import threading
 import uuid
 from collections import Counter
@@ -195,76 +195,40 @@ def _send_all(jobs: list[_Job], threads: int) -> None:
     waiting = [job for job in pending if job.connector.waits()] if threads > 1 else []
     if len(waiting) <= 1:
         waiting = []
-    done = _pool().start(waiting, threads) if waiting else None
+    # At most `threads` of this batch's calls in flight, even when the process pool is larger.
+    in_flight = threading.BoundedSemaphore(threads)
+    futures = [_executor().submit(_pooled_send, job, in_flight) for job in waiting]
     for job in pending:
-        if done is None or not job.connector.waits():
+        if not futures or not job.connector.waits():
             _send(job)
-    if done is not None:
-        done.wait()
+    concurrent.futures.wait(futures)
 
 
-class _Countdown:
-    def __init__(self, n: int) -> None:
-        self._left = n
-        self._lock = threading.Lock()
-        self._zero = threading.Event()
-
-    def tick(self) -> None:
-        with self._lock:
-            self._left -= 1
-            if self._left == 0:
-                self._zero.set()
-
-    def wait(self) -> None:
-        self._zero.wait()
+def _pooled_send(job: _Job, in_flight: threading.BoundedSemaphore) -> None:
+    with in_flight:
+        try:
+            close_old_connections()  # drop this thread's connection if broken or past its age
+            _send(job)
+        except BaseException:  # _send settles every Exception; log anything else here
+            log.exception("publish thread failed on target %s", job.target.pk)
 
 
-class _CallPool:
-    """The process's network-call threads: started on first use (in a forked child, its own),
-    they live as long as the process, so each keeps its database connection (the sink and the
-    connectors' quota observations use it) instead of opening one per batch. Lighter than an
-    executor: one queue of calls and one countdown per batch, no future per call (a future cost
-    about twice the rest of a quick call's overhead)."""
-
-    def __init__(self, size: int) -> None:
-        self.pid = os.getpid()
-        self._size = size
-        self._threads = 0
-        self._lock = threading.Lock()
-        self._calls: queue.SimpleQueue[tuple[_Job, _Countdown]] = queue.SimpleQueue()
-
-    def start(self, jobs: list[_Job], threads: int) -> _Countdown:
-        done = _Countdown(len(jobs))
-        with self._lock:
-            while self._threads < min(self._size, threads, len(jobs)):
-                self._threads += 1
-                threading.Thread(target=self._loop, name=f"publish-{self._threads}", daemon=True).start()
-        for job in jobs:
-            self._calls.put((job, done))
-        return done
-
-    def _loop(self) -> None:
-        while True:
-            job, done = self._calls.get()
-            try:
-                close_old_connections()  # drop this thread's connection if broken or past its age
-                _send(job)
-            except BaseException:  # _send settles every Exception; keep the thread alive anyway
-                log.exception("publish thread failed on target %s", job.target.pk)
-            finally:
-                done.tick()
+# The process's network-call threads: created on first use (in a forked child, its own), they
+# live as long as the process, so each keeps its database connection (the sink and the
+# connectors' quota observations use it) instead of opening one per batch.
+_executor_lock = threading.Lock()
+_call_executor: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
 
 
-_pool_lock = threading.Lock()
-_call_pool: _CallPool | None = None
-
-
-def _pool() -> _CallPool:
-    global _call_pool
-    with _pool_lock:
-        if _call_pool is None or _call_pool.pid != os.getpid():
-            _call_pool = _CallPool(max(1, settings.CHORUS_PUBLISH_THREADS))
-        return _call_pool
+def _executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _call_executor
+    with _executor_lock:
+        if _call_executor is None or _call_executor[0] != os.getpid():
+            pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max(1, settings.CHORUS_PUBLISH_THREADS), thread_name_prefix="publish"
+            )
+            _call_executor = (os.getpid(), pool)
+        return _call_executor[1]
 
 
 def _send(job: _Job) -> None:

@@ -18,8 +18,8 @@ from django.utils import timezone
 from chorus.channels.models import Channel
 from chorus.connectors.base import Connector, Quota
 from chorus.content.models import PostTarget
-from chorus.publishing.models import QuotaUsage
-from chorus.quotastate.observe import blocked_channels, blocked_until, observe
+from chorus.quotas.models import QuotaUsage
+from chorus.quotas.observe import blocked_channels, blocked_until, observe
 
 __all__ = [
     "QuotaState",

@@ -98,7 +98,7 @@ def observe_usage(response: httpx.Response, channel: Any) -> None:
     reset = now + estimated_time_to_regain_access (minutes) when Meta gives one."""
     if channel is None:
         return
-    from chorus.quotastate.observe import observe
+    from chorus.quotas.observe import observe
 
     found: list[tuple[str, dict[str, Any]]] = []
     app = _json_header(response, "x-app-usage")

@@ -92,7 +92,7 @@ def observe_rate_limits(response: httpx.Response, method: str, url: str, channel
     x-app-limit-24hour-*) gate publishing."""
     if channel is None:
         return
-    from chorus.quotastate.observe import observe
+    from chorus.quotas.observe import observe
 
     path = re.sub(r"/\d{5,}(?=/|$)", "/:id", httpx.URL(url).path)  # ids, not the /2 version
     for prefix, bucket, gates in (

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from chorus.quotastate.models import QuotaObservation
+from chorus.quotas.models import QuotaObservation
 
 # Meta's X-App-Usage at 100% gives no time: the app is blocked "up to an hour".
 UNKNOWN_RESET_WAIT = dt.timedelta(hours=1)

@@ -16,8 +16,7 @@ from chorus.channels.actions import connect_channel
 from chorus.connectors.meta.graph import GRAPH_VERSION
 from chorus.content.models import PostTarget
 from chorus.publishing import dispatch, engine, quotas
-from chorus.publishing.models import QuotaUsage
-from chorus.quotastate.models import QuotaObservation
+from chorus.quotas.models import QuotaObservation, QuotaUsage
 from tests.publishing.conftest import make_target
 
 G = f"https://graph.facebook.com/{GRAPH_VERSION}"
