@@ -68,6 +68,17 @@ SPELLINGS = {
 CHOSEN = {
     # Tri-licensed GPL-2.0+ / LGPL-2.1+ / MPL-1.1 (its three classifiers); we take the LGPL.
     "pyphen": "LGPL-2.1-or-later",
+    # Its metadata says "BSD-3-Clause and Public-Domain" in prose: the automaton is BSD-3-Clause.
+    "pyahocorasick": "BSD-3-Clause",
+    # Its metadata's License field is a copyright line; the licence text it carries is MIT's.
+    "textblob-fr": "MIT",
+    # "MPL-2.0 AND MIT" in prose (no License-Expression); both allowed.
+    "tqdm": "MPL-2.0 AND MIT",
+    # Apache-2.0 AND CNRI-Python: the CNRI part is the Python 1.6.1 licence of the sre code it
+    # derives from, whose choice-of-law clause CNRI amended for GPL compatibility (the FSF lists
+    # Python 1.6.1's licence as GPL-compatible). Pulled in by nltk (textblob-fr -> textblob);
+    # Chorus reads only textblob-fr's lexicon file. To be reviewed again if nltk is dropped.
+    "regex": "Apache-2.0 AND Python-2.0",
 }
 
 
