@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "chorus.approvals",  # approval workflows, outside review links, audit page
     "chorus.links",  # short links with UTM, click counts, campaign pages
     "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
+    "chorus.inbox",  # engagement inbox: conversations, assignment, replies, SLAs
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 

@@ -35,6 +35,11 @@ class Perm(StrEnum):
     MANAGE_REPORTS = "analytics.reports"  # scheduled report emails, share links
     VIEW_AUDIT_LOG = "audit.view"
     MANAGE_MEDIA = "media.manage"
+    VIEW_INBOX = "inbox.view"
+    ANSWER_INBOX = "inbox.answer"  # write replies; without SEND_INBOX_REPLY they wait for approval
+    SEND_INBOX_REPLY = "inbox.send"  # a reply goes out without review
+    MANAGE_INBOX = "inbox.manage"  # assign, status, tags, like, hide/delete, moderate
+    APPROVE_INBOX_REPLY = "inbox.approve"
 
 
 _ALL = frozenset(Role)
@@ -55,6 +60,11 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_AUDIT_LOG: _MANAGERS,
     Perm.MANAGE_REPORTS: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_MEDIA: _WRITERS,  # upload, edit, delete library media
+    Perm.VIEW_INBOX: _ALL,
+    Perm.ANSWER_INBOX: _WRITERS,
+    Perm.SEND_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.MANAGE_INBOX: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.APPROVE_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
 }
 
 

@@ -27,6 +27,8 @@ DEFAULT_SERVICE = "https://bsky.social"
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 APPVIEW_PROXY = "did:web:api.bsky.app#bsky_appview"
 POST_COLLECTION = "app.bsky.feed.post"
+LIKE_COLLECTION = "app.bsky.feed.like"
+TID_ALPHABET_REPLY = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, for inbox reply keys
 
 # Error names of the XRPC error body {"error": ..., "message": ...} that mean something to us.
 EXPIRED_TOKEN = "ExpiredToken"
@@ -170,3 +172,26 @@ class XrpcClient:
         except ContentRejected:  # unknown handle: the mention stays plain text
             return None
         return did
+
+    # --- inbox (Feature.INBOX) -----------------------------------------------------------
+    def list_notifications(self, *, limit: int, cursor: str = "") -> dict[str, Any]:
+        """app.bsky.notification.listNotifications, newest first; `cursor` pages to older ones.
+        Asked of the PDS with the account's token: it proxies app.bsky.* to its AppView."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        data: dict[str, Any] = self.query("app.bsky.notification.listNotifications", **params)
+        return data
+
+    def update_seen(self, seen_at: str) -> None:
+        self.procedure("app.bsky.notification.updateSeen", {"seenAt": seen_at}, write=False)
+
+    def get_post_thread(self, uri: str, *, depth: int = 10) -> dict[str, Any]:
+        data: dict[str, Any] = self.query("app.bsky.feed.getPostThread", uri=uri, depth=depth)
+        return data
+
+    def create_record_in(self, repo: str, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A record in another collection than posts (a like), under a key the PDS picks."""
+        body = {"repo": repo, "collection": collection, "record": record}
+        data: dict[str, Any] = self.procedure("com.atproto.repo.createRecord", body)
+        return data
