@@ -59,6 +59,32 @@ def _story_in(workspace):
     return submit(invite(workspace, actor=None, name="Walker")[0], title="T", text="S", consent=True).pk
 
 
+def _conversation_in(workspace):
+    import datetime as dt
+
+    from chorus.channels.actions import connect_channel
+    from chorus.connectors.inbox import InboxEntry
+    from chorus.inbox.actions import ingest
+
+    channel = connect_channel(workspace=workspace, kind="sink", name="Sink", config={}, credentials={})
+    entry = InboxEntry(network_id="walker", kind="reply", author_id="fan", created_at=dt.datetime.now(dt.UTC))
+    ingest(channel=channel, entries=[entry])
+    return channel.conversations.get()
+
+
+def _inbox_reply_in(workspace):
+    from chorus.inbox.models import Reply
+
+    conversation = _conversation_in(workspace)
+    return Reply.objects.create(
+        workspace=workspace,
+        conversation=conversation,
+        in_reply_to=conversation.items.get(),
+        text="walker",
+        status=Reply.Status.AWAITING_APPROVAL,
+    )
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
@@ -82,6 +108,9 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
+    "conversation_id": lambda cast: _conversation_in(cast.workspace).pk,
+    "item_id": lambda cast: _conversation_in(cast.workspace).items.get().pk,
+    "reply_id": lambda cast: _inbox_reply_in(cast.workspace).pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("chorus.approvals.urls")),
     path("", include("chorus.bulk.urls")),
     path("", include("chorus.links.urls")),
+    path("", include("chorus.inbox.urls")),
 ]

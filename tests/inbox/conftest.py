@@ -81,3 +81,15 @@ def network(monkeypatch: pytest.MonkeyPatch) -> RecordingInbox:
     recording = RecordingInbox()
     monkeypatch.setattr(actions, "inbox_connector", lambda channel: recording)
     return recording
+
+
+def run_enqueued_sends() -> list[str]:
+    """Runs the send tasks the database backend holds, as the worker would (its task path, its
+    arguments), and marks them done."""
+    from django_tasks_db.models import DBTaskResult
+
+    outcomes = []
+    for row in DBTaskResult.objects.filter(task_path__endswith="send_reply_task", status="READY"):
+        outcomes.append(actions.send_reply(*row.args_kwargs["args"]))
+        DBTaskResult.objects.filter(pk=row.pk).update(status="SUCCESSFUL")
+    return outcomes

@@ -26,7 +26,7 @@ from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, Pub
 from chorus.connectors.inbox import InboxConnector, InboxEntry, ReplyKey
 from chorus.content.models import PostTarget
 from chorus.core import audit
-from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply
+from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
 
 S = Conversation.Status
 R = Reply.Status
@@ -85,6 +85,22 @@ def set_sla(*, workspace: Workspace, minutes: int, actor: User | None) -> None:
     with transaction.atomic():
         InboxSettings.objects.update_or_create(workspace=workspace, defaults={"sla_minutes": minutes})
         audit.record("inbox.sla_set", workspace=workspace, actor=actor, minutes=minutes)
+
+
+def save_reply_template(*, workspace: Workspace, name: str, text: str, actor: User | None) -> SavedReply:
+    name, text = name.strip(), text.strip()
+    if not name or not text:
+        raise InboxRefused("saved_reply_empty", _("A saved reply needs a name and a text."))
+    with transaction.atomic():
+        saved = SavedReply.objects.create(workspace=workspace, name=name[:120], text=text[:5000])
+        audit.record("inbox.saved_reply_created", workspace=workspace, actor=actor, obj=saved)
+    return saved
+
+
+def delete_saved_reply(*, saved: SavedReply, actor: User | None) -> None:
+    with transaction.atomic():
+        audit.record("inbox.saved_reply_deleted", workspace=saved.workspace, actor=actor, obj=saved)
+        saved.delete()
 
 
 # --- text signals -----------------------------------------------------------------------------

@@ -87,6 +87,10 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["workspace", "status", "-last_item_at"], name="inbox_conv_ws_status"),
             models.Index(fields=["workspace", "-last_item_at"], name="inbox_conv_ws_last"),
+            # The navigation's unread counts on every page: only conversations with unread items.
+            models.Index(
+                fields=["workspace", "channel"], condition=models.Q(unread__gt=0), name="inbox_conv_unread"
+            ),
         ]
 
     def __str__(self) -> str:

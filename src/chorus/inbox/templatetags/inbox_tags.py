@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from chorus.inbox.actions import unread_by_channel
+
+register = template.Library()
+
+
+@register.simple_tag
+def inbox_unread(workspace: Any) -> dict[str, Any]:
+    """For the navigation: unread items per channel of the workspace and their total (one
+    indexed aggregate over conversations with unread items)."""
+    per_channel = unread_by_channel(workspace)
+    return {"total": sum(per_channel.values()), "per_channel": per_channel}
