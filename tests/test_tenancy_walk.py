@@ -148,7 +148,8 @@ PUBLIC_OR_USER_VIEWS = {
     "approvals:outside_media": "public",  # same token; serves only that post's own media
     "approvals:contribute": "public",  # the contributor's magic-link token is the credential; tests/approvals/test_intake
     "links:redirect": "public",  # short links are public by design; tested in tests/links/test_redirect
-    "planning:ical_feed": "public",  # the secret token is the credential; tested in tests/planning/test_feeds
+    "planning:ical_feed": "public",
+    "inbox:meta_webhook": "public",  # signed by Meta (X-Hub-Signature-256); tests/inbox/test_meta_inbox_fake  # the secret token is the credential; tested in tests/planning/test_feeds
     "home": "user",
     "password_change": "user",
     "password_change_done": "user",
@@ -251,6 +252,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "asset_id": KWARG_FACTORIES["asset_id"],
     "link_id": KWARG_FACTORIES["link_id"],
     "campaign_id": KWARG_FACTORIES["campaign_id"],
+    "conversation_id": KWARG_FACTORIES["conversation_id"],
 }
 
 

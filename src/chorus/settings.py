@@ -263,6 +263,9 @@ CHORUS_OAUTH_APPS = {
 }
 CHORUS_TIKTOK_AUDITED = env_bool("TIKTOK_AUDITED", False)  # unaudited TikTok apps post SELF_ONLY
 
+# Inbox webhooks from Meta: the token typed in the app's webhook settings (hub.verify_token).
+CHORUS_META_WEBHOOK_VERIFY_TOKEN = env_secret("CHORUS_META_WEBHOOK_VERIFY_TOKEN")
+
 # Meta apps (Facebook Pages, Instagram, Threads): <NETWORK>_CLIENT_ID / _CLIENT_SECRET / _ENABLED
 # (unset = enabled when both are set). See connectors/meta/setup.py, checks chorus.W101-W103.
 for _net in ("FACEBOOK", "INSTAGRAM", "THREADS"):

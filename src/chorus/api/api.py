@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
 from chorus.api.approvals import router as approvals_router
+from chorus.api.inbox import router as inbox_router
 from chorus.api.links import router as links_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
@@ -22,3 +23,4 @@ api.add_router("/", media_router)
 api.add_router("/", planning_router)
 api.add_router("/", approvals_router)
 api.add_router("/", links_router)
+api.add_router("/", inbox_router)

@@ -555,6 +555,71 @@ def moderate(*, item: InboxItem, action: str, actor: User | None) -> None:
         )
 
 
+def private_reply(*, item: InboxItem, actor: User, text: str) -> str:
+    """One private message answering a public comment (Facebook), at most once per comment:
+    the attempt is recorded and committed before the call, so a second one is refused even
+    when the first one's outcome is unknown."""
+    text = text.strip()
+    role = (
+        Membership.objects.filter(workspace_id=item.workspace_id, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not can(role, Perm.SEND_INBOX_REPLY):
+        raise InboxRefused("forbidden", _("Your role cannot send private replies."))
+    if not text:
+        raise InboxRefused("empty", _("Write something to reply."))
+    connector = inbox_connector(item.channel)
+    method = getattr(connector, "inbox_private_reply", None)
+    if method is None or item.kind != "comment":
+        raise InboxRefused("unsupported", _("Only comments on Facebook can get a private reply."))
+    with transaction.atomic():
+        locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+        if locked.extra.get("private_reply"):
+            raise InboxRefused("private_reply_sent", _("This comment already got its one private reply."))
+        locked.extra = {**locked.extra, "private_reply": {"status": "sending", "by": actor.pk}}
+        locked.save(update_fields=["extra"])
+        audit.record("inbox.private_reply_requested", workspace=item.channel.workspace, actor=actor, obj=item)
+    try:
+        result = method(item.entry(), text)
+    except PublishError as exc:
+        # Refused before anything was sent: the one private reply is still available.
+        state = {"status": "unknown", "error": exc.message} if isinstance(exc, OutcomeUnknown) else None
+        with transaction.atomic():
+            locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+            extra = {k: v for k, v in locked.extra.items() if k != "private_reply"}
+            locked.extra = {**extra, "private_reply": state} if state else extra
+            locked.save(update_fields=["extra"])
+            audit.record(
+                "inbox.private_reply_failed", workspace=item.channel.workspace, obj=item, error=exc.message
+            )
+        raise InboxRefused("private_reply_failed", exc.message) from exc
+    with transaction.atomic():
+        locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+        locked.extra = {
+            **locked.extra,
+            "private_reply": {"status": "sent", "id": result.network_id, "by": actor.pk},
+        }
+        locked.save(update_fields=["extra"])
+        audit.record(
+            "inbox.private_reply_sent",
+            workspace=item.channel.workspace,
+            obj=item,
+            network_id=result.network_id,
+        )
+    return result.network_id
+
+
+def reply_window(conversation: Conversation) -> str:
+    """For networks with a messaging window: "standard", "human_agent" or "closed" for the last
+    message of the person; "" where no window applies."""
+    last = conversation.items.filter(kind="message").order_by("-created_at").first()
+    if last is None:
+        return ""
+    window = getattr(conversation.channel.connector(), "inbox_reply_window", None)
+    return str(window(last.entry(), timezone.now())) if window else ""
+
+
 # --- polling ----------------------------------------------------------------------------------
 
 

@@ -201,6 +201,17 @@ class Reply(models.Model):
         return f"chorus-reply-{self.uid}"
 
 
+class WebhookDelivery(models.Model):
+    """The digest of each signed webhook body received: a replay of the same body is ignored."""
+
+    network = models.CharField(max_length=20)
+    digest = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"{self.network} {self.digest[:12]}"
+
+
 class SavedReply(models.Model):
     """A canned answer; {name}, {handle}, {channel} and {agent} are filled in when used."""
 

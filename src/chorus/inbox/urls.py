@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chorus.inbox import views
+from chorus.inbox import views, webhooks
 
 app_name = "inbox"
 urlpatterns = [
@@ -12,4 +12,5 @@ urlpatterns = [
     path("w/<slug:slug>/inbox/<int:conversation_id>/triage/", views.triage, name="triage"),
     path("w/<slug:slug>/inbox/replies/<int:reply_id>/decide/", views.decide_reply, name="decide"),
     path("w/<slug:slug>/inbox/items/<int:item_id>/moderate/", views.moderate, name="moderate"),
+    path("hooks/meta/<str:network>/", webhooks.meta_webhook, name="meta_webhook"),
 ]

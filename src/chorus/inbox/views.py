@@ -148,6 +148,7 @@ def conversation_page(request: HttpRequest, conversation_id: int) -> HttpRespons
             "can_manage": can(membership.role, Perm.MANAGE_INBOX),
             "can_approve": can(membership.role, Perm.APPROVE_INBOX_REPLY),
             "overdue": conversation.is_overdue(sla),
+            "reply_window": actions.reply_window(conversation),
             "sla": sla,
         },
     )
