@@ -85,7 +85,9 @@ class Conversation(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "key"], name="inbox_conversation_unique")]
         indexes = [
-            models.Index(fields=["workspace", "status", "-last_item_at"], name="inbox_conv_ws_status"),
+            # The list walks this index newest first and filters status/channel/assignee on the
+            # way, stopping after one page (a (workspace, status, …) index made SQLite sort the
+            # whole open set instead: 150 ms at 100k conversations).
             models.Index(fields=["workspace", "-last_item_at"], name="inbox_conv_ws_last"),
             # The navigation's unread counts on every page: only conversations with unread items.
             models.Index(

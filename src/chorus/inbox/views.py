@@ -92,6 +92,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
             "sla": sla,
             "next_before": conversations[-1].last_item_at.isoformat() if more and conversations else "",
             "query": query,
+            "inbox_unread_counts": unread,
         },
     )
 
