@@ -223,3 +223,17 @@ def test_like_goes_through_the_connector_and_is_audited(cast: Cast, channel, net
     with pytest.raises(actions.InboxRefused):
         actions.moderate(item=item, action="trash", actor=cast.owner)
     assert AuditEvent.objects.filter(action="inbox.moderated").count() == 1
+
+
+def test_a_new_conversation_gets_its_language_and_sentiment(cast: Cast, channel) -> None:
+    actions.ingest(
+        channel=channel,
+        entries=[
+            entry(1, text="Merci beaucoup, c'est magnifique et tellement utile !"),
+            entry(2, author="did:plc:angry", text="This is terrible, the worst campaign I have ever seen."),
+        ],
+    )
+    french = Conversation.objects.get(author_id="did:plc:fan")
+    english = Conversation.objects.get(author_id="did:plc:angry")
+    assert french.language == "fr" and french.sentiment is not None and french.sentiment > 0.3
+    assert english.language == "en" and english.sentiment is not None and english.sentiment < -0.3

@@ -25,7 +25,7 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, PublishError
 from chorus.connectors.inbox import InboxConnector, InboxEntry, ReplyKey
 from chorus.content.models import PostTarget
-from chorus.core import audit
+from chorus.core import audit, textsignals
 from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
 
 S = Conversation.Status
@@ -106,22 +106,15 @@ def delete_saved_reply(*, saved: SavedReply, actor: User | None) -> None:
 # --- text signals -----------------------------------------------------------------------------
 
 
+# Languages detected on incoming text (sentiment is scored for those textsignals knows: EN, FR).
+DETECTED_LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl")
+
+
 def text_signals(text: str) -> tuple[str, float | None]:
-    """Language and sentiment of a text: the shared module when it is installed, else empty."""
-    try:
-        from chorus.core import textsignals  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return "", None
-    return _read_signals(textsignals, text)
-
-
-def _read_signals(module: Any, text: str) -> tuple[str, float | None]:
-    if not text.strip():
-        return "", None
-    language = str(module.detect_language(text) or "")
-    score = module.sentiment(text, language) if language else None
-    value = getattr(score, "compound", score)
-    return language, (float(value) if value is not None else None)
+    """Language and sentiment (VADER compound score, -1 … 1) of a text, from the shared
+    chorus.core.textsignals; empty when the text has no letters or the language is unknown."""
+    language = textsignals.detect_language(text, DETECTED_LANGUAGES) or ""
+    return language, textsignals.sentiment(text, language or None).score
 
 
 # --- ingestion --------------------------------------------------------------------------------
