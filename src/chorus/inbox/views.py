@@ -75,9 +75,13 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     for conversation in conversations:
         conversation.overdue = conversation.is_overdue(sla, at)  # type: ignore[attr-defined]
     unread = actions.unread_by_channel(workspace)
-    channels = list(Channel.objects.filter(workspace=workspace).order_by("name"))
+    channels = list(Channel.objects.filter(workspace=workspace).only("pk", "name").order_by("name"))
     for channel in channels:
         channel.unread = unread.get(channel.pk, 0)  # type: ignore[attr-defined]
+        channel.selected = filters["channel"] == str(channel.pk)  # type: ignore[attr-defined]
+    members = list(_members(request))
+    for member in members:
+        member.selected = filters["assignee"] == str(member.pk)  # type: ignore[attr-defined]
     query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render(
         request,
@@ -87,7 +91,8 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
             "conversations": conversations,
             "filters": filters,
             "channels": channels,
-            "members": _members(request),
+            "unread_channels": [c for c in channels if c.unread],  # type: ignore[attr-defined]
+            "members": members,
             "statuses": Conversation.Status.choices,
             "sla": sla,
             "next_before": conversations[-1].last_item_at.isoformat() if more and conversations else "",
