@@ -88,11 +88,18 @@ def sweep_page(data: dict[str, Any], cursor: str | None) -> InboxPage:
             [to_entry(n) for n in fresh],
             json.dumps({"done": finished, "top": "", "next": ""}),
             more=False,
-            seen_at=finished,
+            seen_at=_just_after(finished) if finished else "",
         )
     return InboxPage(
         [to_entry(n) for n in fresh], json.dumps({"done": done, "top": top, "next": following}), more=True
     )
+
+
+def _just_after(stamp: str) -> str:
+    """One millisecond after the newest stored notification: the AppView reads a notification
+    as read when it is older than seenAt, so the newest one itself must fall before it."""
+    moment = parse_time(stamp) + dt.timedelta(milliseconds=1)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def reply_record_key(key: str, created_at: dt.datetime) -> str:
