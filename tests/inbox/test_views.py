@@ -141,3 +141,16 @@ def test_triage_and_settings_forms(cast: Cast, channel) -> None:
     assert list(SavedReply.objects.values_list("name", flat=True)) == ["Hello"]
     cast.client_for(cast.members["viewer"]).post(_url(cast, "settings"), {"sla_minutes": "5"})
     assert actions.sla_minutes(cast.workspace) == 60
+
+
+def test_the_inbox_pages_are_in_french(cast: Cast, channel) -> None:
+    from chorus.accounts.models import User
+
+    User.objects.filter(pk=cast.owner.pk).update(language="fr")
+    actions.ingest(channel=channel, entries=[entry(1)])
+    conversation = Conversation.objects.get()
+    client = cast.client_for(cast.owner)
+    listing = client.get(_url(cast, "list")).content.decode()
+    assert "Boîte de réception" in listing and "Non lues seulement" in listing
+    detail = client.get(_url(cast, "conversation", conversation.pk)).content.decode()
+    assert "Publication d’origine" in detail and "Envoyer la réponse" in detail
