@@ -237,3 +237,16 @@ def test_a_new_conversation_gets_its_language_and_sentiment(cast: Cast, channel)
     english = Conversation.objects.get(author_id="did:plc:angry")
     assert french.language == "fr" and french.sentiment is not None and french.sentiment > 0.3
     assert english.language == "en" and english.sentiment is not None and english.sentiment < -0.3
+
+
+def test_the_assignee_is_told_in_the_app_and_by_email(
+    cast: Cast, channel, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    from chorus.core.models import Notification
+
+    conversation = _conversation(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.assign(conversation=conversation, assignee=cast.members["editor"], actor=cast.owner)
+    note = Notification.objects.get(user=cast.members["editor"])
+    assert note.kind == "inbox.assigned" and note.url.endswith(f"/inbox/{conversation.pk}/")
+    assert [m.to for m in mailoutbox] == [[cast.members["editor"].email]]

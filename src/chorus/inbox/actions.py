@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, Pub
 from chorus.connectors.inbox import InboxConnector, InboxEntry, ReplyKey
 from chorus.content.models import PostTarget
 from chorus.core import audit, textsignals
+from chorus.core.notify import notify
 from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
 
 S = Conversation.Status
@@ -277,6 +279,21 @@ def assign(*, conversation: Conversation, assignee: User | None, actor: User | N
             obj=conversation,
             assignee=assignee.pk if assignee else None,
         )
+        if assignee is not None and assignee != actor:
+            notify(
+                [assignee],
+                workspace=conversation.workspace,
+                kind="inbox.assigned",
+                title=_("A conversation was assigned to you"),
+                body=_("%(person)s on %(channel)s")
+                % {
+                    "person": conversation.author_name
+                    or conversation.author_handle
+                    or conversation.author_id,
+                    "channel": conversation.channel.name,
+                },
+                url=reverse("inbox:conversation", args=[conversation.workspace.slug, conversation.pk]),
+            )
 
 
 def set_status(*, conversation: Conversation, status: str, actor: User | None) -> None:
