@@ -198,6 +198,7 @@ def test_a_poll_killed_mid_sweep_resumes_without_loss_or_duplicates(
     actions.poll(channel)  # finishes the interrupted sweep
     actions.poll(channel)  # a new sweep from the top picks up what arrived meanwhile
     ids = list(InboxItem.objects.values_list("network_id", flat=True))
-    assert len(ids) == len(set(ids)) == 6
+    listed = [(n["uri"], n["reason"], n["indexedAt"]) for n in team.notifications()["notifications"]]
+    assert len(ids) == len(set(ids)) == 6, (sorted(ids), listed)
     assert newer["uri"] in ids
     assert actions.poll(channel) == 0

@@ -21,22 +21,23 @@ def note(n: int, reason: str = "reply") -> dict:
                 "parent": {"uri": "at://us/p/1", "cid": "r"},
             },
         },
-        "indexedAt": f"2026-12-01T10:00:{n:02d}.000Z",
+        "indexedAt": f"2026-12-01T10:{n:02d}:00.000Z",  # n minutes past ten
     }
 
 
 def test_a_sweep_walks_down_to_the_previous_one_and_records_its_top() -> None:
     first = sweep_page({"notifications": [note(9), note(8)], "cursor": "page2"}, None)
     assert first.more and [e.network_id[-1] for e in first.entries] == ["9", "8"]
-    assert json.loads(first.cursor) == {"done": "", "top": "2026-12-01T10:00:09.000Z", "next": "page2"}
+    assert json.loads(first.cursor) == {"done": "", "top": "2026-12-01T10:09:00.000Z", "next": "page2"}
     assert next_cursor(first.cursor) == "page2" and first.seen_at == ""
     last = sweep_page({"notifications": [note(7)]}, first.cursor)  # no further cursor: the end
-    assert not last.more and json.loads(last.cursor)["done"] == "2026-12-01T10:00:09.000Z"
-    assert last.seen_at == "2026-12-01T10:00:09.001Z"
-    # The next sweep starts at the top and stops where this one began; ties are read again.
-    again = sweep_page({"notifications": [note(11), note(9), note(8)], "cursor": "p"}, last.cursor)
+    assert not last.more and json.loads(last.cursor)["done"] == "2026-12-01T10:09:00.000Z"
+    assert last.seen_at == "2026-12-01T10:09:00.001Z"
+    # The next sweep starts at the top and stops two minutes below where this one began (the
+    # overlap is read again, then dropped as duplicates by the inbox).
+    again = sweep_page({"notifications": [note(11), note(9), note(5)], "cursor": "p"}, last.cursor)
     assert not again.more and [e.network_id[-2:] for e in again.entries] == ["11", "/9"]
-    assert next_cursor(again.cursor) == "" and json.loads(again.cursor)["done"] == "2026-12-01T10:00:11.000Z"
+    assert next_cursor(again.cursor) == "" and json.loads(again.cursor)["done"] == "2026-12-01T10:11:00.000Z"
 
 
 def test_kinds_and_thread_references() -> None:

@@ -21,6 +21,7 @@ from .client import LIKE_COLLECTION, TID_ALPHABET_REPLY
 __all__ = ["LIKE_COLLECTION"]
 
 ENTRY_KINDS = {"reply": "reply", "mention": "mention", "quote": "quote"}
+OVERLAP = dt.timedelta(minutes=2)
 
 
 def parse_time(value: str) -> dt.datetime:
@@ -72,18 +73,26 @@ def next_cursor(cursor: str | None) -> str:
     return str(json.loads(cursor).get("next") or "") if cursor else ""
 
 
+def _when(note: dict[str, Any]) -> dt.datetime:
+    return parse_time(str(note.get("indexedAt") or "1970-01-01T00:00:00Z"))
+
+
 def sweep_page(data: dict[str, Any], cursor: str | None) -> InboxPage:
     """One page of listNotifications, read against the stored sweep state."""
     state = json.loads(cursor) if cursor else {}
     done = str(state.get("done") or "")
     notes = list(data.get("notifications") or [])
-    top = str(state.get("top") or "") or max((str(n.get("indexedAt") or "") for n in notes), default="")
-    # `>=`: a notification indexed in the same millisecond as `done` is read again, not lost.
-    fresh = [n for n in notes if not done or str(n.get("indexedAt") or "") >= done]
+    newest = max(notes, key=_when)["indexedAt"] if notes else ""
+    top = str(state.get("top") or "") or str(newest)
+    # The list is ordered by the AppView's own sort time, which may differ a little from the
+    # indexedAt it shows (a record's createdAt counts too): the sweep reads OVERLAP further down
+    # than the previous sweep's newest. What it reads again is dropped by the unique network id.
+    floor = parse_time(done) - OVERLAP if done else None
+    fresh = [n for n in notes if floor is None or _when(n) >= floor]
     reached_done = len(fresh) < len(notes)
     following = str(data.get("cursor") or "")
     if reached_done or not following or not notes:
-        finished = max(top, done)
+        finished = max((t for t in (top, done) if t), key=parse_time, default="")
         return InboxPage(
             [to_entry(n) for n in fresh],
             json.dumps({"done": finished, "top": "", "next": ""}),
