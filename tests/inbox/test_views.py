@@ -154,3 +154,36 @@ def test_the_inbox_pages_are_in_french(cast: Cast, channel) -> None:
     assert "Boîte de réception" in listing and "Non lues seulement" in listing
     detail = client.get(_url(cast, "conversation", conversation.pk)).content.decode()
     assert "Publication d’origine" in detail and "Envoyer la réponse" in detail
+
+
+def test_the_conversation_offers_the_networks_own_moderation_actions(cast: Cast) -> None:
+    from chorus.channels.actions import connect_channel
+
+    site = connect_channel(
+        workspace=cast.workspace,
+        kind="wordpress",
+        name="Our site",
+        config={
+            "site_url": "https://ngo.example",
+            "rest_root": "https://ngo.example/wp-json/",
+            "username": "u",
+            "user_id": 1,
+        },
+        credentials={"application_password": "x"},
+    )
+    actions.ingest(channel=site, entries=[entry(1, kind="comment")])
+    conversation = Conversation.objects.get()
+    body = (
+        cast.client_for(cast.members["editor"])
+        .get(_url(cast, "conversation", conversation.pk))
+        .content.decode()
+    )
+    for value in ("approve", "hold", "spam", "trash", "delete"):
+        assert f'name="action" value="{value}"' in body
+    assert 'value="like"' not in body  # WordPress comments cannot be liked
+    viewer = (
+        cast.client_for(cast.members["viewer"])
+        .get(_url(cast, "conversation", conversation.pk))
+        .content.decode()
+    )
+    assert 'name="action"' not in viewer

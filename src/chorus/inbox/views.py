@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import User
@@ -22,6 +23,16 @@ from chorus.inbox import actions
 from chorus.inbox.models import Conversation, InboxItem, Reply, SavedReply
 
 PAGE_SIZE = 50
+MODERATION_LABELS = {
+    "like": _lazy("Like"),
+    "hide": _lazy("Hide"),
+    "unhide": _lazy("Show again"),
+    "delete": _lazy("Delete"),
+    "approve": _lazy("Approve"),
+    "hold": _lazy("Hold for moderation"),
+    "spam": _lazy("Mark as spam"),
+    "trash": _lazy("Move to trash"),
+}
 
 
 def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
@@ -155,6 +166,11 @@ def conversation_page(request: HttpRequest, conversation_id: int) -> HttpRespons
             "can_approve": can(membership.role, Perm.APPROVE_INBOX_REPLY),
             "overdue": conversation.is_overdue(sla),
             "reply_window": actions.reply_window(conversation),
+            "moderations": [
+                (action, MODERATION_LABELS[action])
+                for action in getattr(conversation.channel.connector(), "inbox_moderations", ())
+                if action in MODERATION_LABELS
+            ],
             "sla": sla,
         },
     )
