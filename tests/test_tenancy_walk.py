@@ -109,6 +109,32 @@ def _contributor_in(workspace):
     return invite(workspace, actor=None, name="Walker")[0].pk
 
 
+def _conversation_in(workspace):
+    import datetime as dt
+
+    from chorus.channels.actions import connect_channel
+    from chorus.connectors.inbox import InboxEntry
+    from chorus.inbox.actions import ingest
+
+    channel = connect_channel(workspace=workspace, kind="sink", name="Sink", config={}, credentials={})
+    entry = InboxEntry(network_id="walker", kind="reply", author_id="fan", created_at=dt.datetime.now(dt.UTC))
+    ingest(channel=channel, entries=[entry])
+    return channel.conversations.get()
+
+
+def _inbox_reply_in(workspace):
+    from chorus.inbox.models import Reply
+
+    conversation = _conversation_in(workspace)
+    return Reply.objects.create(
+        workspace=workspace,
+        conversation=conversation,
+        in_reply_to=conversation.items.get(),
+        text="walker",
+        status=Reply.Status.AWAITING_APPROVAL,
+    )
+
+
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
 def _experiment_in(workspace):
     from chorus.experiments.models import Experiment
@@ -144,6 +170,9 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "boost_id": lambda cast: _boost_in(cast.workspace),
     "query_id": lambda cast: _listening_query_in(cast.workspace),
     "contributor_id": lambda cast: _contributor_in(cast.workspace),
+    "conversation_id": lambda cast: _conversation_in(cast.workspace).pk,
+    "item_id": lambda cast: _conversation_in(cast.workspace).items.get().pk,
+    "reply_id": lambda cast: _inbox_reply_in(cast.workspace).pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -189,6 +218,7 @@ PUBLIC_OR_USER_VIEWS = {
     "links:redirect": "public",  # short links are public by design; tested in tests/links/test_redirect
     "short_link": "public",  # the same view, first in chorus/urls.py (resolved first)
     "planning:ical_feed": "public",  # the secret token is the credential; tested in tests/planning/test_feeds
+    "inbox:meta_webhook": "public",  # signed by Meta (X-Hub-Signature-256); tests/inbox/test_meta_inbox_fake  # the secret token is the credential; tested in tests/planning/test_feeds
     "home": "user",
     "password_change": "user",
     "password_change_done": "user",
@@ -332,6 +362,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "boost_id": KWARG_FACTORIES["boost_id"],
     "query_id": KWARG_FACTORIES["query_id"],
     "contributor_id": KWARG_FACTORIES["contributor_id"],
+    "conversation_id": KWARG_FACTORIES["conversation_id"],
 }
 
 

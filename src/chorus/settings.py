@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
     "chorus.ads",  # paid reach: ad accounts, boosts, budgets, insights
     "chorus.listening",  # social listening: queries, firehose consumer, matches, insights, alerts
+    "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
+    "chorus.inbox",  # engagement inbox: conversations, assignment, replies, SLAs
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
@@ -292,3 +294,15 @@ CHORUS_OAUTH_APPS = {
     },
 }
 CHORUS_TIKTOK_AUDITED = env_bool("TIKTOK_AUDITED", False)  # unaudited TikTok apps post SELF_ONLY
+
+# Inbox webhooks from Meta: the token typed in the app's webhook settings (hub.verify_token).
+CHORUS_META_WEBHOOK_VERIFY_TOKEN = env_secret("CHORUS_META_WEBHOOK_VERIFY_TOKEN")
+
+# Meta apps (Facebook Pages, Instagram, Threads): <NETWORK>_CLIENT_ID / _CLIENT_SECRET / _ENABLED
+# (unset = enabled when both are set). See connectors/meta/setup.py, checks chorus.W101-W103.
+for _net in ("FACEBOOK", "INSTAGRAM", "THREADS"):
+    globals()[f"{_net}_CLIENT_ID"] = env_str(f"{_net}_CLIENT_ID")
+    globals()[f"{_net}_CLIENT_SECRET"] = env_secret(f"{_net}_CLIENT_SECRET")
+    globals()[f"{_net}_ENABLED"] = env_bool(
+        f"{_net}_ENABLED", bool(env_str(f"{_net}_CLIENT_ID") and env_secret(f"{_net}_CLIENT_SECRET"))
+    )

@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("chorus.experiments.urls")),
     path("", include("chorus.ads.urls")),
     path("", include("chorus.listening.urls")),
+    path("", include("chorus.inbox.urls")),
 ]

@@ -42,6 +42,11 @@ class Perm(StrEnum):
     MANAGE_AD_ACCOUNTS = "ads.accounts"  # connect ad accounts, set the monthly ad budget
     VIEW_LISTENING = "listening.view"  # listening queries, matches, insights, alerts
     MANAGE_LISTENING = "listening.manage"  # create, edit and delete queries; listening settings
+    VIEW_INBOX = "inbox.view"
+    ANSWER_INBOX = "inbox.answer"  # write replies; without SEND_INBOX_REPLY they wait for approval
+    SEND_INBOX_REPLY = "inbox.send"  # a reply goes out without review
+    MANAGE_INBOX = "inbox.manage"  # assign, status, tags, like, hide/delete, moderate
+    APPROVE_INBOX_REPLY = "inbox.approve"
 
 
 _ALL = frozenset(Role)
@@ -69,6 +74,11 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_AD_ACCOUNTS: _MANAGERS,
     Perm.VIEW_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR, Role.APPROVER, Role.VIEWER}),
     Perm.MANAGE_LISTENING: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.VIEW_INBOX: _ALL,
+    Perm.ANSWER_INBOX: _WRITERS,
+    Perm.SEND_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.MANAGE_INBOX: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
+    Perm.APPROVE_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
 }
 
 

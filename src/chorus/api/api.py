@@ -7,6 +7,7 @@ from chorus.api.accounts import router as accounts_router
 from chorus.api.ads import router as ads_router
 from chorus.api.approvals import router as approvals_router
 from chorus.api.experiments import router as experiments_router
+from chorus.api.inbox import router as inbox_router
 from chorus.api.links import router as links_router
 from chorus.api.listening import router as listening_router
 from chorus.api.media import router as media_router
@@ -37,3 +38,6 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     """Every user-facing refusal (chorus.core.refusals): {"code", "message", "fields"} with its
     4xx status; "detail" repeats the message, as django-ninja's own errors have it."""
     return api.create_response(request, {**exc.as_json(), "detail": exc.message}, status=exc.http_status)
+
+
+api.add_router("/", inbox_router)

@@ -73,6 +73,9 @@ def record_time(record: dict[str, Any] | None) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
+LIKE_COLLECTION = "app.bsky.feed.like"
+TID_ALPHABET_REPLY = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, for inbox reply keys
+
 # Error names of the XRPC error body {"error": ..., "message": ...} that mean something to us.
 EXPIRED_TOKEN = "ExpiredToken"
 REAUTH_ERRORS = frozenset({"AuthenticationRequired", "InvalidToken", "AccountTakedown", "AccountDeactivated"})
@@ -215,3 +218,26 @@ class XrpcClient:
         except ContentRejected:  # unknown handle: the mention stays plain text
             return None
         return did
+
+    # --- inbox (Feature.INBOX) -----------------------------------------------------------
+    def list_notifications(self, *, limit: int, cursor: str = "") -> dict[str, Any]:
+        """app.bsky.notification.listNotifications, newest first; `cursor` pages to older ones.
+        Asked of the PDS with the account's token: it proxies app.bsky.* to its AppView."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        data: dict[str, Any] = self.query("app.bsky.notification.listNotifications", **params)
+        return data
+
+    def update_seen(self, seen_at: str) -> None:
+        self.procedure("app.bsky.notification.updateSeen", {"seenAt": seen_at}, write=False)
+
+    def get_post_thread(self, uri: str, *, depth: int = 10) -> dict[str, Any]:
+        data: dict[str, Any] = self.query("app.bsky.feed.getPostThread", uri=uri, depth=depth)
+        return data
+
+    def create_record_in(self, repo: str, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A record in another collection than posts (a like), under a key the PDS picks."""
+        body = {"repo": repo, "collection": collection, "record": record}
+        data: dict[str, Any] = self.procedure("com.atproto.repo.createRecord", body)
+        return data

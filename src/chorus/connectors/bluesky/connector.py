@@ -39,6 +39,7 @@ from chorus.connectors.base import (
 from chorus.core import http
 
 from . import amplifiers, linkcard, media
+from . import inbox as inbox_notes
 from .client import (
     APPVIEW_PROXY,
     DEFAULT_SERVICE,
@@ -52,6 +53,7 @@ from .client import (
 from .facets import MAX_GRAPHEMES, MENTION_RE, detect_facets, grapheme_count, split_thread
 
 if TYPE_CHECKING:
+    from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
 T = TypeVar("T")
@@ -125,7 +127,7 @@ class BlueskyConnector(Connector):
     kind = "bluesky"
     label = "Bluesky"
     features = frozenset(
-        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
+        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE, Feature.INBOX}
     )
     max_text_length = MAX_GRAPHEMES  # graphemes, not characters
     composer_options = (
@@ -480,3 +482,72 @@ class BlueskyConnector(Connector):
         except AuthExpired:
             self.refresh_credentials()
             return call()
+
+    # --- inbox (Feature.INBOX; see inbox.py for the sweep cursor) -----------------------------
+    inbox_streams: ClassVar[tuple[str, ...]] = ("notifications",)
+    inbox_page_size: ClassVar[int] = 50
+    inbox_moderations: ClassVar[tuple[str, ...]] = ("like",)
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        state_next = inbox_notes.next_cursor(cursor)
+        data = self._with_refresh(
+            lambda: self._pds().list_notifications(limit=self.inbox_page_size, cursor=state_next)
+        )
+        return inbox_notes.sweep_page(data, cursor)
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        """updateSeen up to the sweep's newest notification, once the inbox has stored them."""
+        if page.seen_at:
+            self._with_refresh(lambda: self._pds().update_seen(page.seen_at))
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        from chorus.connectors.inbox import ReplyResult
+
+        pds = self._pds()
+        parent_ref = {"uri": parent.network_id, "cid": str(parent.extra.get("cid") or "")}
+        root_ref = (
+            {"uri": parent.root_id, "cid": str(parent.extra.get("root_cid") or "")}
+            if parent.root_id
+            else parent_ref
+        )
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "reply": {"root": root_ref, "parent": parent_ref},
+        }
+        facets = detect_facets(text, pds.resolve_handle)
+        if facets:
+            record["facets"] = facets
+        rkey = inbox_notes.reply_record_key(key.key, key.created_at)
+        # _create collides on the record key when this reply was already created (a retry).
+        created, _existing = self._with_refresh(lambda: self._create(pds, rkey, record))
+        return ReplyResult(created["uri"], post_url(self.channel.config, rkey))
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        from chorus.connectors.inbox import ReplyResult
+
+        did = self.channel.config["did"]
+        rkey = inbox_notes.reply_record_key(key.key, key.created_at)
+        found = self._with_refresh(lambda: self._pds().get_record(did, rkey))
+        if found is None:
+            return None
+        return ReplyResult(found["uri"], post_url(self.channel.config, rkey))
+
+    def inbox_thread(self, uri: str) -> list[dict[str, Any]]:
+        """The posts of a thread from the AppView (getPostThread), depth first."""
+        return inbox_notes.thread_entries(self._with_refresh(lambda: self._appview().get_post_thread(uri)))
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        if action != "like":
+            raise ContentRejected(gettext("Bluesky does not allow this from Chorus."))
+        record = {
+            "$type": inbox_notes.LIKE_COLLECTION,
+            "subject": {"uri": entry.network_id, "cid": str(entry.extra.get("cid") or "")},
+            "createdAt": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        }
+        did = self.channel.config["did"]
+        liked = self._with_refresh(
+            lambda: self._pds().create_record_in(did, inbox_notes.LIKE_COLLECTION, record)
+        )
+        return {"like_uri": liked.get("uri", "")}

@@ -31,17 +31,20 @@ from chorus.connectors.base import (
     Connector,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishResult,
     with_followers,
 )
 from chorus.connectors.meta import graph, media
+from chorus.connectors.meta import inbox as meta_inbox
 from chorus.connectors.meta.graph import FACEBOOK_VIDEO_GRAPH, GraphAPI
 from chorus.connectors.meta.marketing import MetaAds
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
+    from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
 SCOPES = ["pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights"]
@@ -63,7 +66,14 @@ class FacebookConnector(MetaAppSettings, Connector):
         "then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
     )
     features = frozenset(
-        {Feature.ADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.NATIVE_SCHEDULING}
+        {
+            Feature.ADS,
+            Feature.METRICS,
+            Feature.LOOKUP,
+            Feature.VIDEO,
+            Feature.NATIVE_SCHEDULING,
+            Feature.INBOX,
+        }
     )
     idempotent = False  # the Graph API has no idempotency key: reconciliation reads back (lookup)
     max_text_length = 63206
@@ -241,6 +251,97 @@ class FacebookConnector(MetaAppSettings, Connector):
         page = self.api().get(self.page_id, fields="followers_count,fan_count")
         names = {"followers_count": "followers", "fan_count": "page_likes"}
         return {ours: int(page[theirs]) for theirs, ours in names.items() if theirs in page}
+
+    # --- inbox (Feature.INBOX): comments and Messenger; webhooks first, polling as backstop --
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments",)
+    inbox_moderations: ClassVar[tuple[str, ...]] = ("like", "hide", "unhide", "delete")
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        """The Page's recent posts with their comments since the stored time (Unix seconds)."""
+        from chorus.connectors.inbox import InboxPage
+
+        since = int(cursor or 0)
+        fields = "id,comments.limit(50){id,message,from,created_time,parent{id}}"
+        params: dict[str, Any] = {"fields": fields, "limit": 25}
+        if since:
+            params["since"] = since - 86400  # posts from before still get new comments
+        data = self.api().get(f"{self.page_id}/feed", **params)
+        entries, newest = [], since
+        for post in data.get("data") or []:
+            for comment in (post.get("comments") or {}).get("data") or []:
+                entry = meta_inbox.feed_comment(
+                    {
+                        "item": "comment",
+                        "verb": "add",
+                        "comment_id": comment["id"],
+                        "post_id": post["id"],
+                        "parent_id": (comment.get("parent") or {}).get("id") or post["id"],
+                        "from": comment.get("from") or {},
+                        "message": comment.get("message") or "",
+                        "created_time": comment.get("created_time"),
+                    }
+                )
+                if entry is None or int(entry.created_at.timestamp()) < since:
+                    continue
+                if entry.author_id == self.page_id:  # our own answers
+                    continue
+                entries.append(entry)
+                newest = max(newest, int(entry.created_at.timestamp()))
+        return InboxPage(entries, str(newest), more=False)
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        """Comments have no seen state on the Graph API."""
+
+    def inbox_reply_window(self, last_message: InboxEntry, at: dt.datetime) -> str:
+        return meta_inbox.messaging_window(last_message.created_at, at)
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        from chorus.connectors.inbox import ReplyResult
+
+        api = self.api()
+        if parent.kind == "message":
+            payload = meta_inbox.message_payload(
+                str(parent.extra.get("sender") or parent.author_id), text, parent.created_at, timezone.now()
+            )
+            sent = api.request("POST", f"{self.page_id}/messages", json=payload, may_apply=True)
+            return ReplyResult(str(sent.get("message_id") or ""))
+        created = api.post(f"{parent.network_id}/comments", {"message": text}, may_apply=True)
+        return ReplyResult(str(created["id"]))
+
+    def inbox_private_reply(self, comment: InboxEntry, text: str) -> ReplyResult:
+        """One private message answering a comment (Messenger), within 7 days of it."""
+        from chorus.connectors.inbox import ReplyResult
+
+        payload = meta_inbox.private_reply_payload(
+            comment.network_id, comment.created_at, timezone.now(), text
+        )
+        sent = self.api().request("POST", f"{self.page_id}/messages", json=payload, may_apply=True)
+        return ReplyResult(str(sent.get("message_id") or ""))
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        from chorus.connectors.inbox import ReplyResult
+
+        if parent.kind == "message":
+            return None  # the Send API keeps no read-back by key; the echo webhook records it
+        answers = self.api().get(f"{parent.network_id}/comments", fields="id,from,created_time")
+        since = key.created_at - dt.timedelta(minutes=5)
+        for comment in answers.get("data") or []:
+            mine = str((comment.get("from") or {}).get("id") or "") == self.page_id
+            if mine and meta_inbox.graph_time(str(comment["created_time"])) >= since:
+                return ReplyResult(str(comment["id"]))
+        return None
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        api = self.api()
+        if action == "like":
+            api.post(f"{entry.network_id}/likes", {})
+        elif action in ("hide", "unhide"):
+            api.post(entry.network_id, {"is_hidden": "true" if action == "hide" else "false"})
+        elif action == "delete":
+            api.request("DELETE", entry.network_id)
+        else:
+            raise ContentRejected(gettext("Facebook does not allow this from Chorus."))
+        return {}
 
 
 def _page_option(page: dict[str, Any]) -> ConnectOption:

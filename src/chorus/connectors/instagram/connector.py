@@ -28,6 +28,7 @@ from chorus.connectors.base import (
     Connector,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishError,
@@ -38,6 +39,7 @@ from chorus.connectors.base import (
     with_followers,
 )
 from chorus.connectors.meta import graph, media
+from chorus.connectors.meta import inbox as meta_inbox
 from chorus.connectors.meta.graph import GraphAPI
 from chorus.connectors.meta.insights import graph_insights
 from chorus.connectors.meta.marketing import MetaAds
@@ -45,6 +47,7 @@ from chorus.connectors.meta.media import FetchesMediaByURL
 from chorus.connectors.meta.setup import MetaAppSettings, NoFieldsForm
 
 if TYPE_CHECKING:
+    from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
 SCOPES = [
@@ -89,7 +92,9 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         "INSTAGRAM_CLIENT_SECRET and INSTAGRAM_ENABLED=true and restart. Media must be reachable "
         "from the internet at CHORUS_BASE_URL."
     )
-    features = frozenset({Feature.ADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT})
+    features = frozenset(
+        {Feature.ADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.FIRST_COMMENT, Feature.INBOX}
+    )
     idempotent = False
     max_text_length = 2200
     composer_options = (
@@ -304,6 +309,73 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         account = self.api().get(self.user_id, fields="followers_count,follows_count,media_count")
         names = {"followers_count": "followers", "follows_count": "following", "media_count": "posts"}
         return {ours: int(account[theirs]) for theirs, ours in names.items() if theirs in account}
+
+    # --- inbox (Feature.INBOX): comments and direct messages; webhooks, polling as backstop ---
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments",)
+    inbox_moderations: ClassVar[tuple[str, ...]] = ("hide", "unhide", "delete")
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        from chorus.connectors.inbox import InboxPage
+
+        since = int(cursor or 0)
+        fields = "id,comments.limit(50){id,text,timestamp,from{id,username},parent_id}"
+        data = self.api().get(f"{self.user_id}/media", fields=fields, limit=25)
+        entries, newest = [], since
+        for item in data.get("data") or []:
+            for comment in (item.get("comments") or {}).get("data") or []:
+                entry = meta_inbox.instagram_comment({**comment, "media": {"id": item["id"]}}, 0)
+                if int(entry.created_at.timestamp()) < since or entry.author_id == self.user_id:
+                    continue
+                entries.append(entry)
+                newest = max(newest, int(entry.created_at.timestamp()))
+        return InboxPage(entries, str(newest), more=False)
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        """Comments have no seen state on the Graph API."""
+
+    def inbox_reply_window(self, last_message: InboxEntry, at: dt.datetime) -> str:
+        return meta_inbox.messaging_window(last_message.created_at, at)
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        from chorus.connectors.inbox import ReplyResult
+
+        api = self.api()
+        if parent.kind == "message":
+            payload = meta_inbox.message_payload(
+                str(parent.extra.get("sender") or parent.author_id), text, parent.created_at, timezone.now()
+            )
+            sent = api.request("POST", f"{self.user_id}/messages", json=payload, may_apply=True)
+            return ReplyResult(str(sent.get("message_id") or ""))
+        if parent.parent_id:
+            raise ContentRejected(
+                gettext("Instagram allows replies to top-level comments only; answer the first comment."),
+                detail={"code": "not_top_level"},
+            )
+        created = api.post(f"{parent.network_id}/replies", {"message": text}, may_apply=True)
+        return ReplyResult(str(created["id"]))
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        from chorus.connectors.inbox import ReplyResult
+
+        if parent.kind == "message":
+            return None
+        replies = self.api().get(f"{parent.network_id}/replies", fields="id,timestamp,from{id}")
+        since = key.created_at - dt.timedelta(minutes=5)
+        for reply in replies.get("data") or []:
+            mine = str((reply.get("from") or {}).get("id") or "") == self.user_id
+            if mine and meta_inbox.graph_time(str(reply["timestamp"])) >= since:
+                return ReplyResult(str(reply["id"]))
+        return None
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        api = self.api()
+        if action in ("hide", "unhide"):
+            api.post(entry.network_id, {"hide": "true" if action == "hide" else "false"})
+        elif action == "delete":
+            api.request("DELETE", entry.network_id)
+        else:
+            raise ContentRejected(gettext("Instagram does not allow this from Chorus."))
+        return {}
 
 
 def _account_option(page: dict[str, Any]) -> ConnectOption:

@@ -244,3 +244,25 @@ class MastodonAPI:
 
     def delete_status(self, status_id: str) -> None:
         self.request("DELETE", f"/api/v1/statuses/{status_id}")
+
+    # --- inbox (Feature.INBOX) ------------------------------------------------------------------
+    def notifications_after(self, min_id: str, *, limit: int) -> list[dict[str, Any]]:
+        """The `limit` notifications immediately newer than `min_id` ("0": from the oldest kept),
+        as Mastodon sends them (newest first)."""
+        params = {"min_id": min_id or "0", "limit": limit}
+        result: list[dict[str, Any]] = self.json("GET", "/api/v1/notifications", params=params)
+        return result
+
+    def notifications_before(self, max_id: str, *, limit: int) -> list[dict[str, Any]]:
+        """Older notifications than `max_id` (reading back further than the stored cursor)."""
+        params = {"max_id": max_id, "limit": limit}
+        result: list[dict[str, Any]] = self.json("GET", "/api/v1/notifications", params=params)
+        return result
+
+    def favourite(self, status_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.json("POST", f"/api/v1/statuses/{status_id}/favourite")
+        return result
+
+    def status_context(self, status_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.json("GET", f"/api/v1/statuses/{status_id}/context")
+        return result

@@ -26,17 +26,20 @@ from chorus.connectors.base import (
     Connector,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishResult,
     Quota,
 )
+from chorus.connectors.mastodon import inbox as mastodon_inbox
 from chorus.connectors.mastodon import rules
 from chorus.connectors.mastodon.client import MastodonAPI, normalize_instance
 from chorus.connectors.mastodon.rules import DEFAULT_LIMITS, VISIBILITIES, limits_from_instance
 from chorus.core import http
 
 if TYPE_CHECKING:
+    from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
 TAG_RE = re.compile(r"<[^>]+>")
@@ -60,7 +63,7 @@ class MastodonConnector(Connector):
     kind = "mastodon"
     label = "Mastodon"
     features = frozenset(
-        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE}
+        {Feature.METRICS, Feature.AMPLIFIERS, Feature.THREADS, Feature.LOOKUP, Feature.DELETE, Feature.INBOX}
     )
     max_amplifier_pages: ClassVar[int] = 5  # 80 boosters a page: a status's first 400
     amplifier_kinds: ClassVar[frozenset[str]] = frozenset({"repost"})  # no API lists quotes
@@ -321,6 +324,46 @@ class MastodonConnector(Connector):
 
     def delete(self, target: PostTarget) -> None:
         self.api().delete_status(target.external_id)
+
+    # --- inbox (Feature.INBOX; see inbox.py for the forward cursor) --------------------------
+    inbox_streams: ClassVar[tuple[str, ...]] = ("notifications",)
+    inbox_page_size: ClassVar[int] = mastodon_inbox.PAGE_SIZE
+    inbox_moderations: ClassVar[tuple[str, ...]] = ("like",)
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        notes = self.api().notifications_after(cursor or "0", limit=self.inbox_page_size)
+        return mastodon_inbox.forward_page(notes, cursor, limit=self.inbox_page_size)
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        """The cursor is Chorus's own read marker; the account's markers are left to its apps."""
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        from chorus.connectors.inbox import ReplyResult
+
+        payload = {
+            "status": mastodon_inbox.reply_text(text, str(parent.extra.get("acct") or "")),
+            "in_reply_to_id": str(parent.extra["status_id"]),
+            "visibility": mastodon_inbox.reply_visibility(str(parent.extra.get("visibility") or "")),
+        }
+        # The Idempotency-Key is stable across retries: a resend returns the first status.
+        status = self.api().post_status(payload, idempotency_key=key.key)
+        return ReplyResult(str(status["id"]), str(status.get("url") or status.get("uri") or ""))
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        from chorus.connectors.inbox import ReplyResult
+
+        since = key.created_at - dt.timedelta(minutes=5)
+        for status in self.api().account_statuses(str(self.channel.config["account_id"])):
+            created = dt.datetime.fromisoformat(str(status["created_at"]).replace("Z", "+00:00"))
+            if str(status.get("in_reply_to_id")) == str(parent.extra.get("status_id")) and created >= since:
+                return ReplyResult(str(status["id"]), str(status.get("url") or ""))
+        return None
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        if action != "like":
+            raise ContentRejected(gettext("Mastodon does not allow this from Chorus."))
+        self.api().favourite(str(entry.extra["status_id"]))
+        return {"favourited": True}
 
 
 def _booster(account: dict[str, Any], host: str) -> Amplifier:

@@ -199,3 +199,40 @@ class WordPressAPI:
         response = self.call("GET", route, params={**(params or {}), "per_page": 1})
         value = response.headers.get("x-wp-total")
         return int(value) if value and value.isdigit() else None
+
+    # --- inbox (Feature.INBOX): comments and their moderation -----------------------------
+    def comments_since(self, *, after: str, page: int, per_page: int) -> list[dict[str, Any]]:
+        """Comments held or approved (status=all), oldest first, from `after` (ISO, GMT)."""
+        params: dict[str, Any] = {
+            "context": "edit",  # the raw text and the moderation state need the moderator's view
+            "status": "all",
+            "orderby": "date_gmt",
+            "order": "asc",
+            "per_page": per_page,
+            "page": page,
+        }
+        if after:
+            params["after"] = after
+        response = self.call("GET", "/wp/v2/comments", params=params, ok=(400,))
+        if response.status_code == 400:  # rest_comment_invalid_page_number: past the last page
+            return []
+        result: list[dict[str, Any]] = response.json()
+        return result
+
+    def create_comment(self, payload: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("POST", "/wp/v2/comments", json=payload).json()
+        return result
+
+    def comment_replies(self, parent: str, author: int) -> list[dict[str, Any]]:
+        params = {"parent": parent, "author": author, "status": "all", "context": "edit", "per_page": 100}
+        result: list[dict[str, Any]] = self.call("GET", "/wp/v2/comments", params=params).json()
+        return result
+
+    def set_comment_status(self, comment_id: str, status: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(
+            "POST", f"/wp/v2/comments/{comment_id}", json={"status": status}
+        ).json()
+        return result
+
+    def delete_comment(self, comment_id: str) -> None:
+        self.call("DELETE", f"/wp/v2/comments/{comment_id}", params={"force": "true"}, ok=(404, 410))

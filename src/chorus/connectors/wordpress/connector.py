@@ -34,10 +34,12 @@ from chorus.connectors.base import (
     PublishResult,
     Transient,
 )
+from chorus.connectors.wordpress import inbox as wp_inbox
 from chorus.connectors.wordpress.client import WordPressAPI, discover
 from chorus.core.http import check_public_url
 
 if TYPE_CHECKING:
+    from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
 
@@ -96,7 +98,9 @@ class WordPressConnector(Connector):
     def handle(self) -> str:
         return str((self.channel.config or {}).get("site_url") or "")
 
-    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.DELETE, Feature.NATIVE_SCHEDULING})
+    features = frozenset(
+        {Feature.METRICS, Feature.LOOKUP, Feature.DELETE, Feature.NATIVE_SCHEDULING, Feature.INBOX}
+    )
     max_images = 1  # the featured image
     max_concurrency = 2  # often a small shared host
     idempotent = False  # no idempotency key: the slug marker + lookup stand in (module docstring)
@@ -271,3 +275,53 @@ class WordPressConnector(Connector):
     def account_metrics(self) -> dict[str, int | None]:
         posts = self.api().total("/wp/v2/posts")
         return {} if posts is None else {"posts": posts}
+
+    # --- inbox (Feature.INBOX): comments, moderation, replies as child comments -------------
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments",)
+    inbox_moderations: ClassVar[tuple[str, ...]] = ("approve", "hold", "spam", "trash", "delete")
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        after, page = wp_inbox.next_request(cursor)
+        comments = self.api().comments_since(after=after, page=page, per_page=wp_inbox.PER_PAGE)
+        return wp_inbox.comments_page(comments, cursor, own_user=int(self.channel.config.get("user_id") or 0))
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        """WordPress has no "seen" state for comments."""
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        from chorus.connectors.inbox import ReplyResult
+
+        payload = {"post": int(parent.extra["post"]), "parent": int(parent.network_id), "content": text}
+        try:
+            created = self.api().create_comment(payload)
+        except ContentRejected as exc:
+            # WordPress refuses the same text twice from the same person (comment_duplicate):
+            # a retry of a reply that went through. Read it back instead of failing.
+            if (
+                exc.detail.get("code") != "comment_duplicate"
+                or (found := self.inbox_find_reply(parent, key)) is None
+            ):
+                raise
+            return found
+        return ReplyResult(str(created["id"]), str(created.get("link") or ""))
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        """No idempotency key on comments: our reply is the connected user's child comment of
+        `parent` written after the reply was (its text is compared by the caller's record)."""
+        from chorus.connectors.inbox import ReplyResult
+
+        mine = self.api().comment_replies(parent.network_id, int(self.channel.config.get("user_id") or 0))
+        since = key.created_at - dt.timedelta(minutes=5)  # clocks of two machines
+        for comment in mine:
+            if wp_inbox.comment_time(comment) >= since:
+                return ReplyResult(str(comment["id"]), str(comment.get("link") or ""))
+        return None
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        if action == "delete":
+            self.api().delete_comment(entry.network_id)
+            return {"status": "deleted"}
+        if action not in wp_inbox.STATUSES:
+            raise ContentRejected(gettext("WordPress comments cannot be moderated that way."))
+        updated = self.api().set_comment_status(entry.network_id, wp_inbox.STATUSES[action])
+        return {"status": str(updated.get("status") or "")}

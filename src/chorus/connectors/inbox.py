@@ -1,0 +1,89 @@
+"""What a connector with Feature.INBOX hands the inbox, and the small method set it implements.
+
+A connector declaring `Feature.INBOX` implements `InboxConnector`'s methods (its raw calls live in
+its own client.py, through the one HTTP seam). The inbox app stores what `inbox_fetch` returns
+together with the page's cursor, in one transaction, and only then calls `inbox_mark_seen`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+# Kinds of items. Conversations are started by the first three (and comments / messages);
+# the others are activity: counted and listed, never answered.
+CONVERSATION_KINDS = frozenset({"reply", "mention", "quote", "comment", "message"})
+ACTIVITY_KINDS = frozenset({"like", "repost", "follow", "favourite", "reblog", "poll", "update"})
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One notification, comment or message as the network gave it."""
+
+    network_id: str  # unique per channel (an at:// URI, a comment id...)
+    kind: str
+    author_id: str
+    created_at: dt.datetime
+    author_handle: str = ""
+    author_name: str = ""
+    text: str = ""
+    url: str = ""
+    # The thread: the post the conversation is about (root) and the direct parent of this item.
+    root_id: str = ""
+    parent_id: str = ""
+    # Network specifics the connector needs to answer (a cid, a visibility, a moderation state).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_activity(self) -> bool:
+        return self.kind not in CONVERSATION_KINDS
+
+    def conversation_key(self) -> str:
+        """Items are grouped per author and post: the thread's root (the item itself when it is
+        not part of a thread) and the person who wrote it."""
+        return f"{self.root_id or self.network_id}|{self.author_id}"
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of a stream: its entries, and the cursor to store with them — the state the next
+    fetch resumes from (opaque to the inbox; a connector may keep JSON in it). `more`: another
+    page is waiting now; False when the stream is caught up."""
+
+    entries: list[InboxEntry]
+    cursor: str
+    more: bool = False
+    seen_at: str = ""  # the newest time covered, when the network marks notifications seen
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    network_id: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ReplyKey:
+    """What makes a reply's retries recognisable: `key` is stable across every retry (an
+    Idempotency-Key, the seed of a record key), `created_at` the reply's creation time."""
+
+    key: str
+    created_at: dt.datetime
+
+
+@runtime_checkable
+class InboxConnector(Protocol):
+    """The methods of Feature.INBOX. `key` is stable across every retry of the same reply: the
+    network dedupes with it (a record key, an Idempotency-Key) or `inbox_find_reply` finds it.
+    Optional: `inbox_moderations` (actions allowed) with `inbox_moderate(entry, action)`."""
+
+    inbox_streams: tuple[str, ...]
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage: ...
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None: ...
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult: ...
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None: ...

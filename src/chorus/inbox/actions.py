@@ -1,0 +1,666 @@
+"""Every state change of the inbox. Views, the API and tasks call these; each writes the audit row.
+
+Ingestion stores a page of entries and the stream's cursor in one transaction (a crash keeps both
+or neither). Replies are sent at most once: `sending` with an attempt id is committed before the
+network call; an answer lost on the way (a timeout) leaves `unknown`, which `settle_reply`
+decides by reading back, never by sending blindly again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from chorus.accounts.models import Membership, User, Workspace
+from chorus.accounts.permissions import Perm, can
+from chorus.channels.models import Channel
+from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, PublishError
+from chorus.connectors.inbox import InboxConnector, InboxEntry, ReplyKey
+from chorus.content.models import PostTarget
+from chorus.core import audit, textsignals
+from chorus.core.notify import notify
+from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
+
+S = Conversation.Status
+R = Reply.Status
+COMPOSING_SECONDS = 20  # the "someone is answering" marker lives this long unless renewed
+MAX_TEXT = 20_000  # an item's text is cut here: a hostile payload cannot bloat the table
+_CHUNK = 500  # SQLite's bound-variable limit is far above; keeps IN lists modest
+
+
+class InboxRefused(Exception):
+    """A refused inbox action: a code, its parameters and a translated message."""
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.params = params
+
+
+class ReplyCollision(InboxRefused):
+    """Someone else's reply landed after the sender opened the conversation."""
+
+    def __init__(self, newer: Reply) -> None:
+        super().__init__(
+            "collision",
+            _("%(person)s answered while you were writing; read their reply first.")
+            % {"person": newer.author.display_name if newer.author else _("Someone")},
+            reply_id=newer.pk,
+        )
+        self.newer = newer
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    new_items: int
+    new_conversations: int
+    duplicates: int
+
+
+def inbox_connector(channel: Channel) -> InboxConnector:
+    connector = channel.connector()
+    if Feature.INBOX not in connector.features:
+        raise InboxRefused(
+            "no_inbox", _("%(network)s has no inbox in Chorus.") % {"network": connector.label}
+        )
+    return cast(InboxConnector, connector)
+
+
+def sla_minutes(workspace: Workspace) -> int:
+    found = InboxSettings.objects.filter(workspace=workspace).values_list("sla_minutes", flat=True).first()
+    return 240 if found is None else found
+
+
+def set_sla(*, workspace: Workspace, minutes: int, actor: User | None) -> None:
+    if minutes < 1 or minutes > 60 * 24 * 30:
+        raise InboxRefused("sla_range", _("The target must be between 1 minute and 30 days."))
+    with transaction.atomic():
+        InboxSettings.objects.update_or_create(workspace=workspace, defaults={"sla_minutes": minutes})
+        audit.record("inbox.sla_set", workspace=workspace, actor=actor, minutes=minutes)
+
+
+def save_reply_template(*, workspace: Workspace, name: str, text: str, actor: User | None) -> SavedReply:
+    name, text = name.strip(), text.strip()
+    if not name or not text:
+        raise InboxRefused("saved_reply_empty", _("A saved reply needs a name and a text."))
+    with transaction.atomic():
+        saved = SavedReply.objects.create(workspace=workspace, name=name[:120], text=text[:5000])
+        audit.record("inbox.saved_reply_created", workspace=workspace, actor=actor, obj=saved)
+    return saved
+
+
+def delete_saved_reply(*, saved: SavedReply, actor: User | None) -> None:
+    with transaction.atomic():
+        audit.record("inbox.saved_reply_deleted", workspace=saved.workspace, actor=actor, obj=saved)
+        saved.delete()
+
+
+# --- text signals -----------------------------------------------------------------------------
+
+
+# Languages detected on incoming text (sentiment is scored for those textsignals knows: EN, FR).
+DETECTED_LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl")
+
+
+def text_signals(text: str) -> tuple[str, float | None]:
+    """Language and sentiment (VADER compound score, -1 … 1) of a text, from the shared
+    chorus.core.textsignals; empty when the text has no letters or the language is unknown."""
+    language = textsignals.detect_language(text, DETECTED_LANGUAGES) or ""
+    return language, textsignals.sentiment(text, language or None).score
+
+
+# --- ingestion --------------------------------------------------------------------------------
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def ingest(
+    *,
+    channel: Channel,
+    entries: Sequence[InboxEntry],
+    stream: str = "",
+    cursor: str | None = None,
+    via: str = "poll",
+) -> IngestResult:
+    """Stores new entries (those already stored are skipped: unique per channel + network id),
+    groups conversation kinds per author and post, and, when `stream` is given, saves `cursor`
+    in the same transaction."""
+    unique: dict[str, InboxEntry] = {}
+    for entry in entries:
+        unique.setdefault(entry.network_id, entry)
+    with transaction.atomic():
+        ids = list(unique)
+        known: set[str] = set()
+        for chunk in _chunks(ids):
+            known.update(
+                InboxItem.objects.filter(channel=channel, network_id__in=chunk).values_list(
+                    "network_id", flat=True
+                )
+            )
+        fresh = [e for nid, e in unique.items() if nid not in known]
+        talk = [e for e in fresh if not e.is_activity]
+        conversations, created = _conversations_for(channel, talk)
+        now = timezone.now()
+        items = []
+        for entry in fresh:
+            conversation = None if entry.is_activity else conversations[entry.conversation_key()]
+            items.append(
+                InboxItem(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.pk,
+                    conversation_id=conversation.pk if conversation else None,
+                    network_id=entry.network_id,
+                    kind=entry.kind,
+                    author_id=entry.author_id,
+                    author_handle=entry.author_handle[:300],
+                    author_name=entry.author_name[:300],
+                    text=entry.text[:MAX_TEXT],
+                    url=entry.url[:800],
+                    root_id=entry.root_id,
+                    parent_id=entry.parent_id,
+                    extra=entry.extra,
+                    created_at=entry.created_at,
+                    received_at=now,
+                    via=via,
+                )
+            )
+        # ignore_conflicts: a webhook delivery and a poll may store the same item concurrently
+        # (PostgreSQL); the unique constraint keeps one, and the counters may run one ahead.
+        InboxItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
+        _count_into(conversations, talk)
+        if stream:
+            Cursor.objects.update_or_create(
+                channel=channel, stream=stream, defaults={"value": cursor or "", "updated_at": now}
+            )
+        audit.record_many(
+            "inbox.ingested",
+            "channels.channel",
+            [
+                (
+                    channel.workspace_id,
+                    channel.pk,
+                    {"stream": stream, "via": via, "new": len(fresh), "conversations": created},
+                )
+            ],
+        )
+    return IngestResult(len(fresh), created, len(entries) - len(fresh))
+
+
+def _conversations_for(channel: Channel, talk: list[InboxEntry]) -> tuple[dict[str, Conversation], int]:
+    first: dict[str, InboxEntry] = {}
+    for entry in sorted(talk, key=lambda e: e.created_at):
+        first.setdefault(entry.conversation_key(), entry)
+    keys = list(first)
+    found: dict[str, Conversation] = {}
+    for chunk in _chunks(keys):
+        found.update({c.key: c for c in Conversation.objects.filter(channel=channel, key__in=chunk)})
+    missing = [k for k in keys if k not in found]
+    if not missing:
+        return found, 0
+    subjects = {str(first[k].extra.get("subject") or first[k].root_id) for k in missing} - {""}
+    targets: dict[str, int] = {}
+    for chunk in _chunks(list(subjects)):
+        targets.update(
+            PostTarget.objects.filter(channel=channel, external_id__in=chunk).values_list("external_id", "pk")
+        )
+    new = []
+    for key in missing:
+        entry = first[key]
+        language, sentiment = text_signals(entry.text)
+        new.append(
+            Conversation(
+                workspace_id=channel.workspace_id,
+                channel_id=channel.pk,
+                key=key,
+                root_id=entry.root_id or entry.network_id,
+                author_id=entry.author_id,
+                author_handle=entry.author_handle[:300],
+                author_name=entry.author_name[:300],
+                target_id=targets.get(str(entry.extra.get("subject") or entry.root_id)),
+                first_item_at=entry.created_at,
+                last_item_at=entry.created_at,
+                language=language,
+                sentiment=sentiment,
+            )
+        )
+    Conversation.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    for chunk in _chunks(missing):
+        found.update({c.key: c for c in Conversation.objects.filter(channel=channel, key__in=chunk)})
+    return found, len(missing)
+
+
+def _count_into(conversations: dict[str, Conversation], talk: list[InboxEntry]) -> None:
+    changed: dict[str, Conversation] = {}
+    for entry in talk:
+        conversation = conversations[entry.conversation_key()]
+        conversation.unread += 1
+        conversation.items_count += 1
+        conversation.last_item_at = max(conversation.last_item_at, entry.created_at)
+        if conversation.status != S.OPEN:  # the person wrote again: it needs an answer
+            conversation.status = S.OPEN
+            conversation.closed_at = None
+        changed[conversation.key] = conversation
+    Conversation.objects.bulk_update(
+        list(changed.values()),
+        ["unread", "items_count", "last_item_at", "status", "closed_at"],
+        batch_size=1000,
+    )
+
+
+# --- triage -----------------------------------------------------------------------------------
+
+
+def assign(*, conversation: Conversation, assignee: User | None, actor: User | None) -> None:
+    if (
+        assignee is not None
+        and not Membership.objects.filter(workspace_id=conversation.workspace_id, user=assignee).exists()
+    ):
+        raise InboxRefused("not_member", _("Only members of this workspace can be assigned."))
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+        conversation.assignee = assignee
+        audit.record(
+            "inbox.assigned",
+            workspace=conversation.workspace,
+            actor=actor,
+            obj=conversation,
+            assignee=assignee.pk if assignee else None,
+        )
+        if assignee is not None and assignee != actor:
+            notify(
+                [assignee],
+                workspace=conversation.workspace,
+                kind="inbox.assigned",
+                title=_("A conversation was assigned to you"),
+                body=_("%(person)s on %(channel)s")
+                % {
+                    "person": conversation.author_name
+                    or conversation.author_handle
+                    or conversation.author_id,
+                    "channel": conversation.channel.name,
+                },
+                url=reverse("inbox:conversation", args=[conversation.workspace.slug, conversation.pk]),
+            )
+
+
+def set_status(*, conversation: Conversation, status: str, actor: User | None) -> None:
+    if status not in S.values:
+        raise InboxRefused("bad_status", _("Unknown status %(status)s.") % {"status": status}, status=status)
+    closed_at = timezone.now() if status == S.CLOSED else None
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(status=status, closed_at=closed_at)
+        conversation.status, conversation.closed_at = status, closed_at
+        audit.record(
+            "inbox.status", workspace=conversation.workspace, actor=actor, obj=conversation, status=status
+        )
+
+
+def set_tags(*, conversation: Conversation, tags: Iterable[str], actor: User | None) -> list[str]:
+    clean = sorted({t.strip().lower()[:40] for t in tags if t and t.strip()})
+    if len(clean) > 20:
+        raise InboxRefused("too_many_tags", _("A conversation may have at most 20 tags."))
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(tags=clean)
+        conversation.tags = clean
+        audit.record(
+            "inbox.tagged", workspace=conversation.workspace, actor=actor, obj=conversation, tags=clean
+        )
+    return clean
+
+
+def mark_read(*, conversation: Conversation, actor: User | None) -> None:
+    if conversation.unread == 0:
+        return
+    with transaction.atomic():
+        InboxItem.objects.filter(conversation=conversation, read=False).update(read=True)
+        Conversation.objects.filter(pk=conversation.pk).update(unread=0)
+        conversation.unread = 0
+        audit.record("inbox.read", workspace=conversation.workspace, actor=actor, obj=conversation)
+
+
+def start_composing(*, conversation: Conversation, actor: User) -> User | None:
+    """Marks `actor` as writing an answer; returns the other person already writing, if any.
+    A short-lived marker (renewed while the reply box is open), so a closed tab frees it."""
+    now = timezone.now()
+    other = (
+        Conversation.objects.filter(pk=conversation.pk, composing_until__gt=now)
+        .exclude(composing_user=actor)
+        .exclude(composing_user=None)
+        .values_list("composing_user", flat=True)
+        .first()
+    )
+    if other is not None:
+        return User.objects.get(pk=other)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        composing_user=actor, composing_until=now + dt.timedelta(seconds=COMPOSING_SECONDS)
+    )
+    return None
+
+
+def stop_composing(*, conversation: Conversation, actor: User) -> None:
+    Conversation.objects.filter(pk=conversation.pk, composing_user=actor).update(
+        composing_user=None, composing_until=None
+    )
+
+
+# --- replies ----------------------------------------------------------------------------------
+
+
+def reply_needs_approval(role: str | None) -> bool:
+    """The approvals rule for answers: a role that may not send replies unreviewed waits."""
+    return not can(role, Perm.SEND_INBOX_REPLY)
+
+
+def request_reply(
+    *,
+    conversation: Conversation,
+    actor: User,
+    text: str,
+    in_reply_to: InboxItem | None = None,
+    seen_reply_id: int | None = None,
+) -> Reply:
+    """Writes an answer. It waits for approval when the author's role says so, else it is queued
+    and sent after commit. `seen_reply_id`: the newest reply the writer saw; a newer reply by
+    someone else stops this one (ReplyCollision) so the writer reads it first."""
+    text = text.strip()
+    if not text:
+        raise InboxRefused("empty", _("Write something to reply."))
+    role = (
+        Membership.objects.filter(workspace_id=conversation.workspace_id, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not can(role, Perm.ANSWER_INBOX):
+        raise InboxRefused("forbidden", _("Your role cannot answer conversations."))
+    with transaction.atomic():
+        # Serialize answers to one conversation: the guard below must see a reply committed by
+        # another person a moment ago (SQLite's IMMEDIATE transaction already serializes writers).
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        newer = (
+            Reply.objects.select_related("author")
+            .filter(conversation=locked, pk__gt=seen_reply_id or 0)
+            .exclude(author=actor)
+            .exclude(status__in=[R.REJECTED, R.FAILED])
+            .order_by("pk")
+            .first()
+        )
+        if seen_reply_id is not None and newer is not None:
+            raise ReplyCollision(newer)
+        parent = in_reply_to or InboxItem.objects.filter(conversation=locked).order_by("-created_at").first()
+        if parent is None or parent.conversation_id != locked.pk:
+            raise InboxRefused("no_item", _("There is nothing to answer in this conversation."))
+        status = R.AWAITING_APPROVAL if reply_needs_approval(role) else R.QUEUED
+        reply = Reply.objects.create(
+            workspace_id=locked.workspace_id,
+            conversation=locked,
+            in_reply_to=parent,
+            author=actor,
+            text=text,
+            status=status,
+        )
+        Conversation.objects.filter(pk=locked.pk, composing_user=actor).update(
+            composing_user=None, composing_until=None
+        )
+        audit.record(
+            "inbox.reply_requested", workspace=locked.workspace, actor=actor, obj=reply, status=status
+        )
+        if status == R.QUEUED:
+            _enqueue_send(reply.pk)
+    return reply
+
+
+def approve_reply(*, reply: Reply, actor: User) -> None:
+    role = (
+        Membership.objects.filter(workspace_id=reply.workspace_id, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not can(role, Perm.APPROVE_INBOX_REPLY):
+        raise InboxRefused("forbidden", _("Your role cannot approve replies."))
+    if reply.author_id == actor.pk:
+        raise InboxRefused("own_reply", _("Someone else must approve your reply."))
+    with transaction.atomic():
+        if not Reply.objects.filter(pk=reply.pk, status=R.AWAITING_APPROVAL).update(
+            status=R.QUEUED, approved_by=actor
+        ):
+            raise InboxRefused("not_awaiting", _("This reply is not waiting for approval."))
+        audit.record("inbox.reply_approved", workspace=reply.conversation.workspace, actor=actor, obj=reply)
+        _enqueue_send(reply.pk)
+
+
+def reject_reply(*, reply: Reply, actor: User, reason: str = "") -> None:
+    role = (
+        Membership.objects.filter(workspace_id=reply.workspace_id, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not can(role, Perm.APPROVE_INBOX_REPLY):
+        raise InboxRefused("forbidden", _("Your role cannot approve replies."))
+    with transaction.atomic():
+        if not Reply.objects.filter(pk=reply.pk, status=R.AWAITING_APPROVAL).update(
+            status=R.REJECTED, error=reason[:500]
+        ):
+            raise InboxRefused("not_awaiting", _("This reply is not waiting for approval."))
+        audit.record(
+            "inbox.reply_rejected",
+            workspace=reply.conversation.workspace,
+            actor=actor,
+            obj=reply,
+            reason=reason,
+        )
+
+
+def _enqueue_send(reply_id: int) -> None:
+    from chorus.inbox.tasks import send_reply_task
+
+    transaction.on_commit(lambda: send_reply_task.enqueue(reply_id))
+
+
+def send_reply(reply_id: int) -> str:
+    """Sends a queued reply: claim (queued → sending, attempt id) and commit, call the network
+    outside any transaction, record. Safe to run twice: only one run wins the claim."""
+    attempt = uuid.uuid4()
+    with transaction.atomic():
+        claimed = Reply.objects.filter(pk=reply_id, status=R.QUEUED).update(
+            status=R.SENDING, attempt_id=attempt, attempts=F("attempts") + 1
+        )
+    if not claimed:  # another worker has it, or it is not due (sent, awaiting approval...)
+        return "skipped"
+    reply = Reply.objects.select_related("conversation__channel", "in_reply_to").get(pk=reply_id)
+    channel = reply.conversation.channel
+    try:
+        result = inbox_connector(channel).inbox_reply(reply.in_reply_to.entry(), reply.text, _key(reply))
+    except OutcomeUnknown as exc:
+        _record(reply, R.UNKNOWN, error=exc.message)
+        return "unknown"
+    except (PublishError, InboxRefused) as exc:
+        retry = isinstance(exc, PublishError) and exc.retryable and not isinstance(exc, ContentRejected)
+        # A retryable failure was certainly not applied (Transient, RateLimited): queue it again.
+        _record(reply, R.QUEUED if retry else R.FAILED, error=getattr(exc, "message", str(exc)))
+        return "retry" if retry else "failed"
+    _sent(reply, result.network_id, result.url)
+    return "sent"
+
+
+def settle_reply(reply_id: int) -> str:
+    """An `unknown` reply: read back by its key. Found: sent. Absent: it was not applied; it is
+    queued again (the key makes a late duplicate collide on networks that dedupe)."""
+    reply = Reply.objects.select_related("conversation__channel", "in_reply_to").get(pk=reply_id)
+    if reply.status != R.UNKNOWN:
+        return "skipped"
+    found = inbox_connector(reply.conversation.channel).inbox_find_reply(
+        reply.in_reply_to.entry(), _key(reply)
+    )
+    if found is not None:
+        _sent(reply, found.network_id, found.url)
+        return "sent"
+    with transaction.atomic():
+        if Reply.objects.filter(pk=reply.pk, status=R.UNKNOWN).update(status=R.QUEUED):
+            audit.record("inbox.reply_requeued", workspace=reply.conversation.workspace, obj=reply)
+            _enqueue_send(reply.pk)
+    return "requeued"
+
+
+def _key(reply: Reply) -> ReplyKey:
+    return ReplyKey(reply.idempotency_key(), reply.created_at)
+
+
+def _record(reply: Reply, status: str, *, error: str) -> None:
+    with transaction.atomic():
+        Reply.objects.filter(pk=reply.pk, status=R.SENDING).update(status=status, error=error[:2000])
+        audit.record(
+            f"inbox.reply_{status}", workspace=reply.conversation.workspace, obj=reply, error=error[:300]
+        )
+
+
+def _sent(reply: Reply, network_id: str, url: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Reply.objects.filter(pk=reply.pk).update(
+            status=R.SENT, network_id=network_id, url=url[:800], sent_at=now, error=""
+        )
+        conversation = reply.conversation
+        Conversation.objects.filter(pk=conversation.pk, first_response_at=None).update(first_response_at=now)
+        Conversation.objects.filter(pk=conversation.pk, status=S.OPEN).update(status=S.WAITING)
+        audit.record("inbox.reply_sent", workspace=conversation.workspace, obj=reply, network_id=network_id)
+
+
+# --- answering without words: like, hide, delete, moderate --------------------------------------
+
+MODERATIONS = ("like", "hide", "unhide", "delete", "approve", "hold", "spam", "trash")
+
+
+def moderate(*, item: InboxItem, action: str, actor: User | None) -> None:
+    """Like, hide/unhide, delete or set a moderation state (WordPress) through the connector.
+    The network call happens outside any transaction; the outcome is recorded after."""
+    if action not in MODERATIONS:
+        raise InboxRefused("bad_action", _("Unknown action %(action)s.") % {"action": action}, action=action)
+    connector = inbox_connector(item.channel)
+    method = getattr(connector, "inbox_moderate", None)
+    if method is None or action not in getattr(connector, "inbox_moderations", ()):
+        raise InboxRefused(
+            "unsupported",
+            _("%(network)s does not allow this from Chorus.") % {"network": item.channel.connector().label},
+        )
+    extra = method(item.entry(), action) or {}
+    with transaction.atomic():
+        merged = {**(item.extra or {}), **extra, "moderation": action}
+        InboxItem.objects.filter(pk=item.pk).update(extra=merged)
+        item.extra = merged
+        audit.record(
+            "inbox.moderated", workspace=item.channel.workspace, actor=actor, obj=item, moderation=action
+        )
+
+
+def private_reply(*, item: InboxItem, actor: User, text: str) -> str:
+    """One private message answering a public comment (Facebook), at most once per comment:
+    the attempt is recorded and committed before the call, so a second one is refused even
+    when the first one's outcome is unknown."""
+    text = text.strip()
+    role = (
+        Membership.objects.filter(workspace_id=item.workspace_id, user=actor)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if not can(role, Perm.SEND_INBOX_REPLY):
+        raise InboxRefused("forbidden", _("Your role cannot send private replies."))
+    if not text:
+        raise InboxRefused("empty", _("Write something to reply."))
+    connector = inbox_connector(item.channel)
+    method = getattr(connector, "inbox_private_reply", None)
+    if method is None or item.kind != "comment":
+        raise InboxRefused("unsupported", _("Only comments on Facebook can get a private reply."))
+    with transaction.atomic():
+        locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+        if locked.extra.get("private_reply"):
+            raise InboxRefused("private_reply_sent", _("This comment already got its one private reply."))
+        locked.extra = {**locked.extra, "private_reply": {"status": "sending", "by": actor.pk}}
+        locked.save(update_fields=["extra"])
+        audit.record("inbox.private_reply_requested", workspace=item.channel.workspace, actor=actor, obj=item)
+    try:
+        result = method(item.entry(), text)
+    except PublishError as exc:
+        # Refused before anything was sent: the one private reply is still available.
+        state = {"status": "unknown", "error": exc.message} if isinstance(exc, OutcomeUnknown) else None
+        with transaction.atomic():
+            locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+            extra = {k: v for k, v in locked.extra.items() if k != "private_reply"}
+            locked.extra = {**extra, "private_reply": state} if state else extra
+            locked.save(update_fields=["extra"])
+            audit.record(
+                "inbox.private_reply_failed", workspace=item.channel.workspace, obj=item, error=exc.message
+            )
+        raise InboxRefused("private_reply_failed", exc.message) from exc
+    with transaction.atomic():
+        locked = InboxItem.objects.select_for_update().get(pk=item.pk)
+        locked.extra = {
+            **locked.extra,
+            "private_reply": {"status": "sent", "id": result.network_id, "by": actor.pk},
+        }
+        locked.save(update_fields=["extra"])
+        audit.record(
+            "inbox.private_reply_sent",
+            workspace=item.channel.workspace,
+            obj=item,
+            network_id=result.network_id,
+        )
+    return result.network_id
+
+
+def reply_window(conversation: Conversation) -> str:
+    """For networks with a messaging window: "standard", "human_agent" or "closed" for the last
+    message of the person; "" where no window applies."""
+    last = conversation.items.filter(kind="message").order_by("-created_at").first()
+    if last is None:
+        return ""
+    window = getattr(conversation.channel.connector(), "inbox_reply_window", None)
+    return str(window(last.entry(), timezone.now())) if window else ""
+
+
+# --- polling ----------------------------------------------------------------------------------
+
+
+def stored_cursor(channel: Channel, stream: str) -> str | None:
+    value = Cursor.objects.filter(channel=channel, stream=stream).values_list("value", flat=True).first()
+    return value or None
+
+
+def poll(channel: Channel, *, max_pages: int = 20) -> int:
+    """Reads every stream of a channel from its stored cursor, page by page, storing each page
+    with the cursor that follows it; tells the network what was seen only after storing."""
+    connector = inbox_connector(channel)
+    stored = 0
+    for stream in connector.inbox_streams:
+        for _page in range(max_pages):
+            page = connector.inbox_fetch(stream, stored_cursor(channel, stream))
+            result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
+            stored += result.new_items
+            connector.inbox_mark_seen(stream, page)
+            if not page.more:
+                break
+    return stored
+
+
+def unread_by_channel(workspace: Workspace) -> dict[int, int]:
+    from django.db.models import Sum
+
+    rows = (
+        Conversation.objects.filter(workspace=workspace, unread__gt=0)
+        .exclude(status=S.CLOSED)
+        .values("channel_id")
+        .annotate(total=Sum("unread"))
+    )
+    return {row["channel_id"]: int(row["total"]) for row in rows}

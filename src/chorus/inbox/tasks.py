@@ -1,0 +1,64 @@
+"""Inbox tasks: they take ids, have explicit queues and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import close_old_connections
+from django.tasks import task
+
+log = logging.getLogger(__name__)
+
+
+@task(queue_name="default")
+def poll_channel_task(channel_id: int) -> int:
+    """One poll of a channel's inbox streams. Twice at once is harmless: items are unique per
+    channel and network id, and each page is stored with its cursor."""
+    from chorus.channels.models import Channel
+    from chorus.inbox import actions
+
+    close_old_connections()
+    channel = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).first()
+    if channel is None:
+        return 0
+    return actions.poll(channel)
+
+
+@task(queue_name="default")
+def send_reply_task(reply_id: int) -> str:
+    from chorus.inbox import actions
+
+    close_old_connections()
+    return actions.send_reply(reply_id)
+
+
+@task(queue_name="default")
+def settle_reply_task(reply_id: int) -> str:
+    from chorus.inbox import actions
+
+    close_old_connections()
+    return actions.settle_reply(reply_id)
+
+
+def enqueue_polls() -> int:
+    """Scheduler job: a poll for every active channel whose network has an inbox, and a read-back
+    for every reply whose outcome is unknown."""
+    from chorus.channels.models import Channel
+    from chorus.connectors.base import Feature
+    from chorus.connectors.registry import connector_class
+    from chorus.inbox.models import Reply
+
+    count = 0
+    kinds: dict[str, bool] = {}
+    for channel_id, kind in Channel.objects.filter(status=Channel.Status.ACTIVE).values_list("pk", "kind"):
+        if kind not in kinds:
+            try:
+                kinds[kind] = Feature.INBOX in connector_class(kind).features
+            except (KeyError, ImportError):
+                kinds[kind] = False
+        if kinds[kind]:
+            poll_channel_task.enqueue(channel_id)
+            count += 1
+    for reply_id in Reply.objects.filter(status=Reply.Status.UNKNOWN).values_list("pk", flat=True)[:100]:
+        settle_reply_task.enqueue(reply_id)
+    return count
