@@ -71,7 +71,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
         ]
         os.execv(sys.executable, argv)
     from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
 
+    from chorus.core import shutdown
+    from chorus.core.beats import start_beat_thread
+
+    class Worker(db_worker.Worker):
+        """The db worker, which also tells running tasks that the process is stopping."""
+
+        def shutdown(self, signum: int, frame: object) -> None:
+            shutdown.request()
+            super().shutdown(signum, frame)  # type: ignore[arg-type]
+
+    db_worker.Worker = Worker  # type: ignore[misc]
+    start_beat_thread("worker")
     call_command(
         "db_worker", queue_name=args.queues, interval=args.interval, reload=False, startup_delay=False
     )

@@ -212,6 +212,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Health: the loud banner appears when the worker or scheduler has not beaten for this long.
 CHORUS_HEARTBEAT_STALE_SECONDS = env_int("CHORUS_HEARTBEAT_STALE_SECONDS", 120)
+# A process that stopped beating this long ago is dropped from /health (pruned by the scheduler).
+CHORUS_HEARTBEAT_EXPIRE_SECONDS = env_int("CHORUS_HEARTBEAT_EXPIRE_SECONDS", 3600)
 CHORUS_SCHEDULER_TICK_SECONDS = float(env_str("CHORUS_SCHEDULER_TICK_SECONDS", "1"))
 CHORUS_WORKER_PING_SECONDS = env_int("CHORUS_WORKER_PING_SECONDS", 30)
 # Publishing engine (see chorus.publishing): claim sizes, leases, retries.

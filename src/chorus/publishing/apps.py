@@ -14,6 +14,7 @@ class PublishingConfig(AppConfig):
         from chorus.publishing import dispatch, reconcile, recurrence
 
         health.register_oldest_due_probe(dispatch.oldest_due)
+        health.register_claimed_probe(dispatch.claimed_unstarted)
         scheduler.register_job("publishing-dispatch", dispatch.dispatch_due, every_seconds=0)
         scheduler.register_job(
             "publishing-recover", reconcile.recover_stale, every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS
