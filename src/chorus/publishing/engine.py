@@ -49,6 +49,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.content.models import PostTarget
+from chorus.core import shutdown
 from chorus.core.notify import notify
 from chorus.publishing import actions, quotas
 
@@ -267,6 +268,12 @@ def _pool() -> _CallPool:
 
 def _send(job: _Job) -> None:
     target, connector = job.target, job.connector
+    if shutdown.requested():
+        # The worker is stopping: a call not yet made is not started; the target goes back to
+        # the queue for the next worker (it was claimed or marked, never sent).
+        quotas.refund(target)
+        job.outcome = _guarded(target, target.attempt_id, _return_unsent, job.marked)  # type: ignore[arg-type]
+        return
     if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
         job.outcome = "stale"
@@ -282,6 +289,18 @@ def _send(job: _Job) -> None:
         # the batch cannot leave a sent post looking uncertain.
         result = job.result
         job.outcome = _guarded(target, target.attempt_id, _published, result)  # type: ignore[arg-type]
+
+
+def _return_unsent(target: PostTarget, marked: bool) -> str:
+    actions.retry_later(
+        target,
+        when=timezone.now(),
+        code="returned",
+        message="Its worker was stopping before sending; queued again.",
+        count_attempt=False,
+        only_if_unsent=not marked,
+    )
+    return "returned"
 
 
 def _published(target: PostTarget, result: PublishResult) -> str:
