@@ -104,6 +104,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=args.verbosity)
+    call_command("createcachetable", verbosity=args.verbosity)  # the database cache, when used
     return 0
 
 
@@ -255,6 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chorus.accounts.actions import ensure_first_admin
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
     created = ensure_first_admin()
     if created is not None:
         _print_login(created[0].email, created[1])

@@ -175,6 +175,24 @@ if CHORUS_TASK_BACKEND == "celery":
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
+# Shared state (throttles, rate limits, collision guards) lives in the cache, which every process
+# must share: Redis in the scaled shape (CHORUS_TASK_BACKEND=celery, or CHORUS_CACHE_URL set), the
+# database otherwise, so limits hold across the embedded process group (its table is made by
+# `chorus migrate`). Never a per-process memory cache.
+CHORUS_CACHE_URL = env_str("CHORUS_CACHE_URL")
+if CHORUS_CACHE_URL or CHORUS_TASK_BACKEND == "celery":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CHORUS_CACHE_URL or REDIS_URL,
+            "KEY_PREFIX": "chorus",
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "chorus_cache"}
+    }
+
 # Email (Django 6.1 MAILERS): console by default; SMTP when EMAIL_HOST is set.
 if env_str("EMAIL_HOST"):
     MAILERS = {
