@@ -159,6 +159,27 @@ STATICFILES_DIRS += [
 WHITENOISE_USE_FINDERS = True  # the embedded shape serves straight from the source tree
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Media on an S3-compatible bucket (django-storages) when CHORUS_S3_BUCKET is set: every machine
+# then reads and writes the same files; links are short-lived signed URLs. Local files otherwise.
+CHORUS_S3_BUCKET = env_str("CHORUS_S3_BUCKET")
+if CHORUS_S3_BUCKET:
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": CHORUS_S3_BUCKET,
+                "endpoint_url": env_str("CHORUS_S3_ENDPOINT_URL") or None,
+                "region_name": env_str("CHORUS_S3_REGION") or None,
+                "access_key": env_str("CHORUS_S3_ACCESS_KEY_ID") or None,
+                "secret_key": env_secret("CHORUS_S3_SECRET_ACCESS_KEY") or None,
+                "querystring_auth": True,
+                "querystring_expire": env_int("CHORUS_S3_URL_SECONDS", 300),
+                "file_overwrite": False,
+                "signature_version": "s3v4",
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 # Background work: Django's Tasks API with one of two engines (DESIGN.md).
 TASK_QUEUES = ["default", "publishing", "metrics", "listening"]
