@@ -259,3 +259,20 @@ def test_it_keeps_the_banner_off_just_under_the_limit(cast: Cast):
     _age("worker", 110)
 
     assert BANNER not in cast.client_for(cast.owner).get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_shows_staff_each_process_and_the_claimed_work(client, no_due_probes):
+    Heartbeat.beat("worker", process="w1:10")
+    Heartbeat.beat("scheduler", process="s1:20")
+    Heartbeat.beat("scheduler", process="s2:30")
+    Heartbeat.objects.filter(name="scheduler@s2:30").update(beat_at=timezone.now() - dt.timedelta(seconds=200))
+    health.register_claimed_probe(lambda: (2, timezone.now() - dt.timedelta(seconds=40)))
+    client.force_login(make_user("staff@example.org", is_staff=True))
+
+    html = client.get("/health", headers={"Accept": "text/html"}).content.decode()
+
+    assert '<tr class="process"><td>s1:20</td>' in html
+    assert '<tr class="process"><td>s2:30</td>' in html
+    assert "stale: last seen 2" in html  # s2:30, 200 s ago
+    assert "2 targets, oldest claimed 4" in html
