@@ -266,7 +266,9 @@ def test_it_shows_staff_each_process_and_the_claimed_work(client, no_due_probes)
     Heartbeat.beat("worker", process="w1:10")
     Heartbeat.beat("scheduler", process="s1:20")
     Heartbeat.beat("scheduler", process="s2:30")
-    Heartbeat.objects.filter(name="scheduler@s2:30").update(beat_at=timezone.now() - dt.timedelta(seconds=200))
+    Heartbeat.objects.filter(name="scheduler@s2:30").update(
+        beat_at=timezone.now() - dt.timedelta(seconds=200)
+    )
     health.register_claimed_probe(lambda: (2, timezone.now() - dt.timedelta(seconds=40)))
     client.force_login(make_user("staff@example.org", is_staff=True))
 
