@@ -28,6 +28,7 @@ def _age(role: str, seconds: float) -> None:
 @pytest.fixture
 def no_due_probes(monkeypatch):
     monkeypatch.setattr(health, "_oldest_due_probes", [])
+    monkeypatch.setattr(health, "_claimed_probes", [])
 
 
 @pytest.mark.django_db
@@ -48,6 +49,60 @@ def test_it_answers_200_with_every_part_green_after_beats(client, no_due_probes)
         assert 0 <= beat["age_seconds"] < 5
     assert body["stale_after_seconds"] == 120
     assert body["oldest_due"] is None
+    assert body["claimed_unstarted"] == {"count": 0, "oldest_age_seconds": None}
+
+
+@pytest.mark.django_db
+def test_it_lists_each_process_and_keeps_the_role_healthy_while_one_of_two_beats(client, no_due_probes):
+    Heartbeat.beat("worker", process="w1:10")
+    Heartbeat.beat("scheduler", process="s1:20")
+    Heartbeat.beat("scheduler", process="s2:30")
+    Heartbeat.objects.filter(name="scheduler@s2:30").update(
+        beat_at=timezone.now() - dt.timedelta(seconds=200)
+    )
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    scheduler = response.json()["heartbeats"]["scheduler"]
+    assert scheduler["ok"] is True
+    assert scheduler["age_seconds"] < 5
+    by_process = {p["process"]: p for p in scheduler["processes"]}
+    assert set(by_process) == {"s1:20", "s2:30"}
+    assert by_process["s1:20"]["ok"] is True
+    assert by_process["s2:30"]["ok"] is False
+    assert by_process["s2:30"]["age_seconds"] >= 200
+    assert [p["process"] for p in response.json()["heartbeats"]["worker"]["processes"]] == ["w1:10"]
+
+
+@pytest.mark.django_db
+def test_it_drops_processes_past_the_expiry_and_the_scheduler_prunes_them(client, settings, no_due_probes):
+    from chorus.core import scheduler
+
+    settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS = 600
+    _beat_all()
+    Heartbeat.beat("worker", process="gone:1")
+    Heartbeat.objects.filter(name="worker@gone:1").update(beat_at=timezone.now() - dt.timedelta(seconds=601))
+
+    body = client.get("/health").json()
+    assert [p["process"] for p in body["heartbeats"]["worker"]["processes"]] == [""]
+
+    scheduler._prune_heartbeats()
+    assert not Heartbeat.objects.filter(name="worker@gone:1").exists()
+    assert Heartbeat.objects.filter(name="worker").exists()  # a role-wide beat is not a process
+
+
+@pytest.mark.django_db
+def test_it_counts_targets_claimed_but_not_started(client, no_due_probes):
+    _beat_all()
+    claimed = timezone.now() - dt.timedelta(seconds=90)
+    health.register_claimed_probe(lambda: (3, claimed))
+    health.register_claimed_probe(lambda: (0, None))
+
+    body = client.get("/health").json()
+
+    assert body["claimed_unstarted"]["count"] == 3
+    assert 90 <= body["claimed_unstarted"]["oldest_age_seconds"] < 100
 
 
 @pytest.mark.django_db
@@ -59,7 +114,7 @@ def test_it_answers_503_when_a_heartbeat_is_missing(client, no_due_probes):
     assert response.status_code == 503
     body = response.json()
     assert body["ok"] is False
-    assert body["heartbeats"]["worker"] == {"age_seconds": None, "ok": False}
+    assert body["heartbeats"]["worker"] == {"age_seconds": None, "ok": False, "processes": []}
     assert body["heartbeats"]["scheduler"]["ok"] is True
 
 
@@ -204,3 +259,22 @@ def test_it_keeps_the_banner_off_just_under_the_limit(cast: Cast):
     _age("worker", 110)
 
     assert BANNER not in cast.client_for(cast.owner).get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_shows_staff_each_process_and_the_claimed_work(client, no_due_probes):
+    Heartbeat.beat("worker", process="w1:10")
+    Heartbeat.beat("scheduler", process="s1:20")
+    Heartbeat.beat("scheduler", process="s2:30")
+    Heartbeat.objects.filter(name="scheduler@s2:30").update(
+        beat_at=timezone.now() - dt.timedelta(seconds=200)
+    )
+    health.register_claimed_probe(lambda: (2, timezone.now() - dt.timedelta(seconds=40)))
+    client.force_login(make_user("staff@example.org", is_staff=True))
+
+    html = client.get("/health", headers={"Accept": "text/html"}).content.decode()
+
+    assert '<tr class="process"><td>s1:20</td>' in html
+    assert '<tr class="process"><td>s2:30</td>' in html
+    assert "stale: last seen 2" in html  # s2:30, 200 s ago
+    assert "2 targets, oldest claimed 4" in html

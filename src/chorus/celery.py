@@ -4,6 +4,7 @@ django-tasks-celery registers them with this app."""
 import os
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chorus.settings")
 
@@ -22,3 +23,11 @@ app.conf.task_reject_on_worker_lost = True
 app.conf.worker_prefetch_multiplier = 1
 app.conf.broker_connection_retry_on_startup = True
 app.autodiscover_tasks()  # every installed app's tasks.py
+
+
+@worker_process_init.connect
+def _beat_from_this_pool_process(**_kwargs: object) -> None:
+    """Each pool process beats as its own "worker@host:pid" (chorus.core.beats)."""
+    from chorus.core.beats import start_beat_thread
+
+    start_beat_thread("worker")

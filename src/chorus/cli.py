@@ -82,7 +82,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
         ]
         os.execv(sys.executable, argv)
     from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
 
+    from chorus.core import shutdown
+    from chorus.core.beats import start_beat_thread
+
+    class Worker(db_worker.Worker):
+        """The db worker, which also tells running tasks that the process is stopping."""
+
+        def shutdown(self, signum: int, frame: object) -> None:
+            shutdown.request()
+            super().shutdown(signum, frame)  # type: ignore[arg-type]
+
+    db_worker.Worker = Worker  # type: ignore[misc]
+    start_beat_thread("worker")
     call_command(
         "db_worker", queue_name=args.queues, interval=args.interval, reload=False, startup_delay=False
     )
@@ -125,6 +138,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=args.verbosity)
+    call_command("createcachetable", verbosity=args.verbosity)  # the database cache, when used
     return 0
 
 
@@ -317,6 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
     created = ensure_first_admin()
     if created is not None:
         _print_login(created[0].email, created[1])

@@ -173,6 +173,27 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Private originals (SafetyRules.keep_private_originals): never under MEDIA_ROOT, never served.
 CHORUS_PRIVATE_ROOT = Path(env_str("CHORUS_PRIVATE_ROOT", str(VAR_DIR / "private")))
+# Media on an S3-compatible bucket (django-storages) when CHORUS_S3_BUCKET is set: every machine
+# then reads and writes the same files; links are short-lived signed URLs. Local files otherwise.
+CHORUS_S3_BUCKET = env_str("CHORUS_S3_BUCKET")
+if CHORUS_S3_BUCKET:
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": CHORUS_S3_BUCKET,
+                "endpoint_url": env_str("CHORUS_S3_ENDPOINT_URL") or None,
+                "region_name": env_str("CHORUS_S3_REGION") or None,
+                "access_key": env_str("CHORUS_S3_ACCESS_KEY_ID") or None,
+                "secret_key": env_secret("CHORUS_S3_SECRET_ACCESS_KEY") or None,
+                "querystring_auth": True,
+                "querystring_expire": env_int("CHORUS_S3_URL_SECONDS", 300),
+                "file_overwrite": False,
+                "signature_version": "s3v4",
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 # Background work: Django's Tasks API with one of two engines (DESIGN.md).
 TASK_QUEUES = ["default", "publishing", "metrics", "listening"]
@@ -188,6 +209,24 @@ if CHORUS_TASK_BACKEND == "celery":
     }
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
+
+# Shared state (throttles, rate limits, collision guards) lives in the cache, which every process
+# must share: Redis in the scaled shape (CHORUS_TASK_BACKEND=celery, or CHORUS_CACHE_URL set), the
+# database otherwise, so limits hold across the embedded process group (its table is made by
+# `chorus migrate`). Never a per-process memory cache.
+CHORUS_CACHE_URL = env_str("CHORUS_CACHE_URL")
+if CHORUS_CACHE_URL or CHORUS_TASK_BACKEND == "celery":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CHORUS_CACHE_URL or REDIS_URL,
+            "KEY_PREFIX": "chorus",
+        }
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "chorus_cache"}
+    }
 
 # Email (Django 6.1 MAILERS): console by default; SMTP when EMAIL_HOST is set.
 if env_str("EMAIL_HOST"):
@@ -243,6 +282,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # Health: the loud banner appears when the worker or scheduler has not beaten for this long.
 CHORUS_HEARTBEAT_STALE_SECONDS = env_int("CHORUS_HEARTBEAT_STALE_SECONDS", 120)
+# A process that stopped beating this long ago is dropped from /health (pruned by the scheduler).
+CHORUS_HEARTBEAT_EXPIRE_SECONDS = env_int("CHORUS_HEARTBEAT_EXPIRE_SECONDS", 3600)
 CHORUS_SCHEDULER_TICK_SECONDS = float(env_str("CHORUS_SCHEDULER_TICK_SECONDS", "1"))
 CHORUS_WORKER_PING_SECONDS = env_int("CHORUS_WORKER_PING_SECONDS", 30)
 # Publishing engine (see chorus.publishing): claim sizes, leases, retries.

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import socket
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,6 +28,19 @@ def _beat(name: str, timeout: float = 20) -> Heartbeat:
     )
 
 
+def _task_beat(timeout: float = 20) -> Heartbeat:
+    """The worker beat written by the worker_heartbeat task (not by a worker's beat thread)."""
+    return wait_for(
+        lambda: Heartbeat.objects.filter(role="worker", detail__via="task").first(),
+        timeout=timeout,
+        what="a worker beat from the worker_heartbeat task",
+    )
+
+
+def _processes(role: str) -> dict[str, Heartbeat]:
+    return {hb.process: hb for hb in Heartbeat.objects.filter(role=role)}
+
+
 def _finished(result, timeout: float = 20):  # type: ignore[no-untyped-def]
     def done():  # type: ignore[no-untyped-def]
         result.refresh()
@@ -35,12 +51,15 @@ def _finished(result, timeout: float = 20):  # type: ignore[no-untyped-def]
 
 
 def test_it_runs_an_enqueued_worker_heartbeat_in_the_worker_process(task_worker: Role):
-    assert not Heartbeat.objects.filter(name="worker").exists()
+    assert not Heartbeat.objects.filter(role="worker", detail__via="task").exists()
 
     result = worker_heartbeat.enqueue()
 
-    beat = _beat("worker")
-    assert beat.detail["pid"] != os.getpid()  # run by the worker, not in the test process
+    beat = _task_beat()
+    assert beat.detail["pid"] != os.getpid()
+    assert (
+        beat.process == f"{socket.gethostname()}:{beat.detail['pid']}"
+    )  # run by the worker, not in the test process
     assert _finished(result).status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == "ok"
     # The stored result names its task (Celery needs result_extended for this).
@@ -99,27 +118,92 @@ def test_it_runs_the_worker_ping_that_a_scheduler_tick_enqueues(task_worker: Rol
     # A monotonic time far ahead: every job is due, whatever earlier tests ran in this process.
     scheduler.run_once(now=10.0**9)
 
-    assert Heartbeat.objects.filter(name="scheduler").exists()
-    assert _beat("worker").detail["pid"] != os.getpid()
+    assert Heartbeat.objects.filter(role="scheduler", process=Heartbeat.this_process()).exists()
+    assert _task_beat().detail["pid"] != os.getpid()
     assert health.check().ok
 
 
 def test_it_keeps_the_worker_beating_from_a_scheduler_process(start_chorus: StartRole):
     fast = {"CHORUS_WORKER_PING_SECONDS": "1", "CHORUS_SCHEDULER_TICK_SECONDS": "0.2"}
-    start_chorus("worker")
-    start_chorus("scheduler", env=fast)
+    start_chorus("worker", env=fast)
+    sched = start_chorus("scheduler", env=fast)
 
-    first_worker_beat = _beat("worker").beat_at
-    first_scheduler_beat = _beat("scheduler").beat_at
+    first_worker_beat = _task_beat().beat_at
+    first_scheduler_beat = _beat(f"scheduler@{socket.gethostname()}:{sched.pid}").beat_at
 
     # Both keep beating: the scheduler every tick, the worker each time it runs the ping.
     wait_for(
-        lambda: Heartbeat.objects.get(name="worker").beat_at > first_worker_beat,
+        lambda: Heartbeat.objects.filter(
+            role="worker", detail__via="task", beat_at__gt=first_worker_beat
+        ).exists(),
         what="a second worker beat",
     )
-    assert Heartbeat.objects.get(name="scheduler").beat_at > first_scheduler_beat
+    assert (
+        Heartbeat.objects.get(name=f"scheduler@{socket.gethostname()}:{sched.pid}").beat_at
+        > first_scheduler_beat
+    )
     status = health.check()
     assert status.ok, status.as_json()
+
+
+def _worker_processes_of(worker: Role) -> set[str]:
+    """The "host:pid" identities a `chorus worker` beats as: itself (db worker) or each of its
+    Celery pool processes (children of the exec'd `celery worker`, same pid as the Popen)."""
+    host = socket.gethostname()
+    if settings.CHORUS_TASK_BACKEND != "celery":
+        return {f"{host}:{worker.pid}"}
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return {f"{host}:{pid}" for pid in children}
+
+
+def test_it_lists_every_worker_process_with_its_own_beat(start_chorus: StartRole):
+    fast = {"CHORUS_WORKER_PING_SECONDS": "1"}
+    first = start_chorus("worker", env=fast)
+    second = start_chorus("worker", env=fast)
+    expected = wait_for(
+        lambda: (
+            (ids := _worker_processes_of(first) | _worker_processes_of(second))
+            and len(ids) == (2 if settings.CHORUS_TASK_BACKEND != "celery" else 4)
+            and ids
+        ),
+        what="every worker process to be up",
+    )
+
+    # Each process beats from its own thread, without any task being enqueued.
+    wait_for(lambda: expected <= set(_processes("worker")), what=f"beats from {expected}")
+    listed = {p["process"] for p in health.check().as_json()["heartbeats"]["worker"]["processes"]}
+    assert expected <= listed
+
+
+def test_it_shows_a_dead_one_of_two_schedulers_as_stale_while_the_role_stays_healthy(
+    start_chorus: StartRole, settings
+):
+    settings.CHORUS_HEARTBEAT_STALE_SECONDS = 2
+    fast = {"CHORUS_SCHEDULER_TICK_SECONDS": "0.2", "CHORUS_WORKER_PING_SECONDS": "1"}
+    start_chorus("worker", env=fast)
+    alive = start_chorus("scheduler", env=fast)
+    doomed = start_chorus("scheduler", env=fast)
+    host = socket.gethostname()
+    wait_for(
+        lambda: {f"{host}:{alive.pid}", f"{host}:{doomed.pid}"} <= set(_processes("scheduler")),
+        what="both schedulers to beat",
+    )
+
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.popen.wait(timeout=5)
+
+    def dead_shows_stale():  # type: ignore[no-untyped-def]
+        body = health.check().as_json()
+        procs = {p["process"]: p for p in body["heartbeats"]["scheduler"]["processes"]}
+        return body if not procs[f"{host}:{doomed.pid}"]["ok"] else None
+
+    body = wait_for(dead_shows_stale, timeout=15, what="the killed scheduler to show as stale")
+    scheduler_role = body["heartbeats"]["scheduler"]
+    procs = {p["process"]: p for p in scheduler_role["processes"]}
+    assert procs[f"{host}:{doomed.pid}"]["age_seconds"] >= 2
+    assert procs[f"{host}:{alive.pid}"]["ok"] is True
+    assert scheduler_role["ok"] is True
+    assert body["ok"] is True, body
 
 
 def test_it_stops_the_worker_gracefully_on_sigterm(task_worker: Role):

@@ -22,4 +22,4 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
-    list_display = ("name", "beat_at")
+    list_display = ("name", "role", "process", "beat_at")

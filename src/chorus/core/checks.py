@@ -83,3 +83,38 @@ def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if settings.DEBUG:
         problems.append(Error("DEBUG is on in a deployment.", hint="Unset DEBUG.", id="chorus.E004"))
     return problems
+
+
+@register(Tags.compatibility, deploy=True)
+def check_media_bucket(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """With CHORUS_S3_BUCKET set: write, read back and delete a small object in the bucket."""
+    if not settings.CHORUS_S3_BUCKET:
+        return []
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    payload = uuid.uuid4().hex.encode()
+    step = "write"
+    try:
+        name = default_storage.save(f"chorus-check/{uuid.uuid4().hex}.txt", ContentFile(payload))
+        step = "read"
+        with default_storage.open(name, "rb") as stored:
+            if stored.read() != payload:
+                raise ValueError("the object read back differs from the one written")
+        step = "delete"
+        default_storage.delete(name)
+        if default_storage.exists(name):
+            raise ValueError("the object is still there after its deletion")
+    except Exception as exc:
+        return [
+            Error(
+                f"The media bucket {settings.CHORUS_S3_BUCKET!r} failed the {step} test: "
+                f"{type(exc).__name__}: {exc}",
+                hint="Check CHORUS_S3_BUCKET, CHORUS_S3_ENDPOINT_URL, CHORUS_S3_REGION and the "
+                "access key's rights (read, write and delete objects).",
+                id="chorus.E020",
+            )
+        ]
+    return []

@@ -1,7 +1,10 @@
-"""System health: database, worker and scheduler heartbeats, oldest due item.
+"""System health: database, worker and scheduler heartbeats (per role and per process), the
+oldest due item and work claimed but not started.
 
-Apps that own due work (publishing) register a probe returning the oldest due time, so core
-does not import them.
+A role is healthy while at least one of its processes beat within CHORUS_HEARTBEAT_STALE_SECONDS;
+each process is listed with its own age, so a dead one of two schedulers shows as stale while the
+role stays healthy. Apps that own due work (publishing) register probes returning the oldest due
+time and their claimed-but-unstarted work, so core does not import them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from chorus.core.models import Heartbeat
@@ -20,6 +24,20 @@ from chorus.core.models import Heartbeat
 ROLES = ("worker", "scheduler")
 OldestDueProbe = Callable[[], dt.datetime | None]
 _oldest_due_probes: list[OldestDueProbe] = []
+ClaimedProbe = Callable[[], tuple[int, dt.datetime | None]]  # (count, oldest claimed at)
+_claimed_probes: list[ClaimedProbe] = []
+
+
+def register_claimed_probe(probe: ClaimedProbe) -> None:
+    if probe not in _claimed_probes:
+        _claimed_probes.append(probe)
+
+
+@dataclass
+class ProcessBeat:
+    role: str
+    process: str  # "host:pid"; "" for a role-wide beat
+    age: float
 
 
 def register_oldest_due_probe(probe: OldestDueProbe) -> None:
@@ -43,6 +61,9 @@ class Health:
     heartbeats: dict[str, float | None] = field(default_factory=dict)  # role -> age in seconds
     oldest_due_at: dt.datetime | None = None
     sections: dict[str, Any] = field(default_factory=dict)
+    processes: list[ProcessBeat] = field(default_factory=list)
+    claimed_count: int = 0
+    oldest_claimed_at: dt.datetime | None = None
 
     @property
     def stale_roles(self) -> list[str]:
@@ -54,6 +75,7 @@ class Health:
 
     def as_json(self) -> dict[str, Any]:
         now = timezone.now()
+        limit = settings.CHORUS_HEARTBEAT_STALE_SECONDS
         return {
             "ok": self.ok,
             "database": "ok" if self.database_ok else "error",
@@ -61,10 +83,16 @@ class Health:
                 role: {
                     "age_seconds": None if age is None else round(age, 1),
                     "ok": role not in self.stale_roles,
+                    "processes": [
+                        {"process": p.process, "age_seconds": round(p.age, 1), "ok": p.age <= limit}
+                        for p in self.processes
+                        if p.role == role
+                    ],
                 }
                 for role, age in self.heartbeats.items()
             },
-            "stale_after_seconds": settings.CHORUS_HEARTBEAT_STALE_SECONDS,
+            "stale_after_seconds": limit,
+            "expire_after_seconds": settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS,
             "oldest_due": (
                 None
                 if self.oldest_due_at is None
@@ -74,12 +102,31 @@ class Health:
                 }
             ),
             **self.sections,
+            "claimed_unstarted": {
+                "count": self.claimed_count,
+                "oldest_age_seconds": (
+                    None
+                    if self.oldest_claimed_at is None
+                    else round((now - self.oldest_claimed_at).total_seconds(), 1)
+                ),
+            },
         }
 
 
 def _heartbeat_ages() -> dict[str, float | None]:
-    beats = {hb.name: hb.age_seconds for hb in Heartbeat.objects.filter(name__in=ROLES)}
+    """Per role, the age of its youngest beat (None: never seen): one grouped query."""
+    now = timezone.now()
+    rows = Heartbeat.objects.filter(role__in=ROLES).values("role").annotate(last=Max("beat_at"))
+    beats = {row["role"]: (now - row["last"]).total_seconds() for row in rows}
     return {role: beats.get(role) for role in ROLES}
+
+
+def _process_beats() -> list[ProcessBeat]:
+    """Every process that beat within CHORUS_HEARTBEAT_EXPIRE_SECONDS, youngest first."""
+    now = timezone.now()
+    since = now - dt.timedelta(seconds=settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS)
+    rows = Heartbeat.objects.filter(role__in=ROLES, beat_at__gte=since).order_by("role", "-beat_at")
+    return [ProcessBeat(hb.role, hb.process, (now - hb.beat_at).total_seconds()) for hb in rows]
 
 
 def _stale(ages: dict[str, float | None]) -> list[str]:
@@ -100,9 +147,14 @@ def check() -> Health:
     except Exception:
         return Health(database_ok=False, heartbeats=dict.fromkeys(ROLES))
     dues = [d for d in (probe() for probe in _oldest_due_probes) if d is not None]
+    claims = [probe() for probe in _claimed_probes]
+    claimed_at = [at for _count, at in claims if at is not None]
     return Health(
         database_ok=database_ok,
         heartbeats=_heartbeat_ages(),
         oldest_due_at=min(dues) if dues else None,
         sections={name: section() for name, section in _sections.items()},
+        processes=_process_beats(),
+        claimed_count=sum(count for count, _at in claims),
+        oldest_claimed_at=min(claimed_at) if claimed_at else None,
     )

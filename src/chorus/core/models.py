@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import socket
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -7,9 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Heartbeat(models.Model):
-    """Last sign of life of a background role ("worker", "scheduler"), for /health and the banner."""
+    """Last sign of life of one background process, for /health and the banner.
 
-    name = models.CharField(max_length=40, primary_key=True)
+    A row per process: `role` ("worker", "scheduler") and `process` ("host:pid"); its `name`
+    (the key) is "role@host:pid". A row without a process (`name` == `role`) is a role-wide beat
+    (diagnostic probes, older rows). Rows of processes stopped longer than
+    CHORUS_HEARTBEAT_EXPIRE_SECONDS are pruned by the scheduler."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    role = models.CharField(max_length=40, db_index=True, default="")
+    process = models.CharField(max_length=160, blank=True, default="")
     beat_at = models.DateTimeField()
     detail = models.JSONField(default=dict, blank=True)
 
@@ -19,9 +30,23 @@ class Heartbeat(models.Model):
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at.isoformat()}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.role:
+            self.role = self.name.split("@", 1)[0]
+        super().save(*args, **kwargs)
+
     @classmethod
-    def beat(cls, name: str, **detail: object) -> None:
-        cls.objects.update_or_create(name=name, defaults={"beat_at": timezone.now(), "detail": detail})
+    def beat(cls, role: str, *, process: str = "", **detail: object) -> None:
+        name = f"{role}@{process}" if process else role
+        cls.objects.update_or_create(
+            name=name[:200],
+            defaults={"role": role, "process": process, "beat_at": timezone.now(), "detail": detail},
+        )
+
+    @staticmethod
+    def this_process() -> str:
+        """This process's identity: "host:pid"."""
+        return f"{socket.gethostname()}:{os.getpid()}"[:160]
 
     @property
     def age_seconds(self) -> float:

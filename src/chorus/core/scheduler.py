@@ -6,6 +6,7 @@ concurrently (claims are conditional updates, see publishing).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -55,10 +56,20 @@ def _prune_task_results() -> None:
         )
 
 
+def _prune_heartbeats() -> None:
+    """Rows of processes that stopped beating CHORUS_HEARTBEAT_EXPIRE_SECONDS ago go: a stopped
+    or replaced process shows as stale until then, and is forgotten after."""
+    from django.utils import timezone
+
+    limit = timezone.now() - dt.timedelta(seconds=settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS)
+    Heartbeat.objects.exclude(process="").filter(beat_at__lt=limit).delete()
+
+
 def _all_jobs() -> list[Job]:
     if "worker-ping" not in _jobs:
         register_job("worker-ping", _ping_worker, settings.CHORUS_WORKER_PING_SECONDS)
         register_job("prune-task-results", _prune_task_results, 3600)
+        register_job("prune-heartbeats", _prune_heartbeats, 300)
     return list(_jobs.values())
 
 
@@ -66,7 +77,7 @@ def run_once(now: float | None = None) -> None:
     """One tick: beat, then run every job whose interval has passed. A failing job is logged
     and does not stop the others or the loop."""
     now = time.monotonic() if now is None else now
-    Heartbeat.beat("scheduler")
+    Heartbeat.beat("scheduler", process=Heartbeat.this_process())
     for job in _all_jobs():
         if job.last_run is not None and now - job.last_run < job.every_seconds:
             continue

@@ -13,7 +13,7 @@ from chorus.core.models import Heartbeat
 @task(queue_name="default")
 def worker_heartbeat() -> str:
     """Enqueued by the scheduler; when a worker runs it, the worker is demonstrably alive."""
-    Heartbeat.beat("worker", host=socket.gethostname(), pid=os.getpid())
+    Heartbeat.beat("worker", process=Heartbeat.this_process(), via="task", pid=os.getpid())
     return "ok"
 
 

@@ -20,6 +20,7 @@ class PublishingConfig(AppConfig):
         # The jobs import their modules when they first run: loading the apps (a management
         # command, another app's policy) does not load the publishing engine and its actions.
         health.register_oldest_due_probe(_lazy("dispatch", "oldest_due"))
+        health.register_claimed_probe(_lazy("dispatch", "claimed_unstarted"))
         scheduler.register_job("publishing-dispatch", _lazy("dispatch", "dispatch_due"), every_seconds=0)
         scheduler.register_job(
             "publishing-recover",

@@ -16,7 +16,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from chorus.channels.models import Channel
@@ -33,6 +33,16 @@ def oldest_due() -> dt.datetime | None:
         status=S.SCHEDULED, hold_reason="", due_at__lte=timezone.now()
     ).aggregate(oldest=Min("due_at"))["oldest"]
     return value
+
+
+def claimed_unstarted() -> tuple[int, dt.datetime | None]:
+    """Targets claimed (a publish task enqueued) whose task has not started sending: how many,
+    and when the oldest was claimed. With every worker dead this grows while `oldest_due` stays
+    empty, since claimed targets are no longer due."""
+    row = PostTarget.objects.filter(status=S.PUBLISHING, phase=PostTarget.Phase.CLAIMED).aggregate(
+        count=Count("id"), oldest=Min("claimed_at")
+    )
+    return row["count"], row["oldest"]
 
 
 def _room(kinds: set[str]) -> dict[str, int | None]:

@@ -50,6 +50,7 @@ from chorus.connectors.base import (
     Transient,
 )
 from chorus.content.models import PostTarget
+from chorus.core import shutdown
 from chorus.core.notify import notify
 from chorus.publishing import actions, quotas
 from chorus.publishing.outcomes import MESSAGES, Outcome, said
@@ -233,6 +234,12 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
 
 def _send(job: _Job) -> None:
     target, connector = job.target, job.connector
+    if shutdown.requested():
+        # The worker is stopping: a call not yet made is not started; the target goes back to
+        # the queue for the next worker (it was claimed or marked, never sent).
+        quotas.refund(target)
+        job.outcome = _guarded(target, target.attempt_id, _return_unsent, job.marked)  # type: ignore[arg-type]
+        return
     if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
         job.outcome = Outcome.STALE
@@ -248,6 +255,18 @@ def _send(job: _Job) -> None:
         # the batch cannot leave a sent post looking uncertain.
         result = job.result
         job.outcome = _guarded(target, target.attempt_id, _published, result)  # type: ignore[arg-type]
+
+
+def _return_unsent(target: PostTarget, marked: bool) -> Outcome:
+    actions.retry_later(
+        target,
+        when=timezone.now(),
+        code="returned",
+        **said("returned"),
+        count_attempt=False,
+        only_if_unsent=not marked,
+    )
+    return Outcome.RETURNED
 
 
 def _published(target: PostTarget, result: PublishResult) -> Outcome:

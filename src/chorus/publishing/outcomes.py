@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     GONE = "gone"  # the target no longer exists
     SETTLED = "settled"  # reconciliation: another reconciler got there first
     WAITING = "waiting"  # reconciliation: ask again later
+    RETURNED = "returned"  # its worker was stopping before the call: back in the queue, unsent
 
 
 # The engine's messages by code (the network's own reasons are kept as the network gave them).
@@ -35,6 +36,7 @@ MESSAGES: dict[str, str] = {
     "internal": gettext_noop("Internal error before sending: %(error)s"),
     "internal_retry": gettext_noop("Internal error before sending (%(error)s); trying again."),
     "recovered": gettext_noop("Its worker stopped before sending; queued again."),
+    "returned": gettext_noop("Its worker was stopping before sending; queued again."),
     "interrupted": gettext_noop("Its worker stopped while sending; checking with the network."),
     "unconfirmed": gettext_noop(
         "%(network)s cannot be asked whether this post went out. Check the channel before publishing it again."
