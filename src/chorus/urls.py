@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("chorus.bulk.urls")),
     path("", include("chorus.links.urls")),
     path("", include("chorus.experiments.urls")),
+    path("", include("chorus.webhooks.urls")),
 ]

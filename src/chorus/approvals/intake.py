@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.approvals.models import Contributor, Story, new_raw_token, token_hash
 from chorus.content.models import Campaign, Post
@@ -102,6 +103,7 @@ def submit(
         audit.record(
             "story.submitted", workspace=workspace, obj=story, contributor=contributor.pk, photos=len(assets)
         )
+        webhooks.emit(workspace, "story.received", {"story_id": story.pk, "title": story.title, "contributor": contributor.name, "photos": len(assets)})  # fmt: skip
     return story
 
 

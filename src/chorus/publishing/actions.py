@@ -32,6 +32,7 @@ from chorus.content.models import Post, PostTarget
 from chorus.core import audit
 from chorus.core.notify import notify
 from chorus.core.timeutil import Resolved, next_slot, resolve_local
+from chorus.webhooks import emit_targets
 
 S = PostTarget.Status
 EDITABLE = (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.SCHEDULED)
@@ -94,6 +95,7 @@ def _move(
 def submit_for_review(target: PostTarget, *, actor: User) -> None:
     _move(target, expected=[S.DRAFT], action="submitted", actor=actor, status=S.IN_REVIEW)
     _approvals().start(target, actor=actor)
+    emit_targets("approval.requested", [target])
 
 
 @transaction.atomic
@@ -110,6 +112,7 @@ def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: 
         audit_data={"comment": comment},
     )
     _approvals().after_approved(target)
+    emit_targets("approval.decided", [target], decision="approved", comment=comment)
 
 
 @transaction.atomic
@@ -125,6 +128,7 @@ def reject(target: PostTarget, *, actor: User | None, reason: str, link: Any = N
         audit_data={"reason": reason},
     )
     _approvals().rejected(target, actor=actor, reason=reason, link=link)
+    emit_targets("approval.decided", [target], decision="rejected", comment=reason)
 
 
 @transaction.atomic
@@ -141,6 +145,7 @@ def send_back_for_review(target: PostTarget, *, actor: User | None, changes: dic
         hold_detail="",
         audit_data={"changes": changes},
     )
+    emit_targets("approval.requested", [target])
 
 
 @transaction.atomic
@@ -220,6 +225,7 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
         audit_data={"at": when.isoformat(), "note": note, **({"links_shortened": True} if shortened else {})},
         **fields,
     )
+    emit_targets("post.scheduled", [target])
 
 
 def _shortened_text(target: PostTarget) -> str | None:
@@ -381,6 +387,7 @@ def mark_published(
         due_at=None,
         audit_data={"external_id": external_id},
     )
+    emit_targets("post.published", [target])
     if target.post.evergreen:
         transaction.on_commit(lambda: requeue_evergreen(target.pk))
 
@@ -441,6 +448,7 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
                 )
                 if target.post.evergreen:
                     transaction.on_commit(functools.partial(requeue_evergreen, target.pk))
+        emit_targets("post.published", (t for t, _r in pairs if t.pk in done))
     return done
 
 
@@ -459,6 +467,7 @@ def mark_failed(target: PostTarget, *, code: str, message: str, by_reconciliatio
         error_message=message,
         audit_data={"code": code, "message": message},
     )
+    emit_targets("post.failed", [target])
     _tell_failure(target, message)
 
 
@@ -476,6 +485,7 @@ def mark_unknown(target: PostTarget, *, message: str, only_if_sending: bool = Fa
         error_message=message,
         audit_data={"message": message},
     )
+    emit_targets("post.outcome_unknown", [target])
 
 
 @transaction.atomic
