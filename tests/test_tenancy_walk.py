@@ -64,6 +64,9 @@ def _webhook_endpoint_in(workspace):
     from chorus.webhooks.models import Endpoint
     from chorus.webhooks.signing import new_secret, seal
 
+    existing = Endpoint.objects.filter(workspace=workspace).first()  # a delivery_id must be of it
+    if existing is not None:
+        return existing.pk
     return Endpoint.objects.create(
         workspace=workspace,
         url="https://hooks.example.org/in",
@@ -266,6 +269,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "experiment_id": KWARG_FACTORIES["experiment_id"],
     "endpoint_id": KWARG_FACTORIES["endpoint_id"],
     "delivery_id": KWARG_FACTORIES["delivery_id"],
+    "channel_id": KWARG_FACTORIES["channel_id"],
 }
 
 

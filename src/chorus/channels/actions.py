@@ -121,6 +121,16 @@ def pause_channel(*, channel: Channel, reason: str, actor: User | None = None) -
 
 
 @transaction.atomic
+def disconnect_channel(*, channel: Channel, actor: User | None) -> None:
+    """Forgets the channel's credentials and pauses it; its posts and figures stay, and
+    connecting the same account again resumes it."""
+    Channel.objects.filter(pk=channel.pk).update(
+        credentials_encrypted="", status=Channel.Status.PAUSED, paused_reason="disconnected"
+    )
+    audit.record("channel.disconnected", workspace=channel.workspace, actor=actor, obj=channel)
+
+
+@transaction.atomic
 def resume_channel(*, channel: Channel, actor: User | None = None) -> int:
     """Reactivates the channel and releases the targets held because it was paused."""
     released = _reactivate(channel)
