@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -268,6 +269,20 @@ def _claim(delivery_id: int, attempts: int) -> bool:
     )
 
 
+_clients = threading.local()
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """One POST to a user-typed URL: the SSRF guard checks it every time; redirects are not
+    followed (a receiver answers where it was registered). The client of chorus.core.http is
+    kept per thread: building one costs more than a local delivery (TLS context)."""
+    http.check_public_url(url)
+    client = getattr(_clients, "client", None)
+    if client is None:
+        client = _clients.client = http.client(user_url=True, timeout=httpx.Timeout(10.0))
+    return client.post(url, content=body, headers=headers)
+
+
 def _send(endpoint: Endpoint, delivery: Delivery) -> tuple[dict[str, str], int | None, str, str, int]:
     at = timezone.now()
     body = delivery.body.encode()
@@ -278,10 +293,7 @@ def _send(endpoint: Endpoint, delivery: Delivery) -> tuple[dict[str, str], int |
     code: int | None = None
     excerpt = error = ""
     try:
-        # Redirects are not followed (max_redirects=0): a receiver answers where it was registered.
-        response = http.request_public(
-            "POST", endpoint.url, content=body, headers=headers, max_redirects=0, timeout=httpx.Timeout(10.0)
-        )
+        response = post(endpoint.url, body, headers)
         code, excerpt = response.status_code, response.text[:RESPONSE_EXCERPT_CHARS]
     except http.UnsafeURL as exc:
         error = str(exc)[:300]
