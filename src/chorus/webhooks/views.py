@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,7 +24,7 @@ class EndpointForm(forms.Form):
     description = forms.CharField(label=gettext_lazy("Description"), max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
         label=gettext_lazy("Events"),
-        choices=[(name, f"{name} — {label}") for name, label in EVENT_TYPES.items()],
+        choices=[(name, format_lazy("{} — {}", name, label)) for name, label in EVENT_TYPES.items()],
         widget=forms.CheckboxSelectMultiple,
     )
 
