@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ class Receiver:
 
     url: str
     fail_first: int = 0
+    answer: bytes = b""  # the body of an accepting answer (then 200, not 204)
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,11 +44,14 @@ def receiver(settings):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with state.lock:
-                code = 500 if len(state.requests) < state.fail_first else 204
+                code = 500 if len(state.requests) < state.fail_first else 200 if state.answer else 204
                 state.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body, code))
+            answer = state.answer if code == 200 else b""
             self.send_response(code)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(answer)))
             self.end_headers()
+            with contextlib.suppress(OSError):  # the client stops reading once it has what it keeps
+                self.wfile.write(answer)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -226,3 +226,14 @@ def test_the_payload_is_json_with_type_timestamp_and_data(
     body = json.loads(receiver.requests[0].body)
     assert set(body) == {"type", "timestamp", "data"}
     assert dt.datetime.fromisoformat(body["timestamp"]).tzinfo is not None
+
+
+def test_only_the_start_of_a_huge_answer_is_read_and_kept(
+    cast, receiver, run_tasks, django_capture_on_commit_callbacks
+):
+    receiver.answer = b"ok " * 2_000_000  # 6 MB
+    make_endpoint(cast, receiver)
+    delivery = emit(cast, django_capture_on_commit_callbacks)
+    run_tasks()
+    attempt = delivery.attempt_log.get()
+    assert attempt.status_code == 200 and attempt.response_excerpt == ("ok " * 200)[:500]

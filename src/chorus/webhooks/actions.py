@@ -272,15 +272,23 @@ def _claim(delivery_id: int, attempts: int) -> bool:
 _clients = threading.local()
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     """One POST to a user-typed URL: the SSRF guard checks it every time; redirects are not
-    followed (a receiver answers where it was registered). The client of chorus.core.http is
-    kept per thread: building one costs more than a local delivery (TLS context)."""
+    followed (a receiver answers where it was registered). Returns the status code and the
+    start of the response, read only up to that budget (a receiver may answer with anything).
+    The client of chorus.core.http is kept per thread: building one costs more than a local
+    delivery (TLS context)."""
     http.check_public_url(url)
     client = getattr(_clients, "client", None)
     if client is None:
         client = _clients.client = http.client(user_url=True, timeout=httpx.Timeout(10.0))
-    return client.post(url, content=body, headers=headers)
+    with client.stream("POST", url, content=body, headers=headers) as response:
+        head = b""
+        for chunk in response.iter_bytes():
+            head += chunk
+            if len(head) >= RESPONSE_EXCERPT_CHARS * 4:
+                break
+        return response.status_code, head.decode("utf-8", "replace")[:RESPONSE_EXCERPT_CHARS]
 
 
 def _send(endpoint: Endpoint, delivery: Delivery) -> tuple[dict[str, str], int | None, str, str, int]:
@@ -293,8 +301,7 @@ def _send(endpoint: Endpoint, delivery: Delivery) -> tuple[dict[str, str], int |
     code: int | None = None
     excerpt = error = ""
     try:
-        response = post(endpoint.url, body, headers)
-        code, excerpt = response.status_code, response.text[:RESPONSE_EXCERPT_CHARS]
+        code, excerpt = post(endpoint.url, body, headers)
     except http.UnsafeURL as exc:
         error = str(exc)[:300]
     except httpx.HTTPError as exc:
