@@ -237,3 +237,28 @@ def test_only_the_start_of_a_huge_answer_is_read_and_kept(
     run_tasks()
     attempt = delivery.attempt_log.get()
     assert attempt.status_code == 200 and attempt.response_excerpt == ("ok " * 200)[:500]
+
+
+def test_a_burst_of_events_is_sent_by_one_flush_task(
+    cast, receiver, run_tasks, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    make_endpoint(cast, receiver)
+    for n in range(5):
+        emit(cast, django_capture_on_commit_callbacks, {"n": n})
+    queued = list(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert queued == ["chorus.webhooks.tasks.flush"]
+    run_tasks()
+    assert sorted(json.loads(r.body)["data"]["n"] for r in receiver.accepted()) == [0, 1, 2, 3, 4]
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(D.SUCCEEDED, 1)}
+
+
+def test_an_event_whose_task_was_lost_is_sent_once_its_lease_ends(cast, receiver, run_tasks):
+    make_endpoint(cast, receiver)
+    assert webhooks.emit(cast.workspace, "post.published", {}) == 1  # on-commit never runs: task lost
+    assert actions.enqueue_due() == []  # leased while its task may still be queued
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    assert len(actions.enqueue_due()) == 1
+    run_tasks()
+    assert len(receiver.accepted()) == 1

@@ -24,7 +24,7 @@ import httpx
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -185,15 +185,94 @@ def _queue(rows: list[Delivery]) -> int:
     created = Delivery.objects.bulk_create(rows)
     ids = [row.pk for row in created]
 
-    def _enqueue() -> None:
-        from chorus.webhooks.tasks import deliver
-
-        for pk in ids:
-            # A lost enqueue is not lost work: the row is due once its lease ends (enqueue_due).
-            deliver.enqueue(pk, 0)
-
-    transaction.on_commit(_enqueue)
+    endpoint_ids = sorted({row.endpoint_id for row in rows})
+    # A lost flush is not lost work: each row is due once its lease ends (enqueue_due).
+    transaction.on_commit(lambda: request_flush(endpoint_ids))
     return len(ids)
+
+
+def request_flush(endpoint_ids: Iterable[int]) -> None:
+    """Enqueues one flush task per endpoint unless one is already waiting: a burst of events
+    (a batch of posts published) is sent by one task, not a task each."""
+    from chorus.webhooks.tasks import flush as flush_task
+
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=_setting("CHORUS_WEBHOOK_LEASE_SECONDS", 300))
+    for pk in endpoint_ids:
+        waiting = Q(flush_requested_at__isnull=False, flush_requested_at__gte=stale)
+        if Endpoint.objects.filter(waiting, pk=pk).exists():
+            continue  # a read, not a write, in the common case of a burst
+        if Endpoint.objects.filter(pk=pk).exclude(waiting).update(flush_requested_at=now):
+            flush_task.enqueue(pk)
+
+
+def flush(endpoint_id: int, batch: int = 100, rounds: int = 100) -> int:
+    """First attempts of an endpoint's new events, in batches: claimed in one conditional update
+    (rows another task got first are left to it), sent one by one outside any transaction, then
+    recorded in one transaction. Retries go through `deliver` (see enqueue_due). Returns how
+    many were sent."""
+    # Cleared first: an event committed from now on requests a new flush, or is read below.
+    Endpoint.objects.filter(pk=endpoint_id).update(flush_requested_at=None)
+    lease_seconds = _setting("CHORUS_WEBHOOK_LEASE_SECONDS", 300)
+    sent = 0
+    for _round in range(rounds):
+        endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
+        fresh = Delivery.objects.filter(endpoint_id=endpoint_id, status=D.PENDING, attempts=0)
+        ids = list(fresh.order_by("pk").values_list("pk", flat=True)[:batch])
+        if endpoint is None or not ids:
+            return sent
+        lease = timezone.now() + dt.timedelta(seconds=lease_seconds)
+        fresh.filter(pk__in=ids).update(status=D.SENDING, next_attempt_at=lease)
+        claimed = list(
+            Delivery.objects.filter(pk__in=ids, status=D.SENDING, next_attempt_at=lease).order_by("pk")
+        )
+        if not endpoint.active:
+            Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+                status=D.FAILED, next_attempt_at=None
+            )
+            return sent
+        results = [(delivery, *_send(endpoint, delivery)) for delivery in claimed]
+        _record_batch(endpoint, results)
+        sent += len(results)
+    return sent
+
+
+def _record_batch(endpoint: Endpoint, results: list[Any]) -> None:
+    now = timezone.now()
+    max_age = dt.timedelta(seconds=_setting("CHORUS_WEBHOOK_MAX_AGE_SECONDS", 3 * 86400))
+    streak, succeeded, failed = endpoint.failure_streak, False, False
+    with transaction.atomic():
+        Attempt.objects.bulk_create(
+            Attempt(
+                delivery=d,
+                number=d.attempts + 1,
+                at=now,
+                request_headers=headers,
+                status_code=code,
+                response_excerpt=excerpt,
+                error=error,
+                duration_ms=duration,
+            )
+            for d, headers, code, excerpt, error, duration in results
+        )
+        for d, _headers, code, _excerpt, _error, _duration in results:
+            ok = code is not None and 200 <= code < 300
+            give_up = not ok and now - d.created_at >= max_age
+            status = D.SUCCEEDED if ok else D.FAILED if give_up else D.PENDING
+            next_at = None if ok or give_up else now + dt.timedelta(seconds=backoff_seconds(d.attempts + 1))
+            Delivery.objects.filter(pk=d.pk, status=D.SENDING).update(
+                status=status, attempts=d.attempts + 1, next_attempt_at=next_at, last_status_code=code,
+                delivered_at=now if ok else None,
+            )  # fmt: skip
+            streak = 0 if ok else streak + 1
+            succeeded, failed = succeeded or ok, failed or not ok
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            failure_streak=streak,
+            **({"last_success_at": now} if succeeded else {}),
+            **({"last_failure_at": now} if failed else {}),
+        )
+        if streak:
+            _disable_if_failing(endpoint.pk)
 
 
 def _rows(

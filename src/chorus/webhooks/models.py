@@ -22,6 +22,7 @@ class Endpoint(models.Model):
     failure_streak = models.PositiveIntegerField(default=0)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
+    flush_requested_at = models.DateTimeField(null=True, blank=True)  # a flush task is waiting
     created_at = models.DateTimeField(default=now)
 
     class Meta:

@@ -11,3 +11,11 @@ def deliver(delivery_id: int, attempts: int, manual: bool = False) -> str | None
     from chorus.webhooks import actions
 
     return actions.deliver(delivery_id, attempts, manual=manual)
+
+
+@task(queue_name="default")
+def flush(endpoint_id: int) -> int:
+    """First attempts of an endpoint's new events, in batches (see actions.flush)."""
+    from chorus.webhooks import actions
+
+    return actions.flush(endpoint_id)
