@@ -664,6 +664,31 @@ def _page_short_links(cast: Cast) -> FrenchPage:
     return _ws_page(cast, "links:list")
 
 
+def _page_webhook_log(cast: Cast) -> FrenchPage:
+    from chorus.webhooks.models import Attempt, Delivery, Endpoint
+    from chorus.webhooks.signing import new_secret, seal
+
+    endpoint = Endpoint.objects.create(
+        workspace=cast.workspace,
+        url="https://hooks.example.org/in",
+        event_types=["post.published"],
+        secret_encrypted=seal(new_secret()),
+        active=False,
+        disabled_reason="failures",
+    )
+    for status in Delivery.Status:
+        delivery = Delivery.objects.create(
+            workspace=cast.workspace, endpoint=endpoint, event_id=f"msg_{status}", event_type="post.published",
+            body="{}", status=status, attempts=1, next_attempt_at=timezone.now(),
+        )  # fmt: skip
+        Attempt.objects.create(delivery=delivery, number=1, status_code=500, manual=True)
+    return _ws_page(cast, "webhooks:detail", endpoint.pk)
+
+
+def _page_webhooks(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "webhooks:list")
+
+
 FRENCH_PAGES: dict[str, Callable[[Cast], FrenchPage]] = {
     name.removeprefix("_page_"): function
     for name, function in list(globals().items())

@@ -136,6 +136,34 @@ def _inbox_reply_in(workspace):
 
 
 # URL kwargs -> how to get a value that names an object *of the target workspace*.
+def _webhook_endpoint_in(workspace):
+    from chorus.webhooks.models import Endpoint
+    from chorus.webhooks.signing import new_secret, seal
+
+    existing = Endpoint.objects.filter(workspace=workspace).first()  # a delivery_id must be of it
+    if existing is not None:
+        return existing.pk
+    return Endpoint.objects.create(
+        workspace=workspace,
+        url="https://hooks.example.org/in",
+        event_types=["post.failed"],
+        secret_encrypted=seal(new_secret()),
+    ).pk
+
+
+def _webhook_delivery_in(workspace):
+    from chorus.webhooks.models import Delivery
+
+    return Delivery.objects.create(
+        workspace=workspace,
+        endpoint_id=_webhook_endpoint_in(workspace),
+        event_id="msg_walker",
+        event_type="post.failed",
+        body="{}",
+        status="failed",
+    ).pk
+
+
 def _experiment_in(workspace):
     from chorus.experiments.models import Experiment
 
@@ -165,6 +193,8 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
     "experiment_id": lambda cast: _experiment_in(cast.workspace),
+    "endpoint_id": lambda cast: _webhook_endpoint_in(cast.workspace),
+    "delivery_id": lambda cast: _webhook_delivery_in(cast.workspace),
     "action": lambda cast: "stop",
     "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
     "boost_id": lambda cast: _boost_in(cast.workspace),
@@ -363,6 +393,9 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "query_id": KWARG_FACTORIES["query_id"],
     "contributor_id": KWARG_FACTORIES["contributor_id"],
     "conversation_id": KWARG_FACTORIES["conversation_id"],
+    "endpoint_id": KWARG_FACTORIES["endpoint_id"],
+    "delivery_id": KWARG_FACTORIES["delivery_id"],
+    "channel_id": KWARG_FACTORIES["channel_id"],
 }
 
 

@@ -286,6 +286,25 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """Prints a new personal API token of an existing, active user (as the tokens page issues it:
+    the raw value is shown once, only its hash is stored)."""
+    _setup_django()
+    from chorus.accounts.models import ApiToken, User
+
+    user = User.objects.filter(email__iexact=args.email.strip()).first()
+    if user is None or not user.is_active:
+        print(f"No active user with the email {args.email}.", file=sys.stderr)
+        return 1
+    name = (args.name or "").strip() or "chorus token create"
+    if len(name) > 100:
+        print("The token name is at most 100 characters.", file=sys.stderr)
+        return 1
+    _token, raw = ApiToken.issue(user, name)
+    print(raw)
+    return 0
+
+
 def cmd_generate_key(args: argparse.Namespace) -> int:
     """Prints a new Fernet key for CHORUS_FERNET_KEYS (does not need Django)."""
     from cryptography.fernet import Fernet
@@ -418,6 +437,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser(
+        "token", help="API tokens: `chorus token create --email E` prints a new personal token"
+    )
+    token_sub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = token_sub.add_parser("create", help="print a new personal API token for a user")
+    t.add_argument("--email", required=True)
+    t.add_argument("--name", default="")
+    t.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("generate-key", help="print a new key for CHORUS_FERNET_KEYS")
     p.set_defaults(func=cmd_generate_key)

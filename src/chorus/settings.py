@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "chorus.listening",  # social listening: queries, firehose consumer, matches, insights, alerts
     "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     "chorus.inbox",  # engagement inbox: conversations, assignment, replies, SLAs
+    "chorus.webhooks",  # outbound webhooks: signed, retried deliveries with a log
     *env_list("CHORUS_EXTRA_APPS"),
 ]
 
@@ -302,6 +303,13 @@ CHORUS_EXTRA_CONNECTORS = dict(item.split("=", 1) for item in env_list("CHORUS_E
 # SSRF guard: user-typed URLs (instances, sites, link previews) may reach private addresses only
 # when this is on (tests against local peers, intranet deployments).
 CHORUS_ALLOW_PRIVATE_URLS = env_bool("CHORUS_ALLOW_PRIVATE_URLS", False)
+# Outbound webhooks: retried with exponential backoff (base · 2^n, capped) until 3 days old; an
+# endpoint is disabled after this many failed attempts in a row.
+CHORUS_WEBHOOK_RETRY_BASE_SECONDS = float(env_str("CHORUS_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+CHORUS_WEBHOOK_RETRY_MAX_SECONDS = float(env_str("CHORUS_WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+CHORUS_WEBHOOK_MAX_AGE_SECONDS = float(env_str("CHORUS_WEBHOOK_MAX_AGE_SECONDS", str(3 * 86400)))
+CHORUS_WEBHOOK_DISABLE_AFTER = env_int("CHORUS_WEBHOOK_DISABLE_AFTER", 20)
+CHORUS_WEBHOOK_LEASE_SECONDS = float(env_str("CHORUS_WEBHOOK_LEASE_SECONDS", "300"))
 CHORUS_TRUSTED_PROXY_COUNT = env_int(
     "CHORUS_TRUSTED_PROXY_COUNT", 0
 )  # proxies whose X-Forwarded-For we trust

@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("chorus.ads.urls")),
     path("", include("chorus.listening.urls")),
     path("", include("chorus.inbox.urls")),
+    path("", include("chorus.webhooks.urls")),
 ]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from chorus import webhooks
 from chorus.accounts.models import Workspace
 from chorus.analytics import figures
 from chorus.analytics.models import ScheduledReport
@@ -369,4 +370,5 @@ def send_report(report_id: int) -> str:
     )
     message.send()
     ScheduledReport.objects.filter(pk=report.pk).update(last_sent_at=timezone.now())
+    webhooks.emit(report.workspace_id, "report.ready", {"report_id": report.pk, "name": report.name, "start": start, "end": end, "sent_to": len(report.recipient_list)})  # fmt: skip
     return "sent"

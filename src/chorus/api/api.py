@@ -5,7 +5,10 @@ from ninja import NinjaAPI
 
 from chorus.api.accounts import router as accounts_router
 from chorus.api.ads import router as ads_router
+from chorus.api.analytics import router as analytics_router
 from chorus.api.approvals import router as approvals_router
+from chorus.api.audit import router as audit_router
+from chorus.api.channels import router as channels_router
 from chorus.api.experiments import router as experiments_router
 from chorus.api.inbox import router as inbox_router
 from chorus.api.links import router as links_router
@@ -13,6 +16,7 @@ from chorus.api.listening import router as listening_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
 from chorus.api.publishing import router as publishing_router
+from chorus.api.webhooks import router as webhooks_router
 from chorus.core.refusals import Refused
 
 api = NinjaAPI(
@@ -41,3 +45,7 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
 
 
 api.add_router("/", inbox_router)
+api.add_router("/", channels_router)
+api.add_router("/", analytics_router)
+api.add_router("/", audit_router)
+api.add_router("/", webhooks_router)

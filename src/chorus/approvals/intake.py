@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.approvals.models import Contributor, Story, contributor_link_days, new_raw_token, token_hash
 from chorus.content.models import Campaign, Post
@@ -150,6 +151,7 @@ def submit(
         audit.record(
             "story.submitted", workspace=workspace, obj=story, contributor=contributor.pk, photos=len(assets)
         )
+        webhooks.emit(workspace, "story.received", {"story_id": story.pk, "title": story.title, "contributor": contributor.name, "photos": len(assets)})  # fmt: skip
     return story
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from chorus import webhooks
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import may_schedule_directly
 from chorus.bulk import parsing
@@ -138,6 +139,7 @@ def _fail(job: ImportJob, exc: Exception) -> None:
         status=ImportJob.Status.FAILED, error=str(exc)[:2000], updated_at=timezone.now()
     )
     audit.record("bulk.failed", workspace=job.workspace, obj=job, error=str(exc)[:300])
+    webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "failed", "error": str(exc)[:300]})  # fmt: skip
 
 
 def begin_import(job: ImportJob, *, actor: User) -> None:
@@ -195,6 +197,7 @@ def import_rows(job_id: int) -> ImportJob:
             status=ImportJob.Status.DONE, report=_summary(job, outcomes), updated_at=timezone.now()
         )
         audit.record("bulk.imported", workspace=job.workspace, actor=actor, obj=job, posts=imported)
+        webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "done", "imported": imported, "rows": job.total})  # fmt: skip
     except Exception as exc:
         _fail(job, exc)
         raise

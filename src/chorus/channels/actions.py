@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
@@ -115,6 +116,18 @@ def pause_channel(*, channel: Channel, reason: str, actor: User | None = None) -
         status=Channel.Status.PAUSED, paused_reason=reason, last_error=reason, last_error_at=timezone.now()
     )
     audit.record("channel.paused", workspace=channel.workspace, actor=actor, obj=channel, reason=reason)
+    if actor is None:  # the engine pauses a channel whose authorisation the network refused
+        webhooks.emit(channel.workspace_id, "channel.needs_reconnect", {"channel_id": channel.pk, "kind": channel.kind, "name": channel.name, "reason": reason})  # fmt: skip
+
+
+@transaction.atomic
+def disconnect_channel(*, channel: Channel, actor: User | None) -> None:
+    """Forgets the channel's credentials and pauses it; its posts and figures stay, and
+    connecting the same account again resumes it."""
+    Channel.objects.filter(pk=channel.pk).update(
+        credentials_encrypted="", status=Channel.Status.PAUSED, paused_reason="disconnected"
+    )
+    audit.record("channel.disconnected", workspace=channel.workspace, actor=actor, obj=channel)
 
 
 @transaction.atomic

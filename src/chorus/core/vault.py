@@ -141,6 +141,7 @@ def rotate(token: str) -> str:
 ENCRYPTED_FIELDS = (
     ("channels.Channel", "credentials_encrypted"),
     ("mastodon.MastodonApp", "client_secret_encrypted"),
+    ("webhooks.Endpoint", "secret_encrypted"),
 )
 
 

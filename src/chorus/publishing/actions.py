@@ -37,6 +37,7 @@ from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
 from chorus.core.refusals import TransitionRefused
 from chorus.core.timeutil import Resolved, next_slot, resolve_local
+from chorus.webhooks import emit_targets
 
 S = PostTarget.Status
 EDITABLE = (S.DRAFT, S.IN_REVIEW, S.APPROVED, S.SCHEDULED)
@@ -150,6 +151,7 @@ def _move(
 def submit_for_review(target: PostTarget, *, actor: User) -> None:
     _move(target, expected=[S.DRAFT], action="submitted", actor=actor)
     policy.start(target, actor=actor)
+    emit_targets("approval.requested", [target])
 
 
 @transaction.atomic
@@ -162,6 +164,7 @@ def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: 
     when = policy.take_resume_slot(target)
     if when is not None:
         schedule(target, actor=None, when=when)
+    emit_targets("approval.decided", [target], decision="approved", comment=comment)
 
 
 @transaction.atomic
@@ -176,6 +179,7 @@ def reject(target: PostTarget, *, actor: User | None, reason: str, link: Any = N
         audit_data={"reason": reason},
     )
     policy.rejected(target, actor=actor, reason=reason, link=link)
+    emit_targets("approval.decided", [target], decision="rejected", comment=reason)
 
 
 @transaction.atomic
@@ -198,6 +202,7 @@ def send_back_for_review(
         audit_data={"changes": changes},
     )
     policy.start(target, actor=actor, changes=changes, resume_at=resume_at)
+    emit_targets("approval.requested", [target])
 
 
 def _after_change(target: PostTarget, *, actor: User | None, before: dict[str, Any]) -> bool:
@@ -304,6 +309,7 @@ def schedule(target: PostTarget, *, actor: User | None, when: dt.datetime, note:
         audit_data={"at": when.isoformat(), "note": note, **({"links_shortened": True} if shortened else {})},
         **fields,
     )
+    emit_targets("post.scheduled", [target])
 
 
 def _links_installed() -> bool:
@@ -525,6 +531,7 @@ def mark_published(
         due_at=None,
         audit_data={"external_id": external_id},
     )
+    emit_targets("post.published", [target])
     if target.post.evergreen:
         transaction.on_commit(lambda: requeue_evergreen(target.pk))
 
@@ -583,8 +590,10 @@ def mark_published_many(pairs: list[tuple[PostTarget, Any]]) -> set[int]:
                     _result.external_id,
                     _result.url,
                 )
+                target.published_at = _result.published_at or now  # as stored (the webhook says it)
                 if target.post.evergreen:
                     transaction.on_commit(functools.partial(requeue_evergreen, target.pk))
+        emit_targets("post.published", (t for t, _r in pairs if t.pk in done))
     return done
 
 
@@ -612,6 +621,7 @@ def mark_failed(
         error_params=params,
         audit_data={"code": code, "message": message},
     )
+    emit_targets("post.failed", [target])
     _tell_failure(target, message)
 
 
@@ -631,6 +641,7 @@ def mark_unknown(
         error_params=params,
         audit_data={"message": message},
     )
+    emit_targets("post.outcome_unknown", [target])
 
 
 @transaction.atomic

@@ -1,0 +1,41 @@
+"""`chorus token create` on a fresh database, as the embedded shape's user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from tests.engine_fixtures import CHORUS, REPO_DIR
+
+TEST_ONLY = ("DATABASE_URL", "CHORUS_TASK_BACKEND", "DJANGO_SETTINGS_MODULE", "CHORUS_EXTRA_APPS",
+             "CHORUS_EXTRA_CONNECTORS", "CHORUS_FERNET_KEYS", "CHORUS_FERNET_KEYS_FILE", "CHORUS_VAR_DIR")  # fmt: skip
+
+
+def _chorus(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHORUS), *args], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_it_prints_a_working_token_on_a_fresh_database(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
+    env["CHORUS_VAR_DIR"] = str(tmp_path / "var")
+    assert _chorus("migrate", "-v", "0", env=env).returncode == 0
+    assert _chorus("createadmin", "--email", "robot@example.org", env=env).returncode == 0
+
+    result = _chorus("token", "create", "--email", "ROBOT@example.org", "--name", "n8n", env=env)
+
+    assert result.returncode == 0, result.stderr
+    raw = result.stdout.strip()
+    assert raw.startswith("chorus_") and "\n" not in raw
+    [database] = (tmp_path / "var").glob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT t.name, t.token_hash, u.email FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id"
+        ).fetchall()
+    assert rows == [("n8n", hashlib.sha256(raw.encode()).hexdigest(), "robot@example.org")]
+    unknown = _chorus("token", "create", "--email", "nobody@example.org", env=env)
+    assert unknown.returncode == 1 and "No active user" in unknown.stderr
