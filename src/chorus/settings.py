@@ -70,7 +70,6 @@ INSTALLED_APPS = [
     "chorus.experiments",  # A/B experiments: variants, designs, statistics, learning log
     "chorus.ads",  # paid reach: ad accounts, boosts, budgets, insights
     "chorus.listening",  # social listening: queries, firehose consumer, matches, insights, alerts
-    "chorus.quotastate",  # remaining capacity reported by platforms' usage headers
     "chorus.inbox",  # engagement inbox: conversations, assignment, replies, SLAs
     "chorus.webhooks",  # outbound webhooks: signed, retried deliveries with a log
     *env_list("CHORUS_EXTRA_APPS"),
