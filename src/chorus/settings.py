@@ -258,6 +258,9 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if CHORUS_HTTPS el
 # Subdomains and the browsers' preload list only when asked for: both outlive a change of mind.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = CHORUS_HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = CHORUS_HTTPS and env_bool("SECURE_HSTS_PRELOAD", False)
+# Django's deploy checks warn when either is off; off is our deliberate default (README, Configure),
+# so those two warnings would only teach operators to ignore `chorus check --deploy --strict`.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # Content-Security-Policy on every response (Django's own middleware): scripts only from our
 # origin or carrying the request's nonce (`{{ csp_nonce }}`); no inline event handlers (the few
 # behaviours live in static/chorus/behaviours.js). Styles allow inline (htmx and FullCalendar set

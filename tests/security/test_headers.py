@@ -12,9 +12,8 @@ import sys
 import pytest
 from django.test import Client
 
-from tests.conftest import Cast
 from tests.security.budget import REPO
-from tests.test_tenancy_walk import WORKSPACE_ROUTES, Route, _url
+from tests.test_tenancy_walk import WORKSPACE_ROUTES, Route, Walk, _url, walk  # noqa: F401 (the fixture)
 
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
@@ -45,8 +44,8 @@ def _check_page(response, where: str) -> None:
 
 
 @pytest.mark.parametrize("route", WORKSPACE_ROUTES, ids=lambda r: r.name)
-def test_every_workspace_page_has_a_csp(cast: Cast, route: Route):
-    response = cast.client_for(cast.owner).get(_url(route, cast))
+def test_every_workspace_page_has_a_csp(walk: Walk, db: None, route: Route):  # noqa: F811 (the fixture)
+    response = walk.client("owner").get(_url(route, walk))
     if response.status_code in (302, 405):
         return
     _check_page(response, route.name)
@@ -59,8 +58,8 @@ def test_public_pages_have_a_csp(db, path: str):
     _check_page(response, path)
 
 
-def test_signed_in_pages_have_a_csp(cast: Cast):
-    client = cast.client_for(cast.owner)
+def test_signed_in_pages_have_a_csp(walk: Walk, db: None):  # noqa: F811 (the fixture)
+    client = walk.client("owner")
     for path in ("/", "/accounts/profile/", "/accounts/tokens/", "/workspaces/new/"):
         response = client.get(path, follow=True)
         _check_page(response, path)

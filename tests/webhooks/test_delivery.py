@@ -199,7 +199,7 @@ def test_the_ssrf_guard_refuses_private_endpoint_urls(
 ):
     make_endpoint(cast, receiver)
     settings.CHORUS_ALLOW_PRIVATE_URLS = False
-    with pytest.raises(actions.WebhookRefused, match="non-public address"):
+    with pytest.raises(actions.WebhookRefused, match="is not a public address"):
         actions.create_endpoint(
             workspace=cast.workspace,
             actor=cast.owner,
@@ -213,7 +213,7 @@ def test_the_ssrf_guard_refuses_private_endpoint_urls(
     # An endpoint registered while private addresses were allowed is refused at delivery time.
     delivery = emit(cast, django_capture_on_commit_callbacks)
     assert deliver.call(delivery.pk, 0) == D.PENDING
-    assert "non-public address" in delivery.attempt_log.get().error
+    assert "is not a public address" in delivery.attempt_log.get().error
     assert receiver.requests == []
 
 

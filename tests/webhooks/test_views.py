@@ -21,7 +21,7 @@ def test_a_private_address_is_refused_with_the_reason(cast, settings):
     response = client.post(
         f"/w/{cast.workspace.slug}/webhooks/", {"url": "http://10.0.0.1/x", "event_types": ["post.failed"]}
     )
-    assert "non-public address" in response.content.decode()
+    assert "is not a public address" in response.content.decode()
     assert not Endpoint.objects.exists()
 
 

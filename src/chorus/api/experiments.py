@@ -107,7 +107,7 @@ def get_experiment(request: HttpRequest, slug: str, experiment_id: int) -> dict[
 
 @router.post(
     "/workspaces/{slug}/experiments",
-    response={201: ExperimentOut, 422: ErrorOut},
+    response={201: ExperimentOut},
     **ws_perm(Perm.MANAGE_EXPERIMENTS),
 )
 def create_experiment(request: HttpRequest, slug: str, payload: ExperimentIn) -> Status:

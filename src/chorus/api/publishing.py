@@ -28,15 +28,6 @@ from chorus.publishing.quotas import forecast_warnings
 router = Router(tags=["publishing"])
 
 
-class ChannelOut(Schema):
-    # Public configuration only: credentials never leave the vault.
-    id: int
-    kind: str
-    name: str
-    status: str
-    paused_reason: str
-
-
 class TargetOut(Schema):
     id: int
     post_id: int
@@ -101,11 +92,6 @@ def _when(schedule: ScheduleIn) -> when_choice.When:
 
 def _apply_schedule(request: HttpRequest, target: PostTarget, when: when_choice.When) -> list[str]:
     return [n for n in when_choice.apply(target, when, actor=_user(request)).warnings if n]
-
-
-@router.get("/workspaces/{slug}/channels", response=list[ChannelOut], **ws_perm(Perm.VIEW_WORKSPACE))
-def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
-    return list(Channel.objects.filter(workspace=workspace_of(request)).order_by("name"))
 
 
 @router.get("/workspaces/{slug}/targets", response=list[TargetOut], **ws_perm(Perm.VIEW_WORKSPACE))

@@ -136,7 +136,7 @@ def list_endpoints(request: HttpRequest, slug: str) -> list[Endpoint]:
 
 @router.post(
     "/workspaces/{slug}/webhooks",
-    response={201: EndpointCreated, 422: ErrorOut},
+    response={201: EndpointCreated},
     **ws_perm(Perm.MANAGE_WORKSPACE),
 )
 def create_endpoint(request: HttpRequest, slug: str, payload: EndpointIn) -> Status:
@@ -163,7 +163,7 @@ def get_endpoint(request: HttpRequest, slug: str, endpoint_id: int) -> Endpoint:
 
 @router.patch(
     "/workspaces/{slug}/webhooks/{endpoint_id}",
-    response={200: EndpointOut, 422: ErrorOut},
+    response={200: EndpointOut},
     **ws_perm(Perm.MANAGE_WORKSPACE),
 )
 def update_endpoint(request: HttpRequest, slug: str, endpoint_id: int, payload: EndpointPatch) -> Endpoint:
@@ -196,7 +196,7 @@ def delete_endpoint(request: HttpRequest, slug: str, endpoint_id: int) -> Status
 
 @router.post(
     "/workspaces/{slug}/webhooks/{endpoint_id}/rotate-secret",
-    response={200: SecretOut, 422: ErrorOut},
+    response={200: SecretOut},
     **ws_perm(Perm.MANAGE_WORKSPACE),
 )
 def rotate_secret(request: HttpRequest, slug: str, endpoint_id: int, payload: RotateIn) -> dict[str, Any]:

@@ -222,7 +222,9 @@ def flush(endpoint_id: int, batch: int = 100, rounds: int = 100) -> int:
         if endpoint is None or not ids:
             return sent
         lease = timezone.now() + dt.timedelta(seconds=lease_seconds)
-        fresh.filter(pk__in=ids).update(status=D.SENDING, next_attempt_at=lease)
+        Delivery.objects.filter(pk__in=ids, status=D.PENDING, attempts=0).update(
+            status=D.SENDING, next_attempt_at=lease
+        )
         claimed = list(
             Delivery.objects.filter(pk__in=ids, status=D.SENDING, next_attempt_at=lease).order_by("pk")
         )
