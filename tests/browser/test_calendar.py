@@ -21,7 +21,12 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
 
 def drag(page: Page, source: str, target: str) -> None:
-    """A real pointer drag (FullCalendar listens to pointer moves, not HTML5 drag events)."""
+    """A real pointer drag (FullCalendar listens to pointer moves, not HTML5 drag events).
+
+    Both ends are brought to the middle of the viewport first: FullCalendar scrolls the page when
+    the pointer comes near an edge, which would move the drop cell away from under the pointer."""
+    page.locator(target).evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.locator(source).evaluate("el => el.scrollIntoView({block: 'nearest'})")
     start = page.locator(source).bounding_box()
     end = page.locator(target).bounding_box()
     assert start and end

@@ -1,7 +1,9 @@
 """The REST API root. Each capability adds its router here, in the same pattern as accounts."""
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from chorus.api.accounts import router as accounts_router
 from chorus.api.ads import router as ads_router
@@ -42,6 +44,20 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     """Every user-facing refusal (chorus.core.refusals): {"code", "message", "fields"} with its
     4xx status; "detail" repeats the message, as django-ninja's own errors have it."""
     return api.create_response(request, {**exc.as_json(), "detail": exc.message}, status=exc.http_status)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A request that does not fit the operation's schema answers in the same shape as a refusal:
+    {"code": "invalid", "message", "fields": {dotted location: reason}}; "detail" keeps
+    django-ninja's own list of errors for clients that read it."""
+    fields: dict[str, str] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ())[1:]] or [str(error.get("loc", ("body",))[0])]
+        fields.setdefault(".".join(location), str(error.get("msg", "")))
+    message = gettext("The request is not valid: %(fields)s.") % {"fields": ", ".join(sorted(fields))}
+    body = {"code": "invalid", "message": message, "fields": fields, "detail": exc.errors}
+    return api.create_response(request, body, status=422)
 
 
 api.add_router("/", inbox_router)
