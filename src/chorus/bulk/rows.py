@@ -172,7 +172,7 @@ class Context:
             self.campaigns[campaign.slug.casefold()] = campaign
         self.connectors: dict[int, Connector] = {}
         self.media_names: set[str] | None = None
-        self.library: dict[str, tuple[int, str]] | None = None  # usable name -> (id, alt text)
+        self.library: dict[str, dict[str, Any]] | None = None  # usable file name -> media item
         self.now = timezone.now()
 
     def connector(self, channel: Channel) -> Connector:
@@ -195,19 +195,16 @@ class Context:
         return [ref.strip() for ref in re.split(pattern, cell) if ref.strip()]
 
     def media_item(self, name: str, alt: str) -> dict[str, Any]:
-        """A library file as the composer attaches it: its id, and the alt text given in the row or
-        else the library's."""
+        """A library file as the import will attach it (chorus.media.actions.as_post_media), with
+        the alt text given in the row or else the library's."""
         if self.library is None:
+            from chorus.media.actions import as_post_media
             from chorus.media.models import MediaAsset
 
-            rows = (
-                MediaAsset.objects.filter(workspace=self.workspace, withdrawn_at__isnull=True)
-                .order_by("pk")
-                .values_list("original_name", "pk", "alt_text")
-            )
-            self.library = {n: (pk, a) for n, pk, a in rows}
-        pk, library_alt = self.library.get(name, (None, ""))
-        return {"media_id": pk, "path": name, "alt": alt or library_alt}
+            assets = MediaAsset.objects.filter(workspace=self.workspace, withdrawn_at__isnull=True)
+            self.library = {a.original_name: as_post_media(a) for a in assets.order_by("pk")}
+        item = self.library.get(name) or {"path": name, "alt": ""}
+        return {**item, "alt": alt or item.get("alt") or ""}
 
     def has_media(self, name: str) -> bool:
         if self.media_names is None:
