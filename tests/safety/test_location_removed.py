@@ -165,7 +165,6 @@ def test_bulk_import_media_urls_are_clean(cast: Cast, tmp_path, settings):
     photo = jpeg_with_location(tmp_path / "remote.jpg").read_bytes()
     http.set_transport_for_tests(httpx.MockTransport(lambda request: httpx.Response(200, content=photo)))
     try:
-
         from chorus.bulk.rows import PlannedRow
 
         row = PlannedRow(2, [], media_urls=["https://example.org/remote.jpg"])

@@ -133,8 +133,7 @@ def test_a_pds_on_a_private_address_is_refused_with_the_setting_named(guarded, o
     page = owner_client.post(url, form).content.decode()
     assert "127.0.0.1 is not a public address" in page
     assert "set CHORUS_ALLOW_PRIVATE_URLS=true" in page
-    with translation.override("fr"):
-        with pytest.raises(http.UnsafeURL) as refused:
-            http.check_public_url("http://127.0.0.1:2583/")
+    with translation.override("fr"), pytest.raises(http.UnsafeURL) as refused:
+        http.check_public_url("http://127.0.0.1:2583/")
     assert "n’est pas une adresse publique" in str(refused.value)
     assert "CHORUS_ALLOW_PRIVATE_URLS=true" in str(refused.value)
