@@ -252,3 +252,39 @@ def test_a_recurrence_of_a_post_that_breaks_the_rules_is_refused(api, cast: Cast
     )
     assert (response.status_code, response.json()["code"]) == (422, "too_long")
     assert PostTarget.objects.filter(workspace=cast.workspace).count() == 1
+
+
+def test_a_recurrence_makes_no_occurrence_of_a_template_that_no_longer_keeps_the_rules(
+    cast: Cast, bluesky: Channel, settings
+) -> None:
+    """The rules are asked again for each occurrence: here the alt-text rule was turned on after
+    an image without alt text was approved to repeat."""
+    import datetime as dt
+
+    from chorus.content.models import Recurrence
+    from chorus.core.models import AuditEvent
+    from chorus.media.actions import as_post_media
+    from chorus.publishing import actions, recurrence
+
+    settings.CHORUS_REQUIRE_ALT_TEXT = False
+    asset = _image(cast.workspace, cast.owner, "weekly.png")
+    post = actions.create_post(workspace=cast.workspace, author=cast.owner, channels=[bluesky], text="Weekly")
+    template = post.targets.get()
+    actions.edit(template, actor=cast.owner, media=[as_post_media(asset)])
+    actions.approve_for_recurrence(template, actor=cast.owner)
+    rec = Recurrence.objects.create(
+        workspace=cast.workspace,
+        template=template,
+        rrule="FREQ=DAILY",
+        timezone="UTC",
+        starts_local=Recurrence.wall(dt.datetime(2026, 5, 1, 9, 0)),
+    )
+    now = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
+    settings.CHORUS_REQUIRE_ALT_TEXT = True
+    assert recurrence.generate(rec, now=now) == []
+    skipped = AuditEvent.objects.filter(action="recurrence.invalid", object_id=str(rec.pk))
+    assert skipped.count() == 7
+    assert skipped.first().data["problems"] == [{"field": "media.0.alt", "code": "alt"}]
+    settings.CHORUS_REQUIRE_ALT_TEXT = False
+    rec.last_generated_local = None
+    assert len(recurrence.generate(rec, now=now)) == 7
