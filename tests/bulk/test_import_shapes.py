@@ -71,6 +71,8 @@ def test_a_separator_inside_a_channel_name_is_not_a_separator(cast: Cast, channe
 def test_a_semicolon_file_with_bom_gets_a_semicolon_errors_file_with_bom(
     cast: Cast, channels, owner_client
 ) -> None:
+    page = owner_client.get(reverse("bulk:import", kwargs={"slug": cast.workspace.slug})).content.decode()
+    assert "separate them with a comma, a semicolon or |" in page  # the accepted separators, documented
     text = (
         "date;channels;text\r\n"
         f"{YEAR}-05-01 09:00;Sink A,Sink B;Été à Paris\r\n"

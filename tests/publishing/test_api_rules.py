@@ -209,6 +209,19 @@ def test_an_image_without_alt_text_is_refused_like_the_composer(api, cast: Cast,
     assert list(response.json()["fields"]) == [f"channels.{bluesky.pk}.media.0.alt"]
 
 
+def test_the_draft_check_endpoint_takes_media_too(api, cast: Cast, bluesky: Channel) -> None:
+    asset = _image(cast.workspace, cast.owner, "check.png")
+    body = {"text": "A picture", "channels": [{"channel_id": bluesky.pk}], "media": [{"media_id": asset.pk}]}
+    response = api("post", "/api/workspaces/campaign/compose/validate", body)
+    assert response.status_code == 200, response.content
+    problems = response.json()["channels"][0]["problems"]
+    assert [(p["field"], p["code"]) for p in problems] == [("media.0.alt", "alt")]
+    body["media"] = [{"media_id": asset.pk, "alt": "A green square"}]
+    assert (
+        api("post", "/api/workspaces/campaign/compose/validate", body).json()["channels"][0]["problems"] == []
+    )
+
+
 def test_media_of_another_workspace_are_refused(api, cast: Cast, bluesky: Channel) -> None:
     theirs = _image(cast.other_workspace, cast.outsider, "theirs.png")
     body = {

@@ -300,6 +300,7 @@ class DraftIn(Schema):
     title: str = ""
     link: str = ""
     channels: list[DraftChannelIn] = []
+    media: list[MediaIn] = []  # library files, as on POST /posts
     local_time: dt.datetime | None = None  # wall time in the workspace's zone, for the DST note
 
 
@@ -337,7 +338,7 @@ def validate_draft(request: HttpRequest, slug: str, payload: DraftIn) -> DraftCh
         title=payload.title,
         text=payload.text,
         link=payload.link,
-        media=[],
+        media=_media_items(request, payload.media, "media"),
         channels=[
             composer.ChannelDraft(channels[c.channel_id], c.text, dict(c.options)) for c in payload.channels
         ],
