@@ -140,7 +140,13 @@ def resolve_public(host: str, port: int) -> str:
         raise UnsafeURL(_("the host %(host)s cannot be resolved") % {"host": host}) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses or not all(is_public(a) for a in addresses):
-        raise UnsafeURL(_("%(host)s is not a public address") % {"host": host})
+        raise UnsafeURL(
+            _(
+                "%(host)s is not a public address (to reach a server on a private network, such as "
+                "a self-hosted PDS on 127.0.0.1, set CHORUS_ALLOW_PRIVATE_URLS=true)"
+            )
+            % {"host": host}
+        )
     return str(addresses[0])
 
 

@@ -749,6 +749,18 @@ def schedule_occurrence(rec: Any, resolved: Resolved) -> PostTarget | None:
     current = PostTarget.objects.filter(pk=template.pk).values_list("status", flat=True).first()
     if current not in _REVIEWED or not policy.is_fully_approved(template):
         return None
+    from chorus.publishing import rules
+
+    broken = rules.problems(template)
+    if broken:  # the template no longer keeps its network's rules (e.g. a file's consent ended)
+        audit.record(
+            "recurrence.invalid",
+            workspace=template.workspace,
+            obj=rec,
+            at_local=resolved.local.isoformat(),
+            problems=[{"field": p.field, "code": p.code} for p in broken],
+        )
+        return None
     try:
         with transaction.atomic():
             copy = _insert_copy(template, recurrence=rec, scheduled_at=resolved.utc)
