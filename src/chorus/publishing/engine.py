@@ -48,6 +48,7 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.content.models import PostTarget
 from chorus.core import shutdown
@@ -126,6 +127,7 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
         else:
             assert job.result is not None
             successes.append((job.target, job.result))
+    _answered(jobs)
     if successes:
         published = set(actions.mark_published_many(successes))
         for target, _result in successes:
@@ -135,6 +137,23 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
                     "target %s moved during attempt %s; left to reconciliation", target.pk, attempt_id
                 )
     return outcomes
+
+
+def _answered(jobs: list[_Job]) -> None:
+    """A channel marked unreachable whose host answered in this batch (a published post, or an
+    answer that is not "unreachable": a refusal, a rate limit, a server error) is reachable
+    again: its waiting posts are released together. Costs nothing for a channel not marked."""
+    for job in jobs:
+        channel = job.target.channel
+        if channel.unreachable_since is None:
+            continue
+        error = job.error
+        if job.result is not None or (
+            isinstance(error, PublishError) and not isinstance(error, Unreachable | OutcomeUnknown)
+        ):
+            released = channel_actions.mark_reachable(channel=channel)
+            channel.unreachable_since = None
+            log.warning("%s answers again; released %d waiting posts", channel, released)
 
 
 def _guarded(
@@ -303,15 +322,7 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
         )
     if isinstance(exc, Transient):
         quotas.refund(target)
-        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
-            actions.mark_failed(
-                target, code=exc.code, **said("gave_up", reason=exc.message, attempts=target.attempts + 1)
-            )
-            return Outcome.FAILED
-        delay = actions.backoff_delay(target.attempts)
-        return _retry(
-            target, when=timezone.now() + dt.timedelta(seconds=delay), code=exc.code, message=exc.message
-        )
+        return _transient(target, exc)
     if isinstance(exc, ContentRejected):
         quotas.refund(target)
         actions.mark_failed(target, code=exc.code, message=exc.message)
@@ -329,6 +340,34 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
     # request went out, so reconciliation decides (never a blind retry).
     log.error("publish of target %s raised", target.pk, exc_info=exc)
     return _unknown(target, "unexpected", error=type(exc).__name__)
+
+
+def _transient(target: PostTarget, exc: Transient) -> Outcome:
+    """Certainly not applied. Within its retry horizon: an unreachable host makes the target wait
+    with its channel's group (one probe at a time, chorus.publishing.unreachable); another
+    failure retries with capped exponential backoff and jitter, the last try at the horizon.
+    Past the horizon it is held for a person, with the host named — never failed."""
+    now = timezone.now()
+    deadline = actions.retry_deadline(target)
+    channel = target.channel
+    label = channel.connector().label
+    host = getattr(exc, "host", "") or str(exc.detail.get("host") or "") or label
+    if now >= deadline:
+        minutes = int(actions.retry_horizon(target).total_seconds() // 60)
+        key = "horizon_unreachable" if isinstance(exc, Unreachable) else "horizon"
+        actions.hold_for_person(
+            target, code=exc.code, **said(key, network=label, host=host, reason=exc.message, minutes=minutes)
+        )
+        return Outcome.HELD
+    if isinstance(exc, Unreachable):
+        # Held first, then the channel marked: the probe job never sees a marked channel with
+        # nothing waiting (it would clear the mark).
+        actions.hold_unreachable(target, code=exc.code, **said("unreachable", network=label, host=host))
+        channel_actions.mark_unreachable(channel=channel, host=host, target_id=target.pk)
+        return Outcome.UNREACHABLE
+    delay = actions.backoff_delay(target.attempts)
+    when = min(now + dt.timedelta(seconds=delay), deadline)
+    return _retry(target, when=when, code=exc.code, message=exc.message)
 
 
 def _unknown(target: PostTarget, message: str, **params: Any) -> Outcome:
