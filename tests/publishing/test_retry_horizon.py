@@ -115,7 +115,9 @@ def test_one_probe_at_a_time_then_the_group_is_released_together(cast: Cast, sin
     settings.CHORUS_RETRY_BASE_SECONDS = 30
     settings.CHORUS_PROBE_MAX_SECONDS = 60
     set_down(sink_channel, True)
-    targets = [make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=1)) for _ in range(10)]
+    targets = [
+        make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=1)) for _ in range(10)
+    ]
     times = {t.pk: t.scheduled_at for t in targets}
     attempt_id, ids = dispatch.claim_due(limit=1)  # the first post meets the outage
     engine.publish_many(engine.load(ids), attempt_id)
@@ -165,7 +167,9 @@ def test_posts_still_waiting_past_the_horizon_are_held_for_a_person_naming_the_h
     assert Channel.objects.get(pk=sink_channel.pk).unreachable_since is None
 
 
-def test_a_failure_after_the_horizon_holds_an_unreachable_post_for_a_person(cast: Cast, sink_channel, settings):
+def test_a_failure_after_the_horizon_holds_an_unreachable_post_for_a_person(
+    cast: Cast, sink_channel, settings
+):
     settings.CHORUS_RETRY_HORIZON_SECONDS = 60
     set_down(sink_channel, True)
     target = make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=61))
@@ -174,3 +178,15 @@ def test_a_failure_after_the_horizon_holds_an_unreachable_post_for_a_person(cast
     target.refresh_from_db()
     assert target.hold_reason == H.RETRY_HORIZON and target.status == S.SCHEDULED
     assert HOST in target.error_text
+
+
+def test_a_batch_asks_a_host_that_refused_once_only(cast: Cast, sink_channel, settings):
+    settings.CHORUS_RETRY_HORIZON_SECONDS = 3600
+    set_down(sink_channel, True)
+    targets = [
+        make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=1)) for _ in range(5)
+    ]
+    outcomes = claim_and_publish()
+    assert outcomes == {t.pk: "unreachable" for t in targets}
+    assert requests() == 1  # the other four were not sent to a host that had just refused
+    assert set(PostTarget.objects.values_list("hold_reason", flat=True)) == {H.UNREACHABLE}

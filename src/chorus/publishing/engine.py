@@ -90,6 +90,7 @@ class _Job:
     target: PostTarget
     connector: Connector
     marked: bool  # phase 'sending' already committed with the batch
+    down: dict[int, Unreachable]  # the batch's channels whose host refused a call (shared)
     result: PublishResult | None = None
     error: BaseException | None = None
     outcome: Outcome | None = None  # set when the job ends before or without a network call
@@ -173,6 +174,7 @@ def _guarded(
 def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, Outcome]) -> list[_Job]:
     """Quota reservations, then phase 'sending' for the targets that may go out now."""
     connectors: dict[int, Connector] = {}
+    down: dict[int, Unreachable] = {}
     blocked = quotas.blocked_channels({t.channel_id for t in live}) if live else {}
     jobs: list[_Job] = []
     for target in live:
@@ -197,7 +199,7 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
                 outcome=Outcome.QUOTA_WAIT,
             )
             continue
-        jobs.append(_Job(target, connector, marked=Feature.LOOKUP in connector.features))
+        jobs.append(_Job(target, connector, Feature.LOOKUP in connector.features, down))
     together = [job.target.pk for job in jobs if job.marked]
     if together:
         started = actions.begin_sending_many(together, attempt_id)
@@ -259,6 +261,12 @@ def _send(job: _Job) -> None:
         quotas.refund(target)
         job.outcome = _guarded(target, target.attempt_id, _return_unsent, job.marked)  # type: ignore[arg-type]
         return
+    refused = job.down.get(target.channel_id)
+    if refused is not None:
+        # Its host refused an earlier call of this batch: not asked again; it waits with the
+        # channel's group (chorus.publishing.unreachable).
+        job.error = refused
+        return
     if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
         job.outcome = Outcome.STALE
@@ -268,6 +276,8 @@ def _send(job: _Job) -> None:
             job.result = _call(connector, target)
     except Exception as exc:  # settled on the batch's thread (`_settle_error`)
         job.error = exc
+        if isinstance(exc, Unreachable):
+            job.down[target.channel_id] = exc
         return
     if not job.marked:
         # No read-back for this network: its outcome is recorded at once, so a crash later in
