@@ -190,3 +190,23 @@ def test_a_batch_asks_a_host_that_refused_once_only(cast: Cast, sink_channel, se
     assert outcomes == {t.pk: "unreachable" for t in targets}
     assert requests() == 1  # the other four were not sent to a host that had just refused
     assert set(PostTarget.objects.values_list("hold_reason", flat=True)) == {H.UNREACHABLE}
+
+
+def test_the_banner_and_the_reason_read_in_french(cast: Cast, sink_channel, owner_client: Client, settings):
+    from django.utils import translation
+
+    settings.CHORUS_RETRY_HORIZON_SECONDS = 3600
+    set_down(sink_channel, True)
+    targets = [
+        make_target(cast, sink_channel, when=timezone.now() - dt.timedelta(seconds=1)) for _ in range(3)
+    ]
+    claim_and_publish()
+    type(cast.owner).objects.filter(pk=cast.owner.pk).update(language="fr")
+    page = owner_client.get(f"/w/{cast.workspace.slug}/posts/").content.decode()
+    banners = re.findall(r'data-testid="unreachable-banner">([^<]*)<', page)
+    assert len(banners) == 1
+    assert f"Local sink (tests) sur {HOST} injoignable depuis" in banners[0]
+    assert banners[0].endswith("3 publications en attente. Elles partiront ensemble dès qu’il répondra.")
+    with translation.override("fr"):
+        reason = PostTarget.objects.get(pk=targets[0].pk).error_text
+    assert reason.startswith(f"Local sink (tests) sur {HOST} ne répond pas")
