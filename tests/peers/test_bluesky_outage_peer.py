@@ -119,6 +119,7 @@ def test_a_pds_down_while_50_posts_are_due_publishes_all_once_after_it_answers(
 
     proxy.up()
     up_at = time.monotonic()
+    up_wall = timezone.now()
     down_for = up_at - down_at
     wait_for(
         lambda: PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHED).count() == POSTS,
@@ -134,10 +135,14 @@ def test_a_pds_down_while_50_posts_are_due_publishes_all_once_after_it_answers(
     expected = {record_key(t) for t in PostTarget.objects.filter(pk__in=ids)}
     duplicates = sum(n - 1 for n in keys.values() if n > 1)
     probes = AuditEvent.objects.filter(action="channel.probe", object_id=str(channel.pk)).count()
+    times = sorted(
+        t for t in PostTarget.objects.filter(pk__in=ids).values_list("published_at", flat=True) if t
+    )
+    first_out = (times[0] - up_wall).total_seconds()  # the probe that found the PDS back
     print(
         f"down={down_for:.1f}s all_published_after_up={all_out:.1f}s published={statuses[S.PUBLISHED]} "
         f"failed={statuses[S.FAILED]} records={len(records)} duplicates={duplicates} probes={probes} "
-        f"banner_samples={dict(banners)}"
+        f"first_published_after_up={first_out:.1f}s banner_samples={dict(banners)}"
     )
     assert statuses == Counter({S.PUBLISHED: POSTS})
     assert failed_seen == 0
