@@ -4,20 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0004_merge_consent_hold_and_error_params'),
+        ("content", "0004_merge_consent_hold_and_error_params"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='posttarget',
-            name='horizon_from',
+            model_name="posttarget",
+            name="horizon_from",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='posttarget',
-            name='hold_reason',
-            field=models.CharField(blank=True, choices=[('', '-'), ('missed', 'Missed its time by more than the workspace tolerance'), ('channel_paused', 'The channel needs to be reconnected'), ('consent_withdrawn', 'Consent for a file in this post was withdrawn'), ('unreachable', 'Its network does not answer; it goes out when it answers again'), ('retry_horizon', 'Not published within the retry horizon; a person decides')], default='', max_length=20),
+            model_name="posttarget",
+            name="hold_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "-"),
+                    ("missed", "Missed its time by more than the workspace tolerance"),
+                    ("channel_paused", "The channel needs to be reconnected"),
+                    ("consent_withdrawn", "Consent for a file in this post was withdrawn"),
+                    ("unreachable", "Its network does not answer; it goes out when it answers again"),
+                    ("retry_horizon", "Not published within the retry horizon; a person decides"),
+                ],
+                default="",
+                max_length=20,
+            ),
         ),
     ]
