@@ -277,6 +277,27 @@ def request_public(
     raise UnsafeURL(_("too many redirects"))
 
 
+# Failures where nothing reached the host: the connection was refused, the name did not resolve,
+# connecting (or waiting for a pooled connection) timed out. Never "maybe sent".
+NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def host_of(failure: httpx.HTTPError, fallback: str = "") -> str:
+    """The host of a failed request as people know it (`pds.example:2583`; the port only when
+    it is not the scheme's default), or `fallback` when the failure carries no request."""
+    try:
+        url = failure.request.url
+    except RuntimeError:
+        return fallback
+    return url_host(url, fallback)
+
+
+def url_host(url: httpx.URL, fallback: str = "") -> str:
+    """`host:port` of `url`, the port only when it is not the scheme's default."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.host}:{url.port}" if url.port and url.port != default else str(url.host or fallback)
+
+
 def retry_after_seconds(response: httpx.Response, default: float = 60.0) -> float:
     """Seconds to wait from Retry-After (seconds or an HTTP date) or common rate-limit reset
     headers (x-ratelimit-reset / ratelimit-reset as epoch seconds or delta)."""
