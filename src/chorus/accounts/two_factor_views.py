@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 
 from chorus.accounts import actions, throttle, totp
 from chorus.accounts.access import current_user, workspace_of, workspace_view
@@ -56,6 +57,7 @@ class TwoStepLoginView(auth_views.LoginView):
         return redirect("login_code")
 
 
+@never_cache
 def login_code(request: HttpRequest) -> HttpResponse:
     """The code step, throttled as the password step is: per account (its own count, which a
     right password does not clear) and per address (shared with the password step)."""
@@ -117,6 +119,7 @@ def _codes_page(request: HttpRequest, codes: list[str]) -> HttpResponse:
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
 
 
+@never_cache  # the key and the recovery codes stay out of caches
 @login_required
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Set up, see, renew recovery codes for, or turn off two-factor sign-in."""
