@@ -312,3 +312,22 @@ def test_the_requirement_costs_no_query_of_its_own(cast: Cast):
     # The user is loaded with the requirement in one query.
     user_queries = [q["sql"] for q in with_it.captured_queries if 'FROM "accounts_user"' in q["sql"]]
     assert len(user_queries) == 1 and "EXISTS" in user_queries[0]
+
+
+def test_key_rotation_keeps_two_factor_secrets(cast: Cast, monkeypatch: pytest.MonkeyPatch):
+    from cryptography.fernet import Fernet
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("CHORUS_FERNET_KEYS", old_key)
+    vault.reset_cache()
+    try:
+        secret, _codes = _enable(cast.owner)
+        monkeypatch.setenv("CHORUS_FERNET_KEYS", f"{new_key},{old_key}")
+        vault.reset_cache()
+        assert vault.rotate_all().rotated["users"] == 1
+        monkeypatch.setenv("CHORUS_FERNET_KEYS", new_key)
+        vault.reset_cache()
+        user = User.objects.get(pk=cast.owner.pk)
+        assert actions.verify_second_factor(user=user, code=_code(secret, offset=1)) == "totp"
+    finally:
+        vault.reset_cache()

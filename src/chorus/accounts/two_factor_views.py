@@ -200,13 +200,10 @@ def organization_security(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, done % {"organization": organization.name})
         return redirect("organization_security", slug=workspace.slug)
-    members_without = (
-        User.objects.filter(
-            memberships__workspace__organization=organization, two_factor_enabled_at__isnull=True
-        )
-        .distinct()
-        .order_by("email")
-    )
+    # This workspace's members only: its owner does not see other workspaces' people.
+    members_without = User.objects.filter(
+        memberships__workspace=workspace, two_factor_enabled_at__isnull=True
+    ).order_by("email")
     return render(
         request,
         "accounts/organization_security.html",
