@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -31,7 +32,7 @@ from chorus.accounts import actions
 from chorus.accounts.models import ApiToken, Membership, User
 from chorus.accounts.permissions import Role
 from chorus.core.models import Heartbeat
-from tests.conftest import Cast
+from tests.conftest import PASSWORD, Cast
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 PO_PATH = LOCALE_DIR / "fr" / "LC_MESSAGES" / "django.po"
@@ -683,6 +684,41 @@ def _page_webhook_log(cast: Cast) -> FrenchPage:
         )  # fmt: skip
         Attempt.objects.create(delivery=delivery, number=1, status_code=500, manual=True)
     return _ws_page(cast, "webhooks:detail", endpoint.pk)
+
+
+def _page_two_factor_setup(cast: Cast) -> FrenchPage:
+    return FrenchPage(french_client(cast.owner), reverse("two_factor"))
+
+
+def _page_two_factor_recovery_codes(cast: Cast) -> FrenchPage:
+    from chorus.accounts import totp
+
+    secret = totp.new_secret()
+    actions.enable_two_factor(
+        user=cast.owner, secret=secret, code=totp.totp(totp.key_of(secret), time.time())
+    )
+    return FrenchPage(
+        french_client(cast.owner),
+        reverse("two_factor"),
+        "post",
+        {"action": "regenerate", "r-password": PASSWORD},
+    )
+
+
+def _page_two_factor_code_step(cast: Cast) -> FrenchPage:
+    from chorus.accounts import totp
+
+    secret = totp.new_secret()
+    actions.enable_two_factor(
+        user=cast.owner, secret=secret, code=totp.totp(totp.key_of(secret), time.time())
+    )
+    client = french_client()
+    client.post(reverse("login"), {"username": cast.owner.email, "password": PASSWORD})
+    return FrenchPage(client, reverse("login_code"), "post", {"code": "000000"})
+
+
+def _page_organization_security(cast: Cast) -> FrenchPage:
+    return _ws_page(cast, "organization_security")
 
 
 def _page_webhooks(cast: Cast) -> FrenchPage:

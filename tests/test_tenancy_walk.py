@@ -233,6 +233,7 @@ def _target_in(workspace):
 # workspace view (carrying `chorus_permission`) or listed here with a reason.
 PUBLIC_OR_USER_VIEWS = {
     "login": "public",
+    "login_code": "public",  # needs the session's right password first; tested in tests/test_two_factor
     "logout": "public",
     "password_reset": "public",
     "password_reset_done": "public",
@@ -254,6 +255,7 @@ PUBLIC_OR_USER_VIEWS = {
     "password_change_done": "user",
     "profile": "user",
     "api_tokens": "user",
+    "two_factor": "user",
     "api_token_revoke": "user",  # scoped to the user's own tokens; tested in test_api_tokens
     "workspace_create": "user",
     "channels:oauth_callback": "user",  # state-checked against the session; tested in test_channels  # creation rights tested in test_workspaces

@@ -15,9 +15,18 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User, Workspace
+from chorus.accounts import totp
+from chorus.accounts.models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Organization,
+    RecoveryCode,
+    User,
+    Workspace,
+)
 from chorus.accounts.permissions import Role, assignable_roles
-from chorus.core import audit
+from chorus.core import audit, vault
 from chorus.core.refusals import NotAllowed, Refused
 
 
@@ -276,4 +285,104 @@ def revoke_api_token(*, token: ApiToken, actor: User) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(
         "api_token.revoked", workspace=None, actor=actor, obj=token, name=token.name, hint=token.hint
+    )
+
+
+# --- two-factor sign-in -----------------------------------------------------------------------
+
+RECOVERY_CODES = 10
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = [RecoveryCode.new_code() for _ in range(RECOVERY_CODES)]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=RecoveryCode.hash_for(user.pk, code)) for code in codes
+    )
+    return codes
+
+
+@transaction.atomic
+def enable_two_factor(*, user: User, secret: str, code: str) -> list[str] | None:
+    """Turns two-factor sign-in on once `code` proves the app holds `secret`; returns the new
+    recovery codes (shown once), or None when the code does not match."""
+    step = totp.matching_step(secret, code)
+    if step is None:
+        return None
+    user.totp_secret_encrypted = vault.encrypt({"secret": secret})
+    user.two_factor_enabled_at = timezone.now()
+    user.totp_last_step = step
+    user.save(update_fields=["totp_secret_encrypted", "two_factor_enabled_at", "totp_last_step"])
+    codes = _new_recovery_codes(user)
+    audit.record("two_factor.enabled", workspace=None, actor=user, obj=user)
+    return codes
+
+
+@transaction.atomic
+def disable_two_factor(*, user: User, actor: User) -> None:
+    """Refused while an organization of the user requires two-factor sign-in."""
+    if two_factor_required(user):
+        raise NotAllowed(
+            gettext_lazy("Your organization requires two-factor sign-in: it cannot be turned off."),
+            code="two_factor_required",
+        )
+    user.totp_secret_encrypted = ""
+    user.two_factor_enabled_at = None
+    user.totp_last_step = 0
+    user.save(update_fields=["totp_secret_encrypted", "two_factor_enabled_at", "totp_last_step"])
+    RecoveryCode.objects.filter(user=user).delete()
+    audit.record("two_factor.disabled", workspace=None, actor=actor, obj=user)
+
+
+@transaction.atomic
+def regenerate_recovery_codes(*, user: User) -> list[str]:
+    """New recovery codes; the old ones stop working."""
+    codes = _new_recovery_codes(user)
+    audit.record("two_factor.recovery_codes_regenerated", workspace=None, actor=user, obj=user)
+    return codes
+
+
+def verify_second_factor(*, user: User, code: str) -> str | None:
+    """Checks an authenticator code or a recovery code for `user` and spends it (each works
+    once, even for two requests at the same moment: conditional updates). Returns "totp",
+    "recovery" or None."""
+    if not user.two_factor_enabled:
+        return None
+    secret = vault.decrypt(user.totp_secret_encrypted)["secret"]
+    step = totp.matching_step(secret, code, after=user.totp_last_step)
+    if step is not None:
+        claimed = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+        return "totp" if claimed == 1 else None
+    if len(RecoveryCode.normalise(code)) != 12:
+        return None
+    with transaction.atomic():
+        recovery = RecoveryCode.objects.filter(
+            user=user, code_hash=RecoveryCode.hash_for(user.pk, code), used_at__isnull=True
+        ).first()
+        if recovery is None:
+            return None
+        if (
+            RecoveryCode.objects.filter(pk=recovery.pk, used_at__isnull=True).update(used_at=timezone.now())
+            != 1
+        ):
+            return None
+        left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+        audit.record("two_factor.recovery_code_used", workspace=None, actor=user, obj=user, left=left)
+    return "recovery"
+
+
+def two_factor_required(user: User) -> bool:
+    """True when an organization the user belongs to requires two-factor sign-in."""
+    return Membership.objects.filter(user=user, workspace__organization__require_two_factor=True).exists()
+
+
+@transaction.atomic
+def set_two_factor_required(*, organization: Organization, required: bool, actor: User) -> None:
+    Organization.objects.filter(pk=organization.pk).update(require_two_factor=required)
+    organization.require_two_factor = required
+    audit.record(
+        "organization.two_factor_required" if required else "organization.two_factor_optional",
+        workspace=None,
+        actor=actor,
+        obj=organization,
     )

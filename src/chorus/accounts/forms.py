@@ -141,3 +141,44 @@ class ApiTokenForm(forms.Form):
         required=False,
         empty_value=None,
     )
+
+
+class CodeForm(forms.Form):
+    """The second sign-in step: a code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        max_length=20,
+        label=_("Code"),
+        help_text=_("The 6-digit code your authenticator app shows, or one of your recovery codes."),
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "text"}
+        ),
+    )
+
+
+class EnableTwoFactorForm(forms.Form):
+    code = forms.CharField(
+        max_length=10,
+        label=_("Code from the app"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class ConfirmPasswordForm(forms.Form):
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}), label=_("Your password")
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("This is not your password."))
+        return password
+
+
+class RequireTwoFactorForm(forms.Form):
+    require = forms.BooleanField(required=False, label=_("Require two-factor sign-in for every member"))

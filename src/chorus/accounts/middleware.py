@@ -46,3 +46,44 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """A signed-in member of an organization that requires two-factor sign-in, without it, is
+    sent to set it up before any other page. No query of its own: the user is loaded with the
+    requirement (accounts/backends.py). API calls with a token are not session sign-ins and
+    pass; pages the enrolment itself needs pass."""
+
+    ALLOWED_NAMES = ("two_factor", "logout", "switch_language", "login", "login_code")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._allowed: tuple[str, ...] | None = None
+
+    def allowed_prefixes(self) -> tuple[str, ...]:
+        if self._allowed is None:
+            from django.urls import reverse
+
+            names = tuple(reverse(name) for name in self.ALLOWED_NAMES)
+            self._allowed = (*names, settings.STATIC_URL or "/static/", "/jsi18n/", "/health")
+        return self._allowed
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "two_factor_required", False)
+            and not user.two_factor_enabled
+            and not request.path.startswith(self.allowed_prefixes())
+        ):
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            if request.method == "GET":
+                messages.warning(
+                    request, _("Your organization requires two-factor sign-in. Set it up to continue.")
+                )
+            return redirect("two_factor")
+        return self.get_response(request)

@@ -53,6 +53,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=now)
+    # Two-factor sign-in (accounts/totp.py): the TOTP secret encrypted by the vault, when it was
+    # confirmed (None: off), and the last time step used (a code works once).
+    totp_secret_encrypted = models.TextField(blank=True, editable=False)
+    two_factor_enabled_at = models.DateTimeField(
+        _("two-factor enabled"), null=True, blank=True, editable=False
+    )
+    totp_last_step = models.BigIntegerField(default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
@@ -71,12 +78,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.two_factor_enabled_at is not None
+
 
 class Organization(models.Model):
     """Owns workspaces (a non-profit, an agency client)."""
 
     name = models.CharField(_("name"), max_length=150)
     slug = models.SlugField(_("slug"), unique=True)
+    require_two_factor = models.BooleanField(
+        _("require two-factor sign-in"),
+        default=False,
+        help_text=_("Members without two-factor sign-in are sent to set it up after they sign in."),
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -228,3 +244,38 @@ class Throttle(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RecoveryCode(models.Model):
+    """A one-use code that replaces the authenticator app once (a lost phone). Shown once when
+    made; only a salted SHA-256 is stored (60 random bits each, beyond offline guessing)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[RecoveryCode]] = models.Manager()  # typed for mypy before install
+    ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'used' if self.used_at else 'unused'})"
+
+    @staticmethod
+    def normalise(raw: str) -> str:
+        return "".join(ch for ch in raw.lower() if ch.isalnum())
+
+    @classmethod
+    def hash_for(cls, user_id: int, raw: str) -> str:
+        return hashlib.sha256(f"chorus-recovery:{user_id}:{cls.normalise(raw)}".encode()).hexdigest()
+
+    @classmethod
+    def new_code(cls) -> str:
+        chars = "".join(secrets.choice(cls.ALPHABET) for _ in range(12))
+        return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"

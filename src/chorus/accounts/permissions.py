@@ -47,6 +47,7 @@ class Perm(StrEnum):
     SEND_INBOX_REPLY = "inbox.send"  # a reply goes out without review
     MANAGE_INBOX = "inbox.manage"  # assign, status, tags, like, hide/delete, moderate
     APPROVE_INBOX_REPLY = "inbox.approve"
+    MANAGE_SECURITY = "organization.security"  # require two-factor sign-in for the organization
 
 
 _ALL = frozenset(Role)
@@ -79,6 +80,7 @@ GRANTS: dict[Perm, frozenset[Role]] = {
     Perm.SEND_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.MANAGE_INBOX: frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR}),
     Perm.APPROVE_INBOX_REPLY: frozenset({Role.OWNER, Role.ADMIN, Role.APPROVER}),
+    Perm.MANAGE_SECURITY: frozenset({Role.OWNER}),
 }
 
 

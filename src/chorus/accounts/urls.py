@@ -1,18 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chorus.accounts import views
-from chorus.accounts.forms import EmailAuthenticationForm
+from chorus.accounts import two_factor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", two_factor_views.TwoStepLoginView.as_view(), name="login"),
+    path("accounts/login/code/", two_factor_views.login_code, name="login_code"),
+    path("accounts/two-factor/", two_factor_views.two_factor, name="two_factor"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", views.RevokingPasswordChangeView.as_view(), name="password_change"),
     path(
@@ -45,6 +40,7 @@ urlpatterns = [
     path("w/<slug:slug>/", views.workspace_home, name="workspace_home"),
     path("w/<slug:slug>/settings/", views.workspace_settings, name="workspace_settings"),
     path("w/<slug:slug>/members/", views.members, name="members"),
+    path("w/<slug:slug>/security/", two_factor_views.organization_security, name="organization_security"),
     path("w/<slug:slug>/members/invite/", views.member_invite, name="member_invite"),
     path("w/<slug:slug>/members/<int:member_id>/role/", views.member_role, name="member_role"),
     path("w/<slug:slug>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),

@@ -108,7 +108,15 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         actions.update_workspace(workspace=workspace, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         messages.success(request, _("Settings saved."))
         return redirect("workspace_settings", slug=workspace.slug)
-    return render(request, "accounts/workspace_settings.html", {"workspace": workspace, "form": form})
+    return render(
+        request,
+        "accounts/workspace_settings.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "can_manage_security": can(membership_of(request).role, Perm.MANAGE_SECURITY),
+        },
+    )
 
 
 @workspace_view(Perm.VIEW_MEMBERS, methods=("GET",))

@@ -142,6 +142,7 @@ ENCRYPTED_FIELDS = (
     ("channels.Channel", "credentials_encrypted"),
     ("mastodon.MastodonApp", "client_secret_encrypted"),
     ("webhooks.Endpoint", "secret_encrypted"),
+    ("accounts.User", "totp_secret_encrypted"),  # two-factor sign-in secrets
 )
 
 
