@@ -458,7 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="read: GET only; write: also create, change, delete; admin: also workspace administration "
         "(default: write)",
     )
-    t.add_argument("--expires", type=int, default=None, metavar="DAYS", help="expire after DAYS days (default: never)")
+    t.add_argument(
+        "--expires", type=int, default=None, metavar="DAYS", help="expire after DAYS days (default: never)"
+    )
     t.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("generate-key", help="print a new key for CHORUS_FERNET_KEYS")

@@ -39,3 +39,37 @@ def test_it_prints_a_working_token_on_a_fresh_database(tmp_path: Path):
     assert rows == [("n8n", hashlib.sha256(raw.encode()).hexdigest(), "robot@example.org")]
     unknown = _chorus("token", "create", "--email", "nobody@example.org", env=env)
     assert unknown.returncode == 1 and "No active user" in unknown.stderr
+
+
+def test_it_sets_scope_and_expiry_as_the_page_does_and_audits(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
+    env["CHORUS_VAR_DIR"] = str(tmp_path / "var")
+    assert _chorus("migrate", "-v", "0", env=env).returncode == 0
+    assert _chorus("createadmin", "--email", "robot@example.org", env=env).returncode == 0
+
+    made = [
+        _chorus("token", "create", "--email", "robot@example.org", *extra, env=env)
+        for extra in ([], ["--scope", "read", "--expires", "30", "--name", "sheets"])
+    ]
+    refused = [
+        _chorus("token", "create", "--email", "robot@example.org", *extra, env=env)
+        for extra in (["--scope", "root"], ["--expires", "-1"])
+    ]
+
+    assert [m.returncode for m in made] == [0, 0], [m.stderr for m in made]
+    assert refused[0].returncode == 2 and "invalid choice" in refused[0].stderr
+    assert refused[1].returncode == 1 and "1 to 3650 days" in refused[1].stderr
+    [database] = (tmp_path / "var").glob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        tokens = db.execute(
+            "SELECT name, scope, julianday(expires_at) - julianday(created_at) FROM accounts_apitoken ORDER BY id"
+        ).fetchall()
+        audit = db.execute(
+            "SELECT action, json_extract(data, '$.scope') FROM core_auditevent WHERE action LIKE 'api_token.%' ORDER BY id"
+        ).fetchall()
+    assert [(name, scope) for name, scope, _days in tokens] == [
+        ("chorus token create", "write"),
+        ("sheets", "read"),
+    ]
+    assert tokens[0][2] is None and round(tokens[1][2]) == 30
+    assert audit == [("api_token.issued", "write"), ("api_token.issued", "read")]
