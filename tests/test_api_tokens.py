@@ -246,3 +246,30 @@ def test_the_schema_documents_scopes_errors_and_rate_limits():
             assert set(error["required"]) == {"code", "message", "fields"}
             success = [v for k, v in responses.items() if k.startswith("2")]
             assert all("RateLimit-Remaining" in r["headers"] for r in success), (method, path)
+
+
+def test_every_paged_list_takes_limit_and_offset():
+    from chorus.api.api import api
+
+    paged = [
+        (path, {p["name"] for p in methods["get"].get("parameters", [])})
+        for path, methods in api.get_openapi_schema()["paths"].items()
+        if "get" in methods
+    ]
+    with_limit = [(path, names) for path, names in paged if "limit" in names]
+    assert len(with_limit) >= 7
+    assert [path for path, names in with_limit if "offset" not in names] == []
+
+
+def test_offset_pages_the_media_library(cast):
+    from chorus.media.actions import upload
+    from tests.media.conftest import image_bytes, upload_file
+
+    for n in range(3):
+        upload(cast.workspace, None, upload_file(f"p{n}.png", image_bytes("PNG", (8 + n, 8))))
+    raw = _token(cast.owner, Scope.READ)
+
+    pages = [_call(raw, "get", f"{API}/media?limit=2&offset={offset}").json() for offset in (0, 2)]
+
+    names = [[item["original_name"] for item in page["items"]] for page in pages]
+    assert names == [["p2.png", "p1.png"], ["p0.png"]]
