@@ -238,9 +238,11 @@ class ApiToken(models.Model):
 
 
 class Throttle(models.Model):
-    """Failures counted per key ("login:account:<email>", "login:address:<ip>", "reset:…") in a
-    fixed window; a key over its limit is locked until `locked_until`. A table rather than the
-    cache: the embedded default runs several processes, and each would count alone."""
+    """Events counted per key in a fixed window: sign-in and reset failures ("login:account:<email>",
+    "login:address:<ip>", "reset:…"; a key over its limit is locked until `locked_until`) and API
+    requests ("api:token:<id>", "api:address:<ip>", one-minute windows, chorus.api.ratelimit). A
+    table rather than the cache: the embedded default runs several processes, and each would
+    count alone."""
 
     key = models.CharField(max_length=200, unique=True)
     hits = models.PositiveIntegerField(default=0)
