@@ -64,6 +64,7 @@ def measure() -> list[dict[str, Any]]:
 
     requests = int(os.environ.get("BENCH_API_REQUESTS", "2000"))
     settings.CHORUS_API_RATE_PER_TOKEN = settings.CHORUS_API_RATE_PER_ADDRESS = 10**9
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
     user = User.objects.create_user("bench@example.org", "x" * 16)
     _token, raw = actions.issue_api_token(user=user, name="bench", scope="read")
     headers = {"Authorization": f"Bearer {raw}"}
