@@ -20,7 +20,7 @@ from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from chorus.accounts.models import ApiToken, Invitation, Membership
-from chorus.accounts.permissions import Perm, Role, can
+from chorus.accounts.permissions import Perm, Role, Scope, can, scope_allows, scope_needed
 from tests.conftest import Cast, make_cast
 
 
@@ -320,6 +320,7 @@ class Walk:
     cookies: dict[str, SimpleCookie]  # actor -> session cookie
     tokens: dict[str, str]  # actor -> raw API token
     kwargs: dict[str, Any]
+    scoped: dict[str, str]  # scope -> the owner's raw API token of that scope
 
     def client(self, actor: str) -> Client:
         client = Client()
@@ -345,7 +346,8 @@ def walk(django_db_setup: None, django_db_blocker: Any) -> Iterator[Walk]:
             tokens[actor] = ApiToken.issue(user, "walker")[1]
         names = set(KWARG_FACTORIES) | set(API_PATH_PARAMS)
         kwargs = {name: KWARG_FACTORIES[name](cast) for name in sorted(names)}
-        yield Walk(cast, cookies, tokens, kwargs)
+        scoped = {scope.value: ApiToken.issue(cast.owner, "walker", scope=scope)[1] for scope in Scope}
+        yield Walk(cast, cookies, tokens, kwargs, scoped)
         transaction.set_rollback(True)
 
 
@@ -465,3 +467,29 @@ def test_api_operation_tenancy(walk: Walk, db: None, operation: tuple[str, str, 
             assert "Your role in this workspace does not allow this." not in response.content.decode()
         else:
             assert response.status_code in (200, 201, 204, 400, 409, 422), response.content
+
+
+@pytest.mark.parametrize("scope", [s.value for s in Scope])
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda o: f"{o[1].upper()} {o[0]}")
+def test_api_operation_token_scope(
+    walk: Walk, db: None, operation: tuple[str, str, dict[str, Any]], scope: str
+):
+    """The owner's token of each scope: read reaches GET, write every other method, admin the
+    workspace's administration too (accounts.permissions.scope_needed); a narrower scope is 403
+    `token_scope` before anything else happens."""
+    path, method, op = operation
+    url = _api_url(path, walk)
+    headers = {"Authorization": f"Bearer {walk.scoped[scope]}"}
+    if method == "get":
+        response = Client().get(url, headers=headers)
+    else:
+        response = getattr(Client(), method)(
+            url, data=json.dumps({}), content_type="application/json", headers=headers
+        )
+    permission = op["x-chorus-permission"]
+    needed = scope_needed(method, None if permission == "authenticated" else Perm(permission))
+    refused = response.status_code == 403 and response.json().get("code") == "token_scope"
+    if scope_allows(scope, needed):
+        assert not refused and response.status_code != 401, response.content
+    else:
+        assert refused, f"a {scope} token must not {method.upper()} {path} (needs {needed})"

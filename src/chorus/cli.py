@@ -287,20 +287,26 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    """Prints a new personal API token of an existing, active user (as the tokens page issues it:
-    the raw value is shown once, only its hash is stored)."""
+    """Prints a new personal API token of an existing, active user, as the tokens page issues it
+    (`accounts.actions.issue_api_token`: same checks, same audit row; the raw value is shown once,
+    only its hash is stored)."""
     _setup_django()
-    from chorus.accounts.models import ApiToken, User
+    from django.core.exceptions import ValidationError
+
+    from chorus.accounts import actions
+    from chorus.accounts.models import User
 
     user = User.objects.filter(email__iexact=args.email.strip()).first()
     if user is None or not user.is_active:
         print(f"No active user with the email {args.email}.", file=sys.stderr)
         return 1
     name = (args.name or "").strip() or "chorus token create"
-    if len(name) > 100:
-        print("The token name is at most 100 characters.", file=sys.stderr)
+    try:
+        expires_at = actions.token_expiry(args.expires)
+        _token, raw = actions.issue_api_token(user=user, name=name, expires_at=expires_at, scope=args.scope)
+    except ValidationError as error:
+        print(" ".join(error.messages), file=sys.stderr)
         return 1
-    _token, raw = ApiToken.issue(user, name)
     print(raw)
     return 0
 
@@ -445,6 +451,16 @@ def build_parser() -> argparse.ArgumentParser:
     t = token_sub.add_parser("create", help="print a new personal API token for a user")
     t.add_argument("--email", required=True)
     t.add_argument("--name", default="")
+    t.add_argument(
+        "--scope",
+        default="write",
+        choices=["read", "write", "admin"],
+        help="read: GET only; write: also create, change, delete; admin: also workspace administration "
+        "(default: write)",
+    )
+    t.add_argument(
+        "--expires", type=int, default=None, metavar="DAYS", help="expire after DAYS days (default: never)"
+    )
     t.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("generate-key", help="print a new key for CHORUS_FERNET_KEYS")

@@ -323,6 +323,9 @@ CHORUS_WEBHOOK_LEASE_SECONDS = float(env_str("CHORUS_WEBHOOK_LEASE_SECONDS", "30
 CHORUS_TRUSTED_PROXY_COUNT = env_int(
     "CHORUS_TRUSTED_PROXY_COUNT", 0
 )  # proxies whose X-Forwarded-For we trust
+# REST API rate limits, requests a minute, counted in the database (shared by every process).
+CHORUS_API_RATE_PER_TOKEN = env_int("CHORUS_API_RATE_PER_TOKEN", 600)
+CHORUS_API_RATE_PER_ADDRESS = env_int("CHORUS_API_RATE_PER_ADDRESS", 1200)
 # Media library and composer.
 CHORUS_MEDIA_MAX_BYTES = env_int("CHORUS_MEDIA_MAX_BYTES", 500 * 1024 * 1024)
 CHORUS_MEDIA_MAX_PIXELS = env_int("CHORUS_MEDIA_MAX_PIXELS", 90_000_000)  # larger images are refused (bombs)

@@ -16,7 +16,7 @@ TEST_ONLY = ("DATABASE_URL", "CHORUS_TASK_BACKEND", "DJANGO_SETTINGS_MODULE", "C
 
 def _chorus(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(CHORUS), *args], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=120, check=False
+        [str(CHORUS), *args], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -39,3 +39,38 @@ def test_it_prints_a_working_token_on_a_fresh_database(tmp_path: Path):
     assert rows == [("n8n", hashlib.sha256(raw.encode()).hexdigest(), "robot@example.org")]
     unknown = _chorus("token", "create", "--email", "nobody@example.org", env=env)
     assert unknown.returncode == 1 and "No active user" in unknown.stderr
+
+    # Scope and expiry, as the tokens page sets them (same action, same audit rows); one fresh
+    # database for both parts: a migration is the slow step.
+    made = _chorus(
+        "token",
+        "create",
+        "--email",
+        "robot@example.org",
+        "--scope",
+        "read",
+        "--expires",
+        "30",
+        "--name",
+        "sheets",
+        env=env,
+    )
+    refused = [
+        _chorus("token", "create", "--email", "robot@example.org", *extra, env=env)
+        for extra in (["--scope", "root"], ["--expires", "-1"])
+    ]
+
+    assert made.returncode == 0, made.stderr
+    assert refused[0].returncode == 2 and "invalid choice" in refused[0].stderr
+    assert refused[1].returncode == 1 and "1 to 3650 days" in refused[1].stderr
+    with sqlite3.connect(database) as db:
+        tokens = db.execute(
+            "SELECT name, scope, julianday(expires_at) - julianday(created_at) FROM accounts_apitoken ORDER BY id"
+        ).fetchall()
+        audit = db.execute(
+            "SELECT action, json_extract(data, '$.scope') FROM core_auditevent"
+            " WHERE action LIKE 'api_token.%' ORDER BY id"
+        ).fetchall()
+    assert [(name, scope) for name, scope, _days in tokens] == [("n8n", "write"), ("sheets", "read")]
+    assert tokens[0][2] is None and round(tokens[1][2]) == 30
+    assert audit == [("api_token.issued", "write"), ("api_token.issued", "read")]

@@ -25,7 +25,7 @@ from chorus.accounts.models import (
     User,
     Workspace,
 )
-from chorus.accounts.permissions import Role, assignable_roles
+from chorus.accounts.permissions import Role, Scope, assignable_roles
 from chorus.core import audit, vault
 from chorus.core.refusals import NotAllowed, Refused
 
@@ -261,10 +261,37 @@ def ensure_first_admin(email: str = "admin@example.org") -> tuple[User, str] | N
 # --- personal API tokens ----------------------------------------------------------------------
 
 
+TOKEN_EXPIRY_MAX_DAYS = 3650
+
+
+def token_expiry(days: int | None) -> dt.datetime | None:
+    """When a token made now for `days` days expires; None (or 0) days: until revoked."""
+    if not days:
+        return None
+    if days < 0 or days > TOKEN_EXPIRY_MAX_DAYS:
+        raise ValidationError(
+            _("A token expires in 1 to %(max)s days, or never.") % {"max": TOKEN_EXPIRY_MAX_DAYS}
+        )
+    return timezone.now() + dt.timedelta(days=days)
+
+
 @transaction.atomic
-def issue_api_token(*, user: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
-    """A new personal API token; the raw value is returned once (only its hash is kept)."""
-    token, raw = ApiToken.issue(user, name, expires_at)
+def issue_api_token(
+    *, user: User, name: str, expires_at: dt.datetime | None = None, scope: str = Scope.WRITE
+) -> tuple[ApiToken, str]:
+    """A new personal API token; the raw value is returned once (only its hash is kept). The page
+    and `chorus token create` both come here: the same checks, the same audit row."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValidationError(_("A token needs a name of at most 100 characters."))
+    if scope not in Scope.values:
+        raise ValidationError(
+            _("Unknown scope “%(scope)s”: choose %(choices)s.")
+            % {"scope": scope, "choices": ", ".join(Scope.values)}
+        )
+    if not user.is_active:
+        raise ValidationError(_("This account is deactivated."))
+    token, raw = ApiToken.issue(user, name, expires_at, scope=scope)
     audit.record(
         "api_token.issued",
         workspace=None,
@@ -272,6 +299,7 @@ def issue_api_token(*, user: User, name: str, expires_at: dt.datetime | None = N
         obj=token,
         name=name,
         hint=token.hint,
+        scope=scope,
         expires_at=expires_at.isoformat() if expires_at else "",
     )
     return token, raw
@@ -284,7 +312,13 @@ def revoke_api_token(*, token: ApiToken, actor: User) -> None:
         raise NotAllowed(gettext_lazy("This token is not yours."), code="not_your_token")
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(
-        "api_token.revoked", workspace=None, actor=actor, obj=token, name=token.name, hint=token.hint
+        "api_token.revoked",
+        workspace=None,
+        actor=actor,
+        obj=token,
+        name=token.name,
+        hint=token.hint,
+        scope=token.scope,
     )
 
 

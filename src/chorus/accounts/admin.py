@@ -50,6 +50,7 @@ class InvitationAdmin(admin.ModelAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     # The hash is never shown; only the hint tells tokens apart.
-    list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "user", "hint", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_filter = ("scope",)
     exclude = ("token_hash",)
     readonly_fields = ("hint",)

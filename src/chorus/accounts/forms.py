@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from chorus.accounts.models import Organization, User, Workspace, timezone_choices
-from chorus.accounts.permissions import Role
+from chorus.accounts.permissions import Role, Scope
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -133,6 +133,15 @@ class AcceptInvitationSignupForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label=_("Token name"))
+    scope = forms.ChoiceField(
+        label=_("Scope"),
+        choices=Scope.choices,
+        initial=Scope.WRITE,
+        required=False,  # left out: write, as the select shows
+        help_text=_(
+            "Read: GET only. Write: also create, change and delete. Administer: also workspace settings, webhooks, members and channel connections."
+        ),
+    )
     expires_in_days = forms.TypedChoiceField(
         label=_("Expires"),
         choices=[(0, _("Never")), (30, _("In 30 days")), (90, _("In 90 days")), (365, _("In a year"))],

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-from chorus.accounts.permissions import Role
+from chorus.accounts.permissions import Role, Scope
 
 
 def validate_timezone(value: str) -> None:
@@ -199,6 +199,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)  # None: until revoked
+    # Tokens made before scopes existed could do everything their owner may: they keep admin.
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices, default=Scope.ADMIN)
 
     class Meta:
         verbose_name = _("API token")
@@ -208,34 +210,55 @@ class ApiToken(models.Model):
         return f"{self.name} (…{self.hint})"
 
     @classmethod
-    def issue(cls, user: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user: User, name: str, expires_at: dt.datetime | None = None, scope: str = Scope.ADMIN
+    ) -> tuple[ApiToken, str]:
+        """Stores a new token (the caller audits: `accounts.actions.issue_api_token`)."""
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
-            user=user, name=name, token_hash=_token_hash(raw), hint=raw[-6:], expires_at=expires_at
+            user=user,
+            name=name,
+            token_hash=_token_hash(raw),
+            hint=raw[-6:],
+            expires_at=expires_at,
+            scope=scope,
         )
         return token, raw
 
     @classmethod
-    def authenticate(cls, raw: str) -> User | None:
-        token = (
-            cls.objects.select_related("user")
-            .filter(token_hash=_token_hash(raw), revoked_at__isnull=True, user__is_active=True)
-            .filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=timezone.now()))
-            .first()
-        )
-        if token is None:
-            return None
+    def find(cls, raw: str) -> ApiToken | None:
+        """The token with this raw value, live or not (the API says why a dead one is refused)."""
+        return cls.objects.select_related("user").filter(token_hash=_token_hash(raw)).first()
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and not self.is_expired and self.user.is_active
+
+    def touch(self) -> None:
         now = timezone.now()
         # Write at most once a minute: a busy API client should not turn every read into a write.
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        if self.last_used_at is None or (now - self.last_used_at).total_seconds() > 60:
+            type(self).objects.filter(pk=self.pk).update(last_used_at=now)
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        token = cls.find(raw)
+        if token is None or not token.is_live:
+            return None
+        token.touch()
         return token.user
 
 
 class Throttle(models.Model):
-    """Failures counted per key ("login:account:<email>", "login:address:<ip>", "reset:…") in a
-    fixed window; a key over its limit is locked until `locked_until`. A table rather than the
-    cache: the embedded default runs several processes, and each would count alone."""
+    """Events counted per key in a fixed window: sign-in and reset failures ("login:account:<email>",
+    "login:address:<ip>", "reset:…"; a key over its limit is locked until `locked_until`) and API
+    requests ("api:token:<id>", "api:address:<ip>", one-minute windows, chorus.api.ratelimit). A
+    table rather than the cache: the embedded default runs several processes, and each would
+    count alone."""
 
     key = models.CharField(max_length=200, unique=True)
     hits = models.PositiveIntegerField(default=0)

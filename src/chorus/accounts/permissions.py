@@ -104,3 +104,36 @@ def assignable_roles(actor_role: str) -> list[Role]:
     if actor_role == Role.ADMIN:
         return [r for r in Role if r != Role.OWNER]
     return []
+
+
+class Scope(models.TextChoices):
+    """What a personal API token may do, on top of its owner's role (a token never does more than
+    its owner may). Ordered: each scope includes the ones before it."""
+
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+    ADMIN = "admin", _("Read, write and administer")
+
+
+_SCOPE_ORDER = [Scope.READ, Scope.WRITE, Scope.ADMIN]
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Administering the workspace itself — settings and webhooks, members and invitations, channel
+# connections, ad accounts — needs the admin scope whatever the method: a token made to push posts
+# or pull figures must not be able to add a member or point the webhooks elsewhere.
+ADMIN_SCOPE_PERMS = frozenset(
+    {Perm.MANAGE_WORKSPACE, Perm.MANAGE_MEMBERS, Perm.MANAGE_CHANNELS, Perm.MANAGE_AD_ACCOUNTS}
+)
+
+
+def scope_needed(method: str, perm: Perm | None) -> Scope:
+    """The scope an API operation needs: admin for administration, read for GET, write otherwise."""
+    if perm in ADMIN_SCOPE_PERMS:
+        return Scope.ADMIN
+    return Scope.READ if method.upper() in _READ_METHODS else Scope.WRITE
+
+
+def scope_allows(held: str, needed: Scope) -> bool:
+    if held not in _SCOPE_ORDER:
+        return False
+    return _SCOPE_ORDER.index(Scope(held)) >= _SCOPE_ORDER.index(needed)

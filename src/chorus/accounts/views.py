@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from chorus.accounts.forms import (
     WorkspaceSettingsForm,
 )
 from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User
-from chorus.accounts.permissions import Perm, Role, assignable_roles, can
+from chorus.accounts.permissions import Perm, Role, Scope, assignable_roles, can
 from chorus.core.models import AuditEvent
 
 
@@ -280,10 +279,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
-        days = form.cleaned_data.get("expires_in_days") or 0
-        expires = timezone.now() + dt.timedelta(days=days) if days else None
         _token, new_token = actions.issue_api_token(
-            user=current_user(request), name=form.cleaned_data["name"], expires_at=expires
+            user=current_user(request),
+            name=form.cleaned_data["name"],
+            expires_at=actions.token_expiry(form.cleaned_data.get("expires_in_days") or 0),
+            scope=form.cleaned_data.get("scope") or Scope.WRITE,
         )
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=current_user(request), revoked_at__isnull=True).order_by(

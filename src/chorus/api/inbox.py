@@ -4,12 +4,13 @@ tag, reply. Every change goes through chorus.inbox.actions."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import workspace_of
 from chorus.accounts.models import User
@@ -76,6 +77,7 @@ class Filters(Schema):
     unread: bool = False
     before: dt.datetime | None = None
     limit: int = 50
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
 
 
 class AssignIn(Schema):
@@ -163,7 +165,7 @@ def list_conversations(request: HttpRequest, slug: str, filters: Query[Filters])
     if filters.before is not None:
         found = found.filter(last_item_at__lt=filters.before)
     limit = max(1, min(filters.limit, 200))
-    return [_out(c) for c in found.order_by("-last_item_at")[:limit]]
+    return [_out(c) for c in found.order_by("-last_item_at", "-pk")[filters.offset : filters.offset + limit]]
 
 
 @router.get(

@@ -109,10 +109,12 @@ def list_media(
     tag: str = "",
     before: int | None = None,
     limit: Annotated[int, Field(ge=1, le=200)] = queries.PAGE_SIZE,
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
 ) -> AssetPage:
-    """Newest first; pass `next_before` back as `before` for the next page."""
+    """Newest first, paged with `limit` and `offset` like every list; for deep pages of a large
+    library, pass `next_before` back as `before` instead (keyset: page 500 costs what page 1 does)."""
     filters = queries.Filters(q=q.strip()[:200], kind=kind, folder=folder, tag=tag, before=before)
-    page = queries.page(workspace_of(request), filters, size=max(1, min(limit, 200)))
+    page = queries.page(workspace_of(request), filters, size=max(1, min(limit, 200)), offset=offset)
     tags = {
         a.pk: a
         for a in MediaAsset.objects.filter(pk__in=[a.pk for a in page.assets]).prefetch_related("tags")

@@ -461,9 +461,12 @@ def returned_drafts(request: HttpRequest, slug: str) -> list[ReviewItemOut]:
 
 @router.get("/workspaces/{slug}/review/history", response=list[DecisionOut], **ws_perm(Perm.APPROVE_POST))
 def review_history(
-    request: HttpRequest, slug: str, limit: Annotated[int, Field(ge=1, le=500)] = 100
+    request: HttpRequest,
+    slug: str,
+    limit: Annotated[int, Field(ge=1, le=500)] = 100,
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
 ) -> list[DecisionOut]:
-    events = review.history(workspace_of(request), limit=min(limit, 500))
+    events = review.history(workspace_of(request), limit=min(limit, 500), offset=offset)
     return [
         DecisionOut(
             at=e.at,

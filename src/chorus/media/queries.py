@@ -79,7 +79,7 @@ def search(workspace: Workspace, filters: Filters) -> QuerySet[MediaAsset]:
     return rows
 
 
-def page(workspace: Workspace, filters: Filters, size: int = PAGE_SIZE) -> Page:
+def page(workspace: Workspace, filters: Filters, size: int = PAGE_SIZE, offset: int = 0) -> Page:
     """One page, newest first. Keyset pagination (id < cursor) so page 500 costs what page 1
     does, and no COUNT(*) over a LIKE scan."""
     from chorus.media.actions import usage_counts
@@ -100,7 +100,7 @@ def page(workspace: Workspace, filters: Filters, size: int = PAGE_SIZE) -> Page:
             "duration",
             "alt_text",
             "size",
-        )[: size + 1]
+        )[offset : offset + size + 1]
     )
     more = len(assets) > size
     assets = assets[:size]

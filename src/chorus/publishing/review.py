@@ -32,12 +32,12 @@ def returned(workspace: Workspace, author: User) -> QuerySet[PostTarget]:
     )
 
 
-def history(workspace: Workspace, limit: int = 50) -> list[AuditEvent]:
+def history(workspace: Workspace, limit: int = 50, offset: int = 0) -> list[AuditEvent]:
     """The latest approvals and rejections, newest first, each with its `target` (None if gone)."""
     events = list(
         AuditEvent.objects.filter(workspace=workspace, action__in=DECISIONS, object_type="content.posttarget")
         .select_related("actor")
-        .order_by("-at")[:limit]
+        .order_by("-at", "-pk")[offset : offset + limit]
     )
     targets = PostTarget.objects.filter(
         workspace=workspace, pk__in=[int(e.object_id) for e in events if e.object_id.isdigit()]
