@@ -65,6 +65,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     channels = list(Channel.objects.filter(workspace=workspace).order_by("name"))
     for channel in channels:
         channel.setup_warning = warnings.get(channel.kind, "")  # type: ignore[attr-defined]
+        channel.has_settings = connector_class(channel.kind).settings_form is not None  # type: ignore[attr-defined]
     return render(
         request,
         "channels/list.html",
@@ -252,6 +253,26 @@ def channel_check(request: HttpRequest, channel_id: int) -> HttpResponse:
     if warning:
         messages.warning(request, warning)
     return redirect("channels:list", slug=workspace.slug)
+
+
+@workspace_view(Perm.MANAGE_CHANNELS)
+def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The channel's own settings, as its connector declares them (`Connector.settings_form`)."""
+    workspace = workspace_of(request)
+    channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    form_class = connector_class(channel.kind).settings_form
+    if form_class is None:
+        raise Http404
+    form = form_class(request.POST or None, initial=form_class.initial_from(channel.config))
+    if request.method == "POST" and form.is_valid():
+        actions.update_settings(
+            channel=channel, changes=form.config_changes(channel.config), actor=current_user(request)
+        )
+        messages.success(request, _("The settings of %(name)s are saved.") % {"name": channel.name})
+        return redirect("channels:list", slug=workspace.slug)
+    return render(
+        request, "channels/settings.html", {"workspace": workspace, "channel": channel, "form": form}
+    )
 
 
 @workspace_view(Perm.MANAGE_CHANNELS, methods=("POST",))
