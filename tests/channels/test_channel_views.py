@@ -132,8 +132,18 @@ def test_an_appview_that_is_neither_a_url_nor_a_service_did_is_refused(owner_cli
     assert "appview" not in channel.config
 
 
-def test_a_channel_without_settings_has_no_settings_page(owner_client, cast):
+def test_a_channel_without_settings_says_so_and_changes_nothing(owner_client, cast):
     from chorus.channels.actions import connect_channel
 
-    sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
-    assert owner_client.get(f"/w/campaign/channels/{sink.pk}/settings/").status_code == 404
+    sink = connect_channel(
+        workspace=cast.workspace, kind="sink", name="Sink", config={"a": 1}, credentials={}
+    )
+    assert f"/channels/{sink.pk}/settings/" not in owner_client.get("/w/campaign/channels/").content.decode()
+    for response in (
+        owner_client.get(f"/w/campaign/channels/{sink.pk}/settings/"),
+        owner_client.post(f"/w/campaign/channels/{sink.pk}/settings/", {"a": "2"}),
+    ):
+        assert response.status_code == 200
+        assert "This network has no settings to change." in response.content.decode()
+    sink.refresh_from_db()
+    assert sink.config == {"a": 1}

@@ -261,8 +261,8 @@ def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
     workspace = workspace_of(request)
     channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
     form_class = connector_class(channel.kind).settings_form
-    if form_class is None:
-        raise Http404
+    if form_class is None:  # the page says so (the Channels page offers no link to it)
+        return render(request, "channels/settings.html", {"workspace": workspace, "channel": channel})
     form = form_class(request.POST or None, initial=form_class.initial_from(channel.config))
     if request.method == "POST" and form.is_valid():
         actions.update_settings(

@@ -181,6 +181,12 @@ def test_check_detects_a_revoked_app_password(
     channel.refresh_from_db()
     with pytest.raises(ReauthRequired, match="Bluesky refused the saved app password"):
         channel.connector().check()
+    # On the Channels page, the button says so (the cached session alone still looked "Connected").
+    page = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/{channel.pk}/check/", follow=True
+    )
+    assert "Bluesky refused the saved app password; reconnect" in page.content.decode()
+    assert "Connected as" not in page.content.decode()
 
 
 def test_reconnecting_a_deactivated_account_says_it_is_still_deactivated(
