@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from chorus.analytics import tasks
 from chorus.analytics.models import PostSnapshot
-from chorus.channels.actions import connect_channel
+from chorus.channels.actions import connect_channel, pause_channel
 from chorus.channels.models import Channel
 from chorus.connectors.base import ReauthRequired
 from chorus.connectors.bluesky.client import appview_of
@@ -195,9 +195,22 @@ def test_reconnecting_a_deactivated_account_says_it_is_still_deactivated(
     author: Account,  # noqa: F811
     peer_settings: Any,  # noqa: F811
 ) -> None:
+    channel = connect(cast, bluesky_network, author.handle, author.password)
     pds_call(bluesky_network, author, "com.atproto.server.deactivateAccount", {})
     with pytest.raises(ReauthRequired, match="still not active"):
-        connect(cast, bluesky_network, author.handle, author.password)
+        channel.connector().check()
+    pause_channel(channel=channel, reason="This Bluesky account is deactivated.")
+
+    # Reconnecting from the Channels page, as a person does: refused, the channel stays paused.
+    page = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/connect/bluesky/",
+        {"handle": author.handle, "app_password": author.password, "service": bluesky_network.pds_url},
+    )
+    assert page.status_code == 200
+    assert "This Bluesky account is still not active (deactivated)" in page.content.decode()
+    channel.refresh_from_db()
+    assert channel.status == Channel.Status.PAUSED
+    assert Channel.objects.filter(workspace=cast.workspace, kind="bluesky").count() == 1
 
 
 def test_analytics_are_collected_through_the_appview_set_on_the_channels_settings_page(
