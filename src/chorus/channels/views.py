@@ -20,7 +20,7 @@ from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.channels import actions, pending
 from chorus.channels.models import Channel
-from chorus.connectors.base import ConnectChoice, ConnectRedirect, ConnectResult, PublishError
+from chorus.connectors.base import ConnectChoice, ConnectRedirect, ConnectResult, PublishError, ReauthRequired
 from chorus.connectors.registry import all_kinds, connector_class
 
 SESSION_KEY = "chorus_oauth"
@@ -279,6 +279,15 @@ def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
 def channel_resume(request: HttpRequest, channel_id: int) -> HttpResponse:
     workspace = workspace_of(request)
     channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    try:
+        channel.connector().check()
+    except ReauthRequired as exc:
+        # The account still cannot post (deactivated, password revoked): saying "active again"
+        # would be wrong, and the engine would pause it at the next post.
+        messages.error(request, exc.message)
+        return redirect("channels:list", slug=workspace.slug)
+    except (PublishError, ValueError, NotImplementedError):
+        pass  # cannot be verified now (network unreachable, no check): resumed as asked
     released = actions.resume_channel(channel=channel, actor=current_user(request))
     messages.success(
         request,

@@ -211,6 +211,14 @@ def test_reconnecting_a_deactivated_account_says_it_is_still_deactivated(
     channel.refresh_from_db()
     assert channel.status == Channel.Status.PAUSED
     assert Channel.objects.filter(workspace=cast.workspace, kind="bluesky").count() == 1
+    # "Resume" on the Channels page checks first: still deactivated, so it stays paused.
+    resumed = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/{channel.pk}/resume/", follow=True
+    )
+    assert "still not active (deactivated)" in resumed.content.decode()
+    assert "is active again" not in resumed.content.decode()
+    channel.refresh_from_db()
+    assert channel.status == Channel.Status.PAUSED
 
 
 def test_analytics_are_collected_through_the_appview_set_on_the_channels_settings_page(
