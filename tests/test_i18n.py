@@ -645,6 +645,16 @@ def _page_composer_with_network_problems(cast: Cast) -> FrenchPage:
     return page
 
 
+def _page_channel_settings_refused(cast: Cast) -> FrenchPage:
+    # Bluesky's AppView setting: labels, help and the refusal of a DID without its service id.
+    bluesky, _mastodon = _network_channels(cast)
+    page = _ws_page(cast, "channels:settings", bluesky.pk)
+    page.method = "post"
+    page.data = {"appview": "did:web:appview.example.org", "web_url": ""}
+    page.machine_text = ("did:web:api.bsky.app#bsky_appview", "AppView", "at://")
+    return page
+
+
 def _page_approval_with_decisions(cast: Cast) -> FrenchPage:
     from chorus.approvals.models import Decision
 

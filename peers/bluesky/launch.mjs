@@ -162,6 +162,7 @@ try {
       peer: 'bluesky',
       pds: localUrl(network.pds.url),
       bsky: localUrl(network.bsky.url),
+      bskyDid: network.bsky.serverDid,
       plc: localUrl(network.plc.url),
       ozone: localUrl(network.ozone.url),
       control: controlUrl,

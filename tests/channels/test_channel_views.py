@@ -72,3 +72,78 @@ def test_oauth_callback_needs_the_state_this_session_started(owner_client, cast,
     assert finish.call_args.kwargs["state_data"] == {"instance": "https://social.example"}
     assert replay.status_code == 302  # the state is single use
     assert Channel.objects.filter(workspace=cast.workspace, name="@team@social.example").count() == 1
+
+
+def _bluesky_channel(cast, service="https://pds.example.org"):
+    from chorus.channels.actions import connect_channel
+
+    return connect_channel(
+        workspace=cast.workspace,
+        kind="bluesky",
+        name="@ngo",
+        config={"handle": "ngo.example", "did": "did:plc:ngo", "service": service},
+        credentials={"accessJwt": "a"},
+    )
+
+
+def test_a_bluesky_channels_settings_page_edits_its_appview_and_web_address(owner_client, cast):
+    from chorus.core.models import AuditEvent
+
+    channel = _bluesky_channel(cast)
+    listing = owner_client.get("/w/campaign/channels/").content.decode()
+    assert f"/w/campaign/channels/{channel.pk}/settings/" in listing
+    page = owner_client.get(f"/w/campaign/channels/{channel.pk}/settings/")
+    assert page.status_code == 200
+    assert 'name="appview"' in page.content.decode() and 'name="web_url"' in page.content.decode()
+
+    response = owner_client.post(
+        f"/w/campaign/channels/{channel.pk}/settings/",
+        {"appview": "did:web:appview.example.org#bsky_appview", "web_url": "https://social.example.org/"},
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.config["appview"] == "did:web:appview.example.org#bsky_appview"
+    assert channel.config["web_url"] == "https://social.example.org"
+    assert channel.config["handle"] == "ngo.example"  # the rest of the config is kept
+    assert AuditEvent.objects.filter(action="channel.settings_changed", object_id=str(channel.pk)).exists()
+    again = owner_client.get(f"/w/campaign/channels/{channel.pk}/settings/").content.decode()
+    assert 'value="did:web:appview.example.org#bsky_appview"' in again
+
+
+def test_an_empty_appview_takes_the_default_for_the_server(owner_client, cast):
+    channel = _bluesky_channel(cast, service="https://bsky.social")
+    response = owner_client.post(
+        f"/w/campaign/channels/{channel.pk}/settings/", {"appview": "", "web_url": ""}
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.config["appview"] == "did:web:api.bsky.app#bsky_appview"
+
+
+def test_an_appview_that_is_neither_a_url_nor_a_service_did_is_refused(owner_client, cast):
+    channel = _bluesky_channel(cast)
+    response = owner_client.post(
+        f"/w/campaign/channels/{channel.pk}/settings/",
+        {"appview": "did:web:appview.example.org", "web_url": ""},
+    )
+    assert response.status_code == 200
+    assert "service DID with its service id" in response.content.decode()
+    channel.refresh_from_db()
+    assert "appview" not in channel.config
+
+
+def test_a_channel_without_settings_says_so_and_changes_nothing(owner_client, cast):
+    from chorus.channels.actions import connect_channel
+
+    sink = connect_channel(
+        workspace=cast.workspace, kind="sink", name="Sink", config={"a": 1}, credentials={}
+    )
+    assert f"/channels/{sink.pk}/settings/" not in owner_client.get("/w/campaign/channels/").content.decode()
+    for response in (
+        owner_client.get(f"/w/campaign/channels/{sink.pk}/settings/"),
+        owner_client.post(f"/w/campaign/channels/{sink.pk}/settings/", {"a": "2"}),
+    ):
+        assert response.status_code == 200
+        assert "This network has no settings to change." in response.content.decode()
+    sink.refresh_from_db()
+    assert sink.config == {"a": 1}

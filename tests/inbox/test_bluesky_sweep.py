@@ -47,3 +47,14 @@ def test_kinds_and_thread_references() -> None:
     assert like.is_activity and not reply.is_activity
     assert (reply.root_id, reply.parent_id, reply.extra["root_cid"]) == ("at://us/p/1", "at://us/p/1", "r")
     assert reply.conversation_key() == "at://us/p/1|did:plc:fan"
+
+
+def test_our_own_posts_are_not_inbox_entries_and_links_follow_the_channels_web_address() -> None:
+    ours = {**note(2), "author": {"did": "did:plc:us", "handle": "us.test"}}  # a thread's part 2
+    page = sweep_page({"notifications": [note(3), ours, note(1)]}, None, web="", own_did="did:plc:us")
+    assert [e.network_id for e in page.entries] == [note(3)["uri"], note(1)["uri"]]
+    assert page.entries[0].url == note(3)["uri"]  # no web client for this network: the at:// URI
+    assert json.loads(page.cursor)["done"] == "2026-12-01T10:03:00.000Z"  # the sweep still covers it
+    on_web = sweep_page({"notifications": [note(3)]}, None, web="https://social.example.org")
+    assert on_web.entries[0].url == "https://social.example.org/profile/fan.test/post/3"
+    assert sweep_page({"notifications": [note(3)]}, None).entries[0].url.startswith("https://bsky.app/")

@@ -27,6 +27,8 @@ class BlueskyNetwork:
     """The PDS: accounts, sessions, repo writes (com.atproto.*). Handles end in ".test"."""
     appview_url: str
     """The AppView ("bsky"): app.bsky.* reads such as getPosts, with like counts once indexed."""
+    appview_did: str
+    """The AppView's service DID: `<appview_did>#bsky_appview` names it to the PDS (atproto-proxy)."""
     plc_url: str
     ozone_url: str
     control_url: str
@@ -59,6 +61,7 @@ def bluesky_network() -> Iterator[BlueskyNetwork]:
         yield BlueskyNetwork(
             pds_url=info["pds"],
             appview_url=info["bsky"],
+            appview_did=info["bskyDid"],
             plc_url=info["plc"],
             ozone_url=info["ozone"],
             control_url=info["control"],

@@ -149,6 +149,24 @@ def _reactivate(channel: Channel, actor: User | None = None) -> int:
     return release_channel_holds(channel, actor=actor)
 
 
+@transaction.atomic
+def update_settings(*, channel: Channel, changes: dict[str, Any], actor: User | None) -> None:
+    """Merges edited public config (the connector's settings form) into the channel's config."""
+    current = Channel.objects.select_for_update().get(pk=channel.pk)
+    before = {key: current.config.get(key) for key in changes}
+    current.config = {**current.config, **changes}
+    current.save(update_fields=["config"])
+    channel.config = current.config
+    audit.record(
+        "channel.settings_changed",
+        workspace=channel.workspace,
+        actor=actor,
+        obj=channel,
+        before=before,
+        after=changes,
+    )
+
+
 def update_credentials(*, channel: Channel, credentials: dict[str, Any]) -> None:
     """Stores refreshed tokens. Never overwrites a stored refresh token with an empty one."""
     current = channel.credentials

@@ -20,7 +20,7 @@ from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.channels import actions, pending
 from chorus.channels.models import Channel
-from chorus.connectors.base import ConnectChoice, ConnectRedirect, ConnectResult, PublishError
+from chorus.connectors.base import ConnectChoice, ConnectRedirect, ConnectResult, PublishError, ReauthRequired
 from chorus.connectors.registry import all_kinds, connector_class
 
 SESSION_KEY = "chorus_oauth"
@@ -65,6 +65,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     channels = list(Channel.objects.filter(workspace=workspace).order_by("name"))
     for channel in channels:
         channel.setup_warning = warnings.get(channel.kind, "")  # type: ignore[attr-defined]
+        channel.has_settings = connector_class(channel.kind).settings_form is not None  # type: ignore[attr-defined]
     return render(
         request,
         "channels/list.html",
@@ -254,10 +255,39 @@ def channel_check(request: HttpRequest, channel_id: int) -> HttpResponse:
     return redirect("channels:list", slug=workspace.slug)
 
 
+@workspace_view(Perm.MANAGE_CHANNELS)
+def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The channel's own settings, as its connector declares them (`Connector.settings_form`)."""
+    workspace = workspace_of(request)
+    channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    form_class = connector_class(channel.kind).settings_form
+    if form_class is None:  # the page says so (the Channels page offers no link to it)
+        return render(request, "channels/settings.html", {"workspace": workspace, "channel": channel})
+    form = form_class(request.POST or None, initial=form_class.initial_from(channel.config))
+    if request.method == "POST" and form.is_valid():
+        actions.update_settings(
+            channel=channel, changes=form.config_changes(channel.config), actor=current_user(request)
+        )
+        messages.success(request, _("The settings of %(name)s are saved.") % {"name": channel.name})
+        return redirect("channels:list", slug=workspace.slug)
+    return render(
+        request, "channels/settings.html", {"workspace": workspace, "channel": channel, "form": form}
+    )
+
+
 @workspace_view(Perm.MANAGE_CHANNELS, methods=("POST",))
 def channel_resume(request: HttpRequest, channel_id: int) -> HttpResponse:
     workspace = workspace_of(request)
     channel = get_object_or_404(Channel, pk=channel_id, workspace=workspace)
+    try:
+        channel.connector().check()
+    except ReauthRequired as exc:
+        # The account still cannot post (deactivated, password revoked): saying "active again"
+        # would be wrong, and the engine would pause it at the next post.
+        messages.error(request, exc.message)
+        return redirect("channels:list", slug=workspace.slug)
+    except (PublishError, ValueError, NotImplementedError):
+        pass  # cannot be verified now (network unreachable, no check): resumed as asked
     released = actions.resume_channel(channel=channel, actor=current_user(request))
     messages.success(
         request,

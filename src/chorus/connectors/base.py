@@ -254,6 +254,9 @@ class Connector:
     # --- connecting (classmethods: there is no channel yet) ---------------------------------
     #: The form the user fills to connect (handle + app password, instance URL, site URL...).
     connect_form: ClassVar[type[Any] | None] = None
+    #: The form of the channel's settings page, editing public config once connected (Bluesky's
+    #: AppView). It has `initial_from(config)` and `config_changes(config) -> dict` to merge.
+    settings_form: ClassVar[type[Any] | None] = None
 
     @classmethod
     def begin_connect(

@@ -171,12 +171,14 @@ def test_it_publishes_text_with_facets_and_metrics_follow(
 
     result = connector.publish(target)
     assert result.external_id == f"at://{author.did}/app.bsky.feed.post/{record_key(target)}"
-    # This network does not federate with bsky.app: the link is the record where the account lives.
-    assert result.url == (
-        f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.getRecord"
-        f"?repo={author.did.replace(':', '%3A')}&collection=app.bsky.feed.post&rkey={record_key(target)}"
-    )
-    assert httpx.get(result.url, timeout=30).json()["value"]["text"] == target.text
+    # This network does not federate with bsky.app and no web address is set: the at:// URI.
+    assert result.url == result.external_id
+    record = httpx.get(
+        f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.getRecord",
+        params={"repo": author.did, "collection": "app.bsky.feed.post", "rkey": record_key(target)},
+        timeout=30,
+    ).json()
+    assert record["value"]["text"] == target.text
     bluesky_network.process_all()
 
     post = appview_get(bluesky_network, "app.bsky.feed.getPosts", uris=[result.external_id])["posts"][0]
@@ -321,10 +323,7 @@ def test_the_engine_publishes_a_due_target(
     assert engine.publish_one(target.pk, attempt_id) == "published"
     target.refresh_from_db()
     assert target.status == PostTarget.Status.PUBLISHED
-    assert (
-        target.external_url == f"{channel.config['service']}/xrpc/com.atproto.repo.getRecord?repo="
-        f"{channel.config['did'].replace(':', '%3A')}&collection=app.bsky.feed.post&rkey={record_key(target)}"
-    )
+    assert target.external_url == f"at://{channel.config['did']}/app.bsky.feed.post/{record_key(target)}"
 
 
 def test_it_refreshes_an_expired_session_and_keeps_the_refresh_token(channel: Channel) -> None:

@@ -13,8 +13,19 @@ import pytest
 from chorus.channels.actions import connect_channel
 from chorus.channels.models import Channel
 from chorus.connectors.base import ReauthRequired
-from chorus.connectors.bluesky.client import PUBLIC_APPVIEW, default_appview, post_url
-from chorus.connectors.bluesky.connector import BlueskyConnectForm, BlueskyConnector, record_key
+from chorus.connectors.bluesky.client import (
+    APPVIEW_PROXY,
+    PUBLIC_APPVIEW,
+    appview_of,
+    default_appview,
+    post_url,
+)
+from chorus.connectors.bluesky.connector import (
+    BlueskyConnectForm,
+    BlueskyConnector,
+    BlueskySettingsForm,
+    record_key,
+)
 from tests.conftest import Cast
 from tests.connectors.bluesky.test_connector_faked import fake_network, make_target, xrpc_error  # noqa: F401
 
@@ -22,12 +33,16 @@ pytestmark = pytest.mark.django_db
 DID = "did:plc:author"
 
 
-def bluesky_channel(cast: Cast, service: str, appview: str) -> Channel:
+def bluesky_channel(cast: Cast, service: str, appview: str | None) -> Channel:
+    """appview None: no setting stored (the server's default applies)."""
+    config = {"handle": "ngo.example", "did": DID, "service": service}
+    if appview is not None:
+        config["appview"] = appview
     return connect_channel(
         workspace=cast.workspace,
         kind="bluesky",
         name="@ngo",
-        config={"handle": "ngo.example", "did": DID, "service": service, "appview": appview},
+        config=config,
         credentials={"accessJwt": "access", "refreshJwt": "refresh", "appPassword": "app-pass"},
     )
 
@@ -38,27 +53,45 @@ def _private_urls(settings: Any) -> None:
 
 
 def test_the_default_appview_depends_on_where_the_account_lives() -> None:
-    assert default_appview("https://bsky.social") == PUBLIC_APPVIEW
-    assert default_appview("https://morel.us-east.host.bsky.network") == PUBLIC_APPVIEW
+    assert default_appview("https://bsky.social") == APPVIEW_PROXY == "did:web:api.bsky.app#bsky_appview"
+    assert default_appview("https://morel.us-east.host.bsky.network") == APPVIEW_PROXY
     assert default_appview("https://pds.example.org") == ""  # the PDS itself
     assert default_appview("https://bsky.social.example.org") == ""
+    assert appview_of({"service": "https://bsky.social"}) == APPVIEW_PROXY  # none set: the default
+    assert appview_of({"service": "https://bsky.social", "appview": ""}) == ""  # set to the PDS
 
 
-def test_the_post_link_is_bsky_app_only_on_blueskys_network() -> None:
-    on_bluesky = {
-        "handle": "ngo.bsky.social",
-        "did": DID,
-        "service": "https://bsky.social",
-        "appview": PUBLIC_APPVIEW,
-    }
-    assert post_url(on_bluesky, "3k") == "https://bsky.app/profile/ngo.bsky.social/post/3k"
-    federated = {**on_bluesky, "service": "https://pds.example.org"}  # a PDS set to Bluesky's AppView
-    assert post_url(federated, "3k").startswith("https://bsky.app/")
-    alone = {"handle": "ngo.example", "did": DID, "service": "https://pds.example.org", "appview": ""}
-    assert post_url(alone, "3k") == (
-        "https://pds.example.org/xrpc/com.atproto.repo.getRecord"
-        "?repo=did%3Aplc%3Aauthor&collection=app.bsky.feed.post&rkey=3k"
-    )
+@pytest.mark.parametrize(
+    ("service", "extra", "link"),
+    [
+        ("https://bsky.social", {}, "https://bsky.app/profile/ngo.example/post/3k"),
+        ("https://morel.us-east.host.bsky.network", {}, "https://bsky.app/profile/ngo.example/post/3k"),
+        # A self-hosted PDS may not federate with bsky.app: even with Bluesky's AppView named,
+        # no bsky.app link unless the channel's web address says so.
+        ("https://pds.example.org", {"appview": APPVIEW_PROXY}, f"at://{DID}/app.bsky.feed.post/3k"),
+        ("https://pds.example.org", {}, f"at://{DID}/app.bsky.feed.post/3k"),
+        ("https://bsky.social.example.org", {}, f"at://{DID}/app.bsky.feed.post/3k"),
+        (
+            "https://pds.example.org",
+            {"web_url": "https://social.example.org"},
+            "https://social.example.org/profile/ngo.example/post/3k",
+        ),
+    ],
+)
+def test_the_post_link_follows_where_the_account_lives(
+    service: str, extra: dict[str, str], link: str
+) -> None:
+    assert post_url({"handle": "ngo.example", "did": DID, "service": service, **extra}, "3k") == link
+
+
+def test_a_published_post_on_a_self_hosted_pds_links_to_its_at_uri(cast: Cast, fake_network: Any) -> None:  # noqa: F811
+    fake_network(lambda request: httpx.Response(200, json={"uri": "at://x", "cid": "c"}))
+    channel = bluesky_channel(cast, "https://pds.example.org", appview="")
+    target = make_target(cast, channel, "Bonjour")
+    target.save()
+    result = channel.connector().publish(target)
+    assert result.url == result.external_id == f"at://{DID}/app.bsky.feed.post/{record_key(target)}"
+    assert not result.url.startswith("https://bsky.app")
 
 
 def test_the_connect_form_takes_an_appview_and_the_connection_keeps_it(fake_network: Any) -> None:  # noqa: F811
@@ -90,7 +123,33 @@ def test_the_connect_form_takes_an_appview_and_the_connection_keeps_it(fake_netw
         callback_url="",
         state="",
     )
-    assert default.config["appview"] == ""
+    assert "appview" not in default.config  # a reconnect keeps what the settings page set
+    assert appview_of(default.config) == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("", None),
+        ("did:web:appview.example.org#bsky_appview", "did:web:appview.example.org#bsky_appview"),
+        ("https://appview.example.org/", "https://appview.example.org"),
+    ],
+)
+def test_the_settings_form_takes_a_url_or_a_service_did(typed: str, stored: str | None) -> None:
+    config = {"handle": "ngo.example", "did": DID, "service": "https://pds.example.org"}
+    form = BlueskySettingsForm({"appview": typed, "web_url": ""})
+    assert form.is_valid(), form.errors
+    assert form.config_changes(config) == {"appview": stored or "", "web_url": ""}
+    on_bluesky = BlueskySettingsForm({"appview": "", "web_url": ""})
+    assert on_bluesky.is_valid()
+    assert on_bluesky.config_changes({**config, "service": "https://bsky.social"})["appview"] == APPVIEW_PROXY
+
+
+@pytest.mark.parametrize("typed", ["did:web:appview.example.org", "not a url", "ftp://appview.example.org"])
+def test_the_settings_form_refuses_what_is_not_an_appview(typed: str) -> None:
+    form = BlueskySettingsForm({"appview": typed, "web_url": ""})
+    assert not form.is_valid()
+    assert "appview" in form.errors
 
 
 def test_a_deactivated_account_is_not_connected(fake_network: Any) -> None:  # noqa: F811
@@ -107,21 +166,37 @@ def test_a_deactivated_account_is_not_connected(fake_network: Any) -> None:  # n
 
 
 @pytest.mark.parametrize(
-    ("service", "proxied"), [("https://pds.example.org", False), ("https://bsky.social", True)]
+    ("service", "appview", "proxy"),
+    [
+        ("https://pds.example.org", None, None),  # the default: the PDS itself, no header
+        ("https://pds.example.org", "", None),
+        ("https://bsky.social", None, APPVIEW_PROXY),  # the default on Bluesky's network
+        ("https://pds.example.org", "did:plc:appview#bsky_appview", "did:plc:appview#bsky_appview"),
+    ],
 )
-def test_reads_through_the_pds_name_blueskys_appview_only_on_its_network(
+def test_reads_through_the_pds_name_the_appview_setting_in_atproto_proxy(
     cast: Cast,
     fake_network: Any,  # noqa: F811
     service: str,
-    proxied: bool,
+    appview: str | None,
+    proxy: str | None,
 ) -> None:
     sent = fake_network(lambda request: httpx.Response(200, json={"followersCount": 3}))
-    channel = bluesky_channel(cast, service, appview="")
+    channel = bluesky_channel(cast, service, appview=appview)
     assert channel.connector().account_metrics() == {"followers": 3}
     (request,) = sent
     assert str(request.url).startswith(f"{service}/xrpc/app.bsky.actor.getProfile")
     assert request.headers["Authorization"] == "Bearer access"
-    assert ("atproto-proxy" in request.headers) is proxied
+    assert request.headers.get("atproto-proxy") == proxy
+
+
+def test_an_appview_url_is_read_directly_without_the_accounts_token(cast: Cast, fake_network: Any) -> None:  # noqa: F811
+    sent = fake_network(lambda request: httpx.Response(200, json={"followersCount": 3}))
+    channel = bluesky_channel(cast, "https://pds.example.org", appview="https://appview.example.org")
+    assert channel.connector().account_metrics() == {"followers": 3}
+    (request,) = sent
+    assert str(request.url).startswith("https://appview.example.org/xrpc/app.bsky.actor.getProfile")
+    assert "Authorization" not in request.headers and "atproto-proxy" not in request.headers
 
 
 def test_check_logs_in_afresh_and_keeps_the_new_session(cast: Cast, fake_network: Any) -> None:  # noqa: F811

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from chorus.analytics import tasks
 from chorus.analytics.models import PostSnapshot
-from chorus.channels.actions import connect_channel
+from chorus.channels.actions import connect_channel, pause_channel
 from chorus.channels.models import Channel
 from chorus.connectors.base import ReauthRequired
+from chorus.connectors.bluesky.client import appview_of
 from chorus.connectors.bluesky.connector import BlueskyConnector, record_key
 from chorus.content.models import PostTarget
 from chorus.core import http
@@ -73,10 +74,9 @@ def channel(cast: Cast, bluesky_network: BlueskyNetwork, author: Account, peer_s
 def test_a_self_hosted_pds_defaults_to_itself_as_appview_and_links_to_where_the_account_lives(
     channel: Channel, bluesky_network: BlueskyNetwork
 ) -> None:
-    assert channel.config["appview"] == ""  # not Bluesky's: this PDS does not federate there
+    assert appview_of(channel.config) == ""  # not Bluesky's: this PDS does not federate there
     result = channel.connector()._result("3kabcdefghijk")
-    assert not result.url.startswith("https://bsky.app")
-    assert result.url.startswith(f"{bluesky_network.pds_url}/xrpc/com.atproto.repo.getRecord?")
+    assert result.url == f"at://{channel.config['did']}/app.bsky.feed.post/3kabcdefghijk"
 
 
 def test_a_read_back_settles_with_the_records_own_time(
@@ -181,6 +181,12 @@ def test_check_detects_a_revoked_app_password(
     channel.refresh_from_db()
     with pytest.raises(ReauthRequired, match="Bluesky refused the saved app password"):
         channel.connector().check()
+    # On the Channels page, the button says so (the cached session alone still looked "Connected").
+    page = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/{channel.pk}/check/", follow=True
+    )
+    assert "Bluesky refused the saved app password; reconnect" in page.content.decode()
+    assert "Connected as" not in page.content.decode()
 
 
 def test_reconnecting_a_deactivated_account_says_it_is_still_deactivated(
@@ -189,6 +195,81 @@ def test_reconnecting_a_deactivated_account_says_it_is_still_deactivated(
     author: Account,  # noqa: F811
     peer_settings: Any,  # noqa: F811
 ) -> None:
+    channel = connect(cast, bluesky_network, author.handle, author.password)
     pds_call(bluesky_network, author, "com.atproto.server.deactivateAccount", {})
     with pytest.raises(ReauthRequired, match="still not active"):
-        connect(cast, bluesky_network, author.handle, author.password)
+        channel.connector().check()
+    pause_channel(channel=channel, reason="This Bluesky account is deactivated.")
+
+    # Reconnecting from the Channels page, as a person does: refused, the channel stays paused.
+    page = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/connect/bluesky/",
+        {"handle": author.handle, "app_password": author.password, "service": bluesky_network.pds_url},
+    )
+    assert page.status_code == 200
+    assert "This Bluesky account is still not active (deactivated)" in page.content.decode()
+    channel.refresh_from_db()
+    assert channel.status == Channel.Status.PAUSED
+    assert Channel.objects.filter(workspace=cast.workspace, kind="bluesky").count() == 1
+    # "Resume" on the Channels page checks first: still deactivated, so it stays paused.
+    resumed = cast.client_for(cast.owner).post(
+        f"/w/{cast.workspace.slug}/channels/{channel.pk}/resume/", follow=True
+    )
+    assert "still not active (deactivated)" in resumed.content.decode()
+    assert "is active again" not in resumed.content.decode()
+    channel.refresh_from_db()
+    assert channel.status == Channel.Status.PAUSED
+
+
+def test_analytics_are_collected_through_the_appview_set_on_the_channels_settings_page(
+    cast: Cast,
+    owner_client: Any,
+    channel: Channel,
+    bluesky_network: BlueskyNetwork,
+    monkeypatch: Any,
+) -> None:
+    """The AppView named by its service DID, as a self-hosted network's admin gives it: the PDS
+    proxies every app.bsky.* read there (before, Chorus named Bluesky's AppView and the PDS
+    answered 500, "Bluesky: Internal Server Error" on the post page)."""
+    appview = f"{bluesky_network.appview_did}#bsky_appview"
+    response = owner_client.post(
+        f"/w/{cast.workspace.slug}/channels/{channel.pk}/settings/", {"appview": appview, "web_url": ""}
+    )
+    assert response.status_code == 302, response.content.decode()
+    channel.refresh_from_db()
+    assert channel.config["appview"] == appview
+
+    sent: list[httpx.Request] = []
+    real_client = http.client
+
+    def recording_client(**kwargs: Any) -> httpx.Client:
+        session = real_client(**kwargs)
+        session.event_hooks["request"].append(sent.append)
+        return session
+
+    monkeypatch.setattr(http, "client", recording_client)
+    target = make_target(cast, channel, "Merci à toutes et à tous 🌱")
+    actions.schedule(target, actor=cast.owner, when=timezone.now() - dt.timedelta(seconds=1))
+    attempt_id, _claimed = dispatch.claim_due()
+    assert engine.publish_one(target.pk, attempt_id) == "published"
+    target = PostTarget.objects.get(pk=target.pk)
+    assert target.external_url == target.external_id  # the at:// URI: no bsky.app on this network
+
+    fan = create_account(bluesky_network)
+    bluesky_network.process_all()
+    view = appview_get(bluesky_network, "app.bsky.feed.getPosts", uris=[target.external_id])["posts"][0]
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    subject = {"uri": view["uri"], "cid": view["cid"]}
+    write_record(bluesky_network, fan, "app.bsky.feed.like", {"subject": subject, "createdAt": now})
+    write_record(bluesky_network, fan, "app.bsky.feed.repost", {"subject": subject, "createdAt": now})
+    bluesky_network.process_all()
+
+    sent.clear()
+    assert tasks.collect_post_metrics.call(target.pk) == "collected"
+    snapshot = PostSnapshot.objects.filter(target=target).latest("taken_at")
+    assert snapshot.metrics["likes"] == 1 and snapshot.metrics["reposts"] == 1
+    assert snapshot.metrics["replies"] == 0
+    reads = [r for r in sent if "/xrpc/app.bsky." in r.url.path]
+    assert reads and all(str(r.url).startswith(bluesky_network.pds_url) for r in reads)
+    assert all(r.headers.get("atproto-proxy") == appview for r in reads)
+    assert channel.connector().account_metrics()["posts"] == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from django.utils.translation import gettext
@@ -41,25 +41,58 @@ def is_bluesky_pds(service: str) -> bool:
 
 
 def default_appview(service: str) -> str:
-    """The AppView a channel reads counters from when none is given: Bluesky's for Bluesky's own
-    PDSes; "" otherwise, meaning the PDS itself, which forwards app.bsky.* reads to the AppView
-    it is configured with (a self-hosted network's own, or Bluesky's for a federated PDS)."""
-    return PUBLIC_APPVIEW if is_bluesky_pds(service) else ""
+    """The AppView a channel reads counters from when none is given: Bluesky's own (named to the
+    PDS by its service DID) for Bluesky's PDSes; "" otherwise, meaning the PDS itself with no
+    `atproto-proxy` header, which forwards app.bsky.* reads to the AppView it is set up with (a
+    self-hosted network's own, or Bluesky's for a federated PDS)."""
+    return APPVIEW_PROXY if is_bluesky_pds(service) else ""
 
 
-def federates_with_bluesky(config: dict[str, Any]) -> bool:
-    """The account is seen on bsky.app: its reads go to Bluesky's AppView."""
-    appview = str(config.get("appview") or "").rstrip("/")
-    return appview == PUBLIC_APPVIEW or (not appview and is_bluesky_pds(str(config.get("service") or "")))
+def appview_of(config: dict[str, Any]) -> str:
+    """The channel's AppView setting, or the default for its server when none was set."""
+    if "appview" in config:
+        return str(config.get("appview") or "")
+    return default_appview(str(config.get("service") or ""))
+
+
+def is_service_ref(appview: str) -> bool:
+    """An AppView named by its service DID (`did:web:api.bsky.app#bsky_appview`): asked through
+    the PDS with an `atproto-proxy` header; any other non-empty setting is a URL asked directly."""
+    return appview.startswith("did:") and "#" in appview
+
+
+def clean_appview(value: str) -> str:
+    """The AppView setting as stored: "" (the PDS itself), a service DID, or a URL that passes the
+    SSRF guard. Raises ValueError (translated) on anything else."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    if value.startswith("did:"):
+        if not is_service_ref(value) or " " in value:
+            raise ValueError(
+                gettext("Give the AppView's service DID with its service id, e.g. %(example)s.")
+                % {"example": APPVIEW_PROXY}
+            )
+        return value
+    return http.check_public_url(value)
+
+
+def web_base(config: dict[str, Any]) -> str:
+    """Where people open posts and profiles: bsky.app for an account on Bluesky's own PDSes; the
+    channel's web address (its AppView's web client) otherwise, "" when none is set. A PDS that is
+    not Bluesky's may not federate with bsky.app, so it never gets a bsky.app link by default."""
+    if is_bluesky_pds(str(config.get("service") or "")):
+        return BLUESKY_WEB
+    return str(config.get("web_url") or "").rstrip("/")
 
 
 def post_url(config: dict[str, Any], rkey: str) -> str:
-    """Where a person opens the post: bsky.app for an account on Bluesky's network; otherwise the
-    record on the PDS where the account lives (bsky.app would not find it)."""
-    if federates_with_bluesky(config):
-        return f"{BLUESKY_WEB}/profile/{config['handle']}/post/{rkey}"
-    query = urlencode({"repo": config["did"], "collection": POST_COLLECTION, "rkey": rkey})
-    return f"{str(config['service']).rstrip('/')}/xrpc/com.atproto.repo.getRecord?{query}"
+    """The post's public link: on the web client where the account is seen (see `web_base`),
+    else its at:// URI, which any AT Protocol client opens."""
+    web = web_base(config)
+    if web:
+        return f"{web}/profile/{config['handle']}/post/{rkey}"
+    return f"at://{config['did']}/{POST_COLLECTION}/{rkey}"
 
 
 def record_time(record: dict[str, Any] | None) -> dt.datetime | None:

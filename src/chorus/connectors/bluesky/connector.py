@@ -41,14 +41,16 @@ from chorus.core import http
 from . import amplifiers, linkcard, media
 from . import inbox as inbox_notes
 from .client import (
-    APPVIEW_PROXY,
     DEFAULT_SERVICE,
     POST_COLLECTION,
     XrpcClient,
+    appview_of,
+    clean_appview,
     default_appview,
-    federates_with_bluesky,
+    is_service_ref,
     post_url,
     record_time,
+    web_base,
 )
 from .facets import MAX_GRAPHEMES, MENTION_RE, detect_facets, grapheme_count, split_thread
 
@@ -83,6 +85,24 @@ def record_key(target: PostTarget, index: int = 0) -> str:
     return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
+APPVIEW_HELP = _(
+    "Where likes, reposts and replies are read: a service DID such as "
+    "did:web:api.bsky.app#bsky_appview (asked through your server), or an AppView URL. Leave empty "
+    "for the default: Bluesky's AppView on Bluesky's servers, your server itself otherwise."
+)
+WEB_URL_HELP = _(
+    "Where people open your posts, e.g. your network's web app. Posts on Bluesky's servers link to "
+    "bsky.app; elsewhere, leave empty to link with the post's at:// address."
+)
+
+
+def _clean_appview_field(value: Any) -> str:
+    try:
+        return clean_appview(str(value or ""))
+    except (ValueError, http.UnsafeURL) as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 class BlueskyConnectForm(forms.Form):
     handle = forms.CharField(label=_("Handle"), max_length=253, help_text=_("e.g. ourngo.bsky.social"))
     app_password = forms.CharField(
@@ -96,14 +116,13 @@ class BlueskyConnectForm(forms.Form):
         initial=DEFAULT_SERVICE,
         help_text=_("Only for self-hosted servers."),
     )
-    appview = forms.URLField(
+    appview = forms.CharField(
         label=_("AppView"),
         required=False,
-        help_text=_(
-            "Where likes and reposts are read. Leave empty: Bluesky's AppView for bsky.social, "
-            "the server itself otherwise (it asks the AppView it is set up with)."
-        ),
+        max_length=300,
+        help_text=APPVIEW_HELP,
     )
+    web_url = forms.URLField(label=_("Web address for post links"), required=False, help_text=WEB_URL_HELP)
 
     def clean_handle(self) -> str:
         return str(self.cleaned_data["handle"]).strip().lstrip("@").lower()
@@ -116,11 +135,33 @@ class BlueskyConnectForm(forms.Form):
             raise ValidationError(str(exc)) from exc
 
     def clean_appview(self) -> str:
-        appview = str(self.cleaned_data.get("appview") or "").rstrip("/")
-        try:
-            return http.check_public_url(appview) if appview else ""
-        except http.UnsafeURL as exc:
-            raise ValidationError(str(exc)) from exc
+        return _clean_appview_field(self.cleaned_data.get("appview"))
+
+    def clean_web_url(self) -> str:
+        return str(self.cleaned_data.get("web_url") or "").rstrip("/")
+
+
+class BlueskySettingsForm(forms.Form):
+    """What a channel's settings page edits (public config): where counters are read and where
+    post links point. Empty fields take the default for the channel's server."""
+
+    appview = forms.CharField(label=_("AppView"), required=False, max_length=300, help_text=APPVIEW_HELP)
+    web_url = forms.URLField(label=_("Web address for post links"), required=False, help_text=WEB_URL_HELP)
+
+    @classmethod
+    def initial_from(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return {"appview": appview_of(config), "web_url": str(config.get("web_url") or "")}
+
+    def clean_appview(self) -> str:
+        return _clean_appview_field(self.cleaned_data.get("appview"))
+
+    def clean_web_url(self) -> str:
+        return str(self.cleaned_data.get("web_url") or "").rstrip("/")
+
+    def config_changes(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config keys to store: an empty AppView means the default for the server."""
+        appview = self.cleaned_data["appview"] or default_appview(str(config.get("service") or ""))
+        return {"appview": appview, "web_url": self.cleaned_data["web_url"]}
 
 
 class BlueskyConnector(Connector):
@@ -143,6 +184,7 @@ class BlueskyConnector(Connector):
     quotas = (Quota("write_points", 5000, dt.timedelta(hours=1)),)
     idempotent = True
     connect_form = BlueskyConnectForm
+    settings_form = BlueskySettingsForm
 
     # --- the composer -----------------------------------------------------------------------
     def count_text(self, text: str) -> tuple[int, int | None]:
@@ -165,15 +207,16 @@ class BlueskyConnector(Connector):
                 % {"reason": exc.message}
             ) from exc
         _refuse_inactive(session)  # a reconnect must not report "Active" for a deactivated account
-        appview = str(data.get("appview") or "").rstrip("/") or default_appview(service)
+        config = {"handle": session["handle"], "did": session["did"], "service": service}
+        # Only what was typed: a reconnect keeps the AppView and web address set on the channel's
+        # settings page; a channel without them reads the server's default (`appview_of`).
+        if data.get("appview"):
+            config["appview"] = str(data["appview"]).rstrip("/")
+        if data.get("web_url"):
+            config["web_url"] = str(data["web_url"]).rstrip("/")
         return ConnectResult(
             name=f"@{session['handle']}",
-            config={
-                "handle": session["handle"],
-                "did": session["did"],
-                "service": service,
-                "appview": appview,
-            },
+            config=config,
             credentials={
                 "accessJwt": session["accessJwt"],
                 "refreshJwt": session["refreshJwt"],
@@ -441,7 +484,7 @@ class BlueskyConnector(Connector):
 
     def amplifiers(self, target: PostTarget) -> list[Amplifier]:
         uri = target.external_id or self._result(record_key(target)).external_id
-        web = amplifiers.WEB if federates_with_bluesky(self.channel.config) else ""
+        web = web_base(self.channel.config)
         return amplifiers.read(
             lambda nsid, **params: self._with_refresh(lambda: self._appview().query(nsid, **params)), uri, web
         )
@@ -459,20 +502,23 @@ class BlueskyConnector(Connector):
         )
 
     def _appview(self) -> XrpcClient:
-        """Public app.bsky.* reads: the channel's AppView setting, or the PDS itself."""
-        appview = str(self.channel.config.get("appview") or "")
-        if appview:
-            return XrpcClient(appview)  # public reads need no token
-        return self._pds_appview()
+        """app.bsky.* reads, by the channel's AppView setting (`appview_of`): a URL is asked
+        directly (public reads need no token); a service DID through the PDS, named in
+        `atproto-proxy`; none, through the PDS with no header, which forwards the read to the
+        AppView it is set up with. Naming Bluesky's AppView to a self-hosted PDS that does not
+        know it makes every read answer 500."""
+        appview = appview_of(self.channel.config)
+        if appview and not is_service_ref(appview):
+            return XrpcClient(appview)
+        return self._pds_reads()
 
-    def _pds_appview(self) -> XrpcClient:
-        """app.bsky.* reads through the PDS (with the account's token, for reads that need it).
-        The PDS forwards them to the AppView it is set up with; we name Bluesky's AppView in
-        `atproto-proxy` only for an account on Bluesky's network — a self-hosted PDS that does
-        not know that service answers 500 to every read."""
+    def _pds_reads(self) -> XrpcClient:
+        """The PDS with the account's token, for app.bsky.* reads that need it (notifications),
+        with the AppView setting's service DID when it is one."""
         pds = self._pds()
-        if federates_with_bluesky(self.channel.config):
-            pds.headers["atproto-proxy"] = APPVIEW_PROXY
+        appview = appview_of(self.channel.config)
+        if is_service_ref(appview):
+            pds.headers["atproto-proxy"] = appview
         return pds
 
     def _with_refresh(self, call: Callable[[], T]) -> T:
@@ -491,14 +537,15 @@ class BlueskyConnector(Connector):
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
         state_next = inbox_notes.next_cursor(cursor)
         data = self._with_refresh(
-            lambda: self._pds().list_notifications(limit=self.inbox_page_size, cursor=state_next)
+            lambda: self._pds_reads().list_notifications(limit=self.inbox_page_size, cursor=state_next)
         )
-        return inbox_notes.sweep_page(data, cursor)
+        config = self.channel.config
+        return inbox_notes.sweep_page(data, cursor, web=web_base(config), own_did=str(config["did"]))
 
     def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
         """updateSeen up to the sweep's newest notification, once the inbox has stored them."""
         if page.seen_at:
-            self._with_refresh(lambda: self._pds().update_seen(page.seen_at))
+            self._with_refresh(lambda: self._pds_reads().update_seen(page.seen_at))
 
     def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
         from chorus.connectors.inbox import ReplyResult

@@ -16,7 +16,7 @@ from typing import Any
 
 from chorus.connectors.inbox import InboxEntry, InboxPage
 
-from .client import LIKE_COLLECTION, TID_ALPHABET_REPLY
+from .client import BLUESKY_WEB, LIKE_COLLECTION, TID_ALPHABET_REPLY
 
 __all__ = ["LIKE_COLLECTION"]
 
@@ -28,15 +28,18 @@ def parse_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def post_url(uri: str, handle: str) -> str:
-    # at://did/app.bsky.feed.post/rkey → https://bsky.app/profile/handle/post/rkey
+def post_url(uri: str, handle: str, web: str = BLUESKY_WEB) -> str:
+    # at://did/app.bsky.feed.post/rkey → <web>/profile/handle/post/rkey; without a web client
+    # where the channel's network is seen, the at:// URI itself.
     parts = uri.removeprefix("at://").split("/")
+    if not web:
+        return uri if uri.startswith("at://") else ""
     if len(parts) != 3 or parts[1] != "app.bsky.feed.post":
-        return f"https://bsky.app/profile/{handle}" if handle else ""
-    return f"https://bsky.app/profile/{handle or parts[0]}/post/{parts[2]}"
+        return f"{web}/profile/{handle}" if handle else ""
+    return f"{web}/profile/{handle or parts[0]}/post/{parts[2]}"
 
 
-def to_entry(note: dict[str, Any]) -> InboxEntry:
+def to_entry(note: dict[str, Any], web: str = BLUESKY_WEB) -> InboxEntry:
     author = note.get("author") or {}
     record = note.get("record") or {}
     reason = str(note.get("reason") or "")
@@ -61,7 +64,7 @@ def to_entry(note: dict[str, Any]) -> InboxEntry:
         author_name=str(author.get("displayName") or ""),
         created_at=parse_time(str(note.get("indexedAt") or record.get("createdAt"))),
         text=str(record.get("text") or ""),
-        url=post_url(str(note["uri"]), handle),
+        url=post_url(str(note["uri"]), handle, web),
         root_id=str(root.get("uri") or ""),
         parent_id=str(parent.get("uri") or ""),
         extra=extra,
@@ -77,8 +80,11 @@ def _when(note: dict[str, Any]) -> dt.datetime:
     return parse_time(str(note.get("indexedAt") or "1970-01-01T00:00:00Z"))
 
 
-def sweep_page(data: dict[str, Any], cursor: str | None) -> InboxPage:
-    """One page of listNotifications, read against the stored sweep state."""
+def sweep_page(
+    data: dict[str, Any], cursor: str | None, *, web: str = BLUESKY_WEB, own_did: str = ""
+) -> InboxPage:
+    """One page of listNotifications, read against the stored sweep state. Our own posts (a
+    thread's continuation replying to its first part) are never inbox entries."""
     state = json.loads(cursor) if cursor else {}
     done = str(state.get("done") or "")
     notes = list(data.get("notifications") or [])
@@ -90,18 +96,19 @@ def sweep_page(data: dict[str, Any], cursor: str | None) -> InboxPage:
     floor = parse_time(done) - OVERLAP if done else None
     fresh = [n for n in notes if floor is None or _when(n) >= floor]
     reached_done = len(fresh) < len(notes)
+    entries = [
+        to_entry(n, web) for n in fresh if not own_did or (n.get("author") or {}).get("did") != own_did
+    ]
     following = str(data.get("cursor") or "")
     if reached_done or not following or not notes:
         finished = max((t for t in (top, done) if t), key=parse_time, default="")
         return InboxPage(
-            [to_entry(n) for n in fresh],
+            entries,
             json.dumps({"done": finished, "top": "", "next": ""}),
             more=False,
             seen_at=_just_after(finished) if finished else "",
         )
-    return InboxPage(
-        [to_entry(n) for n in fresh], json.dumps({"done": done, "top": top, "next": following}), more=True
-    )
+    return InboxPage(entries, json.dumps({"done": done, "top": top, "next": following}), more=True)
 
 
 def _just_after(stamp: str) -> str:
