@@ -94,3 +94,11 @@ class NotableForm(forms.Form):
             "An account that reposts or quotes a post counts as notable from this many followers on."
         ),
     )
+
+
+class LogoForm(forms.Form):
+    logo = forms.FileField(
+        label=_("Logo on the cover of reports"),
+        help_text=_("An image (PNG, JPEG or WebP); it is added to the media library."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )

@@ -240,6 +240,16 @@ class AnalyticsSettings(models.Model):
     notable_followers = models.PositiveBigIntegerField(
         _("notable amplifier: at least this many followers"), default=DEFAULT_NOTABLE_FOLLOWERS
     )
+    # The logo on the cover of reports: an image of the media library (it entered through
+    # chorus.media.actions.upload, sniffed, bounded and scrubbed like every file).
+    report_logo = models.ForeignKey(
+        "media.MediaAsset",
+        verbose_name=_("report logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"analytics settings of {self.workspace_id}"
