@@ -65,7 +65,8 @@ def format_number(value: int | float | None, decimals: int | None = None) -> str
         return ""
     if decimals is None:
         decimals = 2 if isinstance(value, float) and not float(value).is_integer() else 0
-    return formats.number_format(value, decimals, force_grouping=True)
+    # Django's number_format cuts extra decimals off; people expect them rounded (2.66 → 2.7).
+    return formats.number_format(round(value, decimals), decimals, force_grouping=True)
 
 
 def format_percent(value: float | None, decimals: int = 1, *, signed: bool = False) -> str:
