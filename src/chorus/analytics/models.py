@@ -8,6 +8,8 @@ available", never 0.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
@@ -321,3 +323,12 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"share link until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def period(self) -> str:
+        """The report's period in the reader's words (du 1 novembre 2026 au 30 novembre 2026)."""
+        from chorus.core.formatting import format_period
+
+        return format_period(
+            dt.date.fromisoformat(self.spec["start"]), dt.date.fromisoformat(self.spec["end"])
+        )

@@ -113,6 +113,8 @@ LABELS = {
 PERCENT_KEYS = {"engagement_rate", "follower_growth_pct"}
 TEXT_KEYS = {"metric", "channel", "name", "rank", "post", "account", "handle", "kind", "url", "note"}
 DATE_KEYS = {"published_at", "first_seen"}
+# Tables of figures per channel, campaign, tag or author: a column no channel gives is left out.
+FIGURE_TABLES = ("growth", "channels", "campaigns", "tags", "authors")
 # Tables with more columns than fit across a portrait A4 page get a landscape page.
 PORTRAIT_COLUMNS = 8
 
@@ -333,9 +335,9 @@ def _rank(value: str) -> str:
 
 def display_tables(data: ReportData) -> list[Table]:
     """The rows CSV and XLSX write, as people read them in the PDF and the HTML view: the same
-    numbers (one source), translated labels, the reader's number and date formats. Columns that
-    no channel in scope gives ("not available" in every row) are left out of wide tables and
-    named in a note, so a table of 15 columns fits the page."""
+    numbers (one source), translated labels, the reader's number and date formats. In tables of
+    figures, columns that no channel in scope gives ("not available" in every row) are left out
+    and named in a note; a table still wider than a portrait page gets a landscape page."""
     tz = data.workspace.timezone
     out = []
     for section, rows in section_rows(data).items():
@@ -372,7 +374,7 @@ def display_tables(data: ReportData) -> list[Table]:
             continue
         note = ""
         keep = list(range(len(keys)))
-        if len(keys) > PORTRAIT_COLUMNS and body:
+        if section in FIGURE_TABLES and body:
             empty = [i for i in keep if i > 0 and all(row[i] is None for row in body)]
             keep = [i for i in keep if i not in empty]
             if empty:

@@ -1,7 +1,7 @@
 """`{% load chorus_format %}`: the one formatter (chorus.core.formatting) as template filters.
 
 `{{ d|day }}`, `{{ d|day:"short" }}`, `{{ instant|when:workspace.timezone }}` (the zone named),
-`{{ n|num }}`, `{{ n|num:1 }}`, `{{ change|percent }}` (signed)."""
+`{{ n|num }}`, `{{ n|num:1 }}`, `{{ change|percent }}` (signed), `{{ rate|percent:"plain" }}`."""
 
 from __future__ import annotations
 
@@ -33,5 +33,6 @@ def num(value: Any, decimals: int | None = None) -> str:
 
 
 @register.filter
-def percent(value: float | None) -> str:
-    return formatting.format_percent(value, signed=True)
+def percent(value: float | None, style: str = "signed") -> str:
+    """A change (+5,8 %), or with "plain" a share such as an engagement rate (4,1 %)."""
+    return formatting.format_percent(value, signed=style != "plain")
