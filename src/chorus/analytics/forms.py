@@ -22,8 +22,8 @@ class _WorkspaceForm(forms.Form):
 
 
 class ReportForm(_WorkspaceForm):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     sections = forms.MultipleChoiceField(
         label=_("Sections"),
         choices=list(SECTIONS.items()),
