@@ -18,8 +18,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 WORDS = {
-    "en": {"view": "View", "cover": "Results report", "zone": "Paris (Europe/Paris)", "metric": "Followers at end"},
-    "fr": {"view": "Afficher", "cover": "Rapport de résultats", "zone": "Paris (Europe/Paris)", "metric": "Abonnés à la fin"},
+    "en": {
+        "view": "View",
+        "cover": "Results report",
+        "zone": "Paris (Europe/Paris)",
+        "metric": "Followers at end",
+    },
+    "fr": {
+        "view": "Afficher",
+        "cover": "Rapport de résultats",
+        "zone": "Paris (Europe/Paris)",
+        "metric": "Abonnés à la fin",
+    },
 }
 
 
@@ -49,7 +59,9 @@ def test_the_report_view_reads_well_in_each_language_on_desktop_and_phone(
         expect(page.locator("table[data-section=summary]")).to_contain_text(words["metric"])
         charts = page.locator(".report img.chart")
         expect(charts).to_have_count(2)
-        loaded = page.evaluate("() => [...document.querySelectorAll('.report img.chart')].map(i => i.naturalWidth)")
+        loaded = page.evaluate(
+            "() => [...document.querySelectorAll('.report img.chart')].map(i => i.naturalWidth)"
+        )
         assert all(width > 300 for width in loaded), loaded
         # No report section is wider than the window: wide tables scroll inside their section.
         overflow = page.evaluate(

@@ -22,7 +22,9 @@ class _WorkspaceForm(forms.Form):
 
 
 class ReportForm(_WorkspaceForm):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     sections = forms.MultipleChoiceField(
         label=_("Sections"),

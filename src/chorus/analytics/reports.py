@@ -581,7 +581,7 @@ def send_report(report_id: int) -> str:
     message = EmailMessage(
         subject=data.title,
         body=_("The %(name)s report for %(start)s to %(end)s is attached (PDF and XLSX).")
-        % {"name": report.name, "start": start, "end": end},
+        % {"name": report.name, "start": formatting.format_date(start), "end": formatting.format_date(end)},
         to=report.recipient_list,
     )
     stem = f"{report.workspace.slug}-{start}-{end}"
