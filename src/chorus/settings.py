@@ -297,7 +297,14 @@ CHORUS_CLAIM_LEASE_SECONDS = env_int("CHORUS_CLAIM_LEASE_SECONDS", 300)  # claim
 CHORUS_SEND_LEASE_SECONDS = env_int("CHORUS_SEND_LEASE_SECONDS", 180)  # > any HTTP timeout
 CHORUS_RECOVER_EVERY_SECONDS = env_int("CHORUS_RECOVER_EVERY_SECONDS", 30)
 CHORUS_UNKNOWN_GIVE_UP_SECONDS = env_int("CHORUS_UNKNOWN_GIVE_UP_SECONDS", 3600)
-CHORUS_MAX_ATTEMPTS = env_int("CHORUS_MAX_ATTEMPTS", 5)
+CHORUS_MAX_ATTEMPTS = env_int("CHORUS_MAX_ATTEMPTS", 5)  # internal errors before sending only
+# Transient network failures retry (capped exponential backoff with jitter) for this long after
+# the post's scheduled time, then the post is held for a person. Empty: each workspace's
+# late-publishing tolerance (Workspace.late_tolerance_minutes) is its horizon.
+CHORUS_RETRY_HORIZON_SECONDS = env_int("CHORUS_RETRY_HORIZON_SECONDS", 0) or None
+# A channel whose host does not answer is asked again by one probe at a time, backing off from
+# CHORUS_RETRY_BASE_SECONDS up to this many seconds between probes.
+CHORUS_PROBE_MAX_SECONDS = float(env_str("CHORUS_PROBE_MAX_SECONDS", "60"))
 CHORUS_RETRY_BASE_SECONDS = float(env_str("CHORUS_RETRY_BASE_SECONDS", "5"))
 CHORUS_RETRY_MAX_SECONDS = float(env_str("CHORUS_RETRY_MAX_SECONDS", "900"))
 # Extra connector kinds (kind=dotted.path,...): only tests and benchmarks use it (the sink).

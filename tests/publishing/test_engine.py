@@ -95,21 +95,39 @@ def test_a_429_waits_for_retry_after_without_counting_an_attempt(due_target):
     assert dispatch.claim_due()[1] == []  # not before Retry-After
 
 
-def test_transient_errors_back_off_then_fail_with_the_reason(due_target, settings):
-    settings.CHORUS_MAX_ATTEMPTS = 3
+def test_transient_errors_back_off_within_the_horizon_then_hold_for_a_person(due_target, settings):
+    """Issue 14: a 5xx retries with capped exponential backoff and jitter until the retry
+    horizon after the post's time is used up, then the post is held for a person with the
+    reason, never failed; its scheduled time is kept throughout."""
     settings.CHORUS_RETRY_BASE_SECONDS = 10
+    settings.CHORUS_RETRY_HORIZON_SECONDS = 120
     fault(due_target.channel, "500")
+    scheduled_at = due_target.scheduled_at
     outcomes = []
     for _ in range(3):
         PostTarget.objects.filter(pk=due_target.pk).update(due_at=timezone.now())  # skip the wait
         outcomes.append(claim_and_publish(due_target))
         due_target.refresh_from_db()
-        if due_target.status == S.SCHEDULED:
-            assert due_target.due_at > timezone.now() + dt.timedelta(seconds=9)
-    assert outcomes == ["retry", "retry", "failed"]
-    assert due_target.status == S.FAILED
-    assert "HTTP 500" in due_target.error_message and "3 attempts" in due_target.error_message
+        deadline = scheduled_at + dt.timedelta(seconds=120)
+        # attempt n waits [c/2, c] with c = 10·2^n, never past the horizon
+        ceiling = 10 * 2 ** (due_target.attempts - 1)
+        assert timezone.now() + dt.timedelta(seconds=ceiling / 2 - 1) <= due_target.due_at <= deadline
+    assert outcomes == ["retry", "retry", "retry"]
+    assert due_target.status == S.SCHEDULED and due_target.scheduled_at == scheduled_at
+    # The horizon is used up (the post's time is now 3 minutes ago): held, not failed.
+    earlier = timezone.now() - dt.timedelta(minutes=3)
+    PostTarget.objects.filter(pk=due_target.pk).update(due_at=timezone.now(), scheduled_at=earlier)
+    assert claim_and_publish(due_target) == "held"
+    due_target.refresh_from_db()
+    assert due_target.status == S.SCHEDULED and due_target.hold_reason == PostTarget.Hold.RETRY_HORIZON
+    assert "HTTP 500" in due_target.error_text and "2 minutes" in due_target.error_text
+    assert dispatch.claim_due()[1] == []  # a person decides
     assert SinkPost.objects.count() == 0
+    assert Notification.objects.filter(kind="publish_held").exists()
+    actions.release_hold(due_target, actor=due_target.workspace.memberships.get(role="owner").user)
+    due_target.refresh_from_db()
+    assert due_target.scheduled_at == earlier  # "Publish now anyway" keeps its time too
+    assert dispatch.claim_due()[1] == [due_target.pk]
 
 
 def test_a_timeout_after_sending_is_unknown_then_reconciled_without_a_duplicate(due_target):

@@ -165,14 +165,10 @@ def test_bulk_import_media_urls_are_clean(cast: Cast, tmp_path, settings):
     photo = jpeg_with_location(tmp_path / "remote.jpg").read_bytes()
     http.set_transport_for_tests(httpx.MockTransport(lambda request: httpx.Response(200, content=photo)))
     try:
+        from chorus.bulk.rows import PlannedRow
 
-        class Row:  # the two fields _fetch_media reads and writes
-            media_urls = ["https://example.org/remote.jpg"]
-            media_names: list[str] = []
-            errors: list[object] = []
-
-        row = Row()
-        _fetch_media(cast.workspace, cast.owner, row)  # type: ignore[arg-type]
+        row = PlannedRow(2, [], media_urls=["https://example.org/remote.jpg"])
+        _fetch_media(cast.workspace, cast.owner, row)
     finally:
         http.set_transport_for_tests(None)
     assert row.errors == [] and row.media_names == ["remote.jpg"]

@@ -61,6 +61,24 @@ def test_api_ids_beyond_int64_are_a_422_naming_the_field(api, url):
         assert any(name in body for name in ("target_id", "asset_id", "folder", "before")), body
 
 
+def test_a_path_id_beyond_int64_answers_in_the_refusal_shape(api):
+    response = api("post", f"/api/workspaces/campaign/boosts/{BIG}/pause")
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "out_of_range"
+    assert set(body["fields"]) == {"boost_id"}
+    assert "out of range" in body["message"]
+
+
+def test_a_body_that_does_not_fit_the_schema_answers_in_the_refusal_shape(api):
+    response = api("post", "/api/workspaces/campaign/posts", {"text": 5})
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "channel_ids" in body["fields"] and "channel_ids" in body["message"]
+    assert body["detail"] and body["detail"][0]["loc"]
+
+
 def test_a_body_id_beyond_int64_is_a_422_naming_the_field(api):
     response = api("post", "/api/workspaces/campaign/posts", {"text": "x", "channel_ids": [BIG]})
     assert response.status_code == 422, response.content

@@ -120,3 +120,20 @@ def test_budget_errors_are_network_errors_for_callers():
     assert issubclass(http.TooLarge, __import__("httpx").TransportError)
     started = time.monotonic()
     assert http.budget("page").deadline < 60 and started
+
+
+def test_a_pds_on_a_private_address_is_refused_with_the_setting_named(guarded, owner_client):
+    """The Bluesky connect page with a self-hosted PDS on 127.0.0.1: the refusal says which
+    setting allows it, in English and in French."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    url = reverse("channels:connect", kwargs={"slug": "campaign", "kind": "bluesky"})
+    form = {"handle": "ngo.test", "app_password": "x", "service": "http://127.0.0.1:2583"}
+    page = owner_client.post(url, form).content.decode()
+    assert "127.0.0.1 is not a public address" in page
+    assert "set CHORUS_ALLOW_PRIVATE_URLS=true" in page
+    with translation.override("fr"), pytest.raises(http.UnsafeURL) as refused:
+        http.check_public_url("http://127.0.0.1:2583/")
+    assert "n’est pas une adresse publique" in str(refused.value)
+    assert "CHORUS_ALLOW_PRIVATE_URLS=true" in str(refused.value)

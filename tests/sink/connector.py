@@ -7,6 +7,9 @@ Channel config controls it:
                  "timeout_before" (connect timeout, nothing sent), "timeout_after" (the post IS
                  created, then the response is lost)
   retry_after    seconds announced by the 429 (default 1)
+  unreachable    every request fails as if the host refused the connection (Unreachable, host
+                 "sink.invalid:4430"); the request is still counted (SinkRequest, fault
+                 "unreachable") so tests see how often the host was asked
   reject_words   texts containing one of these are rejected permanently (ContentRejected)
   idempotent     dedupe creates by marker like Mastodon's Idempotency-Key (default false: the
                  harder case, where only our no-blind-retry rule prevents duplicates)
@@ -31,6 +34,7 @@ from chorus.connectors.base import (
     PublishResult,
     RateLimited,
     Transient,
+    Unreachable,
 )
 from chorus.content.models import PostTarget
 from tests.sink.models import SinkPost, SinkRequest
@@ -188,6 +192,8 @@ class SinkConnector(Connector):
         rate = float(self._config("fault_rate", 0))  # type: ignore[arg-type]
         if rate and random.random() < rate:
             fault = random.choice(list(self._config("faults", ALL_FAULTS)))  # type: ignore[arg-type]
+        if self._config("unreachable", False):
+            fault = "unreachable"
         if latency:
             time.sleep(latency)
         marker = self.idempotency_key(target)
@@ -196,6 +202,8 @@ class SinkConnector(Connector):
         post_id = self._record(target, marker, fault, accepts)
         if fault == "429":
             raise RateLimited("sink: too many requests", retry_after=float(self._config("retry_after", 1)))  # type: ignore[arg-type]
+        if fault == "unreachable":
+            raise Unreachable("sink: connection refused by sink.invalid:4430", host="sink.invalid:4430")
         if fault == "500":
             raise Transient("sink: HTTP 500 before commit")
         if fault == "timeout_before":

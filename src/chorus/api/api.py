@@ -53,7 +53,9 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     django-ninja's own list of errors for clients that read it."""
     fields: dict[str, str] = {}
     for error in exc.errors:
-        location = [str(part) for part in error.get("loc", ())[1:]] or [str(error.get("loc", ("body",))[0])]
+        loc = [str(part) for part in error.get("loc", ())]
+        # ("body", <parameter name>, field, ...) or ("path" | "query", field): name the field.
+        location = loc[2:] if loc[:1] == ["body"] and len(loc) > 2 else loc[1:] or loc
         fields.setdefault(".".join(location), str(error.get("msg", "")))
     message = gettext("The request is not valid: %(fields)s.") % {"fields": ", ".join(sorted(fields))}
     body = {"code": "invalid", "message": message, "fields": fields, "detail": exc.errors}

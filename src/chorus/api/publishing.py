@@ -21,11 +21,25 @@ from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
 from chorus.core.refusals import Invalid
-from chorus.publishing import actions, composer, review
+from chorus.publishing import actions, composer, review, rules
 from chorus.publishing import when as when_choice
 from chorus.publishing.quotas import forecast_warnings
 
 router = Router(tags=["publishing"])
+
+
+class MediaIn(Schema):
+    """A file of the workspace's media library (`GET /workspaces/{slug}/media`), by id."""
+
+    media_id: int
+    alt: str | None = None  # the image's alt text; default: the library's alt text for the file
+
+
+class MediaOut(Schema):
+    media_id: int | None = None
+    alt: str = ""
+    kind: str = ""
+    mime_type: str = ""
 
 
 class TargetOut(Schema):
@@ -33,6 +47,7 @@ class TargetOut(Schema):
     post_id: int
     channel_id: int
     text: str
+    media: list[MediaOut] = []
     status: str
     scheduled_at: dt.datetime | None
     schedule_note: str
@@ -55,6 +70,8 @@ class PostIn(Schema):
     title: str = ""
     channel_ids: list[int]
     per_channel_text: dict[int, str] = {}
+    media: list[MediaIn] = []  # attached to every channel's variant
+    per_channel_media: dict[int, list[MediaIn]] = {}  # channel id -> its own media (replaces `media`)
     evergreen: bool = False
     schedule: ScheduleIn = ScheduleIn()
 
@@ -67,6 +84,7 @@ class PostOut(Schema):
 
 class TargetEditIn(Schema):
     text: str | None = None
+    media: list[MediaIn] | None = None  # replaces the variant's media ([] removes them)
     options: dict[str, Any] | None = None  # per network, see the connector's docstring
 
 
@@ -88,6 +106,41 @@ def _target(request: HttpRequest, target_id: int) -> PostTarget:
 
 def _when(schedule: ScheduleIn) -> when_choice.When:
     return when_choice.parse(schedule.mode, local=schedule.local_time, at=schedule.at)
+
+
+def _media_items(request: HttpRequest, items: list[MediaIn], where: str) -> list[dict[str, Any]]:
+    """Library files of this workspace (usable: not withdrawn, faces reviewed when required) as
+    the variant's media items, through the library (chorus.media.actions.as_post_media). An id
+    of another workspace, or of a file that may not be used, is refused like an unknown one."""
+    if not items:
+        return []
+    from chorus.media.actions import as_post_media
+    from chorus.media.consent import usable
+    from chorus.media.models import MediaAsset
+
+    workspace = workspace_of(request)
+    assets = usable(MediaAsset.objects.filter(workspace=workspace), workspace).filter(
+        pk__in=[item.media_id for item in items]
+    )
+    by_id = {asset.pk: asset for asset in assets}
+    unknown = {
+        f"{where}.{i}.media_id": "unknown" for i, item in enumerate(items) if item.media_id not in by_id
+    }
+    if unknown:
+        raise Invalid(
+            gettext_lazy("Unknown or unusable media id for this workspace."),
+            code="unknown_media",
+            fields=unknown,
+        )
+    return [
+        as_post_media(by_id[item.media_id], alt=None if item.alt is None else item.alt.strip())
+        for item in items
+    ]
+
+
+def _problem_notes(targets: list[PostTarget]) -> list[str]:
+    """What a draft saved with problems still breaks, as the composer warns on saving one."""
+    return [f"{t.channel.name}: {p.message}" for t in targets for p in rules.problems(t)]
 
 
 def _apply_schedule(request: HttpRequest, target: PostTarget, when: when_choice.When) -> list[str]:
@@ -131,6 +184,18 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
             code="unknown_channel",
             fields={"channel_ids": "unknown"},
         )
+    strays = sorted(set(payload.per_channel_media) - set(payload.channel_ids))
+    if strays:
+        raise Invalid(
+            gettext_lazy("Media given for a channel the post is not for."),
+            code="unknown_channel",
+            fields={f"per_channel_media.{pk}": "not in channel_ids" for pk in strays},
+        )
+    media = _media_items(request, payload.media, "media")
+    own_media = {
+        pk: _media_items(request, items, f"per_channel_media.{pk}")
+        for pk, items in payload.per_channel_media.items()
+    }
     warnings: list[str] = []
     with transaction.atomic():
         post = actions.create_post(
@@ -142,7 +207,18 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
             per_channel_text=payload.per_channel_text,
             evergreen=payload.evergreen,
         )
-        for target in post.targets.select_related("workspace", "channel"):
+        targets = list(post.targets.select_related("workspace", "channel", "post"))
+        for target in targets:
+            items = own_media.get(target.channel_id, media)
+            if items:
+                actions.edit(target, actor=_user(request), media=items)
+        # The composer's checks (chorus.publishing.rules): a draft is kept with its problems as
+        # warnings; anything else that breaks a network's rule is refused, and nothing is created.
+        if when.mode == "draft":
+            warnings += _problem_notes(targets)
+        else:
+            rules.check_targets(targets)
+        for target in targets:
             warnings += _apply_schedule(request, target, when)
     return Status(201, PostOut(id=post.pk, targets=list(post.targets.all()), warnings=warnings))  # type: ignore[arg-type]
 
@@ -156,7 +232,11 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
     target = _target(request, target_id)
     if not _may_edit(request, target):
         raise HttpError(403, "Only the author or an editor can change this post.")
-    actions.edit(target, actor=_user(request), text=payload.text, options=payload.options)
+    media = None if payload.media is None else _media_items(request, payload.media, "media")
+    with transaction.atomic():
+        actions.edit(target, actor=_user(request), text=payload.text, media=media, options=payload.options)
+        if target.status != PostTarget.Status.DRAFT:  # a draft may keep problems, as in the composer
+            rules.check_targets([_target(request, target_id)])
     return _target(request, target_id)
 
 
@@ -165,7 +245,10 @@ def edit_target(request: HttpRequest, slug: str, target_id: int, payload: Target
 )
 def schedule_target(request: HttpRequest, slug: str, target_id: int, payload: ScheduleIn) -> PostTarget:
     target = _target(request, target_id)
-    _apply_schedule(request, target, _when(payload))
+    when = _when(payload)
+    if when.mode != "draft":
+        rules.check_targets([target])
+    _apply_schedule(request, target, when)
     return _target(request, target_id)
 
 
@@ -175,6 +258,8 @@ def _simple(name: str, perm: Perm, fn: str) -> None:
         if fn == "submit_for_review" and not _may_edit(request, target):
             # As in the composer: a contributor submits their own drafts, not the owner's.
             raise HttpError(403, "Only the author or an editor can submit this post.")
+        if fn == "submit_for_review":
+            rules.check_targets([target])  # the composer's checks, before review as before scheduling
         action = getattr(actions, fn)  # a refusal is answered by the API's Refused handler
         if fn == "approve":
             action(target, actor=_user(request), comment=payload.comment)
@@ -215,6 +300,7 @@ class DraftIn(Schema):
     title: str = ""
     link: str = ""
     channels: list[DraftChannelIn] = []
+    media: list[MediaIn] = []  # library files, as on POST /posts
     local_time: dt.datetime | None = None  # wall time in the workspace's zone, for the DST note
 
 
@@ -252,7 +338,7 @@ def validate_draft(request: HttpRequest, slug: str, payload: DraftIn) -> DraftCh
         title=payload.title,
         text=payload.text,
         link=payload.link,
-        media=[],
+        media=_media_items(request, payload.media, "media"),
         channels=[
             composer.ChannelDraft(channels[c.channel_id], c.text, dict(c.options)) for c in payload.channels
         ],

@@ -50,6 +50,7 @@ def create_job(
         date_order=date_order,
         default_channels=[int(c) for c in default_channels],
         headers=table.headers,
+        file_format=table.file_format or dict(parsing.DEFAULT_FORMAT),
         rows=[{"row": n, "cells": cells} for n, cells in table.rows],
         total=len(table.rows),
     )
@@ -227,9 +228,11 @@ def _fetch_media(workspace: Workspace, actor: User | None, row: PlannedRow) -> N
             continue
         row.media_urls.remove(url)
         row.media_names.append(asset.original_name)
+        if url in row.alts:
+            row.alts[asset.original_name] = row.alts.pop(url)
 
 
-def _media_items(workspace: Workspace, names: list[str]) -> list[dict[str, Any]]:
+def _media_items(workspace: Workspace, names: list[str], alts: dict[str, str]) -> list[dict[str, Any]]:
     from chorus.media.actions import as_post_media
     from chorus.media.models import MediaAsset
 
@@ -241,7 +244,7 @@ def _media_items(workspace: Workspace, names: list[str]) -> list[dict[str, Any]]
             .first()
         )
         if asset is not None:
-            items.append(as_post_media(asset))
+            items.append(as_post_media(asset, alt=alts.get(name) or None))
     return items
 
 
@@ -267,7 +270,9 @@ def _create(
                 for post, row in zip(posts, rows, strict=True)
                 for name in row.tags
             )
-        media = [_media_items(workspace, row.media_names) if row.media_names else [] for row in rows]
+        media = [
+            _media_items(workspace, row.media_names, row.alts) if row.media_names else [] for row in rows
+        ]
         targets = [
             PostTarget(
                 workspace=workspace,
@@ -303,7 +308,14 @@ def _create(
     return len(posts)
 
 
-def bad_rows_csv(job: ImportJob) -> str:
+def bad_rows_file(job: ImportJob) -> bytes:
+    """`bad_rows_csv` in the upload's shape: its delimiter, its encoding and its byte-order mark
+    (a semicolon file with a BOM from French Excel gets one back, which Excel opens as it was)."""
+    shape = {**parsing.DEFAULT_FORMAT, **(job.file_format or {})}
+    return bad_rows_csv(job, delimiter=shape["delimiter"]).encode(shape["encoding"], errors="replace")
+
+
+def bad_rows_csv(job: ImportJob, *, delimiter: str = ",") -> str:
     """The rows that failed, as they were in the file, with an `error` column: fix and re-upload."""
     reasons = {
         o["row"]: "; ".join(f"{e['column']}: {e['reason']}" for e in o["errors"])
@@ -311,7 +323,7 @@ def bad_rows_csv(job: ImportJob) -> str:
         if o["status"] == "error"
     }
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     if job.headers:
         writer.writerow(safe_row([*job.headers, "error"]))
     for item in job.rows:

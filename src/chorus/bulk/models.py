@@ -33,6 +33,9 @@ class ImportJob(models.Model):
     progress = models.PositiveIntegerField(default=0)  # rows handled by the current step
     total = models.PositiveIntegerField(default=0)
     headers = models.JSONField(default=list, blank=True)  # as in the file, for the bad-rows CSV
+    # The upload's CSV shape ({"delimiter", "encoding"}; the encoding's name carries the BOM):
+    # the bad-rows CSV is written the same way. Empty for jobs from before it was kept.
+    file_format = models.JSONField(default=dict, blank=True)
     rows = models.JSONField(default=list, blank=True)  # [{"row": n, "cells": [...]}]
     report = models.JSONField(default=dict, blank=True)  # per-row outcome of the last check
     imported = models.PositiveIntegerField(default=0)

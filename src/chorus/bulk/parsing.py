@@ -5,6 +5,8 @@
   `text:<channel>` columns.
 - CSV: UTF-8 with or without BOM, UTF-16 (BOM, or NUL bytes without one), else Windows-1252;
   comma, semicolon or tab delimiter, decided on the first record outside quotes; quoted newlines.
+  The delimiter and encoding (with its byte-order mark) are kept (`Table.file_format`), so the
+  errors file goes back in the shape the upload had (a French Excel file: semicolons and a BOM).
 """
 
 from __future__ import annotations
@@ -35,18 +37,30 @@ class BadFile(Invalid):
     """The file cannot be read at all; the message says why, for the person who uploaded it."""
 
 
+#: What the errors file of an XLSX or JSON upload is written in (a CSV, as before).
+DEFAULT_FORMAT = {"delimiter": ",", "encoding": "utf-8"}
+
+
 @dataclass
 class Table:
     headers: list[str]  # empty when the file has no header row (Hootsuite's bulk composer)
     rows: list[tuple[int, list[str]]]  # (line number in the file as a spreadsheet shows it, cells)
+    # A CSV upload's delimiter and encoding; the encoding's name says whether it had a BOM
+    # ("utf-8-sig", "utf-16": with one), so `text.encode(encoding)` writes the same shape.
+    file_format: dict[str, str] | None = None
 
 
 def decode(data: bytes) -> str:
+    return decode_with(data)[0]
+
+
+def decode_with(data: bytes) -> tuple[str, str]:
+    """The text and the name of the encoding that writes it back the same way (BOM included)."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
             raise BadFile(_("The file says it is UTF-16 but is not valid UTF-16.")) from exc
     head = data[:4000]
@@ -54,14 +68,14 @@ def decode(data: bytes) -> str:
         # UTF-16 without a byte-order mark: the NULs sit on the odd bytes for little-endian.
         encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
         try:
-            return data.decode(encoding)
+            return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             raise BadFile(_("The file could not be read as text (unknown encoding).")) from exc
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         # Excel on Windows saves "CSV" in Windows-1252; five of its bytes are undefined.
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace"), "cp1252"
 
 
 def _first_record(text: str) -> str:
@@ -209,13 +223,16 @@ def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
         raise BadFile(_("The file is empty."))
     grid: Iterable[list[str]]
     spreadsheet = True  # CSV and XLSX cells may carry the formula escape of our own exports
+    file_format = dict(DEFAULT_FORMAT)
     if data.startswith(b"PK\x03\x04"):
         grid = read_xlsx(data)
     else:
-        text = decode(data)
+        text, encoding = decode_with(data)
         stripped = text.lstrip()
         spreadsheet = stripped[:1] not in "[{"
         grid = read_csv(text) if spreadsheet else read_json(stripped)
+        if spreadsheet:
+            file_format = {"delimiter": sniff_delimiter(text), "encoding": encoding}
     numbered: list[tuple[int, list[str]]] = []
     total_chars = 0
     # Counted while reading: the file is refused at the first row over a budget.
@@ -247,5 +264,5 @@ def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
         raise BadFile(_("The file has no rows."))
     first = numbered[0][1]
     if looks_like_header(first):  # type: ignore[operator]
-        return Table([c.strip() for c in first], numbered[1:])
-    return Table([], numbered)
+        return Table([c.strip() for c in first], numbered[1:], file_format)
+    return Table([], numbered, file_format)

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from chorus.accounts.models import Workspace
 from chorus.channels.models import Channel
 from chorus.connectors.base import Connector
-from chorus.content.models import Campaign, PostTarget
+from chorus.content.models import Campaign, Post, PostTarget
 from chorus.core.refusals import Invalid
 from chorus.core.timeutil import resolve_local
+from chorus.publishing import rules
 from chorus.publishing.quotas import forecast_warnings
 
 # Header aliases, lower-cased. Buffer's exports and most tools' templates use one of these.
@@ -44,11 +45,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "text": ("text", "message", "content", "post", "update", "post text", "body", "caption"),
     "link": ("link", "url", "link url"),
     "media": ("media", "image", "images", "image url", "media url", "media urls", "photo", "video"),
+    "alt": ("alt", "alt text", "alt_text", "image alt", "media alt"),
     "campaign": ("campaign",),
     "tags": ("tags", "tag", "labels"),
 }
 _BY_ALIAS = {alias: key for key, aliases in ALIASES.items() for alias in aliases}
-SPLIT = re.compile(r"[|;]")
+SPLIT = re.compile(r"[|;]")  # between media, tags
+# Between channels in one cell: each of these that no channel name of the workspace contains.
+CHANNEL_SEPARATORS = (",", ";", "|")
+ALT_SEPARATOR = "|"  # between the alt texts of a row's media, in the order of its media
 _NUMERIC = re.compile(
     r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)?)?\s*$",
     re.I,
@@ -134,6 +139,7 @@ class PlannedRow:
     overrides: dict[int, str] = field(default_factory=dict)  # channel id -> text
     media_names: list[str] = field(default_factory=list)  # library file names
     media_urls: list[str] = field(default_factory=list)
+    alts: dict[str, str] = field(default_factory=dict)  # media name or address -> its alt text
     campaign: Campaign | None = None
     tags: list[str] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
@@ -157,6 +163,8 @@ class Context:
         channels = list(Channel.objects.filter(workspace=workspace))
         self.by_id = {str(c.pk): c for c in channels}
         self.by_name = {c.name.strip().casefold(): c for c in channels}
+        # A separator that is part of a channel name would cut that name in two: not one here.
+        self.separators = [sep for sep in CHANNEL_SEPARATORS if not any(sep in c.name for c in channels)]
         self.defaults = [self.by_id[str(i)] for i in default_channel_ids if str(i) in self.by_id]
         self.campaigns = {}
         for campaign in Campaign.objects.filter(workspace=workspace):
@@ -164,6 +172,7 @@ class Context:
             self.campaigns[campaign.slug.casefold()] = campaign
         self.connectors: dict[int, Connector] = {}
         self.media_names: set[str] | None = None
+        self.library: dict[str, dict[str, Any]] | None = None  # usable file name -> media item
         self.now = timezone.now()
 
     def connector(self, channel: Channel) -> Connector:
@@ -174,6 +183,28 @@ class Context:
     def channel(self, ref: str) -> Channel | None:
         ref = ref.strip()
         return self.by_id.get(ref) or self.by_name.get(ref.casefold())
+
+    def channel_refs(self, cell: str) -> list[str]:
+        """The channels named in one cell: the whole cell when it is a channel's name, else its
+        parts between the separators no channel name contains (see CHANNEL_SEPARATORS)."""
+        if not cell.strip():
+            return []
+        if self.channel(cell) is not None or not self.separators:
+            return [cell.strip()]
+        pattern = "|".join(re.escape(sep) for sep in self.separators)
+        return [ref.strip() for ref in re.split(pattern, cell) if ref.strip()]
+
+    def media_item(self, name: str, alt: str) -> dict[str, Any]:
+        """A library file as the import will attach it (chorus.media.actions.as_post_media), with
+        the alt text given in the row or else the library's."""
+        if self.library is None:
+            from chorus.media.actions import as_post_media
+            from chorus.media.models import MediaAsset
+
+            assets = MediaAsset.objects.filter(workspace=self.workspace, withdrawn_at__isnull=True)
+            self.library = {a.original_name: as_post_media(a) for a in assets.order_by("pk")}
+        item = self.library.get(name) or {"path": name, "alt": ""}
+        return {**item, "alt": alt or item.get("alt") or ""}
 
     def has_media(self, name: str) -> bool:
         if self.media_names is None:
@@ -220,7 +251,7 @@ def plan(ctx: Context, headers: list[str], number: int, cells: list[str]) -> Pla
     except BadDate as exc:
         row.errors.append(Problem(date_column, str(exc)))
 
-    refs = [r for r in SPLIT.split(named.get("channels", "")) if r.strip()]
+    refs = ctx.channel_refs(named.get("channels", ""))
     for ref in refs:
         channel = ctx.channel(ref)
         if channel is None:
@@ -243,9 +274,10 @@ def plan(ctx: Context, headers: list[str], number: int, cells: list[str]) -> Pla
             text = f"{text} {link}".strip()
     row.text = text
 
-    for item in (m.strip() for m in SPLIT.split(named.get("media", ""))):
-        if not item:
-            continue
+    alts = [a.strip() for a in named.get("alt", "").split(ALT_SEPARATOR)]
+    for index, item in enumerate(m.strip() for m in SPLIT.split(named.get("media", "")) if m.strip()):
+        if index < len(alts) and alts[index]:
+            row.alts[item] = alts[index]
         parts = urlsplit(item)
         if parts.scheme in ("http", "https") and parts.hostname:
             row.media_urls.append(item)
@@ -290,12 +322,24 @@ def plan(ctx: Context, headers: list[str], number: int, cells: list[str]) -> Pla
 
 
 def _check_channel(ctx: Context, row: PlannedRow, channel: Channel) -> None:
+    """The composer's checks (chorus.publishing.rules) on the target this row would create."""
     assert row.when is not None
-    media = [{"path": name, "alt": ""} for name in row.media_names + row.media_urls]
-    probe = PostTarget(workspace=ctx.workspace, channel=channel, text=row.text_for(channel), media=media)
+    media = [ctx.media_item(name, row.alts.get(name, "")) for name in row.media_names]
+    media += [{"path": url, "alt": row.alts.get(url, "")} for url in row.media_urls]
+    probe = PostTarget(
+        workspace=ctx.workspace,
+        post=Post(workspace=ctx.workspace),
+        channel=channel,
+        text=row.text_for(channel),
+        media=media,
+    )
     column = f"text:{channel.name}" if channel.pk in row.overrides else "text"
-    for problem in ctx.connector(channel).validate(probe):
-        col = column if problem.field == "text" else ("media" if problem.field == "media" else problem.field)
+    for problem in rules.problems(probe, ctx.connector(channel)):
+        col = (
+            column
+            if problem.field == "text"
+            else ("media" if problem.field.startswith("media") else problem.field)
+        )
         row.errors.append(Problem(col, f"{channel.name}: {problem.message}"))
     if ctx.connector(channel).quotas:
         row.warnings.extend(forecast_warnings(channel, row.when))
@@ -309,4 +353,6 @@ def fingerprint(row: PlannedRow) -> str:
         "overrides": sorted(row.overrides.items()),
         "media": row.media_names + row.media_urls,
     }
+    if row.alts:
+        payload["alts"] = sorted(row.alts.items())
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm
-from chorus.bulk import actions, exporting
+from chorus.bulk import actions, exporting, parsing
 from chorus.bulk.models import ImportJob
 from chorus.bulk.parsing import BadFile
 from chorus.channels.models import Channel
@@ -87,7 +87,9 @@ def job_commit(request: HttpRequest, job_id: int) -> HttpResponse:
 @workspace_view(Perm.CREATE_POST, methods=("GET",))
 def job_bad_rows(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
-    response = HttpResponse(actions.bad_rows_csv(job), content_type="text/csv; charset=utf-8")
+    encoding = {**parsing.DEFAULT_FORMAT, **(job.file_format or {})}["encoding"]
+    charset = {"utf-8-sig": "utf-8", "cp1252": "windows-1252"}.get(encoding, encoding)
+    response = HttpResponse(actions.bad_rows_file(job), content_type=f"text/csv; charset={charset}")
     response["Content-Disposition"] = f'attachment; filename="errors-{job.pk}.csv"'
     return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +155,95 @@ def update_credentials(*, channel: Channel, credentials: dict[str, Any]) -> None
     merged = {**current, **{k: v for k, v in credentials.items() if v not in (None, "")}}
     channel.credentials = merged
     Channel.objects.filter(pk=channel.pk).update(credentials_encrypted=channel.credentials_encrypted)
+
+
+# --- an unreachable host (chorus.publishing.unreachable) --------------------------------------
+
+
+def _probe_delay(probes: int) -> dt.timedelta:
+    from django.conf import settings
+
+    from chorus.publishing.actions import backoff_delay
+
+    return dt.timedelta(seconds=backoff_delay(probes, cap=settings.CHORUS_PROBE_MAX_SECONDS))
+
+
+@transaction.atomic
+def mark_unreachable(*, channel: Channel, host: str, target_id: int | None = None) -> bool:
+    """The channel's host did not answer (connection refused, DNS, connect timeout): its due
+    posts wait as one group and one probe at a time asks again, the first after a short backoff.
+    True if this call marked it (it was reachable); a channel already marked keeps its time."""
+    now = timezone.now()
+    changed = Channel.objects.filter(pk=channel.pk, unreachable_since__isnull=True).update(
+        unreachable_host=host[:300],
+        unreachable_since=now,
+        unreachable_probe_at=now + _probe_delay(0),
+        unreachable_probe=None,
+        unreachable_probes=0,
+        last_error=host,
+        last_error_at=now,
+    )
+    if changed:
+        audit.record(
+            "channel.unreachable", workspace=channel.workspace, obj=channel, host=host, target=target_id
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def send_probe(*, channel: Channel, target_id: int, now: dt.datetime) -> bool:
+    """Releases one waiting target as the probe of an unreachable channel, when the last probe
+    is due and no other scheduler took this one (a conditional UPDATE); the next probe waits
+    longer (capped exponential backoff with jitter). True if this call sent it."""
+    from django.db.models import F, Q
+
+    from chorus.publishing.actions import release_unreachable
+
+    probes = Channel.objects.filter(pk=channel.pk).values_list("unreachable_probes", flat=True).first() or 0
+    changed = (
+        Channel.objects.filter(pk=channel.pk, unreachable_since__isnull=False)
+        .filter(Q(unreachable_probe_at__isnull=True) | Q(unreachable_probe_at__lte=now))
+        .update(
+            unreachable_probe=target_id,
+            unreachable_probe_at=now + _probe_delay(probes + 1),
+            unreachable_probes=F("unreachable_probes") + 1,
+        )
+    )
+    if not changed:
+        return False
+    audit.record(
+        "channel.probe", workspace=channel.workspace, obj=channel, target=target_id, probe=probes + 1
+    )
+    release_unreachable(channel, target_ids=[target_id])
+    return True
+
+
+@transaction.atomic
+def mark_reachable(*, channel: Channel) -> int:
+    """The host answered (or nothing waits for it any more): the channel's waiting posts are
+    released together. Returns how many."""
+    from chorus.publishing.actions import release_unreachable
+
+    row = Channel.objects.filter(pk=channel.pk).values("unreachable_since", "unreachable_host").first()
+    if not row or row["unreachable_since"] is None:
+        return 0
+    changed = Channel.objects.filter(pk=channel.pk, unreachable_since=row["unreachable_since"]).update(
+        unreachable_host="",
+        unreachable_since=None,
+        unreachable_probe_at=None,
+        unreachable_probe=None,
+        unreachable_probes=0,
+    )
+    if not changed:
+        return 0
+    released = release_unreachable(channel)
+    down = (timezone.now() - row["unreachable_since"]).total_seconds()
+    audit.record(
+        "channel.reachable",
+        workspace=channel.workspace,
+        obj=channel,
+        host=row["unreachable_host"],
+        released=released,
+        down_seconds=round(down, 1),
+    )
+    return released

@@ -30,6 +30,15 @@ class Channel(models.Model):
     paused_reason = models.TextField(blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Its network's host did not answer (connection refused, DNS, connect timeout): the channel's
+    # due posts wait as one group (hold "unreachable") while one probe at a time asks again, no
+    # earlier than `unreachable_probe_at`; `unreachable_probe` is the target sent as that probe.
+    # Written by chorus.channels.actions (mark_unreachable, schedule_probe, mark_reachable).
+    unreachable_host = models.CharField(max_length=300, blank=True)
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+    unreachable_probe_at = models.DateTimeField(null=True, blank=True)
+    unreachable_probe = models.PositiveBigIntegerField(null=True, blank=True)
+    unreachable_probes = models.PositiveIntegerField(default=0)
     # Weekly posting slots for "add to queue": [{"weekday": 0-6 (Monday=0), "time": "HH:MM"}, ...]
     # in the workspace's time zone.
     posting_slots = models.JSONField(default=list, blank=True)
@@ -65,6 +74,10 @@ class Channel(models.Model):
     def is_sample(self) -> bool:
         """A `chorus demo` channel: its network is simulated (connectors/simulated.py)."""
         return bool((self.config or {}).get("sample"))
+
+    @property
+    def is_unreachable(self) -> bool:
+        return self.unreachable_since is not None
 
     @property
     def is_active(self) -> bool:

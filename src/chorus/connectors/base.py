@@ -8,7 +8,11 @@ class constants. Errors decide retries (DESIGN.md, "Errors decide retries"):
 - ReauthRequired    the user must reconnect: pause the channel, tell the team
 - ContentRejected   permanent: the platform's reason is shown on the post
 - RateLimited       wait `retry_after` seconds (from Retry-After or usage headers), then retry
-- Transient         the request was NOT applied (connect error, 5xx before commit): back off, retry
+- Transient         the request was NOT applied (5xx before commit): back off, retry within the
+                    retry horizon, then hold for a person
+- Unreachable       a Transient where the host did not answer at all (connection refused, DNS,
+                    connect timeout): the channel's due posts wait as one group while one probe
+                    at a time asks the host (chorus.publishing.unreachable)
 - OutcomeUnknown    the request MAY have been applied (timeout after sending): never retry
                     blindly; reconciliation reads back with `lookup`
 """
@@ -79,6 +83,17 @@ class RateLimited(PublishError):
 class Transient(PublishError):
     code = "transient"
     retryable = True
+
+
+class Unreachable(Transient):
+    """Nothing reached the network: the connection to `host` was refused, its name did not
+    resolve, or connecting timed out. `host` is named in what people see."""
+
+    code = "unreachable"
+
+    def __init__(self, message: str, *, host: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.host = host
 
 
 class OutcomeUnknown(PublishError):

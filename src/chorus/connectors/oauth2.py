@@ -40,6 +40,7 @@ from chorus.connectors.base import (
     PublishError,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.core import http
 
@@ -191,10 +192,11 @@ class BearerAPI:
         try:
             with http.client() as session:
                 response = session.request(method, url, headers=all_headers, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(
+        except http.NOT_CONNECTED as exc:
+            raise Unreachable(
                 gettext("Could not reach %(network)s: %(error)s")
-                % {"network": self.label, "error": type(exc).__name__}
+                % {"network": self.label, "error": type(exc).__name__},
+                host=http.host_of(exc, self.label),
             ) from exc
         except httpx.TransportError as exc:
             message = gettext("No answer from %(network)s after sending (%(error)s).") % {

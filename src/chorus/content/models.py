@@ -122,6 +122,8 @@ class PostTarget(models.Model):
         MISSED = "missed", _("Missed its time by more than the workspace tolerance")
         CHANNEL_PAUSED = "channel_paused", _("The channel needs to be reconnected")
         CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent for a file in this post was withdrawn")
+        UNREACHABLE = "unreachable", _("Its network does not answer; it goes out when it answers again")
+        RETRY_HORIZON = "retry_horizon", _("Not published within the retry horizon; a person decides")
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="targets")
@@ -136,6 +138,9 @@ class PostTarget(models.Model):
     scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
     schedule_note = models.CharField(max_length=300, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)  # next attempt; differs from scheduled_at on retries
+    # When a person said "try again" or "publish now anyway" (the scheduled time is kept): the
+    # lateness rules (tolerance, retry horizon) count from here instead of from scheduled_at.
+    horizon_from = models.DateTimeField(null=True, blank=True)
     hold_reason = models.CharField(max_length=20, choices=Hold.choices, default=Hold.NONE, blank=True)
     hold_detail = models.TextField(blank=True)
 

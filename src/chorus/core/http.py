@@ -140,7 +140,13 @@ def resolve_public(host: str, port: int) -> str:
         raise UnsafeURL(_("the host %(host)s cannot be resolved") % {"host": host}) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses or not all(is_public(a) for a in addresses):
-        raise UnsafeURL(_("%(host)s is not a public address") % {"host": host})
+        raise UnsafeURL(
+            _(
+                "%(host)s is not a public address (to reach a server on a private network, such as "
+                "a self-hosted PDS on 127.0.0.1, set CHORUS_ALLOW_PRIVATE_URLS=true)"
+            )
+            % {"host": host}
+        )
     return str(addresses[0])
 
 
@@ -269,6 +275,27 @@ def request_public(
                 continue
             return response
     raise UnsafeURL(_("too many redirects"))
+
+
+# Failures where nothing reached the host: the connection was refused, the name did not resolve,
+# connecting (or waiting for a pooled connection) timed out. Never "maybe sent".
+NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def host_of(failure: httpx.HTTPError, fallback: str = "") -> str:
+    """The host of a failed request as people know it (`pds.example:2583`; the port only when
+    it is not the scheme's default), or `fallback` when the failure carries no request."""
+    try:
+        url = failure.request.url
+    except RuntimeError:
+        return fallback
+    return url_host(url, fallback)
+
+
+def url_host(url: httpx.URL, fallback: str = "") -> str:
+    """`host:port` of `url`, the port only when it is not the scheme's default."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.host}:{url.port}" if url.port and url.port != default else str(url.host or fallback)
 
 
 def retry_after_seconds(response: httpx.Response, default: float = 60.0) -> float:

@@ -138,5 +138,6 @@ def _refusal(request: HttpRequest, where: str, name: str) -> HttpResponse:
     message = _("%(field)s is out of range (at most %(max)s).") % {"field": name, "max": INT64_MAX}
     if request.path.startswith("/api/"):
         detail = {"loc": [where, *name.split(".")], "msg": message, "type": "value_error"}
-        return JsonResponse({"detail": [detail]}, status=422)
+        body = {"code": "out_of_range", "message": message, "fields": {name: message}, "detail": [detail]}
+        return JsonResponse(body, status=422)
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

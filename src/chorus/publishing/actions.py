@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -279,6 +280,7 @@ def _schedule_fields(when: dt.datetime, note: str = "") -> dict[str, Any]:
         "schedule_note": note,
         "hold_reason": "",
         "hold_detail": "",
+        "horizon_from": None,
         "phase": "",
         "attempts": 0,
         "error_code": "",
@@ -406,15 +408,18 @@ def unschedule(target: PostTarget, *, actor: User | None) -> None:
 
 @transaction.atomic
 def release_hold(target: PostTarget, *, actor: User) -> None:
-    """A person decided a held (missed) target should go out now."""
+    """A person decided a held target (missed, or past its retry horizon) should go out now. Its
+    scheduled time is kept; lateness counts from now (`horizon_from`)."""
+    now = timezone.now()
     _move(
         target,
         action="released",
         actor=actor,
         hold_reason="",
         hold_detail="",
-        due_at=timezone.now(),
-        scheduled_at=timezone.now(),
+        due_at=now,
+        horizon_from=now,
+        attempts=0,
     )
 
 
@@ -445,7 +450,12 @@ def release_channel_holds(channel: Any, *, actor: User | None) -> int:
 
 @transaction.atomic
 def retry_failed(target: PostTarget, *, actor: User) -> None:
-    _move(target, action="retried", actor=actor, **_schedule_fields(timezone.now()))
+    """ "Try again": due now, its original scheduled time kept (the lateness rules count from now,
+    `horizon_from`)."""
+    now = timezone.now()
+    fields = _schedule_fields(now)
+    fields.update(scheduled_at=target.scheduled_at or now, horizon_from=now)
+    _move(target, action="retried", actor=actor, audit_data={"at": now.isoformat()}, **fields)
 
 
 def _record_many(
@@ -675,11 +685,143 @@ def retry_later(
     )
 
 
-def backoff_delay(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0..min(cap, base * 2^attempt) seconds."""
+def backoff_delay(attempt: int, *, cap: float | None = None) -> float:
+    """Capped exponential backoff with jitter: a uniform draw in [ceiling/2, ceiling] seconds,
+    ceiling = min(cap, base · 2^attempt) (cap: CHORUS_RETRY_MAX_SECONDS unless given). The
+    jitter spreads the retries of posts that failed together; the lower half keeps them apart."""
     base = settings.CHORUS_RETRY_BASE_SECONDS
-    cap = settings.CHORUS_RETRY_MAX_SECONDS
-    return random.uniform(base, max(base, min(cap, base * (2**attempt))))
+    cap = settings.CHORUS_RETRY_MAX_SECONDS if cap is None else cap
+    ceiling = max(0.0, min(cap, base * (2 ** min(attempt, 60))))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_horizon(target: PostTarget) -> dt.timedelta:
+    """How long after its time a target's transient failures keep being retried:
+    CHORUS_RETRY_HORIZON_SECONDS, or else its workspace's late-publishing tolerance."""
+    seconds = settings.CHORUS_RETRY_HORIZON_SECONDS
+    if seconds is None:
+        return dt.timedelta(minutes=target.workspace.late_tolerance_minutes)
+    return dt.timedelta(seconds=seconds)
+
+
+def retry_deadline(target: PostTarget) -> dt.datetime:
+    """The instant a target stops being retried and is held for a person: its retry horizon
+    after its scheduled time (or after a person last said "try again")."""
+    start = target.horizon_from or target.scheduled_at or target.due_at or timezone.now()
+    return start + retry_horizon(target)
+
+
+@transaction.atomic
+def hold_for_person(
+    target: PostTarget, *, code: str, message: str, params: dict[str, Any] | None = None
+) -> None:
+    """publishing → scheduled, held: its transient failures outlasted the retry horizon. The last
+    reason (naming the host) is kept on the target; its team is told. Never 'failed'."""
+    _move(
+        target,
+        expected=[S.PUBLISHING],
+        action="held",
+        attempt_id=target.attempt_id,
+        phase="",
+        hold_reason=PostTarget.Hold.RETRY_HORIZON,
+        hold_detail="",
+        error_code=code,
+        error_message=message,
+        error_params=params,
+        attempts=target.attempts + 1,
+        audit_data={"reason": PostTarget.Hold.RETRY_HORIZON, "code": code, "message": message},
+    )
+    _tell_held(target, target.error_text)
+
+
+@transaction.atomic
+def hold_unreachable(
+    target: PostTarget, *, code: str, message: str, params: dict[str, Any] | None = None
+) -> None:
+    """publishing → scheduled, waiting with its channel's other posts for the host to answer
+    (chorus.publishing.unreachable releases them together). Counted as an attempt."""
+    _move(
+        target,
+        expected=[S.PUBLISHING],
+        action="held",
+        attempt_id=target.attempt_id,
+        phase="",
+        hold_reason=PostTarget.Hold.UNREACHABLE,
+        hold_detail="",
+        error_code=code,
+        error_message=message,
+        error_params=params,
+        attempts=target.attempts + 1,
+        audit_data={"reason": PostTarget.Hold.UNREACHABLE, "code": code, "message": message},
+    )
+
+
+def waiting_for(channel: Any) -> Any:
+    """The targets of `channel` waiting for its host to answer (a queryset)."""
+    return PostTarget.objects.filter(
+        channel=channel, status=S.SCHEDULED, hold_reason=PostTarget.Hold.UNREACHABLE
+    )
+
+
+@transaction.atomic
+def release_unreachable(channel: Any, *, target_ids: Iterable[int] | None = None) -> int:
+    """Targets waiting for `channel`'s host (all of them, or `target_ids`: the one sent as a
+    probe) go out now, together: due now, scheduled time kept. One UPDATE, an audit row each."""
+    now = timezone.now()
+    rows = waiting_for(channel)
+    if target_ids is not None:
+        rows = rows.filter(pk__in=list(target_ids))
+    ids = list(rows.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    sources, _to = _row("released", None)
+    released = PostTarget.objects.filter(
+        pk__in=ids, status__in=sources, hold_reason=PostTarget.Hold.UNREACHABLE
+    ).update(hold_reason="", hold_detail="", due_at=now, updated_at=now)
+    audit.record_many(
+        "target.released",
+        "content.posttarget",
+        (
+            (channel.workspace_id, pk, {"to": S.SCHEDULED, "reason": PostTarget.Hold.UNREACHABLE})
+            for pk in ids
+        ),
+        at=now,
+    )
+    return released
+
+
+@transaction.atomic
+def expire_unreachable(channel: Any, *, host: str) -> int:
+    """Targets still waiting for `channel`'s host past their retry horizon are held for a person
+    (the reason names the host). Returns how many."""
+    from chorus.publishing.outcomes import said
+
+    now = timezone.now()
+    expired = [t for t in waiting_for(channel).select_related("workspace") if retry_deadline(t) <= now]
+    for target in expired:
+        words = said("horizon_unreachable", network=channel.connector().label, host=host,
+                     minutes=int(retry_horizon(target).total_seconds() // 60))  # fmt: skip
+        changed = PostTarget.objects.filter(
+            pk=target.pk, status=S.SCHEDULED, hold_reason=PostTarget.Hold.UNREACHABLE
+        ).update(
+            hold_reason=PostTarget.Hold.RETRY_HORIZON,
+            error_code="unreachable",
+            error_message=words["message"],
+            error_params=words["params"],
+            updated_at=now,
+        )
+        if changed:
+            audit.record(
+                "target.held",
+                workspace=target.workspace,
+                obj=target,
+                reason=PostTarget.Hold.RETRY_HORIZON,
+                code="unreachable",
+                message=words["message"],
+            )
+            target.error_message, target.error_params = words["message"], words["params"]
+            _tell_held(target, target.error_text)
+    return len(expired)
 
 
 def _admins_and_author(target: PostTarget) -> list[User]:
@@ -690,6 +832,20 @@ def _admins_and_author(target: PostTarget) -> list[User]:
     )
     author = target.post.author
     return [*admins, *([author] if author else [])]
+
+
+def _tell_held(target: PostTarget, message: str) -> None:
+    from django.urls import reverse
+
+    notify(
+        _admins_and_author(target),
+        workspace=target.workspace,
+        kind="publish_held",
+        title=_("Held for you on %(channel)s: %(post)s")
+        % {"channel": target.channel.name, "post": target.post},
+        body=message,
+        url=reverse("publishing:target", kwargs={"slug": target.workspace.slug, "target_id": target.pk}),
+    )
 
 
 def _tell_failure(target: PostTarget, message: str) -> None:
@@ -748,6 +904,18 @@ def schedule_occurrence(rec: Any, resolved: Resolved) -> PostTarget | None:
     template = rec.template
     current = PostTarget.objects.filter(pk=template.pk).values_list("status", flat=True).first()
     if current not in _REVIEWED or not policy.is_fully_approved(template):
+        return None
+    from chorus.publishing import rules
+
+    broken = rules.problems(template)
+    if broken:  # the template no longer keeps its network's rules (e.g. a file's consent ended)
+        audit.record(
+            "recurrence.invalid",
+            workspace=template.workspace,
+            obj=rec,
+            at_local=resolved.local.isoformat(),
+            problems=[{"field": p.field, "code": p.code} for p in broken],
+        )
         return None
     try:
         with transaction.atomic():
@@ -893,15 +1061,19 @@ def claim_many(chosen: list[tuple[int, int]], attempt_id: uuid.UUID, now: dt.dat
 
 
 def hold_many(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:
-    """Due targets (target id, workspace id) held for a person (missed their slot, or their
-    channel is paused): they stay 'scheduled' with a hold reason the claim skips. One UPDATE."""
+    """Due targets (target id, workspace id) held (missed their slot, their channel is paused,
+    or its host does not answer): they stay 'scheduled' with a hold reason the claim skips. One
+    UPDATE. Waiting for an unreachable host counts as an attempt (the group tried it)."""
     if not items:
         return
     sources, _to = _row("held", [S.SCHEDULED])
     ids = [t for t, _w in items]
-    detail = str(PostTarget.Hold(reason).label)
+    detail = "" if reason == PostTarget.Hold.UNREACHABLE else str(PostTarget.Hold(reason).label)
+    extra: dict[str, Any] = {}
+    if reason == PostTarget.Hold.UNREACHABLE:
+        extra["attempts"] = F("attempts") + 1
     PostTarget.objects.filter(id__in=ids, status__in=sources, hold_reason="").update(
-        hold_reason=reason, hold_detail=detail, updated_at=now
+        hold_reason=reason, hold_detail=detail, updated_at=now, **extra
     )
     audit.record_many(
         "target.held", "content.posttarget", ((w, t, {"reason": reason}) for t, w in items), at=now

@@ -32,6 +32,7 @@ class PublishingConfig(AppConfig):
             _lazy("reconcile", "reconcile_unknown"),
             every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS,
         )
+        scheduler.register_job("publishing-unreachable", _lazy("unreachable", "probe_due"), every_seconds=1)
         scheduler.register_job(
             "publishing-recurrence", _lazy("recurrence", "generate_due_occurrences"), every_seconds=60
         )

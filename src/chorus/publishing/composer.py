@@ -35,14 +35,10 @@ from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
 from chorus.core.refusals import Invalid
 from chorus.core.timeutil import Resolved, resolve_local
+from chorus.publishing import rules
 
-# Alt text on every image, for accessibility. There is no per-workspace setting yet (the issue
-# asks for one); until then it is this deployment-wide setting, on by default.
-ALT_TEXT_REQUIRED_DEFAULT = True
-
-
-def alt_text_required(workspace: Workspace) -> bool:
-    return bool(getattr(settings, "CHORUS_REQUIRE_ALT_TEXT", ALT_TEXT_REQUIRED_DEFAULT))
+#: The workspace's alt-text rule (chorus.publishing.rules, where every path checks it).
+alt_text_required = rules.alt_text_required
 
 
 #: The composer shows the options each connector declares (kept under this name for callers).
@@ -149,22 +145,8 @@ def count(connector: Connector, text: str) -> tuple[int, int | None]:
     return connector.count_text(text)
 
 
-def option_problems(connector: Connector, options: Mapping[str, Any]) -> list[Problem]:
-    """A declared choice holds one of its declared values (a forged or stale form cannot slip
-    another through to the network)."""
-    problems = []
-    for spec in connector.composer_options:
-        value = options.get(spec.name)
-        if spec.kind == "choice" and value not in (None, "") and value not in dict(spec.choices):
-            problems.append(
-                Problem(
-                    f"options.{spec.name}",
-                    _("“%(value)s” is not one of the choices for %(option)s.")
-                    % {"value": value, "option": spec.label},
-                    "choice",
-                )
-            )
-    return problems
+#: Declared choices hold a declared value (chorus.publishing.rules).
+option_problems = rules.option_problems
 
 
 @dataclass
@@ -229,29 +211,12 @@ def field_label(name: str) -> str:
 
 
 def check_channel(draft: Draft, channel_draft: ChannelDraft, workspace: Workspace) -> ChannelCheck:
+    """The channel's counter and the rules it breaks: the same `rules.problems` the API, the
+    bulk import and recurring schedules ask when a post is saved."""
     target = unsaved_target(draft, channel_draft, workspace)
     connector = channel_draft.channel.connector()
     used, limit = count(connector, target.text)
-    try:
-        problems = list(connector.validate(target))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        problems = [Problem("options", _("These options cannot be checked: %(error)s") % {"error": exc})]
-    problems += option_problems(connector, target.options)
-    if alt_text_required(workspace):
-        for index, item in enumerate(target.media):
-            if not str(item.get("alt") or "").strip():
-                problems.append(
-                    Problem(
-                        f"media.{index}.alt", _("This workspace requires alt text on every image."), "alt"
-                    )
-                )
-    if apps.is_installed("chorus.media"):  # the people in a file agreed to this use (consent scope)
-        from chorus.media.consent import scope_problems
-
-        kind = channel_draft.channel.kind
-        problems += [
-            Problem(f"media.{i}", reason, "consent") for i, reason in scope_problems(target.media, kind)
-        ]
+    problems = rules.problems(target, connector)
     return ChannelCheck(channel_draft, target.text, used, limit, problems, target.media, draft.link)
 
 
@@ -318,6 +283,7 @@ def create_recurrence(
     workspace's zone, and creates the occurrences of the coming days at once."""
     from chorus.publishing import actions, recurrence
 
+    rules.check_targets([target])  # every occurrence is this text: it keeps the network's rules
     with transaction.atomic():
         # Only an approved template repeats; someone who may schedule directly approves it here.
         actions.approve_for_recurrence(target, actor=actor)

@@ -83,7 +83,8 @@ def claim_due(now: dt.datetime | None = None, limit: int | None = None) -> tuple
     """Claims up to `limit` due targets; returns (attempt id, claimed target ids).
 
     Targets later than their workspace's tolerance (first attempts only) are held for a person;
-    targets on paused channels are held until the channel is reconnected.
+    targets on paused channels are held until the channel is reconnected; targets of a channel
+    whose host does not answer wait with its group (all but the probe, see `unreachable`).
 
     PostgreSQL reads the candidates `FOR UPDATE SKIP LOCKED` in the claiming transaction. SQLite
     has one write lock for the whole file, shared with every worker's writes: the candidates are
@@ -106,7 +107,18 @@ def claim_due(now: dt.datetime | None = None, limit: int | None = None) -> tuple
         return attempt_id, _claim(rows, now, limit, attempt_id)
 
 
-Row = tuple[int, str, str, "dt.datetime | None", int, int, int]
+Row = tuple[
+    int,
+    str,
+    str,
+    "dt.datetime | None",
+    int,
+    int,
+    int,
+    "dt.datetime | None",
+    "dt.datetime | None",
+    "int | None",
+]
 
 
 def _candidates(now: dt.datetime, limit: int, *, lock: bool) -> list[Row]:
@@ -124,6 +136,9 @@ def _candidates(now: dt.datetime, limit: int, *, lock: bool) -> list[Row]:
             "attempts",
             "workspace__late_tolerance_minutes",
             "workspace_id",
+            "horizon_from",
+            "channel__unreachable_since",
+            "channel__unreachable_probe",
         )[: limit * 2]
     )
 
@@ -135,20 +150,24 @@ def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID)
     room = _room({row[1] for row in rows})
     missed: list[tuple[int, int]] = []
     paused: list[tuple[int, int]] = []
+    waiting: list[tuple[int, int]] = []
     chosen: list[tuple[int, int]] = []
-    for target_id, kind, channel_status, scheduled_at, attempts, tolerance, workspace_id in rows:
+    for row in rows:
+        target_id, kind, channel_status, scheduled_at, attempts, tolerance, workspace_id = row[:7]
+        horizon_from, unreachable_since, probe = row[7:]
+        start = horizon_from or scheduled_at  # a person's "try again" restarts the lateness clock
         if channel_status != Channel.Status.ACTIVE:
             paused.append((target_id, workspace_id))
-        elif (
-            attempts == 0
-            and scheduled_at is not None
-            and now - scheduled_at > dt.timedelta(minutes=tolerance)
-        ):
+        elif unreachable_since is not None and target_id != probe:
+            # Its host does not answer: it waits with the channel's group; only the probe goes.
+            waiting.append((target_id, workspace_id))
+        elif attempts == 0 and start is not None and now - start > dt.timedelta(minutes=tolerance):
             missed.append((target_id, workspace_id))
         elif len(chosen) < limit and _take(room, kind):
             chosen.append((target_id, workspace_id))
     _hold(missed, PostTarget.Hold.MISSED, now)
     _hold(paused, PostTarget.Hold.CHANNEL_PAUSED, now)
+    _hold(waiting, PostTarget.Hold.UNREACHABLE, now)
     if not chosen:
         return []
     claimed_ids = actions.claim_many(chosen, attempt_id, now)

@@ -48,6 +48,7 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.content.models import PostTarget
 from chorus.core import shutdown
@@ -89,6 +90,7 @@ class _Job:
     target: PostTarget
     connector: Connector
     marked: bool  # phase 'sending' already committed with the batch
+    down: dict[int, Unreachable]  # the batch's channels whose host refused a call (shared)
     result: PublishResult | None = None
     error: BaseException | None = None
     outcome: Outcome | None = None  # set when the job ends before or without a network call
@@ -126,6 +128,7 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
         else:
             assert job.result is not None
             successes.append((job.target, job.result))
+    _answered(jobs)
     if successes:
         published = set(actions.mark_published_many(successes))
         for target, _result in successes:
@@ -135,6 +138,23 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
                     "target %s moved during attempt %s; left to reconciliation", target.pk, attempt_id
                 )
     return outcomes
+
+
+def _answered(jobs: list[_Job]) -> None:
+    """A channel marked unreachable whose host answered in this batch (a published post, or an
+    answer that is not "unreachable": a refusal, a rate limit, a server error) is reachable
+    again: its waiting posts are released together. Costs nothing for a channel not marked."""
+    for job in jobs:
+        channel = job.target.channel
+        if channel.unreachable_since is None:
+            continue
+        error = job.error
+        if job.result is not None or (
+            isinstance(error, PublishError) and not isinstance(error, Unreachable | OutcomeUnknown)
+        ):
+            released = channel_actions.mark_reachable(channel=channel)
+            channel.unreachable_since = None
+            log.warning("%s answers again; released %d waiting posts", channel, released)
 
 
 def _guarded(
@@ -154,6 +174,7 @@ def _guarded(
 def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, Outcome]) -> list[_Job]:
     """Quota reservations, then phase 'sending' for the targets that may go out now."""
     connectors: dict[int, Connector] = {}
+    down: dict[int, Unreachable] = {}
     blocked = quotas.blocked_channels({t.channel_id for t in live}) if live else {}
     jobs: list[_Job] = []
     for target in live:
@@ -178,7 +199,7 @@ def _prepare(live: list[PostTarget], attempt_id: uuid.UUID, outcomes: dict[int, 
                 outcome=Outcome.QUOTA_WAIT,
             )
             continue
-        jobs.append(_Job(target, connector, marked=Feature.LOOKUP in connector.features))
+        jobs.append(_Job(target, connector, Feature.LOOKUP in connector.features, down))
     together = [job.target.pk for job in jobs if job.marked]
     if together:
         started = actions.begin_sending_many(together, attempt_id)
@@ -240,6 +261,12 @@ def _send(job: _Job) -> None:
         quotas.refund(target)
         job.outcome = _guarded(target, target.attempt_id, _return_unsent, job.marked)  # type: ignore[arg-type]
         return
+    refused = job.down.get(target.channel_id)
+    if refused is not None:
+        # Its host refused an earlier call of this batch: not asked again; it waits with the
+        # channel's group (chorus.publishing.unreachable).
+        job.error = refused
+        return
     if not job.marked and not actions.begin_sending(target.pk, target.attempt_id):  # type: ignore[arg-type]
         quotas.refund(target)
         job.outcome = Outcome.STALE
@@ -249,6 +276,8 @@ def _send(job: _Job) -> None:
             job.result = _call(connector, target)
     except Exception as exc:  # settled on the batch's thread (`_settle_error`)
         job.error = exc
+        if isinstance(exc, Unreachable):
+            job.down[target.channel_id] = exc
         return
     if not job.marked:
         # No read-back for this network: its outcome is recorded at once, so a crash later in
@@ -303,15 +332,7 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
         )
     if isinstance(exc, Transient):
         quotas.refund(target)
-        if target.attempts + 1 >= settings.CHORUS_MAX_ATTEMPTS:
-            actions.mark_failed(
-                target, code=exc.code, **said("gave_up", reason=exc.message, attempts=target.attempts + 1)
-            )
-            return Outcome.FAILED
-        delay = actions.backoff_delay(target.attempts)
-        return _retry(
-            target, when=timezone.now() + dt.timedelta(seconds=delay), code=exc.code, message=exc.message
-        )
+        return _transient(target, exc)
     if isinstance(exc, ContentRejected):
         quotas.refund(target)
         actions.mark_failed(target, code=exc.code, message=exc.message)
@@ -329,6 +350,34 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
     # request went out, so reconciliation decides (never a blind retry).
     log.error("publish of target %s raised", target.pk, exc_info=exc)
     return _unknown(target, "unexpected", error=type(exc).__name__)
+
+
+def _transient(target: PostTarget, exc: Transient) -> Outcome:
+    """Certainly not applied. Within its retry horizon: an unreachable host makes the target wait
+    with its channel's group (one probe at a time, chorus.publishing.unreachable); another
+    failure retries with capped exponential backoff and jitter, the last try at the horizon.
+    Past the horizon it is held for a person, with the host named — never failed."""
+    now = timezone.now()
+    deadline = actions.retry_deadline(target)
+    channel = target.channel
+    label = channel.connector().label
+    host = getattr(exc, "host", "") or str(exc.detail.get("host") or "") or label
+    if now >= deadline:
+        minutes = int(actions.retry_horizon(target).total_seconds() // 60)
+        key = "horizon_unreachable" if isinstance(exc, Unreachable) else "horizon"
+        actions.hold_for_person(
+            target, code=exc.code, **said(key, network=label, host=host, reason=exc.message, minutes=minutes)
+        )
+        return Outcome.HELD
+    if isinstance(exc, Unreachable):
+        # Held first, then the channel marked: the probe job never sees a marked channel with
+        # nothing waiting (it would clear the mark).
+        actions.hold_unreachable(target, code=exc.code, **said("unreachable", network=label, host=host))
+        channel_actions.mark_unreachable(channel=channel, host=host, target_id=target.pk)
+        return Outcome.UNREACHABLE
+    delay = actions.backoff_delay(target.attempts)
+    when = min(now + dt.timedelta(seconds=delay), deadline)
+    return _retry(target, when=when, code=exc.code, message=exc.message)
 
 
 def _unknown(target: PostTarget, message: str, **params: Any) -> Outcome:

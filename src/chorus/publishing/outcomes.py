@@ -19,13 +19,14 @@ class Outcome(StrEnum):
     RETRY = "retry"  # certainly not applied: back in the queue with a backoff
     RATE_LIMITED = "rate_limited"  # the network said wait (Retry-After)
     QUOTA_WAIT = "quota_wait"  # our ledger of the platform's cap said wait
-    HELD = "held"  # the channel needs reconnecting
+    HELD = "held"  # the channel needs reconnecting, or the retry horizon is used up
     STALE = "stale"  # another attempt owns the target now, or it is done
     SUPERSEDED = "superseded"  # moved while this attempt ran: left to reconciliation
     GONE = "gone"  # the target no longer exists
     SETTLED = "settled"  # reconciliation: another reconciler got there first
     WAITING = "waiting"  # reconciliation: ask again later
     RETURNED = "returned"  # its worker was stopping before the call: back in the queue, unsent
+    UNREACHABLE = "unreachable"  # the host did not answer: waits with its channel's group
 
 
 # The engine's messages by code (the network's own reasons are kept as the network gave them).
@@ -44,6 +45,15 @@ MESSAGES: dict[str, str] = {
     "not_published": gettext_noop("The network has no trace of this post after several attempts."),
     "not_found": gettext_noop("Not found on the network after an interrupted attempt; sending again."),
     "reconnect": gettext_noop("%(channel)s needs to be reconnected"),
+    "unreachable": gettext_noop(
+        "%(network)s at %(host)s does not answer; this post waits with the channel's others and goes out when it answers."
+    ),
+    "horizon": gettext_noop(
+        "%(reason)s Not published within %(minutes)s minutes of its time (last tried: %(host)s); held for a person to decide."
+    ),
+    "horizon_unreachable": gettext_noop(
+        "%(network)s at %(host)s did not answer within %(minutes)s minutes of this post's time; held for a person to decide."
+    ),
 }
 
 

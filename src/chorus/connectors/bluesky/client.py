@@ -22,6 +22,7 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.core import http
 
@@ -91,6 +92,13 @@ def _error_name(response: httpx.Response) -> tuple[str, str]:
     return str(body.get("error") or ""), str(body.get("message") or "")
 
 
+def _answer_host(response: httpx.Response) -> str:
+    try:
+        return http.url_host(response.request.url)
+    except RuntimeError:  # a response built without a request (tests)
+        return ""
+
+
 def classify(failure: httpx.Response | httpx.HTTPError, *, write: bool = False) -> PublishError:
     """The one translation of a failed request into the error hierarchy.
 
@@ -99,15 +107,19 @@ def classify(failure: httpx.Response | httpx.HTTPError, *, write: bool = False) 
     """
     if isinstance(failure, httpx.HTTPError):
         words = {"network": "Bluesky", "error": type(failure).__name__}
-        if isinstance(failure, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return Transient(gettext("Could not reach %(network)s: %(error)s") % words)
+        if isinstance(failure, http.NOT_CONNECTED):
+            host = http.host_of(failure, "Bluesky")
+            return Unreachable(
+                gettext("Could not reach %(network)s at %(host)s: %(error)s") % {**words, "host": host},
+                host=host,
+            )
         if write:
             return OutcomeUnknown(gettext("No answer from %(network)s after sending (%(error)s).") % words)
         return Transient(gettext("The %(network)s request failed: %(error)s") % words)
     response = failure
     status = response.status_code
     name, message = _error_name(response)
-    detail = {"status": status, "error": name}
+    detail = {"status": status, "error": name, "host": _answer_host(response)}
     text = f"Bluesky: {message or name or f'HTTP {status}'}"
     if name == EXPIRED_TOKEN:  # the PDS answers 400 or 401 for an expired access token
         return AuthExpired(text, detail=detail)

@@ -24,6 +24,7 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule
 from chorus.core import http
@@ -123,10 +124,12 @@ class MastodonAPI:
         try:
             with http.client(user_url=True) as session:
                 response = session.request(method, url, headers=all_headers, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(
+        except http.NOT_CONNECTED as exc:
+            host = http.host_of(exc, self.instance)
+            raise Unreachable(
                 gettext("Could not reach %(network)s: %(error)s")
-                % {"network": self.instance, "error": type(exc).__name__}
+                % {"network": self.instance, "error": type(exc).__name__},
+                host=host,
             ) from exc
         except httpx.TransportError as exc:
             # The request may have reached the server (read timeout, connection dropped).

@@ -27,6 +27,7 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
 from chorus.connectors.classify import ErrorTable, Reading, Rule
 from chorus.core import http
@@ -272,10 +273,11 @@ class GraphAPI:
         try:
             with http.client() as session:
                 response = session.request(method, url, params=query, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Transient(
+        except http.NOT_CONNECTED as exc:
+            raise Unreachable(
                 gettext("Could not reach %(network)s: %(error)s")
-                % {"network": self.network, "error": type(exc).__name__}
+                % {"network": self.network, "error": type(exc).__name__},
+                host=http.host_of(exc, self.network),
             ) from exc
         except httpx.TransportError as exc:
             message = gettext("No answer from %(network)s after sending (%(error)s).") % {

@@ -24,8 +24,9 @@ from chorus.connectors.base import (
     RateLimited,
     ReauthRequired,
     Transient,
+    Unreachable,
 )
-from chorus.core.http import UnsafeURL, request_public, retry_after_seconds
+from chorus.core.http import NOT_CONNECTED, UnsafeURL, host_of, request_public, retry_after_seconds
 
 # 403 with one of these prefixes: the account is logged in but may not do this one thing
 # (publish, assign a term, upload this file type...). Reconnecting would not help.
@@ -87,8 +88,11 @@ def _transport_error(exc: Exception, method: str) -> PublishError:
             gettext("The site address is no longer allowed: %(error)s; reconnect the site.") % {"error": exc}
         )
     words = {"network": "WordPress", "error": type(exc).__name__}
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Transient(gettext("Could not reach the WordPress site: %(error)s") % {"error": exc})
+    if isinstance(exc, NOT_CONNECTED):
+        return Unreachable(
+            gettext("Could not reach the WordPress site: %(error)s") % {"error": exc},
+            host=host_of(exc, "WordPress"),
+        )
     if method in WRITE_METHODS:
         # The request left; WordPress may have applied it. Reconciliation reads back (lookup).
         return OutcomeUnknown(gettext("No answer from %(network)s after sending (%(error)s).") % words)
