@@ -90,10 +90,14 @@ def test_it_renders_the_month_report_as_pdf_with_the_same_numbers(sample):
         ).stdout.decode()
     else:  # the HTML the PDF is rendered from
         text = reports.render_html(data, for_pdf=True)
-    summary_lines = {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
-    for key in ("posts", "likes", "reposts", "engagement", "impressions"):
-        assert summary_lines[key][1].replace(",", "") == str(raw[key]), key
-    assert "saves" in summary_lines and summary_lines["saves"][1:3] == ["not", "available"]
+    # The PDF shows people's labels (the XLSX and CSV keep the keys as column names).
+    summary_lines: dict[str, list[str]] = {}
+    for line in text.splitlines():  # the summary table comes first ("Engagement per channel" later)
+        if line.split():
+            summary_lines.setdefault(line.split()[0], line.split())
+    for key, label in (("posts", "Posts"), ("likes", "Likes"), ("reposts", "Reposts"), ("engagement", "Engagement"), ("impressions", "Impressions")):  # fmt: skip
+        assert summary_lines[label][1].replace(",", "") == str(raw[key]), key
+    assert "Saves" in summary_lines and summary_lines["Saves"][1:3] == ["not", "available"]
     assert "Sample data" in text
 
 

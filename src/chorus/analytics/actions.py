@@ -13,6 +13,7 @@ from chorus.accounts.models import User, Workspace
 from chorus.analytics.models import AnalyticsSettings, ScheduledReport, ShareLink
 from chorus.analytics.reports import ReportSpec, next_run
 from chorus.core import audit
+from chorus.media.models import MediaAsset
 
 
 def hash_token(token: str) -> str:
@@ -90,6 +91,24 @@ def set_notable_threshold(*, workspace: Workspace, followers: int, actor: User |
     )
     audit.record(
         "analytics.notable_threshold_set", workspace=workspace, actor=actor, obj=found, followers=followers
+    )
+    return found
+
+
+@transaction.atomic
+def set_report_logo(
+    *, workspace: Workspace, asset: MediaAsset | None, actor: User | None
+) -> AnalyticsSettings:
+    """The logo on the cover of the workspace's reports (None removes it)."""
+    found, _ = AnalyticsSettings.objects.update_or_create(
+        workspace=workspace, defaults={"report_logo": asset}
+    )
+    audit.record(
+        "analytics.report_logo_set",
+        workspace=workspace,
+        actor=actor,
+        obj=found,
+        media_id=asset.pk if asset else None,
     )
     return found
 

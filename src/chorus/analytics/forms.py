@@ -22,8 +22,10 @@ class _WorkspaceForm(forms.Form):
 
 
 class ReportForm(_WorkspaceForm):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     sections = forms.MultipleChoiceField(
         label=_("Sections"),
         choices=list(SECTIONS.items()),
@@ -93,4 +95,12 @@ class NotableForm(forms.Form):
         help_text=_(
             "An account that reposts or quotes a post counts as notable from this many followers on."
         ),
+    )
+
+
+class LogoForm(forms.Form):
+    logo = forms.FileField(
+        label=_("Logo on the cover of reports"),
+        help_text=_("An image (PNG, JPEG or WebP); it is added to the media library."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )

@@ -8,6 +8,8 @@ available", never 0.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
@@ -240,6 +242,16 @@ class AnalyticsSettings(models.Model):
     notable_followers = models.PositiveBigIntegerField(
         _("notable amplifier: at least this many followers"), default=DEFAULT_NOTABLE_FOLLOWERS
     )
+    # The logo on the cover of reports: an image of the media library (it entered through
+    # chorus.media.actions.upload, sniffed, bounded and scrubbed like every file).
+    report_logo = models.ForeignKey(
+        "media.MediaAsset",
+        verbose_name=_("report logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"analytics settings of {self.workspace_id}"
@@ -311,3 +323,12 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"share link until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def period(self) -> str:
+        """The report's period in the reader's words (du 1 novembre 2026 au 30 novembre 2026)."""
+        from chorus.core.formatting import format_period
+
+        return format_period(
+            dt.date.fromisoformat(self.spec["start"]), dt.date.fromisoformat(self.spec["end"])
+        )

@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from chorus import webhooks
 from chorus.accounts.models import Workspace
 from chorus.analytics import figures
-from chorus.analytics.models import ScheduledReport
+from chorus.analytics.models import Amplification, AnalyticsSettings, ScheduledReport
+from chorus.core import formatting
 from chorus.core.spreadsheet import safe_row
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,55 @@ GROWTH_COLUMNS = (
 )
 NOT_AVAILABLE = gettext_lazy("not available")
 
+# What people read instead of the keys CSV and XLSX keep as column names (stable for formulas
+# and scripts): the PDF and HTML report show these, in the reader's language.
+LABELS = {
+    "metric": gettext_lazy("Metric"),
+    "value": gettext_lazy("This period"),
+    "previous": gettext_lazy("Previous period"),
+    "change_pct": pgettext_lazy("report column: change from the previous period", "Change"),
+    "channel": gettext_lazy("Channel"),
+    "name": gettext_lazy("Name"),
+    "rank": gettext_lazy("Rank"),
+    "post": gettext_lazy("Post"),
+    "published_at": gettext_lazy("Published"),
+    "account": gettext_lazy("Account"),
+    "handle": gettext_lazy("Handle"),
+    "followers": gettext_lazy("Followers"),
+    "kind": gettext_lazy("Kind"),
+    "first_seen": gettext_lazy("First seen"),
+    "url": gettext_lazy("Link"),
+    "note": gettext_lazy("Note"),
+    "posts": gettext_lazy("Posts"),
+    "impressions": gettext_lazy("Impressions"),
+    "reach": gettext_lazy("Reach"),
+    "engagement": gettext_lazy("Engagement"),
+    "engagement_rate": gettext_lazy("Engagement rate"),
+    "likes": gettext_lazy("Likes"),
+    "comments": gettext_lazy("Comments"),
+    "replies": gettext_lazy("Replies"),
+    "reposts": gettext_lazy("Reposts"),
+    "shares": gettext_lazy("Shares"),
+    "quotes": gettext_lazy("Quotes"),
+    "saves": gettext_lazy("Saves"),
+    "link_clicks": gettext_lazy("Link clicks"),
+    "video_views": gettext_lazy("Video views"),
+    "followers_start": gettext_lazy("Followers at start"),
+    "followers_end": gettext_lazy("Followers at end"),
+    "follower_growth": gettext_lazy("Follower growth"),
+    "follower_growth_pct": gettext_lazy("Follower growth (%)"),
+    "profile_visits": gettext_lazy("Profile visits"),
+    "account_impressions": gettext_lazy("Account impressions"),
+    "account_reach": gettext_lazy("Account reach"),
+}
+PERCENT_KEYS = {"engagement_rate", "follower_growth_pct"}
+TEXT_KEYS = {"metric", "channel", "name", "rank", "post", "account", "handle", "kind", "url", "note"}
+DATE_KEYS = {"published_at", "first_seen"}
+# Tables of figures per channel, campaign, tag or author: a column no channel gives is left out.
+FIGURE_TABLES = ("growth", "channels", "campaigns", "tags", "authors")
+# Tables with more columns than fit across a portrait A4 page get a landscape page.
+PORTRAIT_COLUMNS = 8
+
 
 @dataclass(frozen=True)
 class ReportSpec:
@@ -95,6 +145,24 @@ class ReportSpec:
 
 
 @dataclass
+class Table:
+    """A section as people read it: translated headers, cells already formatted for the reader's
+    language (None is "not available"). `kinds[i]`: "num" (right-aligned figures), "url" (may
+    break anywhere) or "text"."""
+
+    key: str
+    title: str
+    headers: list[str]
+    kinds: list[str]
+    rows: list[list[str | None]]
+    note: str = ""
+
+    @property
+    def wide(self) -> bool:
+        return len(self.headers) > PORTRAIT_COLUMNS
+
+
+@dataclass
 class ReportData:
     workspace: Workspace
     spec: ReportSpec
@@ -106,8 +174,20 @@ class ReportData:
     def title(self) -> str:
         return _("%(workspace)s — results %(start)s to %(end)s") % {
             "workspace": self.workspace.name,
-            "start": self.spec.start.isoformat(),
-            "end": self.spec.end.isoformat(),
+            "start": formatting.format_date(self.spec.start),
+            "end": formatting.format_date(self.spec.end),
+        }
+
+    @property
+    def period(self) -> str:
+        return formatting.format_period(self.spec.start, self.spec.end)
+
+    @property
+    def zone_note(self) -> str:
+        tz = self.workspace.timezone
+        return _("Days and times are in the workspace's time zone: %(zone)s (%(tz)s).") % {
+            "zone": formatting.zone_label(tz),
+            "tz": tz,
         }
 
 
@@ -218,6 +298,112 @@ def amplifier_rows(amplifiers: figures.Amplifiers) -> list[list[Any]]:
     return rows
 
 
+def label(key: str) -> str:
+    """The reader's words for a column or metric key (`account_followers_end` → "Followers at end")."""
+    if key in LABELS:
+        return str(LABELS[key])
+    if key.startswith("account_") and key[8:] in LABELS:
+        return str(LABELS[key[8:]])
+    return key
+
+
+def _cell(key: str, value: Any, tz_name: str) -> str | None:
+    if value is None:
+        return None
+    if key == "change_pct":
+        return formatting.format_percent(value, signed=True)
+    if key in PERCENT_KEYS:
+        return formatting.format_percent(value)
+    if key in DATE_KEYS and isinstance(value, str) and value:
+        return formatting.format_datetime(dt.datetime.fromisoformat(value), tz_name, zone=False)
+    if key == "kind" and value in Amplification.Kind.values:
+        return str(Amplification.Kind(value).label)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return formatting.format_number(value)
+    return str(value)
+
+
+def _kind(key: str) -> str:
+    return "url" if key == "url" else "text" if key in TEXT_KEYS | DATE_KEYS else "num"
+
+
+def _rank(value: str) -> str:
+    place, number = value.split()
+    words = {"top": _("Top %(n)s"), "bottom": _("Bottom %(n)s")}
+    return words[place] % {"n": number}
+
+
+def display_tables(data: ReportData) -> list[Table]:
+    """The rows CSV and XLSX write, as people read them in the PDF and the HTML view: the same
+    numbers (one source), translated labels, the reader's number and date formats. In tables of
+    figures, columns that no channel in scope gives ("not available" in every row) are left out
+    and named in a note; a table still wider than a portrait page gets a landscape page."""
+    tz = data.workspace.timezone
+    out = []
+    for section, rows in section_rows(data).items():
+        keys, body = [str(k) for k in rows[0]], rows[1:]
+        if section == "summary":
+            cells = []
+            for row in body:
+                metric = str(row[0])
+                value_key = (
+                    metric.removeprefix("account_")
+                    if metric.removeprefix("account_") in PERCENT_KEYS
+                    else "value"
+                )
+                cells.append(
+                    [
+                        label(metric),
+                        _cell(value_key, row[1], tz),
+                        _cell(value_key, row[2], tz),
+                        _cell("change_pct", row[3], tz),
+                    ]
+                )
+            out.append(
+                Table(
+                    section,
+                    str(SECTIONS[section]),
+                    [label(k) for k in keys],
+                    ["text", "num", "num", "num"],
+                    cells,
+                )
+            )
+            continue
+        if keys == ["note"]:
+            out.append(Table(section, str(SECTIONS[section]), [], [], [], note=str(body[0][0])))
+            continue
+        note = ""
+        keep = list(range(len(keys)))
+        if section in FIGURE_TABLES and body:
+            empty = [i for i in keep if i > 0 and all(row[i] is None for row in body)]
+            keep = [i for i in keep if i not in empty]
+            if empty:
+                note = _("Not given by the networks of these channels: %(metrics)s.") % {
+                    "metrics": ", ".join(label(keys[i]) for i in empty)
+                }
+        table_rows = []
+        notes = [note] if note else []
+        for row in body:
+            if len(row) > 1 and all(v == "" for v in row[1:]):  # a sentence, not a row of figures
+                notes.append(str(row[0]))
+                continue
+            shown = [_cell(keys[i], row[i], tz) for i in keep]
+            if section == "top_posts":
+                shown[0] = _rank(str(row[0]))
+            table_rows.append(shown)
+        out.append(
+            Table(
+                section,
+                str(SECTIONS[section]),
+                [label(keys[i]) for i in keep],
+                [_kind(keys[i]) for i in keep],
+                table_rows,
+                " ".join(notes),
+            )
+        )
+    return out
+
+
 def render_csv(data: ReportData) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -256,7 +442,24 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _axes(ax: Any, days: list[dt.date]) -> None:
+    """Day ticks and figures in the reader's language (5 mars, 8 284), a light grid."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=8))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, _pos: formatting.format_day_month(mdates.num2date(x).date()))
+    )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: formatting.format_number(int(y))))
+    ax.grid(axis="y", color="#e6e8ee")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=7)
+
+
 def charts(data: ReportData) -> dict[str, str]:
+    """Two PNG charts with legends; labels, days and numbers in the reader's language."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -264,42 +467,60 @@ def charts(data: ReportData) -> dict[str, str]:
 
     out = {}
     daily = data.dashboard["daily"]
-    days = [r["day"] for r in daily]
+    days: Any = [dt.date.fromisoformat(str(r["day"])) for r in daily]
     fig, ax = plt.subplots(figsize=(7.5, 2.6))
-    ax.bar(days, [r["engagement"] or 0 for r in daily], color="#3b4fd8")
+    ax.bar(days, [r["engagement"] or 0 for r in daily], color="#3b4fd8", label=_("Engagement"))
     ax.set_title(_("Engagement per day (posts published that day)"), fontsize=10)
-    fig.autofmt_xdate()
+    _axes(ax, days)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
     out["engagement"] = _png(fig)
     series = figures.followers_series(
         figures.Filters(data.workspace, data.spec.start, data.spec.end, data.spec.channel_ids)
     )
-    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
     xs: Any = [dt.date.fromisoformat(d) for d in series["days"]]  # matplotlib plots dates
     for name, values in series.items():
         if name != "days" and any(v is not None for v in values):
             ax.plot(xs, [v if v is not None else float("nan") for v in values], label=name)
     ax.set_title(_("Followers"), fontsize=10)
-    if len(series) > 1:
-        ax.legend(fontsize=7, ncol=3)
-    fig.autofmt_xdate()
+    _axes(ax, xs)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     out["followers"] = _png(fig)
     return out
 
 
+def logo_data_uri(workspace: Workspace) -> str:
+    """The workspace's report logo as a data URI ("" when none): an image of the media library,
+    read from storage (it entered through chorus.media.actions.upload)."""
+    settings_row = AnalyticsSettings.objects.filter(workspace=workspace).select_related("report_logo").first()
+    asset = settings_row.report_logo if settings_row else None
+    if asset is None or asset.kind != asset.Kind.IMAGE or asset.workspace_id != workspace.pk:
+        return ""
+    try:
+        with asset.file.open("rb") as fh:
+            content = fh.read()
+    except OSError:
+        log.warning("report logo %s is missing from storage", asset.pk)
+        return ""
+    return f"data:{asset.mime_type};base64," + base64.b64encode(content).decode()
+
+
 def render_html(data: ReportData, *, for_pdf: bool = False) -> str:
-    return render_to_string(
-        "analytics/report_document.html",
-        {
-            "data": data,
-            "d": data.dashboard,
-            "sections": data.spec.sections,
-            "section_titles": SECTIONS,
-            "rows": section_rows(data),
-            "charts": charts(data) if for_pdf else {},
-            "for_pdf": for_pdf,
-            "generated_at": timezone.now(),
-        },
-    )
+    """The report document. The web view (`for_pdf=False`) is the body only, to sit inside a
+    page; the PDF gets the whole document with its A4 page rules."""
+    context = {
+        "data": data,
+        "organization": data.workspace.organization.name,
+        "logo": logo_data_uri(data.workspace),
+        "tables": display_tables(data),
+        "charts": charts(data),
+        "for_pdf": for_pdf,
+        "generated_at": timezone.now(),
+        "tz": data.workspace.timezone,
+    }
+    template = "analytics/report_document.html" if for_pdf else "analytics/_report_body.html"
+    return render_to_string(template, context)
 
 
 def render_pdf(data: ReportData) -> bytes:
@@ -360,7 +581,7 @@ def send_report(report_id: int) -> str:
     message = EmailMessage(
         subject=data.title,
         body=_("The %(name)s report for %(start)s to %(end)s is attached (PDF and XLSX).")
-        % {"name": report.name, "start": start, "end": end},
+        % {"name": report.name, "start": formatting.format_date(start), "end": formatting.format_date(end)},
         to=report.recipient_list,
     )
     stem = f"{report.workspace.slug}-{start}-{end}"

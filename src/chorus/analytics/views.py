@@ -20,11 +20,13 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.analytics import actions, figures, reports
-from chorus.analytics.forms import NotableForm, ReportForm, ScheduleForm, ShareForm
+from chorus.analytics.forms import LogoForm, NotableForm, ReportForm, ScheduleForm, ShareForm
 from chorus.analytics.models import AnalyticsSettings, PostMetrics, PostSnapshot, ScheduledReport, ShareLink
 from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
 from chorus.content.models import Campaign, PostTarget, Tag
+from chorus.media import actions as media_actions
+from chorus.media.sniff import MediaRejected
 
 SAMPLE_PREFIX = "Sample:"
 WEEKDAYS = (
@@ -210,16 +212,48 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @workspace_view(Perm.MANAGE_REPORTS)
 def analytics_settings(request: HttpRequest) -> HttpResponse:
+    """The notable amplifier threshold, and the logo on the cover of reports."""
     workspace = workspace_of(request)
+    user = current_user(request)
     current = AnalyticsSettings.notable_threshold(workspace.pk)
-    form = NotableForm(request.POST or None, initial={"notable_followers": current})
-    if request.method == "POST" and form.is_valid():
+    action = request.POST.get("action", "notable") if request.method == "POST" else ""
+    form = NotableForm(request.POST if action == "notable" else None, initial={"notable_followers": current})
+    logo_form = LogoForm(
+        request.POST if action == "logo" else None, request.FILES if action == "logo" else None
+    )
+    if action == "notable" and form.is_valid():
         actions.set_notable_threshold(
-            workspace=workspace, followers=form.cleaned_data["notable_followers"], actor=current_user(request)
+            workspace=workspace, followers=form.cleaned_data["notable_followers"], actor=user
         )
         messages.success(request, _("The notable amplifier threshold is saved."))
         return redirect("analytics:dashboard", workspace.slug)
-    return render(request, "analytics/settings.html", {**_base(request), "form": form})
+    if action == "logo" and logo_form.is_valid():
+        try:
+            # The one way a file enters Chorus: sniffed, bounded, scrubbed, in the media library.
+            asset, _created = media_actions.upload(
+                workspace, user, logo_form.cleaned_data["logo"], source="report_logo"
+            )
+        except MediaRejected as exc:
+            logo_form.add_error("logo", exc.reason)
+        else:
+            if asset.kind != asset.Kind.IMAGE:
+                logo_form.add_error("logo", _("The logo must be an image."))
+            else:
+                actions.set_report_logo(workspace=workspace, asset=asset, actor=user)
+                messages.success(request, _("The logo of reports is saved."))
+                return redirect("analytics:settings", workspace.slug)
+    if action == "remove_logo":
+        actions.set_report_logo(workspace=workspace, asset=None, actor=user)
+        messages.success(request, _("The logo of reports is removed."))
+        return redirect("analytics:settings", workspace.slug)
+    row = AnalyticsSettings.objects.filter(workspace=workspace).select_related("report_logo").first()
+    context = {
+        **_base(request),
+        "form": form,
+        "logo_form": logo_form,
+        "logo": row.report_logo if row else None,
+    }
+    return render(request, "analytics/settings.html", context)
 
 
 # --- reports --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from chorus.core import formatting
+
 register = template.Library()
 
 
@@ -15,10 +17,8 @@ def na(value: Any) -> Any:
     """A metric for display: None is "not available" (never shown as 0)."""
     if value is None:
         return format_html('<span class="na">{}</span>', _("not available"))
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return formatting.format_number(value)  # 8 284 / 8,284: the reader's format
     return value
 
 
@@ -27,7 +27,7 @@ def pct(value: float | None) -> SafeString | str:
     if value is None:
         return format_html('<span class="na">{}</span>', _("not available"))
     css = "up" if value > 0 else "down" if value < 0 else "flat"
-    return format_html('<span class="delta {}">{}{}%</span>', css, "+" if value > 0 else "", f"{value:.1f}")
+    return format_html('<span class="delta {}">{}</span>', css, formatting.format_percent(value, signed=True))
 
 
 @register.filter
