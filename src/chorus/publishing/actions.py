@@ -1083,7 +1083,8 @@ def delete_posts(posts: Iterable[Post], *, actor: User) -> BatchOutcome:
         with transaction.atomic():
             statuses = set(PostTarget.objects.filter(post=post).values_list("status", flat=True))
             if statuses & set(UNDELETABLE):
-                out.refused.append(f"{post}: {_('It went out (or may have): it is kept with its figures.')}")
+                kept = _("It went out (or may have): it is kept with its figures.")
+                out.refused.append(f"{post}: {kept}")
                 continue
             audit.record("post.deleted", workspace=post.workspace, actor=actor, obj=post, title=str(post))
             post.delete()
