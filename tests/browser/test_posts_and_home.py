@@ -28,7 +28,9 @@ def _channel(cast: Cast, name: str) -> Channel:
 
 
 def _failed(cast: Cast, channel: Channel, text: str) -> PostTarget:
-    post = actions.create_post(workspace=cast.workspace, author=cast.members["editor"], channels=[channel], text=text)
+    post = actions.create_post(
+        workspace=cast.workspace, author=cast.members["editor"], channels=[channel], text=text
+    )
     target = post.targets.get()
     actions.schedule(target, actor=cast.owner, when=timezone.now() - dt.timedelta(seconds=1))
     dispatch.claim_due()
@@ -60,7 +62,9 @@ def test_posts_are_approved_in_bulk_from_the_posts_list(page: Page, shot: Shot, 
     editor = cast.members["editor"]
     waiting = []
     for text in ("Water point repaired", "Volunteers wanted"):
-        post = actions.create_post(workspace=cast.workspace, author=editor, channels=[first, second], text=text)
+        post = actions.create_post(
+            workspace=cast.workspace, author=editor, channels=[first, second], text=text
+        )
         for target in post.targets.select_related("workspace", "channel", "post"):
             actions.submit_for_review(target, actor=editor)
         waiting.append(post)

@@ -22,7 +22,11 @@ S = PostTarget.Status
 
 
 def _home(cast: Cast, role: str = "owner") -> str:
-    return cast.client_for(cast.members[role]).get(reverse("workspace_home", args=[cast.workspace.slug])).content.decode()
+    return (
+        cast.client_for(cast.members[role])
+        .get(reverse("workspace_home", args=[cast.workspace.slug]))
+        .content.decode()
+    )
 
 
 def _section(html: str, section_id: str) -> str:
@@ -63,7 +67,9 @@ def test_a_failed_post_shows_its_reason_and_its_fixes(cast, failed):
 
 def test_retry_is_one_click_and_audited(cast, failed):
     response = _fix(cast, failed, "retry")
-    assert response.status_code == 302 and response["Location"] == reverse("workspace_home", args=["campaign"])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "workspace_home", args=["campaign"]
+    )
     assert _status(failed) == S.SCHEDULED
     assert AuditEvent.objects.filter(action="target.retried", actor=cast.owner).exists()
     assert "needs-attention" not in _home(cast)
@@ -162,7 +168,9 @@ def test_the_next_7_days_in_the_workspace_zone(cast, sink_channel):
 def test_new_stories_and_channels_to_reconnect(cast, sink_channel):
     from chorus.approvals.models import Contributor, Story
 
-    contributor = Contributor.objects.create(workspace=cast.workspace, name="Amina", email="amina@example.org")
+    contributor = Contributor.objects.create(
+        workspace=cast.workspace, name="Amina", email="amina@example.org"
+    )
     Story.objects.create(workspace=cast.workspace, contributor=contributor, title="The new well", text="…")
     pause_channel(channel=sink_channel, reason="The token was revoked", actor=None)
     html = _home(cast)
@@ -172,7 +180,8 @@ def test_new_stories_and_channels_to_reconnect(cast, sink_channel):
 
 
 @pytest.mark.parametrize(
-    "name", ["workspace_home", "publishing:targets", "publishing:review", "planning:calendar", "channels:list"]
+    "name",
+    ["workspace_home", "publishing:targets", "publishing:review", "planning:calendar", "channels:list"],
 )
 def test_every_workspace_page_has_exactly_one_new_post_link(cast, sink_channel, name):
     html = cast.client_for(cast.owner).get(reverse(name, args=[cast.workspace.slug])).content.decode()

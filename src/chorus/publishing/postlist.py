@@ -37,7 +37,7 @@ class PostFilter(forms.Form):
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data: Any, *, workspace: Workspace) -> None:
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         self.workspace = workspace
         fields: dict[str, Any] = self.fields
         fields["channel"].queryset = Channel.objects.filter(workspace=workspace).order_by("name")
