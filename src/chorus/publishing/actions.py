@@ -164,6 +164,10 @@ def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: 
     The post's author may not approve it unless the workflow names them (`policy.check_approver`)."""
     if link is None:
         policy.check_approver(target, actor=actor)
+    _approve(target, actor=actor, comment=comment, link=link)
+
+
+def _approve(target: PostTarget, *, actor: User | None, comment: str = "", link: Any = None) -> None:
     if not policy.approve_step(target, actor=actor, comment=comment, link=link):
         return  # a workflow step was approved; more steps remain
     _move(target, action="approved", actor=actor, audit_data={"comment": comment})
@@ -817,9 +821,11 @@ def approve_for_recurrence(target: PostTarget, *, actor: User | None) -> None:
         return
     if policy.required_for(target) is not None:
         return
-    if target.status == S.DRAFT:
-        submit_for_review(target, actor=actor)
-    approve(target, actor=actor)
+    with transaction.atomic():
+        if target.status == S.DRAFT:
+            submit_for_review(target, actor=actor)
+        # Their own approval, as when they schedule a draft directly (no workflow applies here).
+        _approve(target, actor=actor)
 
 
 def hold_unapproved(now: dt.datetime | None = None) -> int:
