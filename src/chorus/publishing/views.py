@@ -80,8 +80,8 @@ def _bulk_choices(role: str) -> list[tuple[str, str]]:
 
 def _report(request: HttpRequest, outcome: actions.BatchOutcome) -> None:
     if outcome.changed:
-        messages.success(request, ngettext("%(count)d change made.", "%(count)d changes made.", outcome.changed)
-                         % {"count": outcome.changed})  # fmt: skip
+        made = ngettext("%(count)d change made.", "%(count)d changes made.", outcome.changed)
+        messages.success(request, made % {"count": outcome.changed})
     for reason in outcome.refused[:20]:
         messages.error(request, reason)
     if not outcome.changed and not outcome.refused:
