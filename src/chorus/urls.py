@@ -4,6 +4,7 @@ from django.urls import include, path
 from chorus.api.api import api
 from chorus.core.views import health_view
 from chorus.links.views import redirect_view
+from chorus.publishing.home import workspace_home
 
 urlpatterns = [
     # First: the busiest public path resolves without trying every app's patterns (links:redirect
@@ -12,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("health", health_view, name="health"),
+    path("w/<slug:slug>/", workspace_home, name="workspace_home"),  # what to do next (publishing)
     path("", include("chorus.accounts.urls")),
     path("", include("chorus.publishing.urls")),
     path("", include("chorus.channels.urls")),

@@ -20,7 +20,11 @@ def test_it_lets_only_the_steps_role_approve(cast, sink_channel, role):
         cast.workspace, actor=cast.owner, name="Editors sign off", applies_to="everyone",
         steps=[{"name": "Editors", "role": Role.EDITOR}],
     )  # fmt: skip
-    target = make_target(cast, sink_channel)
+    # Written and submitted by the contributor: nobody approves their own post (issue 16).
+    post = actions.create_post(
+        workspace=cast.workspace, author=cast.members["contributor"], channels=[sink_channel], text="Hello"
+    )
+    target = PostTarget.objects.select_related("workspace", "channel", "post").get(post=post)
     actions.submit_for_review(target, actor=cast.members["contributor"])
     client = cast.client_for(cast.members[role])
     client.post(

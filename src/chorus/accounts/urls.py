@@ -37,7 +37,6 @@ urlpatterns = [
     path("i18n/language/", views.switch_language, name="switch_language"),
     path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
-    path("w/<slug:slug>/", views.workspace_home, name="workspace_home"),
     path("w/<slug:slug>/settings/", views.workspace_settings, name="workspace_settings"),
     path("w/<slug:slug>/members/", views.members, name="members"),
     path("w/<slug:slug>/security/", two_factor_views.organization_security, name="organization_security"),

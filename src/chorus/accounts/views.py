@@ -30,7 +30,6 @@ from chorus.accounts.forms import (
 )
 from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User
 from chorus.accounts.permissions import Perm, Role, Scope, assignable_roles, can
-from chorus.core.models import AuditEvent
 
 
 def _creatable_organizations(user: User):  # type: ignore[no-untyped-def]
@@ -80,23 +79,6 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Workspace “%(name)s” created.") % {"name": workspace.name})
         return redirect("workspace_home", slug=workspace.slug)
     return render(request, "accounts/workspace_create.html", {"form": form, "can_create_org": user.is_staff})
-
-
-@workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
-def workspace_home(request: HttpRequest) -> HttpResponse:
-    workspace = workspace_of(request)
-    membership = membership_of(request)
-    recent = AuditEvent.objects.filter(workspace=workspace).select_related("actor").order_by("-at")[:10]
-    return render(
-        request,
-        "accounts/workspace_home.html",
-        {
-            "workspace": workspace,
-            "membership": membership,
-            "member_count": workspace.memberships.count(),
-            "recent_events": recent if can(membership.role, Perm.VIEW_AUDIT_LOG) else [],
-        },
-    )
 
 
 @workspace_view(Perm.MANAGE_WORKSPACE)

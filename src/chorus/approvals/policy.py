@@ -120,6 +120,26 @@ def may_decide(user: User, step: Step) -> bool:
     return any(u.pk == user.pk for u in approvers_of(step))
 
 
+def may_approve_own(target: PostTarget, actor: User) -> bool:
+    """Nobody approves their own post unless the workflow says so: the step it waits for names
+    the author among its approvers by name (a step open to a role does not count)."""
+    run = open_run(target)
+    if run is None or run.step is None:
+        return False
+    return run.step.users.filter(pk=actor.pk).exists()
+
+
+def check_approver(target: PostTarget, *, actor: User | None) -> None:
+    """Refuses an approval by the post's own author (see `may_approve_own`); asked by the
+    approve action, so the web pages, the bulk actions and the API give the same answer."""
+    if actor is None or target.post.author_id is None or actor.pk != target.post.author_id:
+        return
+    if not may_approve_own(target, actor):
+        raise TransitionRefused(
+            gettext_lazy("You wrote this post: someone else approves it."), code="own_post"
+        )
+
+
 def open_run(target: PostTarget) -> Run | None:
     return (
         Run.objects.select_related("step", "workflow")

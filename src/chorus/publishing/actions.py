@@ -19,7 +19,7 @@ import functools
 import random
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -72,6 +72,10 @@ TRANSITIONS: dict[str, Transition] = {
     "unscheduled": _t([S.SCHEDULED], S.APPROVED),
     "released": _t([S.SCHEDULED], S.SCHEDULED),  # a held target goes out after all
     "retried": _t([S.FAILED], S.SCHEDULED),
+    "reopened": _t([S.FAILED], S.DRAFT),  # "edit and retry", or cancel a failed post
+    # a person saw it on the network (posted by hand, or an unknown outcome checked there)
+    "published_by_hand": _t([S.FAILED, S.UNKNOWN], S.PUBLISHED),
+    "resent": _t([S.UNKNOWN], S.SCHEDULED),  # a person checked: it is not on the network
     # the engine (scheduler, publish task, reconciliation)
     "held": _t([S.SCHEDULED, S.PUBLISHING], S.SCHEDULED),
     "claimed": _t([S.SCHEDULED], S.PUBLISHING),
@@ -157,7 +161,14 @@ def submit_for_review(target: PostTarget, *, actor: User) -> None:
 
 @transaction.atomic
 def approve(target: PostTarget, *, actor: User | None, comment: str = "", link: Any = None) -> None:
-    """`link`: an outside reviewer's review link (chorus.approvals), for a step that accepts one."""
+    """`link`: an outside reviewer's review link (chorus.approvals), for a step that accepts one.
+    The post's author may not approve it unless the workflow names them (`policy.check_approver`)."""
+    if link is None:
+        policy.check_approver(target, actor=actor)
+    _approve(target, actor=actor, comment=comment, link=link)
+
+
+def _approve(target: PostTarget, *, actor: User | None, comment: str = "", link: Any = None) -> None:
     if not policy.approve_step(target, actor=actor, comment=comment, link=link):
         return  # a workflow step was approved; more steps remain
     _move(target, action="approved", actor=actor, audit_data={"comment": comment})
@@ -449,13 +460,58 @@ def release_channel_holds(channel: Any, *, actor: User | None) -> int:
 
 
 @transaction.atomic
-def retry_failed(target: PostTarget, *, actor: User) -> None:
+def retry_failed(target: PostTarget, *, actor: User, when: dt.datetime | None = None) -> None:
     """ "Try again": due now, its original scheduled time kept (the lateness rules count from now,
-    `horizon_from`)."""
+    `horizon_from`); with `when`, rescheduled to that time (the home's "reschedule")."""
+    if when is not None:
+        _move(target, action="retried", actor=actor, **_schedule_fields(when))
+        return
     now = timezone.now()
     fields = _schedule_fields(now)
     fields.update(scheduled_at=target.scheduled_at or now, horizon_from=now)
     _move(target, action="retried", actor=actor, audit_data={"at": now.isoformat()}, **fields)
+
+
+@transaction.atomic
+def reopen_failed(target: PostTarget, *, actor: User) -> None:
+    """Failed → draft: to edit it and send it again, or to drop it from the schedule (cancel)."""
+    _move(target, action="reopened", actor=actor, due_at=None, scheduled_at=None, phase="")
+
+
+@transaction.atomic
+def mark_published_by_hand(target: PostTarget, *, actor: User, url: str) -> None:
+    """A person says a failed or unknown post is on the network (they posted it by hand, or
+    looked for an unknown outcome and found it), with its link; audited as theirs."""
+    _move(
+        target,
+        action="published_by_hand",
+        actor=actor,
+        phase="",
+        published_at=timezone.now(),
+        external_url=url,
+        due_at=None,
+        error_code="",
+        error_message="",
+        error_params=None,
+        audit_data={"url": url},
+    )
+    emit_targets("post.published", [target])
+
+
+@transaction.atomic
+def resend_unknown(target: PostTarget, *, actor: User) -> None:
+    """Unknown → scheduled now: a person looked on the network and the post is not there, which
+    is the read-back reconciliation could not do; their answer is audited."""
+    _move(target, action="resent", actor=actor, **_schedule_fields(timezone.now()))
+
+
+def cancel(target: PostTarget, *, actor: User) -> None:
+    """Takes a held or failed post off the schedule: a scheduled one goes back to approved, a
+    failed one to draft."""
+    if target.status == S.FAILED:
+        reopen_failed(target, actor=actor)
+    else:
+        unschedule(target, actor=actor)
 
 
 def _record_many(
@@ -935,9 +991,11 @@ def approve_for_recurrence(target: PostTarget, *, actor: User | None) -> None:
         return
     if policy.required_for(target) is not None:
         return
-    if target.status == S.DRAFT:
-        submit_for_review(target, actor=actor)
-    approve(target, actor=actor)
+    with transaction.atomic():
+        if target.status == S.DRAFT:
+            submit_for_review(target, actor=actor)
+        # Their own approval, as when they schedule a draft directly (no workflow applies here).
+        _approve(target, actor=actor)
 
 
 def hold_unapproved(now: dt.datetime | None = None) -> int:
@@ -1104,3 +1162,111 @@ def create_post(
             )
         audit.record("post.created", workspace=workspace, actor=author, obj=post)
     return post
+
+
+# --- a person's batch over whole posts (the Posts list's bulk actions) ------------------------
+#
+# Each copy moves through the single-target action above, in its own transaction: a copy the
+# action refuses (another status, a workflow step, the author's own post) is reported and the
+# others still move, as a person selecting twenty posts expects.
+
+UNDELETABLE = (S.PUBLISHING, S.PUBLISHED, S.UNKNOWN)
+
+
+@dataclass
+class BatchOutcome:
+    changed: int = 0  # copies (or posts, for post-level actions) moved
+    skipped: int = 0  # copies the action does not apply to in their status
+    refused: list[str] = field(default_factory=list)  # "post · channel: reason", shown to the person
+
+
+def _copies(posts: Iterable[Post]) -> list[PostTarget]:
+    return list(
+        PostTarget.objects.filter(post__in=[p.pk for p in posts])
+        .select_related("workspace", "channel", "post")
+        .order_by("post_id", "channel__name")
+    )
+
+
+def _each(posts: Iterable[Post], statuses: Iterable[str], move: Callable[[PostTarget], Any]) -> BatchOutcome:
+    wanted = set(statuses)
+    out = BatchOutcome()
+    for target in _copies(posts):
+        if target.status not in wanted:
+            out.skipped += 1
+            continue
+        try:
+            move(target)
+        except TransitionRefused as exc:
+            out.refused.append(f"{target.post} · {target.channel.name}: {exc}")
+        else:
+            out.changed += 1
+    return out
+
+
+def submit_posts(posts: Iterable[Post], *, actor: User) -> BatchOutcome:
+    """Every draft copy of these posts goes to review."""
+    return _each(posts, [S.DRAFT], lambda t: submit_for_review(t, actor=actor))
+
+
+def approve_posts(posts: Iterable[Post], *, actor: User, comment: str = "") -> BatchOutcome:
+    """Every copy in review is approved (the policy refuses the author's own, and steps the
+    actor does not decide)."""
+    return _each(posts, [S.IN_REVIEW], lambda t: approve(t, actor=actor, comment=comment))
+
+
+def reschedule_posts(
+    posts: Iterable[Post], *, actor: User, when: dt.datetime, note: str = ""
+) -> BatchOutcome:
+    """Every copy that is scheduled, approved or failed goes out at `when` (UTC)."""
+
+    def move(target: PostTarget) -> None:
+        if target.status == S.SCHEDULED:
+            reschedule(target, actor=actor, when=when, note=note)
+        elif target.status == S.FAILED:
+            retry_failed(target, actor=actor, when=when)
+        else:
+            schedule(target, actor=actor, when=when, note=note)
+
+    return _each(posts, [S.SCHEDULED, S.APPROVED, S.FAILED], move)
+
+
+@transaction.atomic
+def move_to_campaign(posts: Iterable[Post], *, actor: User, campaign: Any) -> BatchOutcome:
+    """Puts the posts in `campaign` (None: no campaign), one UPDATE, an audit row per post."""
+    chosen = list(posts)
+    if campaign is not None and any(p.workspace_id != campaign.workspace_id for p in chosen):
+        raise ValueError("campaign of another workspace")
+    campaign_id = campaign.pk if campaign is not None else None
+    moving = [p for p in chosen if p.campaign_id != campaign_id]
+    Post.objects.filter(pk__in=[p.pk for p in moving]).update(
+        campaign_id=campaign_id, updated_at=timezone.now()
+    )
+    for post in moving:
+        audit.record(
+            "post.campaign_changed",
+            workspace=post.workspace,
+            actor=actor,
+            obj=post,
+            before=post.campaign_id,
+            after=campaign_id,
+        )
+        post.campaign_id = campaign_id
+    return BatchOutcome(changed=len(moving), skipped=len(chosen) - len(moving))
+
+
+def delete_posts(posts: Iterable[Post], *, actor: User) -> BatchOutcome:
+    """Deletes posts none of whose copies is publishing, published or of unknown outcome (what
+    went out keeps its record and its figures). Each post in its own transaction."""
+    out = BatchOutcome()
+    for post in posts:
+        with transaction.atomic():
+            statuses = set(PostTarget.objects.filter(post=post).values_list("status", flat=True))
+            if statuses & set(UNDELETABLE):
+                kept = _("It went out (or may have): it is kept with its figures.")
+                out.refused.append(f"{post}: {kept}")
+                continue
+            audit.record("post.deleted", workspace=post.workspace, actor=actor, obj=post, title=str(post))
+            post.delete()
+            out.changed += 1
+    return out

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from chorus.publishing import views
+from chorus.publishing import home, views
 
 app_name = "publishing"
 urlpatterns = [
     path("w/<slug:slug>/posts/", views.target_list, name="targets"),
     path("w/<slug:slug>/posts/new/", views.post_new, name="post_new"),
+    path("w/<slug:slug>/posts/bulk/", views.posts_bulk, name="posts_bulk"),
+    path("w/<slug:slug>/targets/<int:target_id>/fix/", home.fix, name="fix"),
     path("w/<slug:slug>/targets/<int:target_id>/", views.target_detail, name="target"),
     path("w/<slug:slug>/targets/<int:target_id>/action/", views.target_action, name="target_action"),
     path("w/<slug:slug>/targets/<int:target_id>/edit/", views.post_edit, name="post_edit"),

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import zoneinfo
 from typing import Any
 
@@ -9,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -17,10 +20,11 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
-from chorus.content.models import Post, PostTarget
+from chorus.content.models import Campaign, Post, PostTarget
 from chorus.core.models import AuditEvent
-from chorus.core.timeutil import resolve_local
-from chorus.publishing import actions, composer, review
+from chorus.core.spreadsheet import safe_row
+from chorus.core.timeutil import resolve_local, to_local
+from chorus.publishing import actions, composer, postlist, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
@@ -30,18 +34,147 @@ S = PostTarget.Status
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))
 def target_list(request: HttpRequest) -> HttpResponse:
+    """The Posts page: one row per post, its copies as channel chips with their own status."""
     workspace = workspace_of(request)
-    targets = PostTarget.objects.filter(workspace=workspace).select_related("channel", "post")
-    status = request.GET.get("status", "")
-    if status in S.values:
-        targets = targets.filter(status=status)
+    role = membership_of(request).role
+    filters = postlist.PostFilter(request.GET or None, workspace=workspace)
+    page = Paginator(postlist.rows(filters.filtered()), postlist.PAGE_SIZE).get_page(request.GET.get("page"))
     held = PostTarget.objects.filter(workspace=workspace, status=S.SCHEDULED).exclude(hold_reason="").count()
-    page = Paginator(targets.order_by("-scheduled_at", "-created_at"), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "publishing/target_list.html",
-        {"workspace": workspace, "page": page, "status": status, "statuses": S.choices, "held_count": held},
+        {
+            "workspace": workspace,
+            "filters": filters,
+            "page": page,
+            "rows": [postlist.Row(p) for p in page],
+            "query": filters.query_string(),
+            "held_count": held,
+            "bulk_actions": _bulk_choices(role),
+            "campaigns": Campaign.objects.filter(workspace=workspace).order_by("name"),
+        },
     )
+
+
+BULK_PERMS = {
+    "submit": Perm.CREATE_POST,
+    "approve": Perm.APPROVE_POST,
+    "reschedule": Perm.SCHEDULE_POST,
+    "campaign": Perm.CREATE_POST,
+    "delete": Perm.CREATE_POST,
+    "export": Perm.VIEW_WORKSPACE,
+}
+
+
+def _bulk_choices(role: str) -> list[tuple[str, str]]:
+    labels = {
+        "submit": _("Submit for review"),
+        "approve": _("Approve"),
+        "reschedule": _("Reschedule"),
+        "campaign": _("Move to campaign"),
+        "delete": _("Delete"),
+        "export": _("Export (CSV)"),
+    }
+    return [(key, labels[key]) for key, perm in BULK_PERMS.items() if can(role, perm)]
+
+
+def _report(request: HttpRequest, outcome: actions.BatchOutcome) -> None:
+    if outcome.changed:
+        made = ngettext("%(count)d change made.", "%(count)d changes made.", outcome.changed)
+        messages.success(request, made % {"count": outcome.changed})
+    for reason in outcome.refused[:20]:
+        messages.error(request, reason)
+    if not outcome.changed and not outcome.refused:
+        messages.info(
+            request, _("Nothing to change: no selected post is in a status this action applies to.")
+        )
+
+
+@workspace_view(Perm.VIEW_WORKSPACE, methods=("POST",))
+def posts_bulk(request: HttpRequest) -> HttpResponse:
+    """A bulk action on the selected posts of the Posts list; each copy moves through actions."""
+    workspace = workspace_of(request)
+    user = current_user(request)
+    role = membership_of(request).role
+    action = request.POST.get("action", "")
+    back = redirect(f"{reverse('publishing:targets', args=[workspace.slug])}?{request.POST.get('query', '')}")
+    if action not in BULK_PERMS:
+        messages.error(request, _("Choose an action."))
+        return back
+    if not can(role, BULK_PERMS[action]):
+        messages.error(request, _("Your role cannot do this."))
+        return back
+    ids = [int(v) for v in request.POST.getlist("post") if v.isdigit()]
+    posts = Post.objects.filter(workspace=workspace, pk__in=ids).select_related("workspace")
+    if action in {"campaign", "delete"} and not can(role, Perm.EDIT_ANY_POST):
+        posts = posts.filter(author=user)  # a contributor changes only their own posts
+    chosen = list(posts)
+    if not chosen:
+        messages.error(request, _("Select at least one post."))
+        return back
+    if action == "export":
+        return _export(workspace, chosen)
+    try:
+        if action == "submit":
+            _report(request, actions.submit_posts(chosen, actor=user))
+        elif action == "approve":
+            _report(request, actions.approve_posts(chosen, actor=user))
+        elif action == "reschedule":
+            local = _parse_local(request.POST.get("local_time", ""))
+            if local is None:
+                messages.error(request, _("Choose a valid date and time."))
+                return back
+            resolved = resolve_local(local, workspace.timezone)
+            if resolved.utc <= timezone.now():
+                messages.error(request, _("Choose a time in the future."))
+                return back
+            _report(
+                request, actions.reschedule_posts(chosen, actor=user, when=resolved.utc, note=resolved.note)
+            )
+        elif action == "campaign":
+            raw = request.POST.get("campaign", "")
+            campaign = (
+                Campaign.objects.filter(workspace=workspace, pk=int(raw)).first() if raw.isdigit() else None
+            )
+            if raw and campaign is None:
+                messages.error(request, _("Choose a campaign."))
+                return back
+            _report(request, actions.move_to_campaign(chosen, actor=user, campaign=campaign))
+        elif action == "delete":
+            _report(request, actions.delete_posts(chosen, actor=user))
+    except actions.TransitionRefused as exc:
+        messages.error(request, str(exc))
+    return back
+
+
+def _export(workspace: Workspace, posts: list[Post]) -> HttpResponse:
+    """The selected posts as CSV: one row per post, each copy's channel and status."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["id", "title", "text", "channels", "statuses", "first_time", "campaign", "tags", "author"]
+    )
+    for post in postlist.rows(Post.objects.filter(pk__in=[p.pk for p in posts])):
+        row = postlist.Row(post)
+        when = row.when
+        writer.writerow(
+            safe_row(
+                [
+                    post.pk,
+                    post.title,
+                    row.copies[0].text if row.copies else "",
+                    "|".join(c.channel.name for c in row.copies),
+                    "|".join(c.status for c in row.copies),
+                    to_local(when, workspace.timezone).isoformat(timespec="minutes") if when else "",
+                    post.campaign.name if post.campaign else "",
+                    "|".join(sorted(t.name for t in post.tags.all())),
+                    post.author.email if post.author else "",
+                ]
+            )
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{workspace.slug}-posts.csv"'
+    return response
 
 
 @workspace_view(Perm.VIEW_WORKSPACE, methods=("GET",))

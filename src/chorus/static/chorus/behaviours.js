@@ -5,6 +5,12 @@
   document.addEventListener("change", function (event) {
     var field = event.target.closest && event.target.closest("[data-autosubmit]");
     if (field && field.form) field.form.submit();
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (all && all.form) {
+      all.form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]').forEach(function (box) {
+        box.checked = all.checked;
+      });
+    }
   });
   document.addEventListener("focusin", function (event) {
     var field = event.target.closest && event.target.closest("[data-select-on-focus]");
