@@ -767,26 +767,32 @@ def retry_deadline(target: PostTarget) -> dt.datetime:
     return start + retry_horizon(target)
 
 
-@transaction.atomic
-def hold_for_person(
-    target: PostTarget, *, code: str, message: str, params: dict[str, Any] | None = None
-) -> None:
-    """publishing → scheduled, held: its transient failures outlasted the retry horizon. The last
-    reason (naming the host) is kept on the target; its team is told. Never 'failed'."""
+def _hold_in_flight(target: PostTarget, *, reason: str, code: str, message: str, params: Any) -> None:
+    """publishing → scheduled and held for `reason`, the last error (naming the host) kept on
+    the target; counted as an attempt."""
     _move(
         target,
         expected=[S.PUBLISHING],
         action="held",
         attempt_id=target.attempt_id,
         phase="",
-        hold_reason=PostTarget.Hold.RETRY_HORIZON,
+        hold_reason=reason,
         hold_detail="",
         error_code=code,
         error_message=message,
         error_params=params,
         attempts=target.attempts + 1,
-        audit_data={"reason": PostTarget.Hold.RETRY_HORIZON, "code": code, "message": message},
+        audit_data={"reason": reason, "code": code, "message": message},
     )
+
+
+@transaction.atomic
+def hold_for_person(
+    target: PostTarget, *, code: str, message: str, params: dict[str, Any] | None = None
+) -> None:
+    """publishing → scheduled, held: its transient failures outlasted the retry horizon. The last
+    reason (naming the host) is kept on the target; its team is told. Never 'failed'."""
+    _hold_in_flight(target, reason=PostTarget.Hold.RETRY_HORIZON, code=code, message=message, params=params)
     _tell_held(target, target.error_text)
 
 
@@ -796,20 +802,7 @@ def hold_unreachable(
 ) -> None:
     """publishing → scheduled, waiting with its channel's other posts for the host to answer
     (chorus.publishing.unreachable releases them together). Counted as an attempt."""
-    _move(
-        target,
-        expected=[S.PUBLISHING],
-        action="held",
-        attempt_id=target.attempt_id,
-        phase="",
-        hold_reason=PostTarget.Hold.UNREACHABLE,
-        hold_detail="",
-        error_code=code,
-        error_message=message,
-        error_params=params,
-        attempts=target.attempts + 1,
-        audit_data={"reason": PostTarget.Hold.UNREACHABLE, "code": code, "message": message},
-    )
+    _hold_in_flight(target, reason=PostTarget.Hold.UNREACHABLE, code=code, message=message, params=params)
 
 
 def waiting_for(channel: Any) -> Any:
