@@ -200,7 +200,9 @@ def request_report(request: HttpRequest, slug: str, payload: ReportIn) -> Status
         workspace=workspace,
     )
     if not form.is_valid():
-        fields = {("period" if k == "__all__" else k): " ".join(v) for k, v in form.errors.items()}
+        fields = {
+            ("period" if k == "__all__" else k): " ".join(str(m) for m in v) for k, v in form.errors.items()
+        }
         raise Invalid(
             _("The report request is not valid: %(names)s."), fields=fields, names=", ".join(fields)
         )
