@@ -5,7 +5,7 @@ Figures come from chorus.analytics.figures, the same code as the pages."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from django.core import signing
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import workspace_of
 from chorus.accounts.models import Workspace
@@ -146,10 +147,13 @@ REPORT_TYPES = {
 }
 
 
+ReportDay = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(9999, 1, 1))]
+
+
 class ReportIn(Schema):
     format: ReportFormat = "pdf"
-    start: dt.date
-    end: dt.date  # inclusive; a report covers at most two years
+    start: ReportDay
+    end: ReportDay  # inclusive; a report covers at most two years
     sections: list[str] = list(reports.SECTIONS)
     channels: list[int] = []  # none: every channel
 

@@ -237,10 +237,13 @@ def import_errors_csv(request: HttpRequest, slug: str, job_id: int) -> HttpRespo
     return response
 
 
+Day = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(9999, 1, 1))]
+
+
 class ExportQuery(Schema):
     format: Literal["json", "csv"] = "json"
-    start: dt.date | None = None  # from this day (workspace time zone)
-    end: dt.date | None = None  # before this day
+    start: Day | None = None  # from this day (workspace time zone)
+    end: Day | None = None  # before this day
     campaign: int | None = None
     channel: int | None = None
 
