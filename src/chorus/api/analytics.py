@@ -155,7 +155,7 @@ class ReportIn(Schema):
     start: ReportDay
     end: ReportDay  # inclusive; a report covers at most two years
     sections: list[str] = list(reports.SECTIONS)
-    channels: list[int] = []  # none: every channel
+    channels: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = []  # none: every channel
 
 
 class ReportOut(Schema):

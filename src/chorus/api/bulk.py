@@ -27,6 +27,7 @@ from chorus.core.refusals import Invalid
 from chorus.core.timeutil import resolve_local
 
 router = Router(tags=["bulk import and export"])
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a database id (SQLite and PostgreSQL bigint)
 MAX_LIMIT = 500
 
 
@@ -157,7 +158,7 @@ def upload_import(
     slug: str,
     file: File[UploadedFile],
     date_order: Form[ImportJob.DateOrder] = ImportJob.DateOrder.ISO,
-    channels: Form[list[int]] = [],  # noqa: B006 (a default django-ninja copies)
+    channels: Form[list[Id]] = [],  # noqa: B006 (a default django-ninja copies)
 ) -> Status:
     """Multipart: the file (field `file`: CSV, XLSX or JSON, at most 20 MB), how its dates are
     written (`date_order`), and the channels of rows that name none (`channels`, repeated).
@@ -244,8 +245,8 @@ class ExportQuery(Schema):
     format: Literal["json", "csv"] = "json"
     start: Day | None = None  # from this day (workspace time zone)
     end: Day | None = None  # before this day
-    campaign: int | None = None
-    channel: int | None = None
+    campaign: Id | None = None
+    channel: Id | None = None
 
 
 @router.get(
