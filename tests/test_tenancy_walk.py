@@ -170,6 +170,15 @@ def _experiment_in(workspace):
     return Experiment.objects.create(workspace=workspace, question="Walker?").pk
 
 
+def _report_id_in(workspace):
+    import datetime as dt
+
+    from chorus.analytics.reports import ReportSpec
+    from chorus.api.analytics import report_id
+
+    return report_id(workspace, ReportSpec(dt.date(2026, 3, 1), dt.date(2026, 3, 31)), "csv")
+
+
 def _target_in(workspace):
     from chorus.channels.actions import connect_channel
     from chorus.publishing.actions import create_post
@@ -189,6 +198,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "asset_id": lambda cast: _asset_in(cast.workspace),
     "feed_id": lambda cast: _feed_in(cast.workspace),
     "job_id": lambda cast: _import_job_in(cast.workspace),
+    "report_id": lambda cast: _report_id_in(cast.workspace),
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
@@ -400,6 +410,8 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "endpoint_id": KWARG_FACTORIES["endpoint_id"],
     "delivery_id": KWARG_FACTORIES["delivery_id"],
     "channel_id": KWARG_FACTORIES["channel_id"],
+    "job_id": KWARG_FACTORIES["job_id"],
+    "report_id": KWARG_FACTORIES["report_id"],
 }
 
 

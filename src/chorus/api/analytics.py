@@ -5,21 +5,26 @@ Figures come from chorus.analytics.figures, the same code as the pages."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from django.http import HttpRequest
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext_lazy as _
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from chorus.accounts.access import workspace_of
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm
-from chorus.analytics import figures
+from chorus.analytics import figures, reports
+from chorus.analytics.forms import ReportForm
 from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
+from chorus.core.refusals import Invalid
 
 router = Router(tags=["analytics"])
 MAX_DAYS = 732
@@ -128,3 +133,121 @@ def best_time(request: HttpRequest, slug: str, channel_id: int) -> dict[str, Any
         "suggested": figures.suggested_times(channel),
         "heatmap": sorted(heat.cells.values(), key=lambda s: (s.weekday, s.hour)),
     }
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+REPORT_SALT = "chorus.api.report"
+REPORT_DAYS = 7  # how long a requested report's id can be fetched
+ReportFormat = Literal["pdf", "xlsx", "csv"]
+REPORT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+ReportDay = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(9999, 1, 1))]
+
+
+class ReportIn(Schema):
+    format: ReportFormat = "pdf"
+    start: ReportDay
+    end: ReportDay  # inclusive; a report covers at most two years
+    sections: list[str] = list(reports.SECTIONS)
+    channels: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = []  # none: every channel
+
+
+class ReportOut(Schema):
+    id: str
+    format: ReportFormat
+    start: dt.date
+    end: dt.date
+    sections: list[str]
+    channels: list[int]
+    expires_at: dt.datetime
+    url: str  # GET it (with the same token) for the file
+
+
+def report_id(workspace: Workspace, spec: reports.ReportSpec, fmt: str) -> str:
+    """A report's id: its workspace, spec and format, signed (nothing is stored; the file is
+    rendered when it is fetched, from the figures of that moment)."""
+    return signing.dumps({"w": workspace.pk, "f": fmt, **spec.to_json()}, salt=REPORT_SALT, compress=True)
+
+
+def _report_from(workspace: Workspace, raw: str) -> tuple[reports.ReportSpec, str]:
+    """Another workspace's id, a forged or an expired one: 404, as for any unknown object."""
+    try:
+        data = signing.loads(raw, salt=REPORT_SALT, max_age=dt.timedelta(days=REPORT_DAYS))
+    except signing.BadSignature:
+        raise Http404 from None
+    if data.get("w") != workspace.pk or data.get("f") not in REPORT_TYPES:
+        raise Http404
+    return reports.ReportSpec.from_json(data), data["f"]
+
+
+@router.post(
+    "/workspaces/{slug}/analytics/reports", response={201: ReportOut}, **ws_perm(Perm.VIEW_ANALYTICS)
+)
+def request_report(request: HttpRequest, slug: str, payload: ReportIn) -> Status:
+    """Asks for a report of a period as a PDF, XLSX or CSV file (the report builder's sections
+    and channels); answers its id and `url`, which serves the file for seven days. 422 names the
+    invalid field (dates, sections, channels)."""
+    workspace = workspace_of(request)
+    form = ReportForm(
+        {
+            "start": payload.start.isoformat(),
+            "end": payload.end.isoformat(),
+            "sections": payload.sections,
+            "channels": payload.channels,
+        },
+        workspace=workspace,
+    )
+    if not form.is_valid():
+        fields = {
+            ("period" if k == "__all__" else k): " ".join(str(m) for m in v) for k, v in form.errors.items()
+        }
+        raise Invalid(
+            _("The report request is not valid: %(names)s."), fields=fields, names=", ".join(fields)
+        )
+    data = form.cleaned_data
+    spec = reports.ReportSpec(
+        data["start"], data["end"], tuple(data["sections"]), tuple(sorted(c.pk for c in data["channels"]))
+    )
+    raw = report_id(workspace, spec, payload.format)
+    return Status(
+        201,
+        {
+            "id": raw,
+            "format": payload.format,
+            "start": spec.start,
+            "end": spec.end,
+            "sections": list(spec.sections),
+            "channels": list(spec.channel_ids),
+            "expires_at": timezone.now() + dt.timedelta(days=REPORT_DAYS),
+            "url": f"/api/workspaces/{workspace.slug}/analytics/reports/{raw}",
+        },
+    )
+
+
+_FILE = {
+    200: {
+        "description": "The report file, in the format it was requested in.",
+        "content": {REPORT_TYPES[f].split(";")[0]: {"schema": {"type": "string", "format": "binary"}}
+                    for f in get_args(ReportFormat)},
+    }
+}  # fmt: skip
+
+
+@router.get(
+    "/workspaces/{slug}/analytics/reports/{report_id}", **ws_perm(Perm.VIEW_ANALYTICS, responses=_FILE)
+)
+def fetch_report(request: HttpRequest, slug: str, report_id: str) -> HttpResponse:
+    """The requested report, rendered now in your language (PDF, XLSX or CSV). 404 for an id of
+    another workspace, or one older than seven days."""
+    workspace = workspace_of(request)
+    spec, fmt = _report_from(workspace, report_id)
+    renderer = {"pdf": reports.render_pdf, "xlsx": reports.render_xlsx, "csv": reports.render_csv}[fmt]
+    response = HttpResponse(renderer(reports.build(workspace, spec)), content_type=REPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{workspace.slug}-{spec.start}-{spec.end}.{fmt}"'
+    return response

@@ -13,6 +13,7 @@ from chorus.api.analytics import router as analytics_router
 from chorus.api.approvals import router as approvals_router
 from chorus.api.audit import router as audit_router
 from chorus.api.auth import RATE_HEADERS
+from chorus.api.bulk import router as bulk_router
 from chorus.api.channels import router as channels_router
 from chorus.api.experiments import router as experiments_router
 from chorus.api.inbox import router as inbox_router
@@ -173,3 +174,4 @@ api.add_router("/", channels_router)
 api.add_router("/", analytics_router)
 api.add_router("/", audit_router)
 api.add_router("/", webhooks_router)
+api.add_router("/", bulk_router)

@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext_lazy as _
+from ninja import Schema
 from ninja.errors import HttpError
 
 from chorus.accounts.access import membership_for
@@ -175,11 +176,25 @@ COMMON_ERRORS: dict[int, dict[str, Any]] = {
 RATE_HEADERS = _RATE_HEADERS
 
 
-def ws_perm(perm: Perm) -> dict[str, Any]:
-    """Keyword arguments for a workspace operation: `@router.get("/...", **ws_perm(Perm.X))`."""
+class ErrorOut(Schema):
+    """The one error body as a schema, for an operation's `response=` map (a 4xx beyond
+    COMMON_ERRORS, e.g. 413)."""
+
+    code: str
+    message: str
+    fields: dict[str, str]
+    detail: Any = None
+
+
+def ws_perm(perm: Perm, *, responses: dict[int, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments for a workspace operation: `@router.get("/...", **ws_perm(Perm.X))`.
+    `responses` adds OpenAPI response objects (e.g. a 200 that is a file, not JSON)."""
     return {
         "auth": WorkspaceAuth(perm),
-        "openapi_extra": {"x-chorus-permission": str(perm), "responses": dict(COMMON_ERRORS)},
+        "openapi_extra": {
+            "x-chorus-permission": str(perm),
+            "responses": {**COMMON_ERRORS, **(responses or {})},
+        },
     }
 
 

@@ -19,12 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import unescape_cell
 
 MAX_ROWS = 20_000
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # one uploaded file (the page and the API)
 # Budgets checked while reading, so a hostile file is refused before it costs memory or storage:
 MAX_CELL_CHARS = 10_000  # the longest network allows 63,206 characters; nobody imports those
 MAX_TOTAL_CHARS = 20_000_000  # every cell of one import together (what the job stores)
@@ -35,6 +36,23 @@ MAX_RATIO = 100  # unpacked / packed of a part over 1 MB; real spreadsheet XML s
 
 class BadFile(Invalid):
     """The file cannot be read at all; the message says why, for the person who uploaded it."""
+
+
+class FileTooLarge(BadFile):
+    """The upload is over MAX_UPLOAD_BYTES; refused before it is read."""
+
+    code = "file_too_large"
+    http_status = 413
+
+
+def check_size(size: int) -> None:
+    """Refuses an upload over the budget from its size alone (before it is read)."""
+    if size > MAX_UPLOAD_BYTES:
+        raise FileTooLarge(
+            gettext_lazy("The file is larger than %(max)s MB; split it."),
+            fields={"file": f"> {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"},
+            max=MAX_UPLOAD_BYTES // (1024 * 1024),
+        )
 
 
 #: What the errors file of an XLSX or JSON upload is written in (a CSV, as before).
@@ -219,6 +237,7 @@ def read_json(text: str) -> Iterable[list[str]]:
 
 def read_table(data: bytes, filename: str, looks_like_header: object) -> Table:
     """`looks_like_header(cells) -> bool` decides whether the first row names the columns."""
+    check_size(len(data))
     if not data.strip():
         raise BadFile(_("The file is empty."))
     grid: Iterable[list[str]]

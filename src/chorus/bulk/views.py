@@ -18,8 +18,6 @@ from chorus.content.models import Campaign
 from chorus.core.refusals import Refused
 from chorus.core.timeutil import resolve_local
 
-MAX_UPLOAD = 20 * 1024 * 1024
-
 
 @workspace_view(Perm.CREATE_POST)
 def import_page(request: HttpRequest) -> HttpResponse:
@@ -33,10 +31,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
         chosen = [int(c) for c in request.POST.getlist("channels") if c.isdigit()]
         if upload is None:
             messages.error(request, _("Choose a file to upload."))
-        elif upload.size and upload.size > MAX_UPLOAD:
-            messages.error(request, _("The file is larger than 20 MB; split it."))
         else:
             try:
+                parsing.check_size(upload.size or 0)
                 job = actions.create_job(
                     workspace,
                     actor=current_user(request),
