@@ -85,7 +85,7 @@ def test_an_editor_composes_for_two_channels_and_schedules(page: Page, shot: Sho
     page.get_by_label("Date and time (workspace time zone)").fill(f"{day.isoformat()}T10:00")
     expect(page.locator("#schedule-feedback")).to_contain_text("10:00 (Europe/Paris)")
     shot(page, "scheduled time")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Schedule for").click()
 
     expect(page.get_by_role("heading", name="Posts")).to_be_visible()
     rows = page.locator("#targets tbody tr")
@@ -137,7 +137,7 @@ def test_a_post_is_rejected_edited_and_approved(
     expect(writer.get_by_label("Publish now")).to_have_count(0)  # a contributor cannot schedule
     writer.get_by_label("Submit for review").check()
     shot(writer, "edited")
-    writer.get_by_role("button", name="Save").click()
+    writer.get_by_role("button", name="Submit for review").click()
     expect(writer.get_by_text("Post saved.")).to_be_visible()
 
     page.reload()

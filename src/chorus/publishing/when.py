@@ -78,7 +78,7 @@ def apply(target: PostTarget, when: When, *, actor: User | None) -> Applied:
         else:
             assert when.local is not None
             out.resolved = actions.resolve_when(target, when.local)
-        refuse_past(out.resolved.utc, target.workspace.timezone)
+        refuse_past(out.resolved.utc, target.workspace.timezone)  # as the composer, calendar, import
         utc, note = out.resolved.utc, out.resolved.note
         if target.status == PostTarget.Status.SCHEDULED:
             actions.reschedule(target, actor=actor, when=utc, note=note)
