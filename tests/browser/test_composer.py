@@ -152,3 +152,50 @@ def test_a_post_is_rejected_edited_and_approved(
     shot(page, "decisions history")
     target.refresh_from_db()
     assert target.status == S.APPROVED
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+def test_the_main_button_follows_the_time_as_it_is_set(
+    new_page: NewPage, shot: Shot, cast: Cast, locale: str
+) -> None:
+    sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    page = new_page(locale=locale)
+    sign_in(page, cast.owner.email)
+    french = locale.startswith("fr")
+    page.goto("/w/campaign/posts/new/")
+    page.locator(f'#channel-choice input[value="{sink.pk}"]').check()
+    page.locator("#id_text").fill("Open day at the library" if not french else "Portes ouvertes")
+    submit = page.get_by_test_id("composer-submit")
+    expect(submit).to_have_text("Enregistrer comme brouillon" if french else "Save as draft")
+    page.locator('input[name="when"][value="now"]').check()
+    expect(submit).to_have_text("Publier maintenant" if french else "Publish now")
+    page.locator('input[name="when"][value="at"]').check()
+    expect(submit).to_have_text("Programmer" if french else "Schedule")
+    day = dt.date(dt.date.today().year + 1, 12, 16)
+    page.locator('input[name="local_time"]').fill(f"{day.isoformat()}T10:00")
+    weekday = (
+        ["Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim"]
+        if french
+        else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    )[day.weekday()]
+    expected = (
+        f"Programmer pour {weekday} 16 déc, 10:00 (Paris)"
+        if french
+        else f"Schedule for {weekday} 16 Dec, 10:00 (Paris)"
+    )
+    expect(submit).to_have_text(expected)
+    shot(page, f"button says when {locale}")
+    page.locator('input[name="local_time"]').fill(f"{day.isoformat()}T18:45")
+    expect(submit).to_have_text(expected.replace("10:00", "18:45"))
+
+    # A time already passed is refused, with "Publish now" as the explicit alternative.
+    page.locator('input[name="local_time"]').fill("2001-01-01T09:00")
+    submit.click()
+    refusal = "est déjà passé" if french else "has already passed: choose a later time, or publish now."
+    expect(page.locator("#composer")).to_contain_text(refusal)
+    expect(page.get_by_test_id("composer-publish-now")).to_be_visible()
+    assert not PostTarget.objects.exists()
+    shot(page, f"past time refused {locale}")
+    page.get_by_test_id("composer-publish-now").click()
+    expect(page.locator("#targets")).to_contain_text("Sink")
+    assert PostTarget.objects.get().status in {S.SCHEDULED, S.PUBLISHING, S.PUBLISHED}
