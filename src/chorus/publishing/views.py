@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -308,7 +308,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
     workspace = workspace_of(request)
     role = membership_of(request).role
     editing = post is not None
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     if data is not None and data.get("publish_now"):  # the explicit alternative to a past time
         data = data.copy()
         data["when"] = "now"
