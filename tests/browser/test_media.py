@@ -49,7 +49,7 @@ def test_it_uploads_an_image_adds_alt_text_and_shows_it_in_the_grid(
     page.get_by_role("combobox", name="Consent").select_option("written")
     page.get_by_label("Tags").fill("harbour, spring")
     shot(page, "editing alt text")
-    page.get_by_role("button", name="Publish now").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
 
     page.get_by_role("link", name="← Media").click()
