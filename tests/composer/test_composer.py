@@ -443,3 +443,44 @@ def test_the_post_page_refuses_to_reschedule_into_the_past(owner_client, cast: C
     assert "has already passed: choose a later time, or publish now." in response.content.decode()
     target.refresh_from_db()
     assert target.scheduled_at == when
+
+
+# --- campaign and tags -------------------------------------------------------------------------
+
+
+def test_it_files_the_post_in_a_campaign_with_tags(owner_client, cast: Cast, sink: Channel) -> None:
+    from chorus.content.models import Campaign, Post, Tag
+
+    spring = Campaign.objects.create(workspace=cast.workspace, name="Spring fair", slug="spring-fair")
+    Tag.objects.create(workspace=cast.workspace, name="volunteers")
+    response = compose(owner_client, [sink], campaign=spring.pk, tags="volunteers, Fair ,, volunteers")
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert post.campaign == spring
+    assert sorted(post.tags.values_list("name", flat=True)) == ["Fair", "volunteers"]
+    assert Tag.objects.filter(workspace=cast.workspace).count() == 2  # "Fair" is new, "volunteers" reused
+    event = AuditEvent.objects.get(action="post.filed", object_id=str(post.pk))
+    assert event.data["tags"] == {"before": [], "after": ["Fair", "volunteers"]}
+
+    # Editing shows them, and can take the post out of its campaign.
+    target = post.targets.get()
+    url = reverse("publishing:post_edit", args=["campaign", target.pk])
+    html = owner_client.get(url).content.decode()
+    assert re.search(rf'<option value="{spring.pk}" selected>Spring fair</option>', html)
+    assert 'value="Fair, volunteers"' in html and '<option value="volunteers">' in html
+    assert owner_client.post(url, {"text": "Hello", "when": "keep", "tags": "Fair"}).status_code == 302
+    post.refresh_from_db()
+    assert post.campaign is None and list(post.tags.values_list("name", flat=True)) == ["Fair"]
+
+
+def test_it_refuses_a_campaign_of_another_workspace(owner_client, cast: Cast, sink: Channel) -> None:
+    from chorus.accounts.models import Workspace
+    from chorus.content.models import Campaign
+
+    other = Workspace.objects.exclude(pk=cast.workspace.pk).first()
+    assert other is not None
+    theirs = Campaign.objects.create(workspace=other, name="Theirs", slug="theirs")
+    response = compose(owner_client, [sink], campaign=theirs.pk)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not PostTarget.objects.exists()

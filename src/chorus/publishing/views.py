@@ -17,7 +17,7 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
-from chorus.content.models import Post, PostTarget
+from chorus.content.models import Post, PostTarget, Tag
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
 from chorus.core.timeutil import refuse_past, resolve_local, short_names
@@ -325,7 +325,13 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
         if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
     if data is None and post is not None:
-        form.initial.update(title=post.title, text=draft.text, evergreen=post.evergreen)
+        form.initial.update(
+            title=post.title,
+            text=draft.text,
+            evergreen=post.evergreen,
+            campaign=post.campaign_id,
+            tags=", ".join(sorted(post.tags.values_list("name", flat=True), key=str.lower)),
+        )
     checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
     past_refused = False
     if data is not None and form.is_valid():
@@ -362,6 +368,9 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "alt_required": composer.alt_text_required(workspace),
             "can_schedule": _schedules_directly(role),
             "past_refused": past_refused,
+            "tag_names": list(
+                Tag.objects.filter(workspace=workspace).order_by("name").values_list("name", flat=True)[:500]
+            ),
             "button": _button(workspace, form),
             **schedule,
         },
@@ -405,6 +414,12 @@ def _save(
             except actions.TransitionRefused as exc:
                 messages.error(request, f"{cd.channel.name}: {exc}")
                 cd.target = None
+    try:  # before the schedule: a campaign may choose the approval workflow
+        actions.file_post(
+            post, actor=user, campaign=data.get("campaign"), tags=str(data.get("tags") or "").split(",")
+        )
+    except actions.TransitionRefused as exc:
+        messages.error(request, str(exc))
     for cd in draft.channels:
         if cd.target is None:
             continue
