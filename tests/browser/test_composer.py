@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from chorus.channels.actions import connect_channel
-from chorus.content.models import PostTarget
+from chorus.content.models import Campaign, PostTarget
 from chorus.media.actions import upload
 from chorus.publishing import actions
 from tests.browser.conftest import NewPage, Shot
@@ -159,12 +159,15 @@ def test_the_main_button_follows_the_time_as_it_is_set(
     new_page: NewPage, shot: Shot, cast: Cast, locale: str
 ) -> None:
     sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    fair = Campaign.objects.create(workspace=cast.workspace, name="Spring fair", slug="spring-fair")
     page = new_page(locale=locale)
     sign_in(page, cast.owner.email)
     french = locale.startswith("fr")
     page.goto("/w/campaign/posts/new/")
     page.locator(f'#channel-choice input[value="{sink.pk}"]').check()
     page.locator("#id_text").fill("Open day at the library" if not french else "Portes ouvertes")
+    page.locator("#id_campaign").select_option(str(fair.pk))
+    page.locator("#id_tags").fill("volunteers, library")
     submit = page.get_by_test_id("composer-submit")
     expect(submit).to_have_text("Enregistrer comme brouillon" if french else "Save as draft")
     page.locator('input[name="when"][value="now"]').check()
@@ -198,4 +201,7 @@ def test_the_main_button_follows_the_time_as_it_is_set(
     shot(page, f"past time refused {locale}")
     page.get_by_test_id("composer-publish-now").click()
     expect(page.locator("#targets")).to_contain_text("Sink")
-    assert PostTarget.objects.get().status in {S.SCHEDULED, S.PUBLISHING, S.PUBLISHED}
+    target = PostTarget.objects.select_related("post").get()
+    assert target.status in {S.SCHEDULED, S.PUBLISHING, S.PUBLISHED}
+    assert target.post.campaign == fair
+    assert sorted(target.post.tags.values_list("name", flat=True)) == ["library", "volunteers"]
