@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from chorus.channels.actions import connect_channel
-from chorus.content.models import PostTarget
+from chorus.content.models import Campaign, PostTarget
 from chorus.media.actions import upload
 from chorus.publishing import actions
 from tests.browser.conftest import NewPage, Shot
@@ -85,7 +85,7 @@ def test_an_editor_composes_for_two_channels_and_schedules(page: Page, shot: Sho
     page.get_by_label("Date and time (workspace time zone)").fill(f"{day.isoformat()}T10:00")
     expect(page.locator("#schedule-feedback")).to_contain_text("10:00 (Europe/Paris)")
     shot(page, "scheduled time")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Schedule for").click()
 
     expect(page.get_by_role("heading", name="Posts")).to_be_visible()
     rows = page.locator("#targets tbody tr")
@@ -136,7 +136,7 @@ def test_a_post_is_rejected_edited_and_approved(
     expect(writer.get_by_label("Publish now")).to_have_count(0)  # a contributor cannot schedule
     writer.get_by_label("Submit for review").check()
     shot(writer, "edited")
-    writer.get_by_role("button", name="Save").click()
+    writer.get_by_role("button", name="Submit for review").click()
     expect(writer.get_by_text("Post saved.")).to_be_visible()
 
     page.reload()
@@ -151,3 +151,56 @@ def test_a_post_is_rejected_edited_and_approved(
     shot(page, "decisions history")
     target.refresh_from_db()
     assert target.status == S.APPROVED
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+def test_the_main_button_follows_the_time_as_it_is_set(
+    new_page: NewPage, shot: Shot, cast: Cast, locale: str
+) -> None:
+    sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    fair = Campaign.objects.create(workspace=cast.workspace, name="Spring fair", slug="spring-fair")
+    page = new_page(locale=locale)
+    sign_in(page, cast.owner.email)
+    french = locale.startswith("fr")
+    page.goto("/w/campaign/posts/new/")
+    page.locator(f'#channel-choice input[value="{sink.pk}"]').check()
+    page.locator("#id_text").fill("Open day at the library" if not french else "Portes ouvertes")
+    page.locator("#id_campaign").select_option(str(fair.pk))
+    page.locator("#id_tags").fill("volunteers, library")
+    submit = page.get_by_test_id("composer-submit")
+    expect(submit).to_have_text("Enregistrer comme brouillon" if french else "Save as draft")
+    page.locator('input[name="when"][value="now"]').check()
+    expect(submit).to_have_text("Publier maintenant" if french else "Publish now")
+    page.locator('input[name="when"][value="at"]').check()
+    expect(submit).to_have_text("Programmer" if french else "Schedule")
+    day = dt.date(dt.date.today().year + 1, 12, 16)
+    page.locator('input[name="local_time"]').fill(f"{day.isoformat()}T10:00")
+    weekday = (
+        ["Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim"]
+        if french
+        else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    )[day.weekday()]
+    expected = (
+        f"Programmer pour {weekday} 16 déc, 10:00 (Paris)"
+        if french
+        else f"Schedule for {weekday} 16 Dec, 10:00 (Paris)"
+    )
+    expect(submit).to_have_text(expected)
+    shot(page, f"button says when {locale}")
+    page.locator('input[name="local_time"]').fill(f"{day.isoformat()}T18:45")
+    expect(submit).to_have_text(expected.replace("10:00", "18:45"))
+
+    # A time already passed is refused, with "Publish now" as the explicit alternative.
+    page.locator('input[name="local_time"]').fill("2001-01-01T09:00")
+    submit.click()
+    refusal = "est déjà passé" if french else "has already passed: choose a later time, or publish now."
+    expect(page.locator("#composer")).to_contain_text(refusal)
+    expect(page.get_by_test_id("composer-publish-now")).to_be_visible()
+    assert not PostTarget.objects.exists()
+    shot(page, f"past time refused {locale}")
+    page.get_by_test_id("composer-publish-now").click()
+    expect(page.locator("#targets")).to_contain_text("Sink")
+    target = PostTarget.objects.select_related("post").get()
+    assert target.status in {S.SCHEDULED, S.PUBLISHING, S.PUBLISHED}
+    assert target.post.campaign == fair
+    assert sorted(target.post.tags.values_list("name", flat=True)) == ["library", "volunteers"]

@@ -74,7 +74,7 @@ def test_it_publishes_an_uploaded_image_to_wordpress_and_shows_the_link(
     expect(page.locator(f"#check-c{wp_channel.pk} .problems")).to_have_count(0)
     page.get_by_label("Publish now").check()
     shot(page, "composed with the image")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Publish now").click()
     expect(page.get_by_role("heading", name="Posts")).to_be_visible()
     shot(page, "saved")
 

@@ -77,7 +77,10 @@ def test_it_reports_bad_rows_with_row_column_and_reason_and_keeps_the_good_ones(
     job = run(cast, data)
     rows = {r["row"]: r for r in job.report["rows"]}
     assert rows[2]["status"] == "ok"
-    assert rows[3]["errors"][0]["column"] == "date" and "in the past" in rows[3]["errors"][0]["reason"]
+    assert rows[3]["errors"][0] == {
+        "column": "date",
+        "reason": "Mon 1 Jan, 09:00 (Paris) has already passed: choose a later time, or publish now.",
+    }
     assert rows[4]["errors"] == [
         {"column": "channels", "reason": "no channel named 'Nowhere' in this workspace"}
     ]

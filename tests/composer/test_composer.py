@@ -10,6 +10,7 @@ import zoneinfo
 import httpx
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from chorus.channels.models import Channel
 from chorus.content.models import PostTarget, Recurrence
@@ -191,18 +192,25 @@ def test_it_refuses_to_schedule_a_post_with_problems(owner_client, bluesky: Chan
     assert not PostTarget.objects.exists()
 
 
+def last_sunday(year: int, month: int) -> dt.date:
+    day = dt.date(year, month, 31)
+    return day - dt.timedelta(days=(day.weekday() + 1) % 7)
+
+
 def test_it_shows_the_dst_gap_note_while_choosing_and_keeps_it(owner_client, sink: Channel) -> None:
-    html = check(owner_client, [sink], text="x", when="at", local_time="2026-03-29T02:30")
-    assert "2026-03-29 02:30 does not exist in Europe/Paris (clocks go forward); moved to 03:00." in html
-    assert "Sunday 29 March 2026, 03:00 (Europe/Paris)" in html
-    fold = check(owner_client, [sink], text="x", when="at", local_time="2026-10-25T02:30")
+    year = dt.date.today().year + 1  # a time to come: past ones are refused
+    gap, fold_day = last_sunday(year, 3), last_sunday(year, 10)
+    html = check(owner_client, [sink], text="x", when="at", local_time=f"{gap}T02:30")
+    assert f"{gap} 02:30 does not exist in Europe/Paris (clocks go forward); moved to 03:00." in html
+    assert f"Sunday {gap.day} March {year}, 03:00 (Europe/Paris)" in html
+    fold = check(owner_client, [sink], text="x", when="at", local_time=f"{fold_day}T02:30")
     assert "happens twice in Europe/Paris" in fold
 
-    response = compose(owner_client, [sink], when="at", local_time="2026-03-29T02:30")
+    response = compose(owner_client, [sink], when="at", local_time=f"{gap}T02:30")
     assert response.status_code == 302
     target = PostTarget.objects.get()
     assert target.status == S.SCHEDULED
-    assert target.scheduled_at == dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)
+    assert target.scheduled_at == dt.datetime.combine(gap, dt.time(1, 0), tzinfo=dt.UTC)
     assert "moved to 03:00" in target.schedule_note
 
 
@@ -361,3 +369,118 @@ def test_it_prefills_the_time_from_a_link(owner_client, sink: Channel) -> None:
     html = page.content.decode()
     assert 'value="2026-12-24T18:00"' in html
     assert re.search(r"<input[^>]*value=\"at\"[^>]*checked", html)
+
+
+# --- the main button and past times ------------------------------------------------------------
+
+
+def main_button(html: str) -> str:
+    found = re.search(r'<button[^>]*id="composer-save"[^>]*>([^<]*)</button>', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_the_main_button_says_what_will_happen(owner_client, cast: Cast, sink: Channel) -> None:
+    day = dt.date.today() + dt.timedelta(days=30)
+    url = reverse("publishing:post_new", args=["campaign"])
+    page = owner_client.get(f"{url}?at={day}T10:00").content.decode()
+    assert main_button(page) == f"Schedule for {day:%a} {day.day} {day:%b}, 10:00 (Paris)"
+    assert 'data-label-at="Schedule for %(time)s (Paris)"' in page  # the script fills the time in
+    assert 'data-days="Mon,Tue,Wed,Thu,Fri,Sat,Sun"' in page
+    assert main_button(owner_client.get(url).content.decode()) == "Save as draft"
+    # Re-shown with an error (no channel chosen), it says what the choice would do.
+    assert main_button(compose(owner_client, [], when="now").content.decode()) == "Publish now"
+    assert main_button(compose(owner_client, [], when="at").content.decode()) == "Schedule"
+    assert main_button(compose(owner_client, [], when="queue").content.decode()) == "Add to the queue"
+    contributor = cast.client_for(cast.members["contributor"])
+    assert main_button(compose(contributor, [], when="review").content.decode()) == "Submit for review"
+
+
+def test_the_main_button_speaks_french_with_french_dates(owner_client, sink: Channel, settings) -> None:
+    day = dt.date(dt.date.today().year + 1, 12, 16)
+    owner_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    url = reverse("publishing:post_new", args=["campaign"])
+    page = owner_client.get(f"{url}?at={day}T10:00").content.decode()
+    weekday = ["Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim"][day.weekday()]  # the catalog's
+    assert main_button(page) == f"Programmer pour {weekday} 16 déc, 10:00 (Paris)"
+    months = re.search(r'data-months="([^"]*)"', page)
+    assert months is not None and months.group(1).split(",")[11] == "déc"  # as the server writes it
+    assert main_button(compose(owner_client, [], when="now").content.decode()) == "Publier maintenant"
+
+
+def test_it_refuses_a_past_time_and_offers_publish_now(owner_client, sink: Channel) -> None:
+    response = compose(owner_client, [sink], text="Too late", when="at", local_time="2001-01-01T09:00")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Mon 1 Jan, 09:00 (Paris) has already passed: choose a later time, or publish now." in html
+    assert 'name="publish_now"' in html and 'data-testid="composer-publish-now"' in html
+    assert not PostTarget.objects.exists()  # nothing saved, not even a draft held at once
+
+    # The explicit alternative: the same form, sent with "Publish now".
+    response = compose(
+        owner_client, [sink], text="Too late", when="at", local_time="2001-01-01T09:00", publish_now="1"
+    )
+    assert response.status_code == 302
+    target = PostTarget.objects.get()
+    assert target.status == S.SCHEDULED and target.scheduled_at is not None
+    assert abs((target.scheduled_at - timezone.now()).total_seconds()) < 60
+
+
+def test_a_future_time_shows_no_refusal(owner_client, sink: Channel) -> None:
+    day = dt.date.today() + dt.timedelta(days=3)
+    response = compose(owner_client, [sink], text="Soon", when="at", local_time=f"{day}T10:00")
+    assert response.status_code == 302
+    assert PostTarget.objects.get().status == S.SCHEDULED
+
+
+def test_the_post_page_refuses_to_reschedule_into_the_past(owner_client, cast: Cast, sink: Channel) -> None:
+    post = actions.create_post(workspace=cast.workspace, author=cast.owner, channels=[sink], text="x")
+    target = post.targets.get()
+    when = timezone.now() + dt.timedelta(days=2)
+    actions.schedule(target, actor=cast.owner, when=when)
+    url = reverse("publishing:target_action", args=["campaign", target.pk])
+    response = owner_client.post(url, {"action": "reschedule", "local_time": "2001-01-01T09:00"}, follow=True)
+    assert "has already passed: choose a later time, or publish now." in response.content.decode()
+    target.refresh_from_db()
+    assert target.scheduled_at == when
+
+
+# --- campaign and tags -------------------------------------------------------------------------
+
+
+def test_it_files_the_post_in_a_campaign_with_tags(owner_client, cast: Cast, sink: Channel) -> None:
+    from chorus.content.models import Campaign, Post, Tag
+
+    spring = Campaign.objects.create(workspace=cast.workspace, name="Spring fair", slug="spring-fair")
+    Tag.objects.create(workspace=cast.workspace, name="volunteers")
+    response = compose(owner_client, [sink], campaign=spring.pk, tags="volunteers, Fair ,, volunteers")
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert post.campaign == spring
+    assert sorted(post.tags.values_list("name", flat=True)) == ["Fair", "volunteers"]
+    assert Tag.objects.filter(workspace=cast.workspace).count() == 2  # "Fair" is new, "volunteers" reused
+    event = AuditEvent.objects.get(action="post.filed", object_id=str(post.pk))
+    assert event.data["tags"] == {"before": [], "after": ["Fair", "volunteers"]}
+
+    # Editing shows them, and can take the post out of its campaign.
+    target = post.targets.get()
+    url = reverse("publishing:post_edit", args=["campaign", target.pk])
+    html = owner_client.get(url).content.decode()
+    assert re.search(rf'<option value="{spring.pk}" selected>Spring fair</option>', html)
+    assert 'value="Fair, volunteers"' in html and '<option value="volunteers">' in html
+    assert owner_client.post(url, {"text": "Hello", "when": "keep", "tags": "Fair"}).status_code == 302
+    post.refresh_from_db()
+    assert post.campaign is None and list(post.tags.values_list("name", flat=True)) == ["Fair"]
+
+
+def test_it_refuses_a_campaign_of_another_workspace(owner_client, cast: Cast, sink: Channel) -> None:
+    from chorus.accounts.models import Workspace
+    from chorus.content.models import Campaign
+
+    other = Workspace.objects.exclude(pk=cast.workspace.pk).first()
+    assert other is not None
+    theirs = Campaign.objects.create(workspace=other, name="Theirs", slug="theirs")
+    response = compose(owner_client, [sink], campaign=theirs.pk)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not PostTarget.objects.exists()

@@ -89,7 +89,26 @@ def test_it_refuses_a_move_that_breaks_a_channel_rule(cast: Cast, sink_channel: 
 def test_it_refuses_a_time_in_the_past(cast: Cast, sink_channel: Channel, future_year: int):
     target = scheduled(cast, sink_channel, paris(future_year, 3, 10, 9, 0))
     answer = move(cast, target, "2001-01-01T09:00")
-    assert answer == {"ok": False, "error": "That time has passed; choose a time in the future."}
+    # The one refusal of a past time (core.timeutil.refuse_past), as in the composer and import.
+    assert answer == {
+        "ok": False,
+        "error": "Mon 1 Jan, 09:00 (Paris) has already passed: choose a later time, or publish now.",
+    }
+    target.refresh_from_db()
+    assert target.scheduled_at == paris(future_year, 3, 10, 9, 0)
+
+
+def test_the_api_refuses_a_past_time_with_the_same_message(
+    cast: Cast, sink_channel: Channel, future_year: int
+):
+    target = scheduled(cast, sink_channel, paris(future_year, 3, 10, 9, 0))
+    response = _api(cast, target, {"start": "2001-01-01T09:00"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "time_passed"
+    assert (
+        body["message"] == "Mon 1 Jan, 09:00 (Paris) has already passed: choose a later time, or publish now."
+    )
 
 
 def test_it_warns_when_the_move_passes_a_quota(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from chorus.accounts.models import ApiToken
@@ -16,7 +17,14 @@ def _client(client, user):
     )
 
 
+def spring_forward() -> dt.date:
+    """Next year's last Sunday of March: Paris clocks jump 02:00 → 03:00."""
+    day = dt.date(dt.date.today().year + 1, 3, 31)
+    return day - dt.timedelta(days=(day.weekday() + 1) % 7)
+
+
 def test_it_creates_and_schedules_a_post_in_a_dst_gap_with_a_note(client, cast, sink_channel):
+    gap = spring_forward().isoformat()
     api = _client(client, cast.members["admin"])
     response = api(
         "post",
@@ -24,14 +32,14 @@ def test_it_creates_and_schedules_a_post_in_a_dst_gap_with_a_note(client, cast, 
         {
             "text": "Spring is here",
             "channel_ids": [sink_channel.pk],
-            "schedule": {"mode": "at", "local_time": "2026-03-29T02:30:00"},
+            "schedule": {"mode": "at", "local_time": f"{gap}T02:30:00"},
         },
     )
     assert response.status_code == 201, response.content
     body = response.json()
     target = body["targets"][0]
     assert target["status"] == "scheduled"
-    assert target["scheduled_at"].startswith("2026-03-29T01:00:00")
+    assert target["scheduled_at"].startswith(f"{gap}T01:00:00")
     assert any("does not exist" in w for w in body["warnings"])
 
 
@@ -92,3 +100,35 @@ def test_approve_and_reject_need_the_approver_role(client, cast, sink_channel):
         "post", f"/api/workspaces/campaign/targets/{target.pk}/approve", {"comment": "Lovely"}
     )
     assert response.status_code == 200 and response.json()["status"] == "approved"
+
+
+def test_it_refuses_a_time_in_the_past_and_creates_nothing(client, cast, sink_channel):
+    api = _client(client, cast.members["admin"])
+    response = api(
+        "post",
+        "/api/workspaces/campaign/posts",
+        {
+            "text": "Too late",
+            "channel_ids": [sink_channel.pk],
+            "schedule": {"mode": "at", "local_time": "2001-01-01T09:00"},
+        },
+    )
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "time_passed"
+    assert (
+        body["message"] == "Mon 1 Jan, 09:00 (Paris) has already passed: choose a later time, or publish now."
+    )
+    assert not PostTarget.objects.exists()
+    # An instant with an offset is refused the same way.
+    response = api(
+        "post",
+        "/api/workspaces/campaign/posts",
+        {
+            "text": "Too late",
+            "channel_ids": [sink_channel.pk],
+            "schedule": {"mode": "at", "at": "2001-01-01T08:00:00Z"},
+        },
+    )
+    assert response.status_code == 422 and response.json()["code"] == "time_passed"
+    assert not PostTarget.objects.exists()

@@ -19,7 +19,7 @@ from chorus.channels.models import Channel
 from chorus.connectors.base import Connector
 from chorus.content.models import Campaign, Post, PostTarget
 from chorus.core.refusals import Invalid
-from chorus.core.timeutil import resolve_local
+from chorus.core.timeutil import refuse_past, resolve_local
 from chorus.publishing import rules
 from chorus.publishing.quotas import forecast_warnings
 
@@ -244,12 +244,9 @@ def plan(ctx: Context, headers: list[str], number: int, cells: list[str]) -> Pla
             row.when, row.note = resolved.utc, resolved.note
         else:
             row.when = when.astimezone(dt.UTC)
-        if row.when <= ctx.now:
-            row.errors.append(
-                Problem(date_column, _("%(value)s is in the past") % {"value": raw_when.strip()})
-            )
-    except BadDate as exc:
-        row.errors.append(Problem(date_column, str(exc)))
+        refuse_past(row.when, ctx.workspace.timezone, now=ctx.now)
+    except Invalid as exc:  # a date not understood (BadDate), or already passed (refuse_past)
+        row.errors.append(Problem(date_column, exc.message))
 
     refs = ctx.channel_refs(named.get("channels", ""))
     for ref in refs:

@@ -13,9 +13,52 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from chorus.core.refusals import Invalid
 
 UTC = dt.UTC
+
+#: The one refusal of a time already passed (composer, calendar, bulk import, API).
+PAST_MESSAGE = gettext_lazy("%(time)s has already passed: choose a later time, or publish now.")
+
+
+def zone_label(tz_name: str) -> str:
+    """'Europe/Paris' → 'Paris', as people name a zone."""
+    return tz_name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def _short_format() -> str:
+    # Translated: French writes months in lower case ("mer 16 déc, 10:00").
+    return pgettext("short date and time, Django date format", "D j M, H:i")
+
+
+def short_label(local: dt.datetime) -> str:
+    """'Wed 16 Dec, 10:00' in the active language (a wall time, shown as it is)."""
+    return formats.date_format(local.replace(tzinfo=None), _short_format())
+
+
+def short_names() -> tuple[list[str], list[str]]:
+    """The day (Monday first) and month names `short_label` uses, for the composer's script."""
+    month = "b" if "b" in _short_format() else "M"
+    days = [formats.date_format(dt.date(2024, 1, 1 + i), "D") for i in range(7)]  # 2024-01-01: Monday
+    months = [formats.date_format(dt.date(2024, m, 1), month) for m in range(1, 13)]
+    return days, months
+
+
+def refuse_past(utc: dt.datetime, tz_name: str, *, now: dt.datetime | None = None) -> None:
+    """Refuses a time at or before now with one message offering "publish now" instead: every
+    path that takes a time (composer, calendar move, bulk import, API) asks this."""
+    if utc <= (now or timezone.now()):
+        local = to_local(utc, tz_name)
+        raise Invalid(
+            PAST_MESSAGE,
+            code="time_passed",
+            fields={"when": "in the past"},
+            time=f"{short_label(local)} ({zone_label(tz_name)})",
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from chorus.accounts.models import User, Workspace
 from chorus.content.models import Campaign, PostTarget
 from chorus.core import audit
-from chorus.core.timeutil import resolve_local, to_local
+from chorus.core.timeutil import refuse_past, resolve_local, to_local
 from chorus.planning.models import FeedToken, new_raw_token, token_hash
 from chorus.publishing import actions as publishing
 from chorus.publishing.actions import TransitionRefused
@@ -42,8 +42,7 @@ def move_target(target: PostTarget, *, actor: User | None, local: dt.datetime) -
             % {"status": target.get_status_display()}
         )
     resolved = resolve_local(local, target.workspace.timezone)
-    if resolved.utc <= timezone.now():
-        raise TransitionRefused(_("That time has passed; choose a time in the future."))
+    refuse_past(resolved.utc, target.workspace.timezone)
     problems = target.channel.connector().validate(target)
     if problems:
         raise TransitionRefused("; ".join(p.message for p in problems))

@@ -18,6 +18,7 @@ from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget, Tag
+from chorus.core.refusals import Invalid
 from chorus.core.timeutil import to_local
 from chorus.planning import actions
 from chorus.planning.calendar import FILTERS, BadRange, events, parse_wall, wall_range
@@ -121,7 +122,7 @@ def move(request: HttpRequest, target_id: int) -> HttpResponse:
         except BadRange as exc:
             raise TransitionRefused(str(exc)) from None
         moved = actions.move_target(target, actor=current_user(request), local=local)
-    except TransitionRefused as exc:
+    except (TransitionRefused, Invalid) as exc:  # Invalid: a time already passed
         return JsonResponse({"ok": False, "error": str(exc)})
     return JsonResponse(
         {

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role, may_schedule_directly
 from chorus.approvals import policy
-from chorus.content.models import Post, PostTarget
+from chorus.content.models import Campaign, Post, PostTarget, Tag
 from chorus.core import audit
 from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
@@ -252,6 +252,33 @@ def edit(
         from chorus.media.actions import sync_usage  # "used in N posts" in the media library
 
         sync_usage(target)
+
+
+@transaction.atomic
+def file_post(post: Post, *, actor: User | None, campaign: Campaign | None, tags: Iterable[str]) -> bool:
+    """Puts the post in a campaign (or none) and gives it tags by name (new names become the
+    workspace's tags). Audited when something changed; True if it did."""
+    if campaign is not None and campaign.workspace_id != post.workspace_id:
+        raise ValueError("campaign of another workspace")
+    names = sorted({name.strip()[:60] for name in tags if name.strip()}, key=str.lower)
+    wanted = [Tag.objects.get_or_create(workspace_id=post.workspace_id, name=name)[0] for name in names]
+    before_tags = sorted(post.tags.values_list("name", flat=True), key=str.lower)
+    before_campaign = post.campaign_id
+    new_campaign = campaign.pk if campaign is not None else None
+    if before_campaign == new_campaign and before_tags == names:
+        return False
+    Post.objects.filter(pk=post.pk).update(campaign=campaign)
+    post.campaign = campaign
+    post.tags.set(wanted)
+    audit.record(
+        "post.filed",
+        workspace=post.workspace,
+        actor=actor,
+        obj=post,
+        campaign={"before": before_campaign, "after": new_campaign},
+        tags={"before": before_tags, "after": names},
+    )
+    return True
 
 
 @transaction.atomic

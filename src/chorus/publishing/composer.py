@@ -34,7 +34,7 @@ from chorus.content.models import Post, PostTarget, Recurrence
 from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
 from chorus.core.refusals import Invalid
-from chorus.core.timeutil import Resolved, resolve_local
+from chorus.core.timeutil import Resolved, resolve_local, short_label, zone_label
 from chorus.publishing import rules
 
 #: The workspace's alt-text rule (chorus.publishing.rules, where every path checks it).
@@ -262,6 +262,33 @@ def resolve_schedule(workspace: Workspace, local: dt.datetime | None) -> Resolve
     if local is None:
         return None
     return resolve_local(local.replace(tzinfo=None), workspace.timezone)
+
+
+def button_labels(workspace: Workspace) -> dict[str, str]:
+    """What the main button says for each "when" choice; `at` holds %(time)s, which the page's
+    script fills in as the time field changes (core.timeutil.short_label on the server)."""
+    return {
+        "draft": _("Save as draft"),
+        "keep": _("Save changes"),
+        "review": _("Submit for review"),
+        "now": _("Publish now"),
+        "at": _("Schedule for %(time)s (%(zone)s)")
+        % {"time": "%(time)s", "zone": zone_label(workspace.timezone)},
+        "at-empty": _("Schedule"),
+        "queue": _("Add to the queue"),
+        "recurring": _("Start repeating"),
+    }
+
+
+def button_label(workspace: Workspace, mode: str, local: dt.datetime | None) -> str:
+    """The main button says what will happen: "Schedule for Wed 16 Dec, 10:00 (Paris)",
+    "Submit for review", "Publish now"… (`local`: the wall time chosen, for `at`)."""
+    labels = button_labels(workspace)
+    if mode == "at":
+        if local is None:
+            return labels["at-empty"]
+        return labels["at"].replace("%(time)s", short_label(local))
+    return labels.get(mode, labels["draft"])
 
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

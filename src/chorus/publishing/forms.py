@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from chorus.channels.models import Channel
+from chorus.content.models import Campaign
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
@@ -43,6 +44,15 @@ class ComposerForm(forms.Form):
     channels = forms.ModelMultipleChoiceField(
         queryset=Channel.objects.none(), widget=forms.CheckboxSelectMultiple, label=_("Channels")
     )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(), required=False, empty_label=_("No campaign"), label=_("Campaign")
+    )
+    tags = forms.CharField(
+        max_length=600,
+        required=False,
+        label=_("Tags"),
+        help_text=_("Separated by commas, e.g. spring, volunteers."),
+    )
     when = forms.ChoiceField(choices=WHEN_CHOICES, initial="draft", widget=forms.RadioSelect, label=_("When"))
     local_time = forms.DateTimeField(
         required=False,
@@ -68,6 +78,8 @@ class ComposerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.editing = editing
         self.fields["channels"].queryset = Channel.objects.filter(workspace=workspace).order_by("name")  # type: ignore[attr-defined]
+        self.fields["campaign"].queryset = Campaign.objects.filter(workspace=workspace).order_by("name")  # type: ignore[attr-defined]
+        self.fields["tags"].widget.attrs["list"] = "tag-names"
         when = self.fields["when"]
         choices = self.EDIT_WHEN_CHOICES if editing else self.WHEN_CHOICES
         if not can_schedule:  # the view refuses these too; here they are simply not offered

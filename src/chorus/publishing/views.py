@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +20,11 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
-from chorus.content.models import Campaign, Post, PostTarget
+from chorus.content.models import Campaign, Post, PostTarget, Tag
 from chorus.core.models import AuditEvent
+from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import safe_row
-from chorus.core.timeutil import resolve_local, to_local
+from chorus.core.timeutil import refuse_past, resolve_local, short_names, to_local
 from chorus.publishing import actions, composer, postlist, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
@@ -225,6 +226,7 @@ def target_action(request: HttpRequest, target_id: int) -> HttpResponse:
                 messages.error(request, _("Choose a valid date and time."))
                 return redirect("publishing:target", slug=workspace.slug, target_id=target.pk)
             resolved = resolve_local(form.cleaned_data["local_time"].replace(tzinfo=None), workspace.timezone)
+            refuse_past(resolved.utc, workspace.timezone)
             actions.reschedule(target, actor=user, when=resolved.utc, note=resolved.note)
             if resolved.note:
                 messages.warning(request, resolved.note)
@@ -250,7 +252,7 @@ def target_action(request: HttpRequest, target_id: int) -> HttpResponse:
         else:
             messages.error(request, _("Unknown action."))
             return redirect("publishing:target", slug=workspace.slug, target_id=target.pk)
-    except actions.TransitionRefused as exc:
+    except (actions.TransitionRefused, Invalid) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, _("Done."))
@@ -410,11 +412,39 @@ def _schedules_directly(role: str) -> bool:
     return may_schedule_directly(role)
 
 
+def _past_refusal(workspace: Workspace, when: str, local: dt.datetime | None) -> Invalid | None:
+    """A time already passed, refused as every path refuses it (core.timeutil.refuse_past)."""
+    if when != "at" or local is None:
+        return None
+    try:
+        refuse_past(resolve_local(local.replace(tzinfo=None), workspace.timezone).utc, workspace.timezone)
+    except Invalid as exc:
+        return exc
+    return None
+
+
+def _button(workspace: Workspace, form: ComposerForm) -> dict[str, Any]:
+    """The main button's label for the current choice, and every label for the page's script."""
+    mode = str(form["when"].value() or "")
+    raw = form["local_time"].value()
+    local = raw if isinstance(raw, dt.datetime) else _parse_local(str(raw or ""))
+    days, months = short_names()
+    return {
+        "label": composer.button_label(workspace, mode, local),
+        "labels": composer.button_labels(workspace),
+        "days": ",".join(days),
+        "months": ",".join(months),
+    }
+
+
 def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
     workspace = workspace_of(request)
     role = membership_of(request).role
     editing = post is not None
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
+    if data is not None and data.get("publish_now"):  # the explicit alternative to a past time
+        data = data.copy()
+        data["when"] = "now"
     form = ComposerForm(data, workspace=workspace, editing=editing, can_schedule=_schedules_directly(role))
     locked = _editable_targets(post)[1] if post else []
     draft = _read_draft(request, workspace, post) if data is not None else _initial_draft(workspace, post)
@@ -428,8 +458,15 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
         if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
     if data is None and post is not None:
-        form.initial.update(title=post.title, text=draft.text, evergreen=post.evergreen)
+        form.initial.update(
+            title=post.title,
+            text=draft.text,
+            evergreen=post.evergreen,
+            campaign=post.campaign_id,
+            tags=", ".join(sorted(post.tags.values_list("name", flat=True), key=str.lower)),
+        )
     checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
+    past_refused = False
     if data is not None and form.is_valid():
         when = form.cleaned_data["when"]
         problems = any(c.problems for c in checks.values())
@@ -439,6 +476,9 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             form.add_error(None, _("Fix the problems shown on each channel before scheduling or review."))
         elif editing and not draft.channels:
             form.add_error(None, _("Already publishing: this post can no longer be changed."))
+        elif (past := _past_refusal(workspace, when, form.cleaned_data.get("local_time"))) is not None:
+            form.add_error("local_time", past.message)
+            past_refused = True
         else:
             saved = _save(request, workspace, post, draft, form.cleaned_data)
             if saved is not None:
@@ -460,6 +500,11 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "media_library": apps.is_installed("chorus.media"),
             "alt_required": composer.alt_text_required(workspace),
             "can_schedule": _schedules_directly(role),
+            "past_refused": past_refused,
+            "tag_names": list(
+                Tag.objects.filter(workspace=workspace).order_by("name").values_list("name", flat=True)[:500]
+            ),
+            "button": _button(workspace, form),
             **schedule,
         },
     )
@@ -502,6 +547,12 @@ def _save(
             except actions.TransitionRefused as exc:
                 messages.error(request, f"{cd.channel.name}: {exc}")
                 cd.target = None
+    try:  # before the schedule: a campaign may choose the approval workflow
+        actions.file_post(
+            post, actor=user, campaign=data.get("campaign"), tags=str(data.get("tags") or "").split(",")
+        )
+    except actions.TransitionRefused as exc:
+        messages.error(request, str(exc))
     for cd in draft.channels:
         if cd.target is None:
             continue

@@ -12,7 +12,7 @@ from chorus.accounts.models import User
 from chorus.accounts.permissions import may_schedule_directly
 from chorus.content.models import PostTarget
 from chorus.core.refusals import Invalid, NotAllowed
-from chorus.core.timeutil import Resolved
+from chorus.core.timeutil import Resolved, refuse_past
 from chorus.publishing import actions
 from chorus.publishing.quotas import forecast_warnings
 
@@ -78,6 +78,7 @@ def apply(target: PostTarget, when: When, *, actor: User | None) -> Applied:
         else:
             assert when.local is not None
             out.resolved = actions.resolve_when(target, when.local)
+        refuse_past(out.resolved.utc, target.workspace.timezone)  # as the composer, calendar, import
         utc, note = out.resolved.utc, out.resolved.note
         if target.status == PostTarget.Status.SCHEDULED:
             actions.reschedule(target, actor=actor, when=utc, note=note)

@@ -41,6 +41,33 @@
     $$("[data-freq-show]").forEach(function (el) { el.hidden = !freq || el.dataset.freqShow !== freq.value; });
   }
 
+  // The main button says what will happen ("Schedule for Wed 16 Dec, 10:00 (Paris)"): its labels
+  // and the day and month names come translated in data-* attributes, as the server writes them.
+  function timeLabel(value, button) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(value || "");
+    if (!m) { return ""; }
+    var days = (button.dataset.days || "").split(","), months = (button.dataset.months || "").split(",");
+    // The wall time as typed (the workspace's zone): read in UTC so the browser's zone does not move it.
+    var weekday = (new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).getUTCDay() + 6) % 7;  // Monday first
+    return (days[weekday] || "") + " " + (+m[3]) + " " + (months[+m[2] - 1] || m[2]) + ", " + m[4] + ":" + m[5];
+  }
+
+  function syncButton() {
+    var button = $("#composer-save");
+    if (!button) { return; }
+    var checked = $('input[name="when"]:checked');
+    var mode = checked ? checked.value : "draft";
+    var label;
+    if (mode === "at") {
+      var field = $('input[name="local_time"]');
+      var shown = timeLabel(field ? field.value : "", button);
+      label = shown ? (button.dataset.labelAt || "").replace("%(time)s", shown) : button.dataset.labelAtEmpty;
+    } else {
+      label = button.getAttribute("data-label-" + mode);
+    }
+    if (label) { button.textContent = label; }
+  }
+
   function syncPlaceholders() {
     var main = $("#id_text");
     if (!main) { return; }
@@ -110,9 +137,11 @@
       var target = event.target;
       if (target.name === "channels") { syncChannels(); }
       if (target.name === "when" || target.name === "recur_freq") { syncWhen(); }
+      if (target.name === "when" || target.name === "local_time") { syncButton(); }
     });
     form.addEventListener("input", function (event) {
       if (event.target.id === "id_text") { syncPlaceholders(); detectLink(); }
+      if (event.target.name === "local_time") { syncButton(); }
     });
     form.addEventListener("click", function (event) {
       if (event.target.matches("[data-remove-media]")) {
@@ -125,6 +154,7 @@
     document.addEventListener("chorus:media-picked", function (event) { addPickedMedia(event.detail, event.target); });
     syncChannels();
     syncWhen();
+    syncButton();
     syncPlaceholders();
   }
 
