@@ -129,7 +129,8 @@ def _delivery_out(d: Delivery) -> dict[str, Any]:
 )
 def list_event_types(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     return [
-        {"name": name, "description": str(text), "example": EXAMPLES[name]} for name, text in EVENT_TYPES.items()
+        {"name": name, "description": str(text), "example": EXAMPLES[name]}
+        for name, text in EVENT_TYPES.items()
     ]
 
 

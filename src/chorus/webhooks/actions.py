@@ -312,7 +312,9 @@ def emit(workspace: Workspace | int, event_type: str, data: Data) -> int:
 
 
 def emit_many(
-    event_type: str, workspace_ids: Iterable[int], build: Callable[[set[int]], Iterable[tuple[int, dict[str, Any]]]]
+    event_type: str,
+    workspace_ids: Iterable[int],
+    build: Callable[[set[int]], Iterable[tuple[int, dict[str, Any]]]],
 ) -> int:
     """One event per (workspace id, data) that `build` yields, for a batch (ingested inbox items):
     one query for every workspace's endpoints; `build` is called, with the workspaces that

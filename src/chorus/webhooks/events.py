@@ -98,8 +98,7 @@ def listening_alert_data(alert: Any, workspace: Any) -> dict[str, Any]:
         "created_at": _iso(alert.created_at),
         "links": links(
             reverse("listening:home", args=[workspace.slug]),
-            f"/workspaces/{workspace.slug}/listening/matches"
-            + (f"?query={query.pk}" if query else ""),
+            f"/workspaces/{workspace.slug}/listening/matches" + (f"?query={query.pk}" if query else ""),
         ),
     }
 
