@@ -243,3 +243,24 @@ def test_the_events_of_posts_approvals_imports_and_channels_keep_the_catalogues_
     } <= seen, seen
     for body in bodies:
         assert missing_keys(body["type"], body["data"]) == [], body
+
+
+def test_the_api_and_the_page_show_each_event_with_its_example(cast, owner_client):
+    from django.test import Client
+
+    from chorus.accounts.models import ApiToken
+
+    _token, raw = ApiToken.issue(cast.owner, "automation", scope="admin")
+    answer = Client().get(
+        f"/api/workspaces/{cast.workspace.slug}/webhooks/event-types",
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert answer.status_code == 200, answer.content
+    by_name = {row["name"]: row for row in answer.json()}
+    assert set(by_name) == set(EVENT_TYPES)
+    assert by_name["experiment.concluded"]["example"] == EXAMPLES["experiment.concluded"]
+
+    page = owner_client.get(f"/w/{cast.workspace.slug}/webhooks/").content.decode()
+    for name in ("inbox.message.received", "listening.alert", "ad.status_changed", "experiment.concluded"):
+        assert f'value="{name}"' in page  # a choice of the endpoint form
+        assert f'id="payload-{name}"' in page  # its example payload
