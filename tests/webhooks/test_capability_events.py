@@ -204,6 +204,7 @@ def test_the_events_of_posts_approvals_imports_and_channels_keep_the_catalogues_
     """The older events, emitted by their own actions (the four above are checked on delivery)."""
     import uuid
 
+    from chorus.approvals import intake
     from chorus.bulk import actions as bulk
     from chorus.channels.actions import pause_channel
     from chorus.content.models import PostTarget
@@ -229,6 +230,8 @@ def test_the_events_of_posts_approvals_imports_and_channels_keep_the_catalogues_
     pause_channel(channel=sink_channel, reason="The session expired.")
     job = dry_run(cast, f"date;channels;text\n2099-05-01 09:00;{sink_channel.name};Imported\n".encode())
     bulk.begin_import(job, actor=cast.owner)
+    person, _raw = intake.invite(cast.workspace, actor=cast.owner, name="Ana")
+    intake.submit(person, title="Beach clean-up", text="We were forty.", consent=True)
 
     bodies = [json.loads(d.body) for d in Delivery.objects.filter(endpoint=endpoint).order_by("pk")]
     seen = {body["type"] for body in bodies}
@@ -240,6 +243,7 @@ def test_the_events_of_posts_approvals_imports_and_channels_keep_the_catalogues_
         "post.failed",
         "channel.needs_reconnect",
         "import.finished",
+        "story.received",
     } <= seen, seen
     for body in bodies:
         assert missing_keys(body["type"], body["data"]) == [], body
