@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from chorus import webhooks
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.ads import rules
@@ -43,6 +44,21 @@ MANAGEABLE = {
         "stopped",
     ),
 }
+
+
+def _announce(boost: Boost, old: str, new: str, reason: str = "") -> None:
+    """ad.status_changed, inside the caller's transaction (sent on commit). The move to
+    `creating` (Chorus's own step between queued and the network's review) is not announced."""
+    if old == new:
+        return
+
+    def data() -> dict[str, Any]:
+        from chorus.webhooks.events import boost_status_data
+
+        fresh = Boost.objects.select_related("workspace", "target", "account__channel").get(pk=boost.pk)
+        return boost_status_data(fresh, old, new, reason)
+
+    webhooks.emit(boost.workspace_id, "ad.status_changed", data)
 
 
 # --- ad accounts and budgets ---------------------------------------------------------------------
@@ -340,6 +356,7 @@ def approve_boost(boost: Boost, *, actor: User) -> Boost:
         if not moved:
             raise AdsRefused("state", status=boost.get_status_display(), change=gettext("approved"))
         audit.record("ads.boost_approved", workspace=boost.workspace, actor=actor, obj=boost)
+        _announce(boost, Boost.Status.AWAITING_APPROVAL, Boost.Status.QUEUED)
         _enqueue_creation(boost.pk)
     boost.refresh_from_db()
     return boost
@@ -358,6 +375,7 @@ def decline_boost(boost: Boost, *, actor: User, reason: str = "") -> Boost:
         _release(boost, boost.reserved)
         Boost.objects.filter(pk=boost.pk).update(reserved={})
         audit.record("ads.boost_declined", workspace=boost.workspace, actor=actor, obj=boost, reason=reason)
+        _announce(boost, Boost.Status.AWAITING_APPROVAL, Boost.Status.DECLINED, reason)
     boost.refresh_from_db()
     return boost
 
@@ -380,6 +398,7 @@ def fail_boost(boost_id: int, *, code: str, message: str) -> None:
             code=code,
             message=message,
         )
+        _announce(boost, Boost.Status.CREATING, Boost.Status.FAILED, message)
         if boost.requested_by:
             notify(
                 [boost.requested_by],
@@ -414,6 +433,7 @@ def retry_boost(boost: Boost, *, actor: User | None) -> Boost:
             boost.campaign, rules.max_spend(boost.budget_kind, boost.budget_minor, len(days)), boost.currency
         )
         audit.record("ads.boost_retried", workspace=boost.workspace, actor=actor, obj=boost)
+        _announce(boost, Boost.Status.FAILED, Boost.Status.QUEUED)
         _enqueue_creation(boost.pk)
     boost.refresh_from_db()
     return boost
@@ -446,6 +466,7 @@ def record_review(boost_id: int, status: str, reason: str = "") -> bool:
             new=new,
             reason=reason,
         )
+        _announce(boost, old, new, reason)
         titles = {
             Boost.Status.REJECTED: ("ads.boost_rejected", gettext("The network rejected a boost")),
             Boost.Status.ACTIVE: ("ads.boost_active", gettext("A boost is running")),
@@ -490,6 +511,8 @@ def change_status(boost: Boost, *, actor: User | None, change: str) -> Boost:
             old=boost.status,
             new=new,
         )
+        if moved:
+            _announce(boost, boost.status, new)
     boost.refresh_from_db()
     return boost
 

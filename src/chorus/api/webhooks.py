@@ -15,6 +15,7 @@ from chorus.accounts.access import workspace_of
 from chorus.accounts.permissions import Perm
 from chorus.api.auth import ws_perm
 from chorus.webhooks import actions
+from chorus.webhooks.catalogue import EXAMPLES
 from chorus.webhooks.events import EVENT_TYPES
 from chorus.webhooks.models import Delivery, Endpoint
 
@@ -94,6 +95,7 @@ class DeliveryPage(Schema):
 class EventTypeOut(Schema):
     name: str
     description: str
+    example: dict[str, Any]  # an example of the event's `data` (chorus.webhooks.catalogue)
 
 
 class ErrorOut(Schema):
@@ -125,8 +127,11 @@ def _delivery_out(d: Delivery) -> dict[str, Any]:
 @router.get(
     "/workspaces/{slug}/webhooks/event-types", response=list[EventTypeOut], **ws_perm(Perm.MANAGE_WORKSPACE)
 )
-def list_event_types(request: HttpRequest, slug: str) -> list[dict[str, str]]:
-    return [{"name": name, "description": str(text)} for name, text in EVENT_TYPES.items()]
+def list_event_types(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "description": str(text), "example": EXAMPLES[name]}
+        for name, text in EVENT_TYPES.items()
+    ]
 
 
 @router.get("/workspaces/{slug}/webhooks", response=list[EndpointOut], **ws_perm(Perm.MANAGE_WORKSPACE))

@@ -140,7 +140,7 @@ def _fail(job: ImportJob, exc: Exception) -> None:
         status=ImportJob.Status.FAILED, error=str(exc)[:2000], updated_at=timezone.now()
     )
     audit.record("bulk.failed", workspace=job.workspace, obj=job, error=str(exc)[:300])
-    webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "failed", "error": str(exc)[:300]})  # fmt: skip
+    webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "failed", "imported": None, "rows": job.total, "error": str(exc)[:300]})  # fmt: skip
 
 
 def begin_import(job: ImportJob, *, actor: User) -> None:
@@ -198,7 +198,7 @@ def import_rows(job_id: int) -> ImportJob:
             status=ImportJob.Status.DONE, report=_summary(job, outcomes), updated_at=timezone.now()
         )
         audit.record("bulk.imported", workspace=job.workspace, actor=actor, obj=job, posts=imported)
-        webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "done", "imported": imported, "rows": job.total})  # fmt: skip
+        webhooks.emit(job.workspace_id, "import.finished", {"job_id": job.pk, "status": "done", "imported": imported, "rows": job.total, "error": None})  # fmt: skip
     except Exception as exc:
         _fail(job, exc)
         raise

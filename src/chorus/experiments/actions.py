@@ -17,12 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.content.models import Post, PostTarget
 from chorus.core import audit
 from chorus.experiments import designs, results, stats
 from chorus.experiments.models import Experiment, Learning, Placement, Variant
 from chorus.publishing import actions as publishing
+from chorus.webhooks.events import experiment_data
 
 VARIANT_LABELS = "ABCDEFGH"
 
@@ -202,8 +204,11 @@ def conclude(experiment: Experiment, *, actor: User | None) -> results.Results:
             status=Experiment.Status.CONCLUDED, concluded_at=timezone.now(), conclusion=conclusion
         )
         locked.refresh_from_db()
-        Learning.objects.create(
+        learning = Learning.objects.create(
             workspace=locked.workspace, experiment=locked, summary=_learning_line(locked, outcome)
+        )
+        webhooks.emit(
+            locked.workspace_id, "experiment.concluded", lambda: experiment_data(locked, learning.summary)
         )
         audit.record(
             "experiment.concluded",

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chorus import webhooks
 from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.channels.models import Channel
@@ -181,6 +182,7 @@ def ingest(
         # (PostgreSQL); the unique constraint keeps one, and the counters may run one ahead.
         InboxItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
         _count_into(conversations, talk)
+        _announce(channel, talk, now)
         if stream:
             Cursor.objects.update_or_create(
                 channel=channel, stream=stream, defaults={"value": cursor or "", "updated_at": now}
@@ -197,6 +199,28 @@ def ingest(
             ],
         )
     return IngestResult(len(fresh), created, len(entries) - len(fresh))
+
+
+def _announce(channel: Channel, talk: list[InboxEntry], now: dt.datetime) -> None:
+    """inbox.message.received for each conversation item this call stored, on commit. Rows are
+    read back by their `received_at`: an item another process stored first (a webhook and a poll
+    racing) is skipped by the insert and announced once, by that process."""
+    if not talk:
+        return
+    ids = [e.network_id for e in talk]
+
+    def build(_listening: set[int]) -> list[tuple[int, dict[str, Any]]]:
+        from chorus.webhooks.events import inbox_item_data
+
+        info = {"id": channel.pk, "kind": channel.kind, "name": channel.name}
+        stored: list[InboxItem] = []
+        for chunk in _chunks(ids):
+            stored += InboxItem.objects.filter(channel=channel, network_id__in=chunk, received_at=now)
+        stored.sort(key=lambda item: (item.created_at, item.pk))
+        workspace = channel.workspace
+        return [(channel.workspace_id, inbox_item_data(item, workspace, info)) for item in stored]
+
+    webhooks.emit_many("inbox.message.received", [channel.workspace_id], build)
 
 
 def _conversations_for(channel: Channel, talk: list[InboxEntry]) -> tuple[dict[str, Conversation], int]:

@@ -10,11 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.core import audit
 from chorus.listening import matching
 from chorus.listening.matching import QueryInvalid
 from chorus.listening.models import Alert, ListeningSettings, Match, Query
+from chorus.webhooks.events import listening_alert_data
 
 __all__ = ["QueryInvalid"]
 
@@ -204,6 +206,11 @@ def raise_alert(
             workspace=query.workspace, query=query, kind=kind, message=message, data=data, created_at=now
         )
         audit.record("listening.alert", workspace=query.workspace, obj=alert, kind=kind, query=query.pk)
+        webhooks.emit(
+            query.workspace_id,
+            "listening.alert",
+            lambda: listening_alert_data(alert, query.workspace),
+        )
         roles = GRANTS[Perm.MANAGE_LISTENING]
         users = [
             m.user

@@ -11,12 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 
-def emit(workspace: Any, event_type: str, data: dict[str, Any]) -> int:
+def emit(workspace: Any, event_type: str, data: Any) -> int:
     """Records `event_type` for every active endpoint of `workspace` (a Workspace or its id)
-    subscribed to it; returns how many deliveries were queued."""
+    subscribed to it; returns how many deliveries were queued. `data` is the payload, or a
+    function returning it (called only when an endpoint listens)."""
     from chorus.webhooks import actions
 
     return actions.emit(workspace, event_type, data)
+
+
+def emit_many(event_type: str, workspace_ids: Any, build: Any) -> int:
+    """`emit` for a batch: `build(listening workspace ids)` yields (workspace id, data) pairs."""
+    from chorus.webhooks import actions
+
+    return actions.emit_many(event_type, workspace_ids, build)
 
 
 def emit_targets(event_type: str, targets: Any, **extra: Any) -> int:

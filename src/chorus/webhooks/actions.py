@@ -17,7 +17,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -298,12 +298,35 @@ def _rows(
     ]
 
 
-def emit(workspace: Workspace | int, event_type: str, data: dict[str, Any]) -> int:
+Data = dict[str, Any] | Callable[[], dict[str, Any]]
+
+
+def emit(workspace: Workspace | int, event_type: str, data: Data) -> int:
+    """`data` may be a function: it is called only when an endpoint listens (building a payload
+    may cost queries; with nobody listening, emitting costs one)."""
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
     endpoints = _listening({workspace_id}, event_type).get(workspace_id)
     if not endpoints:
         return 0
-    return _queue(_rows(workspace_id, endpoints, event_type, data))
+    return _queue(_rows(workspace_id, endpoints, event_type, data() if callable(data) else data))
+
+
+def emit_many(
+    event_type: str,
+    workspace_ids: Iterable[int],
+    build: Callable[[set[int]], Iterable[tuple[int, dict[str, Any]]]],
+) -> int:
+    """One event per (workspace id, data) that `build` yields, for a batch (ingested inbox items):
+    one query for every workspace's endpoints; `build` is called, with the workspaces that
+    listen, only when some do. Each event gets its own webhook-id."""
+    listening = _listening(set(workspace_ids), event_type)
+    if not listening:
+        return 0
+    rows: list[Delivery] = []
+    for workspace_id, data in build(set(listening)):
+        if workspace_id in listening:
+            rows += _rows(workspace_id, listening[workspace_id], event_type, data)
+    return _queue(rows)
 
 
 def emit_targets(event_type: str, targets: Iterable[Any], **extra: Any) -> int:

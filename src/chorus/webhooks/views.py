@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -13,10 +16,20 @@ from django.utils.translation import gettext_lazy
 from chorus.accounts.access import current_user, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm
 from chorus.webhooks import actions
+from chorus.webhooks.catalogue import EXAMPLES
 from chorus.webhooks.events import EVENT_TYPES
 from chorus.webhooks.models import Delivery, Endpoint
 
 LOG_SIZE = 50
+
+
+def examples() -> list[tuple[str, Any, str]]:
+    """(event type, its translated label, an example body) for the page's payload catalogue."""
+    at = "2026-12-07T09:00:00+00:00"
+    return [
+        (name, label, json.dumps({"type": name, "timestamp": at, "data": EXAMPLES[name]}, indent=2))
+        for name, label in EVENT_TYPES.items()
+    ]
 
 
 class EndpointForm(forms.Form):
@@ -57,6 +70,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "created": created,
             "secret": secret,
+            "examples": examples(),
         },
     )
 
