@@ -4,9 +4,14 @@ where nothing runs off the screen. Screenshots in English and French, desktop an
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from chorus.channels.actions import connect_channel
+from chorus.publishing import actions
 from tests.browser.conftest import NewPage, Shot
 from tests.browser.test_foundation_flows import sign_in
 from tests.conftest import Cast
@@ -24,6 +29,10 @@ def test_on_a_desktop_the_groups_sit_in_one_row_and_open_from_the_keyboard(
     new_page: NewPage, shot: Shot, cast: Cast, language: str
 ) -> None:
     words = LABELS[language]
+    channel = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    post = actions.create_post(workspace=cast.workspace, author=cast.owner, channels=[channel], text="Hello")
+    target = post.targets.select_related("workspace", "channel", "post").get()
+    actions.schedule(target, actor=cast.owner, when=timezone.now() + dt.timedelta(days=1))
     page = new_page(locale="fr-FR" if language == "fr" else "en-US", viewport={"width": 1280, "height": 800})
     sign_in(page, cast.owner.email)
     page.goto(f"/w/{cast.workspace.slug}/")
@@ -44,6 +53,15 @@ def test_on_a_desktop_the_groups_sit_in_one_row_and_open_from_the_keyboard(
     posts.click()
     expect(page.locator("nav.mainnav").locator('a[aria-current="page"]')).to_have_text(words["posts"])
     shot(page, f"posts {language} desktop")
+
+    page.goto(f"/w/{cast.workspace.slug}/audit/")
+    cells = page.locator("[data-testid=audit] td[data-action]")
+    expect(cells.first).to_be_visible()
+    texts = cells.all_inner_texts()
+    assert ("Programmée" if language == "fr" else "Scheduled") in texts, texts
+    for text in texts:  # labels, not keys such as "target.scheduled"
+        assert "." not in text and "_" not in text, text
+    shot(page, f"audit {language} desktop")
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
