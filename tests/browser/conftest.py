@@ -118,3 +118,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def go_to(page: Page, group: str, link: str) -> None:
+    """Follows a link of the main navigation: opens its group's menu, then clicks the link."""
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator("summary", has_text=group).click()
+    nav.get_by_role("link", name=link).click()

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.publishing import actions
-from tests.browser.conftest import Shot
+from tests.browser.conftest import Shot, go_to
 from tests.browser.test_foundation_flows import sign_in
 from tests.conftest import Cast
 
@@ -55,7 +55,7 @@ def test_a_scheduled_post_is_dragged_to_another_day_and_the_list_shows_the_new_t
 
     sign_in(page, cast.owner.email)
     page.goto(f"/w/{cast.workspace.slug}/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar").click()
+    go_to(page, "Plan", "Calendar")
     expect(page.get_by_role("heading", name="Calendar", exact=True)).to_be_visible()
     page.goto(f"/w/{cast.workspace.slug}/calendar/?date={year}-06-10")
     event = page.locator(f'.fc-event[data-target="{target.pk}"]')

@@ -17,7 +17,7 @@ from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.media.actions import upload
 from chorus.publishing import actions
-from tests.browser.conftest import NewPage, Shot
+from tests.browser.conftest import NewPage, Shot, go_to
 from tests.conftest import PASSWORD, Cast
 
 pytestmark = pytest.mark.browser
@@ -113,7 +113,7 @@ def test_a_post_is_rejected_edited_and_approved(
 
     sign_in(page, cast.members["approver"].email)
     page.goto("/w/campaign/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
+    go_to(page, "Plan", "Review")
     item = page.locator(f"#review-{target.pk}")
     expect(item).to_contain_text("Come to the fair")
     shot(page, "review queue")

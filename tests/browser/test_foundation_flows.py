@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role
 from chorus.core.models import Heartbeat
-from tests.browser.conftest import NewPage, Shot
+from tests.browser.conftest import NewPage, Shot, go_to
 from tests.conftest import PASSWORD, Cast, make_user
 
 pytestmark = pytest.mark.browser
@@ -52,7 +52,7 @@ def test_an_admin_creates_a_workspace_and_invites_someone_who_joins(
     expect(page.get_by_text("Workspace “Spring campaign” created.")).to_be_visible()
     shot(page, "workspace created")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    go_to(page, "Manage", "Members")
     page.get_by_label("Email address").fill("sam@example.org")
     page.get_by_label("Role").select_option(Role.EDITOR.value)
     page.get_by_role("button", name="Send the invitation").click()

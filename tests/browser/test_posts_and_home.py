@@ -14,7 +14,7 @@ from chorus.channels.actions import connect_channel
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget, Tag
 from chorus.publishing import actions, dispatch
-from tests.browser.conftest import NewPage, Shot
+from tests.browser.conftest import NewPage, Shot, go_to
 from tests.browser.test_composer import sign_in
 from tests.conftest import Cast
 
@@ -72,7 +72,7 @@ def test_posts_are_approved_in_bulk_from_the_posts_list(page: Page, shot: Shot, 
 
     sign_in(page, cast.members["approver"].email)
     page.goto("/w/campaign/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Posts").click()
+    go_to(page, "Plan", "Posts")
     page.get_by_label("Status").select_option("in_review")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("#targets tbody tr")

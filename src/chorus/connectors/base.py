@@ -51,6 +51,9 @@ class Feature(enum.StrEnum):
 class PublishError(Exception):
     code = "error"
     retryable = False
+    # The message as a translatable template and its words ({"msgid": ..., "network": ...}), when
+    # it was built from one (`classify`): stored on the target and translated when shown.
+    params: dict[str, Any] | None = None
 
     def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
         super().__init__(message)

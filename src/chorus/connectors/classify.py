@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.utils import translation
 from django.utils.functional import Promise
 
 from chorus.connectors.base import PublishError, RateLimited
@@ -65,14 +66,19 @@ class Rule:
         status = response.status_code
         words = {"network": network, "reason": reading.reason, "status": status, "code": reading.code}
         message = str(self.message) % words
+        error: PublishError
         if issubclass(self.error, RateLimited):
             if self.wait_from is not None:
                 seconds = self.wait_from(response)
             else:
                 default = self.wait() if callable(self.wait) else self.wait
                 seconds = http.retry_after_seconds(response, default=default)
-            return RateLimited(message, retry_after=max(seconds, self.min_wait), detail=reading.detail)
-        return self.error(message, detail=reading.detail)
+            error = RateLimited(message, retry_after=max(seconds, self.min_wait), detail=reading.detail)
+        else:
+            error = self.error(message, detail=reading.detail)
+        with translation.override(None):  # the untranslated template, translated when shown
+            error.params = {"msgid": str(self.message), **words}
+        return error
 
 
 @dataclass(frozen=True)

@@ -335,7 +335,7 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
         return _transient(target, exc)
     if isinstance(exc, ContentRejected):
         quotas.refund(target)
-        actions.mark_failed(target, code=exc.code, message=exc.message)
+        actions.mark_failed(target, code=exc.code, message=exc.message, params=exc.params)
         return Outcome.FAILED
     if isinstance(exc, ReauthRequired):
         quotas.refund(target)
@@ -344,7 +344,7 @@ def _settle_error(target: PostTarget, exc: BaseException) -> Outcome:
     if isinstance(exc, OutcomeUnknown):
         return _unknown(target, exc.message)
     if isinstance(exc, PublishError):
-        actions.mark_failed(target, code=exc.code, message=exc.message)
+        actions.mark_failed(target, code=exc.code, message=exc.message, params=exc.params)
         return Outcome.FAILED
     # A bug or an unexpected library error after phase 'sending': we cannot tell whether the
     # request went out, so reconciliation decides (never a blind retry).

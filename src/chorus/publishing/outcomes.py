@@ -63,9 +63,17 @@ def english(key: str, **params: Any) -> str:
 
 
 def render(key: str | None, params: dict[str, Any] | None, fallback: str) -> str:
-    """The message in the active language when it is one of ours, else `fallback` as stored."""
+    """The message in the active language: one of the engine's (`key`), a connector's built from
+    a translatable template (`msgid` and its words, see connectors.classify), or `fallback` as
+    stored, itself translated when it is one of the catalog's messages (a connector's plain
+    `gettext("…")`, stored in the worker's English)."""
+    if (not key or key not in MESSAGES) and params and isinstance(params.get("msgid"), str):
+        try:
+            return gettext(params["msgid"]) % params
+        except (KeyError, TypeError, ValueError):
+            return fallback
     if not key or key not in MESSAGES:
-        return fallback
+        return gettext(fallback) if fallback else fallback
     template = gettext(MESSAGES[key])
     try:
         return template % (params or {}) if params else template

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from chorus.accounts.permissions import Perm, can
 from chorus.approvals.auditlog import object_type_label as _object_type_label
+from chorus.core.auditlabels import event_label as _event_label
 
 register = template.Library()
 
@@ -20,3 +21,9 @@ def may_view_audit(request: HttpRequest) -> bool:
 def object_type_label(value: str) -> str:
     """'content.post' → 'Post' in the reader's language (see auditlog.object_type_label)."""
     return _object_type_label(value)
+
+
+@register.filter
+def event_label(value: str) -> str:
+    """'target.scheduled' → 'Scheduled' in the reader's language (see core.auditlabels)."""
+    return _event_label(value)

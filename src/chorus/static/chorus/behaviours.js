@@ -37,4 +37,38 @@
       );
     }
   });
+  // The main navigation: one group menu open at a time on a desktop (closed by a click elsewhere
+  // or Escape); on a phone the "Menu" button shows the whole navigation, every group open.
+  var phone = window.matchMedia("(max-width: 640px)");
+  function navGroups() {
+    return document.querySelectorAll(".mainnav .nav-group > details");
+  }
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      var bar = toggle.closest("[data-topbar]");
+      var open = !bar.classList.contains("nav-open");
+      bar.classList.toggle("nav-open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      navGroups().forEach(function (group) { group.open = open; });
+      return;
+    }
+    if (phone.matches) return;
+    navGroups().forEach(function (group) {
+      if (group.open && !group.contains(event.target)) group.open = false;
+    });
+  });
+  document.addEventListener("toggle", function (event) {
+    var group = event.target;
+    if (phone.matches || !group.open || !group.matches || !group.matches(".mainnav .nav-group > details")) return;
+    navGroups().forEach(function (other) { if (other !== group) other.open = false; });
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || phone.matches) return;
+    navGroups().forEach(function (group) {
+      if (!group.open) return;
+      group.open = false;
+      if (group.contains(document.activeElement)) group.querySelector("summary").focus();
+    });
+  });
 })();
