@@ -47,8 +47,8 @@ def lateness(ids: list[int]) -> dict[int, tuple[dt.datetime, float]]:
     """For each target: when the sink accepted its (first) post, and how late that was."""
     when = dict(PostTarget.objects.filter(pk__in=ids).values_list("pk", "scheduled_at"))
     late: dict[int, tuple[dt.datetime, float]] = {}
-    for target_id, created in SinkPost.objects.filter(target_id__in=ids).order_by("pk").values_list(
-        "target_id", "created_at"
+    for target_id, created in (
+        SinkPost.objects.filter(target_id__in=ids).order_by("pk").values_list("target_id", "created_at")
     ):
         late.setdefault(target_id, (created, (created - when[target_id]).total_seconds()))
     return late
@@ -64,24 +64,23 @@ def summary(values: list[float]) -> str:
 def test_a_killed_worker_releases_its_sends_at_once_and_the_cap_with_them(start_chorus):
     scheduler = start_chorus("scheduler", env=CRASH_ENGINE)
     worker = start_chorus("worker", env=CRASH_ENGINE)
-    # 60 posts, one every 0.4 s, on a network that takes 0.8 s per call and allows 4 at once.
-    ids = seed(60, 4, {"latency_ms": 800})
-    start = timezone.now() + dt.timedelta(seconds=1)
-    for i, target_id in enumerate(ids):
-        at = start + dt.timedelta(seconds=0.4 * i)
-        PostTarget.objects.filter(pk=target_id).update(scheduled_at=at, due_at=at)
+    # 60 posts, two every second, on a network that takes 0.5 s per call and allows 4 at once.
+    start = timezone.now() + dt.timedelta(seconds=2)
+    ids = seed(60, 4, {"latency_ms": 500}, times=[start + dt.timedelta(seconds=i // 2) for i in range(60)])
 
     def mid_batch() -> bool:
         published = PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHED).count()
-        sending = PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHING, phase="sending").exists()
-        return published >= 10 and sending
+        sending = PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHING, phase="sending").count()
+        return published >= 10 and sending >= 2
 
     wait_for(mid_batch, timeout=60, interval=0.05, what=f"a batch in flight: {statuses(ids)}")
     sigkill_group(worker)
     killed_at = timezone.now()
     # What the dead worker held: its sends and its claims (the cap's room it occupies).
     interrupted = list(
-        PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHING).exclude(worker="").values_list("pk", flat=True)
+        PostTarget.objects.filter(pk__in=ids, status=S.PUBLISHING)
+        .exclude(worker="")
+        .values_list("pk", flat=True)
     )
     assert interrupted, "the worker held nothing when it was killed"
     worker = start_chorus("worker", env=CRASH_ENGINE)
