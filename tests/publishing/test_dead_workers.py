@@ -106,3 +106,12 @@ def test_a_worker_whose_own_beats_failed_starts_no_call(due_target, settings, mo
     monkeypatch.setattr(beats, "_last_beat", time.monotonic() - 9)  # within half the dead time
     attempt_id, _ids = dispatch.claim_due()
     assert engine.publish_one(due_target.pk, attempt_id) == "published"
+
+
+def test_a_dead_time_shorter_than_three_beats_is_refused(settings):
+    from chorus.core.checks import check_worker_beats
+
+    settings.CHORUS_WORKER_BEAT_SECONDS, settings.CHORUS_WORKER_DEAD_SECONDS = 5, 20
+    assert check_worker_beats() == []
+    settings.CHORUS_WORKER_DEAD_SECONDS = 12
+    assert [e.id for e in check_worker_beats()] == ["chorus.E040"]
