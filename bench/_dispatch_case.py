@@ -42,7 +42,7 @@ FAR = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)  # parked: seeded but not due until
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser()
     p.add_argument("--engine", choices=["db", "celery"], required=True)
-    p.add_argument("--load", choices=["burst", "backlog"], required=True)
+    p.add_argument("--load", choices=["burst", "backlog", "crash"], required=True)
     p.add_argument("--targets", type=int, required=True)
     p.add_argument("--channels", type=int, default=2000)
     p.add_argument("--latency-ms", type=int, default=0)
@@ -271,6 +271,89 @@ def measure(args: argparse.Namespace, due: dt.datetime) -> dict[str, Any]:
     return result
 
 
+def crash_one_worker(args: argparse.Namespace, roles: list[Role]) -> dict[str, Any]:
+    """The crash load: once a worker is sending, SIGKILL it (its whole process group) and start
+    a new one at once. Returns what it held when killed (the targets in flight) and when the
+    replacement was ready; `measure_crash` reports the rest."""
+    import signal
+
+    from chorus.content.models import PostTarget
+
+    def sending_owner() -> str:
+        return (
+            PostTarget.objects.filter(status="publishing", phase="sending")
+            .exclude(worker="")
+            .values_list("worker", flat=True)
+            .first()
+            or ""
+        )
+
+    deadline = time.monotonic() + args.stall
+    owner = ""
+    while not owner and time.monotonic() < deadline:
+        owner = sending_owner()
+        time.sleep(0.02)
+    if not owner:
+        return {"crash_error": "no worker was ever seen sending"}
+    pid = int(owner.rsplit(":", 1)[1])
+    # Celery's pool child is not a role's own pid: kill the role whose group holds it.
+    victim = next((r for r in roles[1:] if r.popen.pid == pid), None) or next(
+        r for r in roles[1:] if r.name.startswith("worker")
+    )
+    group = os.getpgid(victim.popen.pid)
+    os.killpg(group, signal.SIGKILL)
+    victim.popen.wait(timeout=10)
+    killed_at = time.monotonic()
+    in_flight = list(
+        PostTarget.objects.filter(status="publishing").exclude(worker="").values_list("id", "worker")
+    )
+    held = [t for t, w in in_flight if args.engine == "celery" or w == owner]
+    log(f"killed {victim.name} (owner {owner}) holding {len(held)} targets")
+    roles.remove(victim)
+    env = dict(os.environ)
+    name = f"{victim.name}-restarted"
+    if args.engine == "db":
+        argv, marker = ["worker", "--interval", str(args.interval)], READY_MARKERS["worker:db"]
+    else:
+        argv, marker = ["worker", "--concurrency", str(args.concurrency)], READY_MARKERS["worker:celery"]
+    replacement = start_role(name, argv, env, args.log_dir, "")
+    roles.append(replacement)
+    wait_ready([replacement], {name: marker})
+    from django.utils import timezone
+
+    return {
+        "in_flight": held,
+        "restarted_at": timezone.now(),
+        "restart_s": round(time.monotonic() - killed_at, 2),
+    }
+
+
+def measure_crash(crash: dict[str, Any], due: dt.datetime) -> dict[str, Any]:
+    """Lateness of the posts that were not in flight on the killed worker, and how long after the
+    restart the ones that were took to settle."""
+    from django.db.models import Max
+    from tests.sink.models import SinkPost
+
+    from chorus.content.models import PostTarget
+
+    if "crash_error" in crash:
+        return {"error": crash["crash_error"]}
+    held = set(crash["in_flight"])
+    first: dict[int, dt.datetime] = {}
+    for target_id, at in SinkPost.objects.order_by("created_at").values_list("target_id", "created_at"):
+        first.setdefault(target_id, at)
+    others = [(at - due).total_seconds() for t, at in first.items() if t not in held]
+    settled = PostTarget.objects.filter(pk__in=held).aggregate(last=Max("updated_at"))["last"]
+    return {
+        "in_flight_at_kill": len(held),
+        "restart_s": crash["restart_s"],
+        "lateness_not_in_flight_s": stats(others),
+        "in_flight_settled_after_restart_s": (
+            round((settled - crash["restarted_at"]).total_seconds(), 2) if settled else None
+        ),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     import django
@@ -289,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     roles = start_roles(args)
     connection.close()  # the roles start with a quiet database; we reconnect below
     error = ""
+    crash: dict[str, Any] | None = None
     try:
         now = timezone.now()
-        if args.load == "burst":
+        if args.load in ("burst", "crash"):
             # Every target due in the same whole second, a couple of seconds from now: the
             # scheduler, already running, picks them up when they become due.
             due = now.replace(microsecond=0) + dt.timedelta(seconds=math.ceil(args.lead) + 1)
@@ -303,12 +387,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         assert released == args.targets, released
         log(f"released {released} targets due at {due:%H:%M:%S.%f} (+{(due - now).total_seconds():.1f}s)")
+        crash = crash_one_worker(args, roles) if args.load == "crash" else None
         error = wait_done(args, roles)
     finally:
         cpu = {role.name: round(group_cpu_seconds(role.popen.pid), 1) for role in roles}
         for role in roles:
             role.stop()
     result.update(measure(args, due))
+    if crash is not None:
+        result.update(measure_crash(crash, due))
     # CPU seconds each role used from its start (startup ~1-2 s each) to the end of the run.
     result["cpu_s"] = cpu
     result["cpu_ms_per_target"] = round(sum(cpu.values()) * 1000 / args.targets, 2)

@@ -290,6 +290,13 @@ CHORUS_HEARTBEAT_STALE_SECONDS = env_int("CHORUS_HEARTBEAT_STALE_SECONDS", 120)
 CHORUS_HEARTBEAT_EXPIRE_SECONDS = env_int("CHORUS_HEARTBEAT_EXPIRE_SECONDS", 3600)
 CHORUS_SCHEDULER_TICK_SECONDS = float(env_str("CHORUS_SCHEDULER_TICK_SECONDS", "1"))
 CHORUS_WORKER_PING_SECONDS = env_int("CHORUS_WORKER_PING_SECONDS", 30)
+# Each worker process beats every CHORUS_WORKER_BEAT_SECONDS (or the ping interval if shorter);
+# one silent for CHORUS_WORKER_DEAD_SECONDS (a few beats) is dead: its sends are released at once
+# (read back, then settled or sent again) instead of holding the network's concurrency cap
+# until the leases run out. A worker does not start a call once its own beat is half that old.
+CHORUS_WORKER_BEAT_SECONDS = float(env_str("CHORUS_WORKER_BEAT_SECONDS", "5"))
+CHORUS_WORKER_DEAD_SECONDS = float(env_str("CHORUS_WORKER_DEAD_SECONDS", "20"))
+CHORUS_RELEASE_DEAD_EVERY_SECONDS = float(env_str("CHORUS_RELEASE_DEAD_EVERY_SECONDS", "2"))
 # Publishing engine (see chorus.publishing): claim sizes, leases, retries.
 CHORUS_CLAIM_BATCH = env_int("CHORUS_CLAIM_BATCH", 200)  # targets claimed per transaction
 CHORUS_PUBLISH_BATCH = env_int("CHORUS_PUBLISH_BATCH", 20)  # targets per publish task

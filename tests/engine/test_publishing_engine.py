@@ -38,7 +38,8 @@ FAST_ENGINE = {
 }
 
 
-def seed(n_targets: int, n_channels: int, config: dict) -> list[int]:
+def seed(n_targets: int, n_channels: int, config: dict, times: list[dt.datetime] | None = None) -> list[int]:
+    """`n_targets` scheduled targets on `n_channels` sink channels, due now (or at `times`)."""
     org = Organization.objects.create(name="Engine", slug=f"engine-{random.randrange(10**9)}")
     workspace = Workspace.objects.create(organization=org, name="Engine", slug=org.slug)
     channels = Channel.objects.bulk_create(
@@ -53,8 +54,8 @@ def seed(n_targets: int, n_channels: int, config: dict) -> list[int]:
             channel=channels[i % n_channels],
             text=f"post {i}",
             status=S.SCHEDULED,
-            scheduled_at=now,
-            due_at=now,
+            scheduled_at=times[i] if times else now,
+            due_at=times[i] if times else now,
         )
         for i in range(n_targets)
     )

@@ -14,10 +14,14 @@ Channel config controls it:
   idempotent     dedupe creates by marker like Mastodon's Idempotency-Key (default false: the
                  harder case, where only our no-blind-retry rule prevents duplicates)
 It supports LOOKUP by marker, like searching an account's recent posts.
+
+CHORUS_SINK_MAX_CONCURRENCY (environment, read at import) gives the sink a network concurrency
+cap like Bluesky's 4, for tests of what holds the cap (a crashed worker's sends).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -175,7 +179,8 @@ class SinkConnector(Connector):
     label = "Local sink (tests)"
     features = frozenset({Feature.LOOKUP})
     max_text_length = 500
-    max_concurrency = None  # a local table: no network to protect
+    # A local table: no network to protect, unless a test gives it a cap.
+    max_concurrency = int(os.environ.get("CHORUS_SINK_MAX_CONCURRENCY", "0")) or None
     quotas: ClassVar = ()
 
     def _config(self, key: str, default: object) -> object:

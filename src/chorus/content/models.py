@@ -148,6 +148,10 @@ class PostTarget(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
+    # The worker process ("host:pid", its heartbeat's `process`) running the current attempt,
+    # recorded when its task starts: a worker whose heartbeat died releases its sends at once
+    # (chorus.publishing.reconcile.release_dead_workers) instead of after the leases.
+    worker = models.CharField(max_length=160, blank=True, default="")
 
     published_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=300, blank=True)

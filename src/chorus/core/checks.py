@@ -31,6 +31,23 @@ def check_task_backend(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return problems
 
 
+@register(Tags.compatibility)
+def check_worker_beats(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A worker silent for CHORUS_WORKER_DEAD_SECONDS has its sends taken back and read back:
+    fewer than three beats in that time would take a live but slow worker for dead."""
+    beat = min(settings.CHORUS_WORKER_BEAT_SECONDS, settings.CHORUS_WORKER_PING_SECONDS)
+    dead = settings.CHORUS_WORKER_DEAD_SECONDS
+    if dead < 3 * beat:
+        return [
+            Error(
+                f"CHORUS_WORKER_DEAD_SECONDS={dead:g} is less than three worker beats ({beat:g} s each).",
+                hint="Raise CHORUS_WORKER_DEAD_SECONDS or lower CHORUS_WORKER_BEAT_SECONDS.",
+                id="chorus.E040",
+            )
+        ]
+    return []
+
+
 @register(Tags.security, deploy=True)
 def check_deploy_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     from chorus.core.vault import keys_from_environment

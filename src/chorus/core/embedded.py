@@ -75,12 +75,25 @@ def worker_role(queues: list[str], interval: float) -> Role:
         excluded_queue_names=[],
     )
 
+    beating: list[threading.Event] = []
+
+    def run() -> None:
+        # Like every worker process, it beats from a thread of its own: the publish tasks it
+        # runs record this process as their owner, and the scheduler takes them back as soon as
+        # those beats stop (a killed `chorus run`), so its beats must not depend on a task.
+        from chorus.core.beats import start_beat_thread
+
+        beating.append(start_beat_thread("worker"))
+        worker.run()
+
     def stop() -> None:
         # The loop checks this between tasks: a task under way finishes (tasks are safe to
         # run twice, but a publish interrupted mid-call would leave an unknown outcome).
         worker.running = False
+        for event in beating:
+            event.set()
 
-    return Role("worker", worker.run, stop)
+    return Role("worker", run, stop)
 
 
 def scheduler_role() -> Role:

@@ -588,6 +588,15 @@ def hold(target: PostTarget, *, reason: str, detail: str) -> None:
     )
 
 
+def take_batch(target_ids: list[int], attempt_id: uuid.UUID, worker: str) -> None:
+    """The worker process (`Heartbeat.this_process()`) running this attempt's task owns its
+    targets from now on: if its heartbeat dies, `reconcile.release_dead_workers` releases them
+    at once. One UPDATE, no status change (the claim's phase stays)."""
+    PostTarget.objects.filter(pk__in=target_ids, attempt_id=attempt_id, status=S.PUBLISHING).update(
+        worker=worker
+    )
+
+
 def begin_sending(target_id: int, attempt_id: uuid.UUID) -> bool:
     """claimed → sending, committed before the network call. False when this attempt is not
     the current one (a duplicate delivery of the task, or a recovered claim)."""
@@ -1123,6 +1132,7 @@ def claim_many(chosen: list[tuple[int, int]], attempt_id: uuid.UUID, now: dt.dat
         attempt_id=attempt_id,
         claimed_at=now,
         sending_at=None,
+        worker="",
         updated_at=now,
     )
     claimed_ids = list(

@@ -28,6 +28,11 @@ class PublishingConfig(AppConfig):
             every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS,
         )
         scheduler.register_job(
+            "publishing-release-dead",
+            _lazy("reconcile", "release_dead_workers"),
+            every_seconds=settings.CHORUS_RELEASE_DEAD_EVERY_SECONDS,
+        )
+        scheduler.register_job(
             "publishing-reconcile",
             _lazy("reconcile", "reconcile_unknown"),
             every_seconds=settings.CHORUS_RECOVER_EVERY_SECONDS,

@@ -51,7 +51,8 @@ from chorus.connectors.base import (
     Unreachable,
 )
 from chorus.content.models import PostTarget
-from chorus.core import shutdown
+from chorus.core import beats, shutdown
+from chorus.core.models import Heartbeat
 from chorus.core.notify import notify
 from chorus.publishing import actions, quotas
 from chorus.publishing.outcomes import MESSAGES, Outcome, said
@@ -117,6 +118,10 @@ def publish_many(targets: list[PostTarget], attempt_id: uuid.UUID, *, threads: i
             )
         else:
             live.append(target)
+    if live:
+        # This process owns them now: should it die, the scheduler releases them as soon as its
+        # heartbeat does (reconcile.release_dead_workers), not after the leases.
+        actions.take_batch([t.pk for t in live], attempt_id, Heartbeat.this_process())
     jobs = _prepare(live, attempt_id, outcomes)
     _send_all(jobs, threads)
     successes = []
@@ -255,9 +260,11 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
 
 def _send(job: _Job) -> None:
     target, connector = job.target, job.connector
-    if shutdown.requested():
-        # The worker is stopping: a call not yet made is not started; the target goes back to
-        # the queue for the next worker (it was claimed or marked, never sent).
+    if shutdown.requested() or not beats.seen_alive():
+        # The worker is stopping, or its own heartbeat has failed long enough that the scheduler
+        # may declare it dead and release its sends: a call not yet made is not started; the
+        # target goes back to the queue for the next worker (it was claimed or marked, never
+        # sent).
         quotas.refund(target)
         job.outcome = _guarded(target, target.attempt_id, _return_unsent, job.marked)  # type: ignore[arg-type]
         return

@@ -1,5 +1,10 @@
 """Resuming after crashes and settling unknown outcomes.
 
+- A worker whose heartbeat died (CHORUS_WORKER_DEAD_SECONDS without a beat) releases the
+  targets it owned (`PostTarget.worker`, recorded when its task started) at once: the unsent ones
+  go back to the queue, the ones it was sending become 'unknown' and are read back right away.
+  Either way they leave 'publishing', so they stop counting against the network's concurrency
+  cap (the claim's room) seconds after the crash instead of after the leases below.
 - A claim whose task never ran (worker killed, queue lost) is still in phase 'claimed' after
   the lease: nothing was sent, so it goes back to the queue.
 - A target stuck in phase 'sending' past the send lease (longer than any HTTP timeout) had its
@@ -20,6 +25,7 @@ from django.utils import timezone
 
 from chorus.connectors.base import Feature, PublishError
 from chorus.content.models import PostTarget
+from chorus.core.models import Heartbeat
 from chorus.publishing import actions
 from chorus.publishing.outcomes import Outcome, said
 
@@ -62,6 +68,64 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
     if requeued or unknown:
         log.warning("recovered %d unsent claims, %d interrupted sends", requeued, unknown)
     return {"requeued": requeued, "unknown": unknown}
+
+
+def dead_workers(now: dt.datetime | None = None) -> list[str]:
+    """Worker processes ("host:pid") whose last beat is older than CHORUS_WORKER_DEAD_SECONDS.
+    A process that never beat is not listed: only a heartbeat that stopped says a worker died."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.CHORUS_WORKER_DEAD_SECONDS)
+    return list(
+        Heartbeat.objects.filter(role="worker", beat_at__lt=cutoff)
+        .exclude(process="")
+        .values_list("process", flat=True)
+    )
+
+
+def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
+    """Scheduler job: the targets held by dead workers leave 'publishing' now. Unsent (phase
+    'claimed') → queued again; sending → 'unknown', and their read-back is enqueued at once
+    (found: published; certainly absent: sent again with the same key — never blindly resent).
+    Each move is conditional on the attempt and its phase, so a worker that is in fact alive
+    and moves first wins, and one that comes back finds its attempt superseded."""
+    now = now or timezone.now()
+    dead = dead_workers(now)
+    if not dead:
+        return {"requeued": 0, "unknown": 0}
+    requeued = 0
+    interrupted: list[int] = []
+    for target in PostTarget.objects.select_related("workspace").filter(status=S.PUBLISHING, worker__in=dead)[
+        :500
+    ]:
+        try:
+            if target.phase == PostTarget.Phase.CLAIMED:
+                actions.retry_later(
+                    target,
+                    when=now,
+                    code="recovered",
+                    **said("recovered"),
+                    count_attempt=False,
+                    only_if_unsent=True,
+                )
+                requeued += 1
+            else:
+                actions.mark_unknown(target, **said("interrupted"), only_if_sending=True)
+                interrupted.append(target.pk)
+        except actions.TransitionRefused:
+            pass  # it moved meanwhile (its phase changed, or another scheduler released it)
+    if interrupted:
+        from chorus.publishing.tasks import reconcile_batch
+
+        for start in range(0, len(interrupted), 50):
+            reconcile_batch.enqueue(interrupted[start : start + 50])
+    if requeued or interrupted:
+        log.warning(
+            "released %d unsent and %d interrupted targets of dead workers %s",
+            requeued,
+            len(interrupted),
+            ", ".join(dead[:5]),
+        )
+    return {"requeued": requeued, "unknown": len(interrupted)}
 
 
 def reconcile_unknown() -> int:
