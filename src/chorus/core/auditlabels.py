@@ -132,6 +132,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "post.campaign_changed": pgettext_lazy("audit event", "Post campaign changed"),
     "post.created": pgettext_lazy("audit event", "Post created"),
     "post.deleted": pgettext_lazy("audit event", "Post deleted"),
+    "post.filed": pgettext_lazy("audit event", "Post campaign and tags set"),
     "post.renamed": pgettext_lazy("audit event", "Post renamed"),
     "recurrence.created": pgettext_lazy("audit event", "Recurring post created"),
     "recurrence.invalid": pgettext_lazy("audit event", "Recurring post invalid"),
