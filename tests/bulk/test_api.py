@@ -67,7 +67,7 @@ def test_upload_dry_run_with_row_errors_commit_and_the_posts_exist(cast: Cast, a
     errors = api.get(f"/api/workspaces/{slug}/imports/{job['id']}/rows", {"status": "error"}).json()
     assert errors["count"] == 2
     by_row = {r["row"]: r for r in errors["items"]}
-    assert by_row[3]["errors"][0]["column"] == "date" and "past" in by_row[3]["errors"][0]["reason"]
+    assert by_row[3]["errors"][0]["column"] == "date" and "already passed" in by_row[3]["errors"][0]["reason"]
     assert by_row[4]["errors"][0]["column"] == "channels" and "Nowhere" in by_row[4]["errors"][0]["reason"]
     page = api.get(f"/api/workspaces/{slug}/imports/{job['id']}/rows", {"limit": 1, "offset": 1}).json()
     assert page["count"] == 4 and [r["row"] for r in page["items"]] == [3]

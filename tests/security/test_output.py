@@ -121,7 +121,7 @@ def test_the_amplifier_lists_render_no_javascript_link(name):
         {
             "amplifiers": {"available": True, "rows": [{**row, "account_id": "1"}], "threshold": 1},
             "can_manage_reports": False,
-            "workspace": {"slug": "campaign"},
+            "workspace": {"slug": "campaign", "timezone": "Europe/Paris"},
         },
     )
     assert "Eve" in html

@@ -17,11 +17,15 @@ register = template.Library()
 
 @register.filter
 def day(value: dt.date | dt.datetime | None, style: str = "") -> str:
+    if not isinstance(value, dt.date):  # a missing value renders as "" (string_if_invalid)
+        return ""
     return formatting.format_date(value, short=style == "short")
 
 
 @register.filter
 def when(value: dt.datetime | None, tz_name: str | None = None) -> str:
+    if not isinstance(value, dt.datetime):
+        return ""
     return formatting.format_datetime(value, tz_name or None)
 
 
