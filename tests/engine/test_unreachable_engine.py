@@ -31,10 +31,14 @@ def test_an_unreachable_host_is_probed_one_request_at_a_time_then_released_toget
         what=f"the group held: {statuses(ids)}",
     )
     first_wave = SinkRequest.objects.filter(fault="unreachable").count()
+    probes_then = AuditEvent.objects.filter(action="channel.probe", object_id=str(channel.pk)).count()
     time.sleep(4)  # the host stays down: only probes reach it, one at a time
     during = SinkRequest.objects.filter(fault="unreachable").count()
     probes = AuditEvent.objects.filter(action="channel.probe", object_id=str(channel.pk)).count()
-    assert first_wave <= 2  # one request per publish batch (40 targets: at most 2 batches)
+    # One request per publish batch (40 targets: at most 2 batches), besides the probes already
+    # sent by then (on PostgreSQL + Celery a probe can go out before the last of the group is
+    # held; one may be in flight, its audit row not yet written).
+    assert first_wave - probes_then <= 3, (first_wave, probes_then)
     assert during - first_wave <= probes + 1  # every later request was a probe (one may be in flight)
     assert 1 <= probes <= 4 / 0.05 + 1
     assert Channel.objects.get(pk=channel.pk).unreachable_since is not None
