@@ -267,8 +267,14 @@ class XrpcClient:
     # --- inbox (Feature.INBOX) -----------------------------------------------------------
     def list_notifications(self, *, limit: int, cursor: str = "") -> dict[str, Any]:
         """app.bsky.notification.listNotifications, newest first; `cursor` pages to older ones.
-        Asked of the PDS with the account's token: it proxies app.bsky.* to its AppView."""
-        params: dict[str, Any] = {"limit": limit}
+        Asked of the PDS with the account's token: it proxies app.bsky.* to its AppView.
+
+        `priority=false` always: without it the AppView applies the account's own "priority
+        notifications" setting (only from accounts it follows), so a person who turned that on in
+        the Bluesky app, or an AppView that set it by itself, would hide every mention from a
+        stranger from the inbox. The dev-env AppView sets it at random on an account's first
+        updateSeen (two concurrent upserts of actor_state, one with priority true)."""
+        params: dict[str, Any] = {"limit": limit, "priority": "false"}
         if cursor:
             params["cursor"] = cursor
         data: dict[str, Any] = self.query("app.bsky.notification.listNotifications", **params)
