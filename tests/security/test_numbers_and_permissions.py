@@ -144,3 +144,15 @@ def test_a_negative_workflow_position_is_a_422_naming_it(api):
     )
     assert response.status_code == 422, response.content
     assert "position" in json.dumps(response.json())
+
+
+def test_an_overflow_in_a_multipart_upload_is_named_not_a_raw_post_data_error(rf):
+    """The overflow handler reads what a multipart request sent from what Django already parsed:
+    reading `request.body` after the upload was read raises RawPostDataException (a 500)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from chorus.core.middleware import _fields
+
+    request = rf.post("/w/x/media/upload/", {"folder": str(BIG), "file": SimpleUploadedFile("a.txt", b"hi")})
+    assert request.POST["folder"] == str(BIG)  # the view read the upload first
+    assert ("body", "folder", str(BIG)) in list(_fields(request, {}))

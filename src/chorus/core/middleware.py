@@ -8,6 +8,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 
 _client_ip: ContextVar[str | None] = ContextVar("chorus_audit_client_ip", default=None)
 
@@ -84,20 +85,29 @@ def _fields(request: HttpRequest, view_kwargs: dict[str, object]) -> Iterator[tu
     for name, values in request.GET.lists():
         for value in values:
             yield "query", name, value
-    if request.method in ("POST", "PUT", "PATCH") and len(request.body or b"") <= 1024 * 1024:
-        if request.content_type == "application/json":
-            import json
-
-            try:
-                body = json.loads(request.body)
-            except ValueError:
-                return
-            for name, value in _json_fields(body):
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.content_type != "application/json":
+        # A form or multipart upload: what Django already parsed (reading `request.body` after a
+        # multipart upload was read raises RawPostDataException).
+        for name, values in request.POST.lists():
+            for value in values:
                 yield "body", name, value
-        else:
-            for name, values in request.POST.lists():
-                for value in values:
-                    yield "body", name, value
+        return
+    import json
+
+    try:
+        raw = request.body
+    except RawPostDataException:
+        return
+    if len(raw) > 1024 * 1024:
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return
+    for name, value in _json_fields(body):
+        yield "body", name, value
 
 
 class NumbersInRangeMiddleware:
