@@ -137,6 +137,23 @@ def test_insights_volume_sentiment_share_of_voice_and_terms(cast):
     assert "Part de voix" in french.content.decode()
 
 
+def test_a_match_can_be_answered_in_a_new_post_by_those_who_may_post(cast):
+    query = actions.create_query(cast.workspace, actor=None, data={"name": "Brand", "expression": "chorus"})
+    match = add_match(query, "Chorus climate march", uri="at://a/p/0001")
+    url = f"/w/{cast.workspace.slug}/listening/insights/?days=7"
+    compose = f"/w/{cast.workspace.slug}/posts/new/?text=https%3A%2F%2Fbsky.app%2Fprofile%2Fdid%3Aplc%3Aa%2Fpost%2F0001"
+    viewer = cast.client_for(cast.members["viewer"]).get(url).content.decode()
+    assert "Chorus climate march" in viewer and 'data-testid="respond"' not in viewer
+    owner = cast.client_for(cast.owner)
+    page = owner.get(url).content.decode()
+    assert f'href="{compose}" data-testid="respond"' in page
+    composer = owner.get(compose)
+    assert composer.status_code == 200 and match.url in composer.content.decode()
+    ensure_compiled_catalog()
+    french = owner.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "répondre dans une publication" in french
+
+
 def test_settings_and_retention(cast):
     client = cast.client_for(cast.owner)
     url = f"/w/{cast.workspace.slug}/listening/settings/"

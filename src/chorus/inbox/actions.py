@@ -183,6 +183,10 @@ def ingest(
         InboxItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
         _count_into(conversations, talk)
         _announce(channel, talk, now)
+        # Own channels are a listening source: their public mentions and replies count as mentions.
+        from chorus.listening.own import store_inbox_entries
+
+        store_inbox_entries(channel, talk)
         if stream:
             Cursor.objects.update_or_create(
                 channel=channel, stream=stream, defaults={"value": cursor or "", "updated_at": now}

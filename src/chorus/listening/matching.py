@@ -246,7 +246,7 @@ class QuerySpec:
     def topic_matches(self, present: frozenset[str], post: Post) -> bool:
         if self.tree is not None and evaluate(self.tree, present):
             return True
-        if self.hashtags and _hashtags_of(post) & set(self.hashtags):
+        if self.hashtags and hashtags_of(post) & set(self.hashtags):
             return True
         if self.mentions and _mentions_of(post) & set(self.mentions):
             return True
@@ -254,7 +254,8 @@ class QuerySpec:
         return not has_topic and bool(self.authors_include)
 
 
-def _hashtags_of(post: Post, words: list[str] | None = None) -> set[str]:
+def hashtags_of(post: Post, words: list[str] | None = None) -> set[str]:
+    """The post's hashtags (folded, without '#'): those the network lists and those in the text."""
     found = {fold(h.lstrip("#")) for h in post.hashtags}
     words = tokens(post.text) if words is None else words
     if "#" in words:
@@ -352,7 +353,7 @@ class Matcher:
                 present.add(term)
                 candidates.update(ids)
         if self.by_hashtag:
-            for tag in _hashtags_of(post, words):
+            for tag in hashtags_of(post, words):
                 candidates.update(self.by_hashtag.get(tag, ()))
         if self.by_mention:
             for handle in _mentions_of(post, words):
