@@ -6,3 +6,9 @@ class ExperimentsConfig(AppConfig):
     name = "chorus.experiments"
     label = "experiments"
     verbose_name = _("Experiments")
+
+    def ready(self) -> None:
+        from chorus.core.scheduler import register_job
+        from chorus.experiments import paid
+
+        register_job("experiments-paid-split", paid.advance_due, 300)
