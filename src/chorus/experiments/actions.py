@@ -204,6 +204,27 @@ def start(experiment: Experiment, *, actor: User, slots: Sequence[dt.datetime]) 
     return created
 
 
+def place_approved_variants(now: dt.datetime | None = None) -> int:
+    """Scheduler job: a variant sent to review (its author may not schedule directly) and since
+    approved goes to the slot its design gave it, so the slot mix stays as planned. A slot
+    already past is left alone (the post stays approved; the results count published posts)."""
+    now = now or timezone.now()
+    placed = 0
+    waiting = Placement.objects.filter(
+        experiment__status=Experiment.Status.RUNNING,
+        target__status=PostTarget.Status.APPROVED,
+        planned_at__gt=now,
+    ).select_related("target", "target__workspace", "experiment")[:200]
+    for placement in waiting:
+        try:
+            with transaction.atomic():
+                publishing.schedule(placement.target, actor=None, when=placement.planned_at)
+        except publishing.TransitionRefused:
+            continue  # moved meanwhile (edited, unscheduled by hand): the person decides
+        placed += 1
+    return placed
+
+
 def conclude(experiment: Experiment, *, actor: User | None) -> results.Results:
     """Records the conclusion once the stopping rule is met; refused before (never a winner
     before the horizon)."""
