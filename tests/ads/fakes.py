@@ -6,7 +6,9 @@ MetaMarketingFake — developers.facebook.com/docs/marketing-api/reference: POST
 /act_<id>/{campaigns,adsets,adcreatives,ads} answer {"id": …} (form-encoded fields, JSON values
 as strings); GET edges with `filtering=[{"field":"name","operator":"EQUAL","value":…}]` answer
 {"data": [{"id", "name"}]}; GET /<ad id>?fields=effective_status,ad_review_feedback; GET
-/<ad id>/insights answers {"data": [{"date_start", "spend": "12.34", …}], "paging": …}; errors
+/<ad id>/insights answers {"data": [{"date_start", "spend": "12.34", …}], "paging": …}; POST
+/<business>/ad_studies (type SPLIT_TEST, cells JSON) answers {"id": …}, GET lists {"data": […]};
+POST /<page>/feed answers {"id": "<page>_<post>"}; errors
 {"error": {"message", "type", "code", "error_subcode", "error_user_msg", "fbtrace_id"}}.
 
 LinkedInAdsFake — learn.microsoft.com/linkedin/marketing/integrations/ads/account-structure: POST
@@ -53,6 +55,7 @@ class MetaMarketingFake:
             "account_status": 1,
             "spend_cap": "0",
             "min_daily_budget": 100,
+            "business": {"id": "5550001", "name": "Seas Alive"},
         }
     )
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"edge", "fields"}
@@ -61,6 +64,7 @@ class MetaMarketingFake:
     ad_status: str = "PENDING_REVIEW"
     ad_feedback: dict[str, Any] = field(default_factory=dict)
     insight_rows: list[dict[str, Any]] = field(default_factory=list)
+    insight_rows_by_ad: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # else insight_rows
     search_results: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 23840000000000
 
@@ -74,6 +78,14 @@ class MetaMarketingFake:
             dict(parse_qsl(r.content.decode()))
             for r in self.sent
             if r.method == "POST" and r.url.path.endswith(f"/act_1234/{edge}")
+        ]
+
+    def study_creates(self) -> list[dict[str, str]]:
+        """The form bodies of every POST /<business>/ad_studies Chorus sent."""
+        return [
+            dict(parse_qsl(r.content.decode()))
+            for r in self.sent
+            if r.method == "POST" and r.url.path.endswith("/5550001/ad_studies")
         ]
 
     def of(self, step: str) -> list[str]:
@@ -113,10 +125,23 @@ class MetaMarketingFake:
                     ]
                 },
             )
+        if parts == ["5550001", "ad_studies"]:  # the Business's split tests (reference/ad-study)
+            if request.method == "POST":
+                return self._create("study", form)
+            data = [
+                {"id": pk, "name": obj["fields"]["name"], "type": obj["fields"].get("type")}
+                for pk, obj in self.objects.items()
+                if obj["step"] == "study"
+            ]
+            return httpx.Response(200, json={"data": data})
+        if parts == ["1111", "feed"] and request.method == "POST":  # a Page post (pages/publishing)
+            self.next_id += 1
+            return httpx.Response(200, json={"id": f"1111_{self.next_id}"})
         if parts[0] == "search":
             return httpx.Response(200, json={"data": self.search_results})
         if len(parts) == 2 and parts[1] == "insights":
-            return httpx.Response(200, json={"data": self.insight_rows, "paging": {"cursors": {}}})
+            rows = self.insight_rows_by_ad.get(parts[0], self.insight_rows)
+            return httpx.Response(200, json={"data": rows, "paging": {"cursors": {}}})
         if len(parts) == 1 and parts[0] in self.objects:
             obj = self.objects[parts[0]]
             if request.method == "POST":

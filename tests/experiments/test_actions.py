@@ -9,10 +9,12 @@ import pytest
 from django.utils import timezone
 
 from chorus.analytics.collect import store_post_snapshot
+from chorus.channels.actions import connect_channel
 from chorus.content.models import Post, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.experiments import actions, results
 from chorus.experiments.models import Experiment, Learning
+from chorus.publishing import actions as publishing
 from chorus.publishing import dispatch, engine
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +133,78 @@ def test_bad_experiments_are_refused_with_a_reason(cast, sink_channel):
     with pytest.raises(actions.ExperimentRefused, match="future"):
         actions.start(experiment, actor=cast.owner, slots=[timezone.now() - dt.timedelta(hours=1)])
     assert not PostTarget.objects.filter(post__workspace=cast.workspace).exists()
+
+
+def test_variants_sent_to_review_are_approved_then_placed_at_their_slots_and_published(cast, sink_channel):
+    experiment = _experiment(cast, sink_channel)
+    slots = _slots(4)
+    placements = actions.start(experiment, actor=cast.members["contributor"], slots=slots)
+    assert {PostTarget.objects.get(pk=p.target_id).status for p in placements} == {S.IN_REVIEW}
+
+    assert actions.place_approved_variants() == 0  # nothing approved yet: nothing scheduled
+    approver = cast.members["approver"]
+    for placement in placements:
+        publishing.approve(PostTarget.objects.get(pk=placement.target_id), actor=approver)
+    assert actions.place_approved_variants() == 4
+    for placement in placements:
+        target = PostTarget.objects.get(pk=placement.target_id)
+        assert (target.status, target.scheduled_at) == (S.SCHEDULED, placement.planned_at)
+
+    _publish_everything(experiment)
+    for placement in placements:
+        trail = list(
+            AuditEvent.objects.filter(object_id=str(placement.target_id), action__startswith="target.")
+            .order_by("pk")
+            .values_list("action", flat=True)
+        )
+        assert trail == [
+            "target.submitted",
+            "target.approved",
+            "target.scheduled",
+            "target.claimed",
+            "target.published",
+        ], trail
+    assert actions.place_approved_variants() == 0
+
+
+def test_a_cross_over_swaps_the_variants_between_channels_at_the_middle(cast, sink_channel):
+    other = connect_channel(
+        workspace=cast.workspace,
+        kind="sink",
+        name="Sink (FR)",
+        config={},
+        credentials={"token": "secret-token-2"},
+        actor=cast.owner,
+    )
+    experiment = actions.create_experiment(
+        workspace=cast.workspace,
+        actor=cast.owner,
+        question="Does a question in the first line draw more replies?",
+        variants=[actions.VariantInput("Did you know?"), actions.VariantInput("Here is what we found.")],
+        channels=[sink_channel, other],
+        design=Experiment.Design.CROSSOVER,
+    )
+    slots = _slots(6)
+    placements = actions.start(experiment, actor=cast.owner, slots=slots)
+    swap_at = slots[3]
+
+    assert len(placements) == 12
+    for placement in placements:
+        assert placement.period == (1 if placement.planned_at < swap_at else 2)
+        assert placement.target.scheduled_at == placement.planned_at
+    first, second = sorted([sink_channel.pk, other.pk])
+    labels = {
+        (p.target.channel_id, p.period): {
+            q.variant.label
+            for q in placements
+            if (q.target.channel_id, q.period) == (p.target.channel_id, p.period)
+        }
+        for p in placements
+    }
+    assert labels == {(first, 1): {"A"}, (first, 2): {"B"}, (second, 1): {"B"}, (second, 2): {"A"}}
+    _publish_everything(experiment)
+    assert set(
+        PostTarget.objects.filter(experiment_placement__experiment=experiment).values_list(
+            "status", flat=True
+        )
+    ) == {S.PUBLISHED}

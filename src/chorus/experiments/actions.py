@@ -21,7 +21,7 @@ from chorus import webhooks
 from chorus.accounts.models import User, Workspace
 from chorus.content.models import Post, PostTarget
 from chorus.core import audit
-from chorus.experiments import designs, results, stats
+from chorus.experiments import designs, paid, results, stats
 from chorus.experiments.models import Experiment, Learning, Placement, Variant
 from chorus.publishing import actions as publishing
 from chorus.webhooks.events import experiment_data
@@ -54,6 +54,7 @@ def create_experiment(
     design: str = Experiment.Design.ALTERNATION,
     baseline_rate: float = 2.0,
     minimum_effect: float = 0.4,
+    paid_split: paid.PaidSplitInput | None = None,
 ) -> Experiment:
     if not question.strip():
         raise ExperimentRefused(_("Say what the experiment asks."))
@@ -67,6 +68,8 @@ def create_experiment(
         raise ExperimentRefused(_("An alternation runs on exactly one channel."))
     if design == Experiment.Design.CROSSOVER and len(channels) < 2:
         raise ExperimentRefused(_("A cross-over needs at least two comparable channels."))
+    if design == Experiment.Design.PAID_SPLIT:
+        _check_paid_split(workspace, channels, metric, paid_split)
     if metric != Experiment.Metric.ENGAGEMENTS_PER_FOLLOWER:
         try:
             stats.sample_size_per_variant(baseline_rate / 100, minimum_effect / 100)
@@ -83,6 +86,9 @@ def create_experiment(
             baseline_rate=baseline_rate,
             minimum_effect=minimum_effect,
             created_by=actor,
+            paid_split=paid.settings_for(paid_split)
+            if design == Experiment.Design.PAID_SPLIT and paid_split
+            else {},
         )
         experiment.channels.set(channels)
         for label, variant in zip(VARIANT_LABELS, variants, strict=False):
@@ -91,6 +97,23 @@ def create_experiment(
             )
         audit.record("experiment.created", workspace=workspace, actor=actor, obj=experiment)
     return experiment
+
+
+def _check_paid_split(
+    workspace: Workspace, channels: Sequence[Any], metric: str, settings: paid.PaidSplitInput | None
+) -> None:
+    if len(channels) != 1 or channels[0].kind not in paid.NETWORKS:
+        raise ExperimentRefused(_("A paid split runs on exactly one Facebook Page or Instagram account."))
+    if settings is None:
+        raise ExperimentRefused(_("A paid split needs an ad account, a budget per variant and a duration."))
+    if settings.account.workspace_id != workspace.pk or settings.account.channel_id != channels[0].pk:
+        raise ExperimentRefused(_("Choose an ad account that advertises for this channel."))
+    if settings.budget_minor <= 0 or settings.days < 1:
+        raise ExperimentRefused(_("A paid split needs a positive budget per variant and at least one day."))
+    if metric == Experiment.Metric.ENGAGEMENTS_PER_FOLLOWER:
+        raise ExperimentRefused(
+            _("A paid split compares rates per impression: choose engagement rate or click-through.")
+        )
 
 
 def registered_sample(experiment: Experiment) -> int | None:
@@ -111,6 +134,8 @@ def plan(experiment: Experiment, slots: Sequence[dt.datetime]) -> list[designs.P
     if experiment.design == Experiment.Design.CROSSOVER:
         placements, _swap = designs.crossover(slots, channel_ids=channel_ids, variants=variants)
         return placements
+    if experiment.design == Experiment.Design.PAID_SPLIT:
+        return designs.paid_split(slots, variants=variants, channel_id=channel_ids[0])
     return designs.alternation(slots, variants=variants, channel_id=channel_ids[0], tz=tz)
 
 
@@ -129,7 +154,11 @@ def start(experiment: Experiment, *, actor: User, slots: Sequence[dt.datetime]) 
     laid_out = plan(experiment, slots)
     variants = list(experiment.variants.all())
     channels = {c.pk: c for c in experiment.channels.all()}
-    swap_at = designs.crossover(slots, channel_ids=sorted(channels))[1] if len(channels) > 1 else None
+    swap_at = (
+        designs.crossover(slots, channel_ids=sorted(channels))[1]
+        if experiment.design == Experiment.Design.CROSSOVER
+        else None
+    )
     created: list[Placement] = []
     for item in laid_out:
         variant = variants[item.variant]
@@ -173,6 +202,27 @@ def start(experiment: Experiment, *, actor: User, slots: Sequence[dt.datetime]) 
         needed_per_variant=experiment.needed_per_variant,
     )
     return created
+
+
+def place_approved_variants(now: dt.datetime | None = None) -> int:
+    """Scheduler job: a variant sent to review (its author may not schedule directly) and since
+    approved goes to the slot its design gave it, so the slot mix stays as planned. A slot
+    already past is left alone (the post stays approved; the results count published posts)."""
+    now = now or timezone.now()
+    placed = 0
+    waiting = Placement.objects.filter(
+        experiment__status=Experiment.Status.RUNNING,
+        target__status=PostTarget.Status.APPROVED,
+        planned_at__gt=now,
+    ).select_related("target", "target__workspace", "experiment")[:200]
+    for placement in waiting:
+        try:
+            with transaction.atomic():
+                publishing.schedule(placement.target, actor=None, when=placement.planned_at)
+        except publishing.TransitionRefused:
+            continue  # moved meanwhile (edited, unscheduled by hand): the person decides
+        placed += 1
+    return placed
 
 
 def conclude(experiment: Experiment, *, actor: User | None) -> results.Results:
@@ -262,7 +312,25 @@ def stop(experiment: Experiment, *, actor: User) -> int:
         audit.record(
             "experiment.stopped", workspace=locked.workspace, actor=actor, obj=locked, unscheduled=unscheduled
         )
+    if locked.design == Experiment.Design.PAID_SPLIT:
+        _stop_ads(locked, actor)
     return unscheduled
+
+
+def _stop_ads(experiment: Experiment, actor: User) -> None:
+    """A stopped paid split stops its ads (at the network, outside any transaction): no more
+    spend on a test nobody will read. A refusal or a network error leaves that ad to the Ads page."""
+    from chorus.ads import actions as ads
+    from chorus.ads.models import Boost
+    from chorus.ads.refusals import AdsRefused
+    from chorus.connectors.base import PublishError
+
+    for boost in paid.boosts_of(experiment).values():
+        if boost.status in {Boost.Status.ACTIVE, Boost.Status.IN_REVIEW, Boost.Status.PAUSED}:
+            try:
+                ads.change_status(boost, actor=actor, change="stop")
+            except (AdsRefused, PublishError):
+                continue
 
 
 def promote(experiment: Experiment, *, actor: User, channels: Sequence[Any]) -> Post:

@@ -6,6 +6,8 @@
   every variant gets the same mix of patterns (counts differ by at most one per pattern) and the
   same total when the slots allow it. The comparison is observational: the audience is not
   randomised, only balanced.
+- **Paid split**: one post per variant on the one channel (slot i % len(slots)), each boosted
+  identically; Meta's split test then randomizes the audience (paid.py).
 - **Organic cross-over**: comparable channels (two language accounts...) get different variants
   in a first period, then swap at its middle, so a channel's own audience difference cancels.
 """
@@ -72,3 +74,11 @@ def crossover(
         for position, at in enumerate(ordered):
             placements.append(Placement(first if position < half else second, channel_id, at))
     return placements, swap_at
+
+
+def paid_split(slots: Sequence[dt.datetime], *, variants: int, channel_id: int) -> list[Placement]:
+    """One post per variant: variant i at slot i (cycling when there are fewer slots)."""
+    if variants < 2:
+        raise ValueError("an experiment needs at least two variants")
+    ordered = sorted(slots)
+    return [Placement(i, channel_id, ordered[i % len(ordered)]) for i in range(variants)]

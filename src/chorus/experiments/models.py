@@ -22,6 +22,7 @@ class Experiment(models.Model):
     class Design(models.TextChoices):
         ALTERNATION = "alternation", _("Organic alternation on one channel")
         CROSSOVER = "crossover", _("Organic cross-over between comparable channels")
+        PAID_SPLIT = "paid_split", _("Paid split test on Meta (randomized)")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -49,6 +50,9 @@ class Experiment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
     conclusion = models.JSONField(default=dict, blank=True)
+    # A paid split (paid.py): the ad account, objective, equal budget per variant, days and
+    # audience; then the study's state at Meta ({"study": "sending" | "created", "study_id"}).
+    paid_split = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

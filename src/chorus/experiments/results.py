@@ -71,7 +71,29 @@ def _followers_at(channel_id: int, when: dt.datetime) -> int:
     return int(row or 0)
 
 
+def _paid_figures(experiment: Experiment) -> list[VariantFigures]:
+    """A paid split's numbers are its ads' results (the split test's cells), not the posts'."""
+    from chorus.experiments import paid
+
+    by_variant = {v.pk: VariantFigures(v.label) for v in experiment.variants.all()}
+    totals = paid.insight_totals(experiment)
+    for placement in Placement.objects.filter(experiment=experiment).select_related("target"):
+        row = by_variant[placement.variant_id]
+        row.posts_planned += 1
+        if placement.target.status == PostTarget.Status.PUBLISHED:
+            row.posts_published += 1
+        measured = totals.get(placement.pk)
+        if measured is None:
+            continue
+        key = "clicks" if experiment.metric == Experiment.Metric.CLICK_THROUGH else "engagements"
+        row.successes += measured[key]
+        row.trials += measured["impressions"]
+    return list(by_variant.values())
+
+
 def figures(experiment: Experiment) -> list[VariantFigures]:
+    if experiment.design == Experiment.Design.PAID_SPLIT:
+        return _paid_figures(experiment)
     by_variant = {v.pk: VariantFigures(v.label) for v in experiment.variants.all()}
     placements = Placement.objects.filter(experiment=experiment).select_related("target")
     metrics = {
@@ -101,7 +123,7 @@ def compute(experiment: Experiment) -> Results:
     result = Results(
         experiment=experiment,
         variants=rows,
-        design_kind="observational",
+        design_kind="randomized" if experiment.design == Experiment.Design.PAID_SPLIT else "observational",
         needed_per_variant=experiment.needed_per_variant,
     )
     if len(rows) < 2:
@@ -109,6 +131,11 @@ def compute(experiment: Experiment) -> Results:
         return result
     if experiment.metric == Experiment.Metric.ENGAGEMENTS_PER_FOLLOWER:
         return _counts(result)
+    if experiment.design == Experiment.Design.PAID_SPLIT and any(v.trials == 0 for v in rows):
+        result.status_line = (experiment.paid_split or {}).get("error") or _(
+            "Not enough data yet: the split test's ads have no impressions so far."
+        )
+        return result
     if any(v.trials == 0 for v in rows):
         result.status_line = _(
             "Not enough data yet: a variant has no impressions measured (Bluesky and Mastodon do not "
@@ -120,7 +147,11 @@ def compute(experiment: Experiment) -> Results:
     needed = experiment.needed_per_variant or 0
     result.horizon = stats.fixed_horizon(arms, needed, alpha=experiment.alpha)
     result.stopping_rule_met = result.horizon.reached
-    if not result.horizon.reached:
+    if not result.horizon.reached and experiment.design == Experiment.Design.PAID_SPLIT:
+        result.status_line = _(
+            "Not enough data yet — about %(impressions)s more impressions per variant from the split test."
+        ) % {"impressions": f"{result.horizon.missing_trials:,}"}
+    elif not result.horizon.reached:
         published = sum(v.posts_published for v in rows)
         per_post = (sum(v.trials for v in rows) / published) if published else 0
         more_posts = int(-(-result.horizon.missing_trials // per_post)) if per_post else 0

@@ -11,7 +11,10 @@ ad sets (/reference/ad-campaign: daily_budget / lifetime_budget in minor units, 
 start_time, end_time), creatives from an existing post (/reference/ad-creative: object_story_id
 "<page>_<post>"; Instagram: source_instagram_media_id with instagram_user_id), ads
 (/reference/adgroup: effective_status, ad_review_feedback), insights (/insights: time_increment=1),
-targeting search (/audiences/reference/targeting-search), delivery estimate (/reference/ad-account/delivery_estimate).
+targeting search (/audiences/reference/targeting-search), delivery estimate (/reference/ad-account/delivery_estimate),
+split tests (/reference/ad-study and /reference/business/ad_studies: POST /<business>/ad_studies
+with type SPLIT_TEST, start_time/end_time in Unix seconds and cells [{name, treatment_percentage,
+adsets}]; the ad account's Business from GET /act_<id>?fields=business).
 """
 
 from __future__ import annotations
@@ -238,6 +241,47 @@ class MetaAds:
                 break
             query["after"] = after
         return days
+
+    # --- split tests (A/B experiments) -------------------------------------------------------
+    def business_id(self) -> str | None:
+        """The Business that owns the ad account: Meta creates split tests on a Business."""
+        answer = self.api.get(self.account_id, fields="business")
+        business = answer.get("business") or {}
+        return str(business["id"]) if business.get("id") else None
+
+    def split_test_payload(
+        self, name: str, description: str, starts_at: dt.datetime, ends_at: dt.datetime, adsets: list[str]
+    ) -> dict[str, str]:
+        """One cell per ad set, equal treatment percentages that sum to 100 (Meta splits the
+        audience so the cells do not overlap)."""
+        share, rest = divmod(100, len(adsets))
+        cells = [
+            {
+                "name": f"{name} {index + 1}",
+                "treatment_percentage": share + (1 if index < rest else 0),
+                "adsets": [adset],
+            }
+            for index, adset in enumerate(adsets)
+        ]
+        return {
+            "name": name,
+            "description": description,
+            "type": "SPLIT_TEST",
+            "start_time": str(int(starts_at.timestamp())),
+            "end_time": str(int(ends_at.timestamp())),
+            "cells": json.dumps(cells),
+        }
+
+    def create_split_test(self, business_id: str, payload: dict[str, str]) -> str:
+        answer = self.api.post(f"{business_id}/ad_studies", payload, may_apply=True)
+        return str(answer["id"])
+
+    def find_split_test(self, business_id: str, name: str) -> str | None:
+        answer = self.api.get(f"{business_id}/ad_studies", fields="id,name,type", limit="100")
+        for node in answer.get("data", []):
+            if node.get("name") == name:
+                return str(node["id"])
+        return None
 
     # --- audience tools ------------------------------------------------------------------------
     def search_targeting(self, kind: str, query: str) -> list[dict[str, str]]:
