@@ -107,11 +107,15 @@ def _bluesky_blob(network: BlueskyNetwork, author: Account, uri: str) -> bytes:
     return response.content
 
 
-def _wordpress_image(site: WordPressSite, post_id: str) -> bytes:
+def _wordpress_media(site: WordPressSite, post_id: str) -> dict:
     with site.client() as client:
         post = client.get(f"{site.url}/wp-json/wp/v2/posts/{post_id}", params={"context": "edit"}).json()
-        item = client.get(f"{site.url}/wp-json/wp/v2/media/{post['featured_media']}").json()
-    return httpx.get(item["source_url"], timeout=30).content
+        item: dict = client.get(f"{site.url}/wp-json/wp/v2/media/{post['featured_media']}").json()
+    return item
+
+
+def _wordpress_image(site: WordPressSite, post_id: str) -> bytes:
+    return httpx.get(_wordpress_media(site, post_id)["source_url"], timeout=30).content
 
 
 @pytest.mark.parametrize("path", ["library", "contributor"])
@@ -156,6 +160,12 @@ def test_withdrawal_holds_scheduled_posts_and_deletes_published_ones(
         actions.schedule(target, actor=cast.owner, when=later)
     bluesky_network.process_all()
     assert appview_get(bluesky_network, "app.bsky.feed.getPosts", uris=[published_bsky.external_id])["posts"]
+    # Where the photo itself is served from on each network, to check it is gone afterwards.
+    assert_image_has_no_location(_bluesky_blob(bluesky_network, author, published_bsky.external_id))
+    blob = appview_get(bluesky_network, "app.bsky.feed.getPosts", uris=[published_bsky.external_id])
+    cid = blob["posts"][0]["record"]["embed"]["images"][0]["image"]["ref"]["$link"]
+    wp_media = _wordpress_media(wordpress_site, published_wp.external_id)
+    assert httpx.get(wp_media["source_url"], timeout=30).status_code == 200
 
     # The contributor withdraws (the action behind their link's button; the browser test clicks it).
     record = MediaConsent.objects.get(asset=asset)
@@ -191,6 +201,17 @@ def test_withdrawal_holds_scheduled_posts_and_deletes_published_ones(
     with wordpress_site.client() as wp_client:
         gone = wp_client.get(f"{wordpress_site.url}/wp-json/wp/v2/posts/{published_wp.external_id}")
     assert gone.status_code == 404
+    # The photo too, not only the post: WordPress keeps a deleted post's attachment (and serves
+    # its file) unless it is deleted itself; the PDS drops a blob no record refers to any more.
+    with wordpress_site.client() as wp_client:
+        media_gone = wp_client.get(f"{wordpress_site.url}/wp-json/wp/v2/media/{wp_media['id']}")
+    assert media_gone.status_code == 404
+    assert httpx.get(wp_media["source_url"], timeout=30).status_code == 404
+    blob_gone = httpx.get(
+        f"{bluesky_network.pds_url}/xrpc/com.atproto.sync.getBlob", params={"did": author.did, "cid": cid},
+        timeout=30,
+    )  # fmt: skip
+    assert blob_gone.status_code in (400, 404), blob_gone.status_code
 
     trail = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))
     first = trail.index("media.consent_withdrawn")

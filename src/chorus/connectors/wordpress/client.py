@@ -174,11 +174,32 @@ class WordPressAPI:
         # force=true skips the trash; an already-gone post (404/410) is what we wanted anyway.
         self.call("DELETE", f"/wp/v2/posts/{post_id}", params={"force": "true"}, ok=(404, 410))
 
-    def upload_media(self, content: bytes, *, filename: str, content_type: str, alt: str) -> dict[str, Any]:
+    def post_for_edit(self, post_id: str) -> dict[str, Any] | None:
+        response = self.call("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"}, ok=(404, 410))
+        return response.json() if response.is_success else None  # type: ignore[no-any-return]
+
+    def media_for_edit(self, media_id: int) -> dict[str, Any] | None:
+        response = self.call("GET", f"/wp/v2/media/{media_id}", params={"context": "edit"}, ok=(404, 410))
+        return response.json() if response.is_success else None  # type: ignore[no-any-return]
+
+    def media_with_slug(self, slug: str) -> list[dict[str, Any]]:
+        params = {"slug": slug, "context": "edit", "per_page": 10}
+        result: list[dict[str, Any]] = self.call("GET", "/wp/v2/media", params=params).json()
+        return result
+
+    def delete_media(self, media_id: int) -> None:
+        # Attachments have no trash in the REST API: force=true deletes the file and its sizes.
+        self.call("DELETE", f"/wp/v2/media/{media_id}", params={"force": "true"}, ok=(404, 410))
+
+    def upload_media(
+        self, content: bytes, *, filename: str, content_type: str, alt: str, slug: str = ""
+    ) -> dict[str, Any]:
         safe_name = "".join(c for c in filename if c.isascii() and c not in '"\\;\r\n') or "image"
         headers = {"Content-Type": content_type, "Content-Disposition": f'attachment; filename="{safe_name}"'}
         # A raw-body upload takes its other fields from the query string.
         params = {"alt_text": alt} if alt else {}
+        if slug:
+            params["slug"] = slug
         result: dict[str, Any] = self.call(
             "POST", "/wp/v2/media", params=params, content=content, headers=headers
         ).json()

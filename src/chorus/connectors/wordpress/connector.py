@@ -225,14 +225,19 @@ class WordPressConnector(Connector):
         if options.get("native_schedule") and when is not None and when > timezone.now():
             payload.update(status="future", date_gmt=_gmt(when))
         if target.media:
-            payload["featured_media"] = self._upload(api, target.media[0])
+            payload["featured_media"] = self._upload(api, target.media[0], self._media_slug(target))
         for option, taxonomy in (("categories", "categories"), ("tags", "tags")):
             names = _names(options.get(option))
             if names:
                 payload[taxonomy] = [api.term_id(taxonomy, name) for name in names]
         return payload
 
-    def _upload(self, api: WordPressAPI, item: Any) -> int:
+    @classmethod
+    def _media_slug(cls, target: PostTarget) -> str:
+        """The slug Chorus gives the image it uploads for a post: how a delete finds it again."""
+        return f"{cls.idempotency_key(target)}-image"
+
+    def _upload(self, api: WordPressAPI, item: Any, slug: str) -> int:
         path = _media_path(item)
         alt = str(item.get("alt") or "") if isinstance(item, dict) else ""
         try:
@@ -244,7 +249,7 @@ class WordPressConnector(Connector):
                 gettext("The featured image %(file)s cannot be read: %(error)s")
                 % {"file": path.name, "error": exc}
             ) from exc
-        media = api.upload_media(content, filename=path.name, content_type=content_type, alt=alt)
+        media = api.upload_media(content, filename=path.name, content_type=content_type, alt=alt, slug=slug)
         return int(media["id"])
 
     @staticmethod
@@ -264,8 +269,23 @@ class WordPressConnector(Connector):
         return self._result(found[0]) if found else None
 
     def delete(self, target: PostTarget) -> None:
-        if target.external_id:
-            self.api().delete_post(target.external_id)
+        """The post and the image Chorus uploaded for it: deleting a post leaves its attachments
+        on the site, publicly served from wp-content/uploads, so a withdrawn photo would stay online.
+        Only attachments carrying this post's slug mark are deleted (never a site's own image
+        someone set as featured later); a retry's orphaned upload (slug -2, -3...) goes too."""
+        if not target.external_id:
+            return
+        api, mark = self.api(), self._media_slug(target)
+        ids: set[int] = {int(m["id"]) for m in api.media_with_slug(mark)}
+        post = api.post_for_edit(target.external_id)
+        featured = int((post or {}).get("featured_media") or 0)
+        if featured and featured not in ids:
+            found = api.media_for_edit(featured)
+            if found and str(found.get("slug", "")).startswith(mark):
+                ids.add(featured)
+        api.delete_post(target.external_id)
+        for media_id in sorted(ids):
+            api.delete_media(media_id)
 
     # --- metrics --------------------------------------------------------------------------
     def post_metrics(self, target: PostTarget) -> dict[str, int | None]:
