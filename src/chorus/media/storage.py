@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
@@ -67,7 +67,7 @@ def private_storage() -> Storage:
     if on_bucket():
         from storages.backends.s3 import S3Storage
 
-        default: dict[str, Any] = settings.STORAGES["default"]
+        default = cast("dict[str, Any]", settings.STORAGES["default"])
         options = dict(default.get("OPTIONS", {}))
         options["location"] = "private"
         return S3Storage(**options)
