@@ -34,7 +34,7 @@ from chorus.core import vault
 from chorus.media.models import MediaAsset
 from tests.conftest import PASSWORD, Cast
 from tests.connectors.bluesky.test_bluesky_peer import create_account
-from tests.engine_fixtures import Role, start_role, wait_for
+from tests.engine_fixtures import Role, empty_broker, engine_env, engine_redis_url, start_role, wait_for  # noqa: F401
 from tests.peers.bluesky import BlueskyNetwork, bluesky_network  # noqa: F401
 from tests.sink.models import SinkPost
 from tests.test_object_storage import (  # noqa: F401
@@ -85,7 +85,7 @@ class Cluster:
             {**self.env, "CHORUS_VAR_DIR": str(var)},
             self.tmp_path,
             READY[role],
-            timeout=90,
+            timeout=300,
         )
         self.roles.append(started)
         return started
@@ -96,7 +96,7 @@ class Cluster:
 
 
 def _login(base: str, email: str, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    client = httpx.Client(base_url=base, timeout=180, follow_redirects=False)
     _post_login(client, email, password)
     return client
 
@@ -190,7 +190,7 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
             cluster.start(f"scheduler-{n}", "scheduler")
         up = time.monotonic() - started
         web_a = _login(f"http://127.0.0.1:{port_a}", owner.email, PASSWORD)
-        web_b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=60, cookies=web_a.cookies)
+        web_b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=180, cookies=web_a.cookies)
 
         # An image uploaded through web A ...
         image = _png()
@@ -233,7 +233,7 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         def settled() -> bool:
             return all(t.status in ("published", "failed", "unknown") for t in targets.all())
 
-        wait_for(settled, timeout=60, what="both targets to be published")
+        wait_for(settled, timeout=180, what="both targets to be published")
         assert sorted(targets.values_list("status", flat=True)) == ["published", "published"]
         assert SinkPost.objects.filter(channel_id=sink.pk).count() == 1
         on_pds = targets.get(channel=bluesky)
@@ -263,10 +263,10 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         victim.save()
         for _attempt in range(5):
             _post_login(
-                httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=60), victim.email, "wrong"
+                httpx.Client(base_url=f"http://127.0.0.1:{port_a}", timeout=180), victim.email, "wrong"
             )
         refused = _post_login(
-            httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=60), victim.email, PASSWORD
+            httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=180), victim.email, PASSWORD
         )
         assert refused.status_code == 200 and "sessionid" not in refused.cookies  # not signed in
         assert "Too many failed sign-ins" in refused.text, refused.text[:2000]

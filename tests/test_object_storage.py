@@ -87,7 +87,7 @@ def _env(tmp_path: Path, endpoint: str, bucket: str = "chorus-media") -> dict[st
 
 def _chorus(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(CHORUS), *argv], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=120
+        [str(CHORUS), *argv], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=600
     )
 
 

@@ -69,7 +69,7 @@ def test_the_readme_scaled_snippet_passes_its_own_deploy_check(tmp_path: Path, s
         s3.create_bucket(Bucket=snippet["CHORUS_S3_BUCKET"])
 
     done = subprocess.run(
-        [str(CHORUS), "check", "--deploy"], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=180
+        [str(CHORUS), "check", "--deploy"], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=600
     )
 
     output = done.stdout + done.stderr
