@@ -215,7 +215,8 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         assert thumb.status_code == 200 and thumb.content[:4] == b"RIFF"  # WebP
 
         # Published through a worker, to the sink and the real PDS: the worker reads the bucket.
-        created = web_b.post(
+        api_b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=180)  # the token alone
+        created = api_b.post(
             f"/api/workspaces/{slug}/posts",
             json={
                 "text": "Across machines",
@@ -224,7 +225,6 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
                 "schedule": {"mode": "now"},
             },
             headers={"Authorization": f"Bearer {raw_token}"},
-            cookies={},
         )
         assert created.status_code == 201, created.text
         post_id = created.json()["id"]
@@ -252,7 +252,12 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         today = dt.date.today()
         report = web_b.get(
             f"/w/{slug}/analytics/reports/export/",
-            params={"start": str(today - dt.timedelta(days=30)), "end": str(today), "format": "pdf"},
+            params=[
+                ("start", str(today - dt.timedelta(days=30))),
+                ("end", str(today)),
+                ("format", "pdf"),
+                *[("sections", key) for key in ("summary", "growth", "channels", "top_posts")],
+            ],
         )
         assert report.status_code == 200, report.text[:300]
         assert report.headers["content-type"] == "application/pdf" and report.content[:5] == b"%PDF-"
