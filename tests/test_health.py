@@ -278,3 +278,10 @@ def test_it_shows_staff_each_process_and_the_claimed_work(client, no_due_probes)
     assert '<tr class="process"><td>s2:30</td>' in html
     assert "stale: last seen 2" in html  # s2:30, 200 s ago
     assert "2 targets, oldest claimed 4" in html
+
+
+def test_it_answers_a_plain_http_probe_while_https_redirects_everything_else(client, settings, no_due_probes):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/health").status_code in (200, 503)  # answered, not redirected
+    assert client.get("/accounts/login/").status_code == 301

@@ -286,6 +286,31 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media_migrate_storage(args: argparse.Namespace) -> int:
+    """Copies every media file between MEDIA_ROOT and the bucket (CHORUS_S3_BUCKET), verifying
+    checksums; run it again after an interruption: verified files are skipped."""
+    _setup_django()
+    from chorus.media.migrate import StorageNotConfigured, migrate
+
+    def progress(label: str, name: str, what: str) -> None:
+        print(f"{what}: {label}/{name}", flush=True)
+
+    try:
+        outcome = migrate(args.to, delete_source=args.delete_source, progress=progress)
+    except StorageNotConfigured as exc:
+        print(f"media migrate-storage: {exc}; set the bucket's CHORUS_S3_* variables first", file=sys.stderr)
+        return 2
+    print(
+        f"{outcome.copied} copied, {outcome.already} already there (checksums match), "
+        f"{outcome.deleted} removed from the source, {len(outcome.mismatched)} mismatched.",
+        flush=True,
+    )
+    if outcome.mismatched:
+        print("checksum mismatch after copy: " + ", ".join(outcome.mismatched), file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_token_create(args: argparse.Namespace) -> int:
     """Prints a new personal API token of an existing, active user, as the tokens page issues it
     (`accounts.actions.issue_api_token`: same checks, same audit row; the raw value is shown once,
@@ -443,6 +468,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the newest CHORUS_FERNET_KEYS key")
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser(
+        "media", help="media tools: `chorus media migrate-storage --to bucket` moves files to the bucket"
+    )
+    media_sub = p.add_subparsers(dest="media_command", required=True, metavar="ACTION")
+    m = media_sub.add_parser(
+        "migrate-storage", help="copy every media file to the bucket or back, verifying checksums (resumable)"
+    )
+    m.add_argument("--to", choices=["bucket", "local"], required=True)
+    m.add_argument(
+        "--delete-source", action="store_true", help="remove each source file once its copy is verified"
+    )
+    m.set_defaults(func=cmd_media_migrate_storage)
 
     p = sub.add_parser(
         "token", help="API tokens: `chorus token create --email E` prints a new personal token"

@@ -255,6 +255,9 @@ CHORUS_HTTPS = env_bool("CHORUS_HTTPS", False)
 SESSION_COOKIE_SECURE = CHORUS_HTTPS
 CSRF_COOKIE_SECURE = CHORUS_HTTPS
 SECURE_SSL_REDIRECT = CHORUS_HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
+# A load balancer's health probe often speaks plain HTTP to the process: /health answers it
+# instead of redirecting it to https (it shows no secret to an anonymous caller).
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if CHORUS_HTTPS else 0)
 # Subdomains and the browsers' preload list only when asked for: both outlive a change of mind.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = CHORUS_HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +29,7 @@ from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
+from chorus.media import storage
 from chorus.publishing import actions as publishing
 
 MAX_STEP_ROWS = 50
@@ -295,11 +295,14 @@ def outside_media(request: HttpRequest, token: str, index: int) -> FileResponse:
     media = link.target.media or []
     if index >= len(media) or not isinstance(media[index], dict):
         raise Http404
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / str(media[index].get("path", ""))).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    # From the media storage (the bucket on the scaled shape), whichever host stored it.
+    try:
+        name = storage.storage_name(str(media[index].get("path", "")))
+    except storage.NotAMediaFile:
+        raise Http404 from None
+    if not default_storage.exists(name):
         raise Http404
-    return FileResponse(path.open("rb"))
+    return FileResponse(default_storage.open(name, "rb"))
 
 
 # --- workflow management ------------------------------------------------------------------------

@@ -40,13 +40,22 @@ log = logging.getLogger(__name__)
 
 POST_COLLECTION = "app.bsky.feed.post/"
 REPLAY_WINDOW_HOURS = env_int("CHORUS_LISTEN_REPLAY_HOURS", 72)  # Bluesky's relay keeps 72 h
-LEASE_SECONDS = env_int("CHORUS_LISTEN_LEASE_SECONDS", 30)  # a dead consumer's lease expires after this
+# The active consumer renews its lease with every batch (each `batch_seconds`, events or not); a
+# standby asks for it every STANDBY_SECONDS, so it takes over within LEASE + STANDBY seconds of the
+# active one's death. A consumer that lost its lease stores nothing more (store() is fenced on the
+# owner) and stands by.
+LEASE_SECONDS = env_int("CHORUS_LISTEN_LEASE_SECONDS", 6)
+STANDBY_SECONDS = max(0.5, LEASE_SECONDS / 6)
 STALLED_AFTER_SECONDS = 60
 MAX_FRAME_BYTES = 5 * 1024 * 1024  # the relay's own limit on a commit is 2 MB of blocks
 
 
 class StreamError(RuntimeError):
     pass
+
+
+class LeaseLost(StreamError):
+    """Another consumer holds the source's lease now: this one must store nothing more."""
 
 
 # --- decoding -------------------------------------------------------------------------------------
@@ -322,7 +331,7 @@ def store(source: str, batch: Batch, *, owner: str) -> int:
             values["lag_events"] = 0
         held = StreamCursor.objects.filter(source=source, lease_owner=owner).update(**values)
         if held != 1:
-            raise StreamError(f"lost the lease on {source}")
+            raise LeaseLost(f"lost the lease on {source}")
     return created
 
 
@@ -424,12 +433,16 @@ class Consumer:
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         total = 0
         backoff = 1.0
+        standing_by = False
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             row = claim(self.source, self.owner)
             if row is None:
-                log.info("listening: another consumer holds %s; waiting", self.source)
-                stop.wait(LEASE_SECONDS / 3)
+                if not standing_by:
+                    log.info("listening: another consumer holds %s; standing by", self.source)
+                    standing_by = True
+                stop.wait(STANDBY_SECONDS)
                 continue
+            standing_by = False
             self._check_replay_window(row)
             log.info("listening: %s from cursor %s", self.source, row.cursor or "(live)")
             try:
@@ -438,7 +451,9 @@ class Consumer:
                 ) as ws:
                     backoff = 1.0
                     total += self._read(ws, stop, deadline, resumed_from=row)
-            except (OSError, WebSocketException, TimeoutError) as exc:
+            except LeaseLost:
+                log.warning("listening: another consumer took over %s; standing by", self.source)
+            except (OSError, WebSocketException, TimeoutError, StreamError) as exc:
                 log.warning("listening: %s disconnected (%s); resuming from the cursor", self.source, exc)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)

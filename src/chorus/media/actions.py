@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -42,7 +42,7 @@ from chorus.accounts.models import User, Workspace
 from chorus.content.models import PostTarget
 from chorus.core import audit
 from chorus.core.refusals import Refused
-from chorus.media import scrub
+from chorus.media import scrub, storage
 from chorus.media import sniff as sniffing
 from chorus.media.models import MediaAsset, MediaFolder, MediaTag, MediaUsage, SafetyRules
 from chorus.media.sniff import MediaRejected
@@ -170,9 +170,9 @@ def upload(
     return asset, True
 
 
-def private_storage() -> FileSystemStorage:
-    """Where private originals live: outside MEDIA_ROOT, so no URL and no connector reaches them."""
-    return FileSystemStorage(location=str(settings.CHORUS_PRIVATE_ROOT), base_url=None)
+def private_storage() -> Storage:
+    """Where private originals live: no URL and no connector reaches them (media.storage)."""
+    return storage.private_storage()
 
 
 def _keep_private_original(workspace: Workspace, sha: str, extension: str, source: Path) -> str:

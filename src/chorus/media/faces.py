@@ -164,10 +164,13 @@ def _replace_file(asset: MediaAsset, data: bytes) -> None:
                 default_storage.delete(f"{variants}/{name}")
     if asset.thumbnail:
         default_storage.delete(asset.thumbnail)
+        import tempfile
         from pathlib import Path
 
-        thumb = _make_thumbnail(
-            asset.workspace, asset.sha256, Path(default_storage.path(asset.path)), asset.kind
-        )
+        # From a local copy: on the scaled shape the file is in the bucket, not on this disk.
+        with tempfile.TemporaryDirectory(prefix="chorus-face-") as tmpdir:
+            local = Path(tmpdir) / Path(asset.path).name
+            local.write_bytes(data)
+            thumb = _make_thumbnail(asset.workspace, asset.sha256, local, asset.kind)
         if thumb != asset.thumbnail:
             MediaAsset.objects.filter(pk=asset.pk).update(thumbnail=thumb)

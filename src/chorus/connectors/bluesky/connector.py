@@ -318,7 +318,7 @@ class BlueskyConnector(Connector):
                     )
                 )
             try:
-                media.media_path(item)
+                media.media_name(item)
             except media.MediaError as exc:
                 problems.append(Problem(f"media.{i}.path", str(exc), "missing"))
         if items and options.get("link_card"):
@@ -403,9 +403,7 @@ class BlueskyConnector(Connector):
         if items:
             images = []
             for item in items:
-                data, mime, (width, height) = media.fit_image(
-                    media.media_path(item).read_bytes(), self.max_image_bytes
-                )
+                data, mime, (width, height) = media.fit_image(media.media_bytes(item), self.max_image_bytes)
                 images.append(
                     {
                         "image": pds.upload_blob(data, mime),

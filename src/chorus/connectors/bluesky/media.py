@@ -1,4 +1,4 @@
-"""Images for Bluesky: read from MEDIA_ROOT, re-encode under the blob size cap, keep the ratio.
+"""Images for Bluesky: read from the media storage, re-encode under the blob size cap, keep the ratio.
 
 Re-encoding also drops EXIF metadata (camera location) before anything leaves the server.
 """
@@ -6,30 +6,38 @@ Re-encoding also drops EXIF metadata (camera location) before anything leaves th
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-from django.conf import settings
 from django.utils.translation import gettext
 from PIL import Image, ImageOps
+
+from chorus.media import storage
 
 
 class MediaError(ValueError):
     """The media item cannot be used (missing file, outside MEDIA_ROOT, not an image)."""
 
 
-def media_path(item: dict[str, object]) -> Path:
-    """The file of a media item {"path": ..., "alt": ...}: MEDIA_ROOT-relative or absolute, but
-    always inside MEDIA_ROOT (a post must not be able to attach arbitrary server files)."""
+def media_name(item: dict[str, object]) -> str:
+    """The stored file of a media item {"path": ..., "alt": ...}: a media storage name (or an
+    absolute path inside the local MEDIA_ROOT), never an arbitrary server file. The storage is
+    the bucket on the scaled shape: the worker reads it wherever the upload happened."""
     raw = str(item.get("path") or "")
     if not raw:
         raise MediaError(gettext("The media item has no file."))
-    root = Path(settings.MEDIA_ROOT).resolve()
-    path = (root / raw).resolve()
-    if not path.is_relative_to(root):
-        raise MediaError(gettext("%(file)s is outside the media folder.") % {"file": raw})
-    if not path.is_file():
+    try:
+        name = storage.storage_name(raw)
+    except storage.NotAMediaFile:
+        raise MediaError(gettext("%(file)s is outside the media folder.") % {"file": raw}) from None
+    if not storage.exists(name):
         raise MediaError(gettext("%(file)s does not exist.") % {"file": raw})
-    return path
+    return name
+
+
+def media_bytes(item: dict[str, object]) -> bytes:
+    try:
+        return storage.read_bytes(media_name(item))
+    except storage.NotAMediaFile:
+        raise MediaError(gettext("%(file)s does not exist.") % {"file": item.get("path")}) from None
 
 
 def fit_image(data: bytes, max_bytes: int, max_side: int = 2000) -> tuple[bytes, str, tuple[int, int]]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +37,7 @@ from chorus.connectors.base import (
 from chorus.connectors.wordpress import inbox as wp_inbox
 from chorus.connectors.wordpress.client import WordPressAPI, discover
 from chorus.core.http import check_public_url
+from chorus.media import storage
 
 if TYPE_CHECKING:
     from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
@@ -64,10 +65,17 @@ def _paragraphs(text: str) -> str:
     return "\n".join("<p>" + html.escape(block).replace("\n", "<br>\n") + "</p>" for block in blocks)
 
 
-def _media_path(item: Any) -> Path:
-    raw = item.get("path", "") if isinstance(item, dict) else str(item)
-    path = Path(raw)
-    return path if path.is_absolute() else Path(settings.MEDIA_ROOT) / path
+def _media_file(item: Any) -> tuple[str, bytes]:
+    """(file name, bytes) of a media item: a media storage name (the bucket on the scaled shape,
+    read wherever the upload happened), or an absolute local path as before."""
+    raw = str(item.get("path", "") if isinstance(item, dict) else item)
+    name = Path(raw).name
+    if Path(raw).is_absolute() and not storage.on_bucket():
+        return name, Path(raw).read_bytes()
+    try:
+        return name, storage.read_bytes(raw)
+    except storage.NotAMediaFile as exc:
+        raise FileNotFoundError(raw) from exc
 
 
 def _names(value: Any) -> list[str]:
@@ -178,14 +186,15 @@ class WordPressConnector(Connector):
         if not self.title_for(target):
             problems.append(Problem("title", gettext("A WordPress post needs a title."), "required"))
         if target.media:
-            path = _media_path(target.media[0])
             try:
-                with Image.open(path) as image:
+                name, data = _media_file(target.media[0])
+            except OSError:
+                name, data = Path(str(target.media[0].get("path", ""))).name, b""
+            try:
+                with Image.open(io.BytesIO(data)) as image:
                     image.verify()
             except (OSError, UnidentifiedImageError, SyntaxError):
-                message = gettext("%(file)s is not an image file WordPress can feature.") % {
-                    "file": path.name
-                }
+                message = gettext("%(file)s is not an image file WordPress can feature.") % {"file": name}
                 problems.append(Problem("media", message, "invalid"))
         if len(target.media) > self.max_images:
             problems.append(
@@ -238,18 +247,18 @@ class WordPressConnector(Connector):
         return f"{cls.idempotency_key(target)}-image"
 
     def _upload(self, api: WordPressAPI, item: Any, slug: str) -> int:
-        path = _media_path(item)
         alt = str(item.get("alt") or "") if isinstance(item, dict) else ""
+        raw = str(item.get("path", "") if isinstance(item, dict) else item)
         try:
-            with Image.open(path) as image:
+            name, content = _media_file(item)
+            with Image.open(io.BytesIO(content)) as image:
                 content_type = Image.MIME.get(image.format or "", "application/octet-stream")
-            content = path.read_bytes()
         except (OSError, UnidentifiedImageError) as exc:
             raise ContentRejected(
                 gettext("The featured image %(file)s cannot be read: %(error)s")
-                % {"file": path.name, "error": exc}
+                % {"file": Path(raw).name, "error": exc}
             ) from exc
-        media = api.upload_media(content, filename=path.name, content_type=content_type, alt=alt, slug=slug)
+        media = api.upload_media(content, filename=name, content_type=content_type, alt=alt, slug=slug)
         return int(media["id"])
 
     @staticmethod
