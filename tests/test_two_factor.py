@@ -331,3 +331,48 @@ def test_key_rotation_keeps_two_factor_secrets(cast: Cast, monkeypatch: pytest.M
         assert actions.verify_second_factor(user=user, code=_code(secret, offset=1)) == "totp"
     finally:
         vault.reset_cache()
+
+
+# --- API tokens of members without the required two-factor ------------------------------------
+
+
+def test_a_token_of_a_member_without_the_required_two_factor_is_refused_until_they_enrol(cast: Cast):
+    """The pages send such a member to set it up; a personal token must not be the way around it.
+    Refused with a coded 403 that says what to do, not revoked: it works again once enrolled."""
+    from chorus.accounts.models import ApiToken
+
+    editor = cast.members[Role.EDITOR]
+    _token, raw = ApiToken.issue(editor, "ci")
+    _outsider_token, outsider_raw = ApiToken.issue(cast.outsider, "ci")
+    bearer = {"Authorization": f"Bearer {raw}"}
+    channels = f"/api/workspaces/{cast.workspace.slug}/channels"
+    assert Client().get("/api/me", headers=bearer).status_code == 200
+    assert Client().get(channels, headers=bearer).status_code == 200
+
+    _enable(cast.owner)
+    actions.set_two_factor_required(organization=cast.workspace.organization, required=True, actor=cast.owner)
+
+    for url in ("/api/me", channels):
+        response = Client().get(url, headers=bearer)
+        assert response.status_code == 403, url
+        body = response.json()
+        assert body["code"] == "two_factor_required"
+        assert "requires two-factor sign-in" in body["message"]
+        assert "/accounts/two-factor/" in body["message"]
+        assert body["fields"] == {}
+    response = Client().post(
+        channels.removesuffix("/channels") + "/posts", "{}", "application/json", headers=bearer
+    )
+    assert response.status_code == 403 and response.json()["code"] == "two_factor_required"
+    french = Client().get("/api/me", headers=bearer, HTTP_ACCEPT_LANGUAGE="fr").json()["message"]
+    assert "double authentification" in french.lower() or "deux facteurs" in french.lower(), french
+
+    # Whoever has it, and members of other organizations, are not concerned.
+    _owner_token, owner_raw = ApiToken.issue(cast.owner, "ci")
+    assert Client().get("/api/me", headers={"Authorization": f"Bearer {owner_raw}"}).status_code == 200
+    assert Client().get("/api/me", headers={"Authorization": f"Bearer {outsider_raw}"}).status_code == 200
+
+    # Once the member enrols, the same token works again.
+    _enable(editor)
+    assert Client().get("/api/me", headers=bearer).status_code == 200
+    assert Client().get(channels, headers=bearer).status_code == 200

@@ -227,8 +227,18 @@ class ApiToken(models.Model):
 
     @classmethod
     def find(cls, raw: str) -> ApiToken | None:
-        """The token with this raw value, live or not (the API says why a dead one is refused)."""
-        return cls.objects.select_related("user").filter(token_hash=_token_hash(raw)).first()
+        """The token with this raw value, live or not (the API says why a dead one is refused).
+        `owner_needs_two_factor` tells, in the same query, whether an organization of its owner
+        requires two-factor sign-in (the API refuses the token until the owner has it)."""
+        required = Membership.objects.filter(
+            user=models.OuterRef("user_id"), workspace__organization__require_two_factor=True
+        )
+        return (
+            cls.objects.select_related("user")
+            .annotate(owner_needs_two_factor=models.Exists(required))
+            .filter(token_hash=_token_hash(raw))
+            .first()
+        )
 
     @property
     def is_expired(self) -> bool:

@@ -42,6 +42,15 @@ class ScopeRefused(Refused):
     http_status = 403
 
 
+class TwoFactorMissing(Refused):
+    """The owner's organization requires two-factor sign-in and the owner has not set it up: the
+    token is refused, as the pages are (accounts.middleware.TwoFactorRequiredMiddleware), until
+    they do; it is not revoked."""
+
+    code = "two_factor_required"
+    http_status = 403
+
+
 def _csrf_ok(request: HttpRequest) -> bool:
     check = CsrfViewMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]  # only process_view is used
     return check.process_view(request, lambda r: None, (), {}) is None  # type: ignore[arg-type,return-value]
@@ -59,6 +68,15 @@ def _token_user(request: HttpRequest, raw: str, perm: Perm | None) -> User:
         raise TokenExpired(
             _("This API token expired on %(date)s (UTC); create a new one under Account → API tokens."),
             date=token.expires_at.strftime("%Y-%m-%d %H:%M") if token.expires_at else "",
+        )
+    if getattr(token, "owner_needs_two_factor", False) and not token.user.two_factor_enabled:
+        raise TwoFactorMissing(
+            _(
+                "Your organization requires two-factor sign-in, and it is not on for your account. "
+                "Sign in to Chorus and set it up under Account → Two-factor sign-in (/accounts/two-factor/); "
+                "this token works "
+                "again as soon as it is on."
+            )
         )
     needed = scope_needed(request.method or "GET", perm)
     if not scope_allows(token.scope, needed):
@@ -163,7 +181,9 @@ COMMON_ERRORS: dict[int, dict[str, Any]] = {
     400: _error("The request is refused; the message says why."),
     401: _error("No valid token or session (`not_authenticated`, `token_invalid`, `token_expired`)."),
     403: _error(
-        "Your role, or the token's scope (`token_scope`), does not allow this (or the CSRF check failed)."
+        "Your role, or the token's scope (`token_scope`), does not allow this, the token's owner must "
+        "first turn on the two-factor sign-in their organization requires (`two_factor_required`), "
+        "or the CSRF check failed."
     ),
     404: _error("No such object in this workspace."),
     409: _error("The object's state does not allow this now."),
