@@ -17,7 +17,10 @@ _DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_ro
 
 
 # What differs between the two shapes (SQLite + db worker, PostgreSQL + Celery): the scaled run of
-# `make test` (Makefile test-scaled) runs only these, marked `shapes` here, plus every `peer` test.
+# `make test` (Makefile test-scaled) runs only these, marked `shapes` here, plus the `peer` tests
+# under PEER_SHAPE_PATHS (publishing through the engine to a real network, the cluster, the
+# listener's failover). A connector's own peer tests (its requests do not depend on the database
+# or the task engine) run once, in the default shape.
 # The engine and its claims, the task engines, quotas (row locks) and the quotas migration,
 # select_for_update callers (channels, rollups), database-specific SQL (links' lookup and click
 # insert, media search, audit's executemany, the health check). Everything else is plain ORM and
@@ -33,15 +36,22 @@ SHAPE_PATHS = (
     "tests/test_audit_ip.py",
     "tests/test_health.py",
 )
+PEER_SHAPE_PATHS = (
+    "tests/peers/",
+    "tests/test_cluster.py",
+    "tests/listening/test_listener_failover_peer.py",
+)
 
 
 def pytest_collection_modifyitems(items):
     """Every database test may reach the sink's own database (tests/sink/router.py): anything
     that publishes writes there. The test keeps its other `django_db` options. Tests of what
-    differs between shapes get the `shapes` marker (SHAPE_PATHS, `peer`)."""
+    differs between shapes get the `shapes` marker (SHAPE_PATHS, PEER_SHAPE_PATHS)."""
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        if path.startswith(SHAPE_PATHS) or item.get_closest_marker("peer"):
+        if path.startswith(SHAPE_PATHS) or (
+            item.get_closest_marker("peer") and path.startswith(PEER_SHAPE_PATHS)
+        ):
             item.add_marker(pytest.mark.shapes)
         marker = item.get_closest_marker("django_db")
         if marker is None and "_django_db_helper" not in item.fixturenames:

@@ -15,7 +15,7 @@ from chorus.listening import actions
 from chorus.listening.models import Match, StreamCursor
 from chorus.listening.stream import source_for
 from tests.engine_fixtures import Role, start_role, wait_for
-from tests.listening.test_firehose_peer import post_round, stored
+from tests.listening.test_firehose_peer import Poster, stored
 from tests.peers.bluesky import BlueskyNetwork
 from tests.peers.test_bluesky_peer import create_accounts
 
@@ -43,7 +43,7 @@ def test_the_standby_consumer_takes_over_within_ten_seconds_from_the_cursor(
     source = source_for(bluesky_network.pds_url)
     StreamCursor.objects.create(source=source, cursor="0")
     clients = create_accounts(bluesky_network, 3)
-    base = time.time_ns() // 1000
+    poster = Poster(clients, time.time_ns() // 1000)
     env = {k: v for k, v in engine_env.items() if k != "CHORUS_LISTEN_LEASE_SECONDS"}  # the default lease
 
     def start(name: str) -> Role:
@@ -61,25 +61,24 @@ def test_the_standby_consumer_takes_over_within_ten_seconds_from_the_cursor(
     second = start("listen-b")
     try:
         wait_for(lambda: "standing by" in second.output(), timeout=120, what="the second one to stand by")
-        expected = post_round(clients, 0, PER_ROUND, base)
+        poster.post(0, PER_ROUND)
         wait_for(lambda: Match.objects.filter(query=climate).exists(), timeout=180, what="first matches")
         assert _owner_pid() == first.pid
 
         # Killed without warning while the second round streams in.
-        expected.update(post_round(clients, 1, PER_ROUND // 2, base + 10_000))
+        poster.post(PER_ROUND, PER_ROUND // 2)
         os.killpg(first.pid, signal.SIGKILL)
         killed = time.monotonic()
         first.popen.wait(timeout=10)
         cursor_at_kill = int(StreamCursor.objects.get().cursor)
-        expected.update(post_round(clients, 2, PER_ROUND // 2, base + 20_000))
+        poster.post(PER_ROUND + PER_ROUND // 2, PER_ROUND // 2)
 
         wait_for(lambda: _owner_pid() == second.pid, timeout=30, what="the standby to take the lease")
         takeover = time.monotonic() - killed
         assert takeover < TAKEOVER_LIMIT, f"the standby took {takeover:.1f}s"
-        expected.update(post_round(clients, 3, PER_ROUND, base + 30_000))
+        poster.post(2 * PER_ROUND, PER_ROUND)
 
-        want_climate = sorted(u for u, (c, _t, _v) in expected.items() if c)
-        want_tag = sorted(u for u, (_c, t, _v) in expected.items() if t)
+        want_climate, want_tag = poster.want("climate"), poster.want("tag")
         wait_for(
             lambda: sorted(stored(climate)) == want_climate and sorted(stored(tagged)) == want_tag,
             timeout=240,
