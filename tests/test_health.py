@@ -285,3 +285,19 @@ def test_it_answers_a_plain_http_probe_while_https_redirects_everything_else(cli
 
     assert client.get("/health").status_code in (200, 503)  # answered, not redirected
     assert client.get("/accounts/login/").status_code == 301
+
+
+@pytest.mark.django_db
+def test_it_lists_listeners_once_seen_without_requiring_one(client, no_due_probes):
+    _beat_all()
+    Heartbeat.beat("listener", process="l1:40")
+    Heartbeat.beat("listener", process="l2:50")
+    Heartbeat.objects.filter(name="listener@l2:50").update(beat_at=timezone.now() - dt.timedelta(seconds=300))
+
+    body = client.get("/health").json()
+
+    assert body["ok"] is True  # a dead standby does not turn /health red
+    listener = body["heartbeats"]["listener"]
+    assert listener["required"] is False and listener["ok"] is True
+    by_process = {p["process"]: p["ok"] for p in listener["processes"]}
+    assert by_process == {"l1:40": True, "l2:50": False}  # the dead one shows

@@ -46,9 +46,10 @@ def test_it_rotates_every_channel_secret_to_the_newest_key(cast, monkeypatch):
         vault.reset_cache()
 
 
-def test_the_cli_offers_channel_check_and_key_rotation():
-    out = subprocess.run([".venv/bin/chorus", "--help"], capture_output=True, text=True, check=True).stdout
-    assert "channel" in out and "rotate-keys" in out
+def test_the_cli_offers_channel_check_key_rotation_and_storage_migration():
+    # The interpreter's own `chorus` (a worktree has no .venv of its own).
+    out = subprocess.run([str(CHORUS), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "channel" in out and "rotate-keys" in out and "media" in out
 
 
 def test_a_key_file_may_hold_one_key_per_line(cast, monkeypatch, tmp_path):

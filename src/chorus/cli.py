@@ -126,7 +126,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from chorus.core.beats import start_beat_thread
+
     consumer = Consumer(url, batch_size=args.batch_size, batch_seconds=args.batch_seconds)
+    start_beat_thread("listener")  # /health lists each listener, active or standing by
     print(f"listening to {consumer.source}", flush=True)
     consumer.run(stop=stop)
     print("listening stopped", flush=True)

@@ -22,6 +22,9 @@ from django.utils import timezone
 from chorus.core.models import Heartbeat
 
 ROLES = ("worker", "scheduler")
+# Processes that beat when they run but that a deployment may go without (`chorus listen`): listed
+# with their age once seen, never turning /health red (the stream's own lag says more).
+OPTIONAL_ROLES = ("listener",)
 OldestDueProbe = Callable[[], dt.datetime | None]
 _oldest_due_probes: list[OldestDueProbe] = []
 ClaimedProbe = Callable[[], tuple[int, dt.datetime | None]]  # (count, oldest claimed at)
@@ -90,6 +93,19 @@ class Health:
                     ],
                 }
                 for role, age in self.heartbeats.items()
+            }
+            | {
+                role: {
+                    "age_seconds": round(min(p.age for p in seen), 1),
+                    "ok": min(p.age for p in seen) <= limit,
+                    "required": False,
+                    "processes": [
+                        {"process": p.process, "age_seconds": round(p.age, 1), "ok": p.age <= limit}
+                        for p in seen
+                    ],
+                }
+                for role in OPTIONAL_ROLES
+                if (seen := [p for p in self.processes if p.role == role])
             },
             "stale_after_seconds": limit,
             "expire_after_seconds": settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS,
@@ -125,7 +141,9 @@ def _process_beats() -> list[ProcessBeat]:
     """Every process that beat within CHORUS_HEARTBEAT_EXPIRE_SECONDS, youngest first."""
     now = timezone.now()
     since = now - dt.timedelta(seconds=settings.CHORUS_HEARTBEAT_EXPIRE_SECONDS)
-    rows = Heartbeat.objects.filter(role__in=ROLES, beat_at__gte=since).order_by("role", "-beat_at")
+    rows = Heartbeat.objects.filter(role__in=ROLES + OPTIONAL_ROLES, beat_at__gte=since).order_by(
+        "role", "-beat_at"
+    )
     return [ProcessBeat(hb.role, hb.process, (now - hb.beat_at).total_seconds()) for hb in rows]
 
 
