@@ -89,7 +89,7 @@ lint: dev-setup
 # Setup steps and lint run side by side (the Bluesky dev-env's native build takes longest).
 test:
 	$(MAKE) --no-print-directory -j4 test-setup lint
-	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/pytest -n 2 -p no:cacheprovider -m "not scaled_only"
 	$(MAKE) --no-print-directory test-scaled
 
 # The scaled shape: what differs between shapes (marker `shapes`: engine, claims, tasks, quotas and

@@ -49,8 +49,10 @@ def pytest_collection_modifyitems(items):
     differs between shapes get the `shapes` marker (SHAPE_PATHS, PEER_SHAPE_PATHS)."""
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        if path.startswith(SHAPE_PATHS) or (
-            item.get_closest_marker("peer") and path.startswith(PEER_SHAPE_PATHS)
+        if (
+            path.startswith(SHAPE_PATHS)
+            or (item.get_closest_marker("peer") and path.startswith(PEER_SHAPE_PATHS))
+            or item.get_closest_marker("scaled_only")
         ):
             item.add_marker(pytest.mark.shapes)
         marker = item.get_closest_marker("django_db")

@@ -45,7 +45,12 @@ from tests.test_object_storage import (  # noqa: F401
     s3_imitation,
 )
 
-pytestmark = [pytest.mark.peer, pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.peer,
+    pytest.mark.engine,
+    pytest.mark.scaled_only,
+    pytest.mark.django_db(transaction=True),
+]
 
 READY = {"web": "Booting worker", "worker": " ready.", "scheduler": "scheduler started"}
 
@@ -53,6 +58,7 @@ READY = {"web": "Booting worker", "worker": " ready.", "scheduler": "scheduler s
 @pytest.fixture
 def cluster_env(engine_env, empty_broker, s3_imitation, settings) -> dict[str, str]:  # noqa: F811
     if connection.vendor != "postgresql" or settings.CHORUS_TASK_BACKEND != "celery":
+        # `make test` deselects it from the SQLite pass (marker `scaled_only`); this is for a direct run.
         pytest.skip("the cluster runs on PostgreSQL + Celery: the scaled pass of `make test` runs it")
     # Real password hashing: the cluster's processes do not know the suite's fast MD5 hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
