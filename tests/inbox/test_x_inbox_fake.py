@@ -45,8 +45,9 @@ FIELDS = {
 
 def test_a_sweep_pages_down_then_resumes_above_its_top_and_a_reply_is_one_post(
     cast: Cast,
-    fake: Fake,
+    fake: Fake,  # noqa: F811
     x_channel: Channel,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ) -> None:
     fake.on("GET", MENTIONS, ok("mentions_page1"), ok("mentions_page2"), ok("mentions_empty"))
     assert actions.poll(x_channel) == 3
@@ -74,9 +75,10 @@ def test_a_sweep_pages_down_then_resumes_above_its_top_and_a_reply_is_one_post(
     )
 
     fake.on("POST", TWEETS, ok("create_reply"))
-    actions.request_reply(
-        conversation=fan, actor=cast.members["editor"], text="At noon, Place de la République"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.request_reply(
+            conversation=fan, actor=cast.members["editor"], text="At noon, Place de la République"
+        )
     assert run_enqueued_sends() == ["sent"]
     [post] = fake.to("POST", TWEETS)
     assert fake.body(post) == {
@@ -90,7 +92,7 @@ def test_a_sweep_pages_down_then_resumes_above_its_top_and_a_reply_is_one_post(
 
 def test_the_monthly_read_budget_stops_the_poll_before_a_page_that_could_pass_it(
     cast: Cast,
-    fake: Fake,
+    fake: Fake,  # noqa: F811
     x_channel: Channel,  # noqa: F811
 ) -> None:
     # A page returns at most 100 posts: $0.50. With $0.50 a month, the first page is read
@@ -116,10 +118,37 @@ def test_the_monthly_read_budget_stops_the_poll_before_a_page_that_could_pass_it
 
 def test_a_workspace_without_a_read_budget_reads_nothing_from_x(
     cast: Cast,
-    fake: Fake,
+    fake: Fake,  # noqa: F811
     x_channel: Channel,  # noqa: F811
 ) -> None:
     InboxSettings.objects.create(workspace=cast.workspace, read_budget_usd=Decimal("0"))
     fake.on("GET", MENTIONS, ok("mentions_page1"))
     assert actions.poll(x_channel) == 0
     assert fake.sent == []
+
+
+def test_the_settings_page_shows_the_months_spend_and_sets_the_budget(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    x_channel: Channel,  # noqa: F811
+) -> None:
+    from django.urls import reverse
+
+    fake.on("GET", MENTIONS, ok("mentions_page1"), ok("mentions_page2"))
+    actions.poll(x_channel)  # 3 posts read: $0.015
+    url = reverse("inbox:settings", args=[cast.workspace.slug])
+    editor = cast.client_for(cast.members["editor"])
+    page = editor.get(url).content.decode()
+    assert "X: 0.02 USD spent this month (0.005 USD per item read)" in page
+    editor.post(url, {"read_budget_usd": "12.5"})
+    assert actions.read_budget(cast.workspace) == Decimal("12.50")
+    assert AuditEvent.objects.filter(action="inbox.read_budget_set").count() == 1
+    editor.post(url, {"read_budget_usd": "-1"})
+    editor.post(url, {"read_budget_usd": "lots"})
+    cast.client_for(cast.members["viewer"]).post(url, {"read_budget_usd": "0"})
+    assert actions.read_budget(cast.workspace) == Decimal("12.50")
+    from chorus.accounts.models import User
+
+    User.objects.filter(pk=cast.owner.pk).update(language="fr")
+    french = cast.client_for(cast.owner).get(url).content.decode()
+    assert "X : 0,02 USD dépensés ce mois-ci (0,005 USD par élément lu)" in french

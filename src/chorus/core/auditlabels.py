@@ -82,6 +82,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "inbox.private_reply_sent": pgettext_lazy("audit event", "Private reply sent"),
     "inbox.read": pgettext_lazy("audit event", "Conversation read"),
     "inbox.read_budget_reached": pgettext_lazy("audit event", "Monthly budget for paid reads reached"),
+    "inbox.read_budget_set": pgettext_lazy("audit event", "Monthly budget for paid reads set"),
     "inbox.reply_approved": pgettext_lazy("audit event", "Reply approved"),
     "inbox.reply_failed": pgettext_lazy("audit event", "Reply failed"),
     "inbox.reply_queued": pgettext_lazy("audit event", "Reply queued again"),

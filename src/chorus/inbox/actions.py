@@ -93,6 +93,35 @@ def set_sla(*, workspace: Workspace, minutes: int, actor: User | None) -> None:
         audit.record("inbox.sla_set", workspace=workspace, actor=actor, minutes=minutes)
 
 
+def set_read_budget(*, workspace: Workspace, usd: Decimal, actor: User | None) -> None:
+    if not Decimal("0") <= usd <= Decimal("100000"):
+        raise InboxRefused("budget_range", _("The budget must be between 0 and 100,000 USD."))
+    with transaction.atomic():
+        InboxSettings.objects.update_or_create(workspace=workspace, defaults={"read_budget_usd": usd})
+        audit.record("inbox.read_budget_set", workspace=workspace, actor=actor, usd=str(usd))
+
+
+def paid_reads(workspace: Workspace) -> list[dict[str, Any]]:
+    """What each paying network's reads cost this month, for the settings page."""
+    from chorus.connectors.registry import connector_class
+
+    rows = []
+    for kind in sorted(set(workspace.channels.values_list("kind", flat=True))):
+        try:
+            cost = getattr(connector_class(kind), "inbox_read_cost", None)
+        except (KeyError, ImportError):
+            continue
+        if isinstance(cost, ReadCost):
+            rows.append(
+                {
+                    "network": connector_class(kind).label,
+                    "per_unit": cost.usd_per_unit,
+                    "spent": read_spend(workspace, cost.bucket, cost.usd_per_unit),
+                }
+            )
+    return rows
+
+
 def save_reply_template(*, workspace: Workspace, name: str, text: str, actor: User | None) -> SavedReply:
     name, text = name.strip(), text.strip()
     if not name or not text:
