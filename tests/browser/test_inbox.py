@@ -77,3 +77,33 @@ def test_assign_answer_with_a_saved_reply_collision_notice_close_and_approval(
     held = Reply.objects.get(text="Bonjour !")
     assert held.status == Reply.Status.AWAITING_APPROVAL and len(network.replies) == 1
     shot(third, "contributor reply waits")
+
+
+def test_the_paid_reads_budget_on_the_settings_page(cast: Cast, new_page: NewPage, shot: Shot) -> None:
+    from chorus.accounts.models import User
+    from chorus.quotas.models import QuotaUsage
+
+    x = connect_channel(
+        workspace=cast.workspace,
+        kind="x",
+        name="@team",
+        config={"user_id": "1", "username": "team"},
+        credentials={},
+    )
+    QuotaUsage.objects.create(channel=x, bucket="x-post-reads", amount=250)  # $1.25 this month
+    admin = cast.members["admin"]
+    for language, phone in (("en", False), ("fr", False), ("en", True), ("fr", True)):
+        User.objects.filter(pk=admin.pk).update(language=language)
+        page = new_page(viewport={"width": 390, "height": 844} if phone else {"width": 1280, "height": 800})
+        sign_in(page, admin.email)
+        page.goto(f"/w/{cast.workspace.slug}/inbox/settings/")
+        budget = page.get_by_test_id("read-budget")
+        spent = "X: 1.25 USD spent this month" if language == "en" else "X : 1,25 USD dépensés ce mois-ci"
+        expect(budget).to_contain_text(spent)
+        if (language, phone) == ("en", False):
+            budget.locator("input[name=read_budget_usd]").fill("20")
+            budget.locator("button[type=submit]").click()
+            expect(page.get_by_test_id("read-budget").locator("input[name=read_budget_usd]")).to_have_value(
+                "20.00"
+            )
+        shot(page, f"paid reads {language} {'phone' if phone else 'desktop'}")

@@ -250,3 +250,42 @@ def test_the_assignee_is_told_in_the_app_and_by_email(
     note = Notification.objects.get(user=cast.members["editor"])
     assert note.kind == "inbox.assigned" and note.url.endswith(f"/inbox/{conversation.pk}/")
     assert [m.to for m in mailoutbox] == [[cast.members["editor"].email]]
+
+
+def test_overdue_conversations_are_announced_once_to_the_assignee_or_the_managers(
+    cast: Cast, channel, mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    import datetime as dt
+
+    from chorus.core.models import Notification
+    from tests.inbox.conftest import T0
+
+    actions.ingest(
+        channel=channel,
+        entries=[entry(1, author="did:plc:a"), entry(2, author="did:plc:b"), entry(3, author="did:plc:c")],
+    )
+    assigned, unassigned, answered = (Conversation.objects.get(author_id=f"did:plc:{x}") for x in "abc")
+    actions.assign(conversation=assigned, assignee=cast.members["editor"], actor=cast.members["editor"])
+    Conversation.objects.filter(pk=answered.pk).update(first_response_at=T0 + dt.timedelta(minutes=30))
+
+    assert actions.notify_overdue(at=T0 + dt.timedelta(hours=3)) == 0  # the default target is 4 h
+    with django_capture_on_commit_callbacks(execute=True):
+        assert actions.notify_overdue(at=T0 + dt.timedelta(hours=5)) == 2
+    assert actions.notify_overdue(at=T0 + dt.timedelta(hours=9)) == 0  # once per conversation
+
+    told = {
+        (n.user.email, n.url.rsplit("/", 2)[-2]) for n in Notification.objects.filter(kind="inbox.overdue")
+    }
+    assert told == {
+        (cast.members["editor"].email, str(assigned.pk)),
+        (cast.members["owner"].email, str(unassigned.pk)),
+        (cast.members["admin"].email, str(unassigned.pk)),
+    }
+    assert sorted(to for m in mailoutbox for to in m.to) == sorted(email for email, _ in told)
+    assert AuditEvent.objects.filter(action="inbox.overdue").count() == 2
+
+    # A shorter target applies to the next conversation: 30 minutes.
+    actions.set_sla(workspace=cast.workspace, minutes=30, actor=cast.owner)
+    actions.ingest(channel=channel, entries=[entry(600, author="did:plc:d")])  # T0 + 10 h
+    assert actions.notify_overdue(at=T0 + dt.timedelta(hours=10, minutes=20)) == 0
+    assert actions.notify_overdue(at=T0 + dt.timedelta(hours=10, minutes=40)) == 1

@@ -27,6 +27,9 @@ from chorus.analytics import figures
 from chorus.analytics.models import Amplification, AnalyticsSettings, ScheduledReport
 from chorus.core import formatting
 from chorus.core.spreadsheet import safe_row
+from chorus.inbox import actions as inbox_actions
+from chorus.inbox import report as inbox_report
+from chorus.inbox.report import InboxFigures
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,12 @@ SECTIONS = {
     "authors": gettext_lazy("Engagement per author"),
     "top_posts": gettext_lazy("Top and bottom posts"),
     "amplifiers": gettext_lazy("Notable amplifiers (accounts that reposted or quoted a post)"),
+    "inbox": gettext_lazy("Inbox: volume, response times and sentiment"),
+}
+# Tables a section adds under its own (the inbox section's breakdowns): not choosable alone.
+SUB_SECTIONS = {
+    "inbox_channels": gettext_lazy("Inbox per channel"),
+    "inbox_people": gettext_lazy("Inbox per person"),
 }
 AMPLIFIER_COLUMNS = ("account", "handle", "followers", "kind", "post", "channel", "first_seen", "url")
 AMPLIFIERS_IN_REPORT = 100
@@ -109,8 +118,21 @@ LABELS = {
     "profile_visits": gettext_lazy("Profile visits"),
     "account_impressions": gettext_lazy("Account impressions"),
     "account_reach": gettext_lazy("Account reach"),
+    "inbox_conversations": gettext_lazy("Conversations opened"),
+    "inbox_items": gettext_lazy("Messages received"),
+    "inbox_activity": gettext_lazy("Likes, reposts and follows received"),
+    "inbox_replies_sent": gettext_lazy("Replies sent"),
+    "inbox_answered": gettext_lazy("Conversations answered"),
+    "inbox_first_response_median": gettext_lazy("First response, median (minutes)"),
+    "inbox_within_target_pct": gettext_lazy("Answered within the target (%)"),
+    "inbox_resolution_median": gettext_lazy("Resolution, median (minutes)"),
+    "inbox_overdue": gettext_lazy("Overdue now"),
+    "inbox_positive": gettext_lazy("Positive conversations"),
+    "inbox_neutral": gettext_lazy("Neutral conversations"),
+    "inbox_negative": gettext_lazy("Negative conversations"),
+    "inbox_sentiment_mean": gettext_lazy("Mean sentiment (−1 to 1)"),
 }
-PERCENT_KEYS = {"engagement_rate", "follower_growth_pct"}
+PERCENT_KEYS = {"engagement_rate", "follower_growth_pct", "inbox_within_target_pct"}
 TEXT_KEYS = {"metric", "channel", "name", "rank", "post", "account", "handle", "kind", "url", "note"}
 DATE_KEYS = {"published_at", "first_seen"}
 # Tables of figures per channel, campaign, tag or author: a column no channel gives is left out.
@@ -169,6 +191,7 @@ class ReportData:
     dashboard: dict[str, Any]
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     amplifiers: figures.Amplifiers | None = None
+    inbox: InboxFigures | None = None
 
     @property
     def title(self) -> str:
@@ -204,6 +227,16 @@ def build(workspace: Workspace, spec: ReportSpec) -> ReportData:
             data.tables[section] = figures.breakdown(f, by)
     if "amplifiers" in spec.sections:
         data.amplifiers = figures.notable_amplifiers(f, limit=AMPLIFIERS_IN_REPORT)
+    if "inbox" in spec.sections:
+        start, end = f.utc_bounds()
+        data.inbox = inbox_report.figures(
+            workspace,
+            start,
+            end,
+            spec.channel_ids,
+            target_minutes=inbox_actions.sla_minutes(workspace),
+            at=timezone.now(),
+        )
     return data
 
 
@@ -263,6 +296,15 @@ def section_rows(data: ReportData) -> dict[str, list[list[Any]]]:
         out["top_posts"] = rows
     if data.amplifiers is not None:
         out["amplifiers"] = amplifier_rows(data.amplifiers)
+    if data.inbox is not None:
+        out["inbox"] = [["metric", "value"]] + [[k, v] for k, v in data.inbox.summary.items()]
+        for key, groups in (
+            ("inbox_channels", data.inbox.by_channel),
+            ("inbox_people", data.inbox.by_person),
+        ):
+            out[key] = [["name", *inbox_report.GROUP_KEYS]] + [
+                [g["name"], *[g[k] for k in inbox_report.GROUP_KEYS]] for g in groups
+            ]
     return out
 
 
@@ -296,6 +338,10 @@ def amplifier_rows(amplifiers: figures.Amplifiers) -> list[list[Any]]:
         note = _("not available for %(channels)s") % {"channels": names}
         rows.append([note, *blank])
     return rows
+
+
+def title(section: str) -> str:
+    return str(SECTIONS.get(section) or SUB_SECTIONS[section])
 
 
 def label(key: str) -> str:
@@ -372,6 +418,20 @@ def display_tables(data: ReportData) -> list[Table]:
         if keys == ["note"]:
             out.append(Table(section, str(SECTIONS[section]), [], [], [], note=str(body[0][0])))
             continue
+        if section == "inbox":
+            target = data.inbox.target_minutes if data.inbox else 0
+            out.append(
+                Table(
+                    section,
+                    title(section),
+                    [label("metric"), label("value")],
+                    ["text", "num"],
+                    [[label(str(k)), _cell(str(k), v, tz)] for k, v in body],
+                    _("The first-response target is %(minutes)s minutes.")
+                    % {"minutes": formatting.format_number(target)},
+                )
+            )
+            continue
         note = ""
         keep = list(range(len(keys)))
         if section in FIGURE_TABLES and body:
@@ -394,7 +454,7 @@ def display_tables(data: ReportData) -> list[Table]:
         out.append(
             Table(
                 section,
-                str(SECTIONS[section]),
+                title(section),
                 [label(keys[i]) for i in keep],
                 [_kind(keys[i]) for i in keep],
                 table_rows,

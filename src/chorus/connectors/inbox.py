@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 # Kinds of items. Conversations are started by the first three (and comments / messages);
@@ -55,6 +56,19 @@ class InboxPage:
     cursor: str
     more: bool = False
     seen_at: str = ""  # the newest time covered, when the network marks notifications seen
+    cost: int = 0  # units the network charged for this page (ReadCost.bucket), 0 when reads are free
+
+
+@dataclass(frozen=True)
+class ReadCost:
+    """A network that charges for reading (X: pay-per-use, per post read). The inbox records each
+    page's `InboxPage.cost` in the quota ledger under `bucket` and stops polling before a page
+    that could carry the workspace past its monthly read budget (`page_units` is the most a
+    page can cost)."""
+
+    bucket: str
+    usd_per_unit: Decimal
+    page_units: int
 
 
 @dataclass(frozen=True)

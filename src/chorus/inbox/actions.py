@@ -12,24 +12,27 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chorus import webhooks
 from chorus.accounts.models import Membership, User, Workspace
-from chorus.accounts.permissions import Perm, can
+from chorus.accounts.permissions import Perm, Role, can
 from chorus.channels.models import Channel
 from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, PublishError
-from chorus.connectors.inbox import InboxConnector, InboxEntry, ReplyKey
+from chorus.connectors.inbox import InboxConnector, InboxEntry, ReadCost, ReplyKey
 from chorus.content.models import PostTarget
 from chorus.core import audit, textsignals
+from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
 from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
+from chorus.quotas.models import QuotaUsage
 
 S = Conversation.Status
 R = Reply.Status
@@ -88,6 +91,35 @@ def set_sla(*, workspace: Workspace, minutes: int, actor: User | None) -> None:
     with transaction.atomic():
         InboxSettings.objects.update_or_create(workspace=workspace, defaults={"sla_minutes": minutes})
         audit.record("inbox.sla_set", workspace=workspace, actor=actor, minutes=minutes)
+
+
+def set_read_budget(*, workspace: Workspace, usd: Decimal, actor: User | None) -> None:
+    if not Decimal("0") <= usd <= Decimal("100000"):
+        raise InboxRefused("budget_range", _("The budget must be between 0 and 100,000 USD."))
+    with transaction.atomic():
+        InboxSettings.objects.update_or_create(workspace=workspace, defaults={"read_budget_usd": usd})
+        audit.record("inbox.read_budget_set", workspace=workspace, actor=actor, usd=str(usd))
+
+
+def paid_reads(workspace: Workspace) -> list[dict[str, Any]]:
+    """What each paying network's reads cost this month, for the settings page."""
+    from chorus.connectors.registry import connector_class
+
+    rows = []
+    for kind in sorted(set(workspace.channels.values_list("kind", flat=True))):
+        try:
+            cost = getattr(connector_class(kind), "inbox_read_cost", None)
+        except (KeyError, ImportError):
+            continue
+        if isinstance(cost, ReadCost):
+            rows.append(
+                {
+                    "network": connector_class(kind).label,
+                    "per_unit": cost.usd_per_unit,
+                    "spent": read_spend(workspace, cost.bucket, cost.usd_per_unit),
+                }
+            )
+    return rows
 
 
 def save_reply_template(*, workspace: Workspace, name: str, text: str, actor: User | None) -> SavedReply:
@@ -322,6 +354,67 @@ def assign(*, conversation: Conversation, assignee: User | None, actor: User | N
                 },
                 url=reverse("inbox:conversation", args=[conversation.workspace.slug, conversation.pk]),
             )
+
+
+def notify_overdue(at: dt.datetime | None = None) -> int:
+    """Scheduler job: every open conversation still unanswered past its workspace's first-response
+    target is announced once — to its assignee, or to the workspace's owners and admins when no
+    one has it — in the app and by email. The claim (`overdue_notified_at`) is written before the
+    notification in the same transaction, so a repeat run or a second worker never sends it twice."""
+    at = at or timezone.now()
+    candidates = Conversation.objects.filter(
+        first_response_at__isnull=True, overdue_notified_at__isnull=True, first_item_at__lt=at
+    ).exclude(status=S.CLOSED)
+    told = 0
+    for workspace_id in candidates.values_list("workspace_id", flat=True).distinct():
+        workspace = Workspace.objects.get(pk=workspace_id)
+        limit = at - dt.timedelta(minutes=sla_minutes(workspace))
+        due = candidates.filter(workspace=workspace, first_item_at__lt=limit).select_related(
+            "channel", "assignee"
+        )
+        managers: list[User] | None = None
+        for conversation in due[:500]:
+            with transaction.atomic():
+                claimed = Conversation.objects.filter(
+                    pk=conversation.pk, overdue_notified_at__isnull=True
+                ).update(overdue_notified_at=at)
+                if not claimed:
+                    continue
+                if conversation.assignee is not None:
+                    recipients = [conversation.assignee]
+                else:
+                    if managers is None:
+                        managers = [
+                            m.user
+                            for m in Membership.objects.filter(
+                                workspace=workspace, role__in=[Role.OWNER, Role.ADMIN]
+                            ).select_related("user")
+                        ]
+                    recipients = managers
+                audit.record(
+                    "inbox.overdue",
+                    workspace=workspace,
+                    actor=None,
+                    obj=conversation,
+                    told=sorted(u.pk for u in recipients),
+                )
+                notify(
+                    recipients,
+                    workspace=workspace,
+                    kind="inbox.overdue",
+                    title=_("A conversation is waiting past the response target"),
+                    body=_("%(person)s on %(channel)s has had no answer for more than %(minutes)s minutes.")
+                    % {
+                        "person": conversation.author_name
+                        or conversation.author_handle
+                        or conversation.author_id,
+                        "channel": conversation.channel.name,
+                        "minutes": sla_minutes(workspace),
+                    },
+                    url=reverse("inbox:conversation", args=[workspace.slug, conversation.pk]),
+                )
+                told += 1
+    return told
 
 
 def set_status(*, conversation: Conversation, status: str, actor: User | None) -> None:
@@ -670,16 +763,71 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
     """Reads every stream of a channel from its stored cursor, page by page, storing each page
     with the cursor that follows it; tells the network what was seen only after storing."""
     connector = inbox_connector(channel)
+    cost: ReadCost | None = getattr(connector, "inbox_read_cost", None)
     stored = 0
     for stream in connector.inbox_streams:
         for _page in range(max_pages):
+            if cost is not None and not _may_read(channel, cost):
+                return stored
             page = connector.inbox_fetch(stream, stored_cursor(channel, stream))
-            result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
+            with transaction.atomic():
+                result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
+                if cost is not None and page.cost:
+                    QuotaUsage.objects.create(channel=channel, bucket=cost.bucket, amount=page.cost)
             stored += result.new_items
             connector.inbox_mark_seen(stream, page)
             if not page.more:
                 break
     return stored
+
+
+def read_budget(workspace: Workspace) -> Decimal:
+    found = (
+        InboxSettings.objects.filter(workspace=workspace).values_list("read_budget_usd", flat=True).first()
+    )
+    return Decimal("5.00") if found is None else found
+
+
+def read_spend(
+    workspace: Workspace, bucket: str, usd_per_unit: Decimal, at: dt.datetime | None = None
+) -> Decimal:
+    """USD spent on paid reads (`bucket`) by the workspace's channels this calendar month (UTC)."""
+    at = at or timezone.now()
+    month = at.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    units = (
+        QuotaUsage.objects.filter(channel__workspace=workspace, bucket=bucket, at__gte=month).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    return units * usd_per_unit
+
+
+def _may_read(channel: Channel, cost: ReadCost) -> bool:
+    """A paid page is read only when its most expensive outcome stays within the month's budget;
+    otherwise the poll stops there (the cursor stays, the next month resumes from it), once
+    audited per channel and month."""
+    workspace = channel.workspace
+    spent = read_spend(workspace, cost.bucket, cost.usd_per_unit)
+    budget = read_budget(workspace)
+    if spent + cost.page_units * cost.usd_per_unit <= budget:
+        return True
+    month = timezone.now().strftime("%Y-%m")
+    if not AuditEvent.objects.filter(
+        workspace=workspace,
+        action="inbox.read_budget_reached",
+        object_id=str(channel.pk),
+        data__month=month,
+    ).exists():
+        audit.record(
+            "inbox.read_budget_reached",
+            workspace=workspace,
+            obj=channel,
+            month=month,
+            spent=str(spent),
+            budget=str(budget),
+        )
+    return False
 
 
 def unread_by_channel(workspace: Workspace) -> dict[int, int]:

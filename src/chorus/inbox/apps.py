@@ -12,3 +12,4 @@ class InboxConfig(AppConfig):
         from chorus.inbox import tasks
 
         scheduler.register_job("inbox-poll", tasks.enqueue_polls, every_seconds=60)
+        scheduler.register_job("inbox-overdue", tasks.notify_overdue, every_seconds=300)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,11 @@ class InboxSettings(models.Model):
         "accounts.Workspace", on_delete=models.CASCADE, related_name="inbox_settings"
     )
     sla_minutes = models.PositiveIntegerField(_("first response target (minutes)"), default=240)
+    # The most the inbox may spend on paid reads in a calendar month (UTC), all channels together
+    # (X bills each post a read returns). 0: no paid reads.
+    read_budget_usd = models.DecimalField(
+        _("monthly budget for paid reads (USD)"), max_digits=8, decimal_places=2, default=Decimal("5.00")
+    )
 
     class Meta:
         verbose_name = _("inbox settings")
@@ -76,6 +82,9 @@ class Conversation(models.Model):
     last_item_at = models.DateTimeField(default=now)
     first_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the assignee (or the workspace's managers) were told it passed the first-response
+    # target: once per conversation, so the scheduler's repeats never send it twice.
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
     # Collision guard: who is writing an answer right now (a short-lived marker, renewed by htmx).
     composing_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

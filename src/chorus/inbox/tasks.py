@@ -62,3 +62,10 @@ def enqueue_polls() -> int:
     for reply_id in Reply.objects.filter(status=Reply.Status.UNKNOWN).values_list("pk", flat=True)[:100]:
         settle_reply_task.enqueue(reply_id)
     return count
+
+
+def notify_overdue() -> int:
+    """Scheduler job: tell people about conversations past the first-response target (once each)."""
+    from chorus.inbox import actions
+
+    return actions.notify_overdue()

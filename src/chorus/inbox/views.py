@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -286,6 +287,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                         "sla_range", _("The target must be between 1 minute and 30 days.")
                     )
                 actions.set_sla(workspace=workspace, minutes=int(value), actor=actor)
+            elif "read_budget_usd" in request.POST:
+                try:
+                    usd = Decimal(request.POST["read_budget_usd"]).quantize(Decimal("0.01"))
+                except (InvalidOperation, ValueError):
+                    raise actions.InboxRefused(
+                        "budget_range", _("The budget must be between 0 and 100,000 USD.")
+                    ) from None
+                actions.set_read_budget(workspace=workspace, usd=usd, actor=actor)
             elif "delete" in request.POST:
                 actions.delete_saved_reply(
                     saved=get_object_or_404(SavedReply, pk=request.POST["delete"], workspace=workspace),
@@ -307,6 +316,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "sla": actions.sla_minutes(workspace),
+            "read_budget": actions.read_budget(workspace),
+            "paid_reads": actions.paid_reads(workspace),
             "saved_replies": SavedReply.objects.filter(workspace=workspace),
             "can_manage": can(membership.role, Perm.MANAGE_INBOX),
         },

@@ -38,6 +38,7 @@ TOKEN_URL = f"{API}/2/oauth2/token"
 SCOPES = "tweet.read tweet.write users.read media.write offline.access"
 CHUNK_SIZE = 4 * 1024 * 1024  # APPEND segments: X accepts up to 5 MB each
 STATUS_POLL_ATTEMPTS = 60
+MENTIONS_PAGE = 100  # max_results of GET /2/users/:id/mentions (5 to 100)
 
 
 def _read(response: httpx.Response, body: dict[str, Any]) -> Reading | None:
@@ -173,6 +174,23 @@ class XAPI(BearerAPI):
         result: list[dict[str, Any]] = self.json("GET", f"{API}/2/users/{user_id}/tweets", params=params).get(
             "data", []
         )
+        return result
+
+    def mentions(self, user_id: str, *, since_id: str = "", token: str = "") -> dict[str, Any]:
+        """GET /2/users/:id/mentions (https://docs.x.com/x-api/posts/get-mentions), newest first:
+        `since_id` bounds a sweep below, `pagination_token` walks it down. Pay-per-use: each post
+        returned is billed as a read."""
+        params = {
+            "max_results": str(MENTIONS_PAGE),
+            "tweet.fields": "created_at,conversation_id,author_id,referenced_tweets",
+            "expansions": "author_id",
+            "user.fields": "username,name",
+        }
+        if since_id:
+            params["since_id"] = since_id
+        if token:
+            params["pagination_token"] = token
+        result: dict[str, Any] = self.json("GET", f"{API}/2/users/{user_id}/mentions", params=params)
         return result
 
     # --- writes -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ target.options      {"thread": bool}  — a text longer than 280 is split into r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from chorus.connectors.base import (
     number,
     unaccepted_type,
 )
+from chorus.connectors.inbox import InboxEntry, InboxPage, ReadCost, ReplyKey, ReplyResult
 from chorus.connectors.oauth2 import (
     OAuth2Connector,
     media_bytes,
@@ -36,6 +38,7 @@ from chorus.connectors.oauth2 import (
     token_credentials,
 )
 from chorus.connectors.probe import probe
+from chorus.connectors.x import client as xclient
 from chorus.connectors.x import text as xtext
 from chorus.connectors.x.client import XAPI
 
@@ -51,6 +54,8 @@ ASPECT = (1 / 3, 3.0)  # X video aspect ratio between 1:3 and 3:1
 COST_PER_POST = Decimal("0.015")
 COST_PER_POST_WITH_LINK = Decimal("0.200")
 URL_IN_TEXT = re.compile(r"https?://\S+")
+# "Posts: Read" on the same pricing page: each post a read returns is billed.
+COST_PER_POST_READ = Decimal("0.005")
 
 
 class XConnector(OAuth2Connector):
@@ -58,7 +63,9 @@ class XConnector(OAuth2Connector):
     label = "X"
     network = "x"
     api_class = XAPI
-    features = frozenset({Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE})
+    features = frozenset(
+        {Feature.THREADS, Feature.METRICS, Feature.LOOKUP, Feature.VIDEO, Feature.DELETE, Feature.INBOX}
+    )
     max_text_length = xtext.MAX_WEIGHTED_LENGTH
     composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
     mention_pattern = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{1,15}\b")
@@ -251,6 +258,68 @@ class XConnector(OAuth2Connector):
 
     def delete(self, target: PostTarget) -> None:
         self.api().delete_tweet(target.external_id)
+
+    # --- inbox ------------------------------------------------------------------------
+    # Mentions (replies to our posts are mentions too: X prefixes them with @us). The cursor is
+    # JSON: {"since": newest id of the last finished sweep, "top": newest id of this sweep,
+    # "token": the next page of this sweep}; a sweep walks newest first down to "since".
+    inbox_streams = ("mentions",)
+    inbox_read_cost = ReadCost("x-post-reads", COST_PER_POST_READ, xclient.MENTIONS_PAGE)
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        state = json.loads(cursor) if cursor else {}
+        since, top, token = state.get("since", ""), state.get("top", ""), state.get("token", "")
+        answer = self.api().mentions(self.channel.config["user_id"], since_id=since, token=token)
+        posts = answer.get("data") or []
+        users = {u["id"]: u for u in (answer.get("includes") or {}).get("users", [])}
+        meta = answer.get("meta") or {}
+        top = top or meta.get("newest_id", "")
+        entries = [self._inbox_entry(post, users) for post in posts]
+        if meta.get("next_token"):
+            after = {"since": since, "top": top, "token": meta["next_token"]}
+            return InboxPage(entries, json.dumps(after), more=True, cost=len(posts))
+        return InboxPage(entries, json.dumps({"since": top or since}), more=False, cost=len(posts))
+
+    def _inbox_entry(self, post: dict[str, Any], users: dict[str, Any]) -> InboxEntry:
+        author = users.get(post.get("author_id", ""), {})
+        parent = next(
+            (r["id"] for r in post.get("referenced_tweets") or [] if r.get("type") == "replied_to"), ""
+        )
+        created = post.get("created_at")
+        username = author.get("username", "i")
+        return InboxEntry(
+            network_id=str(post["id"]),
+            kind="reply" if parent else "mention",
+            author_id=str(post.get("author_id", "")),
+            author_handle=username,
+            author_name=author.get("name", ""),
+            created_at=(
+                dt.datetime.fromisoformat(created.replace("Z", "+00:00")) if created else timezone.now()
+            ),
+            text=post.get("text", ""),
+            url=f"https://x.com/{username}/status/{post['id']}",
+            root_id=str(post.get("conversation_id") or ""),
+            parent_id=parent,
+        )
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        return None  # X keeps no "seen" state for mentions
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        """POST /2/tweets with reply.in_reply_to_tweet_id. X takes no idempotency key: a lost
+        answer is settled by `inbox_find_reply`, never by sending again."""
+        tweet = self.api().create_tweet({"text": text, "reply": {"in_reply_to_tweet_id": parent.network_id}})
+        result = self._result(tweet)
+        return ReplyResult(result.external_id, result.url)
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        start = (key.created_at - LOOKUP_SLACK).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for tweet in self.api().recent_tweets(self.channel.config["user_id"], start):
+            refs = tweet.get("referenced_tweets") or []
+            if any(r.get("type") == "replied_to" and r.get("id") == parent.network_id for r in refs):
+                result = self._result(tweet)
+                return ReplyResult(result.external_id, result.url)
+        return None
 
 
 def _squash(text: str) -> str:
