@@ -254,6 +254,9 @@ def test_consumer_stores_exactly_the_matches_across_a_sigkill(
         assert status.events > 0 and int(status.cursor) > int(killed_at.cursor)
     finally:
         restarted.stop()
+    # The dev-env AppView indexes the 2,000 posts in the background and its shutdown waits for
+    # that: under load it went past the fixture's 60 s stop budget. Let it catch up here.
+    bluesky_network.process_all(timeout=300)
     counts = ", ".join(f"{key} {len(poster.want(key))}" for key in queries)
     print(
         f"\nfirehose peer: {POSTS} posts by 3 accounts, expected matches {counts};"
