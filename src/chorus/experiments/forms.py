@@ -16,7 +16,11 @@ MAX_SLOTS = 200
 class ExperimentForm(forms.Form):
     question = forms.CharField(label=_("Question"), max_length=300)
     metric = forms.ChoiceField(label=_("Metric"), choices=Experiment.Metric.choices)
-    design = forms.ChoiceField(label=_("Design"), choices=Experiment.Design.choices)
+    # A paid split needs an ad account, a budget and an audience: created through the API.
+    design = forms.ChoiceField(
+        label=_("Design"),
+        choices=[c for c in Experiment.Design.choices if c[0] != Experiment.Design.PAID_SPLIT],
+    )
     baseline_rate = forms.FloatField(label=_("Today's rate (%)"), min_value=0.01, max_value=99.0, initial=2.0)
     minimum_effect = forms.FloatField(
         label=_("Smallest difference worth detecting (percentage points)"),
