@@ -284,3 +284,57 @@ def test_stopping_a_paid_split_stops_its_ads(
     assert {Boost.objects.get(pk=b.pk).status for b in boosts} == {Boost.Status.STOPPED}
     campaigns = [b.created_objects()["campaign"] for b in boosts]
     assert all(meta.objects[c]["fields"]["status"] == "ARCHIVED" for c in campaigns)
+
+
+def test_the_api_creates_a_paid_split_and_reports_it_randomized(
+    cast, page, meta: MetaMarketingFake, meta_account, budget
+) -> None:
+    from chorus.accounts.models import ApiToken
+
+    _token, raw = ApiToken.issue(cast.owner, "tests")
+    headers = {"Authorization": f"Bearer {raw}"}
+    url = f"/api/workspaces/{cast.workspace.slug}/experiments"
+    payload = {
+        "question": QUESTION,
+        "design": "paid_split",
+        "channel_ids": [page.pk],
+        "variants": [{"text": "A person, smiling"}, {"text": "A wide landscape"}],
+        "slots": [(timezone.now() + dt.timedelta(hours=2)).isoformat()],
+        "paid_split": {
+            "ad_account_id": meta_account.pk,
+            "budget_minor": 2000,
+            "days": 5,
+            "audience": AUDIENCE,
+        },
+    }
+    client = cast.client_for(None)
+
+    created = client.post(url, payload, content_type="application/json", headers=headers)
+
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["design"], body["design_kind"], body["status"]) == ("paid_split", "randomized", "running")
+    experiment = Experiment.objects.get(pk=body["id"])
+    assert experiment.paid_split == {
+        "account": meta_account.pk,
+        "objective": "engagement",
+        "budget_kind": "daily",
+        "budget_minor": 2000,
+        "days": 5,
+        "audience": AUDIENCE,
+    }
+    missing = client.post(
+        url,
+        {**payload, "paid_split": {**payload["paid_split"], "ad_account_id": meta_account.pk + 999}},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert missing.status_code == 422 and "ad account" in missing.json()["detail"]
+    wrong = client.post(
+        url,
+        {**payload, "paid_split": {**payload["paid_split"], "objective": "conversions"}},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert wrong.status_code == 422 and "objective" in wrong.json()["detail"]
+    assert Experiment.objects.count() == 1

@@ -48,6 +48,42 @@ def test_an_editor_creates_an_experiment_and_sees_how_much_data_it_needs(cast, s
     assert experiment.question in listing
 
 
+def test_two_image_variants_from_the_library_go_onto_their_posts(cast, sink_channel):
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from chorus.media.actions import upload
+
+    def image(name: str, colour: str):
+        buffer = BytesIO()
+        Image.new("RGB", (64, 48), colour).save(buffer, "PNG")
+        return upload(cast.workspace, cast.owner, SimpleUploadedFile(name, buffer.getvalue()))[0]
+
+    person, landscape = image("person.png", "orange"), image("landscape.png", "blue")
+    client = cast.client_for(cast.members["editor"])
+    form = _form(sink_channel, image_a=str(person.pk), image_b=str(landscape.pk), slots="4")
+
+    response = client.post(reverse("experiments:new", args=[cast.workspace.slug]), form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    experiment = Experiment.objects.get(workspace=cast.workspace)
+    assert [[m["media_id"] for m in v.media] for v in experiment.variants.all()] == [
+        [person.pk],
+        [landscape.pk],
+    ]
+    for placement in experiment.placements.select_related("variant", "target"):
+        expected = person.pk if placement.variant.label == "A" else landscape.pk
+        assert [m["media_id"] for m in placement.target.media] == [expected]
+        assert placement.target.status == PostTarget.Status.IN_REVIEW  # an editor may not approve
+    other = cast.client_for(cast.members["editor"])
+    foreign = other.post(
+        reverse("experiments:new", args=[cast.workspace.slug]), {**form, "image_a": str(person.pk + 999)}
+    )
+    assert foreign.status_code == 200 and Experiment.objects.count() == 1  # not an asset of this library
+
+
 def test_a_past_first_slot_is_refused_on_the_form(cast, sink_channel):
     client = cast.client_for(cast.owner)
     response = client.post(

@@ -13,8 +13,9 @@ from ninja.errors import HttpError
 
 from chorus.accounts.access import workspace_of
 from chorus.accounts.permissions import Perm
+from chorus.ads.models import AdAccount
 from chorus.api.auth import ws_perm
-from chorus.experiments import actions, results
+from chorus.experiments import actions, paid, results
 from chorus.experiments.models import Experiment
 
 router = Router(tags=["experiments"])
@@ -23,6 +24,18 @@ router = Router(tags=["experiments"])
 class VariantIn(Schema):
     text: str
     media: list[dict[str, Any]] = []
+
+
+class PaidSplitIn(Schema):
+    """A paid split's ads, identical for every variant: the budget is per variant, in minor units
+    of the ad account's currency; `audience` as for a boost (countries, age_min, interests…)."""
+
+    ad_account_id: int
+    budget_minor: int
+    days: int
+    audience: dict[str, Any]
+    objective: str = "engagement"
+    budget_kind: str = "daily"
 
 
 class ExperimentIn(Schema):
@@ -34,6 +47,7 @@ class ExperimentIn(Schema):
     channel_ids: list[int]
     variants: list[VariantIn]
     slots: list[dt.datetime]
+    paid_split: PaidSplitIn | None = None
 
 
 class VariantOut(Schema):
@@ -52,6 +66,7 @@ class ExperimentOut(Schema):
     question: str
     metric: str
     design: str
+    design_kind: str  # "observational" (organic) or "randomized" (paid split)
     status: str
     needed_per_variant: int | None
     progress: float
@@ -72,6 +87,7 @@ def _out(experiment: Experiment) -> dict[str, Any]:
         "question": experiment.question,
         "metric": experiment.metric,
         "design": experiment.design,
+        "design_kind": outcome.design_kind,
         "status": experiment.status,
         "needed_per_variant": experiment.needed_per_variant,
         "progress": outcome.progress,
@@ -116,6 +132,19 @@ def create_experiment(request: HttpRequest, slug: str, payload: ExperimentIn) ->
     channels = list(workspace.channels.filter(pk__in=payload.channel_ids))
     if len(channels) != len(set(payload.channel_ids)):
         raise HttpError(422, "channel_ids: a channel is not in this workspace")
+    split = None
+    if payload.paid_split is not None:
+        account = AdAccount.objects.filter(workspace=workspace, pk=payload.paid_split.ad_account_id).first()
+        if account is None:
+            raise HttpError(422, "paid_split.ad_account_id: no such ad account in this workspace")
+        split = paid.PaidSplitInput(
+            account=account,
+            budget_minor=payload.paid_split.budget_minor,
+            days=payload.paid_split.days,
+            audience=payload.paid_split.audience,
+            objective=payload.paid_split.objective,
+            budget_kind=payload.paid_split.budget_kind,
+        )
     try:
         with transaction.atomic():
             experiment = actions.create_experiment(
@@ -128,6 +157,7 @@ def create_experiment(request: HttpRequest, slug: str, payload: ExperimentIn) ->
                 design=payload.design,
                 baseline_rate=payload.baseline_rate,
                 minimum_effect=payload.minimum_effect,
+                paid_split=split,
             )
             actions.start(experiment, actor=request.auth, slots=payload.slots)  # type: ignore[attr-defined]
     except actions.ExperimentRefused as exc:

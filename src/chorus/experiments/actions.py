@@ -110,6 +110,10 @@ def _check_paid_split(
         raise ExperimentRefused(_("Choose an ad account that advertises for this channel."))
     if settings.budget_minor <= 0 or settings.days < 1:
         raise ExperimentRefused(_("A paid split needs a positive budget per variant and at least one day."))
+    if settings.objective not in paid.OBJECTIVES or settings.budget_kind not in paid.BUDGET_KINDS:
+        raise ExperimentRefused(
+            _("Choose an objective (awareness, engagement, traffic) and a daily or lifetime budget.")
+        )
     if metric == Experiment.Metric.ENGAGEMENTS_PER_FOLLOWER:
         raise ExperimentRefused(
             _("A paid split compares rates per impression: choose engagement rate or click-through.")

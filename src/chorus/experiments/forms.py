@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chorus.core.timeutil import resolve_local
 from chorus.experiments.models import Experiment
+from chorus.media.models import MediaAsset
 
 MAX_SLOTS = 200
 
@@ -16,7 +17,11 @@ MAX_SLOTS = 200
 class ExperimentForm(forms.Form):
     question = forms.CharField(label=_("Question"), max_length=300)
     metric = forms.ChoiceField(label=_("Metric"), choices=Experiment.Metric.choices)
-    design = forms.ChoiceField(label=_("Design"), choices=Experiment.Design.choices)
+    # A paid split needs an ad account, a budget and an audience: created through the API.
+    design = forms.ChoiceField(
+        label=_("Design"),
+        choices=[c for c in Experiment.Design.choices if c[0] != Experiment.Design.PAID_SPLIT],
+    )
     baseline_rate = forms.FloatField(label=_("Today's rate (%)"), min_value=0.01, max_value=99.0, initial=2.0)
     minimum_effect = forms.FloatField(
         label=_("Smallest difference worth detecting (percentage points)"),
@@ -39,6 +44,15 @@ class ExperimentForm(forms.Form):
         max_length=5000,
         required=False,
     )
+    image_a: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Image for variant A (optional)"), queryset=None, required=False
+    )
+    image_b: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Image for variant B (optional)"), queryset=None, required=False
+    )
+    image_c: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Image for variant C (optional)"), queryset=None, required=False
+    )
     first_slot = forms.DateTimeField(
         label=_("First slot"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -51,6 +65,9 @@ class ExperimentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         self.fields["channels"].queryset = workspace.channels.order_by("name")  # type: ignore[attr-defined]
+        images = MediaAsset.objects.filter(workspace=workspace, kind=MediaAsset.Kind.IMAGE).order_by("-pk")
+        for name in ("image_a", "image_b", "image_c"):
+            self.fields[name].queryset = images  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -41,6 +41,8 @@ from chorus.experiments.models import Experiment
 log = logging.getLogger(__name__)
 
 NETWORKS = ("facebook", "instagram")
+OBJECTIVES = tuple(Boost.Objective.values)
+BUDGET_KINDS = tuple(Boost.BudgetKind.values)
 LEAD_TIME = dt.timedelta(hours=1)  # Meta wants a split test's start in the future
 LEASE = dt.timedelta(minutes=10)
 GIVEN_UP = {

@@ -16,6 +16,7 @@ from chorus.analytics.models import PostMetrics
 from chorus.experiments import actions, results
 from chorus.experiments.forms import ExperimentForm
 from chorus.experiments.models import Experiment, Learning
+from chorus.media.actions import as_post_media
 
 
 @workspace_view(Perm.VIEW_ANALYTICS)
@@ -40,17 +41,20 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
     form = ExperimentForm(request.POST or None, workspace=workspace)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        texts = [
-            data["variant_a"],
-            data["variant_b"],
-            *([data["variant_c"]] if data.get("variant_c") else []),
+        letters = ["a", "b", *(["c"] if data.get("variant_c") or data.get("image_c") else [])]
+        variants = [
+            actions.VariantInput(
+                data[f"variant_{letter}"] or "",
+                [as_post_media(data[f"image_{letter}"])] if data.get(f"image_{letter}") else [],
+            )
+            for letter in letters
         ]
         try:
             experiment = actions.create_experiment(
                 workspace=workspace,
                 actor=current_user(request),
                 question=data["question"],
-                variants=[actions.VariantInput(text) for text in texts],
+                variants=variants,
                 channels=list(data["channels"]),
                 metric=data["metric"],
                 design=data["design"],
