@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from chorus.channels.actions import connect_channel
 from chorus.content.models import PostTarget
+from chorus.core import http
 from chorus.core.models import AuditEvent, Notification
 from chorus.media import actions as media
 from chorus.media import consent
@@ -133,3 +135,74 @@ def test_the_composer_refuses_a_file_outside_its_consent_scope(cast: Cast, asset
     assert reasons() == []
     consent.withdraw(row, actor=cast.owner)
     assert reasons() == ["Consent for this file was withdrawn."]
+
+
+def test_a_withdrawal_stops_the_ads_of_the_published_post(cast: Cast, asset: MediaAsset, tmp_path):
+    """Paid reach stops too: a running boost is stopped at the network (the Meta Marketing API
+    fake, built from its documented requests), one awaiting approval is declined, one queued fails
+    when its creation job runs, and a new boost of the post is refused."""
+    from chorus.ads import actions as ads
+    from chorus.ads import creating
+    from chorus.ads.refusals import AdsRefused
+    from tests.ads.conftest import boost_values
+    from tests.ads.fakes import MetaMarketingFake
+    from tests.publishing.conftest import make_target
+
+    fake = MetaMarketingFake()
+    http.set_transport_for_tests(httpx.MockTransport(fake.handler))
+    try:
+        page = connect_channel(
+            workspace=cast.workspace, kind="facebook", name="Seas Alive",
+            config={"page_id": "1111", "page_name": "Seas Alive"},
+            credentials={"access_token": "page-token-1111"}, actor=cast.owner,
+        )  # fmt: skip
+        account = ads.connect_ad_account(
+            cast.workspace, actor=cast.owner, channel=page, external_id="1234", access_token="t"
+        )
+        ads.set_ad_budget(
+            cast.workspace, actor=cast.owner, currency="EUR", monthly_limit_minor=100_000,
+            approval_threshold_minor=50_000,
+        )  # fmt: skip
+        targets = []
+        for n in (1, 2, 3):
+            target = make_target(cast, page, text="Our story")
+            publishing.edit(target, actor=cast.owner, media=[media.as_post_media(asset)])
+            PostTarget.objects.filter(pk=target.pk).update(
+                status="published", external_id=f"1111_{n}", published_at=timezone.now()
+            )  # published on the network (the engine has its own tests)
+            targets.append(
+                PostTarget.objects.select_related("workspace", "channel", "post").get(pk=target.pk)
+            )
+        running = ads.request_boost(targets[0], actor=cast.owner, **boost_values(account))
+        assert creating.run(running.pk) == "in_review"
+        waiting = ads.request_boost(
+            targets[1], actor=cast.owner, **boost_values(account, budget_minor=20_000)
+        )
+        queued = ads.request_boost(targets[2], actor=cast.owner, **boost_values(account))
+        assert [b.status for b in (waiting, queued)] == ["awaiting_approval", "queued"]
+        row = consent.record(
+            asset, actor=cast.owner, person="Amina", uses=["networks", "ads"], evidence="written"
+        )
+
+        consent.withdraw(row, actor=cast.owner, reason="asked")
+
+        for boost in (running, waiting, queued):
+            boost.refresh_from_db()
+        assert (running.status, waiting.status, queued.status) == ("stopped", "declined", "queued")
+        ad_campaign = fake.of("campaign")[0]
+        assert fake.objects[ad_campaign]["fields"]["status"] == "ARCHIVED"  # stopped at the network
+        assert creating.run(queued.pk) == "failed"
+        queued.refresh_from_db()
+        assert (queued.status, queued.last_error_code) == ("failed", "consent_withdrawn")
+        assert len(fake.of("campaign")) == 1  # nothing was created for the queued one
+        with pytest.raises(AdsRefused) as refused:
+            ads.request_boost(targets[0], actor=cast.owner, **boost_values(account))
+        assert refused.value.code == "consent_withdrawn"
+        stopped = AuditEvent.objects.filter(action="media.withdrawal_boost_stopped")
+        assert sorted(stopped.values_list("object_id", flat=True)) == sorted(
+            [str(running.pk), str(waiting.pk)]
+        )
+        assert AuditEvent.objects.filter(action="ads.boost_stopped", object_id=str(running.pk)).exists()
+        assert AuditEvent.objects.filter(action="ads.boost_declined", object_id=str(waiting.pk)).exists()
+    finally:
+        http.set_transport_for_tests(None)

@@ -267,3 +267,19 @@ def test_the_shared_media_readers_of_every_other_connector_read_the_clean_file(c
             else:
                 assert_video_has_no_location(data, tmp_path)
         assert public_url(item["path"]).endswith(asset.path)  # the URL Meta fetches: the same stored file
+
+
+def test_the_report_logo_embedded_in_reports_is_the_clean_file(cast: Cast, tmp_path):
+    """Reports (web, PDF, e-mailed) embed the workspace's logo as a data URI read from storage."""
+    import base64
+
+    from chorus.analytics.models import AnalyticsSettings
+    from chorus.analytics.reports import logo_data_uri
+
+    asset, _created = actions.upload(
+        cast.workspace, cast.owner, _upload(jpeg_with_location(tmp_path / "logo.jpg"))
+    )
+    AnalyticsSettings.objects.update_or_create(workspace=cast.workspace, defaults={"report_logo": asset})
+    uri = logo_data_uri(cast.workspace)
+    assert uri.startswith("data:image/jpeg;base64,")
+    assert_image_has_no_location(base64.b64decode(uri.split(",", 1)[1]))

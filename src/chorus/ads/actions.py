@@ -248,6 +248,8 @@ def request_boost(
         raise AdsRefused("not_published")
     if account.workspace_id != workspace.pk or account.channel_id != target.channel_id:
         raise AdsRefused("wrong_account")
+    if uses_withdrawn_media(target):
+        raise AdsRefused("consent_withdrawn")
     if objective not in Boost.Objective.values or budget_kind not in Boost.BudgetKind.values:
         raise AdsRefused("bad_budget")
     if saved_audience is not None and saved_audience.workspace_id == workspace.pk and not audience:
@@ -362,7 +364,14 @@ def approve_boost(boost: Boost, *, actor: User) -> Boost:
     return boost
 
 
-def decline_boost(boost: Boost, *, actor: User, reason: str = "") -> Boost:
+def uses_withdrawn_media(target: PostTarget) -> bool:
+    """A file of the post had its consent withdrawn (chorus.media.consent.withdraw)."""
+    from chorus.media.models import MediaUsage
+
+    return MediaUsage.objects.filter(target=target, asset__withdrawn_at__isnull=False).exists()
+
+
+def decline_boost(boost: Boost, *, actor: User | None, reason: str = "") -> Boost:
     with transaction.atomic():
         moved = Boost.objects.filter(pk=boost.pk, status=Boost.Status.AWAITING_APPROVAL).update(
             status=Boost.Status.DECLINED,

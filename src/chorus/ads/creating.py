@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from chorus.ads import actions
 from chorus.ads.models import Boost, BoostStep
+from chorus.ads.refusals import AdsRefused
 from chorus.ads.rules import EU_COUNTRIES
 from chorus.connectors.ads import AdPlan, Audience
 from chorus.connectors.base import OutcomeUnknown, PublishError, RateLimited, Transient
@@ -73,6 +74,11 @@ def run(boost_id: int) -> str:
     if not claim(boost_id, now):
         return "not due"  # another worker has it, or it is not waiting to be created
     boost = Boost.objects.select_related("account__channel", "target", "workspace").get(pk=boost_id)
+    if actions.uses_withdrawn_media(boost.target):  # withdrawn while it waited in the queue
+        actions.fail_boost(
+            boost.pk, code="consent_withdrawn", message=str(AdsRefused("consent_withdrawn").message)
+        )
+        return "failed"
     client = boost.account.client()
     plan = plan_for(boost)
     rows = {row.step: row for row in boost.steps.all()}

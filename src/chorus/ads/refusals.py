@@ -49,6 +49,7 @@ MESSAGES = {
     "not_boostable": _("%(network)s posts cannot be boosted."),
     "bad_budget": _("The budget must be a positive amount."),
     "state": _("This boost is %(status)s: it cannot be %(change)s."),
+    "consent_withdrawn": _("Consent for a file in this post was withdrawn: it cannot be boosted."),
 }
 
 

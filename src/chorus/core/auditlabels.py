@@ -118,6 +118,10 @@ EVENT_LABELS: dict[str, Promise] = {
     "media.scrubbed": pgettext_lazy("audit event", "Media metadata removed"),
     "media.updated": pgettext_lazy("audit event", "Media updated"),
     "media.uploaded": pgettext_lazy("audit event", "Media uploaded"),
+    "media.withdrawal_boost_stop_failed": pgettext_lazy(
+        "audit event", "Boost could not be stopped after consent withdrawal"
+    ),
+    "media.withdrawal_boost_stopped": pgettext_lazy("audit event", "Boost stopped after consent withdrawal"),
     "media.withdrawal_delete_requested": pgettext_lazy("audit event", "Deletion from the network requested"),
     "media.withdrawal_deleted": pgettext_lazy("audit event", "Deleted from the network"),
     "media.withdrawal_failed": pgettext_lazy("audit event", "Deletion from the network failed"),

@@ -8,7 +8,10 @@ Every change here writes an audit row. Withdrawal, step by step:
    reason ``consent_withdrawn``), each with its own audit row from that action;
 3. every *published* target is listed as a ``WithdrawalStep``: ``to_delete`` on networks that can
    delete (``Feature.DELETE``), ``manual`` on the others; ``delete_published`` then deletes one on
-   the network (outside any transaction) when a team member asks.
+   the network (outside any transaction) when a team member asks;
+4. ads stop using it: every boost of a published target that runs (active, in review, paused) is
+   stopped at the network (``chorus.ads.actions.change_status``), one awaiting approval is declined,
+   one still queued fails when its creation job picks it up, and no new boost is accepted.
 """
 
 from __future__ import annotations
@@ -130,7 +133,39 @@ def withdraw(
     for target in _targets(asset, [S.PUBLISHED, S.PUBLISHING, S.UNKNOWN]):
         deletable = _can_delete(target)
         _step(consent, target, Step.TO_DELETE if deletable else Step.MANUAL, actor)
+        _stop_boosts(consent, target, actor)
     return list(consent.steps.select_related("target__channel").order_by("pk"))
+
+
+def _stop_boosts(consent: MediaConsent, target: PostTarget, actor: User | None) -> None:
+    """Paid reach of a post whose file may no longer be shown: stopped, each with an audit row
+    (the ads actions write their own too). A network that refuses is recorded, not hidden."""
+    from chorus.ads import actions as ads
+    from chorus.ads.models import Boost
+
+    running = {Boost.Status.ACTIVE, Boost.Status.IN_REVIEW, Boost.Status.PAUSED}
+    boosts = Boost.objects.filter(workspace_id=target.workspace_id, target=target).select_related(
+        "workspace", "account__channel", "target"
+    )
+    reason = _("Consent for a file in this post was withdrawn.")
+    for boost in boosts.order_by("pk"):
+        try:
+            if boost.status in running:
+                ads.change_status(boost, actor=actor, change="stop")
+            elif boost.status == Boost.Status.AWAITING_APPROVAL:
+                ads.decline_boost(boost, actor=actor, reason=reason)
+            else:
+                continue
+        except Exception as exc:  # the network refused or is down: the team must see it
+            audit.record(
+                "media.withdrawal_boost_stop_failed", workspace=target.workspace, actor=actor, obj=boost,
+                consent=consent.pk, detail=str(getattr(exc, "message", exc))[:500],
+            )  # fmt: skip
+            continue
+        audit.record(
+            "media.withdrawal_boost_stopped", workspace=target.workspace, actor=actor, obj=boost,
+            consent=consent.pk, status=Boost.objects.get(pk=boost.pk).status,
+        )  # fmt: skip
 
 
 def _catch_up_usage(asset: MediaAsset) -> None:
