@@ -1,17 +1,21 @@
-"""Experiments in a real browser: create one, see that it cannot conclude yet, read a concluded
+"""Experiments in a real browser: create one with two image variants, see that it cannot conclude yet, read a concluded
 one, promote its winner; in English and French, on a desktop and a phone."""
 
 from __future__ import annotations
 
 import datetime as dt
+from io import BytesIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from chorus.analytics.demo import load_demo
 from chorus.content.models import PostTarget
 from chorus.experiments.models import Experiment
+from chorus.media.actions import upload
 from tests.browser.conftest import NewPage, Shot
 from tests.conftest import PASSWORD, Cast
 
@@ -29,8 +33,18 @@ def _login(page: Page, email: str) -> None:
     expect(page.locator("#id_password")).to_have_count(0)
 
 
+def _image(workspace, cast: Cast, name: str, colour: str):
+    buffer = BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, "PNG")
+    return upload(workspace, cast.owner, SimpleUploadedFile(name, buffer.getvalue()))[0]
+
+
 def test_a_team_runs_reads_and_promotes_experiments(new_page: NewPage, shot: Shot, cast: Cast) -> None:
     sample = load_demo(days=40, posts_per_day=2, owner=cast.owner)
+    person, landscape = (
+        _image(sample, cast, "person.png", "orange"),
+        _image(sample, cast, "landscape.png", "blue"),
+    )
     page = new_page(viewport=DESKTOP)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -40,8 +54,10 @@ def test_a_team_runs_reads_and_promotes_experiments(new_page: NewPage, shot: Sho
     page.goto(f"/w/{sample.slug}/experiments/new/")
     page.get_by_label("Question").fill("Short or long first line?")
     page.get_by_label("Website · News").check()
-    page.get_by_label("Variant A").fill("Short.")
-    page.get_by_label("Variant B").fill("A long first line that tells the whole story before the link.")
+    page.locator("#id_variant_a").fill("Short.")
+    page.locator("#id_variant_b").fill("A long first line that tells the whole story before the link.")
+    page.locator("#id_image_a").select_option(str(person.pk))
+    page.locator("#id_image_b").select_option(str(landscape.pk))
     first = timezone.localtime(timezone.now() + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("First slot").fill(first)
     page.get_by_label("Number of slots").fill("4")
@@ -52,6 +68,9 @@ def test_a_team_runs_reads_and_promotes_experiments(new_page: NewPage, shot: Sho
     assert set(
         PostTarget.objects.filter(experiment_placement__experiment=created).values_list("status", flat=True)
     ) == {"scheduled"}
+    for placement in created.placements.select_related("variant", "target"):
+        image = person if placement.variant.label == "A" else landscape
+        assert [m["media_id"] for m in placement.target.media] == [image.pk]
 
     # The running sample experiment: estimates with intervals, and how much is missing.
     running = Experiment.objects.exclude(pk=created.pk).get(workspace=sample, status="running")
