@@ -770,10 +770,10 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
             if cost is not None and not _may_read(channel, cost):
                 return stored
             page = connector.inbox_fetch(stream, stored_cursor(channel, stream))
-            with transaction.atomic():
-                result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
-                if cost is not None and page.cost:
-                    QuotaUsage.objects.create(channel=channel, bucket=cost.bucket, amount=page.cost)
+            if cost is not None and page.cost:
+                # Billed when read, stored or not: recorded before (and apart from) the items.
+                QuotaUsage.objects.create(channel=channel, bucket=cost.bucket, amount=page.cost)
+            result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
             stored += result.new_items
             connector.inbox_mark_seen(stream, page)
             if not page.more:
