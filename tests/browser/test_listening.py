@@ -1,0 +1,84 @@
+"""The listening insights page in a real browser, in English and French, on a desktop and a phone:
+the matching posts link to the original and to a new post that answers it (the composer opens
+with the original's link), and the page stays inside the window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from chorus.listening import actions
+from chorus.listening.models import Match
+from tests.browser.conftest import NewPage, Shot
+from tests.conftest import PASSWORD, Cast
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+WORDS = {
+    "en": {"title": "Listening insights", "respond": "respond in a post", "original": "original"},
+    "fr": {"title": "Analyses de veille", "respond": "répondre dans une publication", "original": "original"},
+}
+URL = "https://bsky.app/profile/did:plc:fan/post/3kaaa"
+
+
+def _sign_in(page: Page, cast: Cast) -> None:
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(cast.owner.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("#id_password")).to_have_count(0)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_insights_lead_to_a_post_answering_a_match(
+    new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
+) -> None:
+    query = actions.create_query(
+        cast.workspace, actor=None, data={"name": "Climat", "expression": "climat OR climate"}
+    )
+    now = timezone.now()
+    for n, (text, feeling) in enumerate(
+        [
+            ("Bravo au collectif pour la marche pour le climat #climat", "positive"),
+            ("The climate plan vote was a mess again tonight", "negative"),
+            ("Réunion climat jeudi à 18 h à la mairie", "neutral"),
+        ]
+    ):
+        Match.objects.create(
+            workspace=cast.workspace,
+            query=query,
+            network="bluesky",
+            uri=f"at://did:plc:fan/app.bsky.feed.post/3kaa{n}",
+            url=URL if n == 0 else f"https://bsky.app/profile/did:plc:fan/post/3kaa{n}",
+            author_id="did:plc:fan",
+            author_handle="fan.bsky.social",
+            text=text,
+            sentiment=feeling,
+            language="en" if n == 1 else "fr",
+            posted_at=now - dt.timedelta(hours=n + 1),
+        )
+    words = WORDS[language]
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for device, viewport in VIEWPORTS.items():
+        page = new_page(viewport=viewport)
+        page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
+        _sign_in(page, cast)
+        page.goto(f"/w/{cast.workspace.slug}/listening/insights/?days=7")
+        expect(page.locator("h1")).to_have_text(words["title"])
+        rows = page.locator("#listening-posts tbody tr")
+        expect(rows).to_have_count(3)
+        first = rows.filter(has_text="marche pour le climat")
+        expect(first.get_by_role("link", name=words["original"])).to_have_attribute("href", URL)
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+        shot(page, f"listening insights {language} {device}")
+        page.screenshot(path=SCREENS / f"listening-insights-{language}-{device}.png", full_page=True)
+        assert not overflow, "the insights page is wider than the window"
+        first.get_by_role("link", name=words["respond"]).click()
+        expect(page.locator("#id_text")).to_have_value(URL)
+        shot(page, f"composer from a match {language} {device}")
