@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from chorus.api.accounts import router as accounts_router
@@ -103,6 +103,10 @@ api = ChorusAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    # Swagger UI from django-ninja's own static files (no CDN). Its default also shows a
+    # "valid" badge loaded from validator.swagger.io, which would send the schema's address
+    # to an outside host and is a broken image offline: off.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", accounts_router)
 api.add_router("/", publishing_router)
