@@ -2,8 +2,8 @@
 schema while the browser may reach nothing but Chorus, under the pages' Content-Security-Policy.
 
 The page is opened under a host name that is not localhost (mapped to the live server by the
-browser's resolver): Swagger UI hides its online-validator badge on localhost only, and the
-badge is an image from validator.swagger.io — which the test would otherwise never see.
+browser's resolver), as a real installation is: Swagger UI treats localhost specially (its
+online-validator badge, an image from validator.swagger.io, is never shown there).
 """
 
 from __future__ import annotations

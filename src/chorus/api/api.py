@@ -103,9 +103,9 @@ api = ChorusAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
-    # Swagger UI from django-ninja's own static files (no CDN). Its default also shows a
-    # "valid" badge loaded from validator.swagger.io, which would send the schema's address
-    # to an outside host and is a broken image offline: off.
+    # Swagger UI from django-ninja's own static files (no CDN). Its online-validator badge (an
+    # image from validator.swagger.io, off localhost) belongs to the standalone layout, which
+    # ninja's BaseLayout does not show; turned off too, so a layout change cannot bring it back.
     docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", accounts_router)
