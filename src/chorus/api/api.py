@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError, ValidationError
 
 from chorus.api.accounts import router as accounts_router
@@ -103,6 +103,10 @@ api = ChorusAPI(
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
+    # Swagger UI from django-ninja's own static files (no CDN). Its online-validator badge (an
+    # image from validator.swagger.io, off localhost) belongs to the standalone layout, which
+    # ninja's BaseLayout does not show; turned off too, so a layout change cannot bring it back.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", accounts_router)
 api.add_router("/", publishing_router)

@@ -47,6 +47,12 @@
       event.classNames = ["status-" + event.status];
       return event;
     },
+    // FullCalendar labels each month cell by its day number only, while the cell also holds the
+    // day's posts (axe: label-content-name-mismatch): the cell is named by its content instead;
+    // the day number keeps its own label ("1 December 2026").
+    dayCellDidMount: function (info) {
+      info.el.removeAttribute("aria-labelledby");
+    },
     eventDidMount: function (info) {
       info.el.dataset.target = info.event.id;
       info.el.dataset.status = info.event.extendedProps.status;
@@ -77,6 +83,12 @@
     },
   });
   calendar.render();
+  // The toolbar's arrows are icon spans with role="img" and no name inside buttons that have
+  // one (their title, e.g. "Previous month"): decorative, so hidden from assistive technology.
+  el.querySelectorAll(".fc-toolbar .fc-icon").forEach(function (icon) {
+    icon.removeAttribute("role");
+    icon.setAttribute("aria-hidden", "true");
+  });
   filters.addEventListener("change", function () {
     calendar.refetchEvents();
   });
