@@ -8,6 +8,7 @@ import datetime as dt
 import sqlite3
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,26 @@ def test_a_backup_made_while_writing_is_consistent_and_complete(cast, sink_chann
     default_storage.save("campaign/photo.jpg", ContentFile(b"jpeg bytes"))
     for n in range(30):
         make_target(cast, sink_channel, text=f"post {n}")
+    # A few megabytes (over a thousand pages): a copy in slices of pages restarts whenever the
+    # writer commits between two slices and, under a steady writer, never finishes.
+    pad = sqlite3.connect(connection.settings_dict["NAME"], timeout=30)
+    pad.executemany(
+        "INSERT INTO core_auditevent (action, object_type, object_id, data, at) VALUES ('test.pad', '', '', ?, ?)",
+        [(f'{{"pad": "{n:04d}{"x" * 4000}"}}', timezone.now().isoformat()) for n in range(1200)],
+    )
+    pad.commit()
+    pad.close()
     stop = threading.Event()
     written: list[int] = []
+    gave_up = threading.Event()
 
-    def writer() -> None:  # another connection keeps writing during the copy
+    def writer() -> None:  # another connection keeps writing during the copy, for 60 s at most
         db = sqlite3.connect(connection.settings_dict["NAME"], timeout=30)
+        deadline = time.monotonic() + 60
         while not stop.is_set():
+            if time.monotonic() > deadline:
+                gave_up.set()
+                break
             db.execute(
                 "INSERT INTO core_auditevent (action, object_type, object_id, data, at) "
                 "VALUES ('test.write', '', '', '{}', ?)",
@@ -57,6 +72,7 @@ def test_a_backup_made_while_writing_is_consistent_and_complete(cast, sink_chann
         stop.set()
         thread.join()
     assert written, "the writer never wrote during the backup"
+    assert not gave_up.is_set(), "the backup was still copying after 60 s of steady writes"
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
         assert {"manifest.json", "db/chorus.sqlite3", "keys/fernet_keys", "media/campaign/photo.jpg"} <= names

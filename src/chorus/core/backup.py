@@ -43,12 +43,18 @@ def _database_path() -> Path:
 
 
 def copy_database(dest: Path, alias: str = "default") -> None:
-    """A consistent copy of the live database, page by page, while others keep writing."""
+    """A consistent copy of the live database while others keep writing.
+
+    One backup step over every page (`pages=-1`): it reads inside one read transaction, which in
+    WAL mode never blocks the writers and is never invalidated by them. Copying in slices of pages
+    restarts from the first page whenever another connection writes between two slices, so under
+    a steady writer a large database was never done (the suite saw a 60 MB database copied for
+    10 minutes, its WAL growing to 186 MB)."""
     connection = connections[alias]
     connection.ensure_connection()
     source: sqlite3.Connection = connection.connection  # type: ignore[assignment]
     with sqlite3.connect(dest) as target:
-        source.backup(target, pages=256)
+        source.backup(target, pages=-1)
     target.close()
 
 
