@@ -151,24 +151,35 @@ def test_consumer_stores_exactly_the_matches_across_a_sigkill(
     tmp_path,
 ) -> None:
     clients = create_accounts(bluesky_network, 3)
+    # Only this test's accounts: the network is shared by the session, and the failover test's
+    # posts (the same templates) may already be on its firehose, which this test reads from 0.
+    ours = {"authors_include": [client.me.did for client in clients]}
     queries = {
         "climate": actions.create_query(
             cast.workspace,
             actor=cast.owner,
-            data={"name": "Climate", "expression": "chorus (climate OR climat)"},
+            data={"name": "Climate", "expression": "chorus (climate OR climat)", **ours},
         ),
         "tag": actions.create_query(
             cast.workspace,
             actor=cast.owner,
-            data={"name": "Tag", "hashtags": ["chorusfr"], "group": "campaign"},
+            data={"name": "Tag", "hashtags": ["chorusfr"], "group": "campaign", **ours},
         ),
         "mention": actions.create_query(
-            cast.workspace, actor=cast.owner, data={"name": "Mentions", "mentions": [clients[0].me.did]}
+            cast.workspace,
+            actor=cast.owner,
+            data={"name": "Mentions", "mentions": [clients[0].me.did], **ours},
         ),
         "velo": actions.create_query(
             cast.other_workspace,
             actor=cast.outsider,
-            data={"name": "Vélo", "expression": '"plan vélo"', "languages": ["fr"], "group": "competitor"},
+            data={
+                "name": "Vélo",
+                "expression": '"plan vélo"',
+                "languages": ["fr"],
+                "group": "competitor",
+                **ours,
+            },
         ),
     }
     source = source_for(bluesky_network.pds_url)
