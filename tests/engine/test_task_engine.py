@@ -192,18 +192,26 @@ def test_it_shows_a_dead_one_of_two_schedulers_as_stale_while_the_role_stays_hea
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.popen.wait(timeout=5)
 
-    def dead_shows_stale():  # type: ignore[no-untyped-def]
+    def dead_stale_while_alive_fresh():  # type: ignore[no-untyped-def]
+        # One snapshot must show both: the killed one stale and the live one fresh. On a loaded
+        # machine the live scheduler can miss one 2 s window, so the test waits for a snapshot
+        # where it has beaten again rather than judging the first one where the dead one is stale.
         body = health.check().as_json()
         procs = {p["process"]: p for p in body["heartbeats"]["scheduler"]["processes"]}
-        return body if not procs[f"{host}:{doomed.pid}"]["ok"] else None
+        dead, live = procs[f"{host}:{doomed.pid}"], procs.get(f"{host}:{alive.pid}")
+        return body if not dead["ok"] and live and live["ok"] and body["ok"] else None
 
-    body = wait_for(dead_shows_stale, timeout=15, what="the killed scheduler to show as stale")
+    body = wait_for(
+        dead_stale_while_alive_fresh,
+        timeout=30,
+        what="the killed scheduler to show as stale while the live one and the role stay healthy",
+    )
     scheduler_role = body["heartbeats"]["scheduler"]
     procs = {p["process"]: p for p in scheduler_role["processes"]}
     assert procs[f"{host}:{doomed.pid}"]["age_seconds"] >= 2
+    assert procs[f"{host}:{doomed.pid}"]["ok"] is False
     assert procs[f"{host}:{alive.pid}"]["ok"] is True
     assert scheduler_role["ok"] is True
-    assert body["ok"] is True, body
 
 
 def test_it_stops_the_worker_gracefully_on_sigterm(task_worker: Role):
