@@ -22,3 +22,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "TEST": {"NAME": f"{_default['TEST']['NAME']}-sink"},
     }
     DATABASE_ROUTERS = ["tests.sink.router.SinkRouter"]
+
+# Django's test Client builds its middleware chain once per Client, and WhiteNoise, told to serve
+# from the finders, lists and stats every static file (~800 with the vendored libraries) in its
+# constructor: ~150-350 ms per Client, which was most of the tenancy walker's 2,900 cases. With
+# autorefresh it looks a file up when one is asked for, so a Client that never asks for a static
+# file pays nothing. Static responses are the same (tests/security/test_headers checks them).
+WHITENOISE_AUTOREFRESH = True
