@@ -68,6 +68,7 @@ class FirehoseEvent:
     time: dt.datetime | None = None
     repo: str = ""
     posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, record)
+    cids: dict[str, Any] = field(default_factory=dict)  # path -> the post record's CID (raw bytes)
     deletes: list[str] = field(default_factory=list)  # paths
     info: str = ""
     handle: str = ""
@@ -113,6 +114,7 @@ def decode_frame(frame: bytes) -> FirehoseEvent:
                 record = blocks.get(cid)
                 if isinstance(record, dict) and record.get("$type") == "app.bsky.feed.post":
                     event.posts.append((path, record))
+                    event.cids[path] = cid
     elif kind == "info":
         event.info = str(body.get("name", ""))
     elif kind == "identity":
@@ -215,13 +217,17 @@ class MatchRow(NamedTuple):
     language: str
     sentiment: str
     sentiment_score: float | None
+    cid: str
+    root_uri: str
+    root_cid: str
     posted_at: dt.datetime
 
 
 _INSERT = (
     "INSERT INTO listening_match (workspace_id, query_id, network, uri, url, author_id, text, hashtags,"
-    " language, sentiment, sentiment_score, posted_at, matched_at, author_handle, engagement)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0)"
+    " language, sentiment, sentiment_score, cid, root_uri, root_cid, posted_at, matched_at,"
+    " author_handle, engagement)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0)"
     " ON CONFLICT (query_id, uri) DO NOTHING"
 )
 
@@ -293,6 +299,11 @@ class Processor:
         url = bluesky_url(event.repo, path)
         tags = json.dumps(sorted({h.lower() for h in post.hashtags})[:30])
         text = post.text[:3000]
+        root = (record.get("reply") or {}).get("root") if isinstance(record.get("reply"), dict) else None
+        root_uri = str(root.get("uri") or "")[:500] if isinstance(root, dict) else ""
+        root_cid = str(root.get("cid") or "")[:100] if isinstance(root, dict) else ""
+        raw_cid = event.cids.get(path)
+        cid = (libipld.encode_cid(raw_cid) if isinstance(raw_cid, bytes) else str(raw_cid or ""))[:100]
         batch = self.batch
         for query_id in ids:
             spec = matcher.queries[query_id]
@@ -313,6 +324,9 @@ class Processor:
                     language=language or "",
                     sentiment=feeling.label,
                     sentiment_score=feeling.score,
+                    cid=cid,
+                    root_uri=root_uri,
+                    root_cid=root_cid,
                     posted_at=posted_at,
                 )
             )
