@@ -81,3 +81,28 @@ def test_another_workspace_s_match_is_a_404_and_no_channel_says_what_to_do(cast)
     english = owner.post(url, follow=True).content.decode()
     assert "Connect a bluesky channel to answer this post from the inbox." in english
     assert not Conversation.objects.exists()
+
+
+def test_a_reply_keeps_its_thread_root_for_the_answer(cast):
+    channel = connect_channel(
+        workspace=cast.workspace, kind="bluesky", name="Ours", config={}, credentials={}
+    )
+    query = actions.create_query(cast.workspace, actor=None, data={"name": "Brand", "expression": "chorus"})
+    match = add_match(
+        query,
+        "Chorus, answer me",
+        uri="at://did:plc:a/app.bsky.feed.post/0003",
+        cid="bafyreireply",
+        root_uri="at://did:plc:b/app.bsky.feed.post/root",
+        root_cid="bafyreiroot",
+    )
+    conversation = actions.send_to_inbox(match, actor=cast.owner, channel=channel)
+    item = InboxItem.objects.get(conversation=conversation)
+    assert (item.network_id, item.root_id) == (match.uri, "at://did:plc:b/app.bsky.feed.post/root")
+    assert (item.extra["cid"], item.extra["root_cid"]) == ("bafyreireply", "bafyreiroot")
+    # A channel of another workspace is refused.
+    theirs = connect_channel(
+        workspace=cast.other_workspace, kind="bluesky", name="Theirs", config={}, credentials={}
+    )
+    with pytest.raises(actions.NoInboxChannel):
+        actions.send_to_inbox(match, actor=cast.owner, channel=theirs)
