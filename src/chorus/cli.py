@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("listen", help="the Bluesky firehose consumer of social listening")
     p.add_argument("--url", help="relay or PDS base URL (default CHORUS_LISTEN_BLUESKY_URL)")
-    p.add_argument("--batch-size", type=int, default=2000, help="events per transaction at most")
+    p.add_argument("--batch-size", type=int, default=10_000, help="events per transaction at most")
     p.add_argument("--batch-seconds", type=float, default=0.5, help="seconds per transaction at most")
     p.set_defaults(func=cmd_listen)
 

@@ -11,6 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from chorus.channels.actions import connect_channel
+from chorus.inbox.models import Conversation
 from chorus.listening import actions
 from chorus.listening.models import Match
 from tests.browser.conftest import NewPage, Shot
@@ -21,8 +23,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 WORDS = {
-    "en": {"title": "Listening insights", "respond": "respond in a post", "original": "original"},
-    "fr": {"title": "Analyses de veille", "respond": "répondre dans une publication", "original": "original"},
+    "en": {
+        "title": "Listening insights",
+        "respond": "respond in a post",
+        "original": "original",
+        "inbox": "Answer from the inbox",
+        "in_inbox": "The post is in the inbox: answer it from here.",
+    },
+    "fr": {
+        "title": "Analyses de veille",
+        "respond": "répondre dans une publication",
+        "original": "original",
+        "inbox": "Répondre depuis la boîte de réception",
+        "in_inbox": "La publication est dans la boîte de réception : répondez-y d’ici.",
+    },
 }
 URL = "https://bsky.app/profile/did:plc:fan/post/3kaaa"
 
@@ -39,6 +53,7 @@ def _sign_in(page: Page, cast: Cast) -> None:
 def test_insights_lead_to_a_post_answering_a_match(
     new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
 ) -> None:
+    connect_channel(workspace=cast.workspace, kind="bluesky", name="Our Bluesky", config={}, credentials={})
     query = actions.create_query(
         cast.workspace, actor=None, data={"name": "Climat", "expression": "climat OR climate"}
     )
@@ -82,3 +97,14 @@ def test_insights_lead_to_a_post_answering_a_match(
         first.get_by_role("link", name=words["respond"]).click()
         expect(page.locator("#id_text")).to_have_value(URL)
         shot(page, f"composer from a match {language} {device}")
+        # The same match, answered from the inbox instead: one conversation however often it is sent.
+        page.goto(f"/w/{cast.workspace.slug}/listening/insights/?days=7")
+        rows.filter(has_text="marche pour le climat").get_by_role("button", name=words["inbox"]).click()
+        expect(page.get_by_text(words["in_inbox"])).to_be_visible()
+        expect(page.get_by_text("Bravo au collectif pour la marche pour le climat").first).to_be_visible()
+        assert f"/w/{cast.workspace.slug}/inbox/" in page.url
+        assert Conversation.objects.filter(workspace=cast.workspace).count() == 1
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+        shot(page, f"match in the inbox {language} {device}")
+        page.screenshot(path=SCREENS / f"listening-to-inbox-{language}-{device}.png", full_page=True)
+        assert not overflow, "the conversation page is wider than the window"

@@ -144,3 +144,22 @@ def test_lag_and_gap_reach_health(cast):
     assert section["lag_events"] > 0  # 40 events over 20 s of event time, 120 s behind: ~240
     assert section["gap"]["from"] == old.isoformat()
     assert section["running"] is True
+
+
+@pytest.mark.django_db
+def test_a_match_keeps_what_a_reply_to_it_needs(cast):
+    """The post's CID and, for a reply, its thread's root: the inbox answers a match with them."""
+    import libipld
+
+    actions.create_query(cast.workspace, actor=None, data={"name": "Q", "expression": "climat"})
+    root = {"uri": f"at://{ALICE}/app.bsky.feed.post/3kroot", "cid": "bafyreiroot"}
+    record = post_record("Et la marche pour le climat ?")
+    record["reply"] = {"root": root, "parent": root}
+    frame = commit_frame(1, ALICE, [("create", "app.bsky.feed.post/3kddd", record)])
+    StreamCursor.objects.create(source="bluesky:test")
+    assert claim("bluesky:test", "me") is not None
+    store("bluesky:test", process([decode_frame(frame)], load_matcher("bluesky"), Enricher()), owner="me")
+    match = Match.objects.get()
+    sent_cid = libipld.decode_dag_cbor_multi(frame)[1]["ops"][0]["cid"]
+    assert match.cid == libipld.encode_cid(sent_cid) and match.cid.startswith("bafyrei")
+    assert (match.root_uri, match.root_cid) == (root["uri"], "bafyreiroot")

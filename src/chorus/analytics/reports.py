@@ -30,6 +30,7 @@ from chorus.core.spreadsheet import safe_row
 from chorus.inbox import actions as inbox_actions
 from chorus.inbox import report as inbox_report
 from chorus.inbox.report import InboxFigures
+from chorus.listening import insights as listening_insights
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,23 @@ SECTIONS = {
     "top_posts": gettext_lazy("Top and bottom posts"),
     "amplifiers": gettext_lazy("Notable amplifiers (accounts that reposted or quoted a post)"),
     "inbox": gettext_lazy("Inbox: volume, response times and sentiment"),
+    "listening": gettext_lazy("Listening: mentions and sentiment"),
 }
 # Tables a section adds under its own (the inbox section's breakdowns): not choosable alone.
 SUB_SECTIONS = {
     "inbox_channels": gettext_lazy("Inbox per channel"),
     "inbox_people": gettext_lazy("Inbox per person"),
+    "listening_queries": gettext_lazy("Listening per query"),
+    "listening_sources": gettext_lazy("Listening: top sources per query"),
+    "listening_terms": gettext_lazy("Listening: top terms and hashtags per query"),
 }
+LISTENING_COUNTS = (
+    "listening_mentions",
+    "listening_positive",
+    "listening_neutral",
+    "listening_negative",
+    "listening_unknown",
+)
 AMPLIFIER_COLUMNS = ("account", "handle", "followers", "kind", "post", "channel", "first_seen", "url")
 AMPLIFIERS_IN_REPORT = 100
 POST_COLUMNS = (
@@ -131,9 +143,31 @@ LABELS = {
     "inbox_neutral": gettext_lazy("Neutral conversations"),
     "inbox_negative": gettext_lazy("Negative conversations"),
     "inbox_sentiment_mean": gettext_lazy("Mean sentiment (−1 to 1)"),
+    "listening_mentions": gettext_lazy("Mentions"),
+    "listening_positive": gettext_lazy("Positive"),
+    "listening_neutral": gettext_lazy("Neutral"),
+    "listening_negative": gettext_lazy("Negative"),
+    "listening_unknown": gettext_lazy("Sentiment unknown"),
+    "query": gettext_lazy("Query"),
+    "source": gettext_lazy("Source"),
+    "term": gettext_lazy("Term or hashtag"),
 }
 PERCENT_KEYS = {"engagement_rate", "follower_growth_pct", "inbox_within_target_pct"}
-TEXT_KEYS = {"metric", "channel", "name", "rank", "post", "account", "handle", "kind", "url", "note"}
+TEXT_KEYS = {
+    "metric",
+    "channel",
+    "name",
+    "rank",
+    "post",
+    "account",
+    "handle",
+    "kind",
+    "url",
+    "note",
+    "query",
+    "source",
+    "term",
+}
 DATE_KEYS = {"published_at", "first_seen"}
 # Tables of figures per channel, campaign, tag or author: a column no channel gives is left out.
 FIGURE_TABLES = ("growth", "channels", "campaigns", "tags", "authors")
@@ -192,6 +226,7 @@ class ReportData:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     amplifiers: figures.Amplifiers | None = None
     inbox: InboxFigures | None = None
+    listening: listening_insights.ReportFigures | None = None
 
     @property
     def title(self) -> str:
@@ -237,6 +272,10 @@ def build(workspace: Workspace, spec: ReportSpec) -> ReportData:
             target_minutes=inbox_actions.sla_minutes(workspace),
             at=timezone.now(),
         )
+    if "listening" in spec.sections:
+        # Listening is per workspace, not per channel: a channel filter does not narrow it.
+        start, end = f.utc_bounds()
+        data.listening = listening_insights.report_figures(workspace.pk, start, end)
     return data
 
 
@@ -305,6 +344,16 @@ def section_rows(data: ReportData) -> dict[str, list[list[Any]]]:
             out[key] = [["name", *inbox_report.GROUP_KEYS]] + [
                 [g["name"], *[g[k] for k in inbox_report.GROUP_KEYS]] for g in groups
             ]
+    if data.listening is not None:
+        figures_ = data.listening
+        out["listening"] = [["metric", "value"]] + [[k, v] for k, v in figures_.summary.items()]
+        out["listening_queries"] = [["query", *LISTENING_COUNTS]] + [
+            [q["name"], *[q[k] for k in LISTENING_COUNTS]] for q in figures_.queries
+        ]
+        out["listening_sources"] = [["query", "rank", "source", "posts"]] + [
+            list(r) for r in figures_.sources
+        ]
+        out["listening_terms"] = [["query", "rank", "term", "posts"]] + [list(r) for r in figures_.terms]
     return out
 
 
@@ -418,8 +467,18 @@ def display_tables(data: ReportData) -> list[Table]:
         if keys == ["note"]:
             out.append(Table(section, str(SECTIONS[section]), [], [], [], note=str(body[0][0])))
             continue
-        if section == "inbox":
-            target = data.inbox.target_minutes if data.inbox else 0
+        if section in ("inbox", "listening"):
+            if section == "inbox":
+                target = data.inbox.target_minutes if data.inbox else 0
+                note = _("The first-response target is %(minutes)s minutes.") % {
+                    "minutes": formatting.format_number(target)
+                }
+            else:
+                note = _(
+                    "Mentions are the posts the listening queries matched in the period; a post two"
+                    " queries match counts once here and once for each query below. Sentiment:"
+                    " %(method)s; unknown for languages other than English and French."
+                ) % {"method": _("VADER compound score, -1 (negative) to +1 (positive)")}
             out.append(
                 Table(
                     section,
@@ -427,8 +486,7 @@ def display_tables(data: ReportData) -> list[Table]:
                     [label("metric"), label("value")],
                     ["text", "num"],
                     [[label(str(k)), _cell(str(k), v, tz)] for k, v in body],
-                    _("The first-response target is %(minutes)s minutes.")
-                    % {"minutes": formatting.format_number(target)},
+                    note,
                 )
             )
             continue

@@ -105,6 +105,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "listening.alert": pgettext_lazy("audit event", "Listening alert"),
     "listening.matches_expired": pgettext_lazy("audit event", "Old listening matches removed"),
     "listening.query_changed": pgettext_lazy("audit event", "Listening query changed"),
+    "listening.sent_to_inbox": pgettext_lazy("audit event", "Listening match sent to the inbox"),
     "listening.query_created": pgettext_lazy("audit event", "Listening query created"),
     "listening.query_deleted": pgettext_lazy("audit event", "Listening query deleted"),
     "listening.settings_changed": pgettext_lazy("audit event", "Listening settings changed"),

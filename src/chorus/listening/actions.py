@@ -227,3 +227,65 @@ def raise_alert(
             url=f"/w/{query.workspace.slug}/listening/",
         )
     return 1
+
+
+class NoInboxChannel(Exception):
+    """The workspace has no channel on the match's network to answer from."""
+
+    def __init__(self, network: str) -> None:
+        self.network = network
+        super().__init__(
+            _("Connect a %(network)s channel to answer this post from the inbox.") % {"network": network}
+        )
+
+
+def send_to_inbox(match: Match, *, actor: User | None, channel: Any = None) -> Any:
+    """Turn a listening match into an inbox conversation (a mention, on the workspace's first
+    channel of the match's network that has an inbox, or `channel`), so the team answers it from
+    the inbox. Sending the same match twice opens the same conversation."""
+    from chorus.channels.models import Channel
+    from chorus.connectors.inbox import InboxEntry
+    from chorus.inbox import actions as inbox_actions
+    from chorus.inbox.models import Conversation
+
+    if channel is None:
+        for candidate in Channel.objects.filter(workspace_id=match.workspace_id, kind=match.network).order_by(
+            "pk"
+        ):
+            try:
+                inbox_actions.inbox_connector(candidate)
+            except inbox_actions.InboxRefused:
+                continue
+            channel = candidate
+            break
+    if channel is None or channel.workspace_id != match.workspace_id:
+        raise NoInboxChannel(match.network)
+    entry = InboxEntry(
+        network_id=match.uri,
+        kind="mention",
+        author_id=match.author_id,
+        created_at=match.posted_at,
+        author_handle=match.author_handle,
+        text=match.text,
+        url=match.url,
+        # A reply to a thread names its root; a post that is not a reply is its own root.
+        root_id=match.root_uri if match.root_uri and match.root_uri != match.uri else "",
+        extra={
+            "listening_match": match.pk,
+            "listening_query": match.query_id,
+            "cid": match.cid,
+            "root_cid": match.root_cid,
+        },
+    )
+    with transaction.atomic():
+        inbox_actions.ingest(channel=channel, entries=[entry], via="listening")
+        conversation = Conversation.objects.get(channel=channel, key=entry.conversation_key())
+        audit.record(
+            "listening.sent_to_inbox",
+            workspace=match.workspace,
+            actor=actor,
+            obj=match,
+            conversation=conversation.pk,
+            channel=channel.pk,
+        )
+    return conversation

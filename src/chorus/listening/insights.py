@@ -138,3 +138,61 @@ def compute(
     result.top_hashtags = hashtags.most_common(10)
     result.posts = list(rows.select_related("query").order_by("-engagement", "-posted_at")[:posts])
     return result
+
+
+# --- the listening section of the analytics report ---------------------------------------------
+
+SENTIMENTS = ("positive", "neutral", "negative", "unknown")
+REPORT_TOP = 5  # top sources and terms per query
+
+
+@dataclass
+class ReportFigures:
+    """Listening in the monthly report: mentions, sentiment split, and per query the volume, the
+    sentiment split, the top sources (authors) and the top terms and hashtags of the period."""
+
+    summary: dict[str, int] = field(default_factory=dict)  # listening_mentions, listening_<sentiment>
+    queries: list[dict[str, Any]] = field(default_factory=list)  # name, mentions, <sentiment>...
+    sources: list[tuple[str, int, str, int]] = field(default_factory=list)  # query, rank, author, posts
+    terms: list[tuple[str, int, str, int]] = field(default_factory=list)  # query, rank, term, posts
+
+
+def report_figures(workspace_id: int, start: dt.datetime, end: dt.datetime) -> ReportFigures:
+    """Mentions are stored matches posted in [start, end): a post two queries match counts once
+    in the summary and once for each query in the per-query rows."""
+    rows = _matches(workspace_id, start, end, None)
+    out = ReportFigures()
+    by_uri: dict[str, str] = dict(rows.values_list("uri", "sentiment"))
+    split = Counter(by_uri.values())
+    out.summary = {"listening_mentions": len(by_uri)}
+    out.summary.update({f"listening_{s}": split.get(s, 0) for s in SENTIMENTS})
+    per_query: dict[int, Counter[str]] = {}
+    for query_id, feeling in rows.values_list("query_id", "sentiment"):
+        per_query.setdefault(query_id, Counter())[feeling] += 1
+    for query in Query.objects.filter(workspace_id=workspace_id).order_by("name", "pk"):
+        counts = per_query.get(query.pk, Counter())
+        out.queries.append(
+            {
+                "name": query.name,
+                "listening_mentions": sum(counts.values()),
+                **{f"listening_{s}": counts.get(s, 0) for s in SENTIMENTS},
+            }
+        )
+        if not counts:
+            continue
+        authors = Counter[str]()
+        terms = Counter[str]()
+        for handle, author, text, tags in rows.filter(query=query).values_list(
+            "author_handle", "author_id", "text", "hashtags"
+        )[:5000]:
+            authors[handle or author] += 1
+            terms.update({"#" + t.lower() for t in tags})
+            terms.update({w.lower() for w in _WORD.findall(text)} - STOPWORDS)
+        # Ties are broken by name so the report reads the same every time it is built.
+        for rank, (author, n) in enumerate(
+            sorted(authors.items(), key=lambda x: (-x[1], x[0]))[:REPORT_TOP], 1
+        ):
+            out.sources.append((query.name, rank, author, n))
+        for rank, (term, n) in enumerate(sorted(terms.items(), key=lambda x: (-x[1], x[0]))[:REPORT_TOP], 1):
+            out.terms.append((query.name, rank, term, n))
+    return out

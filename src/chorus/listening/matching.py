@@ -235,23 +235,43 @@ class QuerySpec:
         if self.expression.strip():
             self.tree, self.terms = parse(self.expression)
 
-    def filters_pass(self, post: Post) -> bool:
+    def filters_pass(self, post: Post, author: set[str] | None = None) -> bool:
+        """`author`, when the caller has it, is `author_keys(post)`."""
         if self.networks and post.network not in self.networks:
             return False
-        author = {fold(post.author_id), fold(post.author_handle)} - {""}
-        if self.authors_exclude and author & set(self.authors_exclude):
+        if author is None:
+            author = author_keys(post)
+        if self.authors_exclude and not author.isdisjoint(self.authors_exclude):
             return False
-        return not (self.authors_include and not author & set(self.authors_include))
+        return not (self.authors_include and author.isdisjoint(self.authors_include))
 
-    def topic_matches(self, present: frozenset[str], post: Post) -> bool:
+    def topic_matches(
+        self,
+        present: frozenset[str],
+        post: Post,
+        tags: set[str] | None = None,
+        handles: set[str] | None = None,
+    ) -> bool:
+        """`tags` and `handles`, when the caller has them, are `hashtags_of(post)` and
+        `_mentions_of(post)` (computed once per post rather than once per query)."""
         if self.tree is not None and evaluate(self.tree, present):
             return True
-        if self.hashtags and hashtags_of(post) & set(self.hashtags):
-            return True
-        if self.mentions and _mentions_of(post) & set(self.mentions):
-            return True
+        if self.hashtags:
+            if tags is None:
+                tags = hashtags_of(post)
+            if not tags.isdisjoint(self.hashtags):
+                return True
+        if self.mentions:
+            if handles is None:
+                handles = _mentions_of(post)
+            if not handles.isdisjoint(self.mentions):
+                return True
         has_topic = self.tree is not None or self.hashtags or self.mentions
         return not has_topic and bool(self.authors_include)
+
+
+def author_keys(post: Post) -> set[str]:
+    return {fold(post.author_id), fold(post.author_handle)} - {""}
 
 
 def hashtags_of(post: Post, words: list[str] | None = None) -> set[str]:
@@ -340,34 +360,75 @@ class Matcher:
         self.empty = not by_term
         if not self.empty:
             self.automaton.make_automaton()
+        # The screen: one word of every term (its longest), every hashtag and every handle, found
+        # as plain substrings of the folded text. Every token of a post is a substring of its folded
+        # text, so a post in which the screen finds nothing has none of the terms, none of the
+        # hashtags and none of the handles in its text: most of the firehose is turned away here,
+        # before it is split into words (which cost more than this scan).
+        self.screen: Any = None
+        screen_words = {max(term.split(), key=len) for term in by_term}
+        screen_words.update(self.by_hashtag)
+        screen_words.update(self.by_mention)
+        screen_words.discard("")
+        if screen_words:
+            self.screen = ahocorasick.Automaton()
+            for word in screen_words:
+                self.screen.add_word(word, None)
+            self.screen.make_automaton()
 
     def __len__(self) -> int:
         return len(self.queries)
 
-    def match(self, post: Post) -> list[int]:
+    def screen_text(self, folded: str) -> bool:
+        """Whether a folded text holds one word of a term, a hashtag or a handle (as a substring)."""
+        if self.screen is not None:
+            for _hit in self.screen.iter(folded):
+                return True
+        return False
+
+    def may_match(self, folded: str, post: Post) -> bool:
+        """False when no query can match the post (`folded` is `fold(post.text)`); cheap."""
+        if self.screen_text(folded):
+            return True
+        if (self.by_hashtag and post.hashtags) or (self.by_mention and post.mentions):
+            return True
+        if self.by_author:
+            return fold(post.author_id) in self.by_author or fold(post.author_handle) in self.by_author
+        return False
+
+    def match(self, post: Post, folded: str | None = None) -> list[int]:
+        """`folded`, when the caller has it already, is `fold(post.text)`."""
+        if folded is None:
+            folded = fold(post.text)
+        if not self.may_match(folded, post):
+            return []
         candidates: set[int] = set()
         present: set[str] = set()
-        words = tokens(post.text)
+        words = _TOKEN.findall(folded)
         if not self.empty and words:
             for _end, (term, ids) in self.automaton.iter(_join(words)):
                 present.add(term)
                 candidates.update(ids)
+        # The post's hashtags, handles and author keys, worked out once for all its candidates.
+        tags = hashtags_of(post, words)
+        handles = _mentions_of(post, words)
+        author = author_keys(post)
         if self.by_hashtag:
-            for tag in hashtags_of(post, words):
+            for tag in tags:
                 candidates.update(self.by_hashtag.get(tag, ()))
         if self.by_mention:
-            for handle in _mentions_of(post, words):
+            for handle in handles:
                 candidates.update(self.by_mention.get(handle, ()))
         if self.by_author:
-            for author in (fold(post.author_id), fold(post.author_handle)):
-                candidates.update(self.by_author.get(author, ()))
+            for key in author:
+                candidates.update(self.by_author.get(key, ()))
         if not candidates:
             return []
         found = frozenset(present)
         matched = []
         for query_id in candidates:
             q = self.queries[query_id]
-            if q.filters_pass(post) and q.topic_matches(found, post):
+            if q.filters_pass(post, author) and q.topic_matches(found, post, tags, handles):
                 matched.append(query_id)
         matched.sort()
         return matched

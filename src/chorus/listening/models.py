@@ -75,6 +75,11 @@ class Match(models.Model):
     query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="matches")
     network = models.CharField(max_length=20)
     uri = models.CharField(max_length=500)  # at://did/app.bsky.feed.post/rkey, or the status URI
+    # What a Bluesky reply needs to point at the post: its CID, and its thread's root when it is
+    # itself a reply (a match sent to the inbox is answered from there).
+    cid = models.CharField(max_length=100, blank=True)
+    root_uri = models.CharField(max_length=500, blank=True)
+    root_cid = models.CharField(max_length=100, blank=True)
     url = models.URLField(max_length=500, blank=True)  # the original, for people
     author_id = models.CharField(max_length=300)
     author_handle = models.CharField(max_length=300, blank=True)

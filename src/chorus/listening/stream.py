@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from chorus.core import textsignals
 from chorus.core.env import env_int, env_str
-from chorus.listening.matching import Matcher, Post, QuerySpec
+from chorus.listening.matching import Matcher, Post, QuerySpec, fold
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class FirehoseEvent:
     time: dt.datetime | None = None
     repo: str = ""
     posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, record)
+    cids: dict[str, Any] = field(default_factory=dict)  # path -> the post record's CID (raw bytes)
     deletes: list[str] = field(default_factory=list)  # paths
     info: str = ""
     handle: str = ""
@@ -113,6 +114,7 @@ def decode_frame(frame: bytes) -> FirehoseEvent:
                 record = blocks.get(cid)
                 if isinstance(record, dict) and record.get("$type") == "app.bsky.feed.post":
                     event.posts.append((path, record))
+                    event.cids[path] = cid
     elif kind == "info":
         event.info = str(body.get("name", ""))
     elif kind == "identity":
@@ -215,13 +217,17 @@ class MatchRow(NamedTuple):
     language: str
     sentiment: str
     sentiment_score: float | None
+    cid: str
+    root_uri: str
+    root_cid: str
     posted_at: dt.datetime
 
 
 _INSERT = (
     "INSERT INTO listening_match (workspace_id, query_id, network, uri, url, author_id, text, hashtags,"
-    " language, sentiment, sentiment_score, posted_at, matched_at, author_handle, engagement)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0)"
+    " language, sentiment, sentiment_score, cid, root_uri, root_cid, posted_at, matched_at,"
+    " author_handle, engagement)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', 0)"
     " ON CONFLICT (query_id, uri) DO NOTHING"
 )
 
@@ -242,52 +248,97 @@ def bluesky_url(repo: str, path: str) -> str:
     return f"https://bsky.app/profile/{repo}/post/{path.rsplit('/', 1)[-1]}"
 
 
-def process(events: Iterable[FirehoseEvent], matcher: Matcher, enricher: Enricher) -> Batch:
-    """Match and enrich a run of decoded events (no database writes)."""
-    batch = Batch()
-    for event in events:
+class Processor:
+    """Matches and enriches events one at a time as they are decoded, into one `Batch` (no
+    database writes). The consumer hands each event over as soon as it is decoded rather than
+    holding a batch of decoded events: only the matches outlive their frame, which spares the
+    allocator and the garbage collector the thousands of dicts a held batch would keep alive."""
+
+    def __init__(self, matcher: Matcher, enricher: Enricher) -> None:
+        self.matcher = matcher
+        self.enricher = enricher
+        self.batch = Batch()
+
+    def add(self, event: FirehoseEvent) -> None:
+        batch = self.batch
         batch.events += 1
         if event.seq is not None:
             batch.last_seq = event.seq
         if event.time is not None:
             batch.last_time = event.time
-            batch.first_time = batch.first_time or event.time
+            if batch.first_time is None:
+                batch.first_time = event.time
         if event.kind == "info" and event.info == "OutdatedCursor":
             batch.outdated_cursor = True
         for path in event.deletes:
             batch.deleted_uris.append(f"at://{event.repo}/{path}")
         for path, record in event.posts:
-            post = post_of(event.repo, record)
-            ids = matcher.match(post)
-            if not ids:
+            self._post(event, path, record)
+
+    def _post(self, event: FirehoseEvent, path: str, record: dict[str, Any]) -> None:
+        matcher = self.matcher
+        text = record.get("text")
+        text = text if isinstance(text, str) else str(text or "")
+        folded = fold(text)
+        # Most posts match nothing: when the text holds no query word and the record names no
+        # hashtag or mention, turn it away before building anything for it.
+        if (
+            not matcher.by_author
+            and not record.get("facets")
+            and not record.get("tags")
+            and not matcher.screen_text(folded)
+        ):
+            return
+        post = post_of(event.repo, record)
+        ids = matcher.match(post, folded)
+        if not ids:
+            return
+        memo: dict[Any, Any] = {}
+        posted_at = _parse_time(record.get("createdAt")) or event.time or timezone.now()
+        uri = f"at://{event.repo}/{path}"
+        url = bluesky_url(event.repo, path)
+        tags = json.dumps(sorted({h.lower() for h in post.hashtags})[:30])
+        text = post.text[:3000]
+        root = (record.get("reply") or {}).get("root") if isinstance(record.get("reply"), dict) else None
+        root_uri = str(root.get("uri") or "")[:500] if isinstance(root, dict) else ""
+        root_cid = str(root.get("cid") or "")[:100] if isinstance(root, dict) else ""
+        raw_cid = event.cids.get(path)
+        cid = (libipld.encode_cid(raw_cid) if isinstance(raw_cid, bytes) else str(raw_cid or ""))[:100]
+        batch = self.batch
+        for query_id in ids:
+            spec = matcher.queries[query_id]
+            language, feeling = self.enricher.enrich(post.text, spec.workspace_id, memo)
+            if not matcher.language_filter(spec, language):
                 continue
-            memo: dict[Any, Any] = {}
-            posted_at = _parse_time(record.get("createdAt")) or event.time or timezone.now()
-            uri = f"at://{event.repo}/{path}"
-            tags = json.dumps(sorted({h.lower() for h in post.hashtags})[:30])
-            for query_id in ids:
-                spec = matcher.queries[query_id]
-                language, feeling = enricher.enrich(post.text, spec.workspace_id, memo)
-                if not matcher.language_filter(spec, language):
-                    continue
-                batch.touched_workspaces.add(spec.workspace_id)
-                batch.matches.append(
-                    MatchRow(
-                        workspace_id=spec.workspace_id,
-                        query_id=query_id,
-                        network="bluesky",
-                        uri=uri,
-                        url=bluesky_url(event.repo, path),
-                        author_id=event.repo,
-                        text=post.text[:3000],
-                        hashtags=tags,
-                        language=language or "",
-                        sentiment=feeling.label,
-                        sentiment_score=feeling.score,
-                        posted_at=posted_at,
-                    )
+            batch.touched_workspaces.add(spec.workspace_id)
+            batch.matches.append(
+                MatchRow(
+                    workspace_id=spec.workspace_id,
+                    query_id=query_id,
+                    network="bluesky",
+                    uri=uri,
+                    url=url,
+                    author_id=event.repo,
+                    text=text,
+                    hashtags=tags,
+                    language=language or "",
+                    sentiment=feeling.label,
+                    sentiment_score=feeling.score,
+                    cid=cid,
+                    root_uri=root_uri,
+                    root_cid=root_cid,
+                    posted_at=posted_at,
                 )
-    return batch
+            )
+
+
+def process(events: Iterable[FirehoseEvent], matcher: Matcher, enricher: Enricher) -> Batch:
+    """Match and enrich a run of decoded events (no database writes). Pass a generator of
+    `decode_frame(...)` to decode and process each frame in turn (see `Processor`)."""
+    processor = Processor(matcher, enricher)
+    for event in events:
+        processor.add(event)
+    return processor.batch
 
 
 # --- storing, with the cursor -------------------------------------------------------------------------
@@ -399,7 +450,9 @@ def subscribe_url(base_url: str, cursor: str) -> str:
 @dataclass
 class Consumer:
     base_url: str
-    batch_size: int = 2000
+    # Live, `batch_seconds` closes a batch first (the public firehose peaks near 2,000 events/s);
+    # replaying a backlog, `batch_size` does, and fewer, larger commits cost less per event.
+    batch_size: int = 10_000
     batch_seconds: float = 0.5
     refresh_seconds: float = 5.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{time.monotonic_ns()}")
@@ -468,8 +521,14 @@ class Consumer:
             if row.event_time < oldest:
                 record_gap(self.source, since=row.event_time, until=oldest)
 
+    def _processor(self) -> Processor:
+        matcher = self.matcher()  # may rebuild the enricher too: ask for the matcher first
+        return Processor(matcher, self.enricher)
+
     def _read(self, ws: Any, stop: threading.Event, deadline: float | None, *, resumed_from: Any) -> int:
-        pending: list[FirehoseEvent] = []
+        # Each frame is matched as soon as it is decoded; the batch (matches, deletions, cursor)
+        # is committed every `batch_size` events or `batch_seconds`, whichever comes first.
+        processor = self._processor()
         started = time.monotonic()
         done = 0
         first = True
@@ -485,17 +544,20 @@ class Consumer:
                 if first and event.kind == "info" and event.info == "OutdatedCursor":
                     record_gap(self.source, since=resumed_from.event_time, until=None)
                 first = False
-                pending.append(event)
-            if len(pending) >= self.batch_size or time.monotonic() - started >= self.batch_seconds:
-                done += self.flush(pending)
-                pending = []
+                processor.add(event)
+            if processor.batch.events >= self.batch_size or time.monotonic() - started >= self.batch_seconds:
+                done += self.commit(processor.batch)
+                processor = self._processor()
                 started = time.monotonic()
-        if pending:
-            done += self.flush(pending)
+        if processor.batch.events:
+            done += self.commit(processor.batch)
         return done
 
-    def flush(self, events: list[FirehoseEvent]) -> int:
-        batch = process(events, self.matcher(), self.enricher)
+    def flush(self, events: Iterable[FirehoseEvent]) -> int:
+        """Process and commit a run of decoded events; returns how many there were."""
+        return self.commit(process(events, self.matcher(), self.enricher))
+
+    def commit(self, batch: Batch) -> int:
         store(self.source, batch, owner=self.owner)
         if batch.touched_workspaces:
             from chorus.listening import alerts

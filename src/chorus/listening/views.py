@@ -13,7 +13,7 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.permissions import Perm, can
 from chorus.core import textsignals
 from chorus.listening import actions, insights, stream
-from chorus.listening.models import Alert, ListeningSettings, Query
+from chorus.listening.models import Alert, ListeningSettings, Match, Query
 
 FORM_FIELDS = ("name", "group", "expression", "mastodon_instance", *actions.LIST_FIELDS)
 
@@ -131,8 +131,23 @@ def insights_page(request: HttpRequest) -> HttpResponse:
             "peak": peak,
             "methods": textsignals.METHOD,
             "groups": dict(Query.Group.choices),
+            "may_answer": can(membership_of(request).role, Perm.ANSWER_INBOX),
         },
     )
+
+
+@workspace_view(Perm.ANSWER_INBOX, methods=("POST",))
+def match_to_inbox(request: HttpRequest, match_id: int) -> HttpResponse:
+    """Open (or find) the inbox conversation for a match, so the team answers it there."""
+    workspace = workspace_of(request)
+    match = get_object_or_404(Match, pk=match_id, workspace=workspace)
+    try:
+        conversation = actions.send_to_inbox(match, actor=current_user(request))
+    except actions.NoInboxChannel as exc:
+        messages.error(request, str(exc))
+        return redirect("listening:insights", slug=workspace.slug)
+    messages.success(request, _("The post is in the inbox: answer it from here."))
+    return redirect("inbox:conversation", slug=workspace.slug, conversation_id=conversation.pk)
 
 
 @workspace_view(Perm.MANAGE_LISTENING)
