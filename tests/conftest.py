@@ -11,6 +11,7 @@ from django.utils import translation
 
 from chorus.accounts.models import Membership, Organization, User, Workspace
 from chorus.accounts.permissions import Role
+from tests.peers.bluesky import bluesky_network  # noqa: F401  (one per process: tests/peers/conftest.py)
 
 PASSWORD = "correct horse battery staple"
 _DJANGO_DB_ARGS = ("transaction", "reset_sequences", "databases", "serialized_rollback", "available_apps")

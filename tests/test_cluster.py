@@ -35,7 +35,7 @@ from chorus.media.models import MediaAsset
 from tests.conftest import PASSWORD, Cast
 from tests.connectors.bluesky.test_bluesky_peer import create_account
 from tests.engine_fixtures import Role, empty_broker, engine_env, engine_redis_url, start_role, wait_for  # noqa: F401
-from tests.peers.bluesky import BlueskyNetwork, bluesky_network  # noqa: F401
+from tests.peers.bluesky import BlueskyNetwork
 from tests.sink.models import SinkPost
 from tests.test_object_storage import (  # noqa: F401
     CREDENTIALS,
@@ -153,7 +153,7 @@ def _png() -> bytes:
 def test_two_machines_share_files_publishing_reports_and_throttles(
     cluster_env: dict[str, str],
     cast: Cast,
-    bluesky_network: BlueskyNetwork,  # noqa: F811
+    bluesky_network: BlueskyNetwork,
     s3_imitation: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:

@@ -24,7 +24,6 @@ from tests.connectors.bluesky.test_bluesky_peer import (  # the peer helpers of 
     peer_settings,  # noqa: F401  (fixture)
     write_record,
 )
-from tests.peers.bluesky import bluesky_network  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db]
 

@@ -12,7 +12,6 @@ from chorus.connectors.base import OutcomeUnknown
 from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
 from chorus.inbox import actions
 from tests.conftest import Cast
-from tests.peers.bluesky import bluesky_network  # noqa: F401
 from tests.peers.wordpress import wordpress_site  # noqa: F401
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)

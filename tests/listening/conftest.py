@@ -1,3 +1,2 @@
 from tests.connectors.mastodon.conftest import _imitation_server, mastodon_imitation  # noqa: F401
 from tests.engine_fixtures import *  # noqa: F403
-from tests.peers.bluesky import bluesky_network  # noqa: F401

@@ -25,7 +25,7 @@ from chorus.media.models import MediaAsset, MediaConsent, WithdrawalStep
 from chorus.publishing import actions, dispatch, engine
 from tests.conftest import Cast
 from tests.connectors.bluesky.test_bluesky_peer import Account, appview_get, create_account
-from tests.peers.bluesky import BlueskyNetwork, bluesky_network  # noqa: F401
+from tests.peers.bluesky import BlueskyNetwork
 from tests.peers.wordpress import WordPressSite, wordpress_site  # noqa: F401
 from tests.safety.files import assert_image_has_no_location, jpeg_with_location
 
@@ -38,12 +38,12 @@ def peers_ok(settings) -> None:
 
 
 @pytest.fixture
-def author(bluesky_network: BlueskyNetwork) -> Account:  # noqa: F811
+def author(bluesky_network: BlueskyNetwork) -> Account:
     return create_account(bluesky_network)
 
 
 @pytest.fixture
-def bsky(cast: Cast, bluesky_network: BlueskyNetwork, author: Account, peers_ok) -> Channel:  # noqa: F811
+def bsky(cast: Cast, bluesky_network: BlueskyNetwork, author: Account, peers_ok) -> Channel:
     result = BlueskyConnector.begin_connect(
         {"handle": f"@{author.handle}", "app_password": author.password, "service": bluesky_network.pds_url,
          "appview": bluesky_network.appview_url},
@@ -120,7 +120,7 @@ def _wordpress_image(site: WordPressSite, post_id: str) -> bytes:
 
 @pytest.mark.parametrize("path", ["library", "contributor"])
 def test_what_reaches_bluesky_and_wordpress_has_no_location(
-    cast: Cast, bsky: Channel, wp: Channel, bluesky_network: BlueskyNetwork,  # noqa: F811
+    cast: Cast, bsky: Channel, wp: Channel, bluesky_network: BlueskyNetwork,
     wordpress_site: WordPressSite, author: Account, tmp_path: Path, path: str,  # noqa: F811
 ) -> None:  # fmt: skip
     photo = jpeg_with_location(tmp_path / f"{path}.jpg", orientation=6)
@@ -145,7 +145,7 @@ def _publish_now(cast: Cast, target: PostTarget) -> PostTarget:
 
 
 def test_withdrawal_holds_scheduled_posts_and_deletes_published_ones(
-    cast: Cast, bsky: Channel, wp: Channel, bluesky_network: BlueskyNetwork,  # noqa: F811
+    cast: Cast, bsky: Channel, wp: Channel, bluesky_network: BlueskyNetwork,
     wordpress_site: WordPressSite, author: Account, tmp_path: Path,  # noqa: F811
 ) -> None:  # fmt: skip
     asset = _contributor_asset(cast, jpeg_with_location(tmp_path / "amina.jpg"))

@@ -1,3 +1,1 @@
 from __future__ import annotations
-
-from tests.peers.bluesky import bluesky_network  # noqa: F401
