@@ -155,3 +155,46 @@ def test_the_sample_workspace_has_a_concluded_and_a_running_experiment(cast):
     page = client.get(reverse("experiments:detail", args=[sample.slug, running.pk])).content.decode()
     assert "Not enough data yet — about" in page
     assert running.placements.filter(target__status="scheduled").count() == 6
+
+
+def test_a_paid_split_from_the_form_records_its_budget_duration_and_audience(cast, page, meta_account):
+    client = cast.client_for(cast.owner)
+    url = reverse("experiments:new", args=[cast.workspace.slug])
+    form = _form(page, design="paid_split", slots="2", ad_account=meta_account.pk)
+    missing = client.post(url, form)
+    assert missing.status_code == 200 and not Experiment.objects.exists()
+    errors = missing.context["form"].errors
+    assert errors["budget"] == ["Give each variant's budget."]
+    assert errors["days"] == ["Say how many days the split test runs."]
+    assert errors["countries"] == ["Choose a saved audience or give the countries to reach."]
+    wrong = client.post(url, {**form, "budget": "20", "days": "5", "countries": "France"})
+    assert wrong.context["form"].errors["countries"] == [
+        "Countries are two-letter ISO codes, such as FR, SN, CA."
+    ]
+
+    response = client.post(
+        url,
+        {**form, "budget": "20.50", "days": "5", "countries": "fr, sn", "age_min": "25", "age_max": "54"},
+    )
+    experiment = Experiment.objects.get()
+    assert response.status_code == 302
+    assert experiment.design == "paid_split" and list(experiment.channels.all()) == [page]
+    assert experiment.paid_split == {
+        "account": meta_account.pk,
+        "objective": "engagement",
+        "budget_kind": "daily",
+        "budget_minor": 2050,
+        "days": 5,
+        "audience": {"countries": ["FR", "SN"], "age_min": 25, "age_max": 54},
+    }
+    detail = client.get(response["Location"])
+    assert "20.50 EUR" in detail.content.decode() and "not created yet" in detail.content.decode()
+
+
+def test_an_organic_experiment_ignores_the_paid_fields(cast, sink_channel):
+    client = cast.client_for(cast.owner)
+    response = client.post(
+        reverse("experiments:new", args=[cast.workspace.slug]), _form(sink_channel, countries="nonsense")
+    )
+    assert response.status_code == 302
+    assert Experiment.objects.get().paid_split == {}

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
+from chorus.ads.models import AdAccount, AdInsightDay, Boost
 from chorus.analytics.models import PostMetrics
-from chorus.experiments import actions, results
+from chorus.experiments import actions, paid, results
 from chorus.experiments.forms import ExperimentForm
 from chorus.experiments.models import Experiment, Learning
 from chorus.media.actions import as_post_media
@@ -59,6 +60,7 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
                 design=data["design"],
                 baseline_rate=data["baseline_rate"],
                 minimum_effect=data["minimum_effect"],
+                paid_split=data["paid_split"],
             )
             actions.start(experiment, actor=current_user(request), slots=data["slot_times"])
         except actions.ExperimentRefused as exc:
@@ -69,10 +71,12 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
     return render(request, "experiments/new.html", {"workspace": workspace, "form": form})
 
 
-def _chart(experiment: Experiment) -> dict[str, Any]:
-    """Each variant's estimate and 95 % credible interval after each day's posts (cumulative)."""
+def _organic_days(experiment: Experiment) -> dict[str, dict[dt.date, list[int]]]:
+    """Each variant's successes and impressions per day its posts were published (organic)."""
     rows = (
-        PostMetrics.objects.filter(target__experiment_placement__experiment=experiment)
+        PostMetrics.objects.filter(
+            target__experiment_placement__experiment=experiment, workspace=experiment.workspace
+        )
         .values(
             "target__experiment_placement__variant__label",
             "local_day",
@@ -92,6 +96,30 @@ def _chart(experiment: Experiment) -> dict[str, Any]:
         cell = per_day[row["target__experiment_placement__variant__label"]][row["local_day"]]
         cell[0] += int(hits or 0)
         cell[1] += int(row["impressions"])
+    return per_day
+
+
+def _paid_days(experiment: Experiment) -> dict[str, dict[dt.date, list[int]]]:
+    """A paid split's figures are its ads' daily results (the split test's cells), the same
+    numbers the verdict uses (results._paid_figures), not the posts' organic metrics."""
+    labels = {p.pk: p.variant.label for p in experiment.placements.select_related("variant")}
+    per_day: dict[str, dict[dt.date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for placement_id, boost in paid.boosts_of(experiment).items():
+        for row in AdInsightDay.objects.filter(boost=boost, workspace=experiment.workspace):
+            if not row.impressions:
+                continue
+            hits = row.clicks if experiment.metric == Experiment.Metric.CLICK_THROUGH else row.engagements
+            cell = per_day[labels[placement_id]][row.day]
+            cell[0] += int(hits)
+            cell[1] += int(row.impressions)
+    return per_day
+
+
+def _chart(experiment: Experiment) -> dict[str, Any]:
+    """Each variant's estimate and 95 % credible interval after each day (cumulative): from the
+    ads' daily results for a paid split, from the posts' metrics otherwise."""
+    paid_split = experiment.design == Experiment.Design.PAID_SPLIT
+    per_day = _paid_days(experiment) if paid_split else _organic_days(experiment)
     days = sorted({day for cells in per_day.values() for day in cells})
     from scipy import stats as distributions  # on use: 2.5 s of import (experiments/stats.py)
 
@@ -107,7 +135,32 @@ def _chart(experiment: Experiment) -> dict[str, Any]:
             low.append(round(100 * float(posterior.ppf(0.025)), 3) if trials else None)
             high.append(round(100 * float(posterior.ppf(0.975)), 3) if trials else None)
         series[label] = {"mean": mean, "low": low, "high": high}
-    return {"days": [d.isoformat() for d in days], "series": series}
+    return {
+        "days": [d.isoformat() for d in days],
+        "series": series,
+        "source": "ads" if paid_split else "posts",
+    }
+
+
+def _paid_summary(experiment: Experiment) -> dict[str, Any] | None:
+    """What the paid split was set up with, for its page (None for organic designs)."""
+    settings = experiment.paid_split or {}
+    if experiment.design != Experiment.Design.PAID_SPLIT or not settings.get("account"):
+        return None
+    account = AdAccount.objects.filter(pk=settings["account"], workspace=experiment.workspace).first()
+    audience = settings.get("audience") or {}
+    return {
+        "account": account,
+        "budget_minor": settings.get("budget_minor"),
+        "lifetime": settings.get("budget_kind") == "lifetime",
+        "days": settings.get("days"),
+        "objective": dict(Boost.Objective.choices).get(settings.get("objective", ""), ""),
+        "countries": ", ".join(audience.get("countries") or []),
+        "age_min": audience.get("age_min"),
+        "age_max": audience.get("age_max"),
+        "study_id": settings.get("study_id") if settings.get("study") == "created" else "",
+        "error": settings.get("error", ""),
+    }
 
 
 @workspace_view(Perm.VIEW_ANALYTICS)
@@ -139,6 +192,7 @@ def experiment_detail(request: HttpRequest, experiment_id: int) -> HttpResponse:
             "progress_percent": round(outcome.progress * 100),
             "placements": experiment.placements.select_related("variant", "target", "target__channel"),
             "chart": _chart(experiment),
+            "paid": _paid_summary(experiment),
             "channels": workspace.channels.order_by("name"),
             "can_manage": can(membership_of(request).role, Perm.MANAGE_EXPERIMENTS),
         },
