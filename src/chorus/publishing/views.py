@@ -20,12 +20,12 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
-from chorus.content.models import Campaign, Post, PostTarget, Tag
+from chorus.content.models import Campaign, Post, PostTarget, PostTemplate, Tag
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import safe_row
 from chorus.core.timeutil import refuse_past, resolve_local, short_names, to_local
-from chorus.publishing import actions, composer, postlist, review
+from chorus.publishing import actions, composer, post_templates, postlist, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
@@ -376,15 +376,22 @@ def _schedule_preview(request: HttpRequest, workspace: Workspace, draft: compose
 
 
 def _channel_rows(
-    form: ComposerForm, draft: composer.Draft, checks: dict[int, composer.ChannelCheck], post: Post | None
+    form: ComposerForm,
+    draft: composer.Draft,
+    checks: dict[int, composer.ChannelCheck],
+    post: Post | None,
+    defaults: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One tab per channel: every workspace channel when composing (shown when ticked), the
-    post's editable targets when editing."""
+    post's editable targets when editing. `defaults`: options per network kind (a template's)
+    for the channels not in the draft yet."""
     by_channel = {cd.channel.pk: cd for cd in draft.channels}
     channels = [cd.channel for cd in draft.channels] if post else list(form.fields["channels"].queryset)  # type: ignore[attr-defined]
     rows = []
     for channel in channels:
-        cd = by_channel.get(channel.pk) or composer.ChannelDraft(channel, "", {})
+        cd = by_channel.get(channel.pk) or composer.ChannelDraft(
+            channel, "", dict((defaults or {}).get(channel.kind, {}))
+        )
         fields = [
             {
                 "spec": spec,
@@ -457,6 +464,20 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
         at = _parse_local(request.GET.get("at", ""))
         if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
+    used_template = None
+    raw_template = request.GET.get("template", "")
+    if data is None and post is None and raw_template.isdigit():
+        # "Start from a template": its text, link, options per network, campaign and tags.
+        used_template = get_object_or_404(
+            PostTemplate, pk=int(raw_template), workspace=workspace, kind=PostTemplate.Kind.TEMPLATE
+        )
+        draft.text, draft.link = used_template.text, used_template.link
+        form.initial.update(
+            text=used_template.text,
+            link=used_template.link,
+            campaign=used_template.campaign_id,
+            tags=used_template.tags,
+        )
     if data is None and post is not None:
         form.initial.update(
             title=post.title,
@@ -486,6 +507,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
                     messages.warning(request, _("Saved as a draft; some channels still have problems."))
                 return redirect("publishing:targets", slug=workspace.slug)
     schedule = _schedule_preview(request, workspace, draft) if data is not None else {}
+    kit = post_templates.for_composer(workspace)
     return render(
         request,
         "publishing/composer.html",
@@ -494,7 +516,12 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "form": form,
             "post": post,
             "draft": draft,
-            "rows": _channel_rows(form, draft, checks, post),
+            "rows": _channel_rows(
+                form, draft, checks, post, used_template.options if used_template else None
+            ),
+            "used_template": used_template,
+            "templates": kit[0],
+            "snippets": kit[1],
             "locked": locked,
             "checks": list(checks.values()),
             "media_library": apps.is_installed("chorus.media"),

@@ -38,6 +38,7 @@ _GROUPS: list[tuple[str, Any, list[_Entry]]] = [
             _Entry("posts", _("Posts"), "publishing:targets"),
             _Entry("calendar", _("Calendar"), "planning:calendar"),
             _Entry("campaigns", _("Campaigns"), "links:campaigns"),
+            _Entry("templates", _("Templates"), "publishing:templates", perm=Perm.CREATE_POST),
             _Entry("review", _("Review"), "publishing:review"),
             _Entry("approvals", _("Approvals"), "approvals:pending"),
         ],
@@ -79,6 +80,7 @@ _GROUPS: list[tuple[str, Any, list[_Entry]]] = [
 _CURRENT: list[tuple[str, str]] = [
     ("publishing:review", "review"),
     ("publishing:post_new", ""),
+    ("publishing:template", "templates"),
     ("publishing:", "posts"),
     ("planning:", "calendar"),
     ("links:campaign", "campaigns"),
