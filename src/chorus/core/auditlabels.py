@@ -58,6 +58,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "channel.reconnected": pgettext_lazy("audit event", "Channel reconnected"),
     "channel.resumed": pgettext_lazy("audit event", "Channel resumed"),
     "channel.settings_changed": pgettext_lazy("audit event", "Channel settings changed"),
+    "channel.slots_changed": pgettext_lazy("audit event", "Channel queue slots changed"),
     "channel.unreachable": pgettext_lazy("audit event", "Network unreachable"),
     "comment.added": pgettext_lazy("audit event", "Comment added"),
     "contributor.erased": pgettext_lazy("audit event", "Contributor erased"),

@@ -123,7 +123,6 @@ def _form(request: HttpRequest, template: PostTemplate | None) -> HttpResponse:
             "option_groups": _option_groups(request, template) if kind == PostTemplate.Kind.TEMPLATE else [],
             "max_text": post_templates.MAX_TEXT,
         },
-        status=422 if errors else 200,
     )
 
 

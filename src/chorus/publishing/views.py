@@ -24,7 +24,7 @@ from chorus.content.models import Campaign, Post, PostTarget, PostTemplate, Tag
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import safe_row
-from chorus.core.timeutil import refuse_past, resolve_local, short_names, to_local
+from chorus.core.timeutil import refuse_past, resolve_local, short_label, short_names, to_local
 from chorus.publishing import actions, composer, post_templates, postlist, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
@@ -413,6 +413,18 @@ def _channel_rows(
     return rows
 
 
+def _queue_rows(form: ComposerForm, draft: composer.Draft, post: Post | None) -> list[dict[str, Any]]:
+    """For "Next free queue slot": each channel's next free slot, or none (it has no slots)."""
+    from chorus.planning.slots import next_free
+
+    channels = [cd.channel for cd in draft.channels] if post else list(form.fields["channels"].queryset[:50])  # type: ignore[attr-defined]
+    rows = []
+    for channel in channels:
+        upcoming = next_free(channel) if channel.posting_slots else None
+        rows.append({"channel": channel, "next": short_label(upcoming.local) if upcoming else ""})
+    return rows
+
+
 def _schedules_directly(role: str) -> bool:
     """A new or edited post starts as a draft; only someone who may also approve can take it
     straight to the schedule (the state machine's rule). Others submit it for review."""
@@ -487,7 +499,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             tags=", ".join(sorted(post.tags.values_list("name", flat=True), key=str.lower)),
         )
     checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
-    past_refused = False
+    past_refused = queue_refused = False
     if data is not None and form.is_valid():
         when = form.cleaned_data["when"]
         problems = any(c.problems for c in checks.values())
@@ -497,6 +509,15 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             form.add_error(None, _("Fix the problems shown on each channel before scheduling or review."))
         elif editing and not draft.channels:
             form.add_error(None, _("Already publishing: this post can no longer be changed."))
+        elif when == "queue" and (
+            empty := [cd.channel.name for cd in draft.channels if not cd.channel.posting_slots]
+        ):
+            form.add_error(
+                "when",
+                _("No queue slots yet for %(channels)s: add them on the Queue slots page, or choose a time.")
+                % {"channels": ", ".join(empty)},
+            )
+            queue_refused = True
         elif (past := _past_refusal(workspace, when, form.cleaned_data.get("local_time"))) is not None:
             form.add_error("local_time", past.message)
             past_refused = True
@@ -520,6 +541,8 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
                 form, draft, checks, post, used_template.options if used_template else None
             ),
             "used_template": used_template,
+            "queue": _queue_rows(form, draft, post),
+            "queue_refused": queue_refused,
             "templates": kit[0],
             "snippets": kit[1],
             "locked": locked,

@@ -26,6 +26,8 @@
       boxes.forEach(function (box) {
         var tab = document.getElementById("tab-c" + box.value);
         if (tab) { tab.hidden = !box.checked; }
+        var queued = $('[data-queue-channel="' + box.value + '"]');
+        if (queued) { queued.hidden = !box.checked; }
       });
     }
     var current = $('[role="tab"][aria-selected="true"]:not([hidden])');
