@@ -213,6 +213,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "conversation_id": lambda cast: _conversation_in(cast.workspace).pk,
     "item_id": lambda cast: _conversation_in(cast.workspace).items.get().pk,
     "reply_id": lambda cast: _inbox_reply_in(cast.workspace).pk,
+    "template_id": lambda cast: cast.workspace.post_templates.create(name="Walker", text="walker").pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -412,6 +413,7 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "channel_id": KWARG_FACTORIES["channel_id"],
     "job_id": KWARG_FACTORIES["job_id"],
     "report_id": KWARG_FACTORIES["report_id"],
+    "template_id": KWARG_FACTORIES["template_id"],
 }
 
 

@@ -21,6 +21,7 @@ from chorus.api.links import router as links_router
 from chorus.api.listening import router as listening_router
 from chorus.api.media import router as media_router
 from chorus.api.planning import router as planning_router
+from chorus.api.post_templates import router as post_templates_router
 from chorus.api.publishing import router as publishing_router
 from chorus.api.ratelimit import add_headers
 from chorus.api.webhooks import router as webhooks_router
@@ -110,6 +111,7 @@ api = ChorusAPI(
 )
 api.add_router("/", accounts_router)
 api.add_router("/", publishing_router)
+api.add_router("/", post_templates_router)
 api.add_router("/", media_router)
 api.add_router("/", planning_router)
 api.add_router("/", approvals_router)

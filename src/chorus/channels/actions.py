@@ -265,3 +265,36 @@ def mark_reachable(*, channel: Channel) -> int:
         down_seconds=round(down, 1),
     )
     return released
+
+
+MAX_SLOTS_PER_WEEK = 7 * 24  # a post an hour is more than any queue we have seen
+
+
+@transaction.atomic
+def set_posting_slots(*, channel: Channel, slots: list[tuple[int, dt.time]], actor: User | None) -> bool:
+    """The channel's weekly queue slots (weekday Monday=0, wall time in the workspace's zone) that
+    "add to the queue" fills. Duplicates are dropped; audited with before and after when they
+    change. True if they changed."""
+    if len(slots) > MAX_SLOTS_PER_WEEK:
+        raise ValueError(f"at most {MAX_SLOTS_PER_WEEK} slots a week")
+    if any(not 0 <= weekday <= 6 for weekday, _at in slots):
+        raise ValueError("weekday out of range")
+    wanted = [
+        {"weekday": weekday, "time": at.strftime("%H:%M")}
+        for weekday, at in sorted({(w, t.replace(second=0, microsecond=0)) for w, t in slots})
+    ]
+    before = [{"weekday": w, "time": t.strftime("%H:%M")} for w, t in channel.slot_times()]
+    if wanted == before:
+        return False
+    Channel.objects.filter(pk=channel.pk).update(posting_slots=wanted)
+    channel.posting_slots = wanted
+    audit.record(
+        "channel.slots_changed",
+        workspace=channel.workspace,
+        actor=actor,
+        obj=channel,
+        before=len(before),
+        after=len(wanted),
+        slots=[f"{s['weekday']} {s['time']}" for s in wanted][:50],
+    )
+    return True

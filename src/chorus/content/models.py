@@ -202,3 +202,46 @@ class PostTarget(models.Model):
 
         params = self.error_params or {}
         return render(params.get("key"), params, self.error_message)
+
+
+class PostTemplate(models.Model):
+    """Saved writing a team reuses: a *template* starts a post (text, link, each network's
+    options, campaign and tags), a *snippet* is inserted into one (a hashtag block, a sign-off).
+    Written by chorus.publishing.post_templates (audited)."""
+
+    class Kind(models.TextChoices):
+        TEMPLATE = "template", _("Template")
+        SNIPPET = "snippet", _("Snippet")
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="post_templates"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEMPLATE)
+    name = models.CharField(_("name"), max_length=100)
+    text = models.TextField(_("text"), blank=True)
+    link = models.URLField(_("Link"), max_length=500, blank=True)
+    # Per network kind: {"mastodon": {"spoiler_text": "..."}, ...}, as the composer reads them.
+    options = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="post_templates"
+    )
+    tags = models.CharField(_("tags"), max_length=600, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("post template")
+        verbose_name_plural = _("post templates")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "name"], name="post_template_name_per_ws")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.tags.split(",") if t.strip()]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chorus.publishing import home, views
+from chorus.publishing import home, template_views, views
 
 app_name = "publishing"
 urlpatterns = [
@@ -13,6 +13,16 @@ urlpatterns = [
     path("w/<slug:slug>/targets/<int:target_id>/edit/", views.post_edit, name="post_edit"),
     path("w/<slug:slug>/compose/check/", views.compose_check, name="compose_check"),
     path("w/<slug:slug>/compose/link/", views.link_preview, name="link_preview"),
+    path("w/<slug:slug>/templates/", template_views.template_list, name="templates"),
+    path("w/<slug:slug>/templates/new/", template_views.template_new, name="template_new"),
+    path(
+        "w/<slug:slug>/templates/<int:template_id>/edit/", template_views.template_edit, name="template_edit"
+    ),
+    path(
+        "w/<slug:slug>/templates/<int:template_id>/delete/",
+        template_views.template_delete,
+        name="template_delete",
+    ),
     path("w/<slug:slug>/review/", views.review_queue, name="review"),
     path("w/<slug:slug>/review/<int:target_id>/decide/", views.review_decide, name="review_decide"),
 ]

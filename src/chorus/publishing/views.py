@@ -20,12 +20,12 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can, may_schedule_directly
 from chorus.channels.models import Channel
-from chorus.content.models import Campaign, Post, PostTarget, Tag
+from chorus.content.models import Campaign, Post, PostTarget, PostTemplate, Tag
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import safe_row
-from chorus.core.timeutil import refuse_past, resolve_local, short_names, to_local
-from chorus.publishing import actions, composer, postlist, review
+from chorus.core.timeutil import refuse_past, resolve_local, short_label, short_names, to_local
+from chorus.publishing import actions, composer, post_templates, postlist, review
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
@@ -376,15 +376,22 @@ def _schedule_preview(request: HttpRequest, workspace: Workspace, draft: compose
 
 
 def _channel_rows(
-    form: ComposerForm, draft: composer.Draft, checks: dict[int, composer.ChannelCheck], post: Post | None
+    form: ComposerForm,
+    draft: composer.Draft,
+    checks: dict[int, composer.ChannelCheck],
+    post: Post | None,
+    defaults: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One tab per channel: every workspace channel when composing (shown when ticked), the
-    post's editable targets when editing."""
+    post's editable targets when editing. `defaults`: options per network kind (a template's)
+    for the channels not in the draft yet."""
     by_channel = {cd.channel.pk: cd for cd in draft.channels}
     channels = [cd.channel for cd in draft.channels] if post else list(form.fields["channels"].queryset)  # type: ignore[attr-defined]
     rows = []
     for channel in channels:
-        cd = by_channel.get(channel.pk) or composer.ChannelDraft(channel, "", {})
+        cd = by_channel.get(channel.pk) or composer.ChannelDraft(
+            channel, "", dict((defaults or {}).get(channel.kind, {}))
+        )
         fields = [
             {
                 "spec": spec,
@@ -403,6 +410,18 @@ def _channel_rows(
                 "handle": composer.handle_of(channel),
             }
         )
+    return rows
+
+
+def _queue_rows(form: ComposerForm, draft: composer.Draft, post: Post | None) -> list[dict[str, Any]]:
+    """For "Next free queue slot": each channel's next free slot, or none (it has no slots)."""
+    from chorus.planning.slots import next_free
+
+    channels = [cd.channel for cd in draft.channels] if post else list(form.fields["channels"].queryset[:50])  # type: ignore[attr-defined]
+    rows = []
+    for channel in channels:
+        upcoming = next_free(channel) if channel.posting_slots else None
+        rows.append({"channel": channel, "next": short_label(upcoming.local) if upcoming else ""})
     return rows
 
 
@@ -457,6 +476,20 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
         at = _parse_local(request.GET.get("at", ""))
         if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
+    used_template = None
+    raw_template = request.GET.get("template", "")
+    if data is None and post is None and raw_template.isdigit():
+        # "Start from a template": its text, link, options per network, campaign and tags.
+        used_template = get_object_or_404(
+            PostTemplate, pk=int(raw_template), workspace=workspace, kind=PostTemplate.Kind.TEMPLATE
+        )
+        draft.text, draft.link = used_template.text, used_template.link
+        form.initial.update(
+            text=used_template.text,
+            link=used_template.link,
+            campaign=used_template.campaign_id,
+            tags=used_template.tags,
+        )
     if data is None and post is not None:
         form.initial.update(
             title=post.title,
@@ -466,7 +499,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             tags=", ".join(sorted(post.tags.values_list("name", flat=True), key=str.lower)),
         )
     checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
-    past_refused = False
+    past_refused = queue_refused = False
     if data is not None and form.is_valid():
         when = form.cleaned_data["when"]
         problems = any(c.problems for c in checks.values())
@@ -476,6 +509,15 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             form.add_error(None, _("Fix the problems shown on each channel before scheduling or review."))
         elif editing and not draft.channels:
             form.add_error(None, _("Already publishing: this post can no longer be changed."))
+        elif when == "queue" and (
+            empty := [cd.channel.name for cd in draft.channels if not cd.channel.posting_slots]
+        ):
+            form.add_error(
+                "when",
+                _("No queue slots yet for %(channels)s: add them on the Queue slots page, or choose a time.")
+                % {"channels": ", ".join(empty)},
+            )
+            queue_refused = True
         elif (past := _past_refusal(workspace, when, form.cleaned_data.get("local_time"))) is not None:
             form.add_error("local_time", past.message)
             past_refused = True
@@ -486,6 +528,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
                     messages.warning(request, _("Saved as a draft; some channels still have problems."))
                 return redirect("publishing:targets", slug=workspace.slug)
     schedule = _schedule_preview(request, workspace, draft) if data is not None else {}
+    kit = post_templates.for_composer(workspace)
     return render(
         request,
         "publishing/composer.html",
@@ -494,7 +537,14 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "form": form,
             "post": post,
             "draft": draft,
-            "rows": _channel_rows(form, draft, checks, post),
+            "rows": _channel_rows(
+                form, draft, checks, post, used_template.options if used_template else None
+            ),
+            "used_template": used_template,
+            "queue": _queue_rows(form, draft, post),
+            "queue_refused": queue_refused,
+            "templates": kit[0],
+            "snippets": kit[1],
             "locked": locked,
             "checks": list(checks.values()),
             "media_library": apps.is_installed("chorus.media"),

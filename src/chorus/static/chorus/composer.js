@@ -26,6 +26,8 @@
       boxes.forEach(function (box) {
         var tab = document.getElementById("tab-c" + box.value);
         if (tab) { tab.hidden = !box.checked; }
+        var queued = $('[data-queue-channel="' + box.value + '"]');
+        if (queued) { queued.hidden = !box.checked; }
       });
     }
     var current = $('[role="tab"][aria-selected="true"]:not([hidden])');
@@ -117,6 +119,23 @@
     alt.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // A snippet goes where the cursor was in the last text field written in (the main text by
+  // default), then the live checks run as if it had been typed.
+  var lastText = null;
+  function insertSnippet(text) {
+    var area = lastText && document.body.contains(lastText) ? lastText : $("#id_text");
+    if (!area) { return; }
+    var start = area.selectionStart == null ? area.value.length : area.selectionStart;
+    var end = area.selectionEnd == null ? start : area.selectionEnd;
+    var before = area.value.slice(0, start), after = area.value.slice(end);
+    var glue = before && !/\s$/.test(before) ? " " : "";
+    area.value = before + glue + text + after;
+    var caret = (before + glue + text).length;
+    area.focus();
+    area.setSelectionRange(caret, caret);
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
   function init() {
     var form = $("#composer");
     if (!form) { return; }
@@ -143,7 +162,12 @@
       if (event.target.id === "id_text") { syncPlaceholders(); detectLink(); }
       if (event.target.name === "local_time") { syncButton(); }
     });
+    form.addEventListener("focusin", function (event) {
+      if (event.target.tagName === "TEXTAREA") { lastText = event.target; }
+    });
     form.addEventListener("click", function (event) {
+      var snippet = event.target.closest("[data-snippet]");
+      if (snippet) { insertSnippet(snippet.dataset.snippet); return; }
       if (event.target.matches("[data-remove-media]")) {
         var item = event.target.closest("li");
         var list = item.parentNode;

@@ -1,0 +1,157 @@
+"""The templates and snippets screens: a list, a form to create or change one, deletion.
+Every write goes through chorus.publishing.post_templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.permissions import Perm
+from chorus.connectors.registry import connector_class
+from chorus.content.models import Campaign, PostTemplate
+from chorus.core.refusals import Invalid
+from chorus.publishing import composer, post_templates
+
+
+@workspace_view(Perm.CREATE_POST, methods=("GET",))
+def template_list(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    user, role = current_user(request), membership_of(request).role
+    rows = list(
+        PostTemplate.objects.filter(workspace=workspace).select_related("campaign").order_by("kind", "name")
+    )
+    for row in rows:
+        row.may_change = post_templates.may_change(row, user, role)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "publishing/templates.html",
+        {
+            "workspace": workspace,
+            "templates": [r for r in rows if r.kind == PostTemplate.Kind.TEMPLATE],
+            "snippets": [r for r in rows if r.kind == PostTemplate.Kind.SNIPPET],
+        },
+    )
+
+
+def _option_groups(request: HttpRequest, template: PostTemplate | None) -> list[dict[str, Any]]:
+    """Each network of the workspace with the options its connector declares, filled from the
+    form (after a refusal) or the template."""
+    workspace = workspace_of(request)
+    groups = []
+    for kind in post_templates.network_kinds(workspace):
+        specs = composer.option_fields(kind)
+        if not specs:
+            continue
+        if request.method == "POST":
+            stored = composer.read_options(kind, request.POST, f"o-{kind}")
+        else:
+            stored = (template.options if template else {}).get(kind, {})
+        fields = [
+            {"spec": spec, "name": f"o-{kind}-{spec.name}", "value": composer.option_value(spec, stored)}
+            for spec in specs
+        ]
+        groups.append({"kind": kind, "label": connector_class(kind).label, "fields": fields})
+    return groups
+
+
+def _values(request: HttpRequest, kind: str) -> post_templates.TemplateValues:
+    data = request.POST
+    raw_campaign = data.get("campaign", "")
+    return post_templates.TemplateValues(
+        kind=kind,
+        name=data.get("name", ""),
+        text=data.get("text", ""),
+        link=data.get("link", ""),
+        options=post_templates.read_form_options(workspace_of(request), data),
+        campaign_id=int(raw_campaign) if raw_campaign.isdigit() else None,
+        tags=data.get("tags", ""),
+    )
+
+
+def _form(request: HttpRequest, template: PostTemplate | None) -> HttpResponse:
+    workspace = workspace_of(request)
+    user = current_user(request)
+    kind = template.kind if template else request.GET.get("kind", PostTemplate.Kind.TEMPLATE)
+    if kind not in PostTemplate.Kind.values:
+        kind = PostTemplate.Kind.TEMPLATE
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = _values(request, kind)
+        try:
+            if template is None:
+                template = post_templates.create(workspace, values, actor=user)
+                messages.success(request, _("Saved: “%(name)s”.") % {"name": template.name})
+            else:
+                post_templates.change(template, values, actor=user)
+                messages.success(request, _("Changes saved."))
+            return redirect("publishing:templates", slug=workspace.slug)
+        except Invalid as exc:
+            errors = {k: str(v) for k, v in exc.fields.items()} or {"name": exc.message}
+        data: dict[str, Any] = {
+            "name": values.name,
+            "text": values.text,
+            "link": values.link,
+            "campaign": values.campaign_id,
+            "tags": values.tags,
+        }
+    elif template is not None:
+        data = {
+            "name": template.name,
+            "text": template.text,
+            "link": template.link,
+            "campaign": template.campaign_id,
+            "tags": template.tags,
+        }
+    else:
+        data = {"name": "", "text": request.GET.get("text", "")[: post_templates.MAX_TEXT], "link": ""}
+    return render(
+        request,
+        "publishing/template_form.html",
+        {
+            "workspace": workspace,
+            "template": template,
+            "kind": kind,
+            "is_snippet": kind == PostTemplate.Kind.SNIPPET,
+            "data": data,
+            "errors": errors,
+            "campaigns": Campaign.objects.filter(workspace=workspace).order_by("name"),
+            "option_groups": _option_groups(request, template) if kind == PostTemplate.Kind.TEMPLATE else [],
+            "max_text": post_templates.MAX_TEXT,
+        },
+    )
+
+
+def _changeable(request: HttpRequest, template_id: int) -> PostTemplate | None:
+    template = get_object_or_404(PostTemplate, pk=template_id, workspace=workspace_of(request))
+    if not post_templates.may_change(template, current_user(request), membership_of(request).role):
+        messages.error(request, _("Only its author or an editor can change it."))
+        return None
+    return template
+
+
+@workspace_view(Perm.CREATE_POST)
+def template_new(request: HttpRequest) -> HttpResponse:
+    return _form(request, None)
+
+
+@workspace_view(Perm.CREATE_POST)
+def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = _changeable(request, template_id)
+    if template is None:
+        return redirect("publishing:templates", slug=workspace_of(request).slug)
+    return _form(request, template)
+
+
+@workspace_view(Perm.CREATE_POST, methods=("POST",))
+def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = _changeable(request, template_id)
+    if template is not None:
+        name = template.name
+        post_templates.delete(template, actor=current_user(request))
+        messages.success(request, _("Deleted: “%(name)s”.") % {"name": name})
+    return redirect("publishing:templates", slug=workspace_of(request).slug)
