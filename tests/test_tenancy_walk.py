@@ -103,6 +103,23 @@ def _listening_query_in(workspace):
     return create_query(workspace, actor=None, data={"name": "Walker", "expression": "walker"}).pk
 
 
+def _listening_match_in(workspace):
+    from django.utils import timezone
+
+    from chorus.listening.models import Match, Query
+
+    query = Query.objects.get(pk=_listening_query_in(workspace))
+    return Match.objects.create(
+        workspace=workspace,
+        query=query,
+        network="bluesky",
+        uri="at://did:plc:walker/app.bsky.feed.post/1",
+        author_id="did:plc:walker",
+        text="walker",
+        posted_at=timezone.now(),
+    ).pk
+
+
 def _contributor_in(workspace):
     from chorus.approvals.intake import invite
 
@@ -209,6 +226,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "account_id": lambda cast: _ad_account_in(cast.workspace).pk,
     "boost_id": lambda cast: _boost_in(cast.workspace),
     "query_id": lambda cast: _listening_query_in(cast.workspace),
+    "match_id": lambda cast: _listening_match_in(cast.workspace),
     "contributor_id": lambda cast: _contributor_in(cast.workspace),
     "conversation_id": lambda cast: _conversation_in(cast.workspace).pk,
     "item_id": lambda cast: _conversation_in(cast.workspace).items.get().pk,
