@@ -362,6 +362,9 @@ def test_a_paid_split_from_the_form_sends_one_split_test_and_charts_the_ads_resu
         other.goto(f"/w/{cast.workspace.slug}/experiments/{experiment.pk}/")
         assert other.evaluate("() => !!Chart.getChart('chart-experiment')")
         if locale.startswith("fr"):
+            expect(other.locator("#status-line")).to_contain_text(
+                f"environ {missing:,} impressions de plus".replace(",", "\u00a0")
+            )
             expect(other.locator("#chart-source")).to_contain_text(
                 "D’après les publicités du test fractionné"
             )
