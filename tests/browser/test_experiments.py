@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Iterator
 from io import BytesIO
+from pathlib import Path
 
 import httpx
 import pytest
@@ -38,6 +39,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
+
+
+def _screen(page: Page, name: str, viewport: dict[str, int]) -> None:
+    """A full-page screenshot in tests/artifacts/screens/, after checking nothing overflows."""
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        "w => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > w + 1)"
+        ".slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className)",
+        viewport["width"],
+    )
+    assert width <= viewport["width"] + 1, f"{name}: the page overflows ({width} px): {wide}"
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENS / f"{name}.png", full_page=True)
 
 
 def _login(page: Page, email: str) -> None:
@@ -102,7 +117,10 @@ def test_one_experiment_from_the_form_to_its_promoted_winner(
     page.get_by_label("First slot").fill(first)
     page.get_by_label("Number of slots").fill("6")
     shot(page, "new experiment form")
-    page.get_by_role("button", name="Create and schedule the variants").click()
+    _screen(page, "experiment-new-en-desktop", DESKTOP)
+    # By the keyboard: after the full-page screenshots of this tall form, a click has landed on
+    # the form's margin instead of the button (the page moved under the computed point).
+    page.get_by_role("button", name="Create and schedule the variants").press("Enter")
     expect(page.locator("#status-line")).to_contain_text("Not enough data yet")
     experiment = Experiment.objects.get(question="A person or a landscape?")
     assert experiment.status == "running" and experiment.needed_per_variant == 2319  # 1 % → 2 %
@@ -150,6 +168,7 @@ def test_one_experiment_from_the_form_to_its_promoted_winner(
     experiment.refresh_from_db()
     assert experiment.status == "concluded" and experiment.conclusion["winner"] == "B"
     shot(page, "concluded experiment")
+    _screen(page, "experiment-concluded-en-desktop", DESKTOP)
 
     # Promoted: variant B's text and image as a new draft on the other website, to review.
     page.locator("#experiment-actions").get_by_label("Website · Stories (FR)").check()
@@ -184,8 +203,15 @@ def test_the_experiment_pages_in_french_and_on_a_phone(
     if locale.startswith("fr"):
         expect(page.locator("#winner")).to_contain_text("Gagnante : variante B")
     shot(page, f"concluded {locale} {viewport['width']}")
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= viewport["width"] + 1, f"the page overflows: {width} px"
+    device = "desktop" if viewport == DESKTOP else "phone"
+    _screen(page, f"experiment-concluded-{locale[:2]}-{device}", viewport)
+    page.goto(f"/w/{sample.slug}/experiments/new/")
+    if locale.startswith("fr"):
+        expect(page.locator("#paid-split legend")).to_have_text(
+            "Test fractionné payant sur Meta (uniquement pour ce plan d’expérience)"
+        )
+        expect(page.locator("label[for=id_budget]")).to_contain_text("Budget par variante")
+    _screen(page, f"experiment-new-{locale[:2]}-{device}", viewport)
 
 
 @pytest.fixture
@@ -243,8 +269,7 @@ def test_a_paid_split_from_the_form_sends_one_split_test_and_charts_the_ads_resu
     paid_form.locator("#id_age_min").fill("25")
     paid_form.locator("#id_age_max").fill("54")
     shot(page, "paid split form")
-    # By the keyboard: a click computed before the tall page settled has landed on the form's
-    # margin (the page had moved under the pointer after the full-page screenshot).
+    # By the keyboard, as above.
     page.get_by_role("button", name="Create and schedule the variants").press("Enter")
     expect(page.locator("#paid-split-settings")).to_contain_text("20.00 EUR per day")
     expect(page.locator("#paid-split-settings")).to_contain_text("5 days")
@@ -331,3 +356,19 @@ def test_a_paid_split_from_the_form_sends_one_split_test_and_charts_the_ads_resu
     assert page.evaluate("() => !!Chart.getChart('chart-experiment')")
     shot(page, "paid split running with the ads results")
     assert errors == []
+    for locale, viewport in [("en-US", DESKTOP), ("en-US", PHONE), ("fr-FR", DESKTOP), ("fr-FR", PHONE)]:
+        other = new_page(locale=locale, viewport=viewport)
+        _login(other, cast.owner.email)
+        other.goto(f"/w/{cast.workspace.slug}/experiments/{experiment.pk}/")
+        assert other.evaluate("() => !!Chart.getChart('chart-experiment')")
+        if locale.startswith("fr"):
+            expect(other.locator("#status-line")).to_contain_text(
+                f"environ {missing:,} impressions de plus".replace(",", "\u00a0")
+            )
+            expect(other.locator("#chart-source")).to_contain_text(
+                "D’après les publicités du test fractionné"
+            )
+            expect(other.locator("#paid-split-settings")).to_contain_text("20,00 EUR par jour")
+            expect(other.locator("#paid-split-settings")).to_contain_text("5 jours")
+        device = "desktop" if viewport == DESKTOP else "phone"
+        _screen(other, f"experiment-paid-split-{locale[:2]}-{device}", viewport)

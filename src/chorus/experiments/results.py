@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -150,7 +151,7 @@ def compute(experiment: Experiment) -> Results:
     if not result.horizon.reached and experiment.design == Experiment.Design.PAID_SPLIT:
         result.status_line = _(
             "Not enough data yet — about %(impressions)s more impressions per variant from the split test."
-        ) % {"impressions": f"{result.horizon.missing_trials:,}"}
+        ) % {"impressions": number_format(result.horizon.missing_trials, force_grouping=True)}
     elif not result.horizon.reached:
         published = sum(v.posts_published for v in rows)
         per_post = (sum(v.trials for v in rows) / published) if published else 0
@@ -159,7 +160,10 @@ def compute(experiment: Experiment) -> Results:
             "Not enough data yet — about %(posts)s more post per variant (%(impressions)s impressions).",
             "Not enough data yet — about %(posts)s more posts per variant (%(impressions)s impressions).",
             more_posts,
-        ) % {"posts": more_posts, "impressions": f"{result.horizon.missing_trials:,}"}
+        ) % {
+            "posts": more_posts,
+            "impressions": number_format(result.horizon.missing_trials, force_grouping=True),
+        }
     elif result.horizon.leader:
         result.winner = result.horizon.leader
         result.status_line = _("%(label)s performed better (p = %(p)s, registered test at its horizon).") % {
