@@ -63,7 +63,7 @@ def test_the_main_screens_have_no_serious_or_critical_axe_violation(
     found: list[str] = []
     for device, options in VIEWPORTS.items():
         page = new_page(locale="en-US", bypass_csp=True, **options)
-        page.set_default_timeout(6 * TIMEOUT_MS)  # six full pages and axe on each, on a shared machine
+        page.set_default_timeout(2 * TIMEOUT_MS)  # six full pages and axe on each, on a shared machine
         sign_in(page, cast.owner.email)
         for screen, path in SCREENS.items():
             response = page.goto(path.format(slug=cast.workspace.slug))

@@ -53,7 +53,7 @@ def test_the_api_docs_page_renders_every_operation_without_any_outside_host(
 
     try:
         context = offline.new_context(base_url=f"http://{DOCS_HOST}:{port}", locale="en-US")
-        context.set_default_timeout(6 * TIMEOUT_MS)  # a 1.4 MB bundle on a shared machine
+        context.set_default_timeout(2 * TIMEOUT_MS)  # a 1.4 MB bundle on a shared machine
         context.route("**/*", only_chorus)
         page = context.new_page()
         # Chromium reports Django's Cross-Origin-Opener-Policy header as ignored on plain http to
