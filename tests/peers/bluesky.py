@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,7 +43,28 @@ class BlueskyNetwork:
             raise RuntimeError(f"process-all failed ({response.status_code}): {response.text}")
 
 
+def _wait_for_background_install(timeout: float = 900) -> None:
+    """`make test` installs the dev-env in the background while the suite starts
+    (scripts/peers-setup-background): wait for that install to end; a failed one is an error with
+    its log. Without a running install (`make test-setup`, or it is done) this returns at once."""
+    folder = LAUNCHER.parent
+    marker, rc, log = folder / ".setup-running", folder / ".setup-rc", folder / ".setup.log"
+    deadline = time.monotonic() + timeout
+    while marker.exists() and not rc.exists():
+        try:
+            os.kill(int(marker.read_text().strip() or 0), 0)
+        except (ValueError, ProcessLookupError, FileNotFoundError):
+            break  # a marker left by an install that was killed: the check below names the fix
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Bluesky dev-env install did not end in {timeout:.0f} s; see {log}")
+        time.sleep(1)
+    if rc.exists() and rc.read_text().strip() not in ("", "0"):
+        tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        raise RuntimeError(f"the Bluesky dev-env install failed (npm ci in peers/bluesky):\n{tail}")
+
+
 def start_bluesky_network() -> PeerProcess:
+    _wait_for_background_install()
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("the Bluesky peer needs Node.js 20 (`node` is not on PATH)")
