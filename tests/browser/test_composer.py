@@ -65,11 +65,11 @@ def test_an_editor_composes_for_two_channels_and_schedules(page: Page, shot: Sho
     shot(page, "error cleared")
 
     # A link to a private address gets no preview: the server refuses to fetch it (SSRF guard).
-    page.get_by_label("Link").fill("http://127.0.0.1:9/internal")
-    page.get_by_label("Link").press("Tab")
+    page.get_by_label("Link", exact=True).fill("http://127.0.0.1:9/internal")
+    page.get_by_label("Link", exact=True).press("Tab")
     expect(page.locator("#link-preview")).to_contain_text("This link cannot be previewed")
-    page.get_by_label("Link").fill("")
-    page.get_by_label("Link").press("Tab")
+    page.get_by_label("Link", exact=True).fill("")
+    page.get_by_label("Link", exact=True).press("Tab")
 
     # A photo from the media library, with the alt text the workspace requires.
     page.get_by_role("button", name="Add from the media library").click()

@@ -43,10 +43,11 @@ def save_link_settings(
     return link_settings
 
 
-def shorten_target_links(target: PostTarget, *, actor: User) -> str:
-    """Adds UTM parameters to the target's links and shortens them (when the workspace wants it),
-    through publishing.actions.edit so locked targets are refused and approvals see the change."""
-    text = shorten_links_in(target)
+def shorten_target_links(target: PostTarget, *, actor: User, shorten: bool | None = None) -> str:
+    """Adds UTM parameters to the target's links and shortens them (when the workspace wants it,
+    or when `shorten` is True: a person asked for it), through publishing.actions.edit so locked
+    targets are refused and approvals see the change."""
+    text = shorten_links_in(target, shorten=shorten)
     if text != target.text:
         publishing.edit(target, actor=actor, text=text)
         audit.record("links.shortened", workspace=target.workspace, actor=actor, obj=target)

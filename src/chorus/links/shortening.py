@@ -147,12 +147,14 @@ def _split_trailing(url: str) -> tuple[str, str]:
     return url, tail
 
 
-def shorten_links_in(target: PostTarget) -> str:
+def shorten_links_in(target: PostTarget, *, shorten: bool | None = None) -> str:
     """The target's text with UTM parameters on each http(s) link, and each link replaced by its
-    short link when the workspace wants shortening. Our own short links are left alone, so running
-    it twice changes nothing."""
+    short link when the workspace wants shortening (or when `shorten` says so: the composer's
+    "Add UTM and shorten links"). Our own short links are left alone, so running it twice
+    changes nothing."""
     own_prefix = short_base() + "/l/"
-    shorten = wants_shortening(target.workspace_id)
+    if shorten is None:
+        shorten = wants_shortening(target.workspace_id)
     utm = utm_for(target)
 
     def replace(match: re.Match[str]) -> str:

@@ -356,6 +356,13 @@ def shorten_link(url: str, target: PostTarget | None = None) -> str:
     return links_shorten_link(url, target)
 
 
+def short_link_base() -> str:
+    """Where short links live (chorus.links), shown beside "Add UTM and shorten links"."""
+    from chorus.links.shortening import short_base
+
+    return short_base()
+
+
 def fetch_link_preview(url: str) -> LinkPreview:
     """OpenGraph card of a user-typed URL, fetched through the SSRF guard (no private addresses
     unless CHORUS_ALLOW_PRIVATE_URLS)."""

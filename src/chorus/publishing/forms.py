@@ -53,6 +53,7 @@ class ComposerForm(forms.Form):
         label=_("Tags"),
         help_text=_("Separated by commas, e.g. spring, volunteers."),
     )
+    shorten_links = forms.BooleanField(required=False, label=_("Add UTM and shorten links"))
     when = forms.ChoiceField(choices=WHEN_CHOICES, initial="draft", widget=forms.RadioSelect, label=_("When"))
     local_time = forms.DateTimeField(
         required=False,

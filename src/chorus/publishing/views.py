@@ -548,6 +548,8 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "locked": locked,
             "checks": list(checks.values()),
             "media_library": apps.is_installed("chorus.media"),
+            "can_upload": can(role, Perm.MANAGE_MEDIA),
+            "short_base": composer.short_link_base(),
             "alt_required": composer.alt_text_required(workspace),
             "can_schedule": _schedules_directly(role),
             "past_refused": past_refused,
@@ -603,6 +605,8 @@ def _save(
         )
     except actions.TransitionRefused as exc:
         messages.error(request, str(exc))
+    if data.get("shorten_links"):
+        _shorten(request, draft)
     for cd in draft.channels:
         if cd.target is None:
             continue
@@ -618,6 +622,27 @@ def _save(
                 sync_usage(cd.target)
     messages.success(request, _("Post saved."))
     return post
+
+
+def _shorten(request: HttpRequest, draft: composer.Draft) -> None:
+    """ "Add UTM and shorten links": each channel's links get its UTM parameters (its network, the
+    post's campaign) and a short link on this site, once the targets exist (chorus.links)."""
+    from chorus.links.actions import shorten_target_links
+
+    user = current_user(request)
+    for cd in draft.channels:
+        if cd.target is None:
+            continue
+        # Read again: the campaign was filed after the targets were loaded, and it names the UTM.
+        target = PostTarget.objects.select_related("post__campaign", "channel", "workspace").get(
+            pk=cd.target.pk
+        )
+        try:
+            shorten_target_links(target, actor=user, shorten=True)
+        except actions.TransitionRefused as exc:
+            messages.error(request, f"{cd.channel.name}: {exc}")
+            continue
+        cd.target = target
 
 
 def _apply_when(request: HttpRequest, target: PostTarget, data: dict[str, Any]) -> None:

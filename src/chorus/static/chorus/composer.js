@@ -136,6 +136,41 @@
     area.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // Files uploaded from the composer (chosen or dropped) go to the media library, then into
+  // this post like a file picked from the library. One request per file: a refused file never
+  // blocks the others, and its reason is shown.
+  function uploadFiles(files) {
+    var drop = $("#composer-drop"), status = $("#composer-upload-status");
+    var csrf = $('#composer input[name="csrfmiddlewaretoken"]');
+    if (!drop || !csrf) { return; }
+    Array.prototype.forEach.call(files, function (file) {
+      var line = document.createElement("li");
+      line.textContent = file.name + " …";
+      status.appendChild(line);
+      var data = new FormData();
+      data.append("files", file);
+      fetch(drop.dataset.uploadUrl, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf.value, "Accept": "application/json" }
+      }).then(function (response) { return response.json(); }).then(function (body) {
+        var result = body.results && body.results[0];
+        if (!result || !result.ok) {
+          line.className = "bad";
+          line.textContent = file.name + ": " + ((result && result.error) || status.dataset.failedLabel);
+          return;
+        }
+        line.className = "ok";
+        line.textContent = file.name + ": " + result.message;
+        var source = document.createElement("span");
+        source.dataset.thumb = result.thumb_url;
+        addPickedMedia({ media_id: result.id, path: file.name, alt: "" }, source);
+      }).catch(function () {
+        line.className = "bad";
+        line.textContent = file.name + ": " + status.dataset.failedLabel;
+      });
+    });
+  }
+
   function init() {
     var form = $("#composer");
     if (!form) { return; }
@@ -175,6 +210,26 @@
         list.dispatchEvent(new Event("change", { bubbles: true }));
       }
     });
+    var upload = $("#composer-upload"), drop = $("#composer-drop");
+    if (upload) {
+      upload.addEventListener("change", function (event) {
+        event.stopPropagation();  // not a change of the post: the live check waits for the file
+        uploadFiles(upload.files);
+        upload.value = "";
+      });
+    }
+    if (drop) {
+      ["dragenter", "dragover"].forEach(function (name) {
+        drop.addEventListener(name, function (event) { event.preventDefault(); drop.classList.add("dragging"); });
+      });
+      ["dragleave", "drop"].forEach(function (name) {
+        drop.addEventListener(name, function () { drop.classList.remove("dragging"); });
+      });
+      drop.addEventListener("drop", function (event) {
+        event.preventDefault();
+        if (event.dataTransfer && event.dataTransfer.files.length) { uploadFiles(event.dataTransfer.files); }
+      });
+    }
     document.addEventListener("chorus:media-picked", function (event) { addPickedMedia(event.detail, event.target); });
     syncChannels();
     syncWhen();
