@@ -183,7 +183,7 @@ def home_figures(workspace: Workspace, sla_minutes: int, at: dt.datetime | None 
             first_response_at=None, first_item_at__lt=at - dt.timedelta(minutes=sla_minutes)
         ).count(),
         "first_response_median": _minutes(
-            int((answer - first).total_seconds()) for first, answer in answered
+            int((answer - first).total_seconds()) for first, answer in answered if answer is not None
         ),
         "week_start": week_start,
     }
