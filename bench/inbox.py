@@ -5,8 +5,9 @@
    cursor and the audit row in the page's transaction), against a bare bulk insert of the same
    item rows in the same number of transactions, same run, same database.
 2. The inbox page (`/w/<slug>/inbox/`, the default filter) with 100,000 conversations in the
-   workspace (a third closed, one in twenty with unread items): median server time of the full
-   Django stack through the test client.
+   workspace (a third closed, one in twenty with unread items) and three saved views with their
+   unread counts in the sidebar: median server time of the full Django stack through the test
+   client.
 
 Runs in its own process (`python -m bench.inbox --measure`) on a fresh migrated SQLite copy.
 """
@@ -90,6 +91,7 @@ def measure() -> list[dict[str, Any]]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import connection, transaction
     from django.test import Client
 
@@ -173,8 +175,16 @@ def measure() -> list[dict[str, Any]]:
     conversations = Conversation.objects.filter(workspace=ws).count()
     user = User.objects.create_user(email="bench@example.org", password="x" * 12)
     Membership.objects.create(workspace=ws, user=user, role="owner")
+    # Three saved views in the sidebar, each with its unread count (as a team would keep them).
+    for name, filters in (
+        ("Unassigned", {"assignee": "none"}),
+        ("Negative", {"sentiment": "negative"}),
+        ("Mine, unread", {"assignee": "me", "unread": "1"}),
+    ):
+        actions.save_view(workspace=ws, actor=user, name=name, filters=filters, shared=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
     client = Client()
     client.force_login(user)
     url = f"/w/{ws.slug}/inbox/"

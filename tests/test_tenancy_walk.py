@@ -139,6 +139,12 @@ def _conversation_in(workspace):
     return channel.conversations.get()
 
 
+def _inbox_view_in(cast):
+    from chorus.inbox.actions import save_view
+
+    return save_view(workspace=cast.workspace, actor=cast.owner, name="Walker", filters={}, shared=True)
+
+
 def _inbox_reply_in(workspace):
     from chorus.inbox.models import Reply
 
@@ -232,6 +238,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "item_id": lambda cast: _conversation_in(cast.workspace).items.get().pk,
     "reply_id": lambda cast: _inbox_reply_in(cast.workspace).pk,
     "template_id": lambda cast: cast.workspace.post_templates.create(name="Walker", text="walker").pk,
+    "view_id": lambda cast: _inbox_view_in(cast).pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,

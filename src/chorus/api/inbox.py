@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
@@ -16,8 +17,8 @@ from chorus.accounts.access import workspace_of
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm
 from chorus.api.auth import ws_perm
-from chorus.inbox import actions
-from chorus.inbox.models import Conversation, InboxItem, Reply
+from chorus.inbox import actions, filtering
+from chorus.inbox.models import Conversation, InboxItem, Reply, SavedView
 
 router = Router(tags=["inbox"])
 
@@ -74,10 +75,22 @@ class Filters(Schema):
     status: str = ""
     channel: int | None = None
     assignee: int | None = None
+    tag: Annotated[str, Field(max_length=40)] = ""
+    sentiment: str = ""
+    language: Annotated[str, Field(max_length=12)] = ""
     unread: bool = False
+    view: int | None = None
     before: dt.datetime | None = None
     limit: int = 50
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+
+
+class SavedViewOut(Schema):
+    id: int
+    name: str
+    shared: bool
+    filters: dict[str, str]
+    unread: int
 
 
 class AssignIn(Schema):
@@ -153,19 +166,55 @@ def _refused(exc: actions.InboxRefused) -> HttpError:
     "/workspaces/{slug}/inbox/conversations", response=list[ConversationOut], **ws_perm(Perm.VIEW_INBOX)
 )
 def list_conversations(request: HttpRequest, slug: str, filters: Query[Filters]) -> list[dict[str, Any]]:
-    found = Conversation.objects.filter(workspace=workspace_of(request))
-    if filters.status:
-        found = found.filter(status=filters.status)
-    if filters.channel is not None:
-        found = found.filter(channel_id=filters.channel)
-    if filters.assignee is not None:
-        found = found.filter(assignee_id=filters.assignee)
-    if filters.unread:
-        found = found.filter(unread__gt=0)
+    """Conversations newest first. `view` applies a saved view's filters (one the caller may see);
+    otherwise the others apply as given (an explicit status, or all of them when none is given)."""
+    workspace = workspace_of(request)
+    actor = _actor(request)
+    found = Conversation.objects.filter(workspace=workspace)
+    if filters.view is not None:
+        view = get_object_or_404(
+            SavedView.objects.filter(Q(owner=None) | Q(owner=actor)), pk=filters.view, workspace=workspace
+        )
+        found = filtering.apply(found, filtering.clean(view.filters or {}), actor)
+    else:
+        if filters.status and filters.status not in Conversation.Status.values:
+            raise HttpError(422, "status must be one of: " + ", ".join(Conversation.Status.values))
+        if filters.sentiment and filters.sentiment not in filtering.SENTIMENTS:
+            raise HttpError(422, "sentiment must be one of: " + ", ".join(filtering.SENTIMENTS))
+        given = {
+            "status": filters.status or "all",
+            "channel": filters.channel,
+            "assignee": filters.assignee,
+            "tag": filters.tag,
+            "sentiment": filters.sentiment,
+            "language": filters.language,
+            "unread": "1" if filters.unread else "",
+        }
+        found = filtering.apply(found, filtering.clean(given), actor)
     if filters.before is not None:
         found = found.filter(last_item_at__lt=filters.before)
     limit = max(1, min(filters.limit, 200))
     return [_out(c) for c in found.order_by("-last_item_at", "-pk")[filters.offset : filters.offset + limit]]
+
+
+@router.get("/workspaces/{slug}/inbox/views", response=list[SavedViewOut], **ws_perm(Perm.VIEW_INBOX))
+def list_views(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+    """The saved views the caller sees (the workspace's shared ones and their own), with the
+    number of conversations with unread messages in each."""
+    workspace = workspace_of(request)
+    actor = _actor(request)
+    views = actions.visible_views(workspace, actor)
+    unread = actions.view_unread_counts(workspace, actor, views)
+    return [
+        {
+            "id": v.pk,
+            "name": v.name,
+            "shared": v.shared,
+            "filters": dict(v.filters or {}),
+            "unread": unread[v.pk],
+        }
+        for v in views
+    ]
 
 
 @router.get(

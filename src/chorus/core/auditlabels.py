@@ -98,6 +98,8 @@ EVENT_LABELS: dict[str, Promise] = {
     "inbox.reply_unknown": pgettext_lazy("audit event", "Reply outcome unknown"),
     "inbox.saved_reply_created": pgettext_lazy("audit event", "Saved reply created"),
     "inbox.saved_reply_deleted": pgettext_lazy("audit event", "Saved reply deleted"),
+    "inbox.view_saved": pgettext_lazy("audit event", "Inbox view saved"),
+    "inbox.view_deleted": pgettext_lazy("audit event", "Inbox view deleted"),
     "inbox.sla_set": pgettext_lazy("audit event", "Response target set"),
     "inbox.status": pgettext_lazy("audit event", "Conversation status changed"),
     "inbox.tagged": pgettext_lazy("audit event", "Conversation tagged"),

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +31,16 @@ from chorus.content.models import PostTarget
 from chorus.core import audit, textsignals
 from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
-from chorus.inbox.models import Conversation, Cursor, InboxItem, InboxSettings, Reply, SavedReply
+from chorus.inbox import filtering
+from chorus.inbox.models import (
+    Conversation,
+    Cursor,
+    InboxItem,
+    InboxSettings,
+    Reply,
+    SavedReply,
+    SavedView,
+)
 from chorus.quotas.models import QuotaUsage
 
 S = Conversation.Status
@@ -136,6 +145,69 @@ def delete_saved_reply(*, saved: SavedReply, actor: User | None) -> None:
     with transaction.atomic():
         audit.record("inbox.saved_reply_deleted", workspace=saved.workspace, actor=actor, obj=saved)
         saved.delete()
+
+
+MAX_VIEWS = 50  # per person and workspace, and shared per workspace
+
+
+def _role(workspace: Workspace, user: User) -> str | None:
+    return Membership.objects.filter(workspace=workspace, user=user).values_list("role", flat=True).first()
+
+
+def visible_views(workspace: Workspace, user: User) -> list[SavedView]:
+    """The workspace's shared views and the person's own, by name; never another workspace's,
+    never another person's personal view."""
+    return list(
+        SavedView.objects.filter(workspace=workspace)
+        .filter(Q(owner=None) | Q(owner=user))
+        .order_by("name", "pk")
+    )
+
+
+def save_view(
+    *, workspace: Workspace, actor: User, name: str, filters: dict[str, Any], shared: bool
+) -> SavedView:
+    """A named view of the current filters. Shared views need the right to manage the inbox."""
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise InboxRefused("view_name", _("A view needs a name of at most 80 characters."))
+    role = _role(workspace, actor)
+    if role is None:
+        raise InboxRefused("forbidden", _("Only members of this workspace can save views."))
+    if shared and not can(role, Perm.MANAGE_INBOX):
+        raise InboxRefused("forbidden", _("Your role cannot share views with the workspace."))
+    owner = None if shared else actor
+    siblings = SavedView.objects.filter(workspace=workspace, owner=owner)
+    if siblings.count() >= MAX_VIEWS:
+        raise InboxRefused("too_many_views", _("At most %(count)d views here.") % {"count": MAX_VIEWS})
+    if siblings.filter(name__iexact=name).exists():
+        raise InboxRefused("view_exists", _("A view with this name exists already."))
+    with transaction.atomic():
+        view = SavedView.objects.create(
+            workspace=workspace, owner=owner, name=name, filters=filtering.clean(filters), created_by=actor
+        )
+        audit.record("inbox.view_saved", workspace=workspace, actor=actor, obj=view, name=name, shared=shared)
+    return view
+
+
+def delete_view(*, view: SavedView, actor: User) -> None:
+    """A personal view by its owner; a shared one by those who may manage the inbox."""
+    if view.owner_id is not None and view.owner_id != actor.pk:
+        raise InboxRefused("forbidden", _("Only its owner can delete this view."))
+    if view.owner_id is None:
+        role = _role(view.workspace, actor)
+        if role is None or not can(role, Perm.MANAGE_INBOX):
+            raise InboxRefused("forbidden", _("Your role cannot delete shared views."))
+    with transaction.atomic():
+        audit.record("inbox.view_deleted", workspace=view.workspace, actor=actor, obj=view, name=view.name)
+        view.delete()
+
+
+def view_unread_counts(workspace: Workspace, user: User, views: Sequence[SavedView]) -> dict[int, int]:
+    """Per view: its conversations with unread items (counted over the unread ones only, which
+    a partial index keeps small)."""
+    unread = Conversation.objects.filter(workspace=workspace, unread__gt=0)
+    return {view.pk: filtering.apply(unread, view.filters or {}, user).count() for view in views}
 
 
 # --- text signals -----------------------------------------------------------------------------

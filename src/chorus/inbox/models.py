@@ -243,3 +243,30 @@ class SavedReply(models.Model):
         for key, value in values.items():
             text = text.replace("{" + key + "}", str(value))
         return text
+
+
+class SavedView(models.Model):
+    """A named set of the inbox list's filters (chorus.inbox.filtering): shared with the
+    workspace (owner empty) or personal (seen only by its owner)."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="inbox_views")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    filters = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["workspace", "owner"], name="inbox_view_ws_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def shared(self) -> bool:
+        return self.owner_id is None

@@ -156,3 +156,34 @@ def figures(
         for uid in sorted(people, key=lambda uid: people[uid].lower())
     ]
     return InboxFigures(target_minutes, summary, by_channel, by_person)
+
+
+WEEK_SAMPLE = 20_000  # the home's median reads at most this many of the week's answered conversations
+
+
+def home_figures(workspace: Workspace, sla_minutes: int, at: dt.datetime | None = None) -> dict[str, Any]:
+    """The inbox on the workspace home: conversations not closed, those past the first-response
+    target without an answer, and the median first-response time (minutes) of the conversations
+    first answered this week (from Monday 00:00 in the workspace's time zone); None when none was."""
+    from zoneinfo import ZoneInfo
+
+    at = at or dt.datetime.now(dt.UTC)
+    local = at.astimezone(ZoneInfo(workspace.timezone or "UTC"))
+    week_start = (local - dt.timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    mine = Conversation.objects.filter(workspace=workspace)
+    not_closed = mine.exclude(status=Conversation.Status.CLOSED)
+    answered = mine.filter(first_response_at__gte=week_start, first_response_at__lte=at).values_list(
+        "first_item_at", "first_response_at"
+    )[:WEEK_SAMPLE]
+    return {
+        "open": not_closed.count(),
+        "overdue": not_closed.filter(
+            first_response_at=None, first_item_at__lt=at - dt.timedelta(minutes=sla_minutes)
+        ).count(),
+        "first_response_median": _minutes(
+            int((answer - first).total_seconds()) for first, answer in answered if answer is not None
+        ),
+        "week_start": week_start,
+    }

@@ -5,6 +5,8 @@ from chorus.inbox import views, webhooks
 app_name = "inbox"
 urlpatterns = [
     path("w/<slug:slug>/inbox/", views.inbox_page, name="list"),
+    path("w/<slug:slug>/inbox/views/", views.save_view, name="save_view"),
+    path("w/<slug:slug>/inbox/views/<int:view_id>/delete/", views.delete_view, name="delete_view"),
     path("w/<slug:slug>/inbox/settings/", views.settings_page, name="settings"),
     path("w/<slug:slug>/inbox/<int:conversation_id>/", views.conversation_page, name="conversation"),
     path("w/<slug:slug>/inbox/<int:conversation_id>/composing/", views.composing, name="composing"),

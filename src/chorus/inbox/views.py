@@ -9,10 +9,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -20,8 +22,8 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.channels.models import Channel
-from chorus.inbox import actions
-from chorus.inbox.models import Conversation, InboxItem, Reply, SavedReply
+from chorus.inbox import actions, filtering
+from chorus.inbox.models import Conversation, InboxItem, Reply, SavedReply, SavedView
 
 PAGE_SIZE = 50
 MODERATION_LABELS = {
@@ -48,31 +50,30 @@ def _members(request: HttpRequest) -> QuerySet[User]:
     return User.objects.filter(memberships__workspace=workspace_of(request)).order_by("name", "email")
 
 
-def _filtered(request: HttpRequest) -> tuple[QuerySet[Conversation], dict[str, str]]:
+def _filtered(request: HttpRequest) -> tuple[QuerySet[Conversation], dict[str, str], SavedView | None]:
+    """The list's filters: a saved view's (`?view=`, only one the person may see) or the query's."""
     workspace = workspace_of(request)
-    filters = {k: request.GET.get(k, "") for k in ("status", "channel", "assignee", "unread")}
-    found = Conversation.objects.filter(workspace=workspace)
-    if filters["status"] in Conversation.Status.values:
-        found = found.filter(status=filters["status"])
-    elif not filters["status"]:
-        found = found.exclude(status=Conversation.Status.CLOSED)
-    if filters["channel"].isdigit():
-        found = found.filter(channel_id=int(filters["channel"]))
-    if filters["assignee"] == "me":
-        found = found.filter(assignee=current_user(request))
-    elif filters["assignee"] == "none":
-        found = found.filter(assignee=None)
-    elif filters["assignee"].isdigit():
-        found = found.filter(assignee_id=int(filters["assignee"]))
-    if filters["unread"] == "1":
-        found = found.filter(unread__gt=0)
-    return found, filters
+    user = current_user(request)
+    view = None
+    raw = request.GET.get("view", "")
+    if raw:
+        view = get_object_or_404(
+            SavedView.objects.filter(Q(owner=None) | Q(owner=user)),
+            pk=int(raw) if raw.isdigit() and len(raw) <= 12 else 0,
+            workspace=workspace,
+        )
+        filters = filtering.clean(view.filters or {})
+    else:
+        filters = filtering.clean(request.GET)
+    found = filtering.apply(Conversation.objects.filter(workspace=workspace), filters, user)
+    return found, filters, view
 
 
 @workspace_view(Perm.VIEW_INBOX, methods=("GET",))
 def inbox_page(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
-    found, filters = _filtered(request)
+    found, filters, view = _filtered(request)
+    user = current_user(request)
     before = request.GET.get("before", "")
     if before:
         with contextlib.suppress(ValueError):  # a mangled link shows the first page
@@ -90,11 +91,17 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
     channels = list(Channel.objects.filter(workspace=workspace).only("pk", "name").order_by("name"))
     for channel in channels:
         channel.unread = unread.get(channel.pk, 0)  # type: ignore[attr-defined]
-        channel.selected = filters["channel"] == str(channel.pk)  # type: ignore[attr-defined]
+        channel.selected = filters.get("channel") == str(channel.pk)  # type: ignore[attr-defined]
     members = list(_members(request))
     for member in members:
-        member.selected = filters["assignee"] == str(member.pk)  # type: ignore[attr-defined]
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+        member.selected = filters.get("assignee") == str(member.pk)  # type: ignore[attr-defined]
+    query = f"view={view.pk}" if view else urlencode(filters)
+    views = actions.visible_views(workspace, user)
+    view_unread = actions.view_unread_counts(workspace, user, views)
+    for saved in views:
+        saved.unread = view_unread.get(saved.pk, 0)  # type: ignore[attr-defined]
+        saved.selected = view is not None and saved.pk == view.pk  # type: ignore[attr-defined]
+    membership = membership_of(request)
     return render(
         request,
         "inbox/list.html",
@@ -110,6 +117,15 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
             "next_before": conversations[-1].last_item_at.isoformat() if more and conversations else "",
             "query": query,
             "inbox_unread_counts": unread,
+            "views": views,
+            "view": view,
+            "sentiments": list(filtering.SENTIMENTS.items()),
+            "can_share_views": can(membership.role, Perm.MANAGE_INBOX),
+            "can_delete_view": view is not None
+            and (
+                view.owner_id == user.pk
+                or (view.owner_id is None and can(membership.role, Perm.MANAGE_INBOX))
+            ),
         },
     )
 
@@ -322,3 +338,39 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "can_manage": can(membership.role, Perm.MANAGE_INBOX),
         },
     )
+
+
+@workspace_view(Perm.VIEW_INBOX, methods=("POST",))
+def save_view(request: HttpRequest) -> HttpResponse:
+    """Save the filters the list shows now (sent as hidden fields) under a name."""
+    workspace = workspace_of(request)
+    try:
+        view = actions.save_view(
+            workspace=workspace,
+            actor=current_user(request),
+            name=request.POST.get("name", ""),
+            filters={key: request.POST.get(key, "") for key in filtering.KEYS},
+            shared=request.POST.get("shared") == "1",
+        )
+    except actions.InboxRefused as refused:
+        messages.error(request, refused.message)
+        query = urlencode(filtering.clean(request.POST))
+        return redirect(reverse("inbox:list", args=[workspace.slug]) + (f"?{query}" if query else ""))
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(reverse("inbox:list", args=[workspace.slug]) + f"?view={view.pk}")
+
+
+@workspace_view(Perm.VIEW_INBOX, methods=("POST",))
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    user = current_user(request)
+    view = get_object_or_404(
+        SavedView.objects.filter(Q(owner=None) | Q(owner=user)), pk=view_id, workspace=workspace
+    )
+    try:
+        actions.delete_view(view=view, actor=user)
+    except actions.InboxRefused as refused:
+        messages.error(request, refused.message)
+        return redirect(reverse("inbox:list", args=[workspace.slug]) + f"?view={view.pk}")
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    return redirect("inbox:list", workspace.slug)

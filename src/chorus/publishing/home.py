@@ -24,6 +24,8 @@ from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
 from chorus.core.models import AuditEvent
 from chorus.core.timeutil import resolve_local
+from chorus.inbox import actions as inbox_actions
+from chorus.inbox import report as inbox_report
 from chorus.publishing import actions, review
 
 S = PostTarget.Status
@@ -135,6 +137,9 @@ def workspace_home(request: HttpRequest) -> HttpResponse:
             ),
             "can_manage_channels": can(role, Perm.MANAGE_CHANNELS),
             "recent_events": recent if can(role, Perm.VIEW_AUDIT_LOG) else [],
+            "inbox": inbox_report.home_figures(workspace, inbox_actions.sla_minutes(workspace))
+            if can(role, Perm.VIEW_INBOX)
+            else None,
         },
     )
 

@@ -18,3 +18,20 @@ def inbox_unread(context: Any, workspace: Any) -> dict[str, Any]:
     if per_channel is None:
         per_channel = unread_by_channel(workspace)
     return {"total": sum(per_channel.values()), "per_channel": per_channel}
+
+
+@register.filter
+def response_time(minutes: float | None) -> str:
+    """A response time for people: "45 min", "2 h 05 min", "3 d 4 h"; "" when not available."""
+    from django.utils.translation import gettext as _
+
+    if minutes is None or minutes == "":
+        return ""
+    total = round(float(minutes))
+    if total < 60:
+        return _("%(minutes)d min") % {"minutes": total}
+    hours, rest = divmod(total, 60)
+    if hours < 48:
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": rest}
+    days, hours = divmod(hours, 24)
+    return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
