@@ -70,6 +70,13 @@ def new_page(browser: Browser, live_server: Any, request: pytest.FixtureRequest)
     """Opens a page in a new browser context (its own cookies: another person, or the same
     person on another device). Contexts are closed after the test."""
     contexts: list[BrowserContext] = []
+    # No worker or scheduler runs beside the live server: without their beats every admin page
+    # would carry the "background processing has stopped" banner, and every screenshot with it.
+    # The banner's own test removes them (test_foundation_flows).
+    from chorus.core.models import Heartbeat
+
+    for role in ("worker", "scheduler"):
+        Heartbeat.beat(role)
 
     def open_page(**context_options: Any) -> Page:
         options = {"base_url": live_server.url, "locale": "en-US", "timezone_id": "UTC", **context_options}
