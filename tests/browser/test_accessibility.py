@@ -1,6 +1,7 @@
 """Accessibility of the main screens, checked by axe-core (pinned in package.json's
-devDependencies, run from node_modules): home, posts list, composer, calendar, inbox and reports,
-in English, on a desktop (1280×800) and a phone (390×844): no serious or critical violation.
+devDependencies, run from node_modules): home, posts list, composer, calendar, inbox, reports,
+templates and queue slots, in English and in French, on a desktop (1280×800) and a phone
+(390×844): no serious or critical violation.
 
 axe is injected into each page after it has loaded (the context bypasses the page's CSP for that
 one script; the page's own scripts still run under it)."""
@@ -34,6 +35,8 @@ SCREENS = {
     "calendar": "/w/{slug}/calendar/",
     "inbox": "/w/{slug}/inbox/",
     "reports": "/w/{slug}/analytics/reports/",
+    "templates": "/w/{slug}/templates/",
+    "queue": "/w/{slug}/queue/",
 }
 # Serious and critical only (the issue's bar); moderate and minor are reported by axe too but
 # are not asserted here.
@@ -54,8 +57,9 @@ def _workspace_with_posts(cast: Cast) -> None:
         actions.schedule(target, actor=cast.owner, when=timezone.now() + dt.timedelta(days=day))
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_main_screens_have_no_serious_or_critical_axe_violation(
-    new_page: NewPage, shot: Shot, cast: Cast
+    new_page: NewPage, shot: Shot, cast: Cast, live_server: Any, language: str
 ) -> None:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (axe-core is a devDependency in package.json).")
@@ -63,8 +67,10 @@ def test_the_main_screens_have_no_serious_or_critical_axe_violation(
     found: list[str] = []
     for device, options in VIEWPORTS.items():
         page = new_page(locale="en-US", bypass_csp=True, **options)
-        page.set_default_timeout(2 * TIMEOUT_MS)  # six full pages and axe on each, on a shared machine
+        page.set_default_timeout(2 * TIMEOUT_MS)  # eight full pages and axe on each, on a shared machine
+        page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
         sign_in(page, cast.owner.email)
+        assert page.evaluate("() => document.documentElement.lang") == language
         for screen, path in SCREENS.items():
             response = page.goto(path.format(slug=cast.workspace.slug))
             assert response is not None and response.status == 200, (screen, device)
@@ -75,9 +81,9 @@ def test_the_main_screens_have_no_serious_or_critical_axe_violation(
             violations: list[dict[str, Any]] = page.evaluate(RUN_AXE)
             for v in violations:
                 found.append(
-                    f"{screen} ({device}): {v['impact']} {v['id']} — {v['help']}\n    "
+                    f"{screen} ({language}, {device}): {v['impact']} {v['id']} — {v['help']}\n    "
                     + "\n    ".join(v["nodes"])
                 )
-            print(f"{screen} ({device}): {len(violations)} serious or critical", flush=True)
-            shot(page, f"{screen} {device}")
+            print(f"{screen} ({language}, {device}): {len(violations)} serious or critical", flush=True)
+            shot(page, f"{screen} {language} {device}")
     assert found == [], "axe-core found:\n" + "\n".join(found)

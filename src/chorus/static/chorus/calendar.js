@@ -53,6 +53,11 @@
     dayCellDidMount: function (info) {
       info.el.removeAttribute("aria-labelledby");
     },
+    // FullCalendar's "+2 more" is an <a> without href that opens a popover and says so with
+    // aria-expanded, which only a button may carry (axe: aria-allowed-attr): it is a button.
+    moreLinkDidMount: function (info) {
+      info.el.setAttribute("role", "button");
+    },
     eventDidMount: function (info) {
       info.el.dataset.target = info.event.id;
       info.el.dataset.status = info.event.extendedProps.status;
