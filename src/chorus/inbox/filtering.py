@@ -56,36 +56,42 @@ def clean(raw: Mapping[str, Any]) -> dict[str, str]:
 
 def apply(found: QuerySet[Conversation], filters: Mapping[str, str], user: User) -> QuerySet[Conversation]:
     """`found` narrowed by cleaned `filters`; no status filter means "not closed"."""
+    return found.filter(condition(filters, user))
+
+
+def condition(filters: Mapping[str, str], user: User) -> Q:
+    """The cleaned `filters` as one condition (also usable inside an aggregate's filter)."""
+    q = Q()
     status = filters.get("status", "")
     if status in Conversation.Status.values:
-        found = found.filter(status=status)
+        q &= Q(status=status)
     elif status != "all":
-        found = found.exclude(status=Conversation.Status.CLOSED)
+        q &= ~Q(status=Conversation.Status.CLOSED)
     if filters.get("channel"):
-        found = found.filter(channel_id=int(filters["channel"]))
+        q &= Q(channel_id=int(filters["channel"]))
     assignee = filters.get("assignee", "")
     if assignee == "me":
-        found = found.filter(assignee=user)
+        q &= Q(assignee=user)
     elif assignee == "none":
-        found = found.filter(assignee=None)
+        q &= Q(assignee=None)
     elif assignee:
-        found = found.filter(assignee_id=int(assignee))
+        q &= Q(assignee_id=int(assignee))
     if filters.get("tag"):
-        found = found.filter(_has_tag(filters["tag"]))
+        q &= _has_tag(filters["tag"])
     sentiment = filters.get("sentiment", "")
     if sentiment == "positive":
-        found = found.filter(sentiment__gte=POSITIVE_AT)
+        q &= Q(sentiment__gte=POSITIVE_AT)
     elif sentiment == "negative":
-        found = found.filter(sentiment__lte=NEGATIVE_AT)
+        q &= Q(sentiment__lte=NEGATIVE_AT)
     elif sentiment == "neutral":
-        found = found.filter(sentiment__gt=NEGATIVE_AT, sentiment__lt=POSITIVE_AT)
+        q &= Q(sentiment__gt=NEGATIVE_AT, sentiment__lt=POSITIVE_AT)
     elif sentiment == "unknown":
-        found = found.filter(sentiment=None)
+        q &= Q(sentiment=None)
     if filters.get("language"):
-        found = found.filter(language=filters["language"])
+        q &= Q(language=filters["language"])
     if filters.get("unread") == "1":
-        found = found.filter(unread__gt=0)
-    return found
+        q &= Q(unread__gt=0)
+    return q
 
 
 def _has_tag(tag: str) -> Q:
