@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from tests.conftest import PASSWORD
 from tests.test_i18n import ensure_compiled_catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -134,3 +135,12 @@ def go_to(page: Page, group: str, link: str) -> None:
     nav = page.get_by_role("navigation", name="Main")
     nav.locator("summary", has_text=group).click()
     nav.get_by_role("link", name=link).click()
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Signs in through the login form; language-neutral selectors, so it works in French too."""
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("#id_password")).to_have_count(0)

@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from chorus.channels.actions import connect_channel
 from chorus.publishing import actions
-from tests.browser.conftest import TIMEOUT_MS, NewPage, Shot
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import TIMEOUT_MS, NewPage, Shot, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from chorus.accounts.permissions import Role
 from chorus.ads import actions, collect, creating
@@ -20,8 +20,8 @@ from chorus.channels.actions import connect_channel
 from chorus.core import http
 from tests.ads.conftest import AUDIENCE, published
 from tests.ads.fakes import MetaMarketingFake
-from tests.browser.conftest import NewPage, Shot
-from tests.conftest import PASSWORD, Cast
+from tests.browser.conftest import NewPage, Shot, sign_in
+from tests.conftest import Cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,14 +32,6 @@ def meta() -> Iterator[MetaMarketingFake]:
     http.set_transport_for_tests(httpx.MockTransport(fake.handler))
     yield fake
     http.set_transport_for_tests(None)
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
 
 
 def test_boost_a_facebook_post_approve_it_and_see_paid_vs_organic(

@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.publishing import actions
-from tests.browser.conftest import Shot, go_to
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import Shot, go_to, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

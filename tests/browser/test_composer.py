@@ -17,19 +17,11 @@ from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget
 from chorus.media.actions import upload
 from chorus.publishing import actions
-from tests.browser.conftest import NewPage, Shot, go_to
-from tests.conftest import PASSWORD, Cast
+from tests.browser.conftest import NewPage, Shot, go_to, sign_in
+from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser
 S = PostTarget.Status
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
 
 
 def test_an_editor_composes_for_two_channels_and_schedules(page: Page, shot: Shot, cast: Cast) -> None:

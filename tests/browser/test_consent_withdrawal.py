@@ -17,8 +17,7 @@ from chorus.content.models import PostTarget
 from chorus.media import actions as media
 from chorus.media.models import MediaConsent
 from chorus.publishing import actions as publishing
-from tests.browser.conftest import NewPage, Shot
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import Cast
 from tests.safety.files import jpeg_with_location
 

@@ -15,19 +15,10 @@ from playwright.sync_api import Page, expect
 from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role
 from chorus.core.models import Heartbeat
-from tests.browser.conftest import NewPage, Shot, go_to
+from tests.browser.conftest import NewPage, Shot, go_to, sign_in
 from tests.conftest import PASSWORD, Cast, make_user
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Signs in through the login form; language-neutral selectors, so it works in French too."""
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(password)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
 
 
 def members_row(page: Page, email: str) -> Any:

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 from chorus.channels.actions import connect_channel
 from chorus.inbox import actions
 from chorus.inbox.models import Conversation, Reply, SavedReply
-from tests.browser.conftest import NewPage, Shot
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import Cast
 from tests.inbox.conftest import RecordingInbox, entry, run_enqueued_sends
 

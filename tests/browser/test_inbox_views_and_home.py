@@ -9,13 +9,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from chorus.channels.actions import connect_channel
 from chorus.inbox import actions
 from chorus.inbox.models import Conversation, SavedView
-from tests.browser.conftest import NewPage, Shot
-from tests.conftest import PASSWORD, Cast
+from tests.browser.conftest import NewPage, Shot, sign_in
+from tests.conftest import Cast
 from tests.inbox.conftest import entry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,14 +50,6 @@ WORDS = {
 }
 
 
-def _sign_in(page: Page, cast: Cast) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(cast.owner.email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
-
-
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_save_a_view_then_see_the_inbox_on_the_home(
     new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
@@ -85,7 +77,7 @@ def test_save_a_view_then_see_the_inbox_on_the_home(
         SavedView.objects.all().delete()
         page = new_page(viewport=viewport)
         page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
-        _sign_in(page, cast)
+        sign_in(page, cast.owner.email)
         page.goto(f"/w/{cast.workspace.slug}/inbox/")
         page.get_by_label(words["sentiment"]).select_option("negative")
         page.get_by_label(words["tag"], exact=True).fill("press")

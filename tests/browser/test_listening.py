@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from chorus.channels.actions import connect_channel
 from chorus.inbox.models import Conversation
 from chorus.listening import actions
 from chorus.listening.models import Match
-from tests.browser.conftest import NewPage, Shot
-from tests.conftest import PASSWORD, Cast
+from tests.browser.conftest import NewPage, Shot, sign_in
+from tests.conftest import Cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,14 +39,6 @@ WORDS = {
     },
 }
 URL = "https://bsky.app/profile/did:plc:fan/post/3kaaa"
-
-
-def _sign_in(page: Page, cast: Cast) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(cast.owner.email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -83,7 +75,7 @@ def test_insights_lead_to_a_post_answering_a_match(
     for device, viewport in VIEWPORTS.items():
         page = new_page(viewport=viewport)
         page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
-        _sign_in(page, cast)
+        sign_in(page, cast.owner.email)
         page.goto(f"/w/{cast.workspace.slug}/listening/insights/?days=7")
         expect(page.locator("h1")).to_have_text(words["title"])
         rows = page.locator("#listening-posts tbody tr")

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chorus.media.models import MediaAsset
-from tests.browser.conftest import Shot
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import Shot, sign_in
 from tests.conftest import Cast
 from tests.media.conftest import image_bytes
 

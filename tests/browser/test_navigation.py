@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from chorus.channels.actions import connect_channel
 from chorus.publishing import actions
-from tests.browser.conftest import NewPage, Shot
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

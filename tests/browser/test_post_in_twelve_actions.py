@@ -17,8 +17,7 @@ from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget, PostTemplate
 from chorus.links.models import ShortLink
 from chorus.links.shortening import short_base
-from tests.browser.conftest import Shot
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import Shot, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,7 @@ from chorus.channels.actions import connect_channel
 from chorus.channels.models import Channel
 from chorus.content.models import Campaign, PostTarget, Tag
 from chorus.publishing import actions, dispatch
-from tests.browser.conftest import NewPage, Shot, go_to
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import NewPage, Shot, go_to, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

@@ -14,8 +14,7 @@ from chorus.channels.models import Channel
 from chorus.content.models import PostTarget
 from chorus.media.models import MediaAsset
 from chorus.publishing import dispatch, engine
-from tests.browser.conftest import Shot
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import Shot, sign_in
 from tests.conftest import Cast
 from tests.connectors.wordpress.conftest import local_urls, wp_channel  # noqa: F401
 from tests.media.conftest import image_bytes

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from chorus.analytics.demo import load_demo
-from tests.browser.conftest import NewPage, Shot
-from tests.conftest import PASSWORD, Cast
+from tests.browser.conftest import NewPage, Shot, sign_in
+from tests.conftest import Cast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,14 +33,6 @@ WORDS = {
 }
 
 
-def _sign_in(page: Page, cast: Cast) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(cast.owner.email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page.locator("#id_password")).to_have_count(0)
-
-
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_report_view_reads_well_in_each_language_on_desktop_and_phone(
     new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
@@ -51,7 +43,7 @@ def test_the_report_view_reads_well_in_each_language_on_desktop_and_phone(
     for device, viewport in VIEWPORTS.items():
         page = new_page(viewport=viewport)
         page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
-        _sign_in(page, cast)
+        sign_in(page, cast.owner.email)
         page.goto(f"/w/{workspace.slug}/analytics/reports/")
         page.get_by_role("button", name=words["view"], exact=True).click()
         expect(page.locator("#report-cover h1")).to_have_text(words["cover"])

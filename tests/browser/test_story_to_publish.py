@@ -24,8 +24,7 @@ from chorus.channels.actions import connect_channel
 from chorus.connectors.wordpress.connector import WordPressConnector
 from chorus.content.models import PostTarget
 from chorus.publishing import dispatch, engine
-from tests.browser.conftest import NewPage, Shot
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import Cast, make_user
 from tests.peers.wordpress import WordPressSite, wordpress_site  # noqa: F401  (fixture)
 

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from chorus.channels.actions import connect_channel
 from chorus.content.models import Campaign, PostTarget, PostTemplate
-from tests.browser.conftest import NewPage, Shot, go_to
-from tests.browser.test_composer import sign_in
+from tests.browser.conftest import NewPage, Shot, go_to, sign_in
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.browser

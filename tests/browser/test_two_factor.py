@@ -12,8 +12,7 @@ from playwright.sync_api import Page, expect
 from chorus.accounts import totp
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Role
-from tests.browser.conftest import NewPage, Shot
-from tests.browser.test_foundation_flows import sign_in
+from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import PASSWORD, Cast
 
 pytestmark = pytest.mark.browser
