@@ -83,6 +83,8 @@ def test_a_post_for_three_channels_with_everything_takes_at_most_twelve_actions(
     act.do(page.get_by_label("Next free queue slot").check)
     for channel in channels:
         expect(page.locator(f"#check-c{channel.pk}")).to_contain_text(f"Ready for {channel.name}")
+    # The preview says what the link becomes (the short link itself is made when it is saved).
+    expect(page.locator(f"#check-c{channels[0].pk} [data-short-note]")).to_contain_text("/l/")
     shot(page, "everything in place")
     act.do(page.get_by_role("button", name="Add to the queue").click)
     expect(page.get_by_text("Post saved.")).to_be_visible()

@@ -52,3 +52,15 @@ def test_the_upload_field_is_offered_to_those_who_may_add_media(cast: Cast, sink
     for role in ("owner", "contributor"):
         page = cast.client_for(cast.members[role]).get("/w/campaign/posts/new/").content.decode()
         assert 'id="composer-upload"' in page and 'data-upload-url="/w/campaign/media/upload/"' in page
+
+
+def test_the_live_preview_says_the_links_will_be_shortened_only_when_ticked(
+    owner_client: Client, sink: Channel
+) -> None:
+    note = "When saved, its links become short links"
+    ticked = owner_client.post("/w/campaign/compose/check/", _post(sink, shorten_links="on"))
+    assert note in ticked.content.decode()
+    assert note not in owner_client.post("/w/campaign/compose/check/", _post(sink)).content.decode()
+    no_link = _post(sink, shorten_links="on")
+    no_link["link"] = ""
+    assert note not in owner_client.post("/w/campaign/compose/check/", no_link).content.decode()

@@ -550,6 +550,7 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             "media_library": apps.is_installed("chorus.media"),
             "can_upload": can(role, Perm.MANAGE_MEDIA),
             "short_base": composer.short_link_base(),
+            "shorten": bool(form["shorten_links"].value()),
             "alt_required": composer.alt_text_required(workspace),
             "can_schedule": _schedules_directly(role),
             "past_refused": past_refused,
@@ -718,6 +719,8 @@ def compose_check(request: HttpRequest) -> HttpResponse:
             "draft": draft,
             "unselected": list(unselected),
             "problem_count": sum(len(c.problems) for c in checks),
+            "shorten": request.POST.get("shorten_links") == "on",
+            "short_base": composer.short_link_base(),
             **_schedule_preview(request, workspace, draft),
         },
     )
