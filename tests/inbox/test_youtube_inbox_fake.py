@@ -126,3 +126,18 @@ def test_the_settings_page_shows_the_units_used_in_the_window(
     User.objects.filter(pk=cast.owner.pk).update(language="fr")
     french = cast.client_for(cast.owner).get(url).content.decode()
     assert "Chorus Foundation : 2 unités sur 10000 utilisées ces dernières 24 heures" in french
+
+
+def test_the_scheduled_poll_reads_youtube_every_fifteen_minutes_not_every_minute(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    youtube_channel: Channel,  # noqa: F811
+) -> None:
+    fake.on("GET", THREADS, ok("comment_threads_page2"))
+    assert actions.poll_if_due(youtube_channel) == 1
+    assert actions.poll_if_due(youtube_channel) == 0  # a minute later: not read
+    assert len(fake.to("GET", THREADS)) == 1
+    Cursor.objects.update(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
+    actions.poll_if_due(youtube_channel)
+    assert len(fake.to("GET", THREADS)) == 2
+    assert units(youtube_channel) == 2

@@ -894,6 +894,22 @@ def quota_units(workspace: Workspace) -> list[dict[str, Any]]:
     return rows
 
 
+def poll_if_due(channel: Channel) -> int:
+    """The scheduler's poll (every minute). Networks whose reads cost (quota units, many calls a
+    sweep) set `inbox_poll_seconds`: the newest stored cursor says when the channel was last read."""
+    every = getattr(channel.connector(), "inbox_poll_seconds", 0)
+    if every:
+        last = (
+            Cursor.objects.filter(channel=channel)
+            .order_by("-updated_at")
+            .values_list("updated_at", flat=True)
+            .first()
+        )
+        if last is not None and last > timezone.now() - dt.timedelta(seconds=every):
+            return 0
+    return poll(channel)
+
+
 def read_budget(workspace: Workspace) -> Decimal:
     found = (
         InboxSettings.objects.filter(workspace=workspace).values_list("read_budget_usd", flat=True).first()

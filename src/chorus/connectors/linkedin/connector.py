@@ -278,6 +278,8 @@ class LinkedInConnector(OAuth2Connector):
     # then reads each post's comments from where the last sweep stopped (start/count, the API's
     # oldest-first order), one page per fetch.
     inbox_streams = ("comments",)
+    # Every 5 minutes: a sweep is 1 + 10 calls or more, against LinkedIn's daily call limits.
+    inbox_poll_seconds = 300
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
         state = json.loads(cursor) if cursor else {}

@@ -325,6 +325,8 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     # after-cursor of the last reply read}}; a sweep lists the recent posts, then reads each
     # post's conversation from where the last sweep stopped, one page per fetch.
     inbox_streams = ("replies",)
+    # Every 5 minutes: a sweep is 1 + 10 calls or more, against Meta's hourly call budget.
+    inbox_poll_seconds = 300
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
         state = json.loads(cursor) if cursor else {}

@@ -206,6 +206,8 @@ class YouTubeConnector(OAuth2Connector):
     # "top": the newest of this sweep, "token": this sweep's next page}. Threads come newest
     # first; a sweep stops at the first page that reaches back to "since" (nothing older is new).
     inbox_streams = ("comments",)
+    # Every 15 minutes: 96 units a day of the 10,000, not 1,440.
+    inbox_poll_seconds = 900
     inbox_unit_quota = UnitQuota("units", page_units=1, reply_units=50)
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
