@@ -72,6 +72,19 @@ class ReadCost:
 
 
 @dataclass(frozen=True)
+class UnitQuota:
+    """A network that charges quota units per call against an allowance shared with publishing
+    (YouTube: 1 unit per commentThreads.list page, 50 per comments.insert, of 10,000 a day).
+    `bucket` names one of the connector's `quotas`: the inbox records each page's
+    `InboxPage.cost` in that ledger and stops polling before a page (`page_units`) could pass
+    the quota's limit; the poll resumes from its cursor when the window frees."""
+
+    bucket: str
+    page_units: int
+    reply_units: int
+
+
+@dataclass(frozen=True)
 class ReplyResult:
     network_id: str
     url: str = ""

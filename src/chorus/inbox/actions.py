@@ -26,7 +26,7 @@ from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, Role, can
 from chorus.channels.models import Channel
 from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, PublishError
-from chorus.connectors.inbox import InboxConnector, InboxEntry, ReadCost, ReplyKey
+from chorus.connectors.inbox import InboxConnector, InboxEntry, ReadCost, ReplyKey, UnitQuota
 from chorus.content.models import PostTarget
 from chorus.core import audit, textsignals
 from chorus.core.models import AuditEvent
@@ -843,21 +843,71 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
     with the cursor that follows it; tells the network what was seen only after storing."""
     connector = inbox_connector(channel)
     cost: ReadCost | None = getattr(connector, "inbox_read_cost", None)
+    units: UnitQuota | None = getattr(connector, "inbox_unit_quota", None)
+    bucket = cost.bucket if cost is not None else units.bucket if units is not None else ""
     stored = 0
     for stream in connector.inbox_streams:
         for _page in range(max_pages):
             if cost is not None and not _may_read(channel, cost):
                 return stored
+            if units is not None and units_left(channel, connector, units) < units.page_units:
+                return stored  # the cursor stays: the poll resumes there when the window frees
             page = connector.inbox_fetch(stream, stored_cursor(channel, stream))
-            if cost is not None and page.cost:
+            if bucket and page.cost:
                 # Billed when read, stored or not: recorded before (and apart from) the items.
-                QuotaUsage.objects.create(channel=channel, bucket=cost.bucket, amount=page.cost)
+                QuotaUsage.objects.create(channel=channel, bucket=bucket, amount=page.cost)
             result = ingest(channel=channel, entries=page.entries, stream=stream, cursor=page.cursor)
             stored += result.new_items
             connector.inbox_mark_seen(stream, page)
             if not page.more:
                 break
     return stored
+
+
+def unit_quota(connector: Any, units: UnitQuota) -> Any:
+    """The connector's `Quota` that `units` charges (its publishing allowance, shared)."""
+    return next(q for q in connector.quotas if q.bucket == units.bucket)
+
+
+def units_left(channel: Channel, connector: Any, units: UnitQuota) -> int:
+    from chorus.publishing.quotas import usage
+
+    quota = unit_quota(connector, units)
+    return int(quota.limit - usage(channel, quota).used)
+
+
+def quota_units(workspace: Workspace) -> list[dict[str, Any]]:
+    """Units each channel of a network with a unit quota (YouTube) used in its window (the last
+    24 hours), for the settings page: polling, replies and publishing share them."""
+    from chorus.publishing.quotas import usage
+
+    rows = []
+    for channel in workspace.channels.order_by("name"):
+        try:
+            connector = channel.connector()
+        except (KeyError, ImportError):
+            continue
+        units = getattr(connector, "inbox_unit_quota", None)
+        if isinstance(units, UnitQuota):
+            quota = unit_quota(connector, units)
+            rows.append({"channel": channel.name, "used": usage(channel, quota).used, "limit": quota.limit})
+    return rows
+
+
+def poll_if_due(channel: Channel) -> int:
+    """The scheduler's poll (every minute). Networks whose reads cost (quota units, many calls a
+    sweep) set `inbox_poll_seconds`: the newest stored cursor says when the channel was last read."""
+    every = getattr(channel.connector(), "inbox_poll_seconds", 0)
+    if every:
+        last = (
+            Cursor.objects.filter(channel=channel)
+            .order_by("-updated_at")
+            .values_list("updated_at", flat=True)
+            .first()
+        )
+        if last is not None and last > timezone.now() - dt.timedelta(seconds=every):
+            return 0
+    return poll(channel)
 
 
 def read_budget(workspace: Workspace) -> Decimal:

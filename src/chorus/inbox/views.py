@@ -334,6 +334,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "sla": actions.sla_minutes(workspace),
             "read_budget": actions.read_budget(workspace),
             "paid_reads": actions.paid_reads(workspace),
+            "quota_units": actions.quota_units(workspace),
             "saved_replies": SavedReply.objects.filter(workspace=workspace),
             "can_manage": can(membership.role, Perm.MANAGE_INBOX),
         },

@@ -10,7 +10,10 @@ finalizeUpload with the parts' ETags), Organization Access Control
 Organization Lookup (.../organizations/organization-lookup-api), Social Actions
 (.../shares/social-actions-api), Share statistics
 (.../organizations/share-statistics), error handling (/shared/api-guide/concepts/error-handling),
-rate limits (/shared/api-guide/concepts/rate-limits: daily, reset at midnight UTC, no header).
+rate limits (/shared/api-guide/concepts/rate-limits: daily, reset at midnight UTC, no header),
+Posts API find by author (q=author), Comments API (.../shares/comments-api: GET
+socialActions/{urn}/comments with start/count paging; a reply is a comment created on
+socialActions/{comment urn}/comments with "parentComment").
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 API = "https://api.linkedin.com"
 ACL_PAGE_SIZE = 50  # organizations per organizationAcls page and per batch lookup
 ACL_PAGES = 10
+INBOX_POSTS = 10  # the organization's most recent posts whose comments the inbox reads
+COMMENTS_PAGE = 100
 VERSION = "202510"  # LinkedIn-Version (YYYYMM): each version is supported for at least a year
 SCOPES = "openid profile w_member_social r_organization_admin w_organization_social r_organization_social"
 
@@ -170,6 +175,29 @@ class LinkedInAPI(BearerAPI):
     def social_actions(self, urn: str) -> dict[str, Any]:
         result: dict[str, Any] = self.rest("GET", f"socialActions/{quote(urn, safe='')}").json()
         return result
+
+    def recent_posts(self, author: str) -> list[str]:
+        """The URNs of the author's most recent posts (Posts API, q=author)."""
+        params = {"q": "author", "author": author, "count": str(INBOX_POSTS), "sortBy": "LAST_MODIFIED"}
+        elements = self.rest("GET", "posts", params=params).json().get("elements") or []
+        return [str(post["id"]) for post in elements if post.get("id")]
+
+    def comments(self, urn: str, start: int = 0) -> dict[str, Any]:
+        """One page of the comments on a post (or, with a comment URN, on a comment)."""
+        params = {"start": str(start), "count": str(COMMENTS_PAGE)}
+        result: dict[str, Any] = self.rest(
+            "GET", f"socialActions/{quote(urn, safe='')}/comments", params=params
+        ).json()
+        return result
+
+    def create_comment(self, target: str, payload: dict[str, Any]) -> str:
+        """Creates a comment on `target` (a post, or the parent comment of a reply); returns its
+        URN (the body's, else the x-restli-id header of the 201)."""
+        response = self.rest(
+            "POST", f"socialActions/{quote(target, safe='')}/comments", json=payload, may_apply=True
+        )
+        body = response.json() if response.content else {}
+        return str(body.get("commentUrn") or body.get("$URN") or response.headers.get("x-restli-id") or "")
 
     def share_statistics(self, organization: str, urn: str) -> dict[str, Any]:
         kind = "ugcPosts" if ":ugcPost:" in urn else "shares"

@@ -15,6 +15,8 @@ target.options      {"link": url, "link_title": str, "link_description": str, "v
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,6 +34,7 @@ from chorus.connectors.base import (
     PublishResult,
     unaccepted_type,
 )
+from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
 from chorus.connectors.linkedin.ads import LinkedInAds
 from chorus.connectors.linkedin.client import LinkedInAPI
 from chorus.connectors.oauth2 import (
@@ -66,7 +69,7 @@ class LinkedInConnector(OAuth2Connector):
     label = "LinkedIn"
     network = "linkedin"
     api_class = LinkedInAPI
-    features = frozenset({Feature.ADS, Feature.METRICS, Feature.VIDEO, Feature.DELETE})
+    features = frozenset({Feature.ADS, Feature.METRICS, Feature.VIDEO, Feature.DELETE, Feature.INBOX})
     max_text_length = 3000
     max_images = 20
     idempotent = False
@@ -267,3 +270,83 @@ class LinkedInConnector(OAuth2Connector):
 
     def delete(self, target: PostTarget) -> None:
         self.api().delete_post(target.external_id)
+
+    # --- inbox ------------------------------------------------------------------------
+    # Comments on an organization's most recent posts (a member's comments need the restricted
+    # r_member_social: a member channel reads none). The cursor is JSON: {"queue": posts this
+    # sweep has still to read, "read": {post: comments read so far}}; a sweep lists the posts,
+    # then reads each post's comments from where the last sweep stopped (start/count, the API's
+    # oldest-first order), one page per fetch.
+    inbox_streams = ("comments",)
+    # Every 5 minutes: a sweep is 1 + 10 calls or more, against LinkedIn's daily call limits.
+    inbox_poll_seconds = 300
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        state = json.loads(cursor) if cursor else {}
+        queue: list[str] = list(state.get("queue") or [])
+        read: dict[str, int] = dict(state.get("read") or {})
+        if not self.author.startswith("urn:li:organization:"):
+            return InboxPage([], cursor or "", more=False)
+        api = self.api()
+        if not queue:
+            queue = api.recent_posts(self.author)
+            read = {post: read.get(post, 0) for post in queue}  # older posts drop out
+            if not queue:
+                return InboxPage([], json.dumps({"queue": [], "read": read}), more=False)
+        post = queue[0]
+        start = read.get(post, 0)
+        answer = api.comments(post, start)
+        elements = answer.get("elements") or []
+        read[post] = start + len(elements)
+        total = int((answer.get("paging") or {}).get("total") or 0)
+        if not elements or read[post] >= total:
+            queue = queue[1:]
+        entries = [e for e in (self._inbox_entry(c, post) for c in elements) if e is not None]
+        return InboxPage(entries, json.dumps({"queue": queue, "read": read}), more=bool(queue))
+
+    def _inbox_entry(self, comment: dict[str, Any], post: str) -> InboxEntry | None:
+        actor = str(comment.get("actor") or "")
+        urn = str(comment.get("commentUrn") or comment.get("$URN") or "")
+        if not urn or actor == self.author:
+            return None  # our own comments are replies, not items to answer
+        parent = str(comment.get("parentComment") or "")
+        millis = (comment.get("created") or {}).get("time")
+        created = dt.datetime.fromtimestamp(millis / 1000, dt.UTC) if millis else timezone.now()
+        return InboxEntry(
+            network_id=urn,
+            kind="reply" if parent else "comment",
+            author_id=actor,
+            author_handle=actor.rsplit(":", 1)[-1],
+            created_at=created,
+            text=str((comment.get("message") or {}).get("text") or ""),
+            url=f"https://www.linkedin.com/feed/update/{post}/",
+            root_id=post,
+            parent_id=parent or post,
+            extra={"thread": parent or urn},
+        )
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        return None  # LinkedIn keeps no "seen" state for comments
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        """A comment on the thread's top-level comment with "parentComment" (LinkedIn nests one
+        level). No idempotency key: a lost answer is settled by `inbox_find_reply`."""
+        thread = str(parent.extra.get("thread") or parent.network_id)
+        payload = {
+            "actor": self.author,
+            "object": parent.root_id,
+            "message": {"text": text},
+            "parentComment": thread,
+        }
+        urn = self.api().create_comment(thread, payload)
+        return ReplyResult(urn, f"https://www.linkedin.com/feed/update/{parent.root_id}/")
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        thread = str(parent.extra.get("thread") or parent.network_id)
+        since = (key.created_at - dt.timedelta(minutes=5)).timestamp() * 1000
+        for comment in self.api().comments(thread).get("elements") or []:
+            created = (comment.get("created") or {}).get("time") or 0
+            if comment.get("actor") == self.author and created >= since:
+                urn = str(comment.get("commentUrn") or comment.get("$URN") or "")
+                return ReplyResult(urn, f"https://www.linkedin.com/feed/update/{parent.root_id}/")
+        return None

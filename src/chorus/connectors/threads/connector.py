@@ -6,13 +6,16 @@ target.options      {"thread": bool (a long text becomes replies to itself), "re
 
 https://developers.facebook.com/docs/threads/posts — POST /{user-id}/threads (media_type TEXT |
 IMAGE | VIDEO | CAROUSEL) -> container; POST /{user-id}/threads_publish creation_id.
-Replies: reply_to_id on the container. Limit: GET /{user-id}/threads_publishing_limit (250 posts
+Replies: reply_to_id on the container. Inbox (.../threads/reply-management): the replies to the
+profile's recent posts from GET /{media-id}/conversation (every level, reverse=false:
+oldest first, paged with the after cursor); our own replies from GET /{user-id}/replies. Limit: GET /{user-id}/threads_publishing_limit (250 posts
 and 1,000 replies per 24 h). OAuth: https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
@@ -34,6 +37,7 @@ from chorus.connectors.base import (
     ReauthRequired,
     number,
 )
+from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
 from chorus.connectors.meta import media
 from chorus.connectors.meta.graph import THREADS_GRAPH, THREADS_VERSION, GraphAPI
 from chorus.connectors.meta.insights import graph_insights
@@ -50,6 +54,9 @@ VIDEO_TYPES = ("video/mp4", "video/quicktime")
 MAX_CAROUSEL = 20
 LOOKUP_SLACK = dt.timedelta(minutes=5)
 LIMIT_RECHECK = 3600.0
+INBOX_POSTS = 10  # the profile's most recent posts whose replies the inbox reads
+REPLIES_PAGE = 100
+REPLY_FIELDS = "id,text,username,permalink,timestamp,replied_to,root_post,is_reply"
 POST_METRICS = {
     "views": "views",
     "likes": "likes",
@@ -71,7 +78,7 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         "THREADS_CLIENT_ID (the Threads app id), THREADS_CLIENT_SECRET and THREADS_ENABLED=true "
         "and restart. Media must be reachable from the internet at CHORUS_BASE_URL."
     )
-    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.THREADS, Feature.VIDEO})
+    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.THREADS, Feature.VIDEO, Feature.INBOX})
     idempotent = False
     max_text_length = 500
     composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
@@ -312,6 +319,83 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     def account_metrics(self) -> dict[str, int | None]:
         answer = self.api().get(f"{self.user_id}/threads_insights", metric="followers_count")
         return graph_insights(answer, {"followers_count": "followers"})
+
+    # --- inbox ---------------------------------------------------------------------------
+    # The cursor is JSON: {"queue": posts this sweep has still to read, "after": {post: the
+    # after-cursor of the last reply read}}; a sweep lists the recent posts, then reads each
+    # post's conversation from where the last sweep stopped, one page per fetch.
+    inbox_streams = ("replies",)
+    # Every 5 minutes: a sweep is 1 + 10 calls or more, against Meta's hourly call budget.
+    inbox_poll_seconds = 300
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        state = json.loads(cursor) if cursor else {}
+        queue: list[str] = list(state.get("queue") or [])
+        after: dict[str, str] = dict(state.get("after") or {})
+        api = self.api()
+        if not queue:
+            posts = api.get(f"{self.user_id}/threads", fields="id", limit=INBOX_POSTS).get("data") or []
+            queue = [str(post["id"]) for post in posts]
+            after = {post: after[post] for post in queue if post in after}  # older posts drop out
+            if not queue:
+                return InboxPage([], json.dumps({"queue": [], "after": after}), more=False)
+        post = queue[0]
+        params: dict[str, Any] = {"fields": REPLY_FIELDS, "reverse": "false", "limit": REPLIES_PAGE}
+        if after.get(post):
+            params["after"] = after[post]
+        answer = api.get(f"{post}/conversation", **params)
+        paging = answer.get("paging") or {}
+        token = str((paging.get("cursors") or {}).get("after") or "")
+        if token:
+            after[post] = token
+        if not paging.get("next"):
+            queue = queue[1:]
+        entries = [e for e in (self._inbox_entry(r, post) for r in answer.get("data") or []) if e is not None]
+        return InboxPage(entries, json.dumps({"queue": queue, "after": after}), more=bool(queue))
+
+    def _inbox_entry(self, reply: dict[str, Any], post: str) -> InboxEntry | None:
+        username = str(reply.get("username") or "")
+        if username == self.channel.config.get("username"):
+            return None  # our own replies are stored as replies, not as items to answer
+        parent = str((reply.get("replied_to") or {}).get("id") or post)
+        return InboxEntry(
+            network_id=str(reply["id"]),
+            kind="reply",
+            author_id=username,  # the reply fields give no user id; a username is unique
+            author_handle=username,
+            created_at=_time(reply.get("timestamp")) or timezone.now(),
+            text=str(reply.get("text") or ""),
+            url=str(reply.get("permalink") or ""),
+            root_id=str((reply.get("root_post") or {}).get("id") or post),
+            parent_id=parent,
+        )
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        return None  # Threads keeps no "seen" state for replies
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        """A TEXT container with reply_to_id, then threads_publish (no idempotency key: a lost
+        answer is settled by `inbox_find_reply`, never by sending again)."""
+        api = self.api()
+        container = self._create(api, {"media_type": "TEXT", "text": text, "reply_to_id": parent.network_id})
+        post_id = str(
+            api.post(f"{self.user_id}/threads_publish", {"creation_id": container}, may_apply=True)["id"]
+        )
+        result = self._result(api, post_id)
+        return ReplyResult(result.external_id, result.url)
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        since = key.created_at - LOOKUP_SLACK
+        answer = self.api().get(
+            f"{self.user_id}/replies",
+            fields="id,timestamp,permalink,replied_to",
+            since=int(since.timestamp()),
+            limit=25,
+        )
+        for reply in answer.get("data") or []:
+            if (reply.get("replied_to") or {}).get("id") == parent.network_id:
+                return ReplyResult(str(reply["id"]), str(reply.get("permalink") or ""))
+        return None
 
 
 def _api(token: str, channel: Any = None) -> GraphAPI:

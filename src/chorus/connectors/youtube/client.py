@@ -7,7 +7,11 @@ refresh responses carry no new refresh_token), resumable uploads
 uploadType=resumable -> Location, then PUT the bytes), videos.insert
 (https://developers.google.com/youtube/v3/docs/videos/insert: status.publishAt needs
 privacyStatus "private"), errors (https://developers.google.com/youtube/v3/docs/errors),
-channels.list and videos.list (statistics).
+channels.list and videos.list (statistics), commentThreads.list
+(https://developers.google.com/youtube/v3/docs/commentThreads/list: allThreadsRelatedToChannelId,
+pageToken / nextPageToken, 1 unit) and comments.insert / comments.list
+(https://developers.google.com/youtube/v3/docs/comments/insert: snippet.parentId is a top-level
+comment, 50 units; comments need the youtube.force-ssl scope).
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 API = "https://www.googleapis.com/youtube/v3"
 UPLOAD = "https://www.googleapis.com/upload/youtube/v3/videos"
-SCOPES = "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly"
+SCOPES = (
+    "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly "
+    "https://www.googleapis.com/auth/youtube.force-ssl"
+)
+THREADS_PAGE = 100  # commentThreads.list maxResults (the most it allows)
 QUOTA_REASONS = frozenset(
     {"quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded", "uploadLimitExceeded"}
 )
@@ -144,3 +152,32 @@ class YouTubeAPI(BearerAPI):
 
     def delete_video(self, video_id: str) -> None:
         self.request("DELETE", f"{API}/videos", params={"id": video_id})
+
+    def comment_threads(self, channel_id: str, token: str = "") -> dict[str, Any]:
+        """One page of the comment threads on the channel's videos, newest first (1 unit)."""
+        params = {
+            "part": "snippet,replies",
+            "allThreadsRelatedToChannelId": channel_id,
+            "maxResults": str(THREADS_PAGE),
+            "order": "time",
+            "textFormat": "plainText",
+        }
+        if token:
+            params["pageToken"] = token
+        result: dict[str, Any] = self.json("GET", f"{API}/commentThreads", params=params)
+        return result
+
+    def insert_reply(self, parent_id: str, text: str) -> dict[str, Any]:
+        """comments.insert under a top-level comment (50 units). No idempotency key exists: a
+        lost answer is settled by `replies`, never by sending again."""
+        body = {"snippet": {"parentId": parent_id, "textOriginal": text}}
+        response = self.request(
+            "POST", f"{API}/comments", params={"part": "snippet"}, json=body, may_apply=True
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    def replies(self, parent_id: str) -> list[dict[str, Any]]:
+        """The replies under a top-level comment (comments.list, 1 unit)."""
+        params = {"part": "snippet", "parentId": parent_id, "maxResults": "100", "textFormat": "plainText"}
+        return list(self.json("GET", f"{API}/comments", params=params).get("items") or [])

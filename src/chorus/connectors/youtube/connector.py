@@ -6,6 +6,9 @@ target.options      {"title" (required), "privacy": public|unlisted|private, "ta
                      "category_id": str, "made_for_kids": bool, "publish_at": ISO datetime}
 With "publish_at", YouTube publishes the video itself at that time (native scheduling): the video
 is uploaded private and status.publishAt set, as the API requires.
+Inbox: the comment threads on the channel's videos (top-level comments and the replies the
+thread carries), answered with a reply under the thread's top-level comment; every call is
+charged to the "units" quota it shares with publishing (UnitQuota).
 No LOOKUP: a video carries no field we could search our marker by, and reading the uploads
 playlist lags behind and costs quota; an unknown outcome is settled by a person.
 """
@@ -13,6 +16,7 @@ playlist lags behind and costs quota; an unknown outcome is settled by a person.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -27,7 +31,9 @@ from chorus.connectors.base import (
     Problem,
     PublishResult,
     Quota,
+    RateLimited,
 )
+from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult, UnitQuota
 from chorus.connectors.oauth2 import OAuth2Connector, media_bytes, media_size, media_type, token_credentials
 from chorus.connectors.probe import probe
 from chorus.connectors.youtube.client import YouTubeAPI
@@ -48,7 +54,9 @@ class YouTubeConnector(OAuth2Connector):
     label = "YouTube"
     network = "youtube"
     api_class = YouTubeAPI
-    features = frozenset({Feature.VIDEO, Feature.METRICS, Feature.NATIVE_SCHEDULING, Feature.DELETE})
+    features = frozenset(
+        {Feature.VIDEO, Feature.METRICS, Feature.NATIVE_SCHEDULING, Feature.DELETE, Feature.INBOX}
+    )
     max_text_length = None  # the description is checked in bytes, see validate
     max_images = 0
     max_concurrency = 2  # uploads are large
@@ -192,6 +200,94 @@ class YouTubeConnector(OAuth2Connector):
 
     def delete(self, target: PostTarget) -> None:
         self.api().delete_video(target.external_id)
+
+    # --- inbox ------------------------------------------------------------------------
+    # The cursor is JSON: {"since": publishedAt of the newest comment of the last finished sweep,
+    # "top": the newest of this sweep, "token": this sweep's next page}. Threads come newest
+    # first; a sweep stops at the first page that reaches back to "since" (nothing older is new).
+    inbox_streams = ("comments",)
+    # Every 15 minutes: 96 units a day of the 10,000, not 1,440.
+    inbox_poll_seconds = 900
+    inbox_unit_quota = UnitQuota("units", page_units=1, reply_units=50)
+
+    def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
+        state = json.loads(cursor) if cursor else {}
+        since, top, token = state.get("since", ""), state.get("top", ""), state.get("token", "")
+        answer = self.api().comment_threads(self.channel.config["channel_id"], token)
+        entries: list[InboxEntry] = []
+        reached = False
+        for thread in answer.get("items") or []:
+            top_comment = (thread.get("snippet") or {}).get("topLevelComment") or {}
+            published = (top_comment.get("snippet") or {}).get("publishedAt", "")
+            top = max(top, published)
+            reached = reached or bool(since and published and published <= since)
+            for comment in [top_comment, *((thread.get("replies") or {}).get("comments") or [])]:
+                entry = self._inbox_entry(comment, str(thread["id"]))
+                if entry is not None:
+                    entries.append(entry)
+        if answer.get("nextPageToken") and not reached:
+            after = {"since": since, "top": top, "token": answer["nextPageToken"]}
+            return InboxPage(entries, json.dumps(after), more=True, cost=1)
+        return InboxPage(entries, json.dumps({"since": top or since}), more=False, cost=1)
+
+    def _inbox_entry(self, comment: dict[str, Any], thread_id: str) -> InboxEntry | None:
+        snippet = comment.get("snippet") or {}
+        author = str((snippet.get("authorChannelId") or {}).get("value") or "")
+        if author == self.channel.config["channel_id"]:
+            return None  # our own replies are stored as replies, not as items to answer
+        video = str(snippet.get("videoId") or "")
+        is_reply = str(comment.get("id")) != thread_id
+        published = _parse(snippet.get("publishedAt")) or timezone.now()
+        return InboxEntry(
+            network_id=str(comment["id"]),
+            kind="reply" if is_reply else "comment",
+            author_id=author,
+            author_handle=str(snippet.get("authorDisplayName") or ""),
+            author_name=str(snippet.get("authorDisplayName") or ""),
+            created_at=published,
+            text=str(snippet.get("textOriginal") or snippet.get("textDisplay") or ""),
+            url=f"https://www.youtube.com/watch?v={video}&lc={comment['id']}",
+            root_id=video,
+            parent_id=thread_id if is_reply else video,
+            extra={"thread_id": thread_id},
+        )
+
+    def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
+        return None  # YouTube keeps no "seen" state for comments
+
+    def _charge(self, units: int) -> None:
+        """Charges `units` to the shared daily quota before a call, refused when they do not fit."""
+        from chorus.inbox.actions import units_left
+        from chorus.quotas.models import QuotaUsage
+
+        if units_left(self.channel, self, self.inbox_unit_quota) < units:
+            raise RateLimited(
+                gettext("The YouTube quota for the day is used up; the reply waits for it to free."),
+                retry_after=3600,
+            )
+        QuotaUsage.objects.create(channel=self.channel, bucket=self.inbox_unit_quota.bucket, amount=units)
+
+    def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        """A reply under the thread's top-level comment (YouTube threads are one level deep)."""
+        self._charge(self.inbox_unit_quota.reply_units)
+        comment = self.api().insert_reply(str(parent.extra.get("thread_id") or parent.network_id), text)
+        return ReplyResult(
+            str(comment["id"]), f"https://www.youtube.com/watch?v={parent.root_id}&lc={comment['id']}"
+        )
+
+    def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        """Our reply under the thread published since the first attempt, if any (1 unit)."""
+        self._charge(self.inbox_unit_quota.page_units)
+        thread = str(parent.extra.get("thread_id") or parent.network_id)
+        since = key.created_at - dt.timedelta(minutes=5)
+        for comment in self.api().replies(thread):
+            snippet = comment.get("snippet") or {}
+            author = (snippet.get("authorChannelId") or {}).get("value")
+            published = _parse(snippet.get("publishedAt"))
+            if author == self.channel.config["channel_id"] and published and published >= since:
+                url = f"https://www.youtube.com/watch?v={parent.root_id}&lc={comment['id']}"
+                return ReplyResult(str(comment["id"]), url)
+        return None
 
 
 def _parse(value: Any) -> dt.datetime | None:

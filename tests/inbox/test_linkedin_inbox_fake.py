@@ -1,0 +1,109 @@
+"""LinkedIn comments in the inbox against a fake of the versioned REST API (payloads in
+tests/connectors/linkedin/fixtures, shaped after the Posts API's q=author and the Comments API in
+learn.microsoft.com/linkedin): the exact requests of a sweep and a reply (a comment on the
+thread's top-level comment with "parentComment"), the next sweep resuming at each post's offset,
+and a comment arriving twice stored once."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from chorus.channels.models import Channel
+from chorus.inbox import actions
+from chorus.inbox.models import Conversation, InboxItem, Reply
+from tests.conftest import Cast
+from tests.connectors.linkedin.conftest import linkedin_channel, linkedin_page  # noqa: F401  (fixtures)
+from tests.connectors.oauth_fakes import Fake, fake, fixture, oauth_apps  # noqa: F401  (fixtures)
+from tests.inbox.conftest import run_enqueued_sends
+
+pytestmark = pytest.mark.django_db
+
+REST = "https://api.linkedin.com/rest"
+POSTS = f"{REST}/posts"
+SHARE = "urn:li:share:7001000000000000001"
+UGC = "urn:li:ugcPost:7002000000000000002"
+ON_SHARE = f"{REST}/socialActions/urn%3Ali%3Ashare%3A7001000000000000001/comments"
+ON_UGC = f"{REST}/socialActions/urn%3Ali%3AugcPost%3A7002000000000000002/comments"
+FAN_COMMENT = f"urn:li:comment:({SHARE},6901)"
+ON_FAN_COMMENT = (
+    f"{REST}/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Ashare%3A7001000000000000001%2C6901%29/comments"
+)
+
+
+def ok(name: str) -> httpx.Response:
+    return httpx.Response(200, json=fixture("linkedin", name))
+
+
+def test_a_sweep_reads_each_posts_comments_then_resumes_at_their_offsets_and_a_reply_nests(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_page: Channel,  # noqa: F811
+    django_capture_on_commit_callbacks,
+) -> None:
+    fake.on("GET", POSTS, ok("inbox_posts"))
+    fake.on(
+        "GET", ON_SHARE, ok("comments_share_page1"), ok("comments_share_page2"), ok("comments_share_rest")
+    )
+    fake.on("GET", ON_UGC, ok("comments_ugc"), ok("comments_ugc_again"))
+    # The fan's comment and reply, the ally's comment; our own comment is not an item.
+    assert actions.poll(linkedin_page) == 3
+    # The next sweep asks from where each post stopped; the ally's comment comes again (stored once).
+    assert actions.poll(linkedin_page) == 1
+    assert fake.calls() == [
+        f"GET {POSTS}",
+        f"GET {ON_SHARE}",
+        f"GET {ON_SHARE}",
+        f"GET {ON_UGC}",
+        f"GET {POSTS}",
+        f"GET {ON_SHARE}",
+        f"GET {ON_UGC}",
+    ]
+    [listed, _] = fake.to("GET", POSTS)
+    assert dict(listed.url.params) == {
+        "q": "author",
+        "author": "urn:li:organization:2414183",
+        "count": "10",
+        "sortBy": "LAST_MODIFIED",
+    }
+    names = {ON_SHARE: "share", ON_UGC: "ugc"}
+    comments = [r for r in fake.sent if str(r.url.copy_with(query=None)) in names]
+    starts = [(names[str(r.url.copy_with(query=None))], r.url.params["start"]) for r in comments]
+    assert starts == [("share", "0"), ("share", "2"), ("ugc", "0"), ("share", "3"), ("ugc", "1")]
+    assert all(r.url.params["count"] == "100" for r in comments)
+    assert all(
+        (r.headers["Authorization"], r.headers["LinkedIn-Version"], r.headers["X-Restli-Protocol-Version"])
+        == ("Bearer li-access-1", "202510", "2.0.0")
+        for r in fake.sent
+    )
+    assert InboxItem.objects.count() == 4
+    fan = Conversation.objects.get(author_id="urn:li:person:fan0001", root_id=SHARE)
+    assert fan.items_count == 2
+    reply_item = InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6903)")
+    assert (reply_item.kind, reply_item.parent_id) == ("reply", FAN_COMMENT)
+
+    fake.on("POST", ON_FAN_COMMENT, httpx.Response(201, json=fixture("linkedin", "comment_created")))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.request_reply(conversation=fan, actor=cast.members["editor"], text="At noon")
+    assert run_enqueued_sends() == ["sent"]
+    [post] = fake.to("POST", ON_FAN_COMMENT)
+    # Answering the fan's reply nests under the thread's top-level comment (one level only).
+    assert fake.body(post) == {
+        "actor": "urn:li:organization:2414183",
+        "object": SHARE,
+        "message": {"text": "At noon"},
+        "parentComment": FAN_COMMENT,
+    }
+    reply = Reply.objects.get()
+    assert (reply.status, reply.network_id) == ("sent", f"urn:li:comment:({SHARE},6920)")
+    assert reply.url == f"https://www.linkedin.com/feed/update/{SHARE}/"
+
+
+def test_a_member_channel_reads_no_comments(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_channel: Channel,  # noqa: F811
+) -> None:
+    # A member's posts' comments need the restricted r_member_social: nothing is asked.
+    assert actions.poll(linkedin_channel) == 0
+    assert fake.sent == []
