@@ -39,6 +39,20 @@ def test_it_refuses_a_text_file_named_png(cast: Cast):
     assert not MediaAsset.objects.exists()
 
 
+def test_a_corrupt_image_is_still_refused_after_a_pdf_report_was_rendered(cast: Cast):
+    """WeasyPrint's import turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process: once a
+    process (the embedded shape's only one) had rendered a PDF report, damaged uploads passed."""
+    from PIL import ImageFile
+
+    from chorus.analytics.reports import _weasyprint_html
+
+    _weasyprint_html()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    truncated = image_bytes("JPEG", (200, 200), noise=True)[:-2000]
+    with pytest.raises(actions.MediaRejected, match="damaged"):
+        actions.upload(cast.workspace, cast.owner, upload_file("broken.jpg", truncated))
+
+
 def test_it_refuses_a_decompression_bomb(cast: Cast):
     bomb = png_header_bomb(40_000, 40_000)  # 1.6 gigapixels declared in a ~100-byte file
     assert len(bomb) < 200

@@ -641,9 +641,23 @@ def render_html(data: ReportData, *, for_pdf: bool = False) -> str:
     return render_to_string(template, context)
 
 
-def render_pdf(data: ReportData) -> bytes:
-    from weasyprint import HTML
+def _weasyprint_html() -> Any:
+    """WeasyPrint's HTML class. Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for
+    the whole process (weasyprint/images.py), and from then on a truncated upload would pass the
+    media checks (media/sniff.py decodes every pixel to refuse damaged images): the flag is put
+    back as it was. The report's own images come from the media library, already checked."""
+    from PIL import ImageFile
 
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+    return HTML
+
+
+def render_pdf(data: ReportData) -> bytes:
+    HTML = _weasyprint_html()
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per step
     pdf: bytes = HTML(string=render_html(data, for_pdf=True)).write_pdf()
     return pdf
