@@ -5,9 +5,7 @@ MetaMarketingFake at the HTTP seam), it shows active, then paid vs organic shows
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import httpx
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -17,8 +15,11 @@ from chorus.ads import actions, collect, creating
 from chorus.ads.models import Boost
 from chorus.analytics.collect import store_post_snapshot
 from chorus.channels.actions import connect_channel
-from chorus.core import http
-from tests.ads.conftest import AUDIENCE, published
+from tests.ads.conftest import (
+    AUDIENCE,
+    meta,  # noqa: F401  (fixture: the Meta fake on the HTTP transport)
+    published,
+)
 from tests.ads.fakes import MetaMarketingFake
 from tests.browser.conftest import NewPage, Shot, sign_in
 from tests.conftest import Cast
@@ -26,16 +27,11 @@ from tests.conftest import Cast
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def meta() -> Iterator[MetaMarketingFake]:
-    fake = MetaMarketingFake()
-    http.set_transport_for_tests(httpx.MockTransport(fake.handler))
-    yield fake
-    http.set_transport_for_tests(None)
-
-
 def test_boost_a_facebook_post_approve_it_and_see_paid_vs_organic(
-    new_page: NewPage, shot: Shot, cast: Cast, meta: MetaMarketingFake
+    new_page: NewPage,
+    shot: Shot,
+    cast: Cast,
+    meta: MetaMarketingFake,  # noqa: F811
 ) -> None:
     channel = connect_channel(
         workspace=cast.workspace,

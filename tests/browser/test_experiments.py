@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
-import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -25,12 +23,12 @@ from chorus.analytics.demo import load_demo
 from chorus.analytics.models import PostMetrics
 from chorus.channels.actions import connect_channel
 from chorus.content.models import PostTarget
-from chorus.core import http
 from chorus.core.models import AuditEvent
 from chorus.experiments import paid
 from chorus.experiments.models import Experiment
 from chorus.media.actions import upload
 from chorus.publishing import dispatch, engine
+from tests.ads.conftest import meta  # noqa: F401  (fixture: the Meta fake on the HTTP transport)
 from tests.ads.fakes import MetaMarketingFake
 from tests.browser.conftest import NewPage, Shot
 from tests.conftest import PASSWORD, Cast
@@ -214,16 +212,11 @@ def test_the_experiment_pages_in_french_and_on_a_phone(
     _screen(page, f"experiment-new-{locale[:2]}-{device}", viewport)
 
 
-@pytest.fixture
-def meta() -> Iterator[MetaMarketingFake]:
-    fake = MetaMarketingFake()
-    http.set_transport_for_tests(httpx.MockTransport(fake.handler))
-    yield fake
-    http.set_transport_for_tests(None)
-
-
 def test_a_paid_split_from_the_form_sends_one_split_test_and_charts_the_ads_results(
-    new_page: NewPage, shot: Shot, cast: Cast, meta: MetaMarketingFake
+    new_page: NewPage,
+    shot: Shot,
+    cast: Cast,
+    meta: MetaMarketingFake,  # noqa: F811
 ) -> None:
     facebook = connect_channel(
         workspace=cast.workspace,
