@@ -11,6 +11,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -287,3 +289,31 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return float("nan")
     rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
     return sorted_values[rank - 1]
+
+
+def median_ms[T](fn: Callable[[], T], repeats: int) -> tuple[float, T]:
+    """The median time of `repeats` calls in ms, after one warm-up call (first-use costs such as
+    templates and connections are not what a user waits for), and the last call's result."""
+    last = fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        last = fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), last
+
+
+def queries_run(fn: Callable[[], object]) -> list[str]:
+    """The SQL one call runs, counted with an execute wrapper (a request resets
+    connection.queries when it starts)."""
+    from django.db import connection
+
+    executed: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        fn()
+    return executed

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-from bench._support import PYTHON, REPO_DIR, SqliteDatabases, base_env, log, workdir
+from bench._support import PYTHON, REPO_DIR, SqliteDatabases, base_env, log, median_ms, queries_run, workdir
 
 TARGETS = 10_000
 REPEATS = {False: 15, True: 50}
@@ -121,16 +120,6 @@ def _seed(year: int) -> tuple[Any, Any]:
     return workspace, owner
 
 
-def _median_ms(fn: Any, repeats: int) -> tuple[float, Any]:
-    fn()  # warm-up: first-use costs (templates, connections) are not what a user waits for
-    times, last = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        last = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), last
-
-
 def _floor_sql() -> str:
     return (
         "SELECT t.id, t.scheduled_at, t.status, t.text, p.title, t.channel_id, c.name, c.kind,"
@@ -177,18 +166,8 @@ def measure(repeats: int) -> list[dict[str, Any]]:
             assert response.status_code == 200, response.content[:300]
             return response
 
-        # Counted with a wrapper: the request resets connection.queries when it starts.
-        executed: list[str] = []
-
-        def count(
-            execute: Any, sql: str, params: Any, many: bool, context: Any, executed: list[str] = executed
-        ) -> Any:
-            executed.append(sql)
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(count):
-            endpoint()
-        value_ms, response = _median_ms(endpoint, repeats)
+        executed = queries_run(endpoint)
+        value_ms, response = median_ms(endpoint, repeats)
         events = json.loads(response.content)
         span = wall_range(parse_wall(params["start"]), parse_wall(params["end"]), TZ)
         sql = _floor_sql()
@@ -199,7 +178,7 @@ def measure(repeats: int) -> list[dict[str, Any]]:
                 cursor.execute(sql, args)
                 return cursor.fetchall()
 
-        floor_ms, rows = _median_ms(floor, repeats)
+        floor_ms, rows = median_ms(floor, repeats)
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, args)
             plan = " | ".join(str(row[-1]) for row in cursor.fetchall())

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-from bench._support import PYTHON, REPO_DIR, SqliteDatabases, base_env, log, workdir
+from bench._support import PYTHON, REPO_DIR, SqliteDatabases, base_env, log, median_ms, queries_run, workdir
 
 SIZES = {False: {"posts_per_day": 3, "media": 5_000}, True: {"posts_per_day": 28, "media": 50_000}}
 REPEATS = {False: 7, True: 15}
@@ -110,16 +109,6 @@ def _seed(full: bool) -> tuple[Any, Any]:
     return workspace, owner
 
 
-def _median_ms(fn: Any, repeats: int) -> tuple[float, Any]:
-    fn()  # warm-up: first-use costs (templates, connections) are not what a user waits for
-    times, last = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        last = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), last
-
-
 def measure(repeats: int, full: bool) -> list[dict[str, Any]]:
     import django
 
@@ -142,7 +131,7 @@ def measure(repeats: int, full: bool) -> list[dict[str, Any]]:
             cursor.execute(FLOOR_SQL, [workspace.pk])
             return cursor.fetchall()
 
-    floor_ms, _rows = _median_ms(floor, repeats * 3)
+    floor_ms, _rows = median_ms(floor, repeats * 3)
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN QUERY PLAN " + FLOOR_SQL, [workspace.pk])
         plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
@@ -155,17 +144,8 @@ def measure(repeats: int, full: bool) -> list[dict[str, Any]]:
             assert response.status_code == 200, (url, response.status_code)
             return response
 
-        executed: list[str] = []
-
-        def count(
-            execute: Any, sql: str, params: Any, many: bool, context: Any, executed: list[str] = executed
-        ) -> Any:
-            executed.append(sql)
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(count):
-            page()
-        value_ms, response = _median_ms(page, repeats)
+        executed = queries_run(page)
+        value_ms, response = median_ms(page, repeats)
         results.append(
             {
                 "bench": f"pages/{name}",
