@@ -317,3 +317,10 @@ def queries_run(fn: Callable[[], object]) -> list[str]:
     with connection.execute_wrapper(count):
         fn()
     return executed
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server the bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

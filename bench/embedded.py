@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,18 +22,12 @@ from typing import Any
 
 import httpx
 
-from bench._support import CHORUS, REPO_DIR, log
+from bench._support import CHORUS, REPO_DIR, free_port, log
 
 RSS_GOAL_MIB = 300
 SECOND_START_GOAL_S = 3.0
 PAGES = ("/", "/accounts/login/", "/health")
 SHAPE_VARIABLES = ("DATABASE_URL", "CHORUS_TASK_BACKEND", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def group_members(pgid: int) -> list[int]:

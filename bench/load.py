@@ -42,6 +42,7 @@ from bench._support import (
     PostgresDatabases,
     SqliteDatabases,
     base_env,
+    free_port,
     log,
     percentile,
     workdir,
@@ -148,16 +149,8 @@ def _case(database: str, env: dict[str, str], case_dir: Path, clients: int, requ
 # --- the server ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    bind = f"127.0.0.1:{_free_port()}"
+    bind = f"127.0.0.1:{free_port()}"
     with log_path.open("ab") as out:
         popen = subprocess.Popen(
             [CHORUS, "run", "--bind", bind],
