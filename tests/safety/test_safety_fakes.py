@@ -24,7 +24,9 @@ from django.urls import reverse
 
 from chorus.approvals import intake
 from chorus.channels.actions import connect_channel
+from chorus.channels.models import Channel
 from chorus.connectors.mastodon import client as mastodon_client
+from chorus.connectors.meta.graph import GRAPH_VERSION
 from chorus.connectors.x import client as x_client
 from chorus.media import actions as media
 from chorus.media.models import MediaAsset
@@ -76,7 +78,7 @@ def origin(request) -> str:
 
 def _pair(cast, tmp_path: Path, origin: str) -> tuple[MediaAsset, MediaAsset]:
     """A photo (GPS, XMP location, GPS-tagged embedded thumbnail; turned 90 degrees) and a video
-    (location atom), through the library's upload page or a contributor's link, as people send them."""
+    (location atom), through the library's upload page or a contributor's link, as people send them. The file Chorus then serves is parsed here too."""
     photo = jpeg_with_location(tmp_path / f"{origin}-photo.jpg", orientation=6)
     clip = video_with_location(tmp_path / f"{origin}-clip.mp4")
     files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in (photo, clip)]
@@ -94,10 +96,14 @@ def _pair(cast, tmp_path: Path, origin: str) -> tuple[MediaAsset, MediaAsset]:
             {"title": "Home", "text": "A story.", "consent": "1", "photos": files},
         )
         assert response.status_code == 302, response.content.decode()[:300]
-    return (
+    pair = (
         MediaAsset.objects.get(original_name=photo.name),
         MediaAsset.objects.get(original_name=clip.name),
     )
+    for asset in pair:  # the file Chorus serves (to the team, the picker, the composer's preview)
+        served = cast.client_for(cast.owner).get(reverse("media:file", args=[cast.workspace.slug, asset.pk]))
+        _check(asset, b"".join(served.streaming_content), tmp_path)
+    return pair
 
 
 def _asset(cast, path: Path) -> MediaAsset:
@@ -184,7 +190,6 @@ def test_facebook_graph_fake_receives_a_photo_and_a_video_without_location(
     tmp_path,
     origin,
 ):
-    from chorus.connectors.meta.graph import GRAPH_VERSION
     from tests.connectors.graph_fake import fixture as graph_fixture
 
     here = Path(__file__).parents[1] / "connectors" / "facebook"
@@ -335,8 +340,26 @@ def test_instagram_and_threads_are_given_the_url_of_a_clean_file(
 ):
     """Meta's servers download the file from the URL in the container request: the file stored
     behind that URL (what Chorus serves there) is parsed, for a photo and a video on each network."""
+    instagram, threads = _meta_channels(cast, graph, monkeypatch)
+    g, ig, t = (
+        f"https://graph.facebook.com/{GRAPH_VERSION}",
+        "17841400000000001",
+        "https://graph.threads.net/v1.0",
+    )
+    photo, clip = _pair(cast, tmp_path, origin)
+    for channel, containers in ((instagram, f"{g}/{ig}/media"), (threads, f"{t}/2648/threads")):
+        for asset in (photo, clip):
+            graph.sent.clear()
+            channel.connector().publish(_target(cast, channel, asset))
+            [request] = graph.to("POST", containers)
+            form = graph.form(request)
+            url = form["image_url"] if asset.kind == "image" else form["video_url"]
+            _check(asset, _stored_behind(url), tmp_path)
+
+
+def _meta_channels(cast, fake_graph, monkeypatch) -> tuple[Channel, Channel]:
+    """An Instagram and a Threads channel, and the Graph fake's answers to publish on each."""
     from chorus.connectors.meta import graph as graph_module
-    from chorus.connectors.meta.graph import GRAPH_VERSION
 
     monkeypatch.setattr(graph_module, "POLL_INTERVAL", 0)
     g, ig, t = (
@@ -345,20 +368,20 @@ def test_instagram_and_threads_are_given_the_url_of_a_clean_file(
         "https://graph.threads.net/v1.0",
     )
     limit = {"data": [{"quota_usage": 0, "config": {"quota_total": 100, "quota_duration": 86400}}]}
-    graph.on("GET", f"{g}/{ig}/content_publishing_limit", limit)
-    graph.on("POST", f"{g}/{ig}/media", {"id": "c1"})
-    graph.on("GET", f"{g}/c1", {"status_code": "FINISHED"})
-    graph.on("POST", f"{g}/{ig}/media_publish", {"id": "m1"})
-    graph.on(
+    fake_graph.on("GET", f"{g}/{ig}/content_publishing_limit", limit)
+    fake_graph.on("POST", f"{g}/{ig}/media", {"id": "c1"})
+    fake_graph.on("GET", f"{g}/c1", {"status_code": "FINISHED"})
+    fake_graph.on("POST", f"{g}/{ig}/media_publish", {"id": "m1"})
+    fake_graph.on(
         "GET",
         f"{g}/m1",
         {"permalink": "https://www.instagram.com/p/x/", "timestamp": "2026-01-01T00:00:00+0000"},
     )
-    graph.on("GET", f"{t}/2648/threads_publishing_limit", limit)
-    graph.on("POST", f"{t}/2648/threads", {"id": "c2"})
-    graph.on("GET", f"{t}/c2", {"status": "FINISHED"})
-    graph.on("POST", f"{t}/2648/threads_publish", {"id": "p1"})
-    graph.on(
+    fake_graph.on("GET", f"{t}/2648/threads_publishing_limit", limit)
+    fake_graph.on("POST", f"{t}/2648/threads", {"id": "c2"})
+    fake_graph.on("GET", f"{t}/c2", {"status": "FINISHED"})
+    fake_graph.on("POST", f"{t}/2648/threads_publish", {"id": "p1"})
+    fake_graph.on(
         "GET",
         f"{t}/p1",
         {"permalink": "https://www.threads.net/@seasalive/post/x", "timestamp": "2026-01-01T00:00:00+0000"},
@@ -373,12 +396,69 @@ def test_instagram_and_threads_are_given_the_url_of_a_clean_file(
         config={"user_id": "2648", "username": "seasalive"},
         credentials={"access_token": "long-threads-token"}, actor=cast.owner,
     )  # fmt: skip
-    photo, clip = _pair(cast, tmp_path, origin)
-    for channel, containers in ((instagram, f"{g}/{ig}/media"), (threads, f"{t}/2648/threads")):
-        for asset in (photo, clip):
-            graph.sent.clear()
-            channel.connector().publish(_target(cast, channel, asset))
-            [request] = graph.to("POST", containers)
-            form = graph.form(request)
-            url = form["image_url"] if asset.kind == "image" else form["video_url"]
-            _check(asset, _stored_behind(url), tmp_path)
+    return instagram, threads
+
+
+def test_a_withdrawal_deletes_on_facebook_and_threads_and_lists_instagram_for_a_hand_delete(
+    cast,
+    graph,  # noqa: F811
+    meta_apps,  # noqa: F811
+    monkeypatch,
+    tmp_path,
+):
+    """The Graph API lets a Page and a Threads profile delete their posts, not an Instagram
+    account (its API has no delete for media): the withdrawal lists Instagram's post to delete by
+    hand, and one click per post deletes the others on the network (the DELETE each fake received)."""
+    from chorus.core.models import AuditEvent
+    from chorus.media import consent
+    from chorus.media.models import MediaConsent, WithdrawalStep
+    from tests.connectors.graph_fake import fixture as graph_fixture
+
+    g = f"https://graph.facebook.com/{GRAPH_VERSION}"
+    here = Path(__file__).parents[1] / "connectors" / "facebook"
+    instagram, threads = _meta_channels(cast, graph, monkeypatch)
+    page = connect_channel(
+        workspace=cast.workspace, kind="facebook", name="Seas Alive",
+        config={"page_id": "1111", "page_name": "Seas Alive"},
+        credentials={"access_token": "page-token-1111"}, actor=cast.owner,
+    )  # fmt: skip
+    graph.on("POST", f"{g}/1111/photos", graph_fixture(here, "photo_published.json"))
+    photo, _clip = _pair(cast, tmp_path, "contributor")
+    published = {}
+    for channel in (page, instagram, threads):
+        target = _target(cast, channel, photo)
+        result = channel.connector().publish(target)
+        target.status, target.external_id = "published", result.external_id
+        target.save()
+        media.sync_usage(target)
+        published[channel.kind] = target
+    graph.on("GET", f"{g}/1111_778", graph_fixture(here, "post_attachments_photo.json"))
+    graph.on("DELETE", f"{g}/777", {"success": True})
+    graph.on("DELETE", f"{g}/1111_778", {"success": True})
+    graph.on("DELETE", "https://graph.threads.net/v1.0/p1", {"success": True, "deleted_id": "p1"})
+
+    record = MediaConsent.objects.get(asset=photo)
+    steps = {s.target_id: s for s in consent.withdraw(record, actor=cast.owner, reason="asked")}
+    assert {kind: steps[t.pk].step for kind, t in published.items()} == {
+        "facebook": "to_delete", "instagram": "manual", "threads": "to_delete",
+    }  # fmt: skip
+    graph.sent.clear()
+    client = cast.client_for(cast.members["editor"])
+    for kind in ("facebook", "threads"):
+        response = client.post(
+            reverse("media:consent", args=[cast.workspace.slug, photo.pk]),
+            {"action": "delete_post", "step": steps[published[kind].pk].pk},
+        )
+        assert response.status_code == 302
+        assert WithdrawalStep.objects.get(pk=steps[published[kind].pk].pk).step == "deleted"
+    assert [
+        (r.method, r.url.host, r.url.path.rsplit("/", 1)[-1]) for r in graph.sent if r.method == "DELETE"
+    ] == [
+        ("DELETE", "graph.facebook.com", "777"),
+        ("DELETE", "graph.facebook.com", "1111_778"),
+        ("DELETE", "graph.threads.net", "p1"),
+    ]
+    page_html = client.get(reverse("media:detail", args=[cast.workspace.slug, photo.pk])).content.decode()
+    assert "delete it on the network by hand" in page_html
+    assert AuditEvent.objects.filter(action="media.withdrawal_deleted").count() == 2
+    assert AuditEvent.objects.filter(action="media.withdrawal_manual").count() == 1

@@ -286,3 +286,58 @@ def test_the_engine_publishes_to_a_facebook_page(cast, graph, page):
     target.refresh_from_db()
     assert (target.status, target.external_id) == (PostTarget.Status.PUBLISHED, "1111_555")
     assert graph.form(graph.sent[0]) == {"message": "Through the engine"}
+
+
+# Deleting (a consent withdrawal asks for it): https://developers.facebook.com/docs/pages-api/posts/
+# ("DELETE /{page-post-id}"), the post's attachments from
+# https://developers.facebook.com/docs/graph-api/reference/story-attachment/ and the video node's
+# DELETE from https://developers.facebook.com/docs/graph-api/reference/video/.
+DELETED = {"success": True}
+
+
+def test_delete_removes_each_photo_of_the_post_and_then_the_post(cast, graph, page):
+    graph.on("GET", f"{G}/1111_555", fixture(HERE, "post_attachments_album.json"))
+    for node in ("p1", "p2", "1111_555"):
+        graph.on("DELETE", f"{G}/{node}", DELETED)
+    target = target_with(cast, page, media=[jpeg("a.jpg"), jpeg("b.jpg")])
+    target.external_id = "1111_555"
+    page.connector().delete(target)
+    deletes = [r for r in graph.sent if r.method == "DELETE"]
+    assert [r.url.path for r in deletes] == [
+        f"/{GRAPH_VERSION}/p1",
+        f"/{GRAPH_VERSION}/p2",
+        f"/{GRAPH_VERSION}/1111_555",
+    ]
+    assert all(graph.query(r)["access_token"] == "page-token-1111" for r in deletes)
+    assert "attachments" in graph.query(graph.to("GET", f"{G}/1111_555")[0])["fields"]
+
+
+def test_delete_of_one_photo_post_removes_the_photo_too(cast, graph, page):
+    graph.on("GET", f"{G}/1111_778", fixture(HERE, "post_attachments_photo.json"))
+    graph.on("DELETE", f"{G}/777", DELETED)
+    graph.on("DELETE", f"{G}/1111_778", DELETED)
+    target = target_with(cast, page, media=[jpeg("a.jpg")])
+    target.external_id = "1111_778"
+    page.connector().delete(target)
+    assert [r.url.path for r in graph.sent if r.method == "DELETE"] == [
+        f"/{GRAPH_VERSION}/777",
+        f"/{GRAPH_VERSION}/1111_778",
+    ]
+
+
+def test_delete_of_a_video_post_deletes_the_video_node(cast, graph, page):
+    default_storage.save("v.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42"))
+    graph.on("DELETE", f"{G}/9001", DELETED)
+    target = target_with(cast, page, media=[{"path": "v.mp4", "kind": "video", "mime_type": "video/mp4"}])
+    target.external_id = "9001"
+    page.connector().delete(target)
+    assert [(r.method, r.url.path) for r in graph.sent] == [("DELETE", f"/{GRAPH_VERSION}/9001")]
+
+
+def test_a_refused_delete_is_an_error_the_team_sees(cast, graph, page):
+    graph.on("GET", f"{G}/1111_555", {"id": "1111_555"})
+    graph.on("DELETE", f"{G}/1111_555", graph_error(200, "(#200) Permissions error"))
+    target = target_with(cast, page)
+    target.external_id = "1111_555"
+    with pytest.raises((ContentRejected, ReauthRequired, AuthExpired)):
+        page.connector().delete(target)

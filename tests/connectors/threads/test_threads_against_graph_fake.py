@@ -162,3 +162,16 @@ def test_the_engine_publishes_to_threads(cast, graph, profile):
     assert engine.publish_one(target.pk, attempt_id) == "published"
     target.refresh_from_db()
     assert (target.status, target.external_id) == (PostTarget.Status.PUBLISHED, "1234567890")
+
+
+def test_delete_removes_the_post_that_holds_the_media(cast, graph, profile):
+    """https://developers.facebook.com/docs/threads/posts/delete-posts: DELETE /{threads-media-id}
+    answers {"success": true, "deleted_id": ...}; the permission is threads_delete."""
+    assert "threads_delete" in ThreadsConnector.begin_connect({}, callback_url=CALLBACK, state="s").url
+    graph.on("DELETE", f"{T}/1790", {"success": True, "deleted_id": "1790"})
+    target = target_with(cast, profile)
+    target.external_id = "1790"
+    profile.connector().delete(target)
+    [sent] = graph.sent
+    assert (sent.method, str(sent.url).split("?")[0]) == ("DELETE", f"{T}/1790")
+    assert graph.query(sent) == {"access_token": "long-threads-token"}

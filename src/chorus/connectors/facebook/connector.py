@@ -12,6 +12,8 @@ Flows (https://developers.facebook.com/docs/pages-api/posts/):
 - video:        POST graph-video.facebook.com/{page-id}/videos  description + source
   (https://developers.facebook.com/docs/video-api/guides/publishing/)
 - native scheduling: published=false + scheduled_publish_time (10 minutes to 30 days ahead).
+- delete (a consent withdrawal): DELETE /{photo-id} for each photo of the post, then
+  DELETE /{page-post-id}; a video post is DELETE /{video-id}.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class FacebookConnector(MetaAppSettings, Connector):
             Feature.ADS,
             Feature.METRICS,
             Feature.LOOKUP,
+            Feature.DELETE,
             Feature.VIDEO,
             Feature.NATIVE_SCHEDULING,
             Feature.INBOX,
@@ -232,6 +235,29 @@ class FacebookConnector(MetaAppSettings, Connector):
             if (post.get("message") or "") == target.text and _time(post.get("created_time")) >= since:
                 return PublishResult(str(post["id"]), url=post.get("permalink_url") or _url(str(post["id"])))
         return None
+
+    def delete(self, target: PostTarget) -> None:
+        """DELETE /{page-post-id} (pages_manage_posts), photos first: the photos of a Page post
+        are objects of their own (the attached ones were uploaded unpublished), listed in the
+        post's `attachments` (target id, and subattachments for several). A video post is the
+        video node itself (DELETE /{video-id}). A photo whose post deletion then fails is already
+        gone, which is what a consent withdrawal needs first."""
+        api = self.api()
+        if target.media and media.is_video(target.media[0]):
+            api.request("DELETE", target.external_id)
+            return
+        fields = "attachments{media_type,target{id},subattachments{media_type,target{id}}}"
+        answer = api.get(target.external_id, fields=fields)
+        photos: list[str] = []
+        for attachment in (answer.get("attachments") or {}).get("data") or []:
+            parts = [attachment, *((attachment.get("subattachments") or {}).get("data") or [])]
+            for part in parts:  # an album's own target is the album: only its photos go
+                found = str((part.get("target") or {}).get("id") or "")
+                if part.get("media_type") == "photo" and found and found not in photos:
+                    photos.append(found)
+        for photo in photos:
+            api.request("DELETE", photo)
+        api.request("DELETE", target.external_id)
 
     # --- metrics -----------------------------------------------------------------------------
     def post_metrics(self, target: PostTarget) -> dict[str, int | None]:

@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from chorus.content.models import PostTarget
 
 AUTHORIZE_URL = "https://threads.net/oauth/authorize"
-SCOPES = ["threads_basic", "threads_content_publish", "threads_manage_insights", "threads_manage_replies"]
+SCOPES = [
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_insights",
+    "threads_manage_replies",
+    "threads_delete",  # a consent withdrawal deletes published posts (DELETE /{threads-media-id})
+]
 IMAGE_TYPES = ("image/jpeg", "image/png")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
 MAX_CAROUSEL = 20
@@ -74,11 +80,14 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     setup_steps = _(
         "Create a Meta app with the Threads use case at developers.facebook.com, add the redirect "
         "URL <site>/channels/oauth/threads/callback/ and the permissions threads_basic, "
-        "threads_content_publish, threads_manage_insights and threads_manage_replies, then set "
+        "threads_content_publish, threads_manage_insights, threads_manage_replies and "
+        "threads_delete, then set "
         "THREADS_CLIENT_ID (the Threads app id), THREADS_CLIENT_SECRET and THREADS_ENABLED=true "
         "and restart. Media must be reachable from the internet at CHORUS_BASE_URL."
     )
-    features = frozenset({Feature.METRICS, Feature.LOOKUP, Feature.THREADS, Feature.VIDEO, Feature.INBOX})
+    features = frozenset(
+        {Feature.METRICS, Feature.LOOKUP, Feature.THREADS, Feature.VIDEO, Feature.INBOX, Feature.DELETE}
+    )
     idempotent = False
     max_text_length = 500
     composer_options = (ComposerOption("thread", _("Post a long text as a thread"), "bool"),)
@@ -247,6 +256,13 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
             first = first or self._result(api, post_id)
         assert first is not None
         return first
+
+    def delete(self, target: PostTarget) -> None:
+        """DELETE /{threads-media-id} (threads_delete; 100 a day per account). The media of a post
+        are all in its first part (see publish), which is the target's external_id; the text-only
+        replies of a long thread stay. A channel connected before threads_delete was asked for is
+        refused by Meta: the error is shown and the team reconnects it."""
+        self.api().request("DELETE", target.external_id)
 
     def _container(self, api: GraphAPI, text: str, items: list[dict[str, Any]], reply_to: str) -> str:
         base: dict[str, str] = {"text": text} if text else {}
