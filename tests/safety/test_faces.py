@@ -1,5 +1,6 @@
 """Faces: found by OpenCV's bundled Haar cascade on a public-domain photo (Grace Hopper, U.S. Navy,
-shipped in matplotlib's sample data), blurred per face into a new version that the composer uses,
+shipped in matplotlib's sample data) and a group photo generated from it, turned on its side with
+an EXIF orientation, blurred per face into a new version that the composer uses,
 and a workspace rule that keeps a contributor's photo out of the composer until its faces are reviewed."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import matplotlib
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from PIL import Image, ImageStat
 
@@ -106,3 +108,60 @@ def test_the_rule_keeps_a_contributors_photo_out_of_the_composer_until_reviewed(
     assert f'data-media-id="{asset.pk}"' not in client.get(picker).content.decode()
     faces.keep(face, actor=cast.owner)
     assert f'data-media-id="{asset.pk}"' in client.get(picker).content.decode()
+
+
+def _group_photo_turned(tmp_path: Path) -> tuple[Path, list[tuple[int, int, int, int]]]:
+    """A generated group photo: the portrait at three sizes on a gradient, stored turned on its
+    side with EXIF orientation 6 (as a phone held upright writes it). Returns the file and where
+    each portrait is in the upright picture."""
+    canvas = Image.linear_gradient("L").resize((1400, 700)).convert("RGB")
+    placed = []
+    x = 20
+    with Image.open(HOPPER) as one:
+        for scale in (0.45, 0.7, 1.0):
+            copy = one.resize((int(one.width * scale), int(one.height * scale)))
+            canvas.paste(copy, (x, 700 - copy.height))
+            placed.append((x, 700 - copy.height, copy.width, copy.height))
+            x += copy.width + 60
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display rotated 90 degrees clockwise
+    path = tmp_path / "group.jpg"
+    canvas.transpose(Image.Transpose.ROTATE_90).save(path, "JPEG", quality=92, exif=exif)
+    return path, placed
+
+
+def test_a_turned_group_photo_from_a_contributor_gets_upright_boxes_and_each_face_blurs(cast: Cast, tmp_path):
+    """Orientation is applied before detection (the stored file is upright), each face of a
+    generated group photo is found where it is, and blurring all of them leaves none to find."""
+    consent.set_rules(cast.workspace, actor=cast.owner, face_review_for_contributors=True)
+    path, placed = _group_photo_turned(tmp_path)
+    _person, raw = intake.invite(cast.workspace, actor=cast.owner, name="Narrator")
+    response = Client().post(
+        f"/contribute/{raw}/",
+        {
+            "title": "Us",
+            "text": "x",
+            "consent": "1",
+            "photos": [SimpleUploadedFile(path.name, path.read_bytes())],
+        },
+    )
+    assert response.status_code == 302
+    asset = MediaAsset.objects.get()
+    assert (asset.width, asset.height) == (1400, 700)  # upright
+    found = sorted(MediaFace.objects.filter(asset=asset), key=lambda f: f.x)
+    assert len(found) == 3
+    for face, (px, py, pw, ph) in zip(found, placed, strict=True):
+        cx, cy = face.x + face.w // 2, face.y + face.h // 2
+        assert px < cx < px + pw and py < cy < py + ph, (face.x, face.y, (px, py, pw, ph))
+    client = cast.client_for(cast.members["editor"])
+    picker = reverse("media:picker", args=[cast.workspace.slug])
+    assert f'data-media-id="{asset.pk}"' not in client.get(picker).content.decode()
+    for face in found:
+        client.post(
+            reverse("media:faces", args=[cast.workspace.slug, asset.pk]), {"action": "blur", "face": face.pk}
+        )
+    asset.refresh_from_db()
+    assert asset.version == 4
+    with default_storage.open(asset.path, "rb") as handle, Image.open(handle) as image:
+        assert faces.find_faces(image) == []
+    assert f'data-media-id="{asset.pk}"' in client.get(picker).content.decode()  # every face reviewed

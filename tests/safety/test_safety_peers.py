@@ -16,6 +16,7 @@ from django.utils import timezone
 from chorus.approvals import intake
 from chorus.channels.actions import connect_channel
 from chorus.channels.models import Channel
+from chorus.connectors.base import ContentRejected
 from chorus.connectors.bluesky.connector import BlueskyConnector
 from chorus.connectors.wordpress.connector import WordPressConnector
 from chorus.content.models import PostTarget
@@ -27,7 +28,12 @@ from tests.conftest import Cast
 from tests.connectors.bluesky.test_bluesky_peer import Account, appview_get, create_account
 from tests.peers.bluesky import BlueskyNetwork
 from tests.peers.wordpress import WordPressSite, wordpress_site  # noqa: F401
-from tests.safety.files import assert_image_has_no_location, jpeg_with_location
+from tests.safety.files import (
+    assert_image_has_no_location,
+    assert_video_has_no_location,
+    jpeg_with_location,
+    video_with_location,
+)
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db]
 
@@ -133,6 +139,47 @@ def test_what_reaches_bluesky_and_wordpress_has_no_location(
     sent = _wordpress_image(wordpress_site, on_wordpress.external_id)
     assert_image_has_no_location(sent)
     assert sent == Path(media.default_storage.path(asset.path)).read_bytes()  # WordPress keeps our bytes
+    assert_image_has_no_location(_served(cast, asset))
+
+    # A video with a location atom, by the same path: the file Chorus serves is clean, and neither
+    # connector sends a video (the composer says so; a publish forced past it uploads nothing).
+    clip_path = video_with_location(tmp_path / f"{path}.mp4")
+    clip = _library_asset(cast, clip_path) if path == "library" else _contributor_asset(cast, clip_path)
+    assert_video_has_no_location(_served(cast, clip), tmp_path)
+    blobs_before, media_before = (
+        _bluesky_blobs(bluesky_network, author),
+        _wordpress_media_count(wordpress_site),
+    )
+    for channel in (bsky, wp):
+        target = _target(cast, channel, clip, "A video")
+        assert [p.field for p in channel.connector().validate(target)] == ["media"]
+        with pytest.raises(ContentRejected):
+            channel.connector().publish(target)
+    assert _bluesky_blobs(bluesky_network, author) == blobs_before
+    assert _wordpress_media_count(wordpress_site) == media_before
+
+
+def _served(cast: Cast, asset: MediaAsset) -> bytes:
+    response = cast.client_for(cast.owner).get(reverse("media:file", args=[cast.workspace.slug, asset.pk]))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+
+
+def _bluesky_blobs(network: BlueskyNetwork, author: Account) -> list[str]:
+    response = httpx.get(
+        f"{network.pds_url}/xrpc/com.atproto.sync.listBlobs",
+        params={"did": author.did, "limit": 1000},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return sorted(response.json()["cids"])
+
+
+def _wordpress_media_count(site: WordPressSite) -> int:
+    with site.client() as client:
+        answer = client.get(f"{site.url}/wp-json/wp/v2/media", params={"per_page": 1, "context": "edit"})
+    answer.raise_for_status()
+    return int(answer.headers["X-WP-Total"])
 
 
 def _publish_now(cast: Cast, target: PostTarget) -> PostTarget:

@@ -303,6 +303,10 @@ class BlueskyConnector(Connector):
                 Problem("media", message % {"used": len(items), "limit": self.max_images}, "too_many")
             )
         for i, item in enumerate(items):
+            if item.get("kind") == "video" or str(item.get("mime_type") or "").startswith("video/"):
+                problems.append(
+                    Problem("media", gettext("Chorus posts images to Bluesky, not videos."), "video")
+                )
             alt = str(item.get("alt") or "")
             if len(alt) > self.max_alt_length:
                 message = ngettext(
