@@ -96,7 +96,25 @@ def _files_bytes(root: Path) -> list[bytes]:
 
 
 def test_erasure_leaves_nothing_personal_and_the_audit_reads_coherently(cast: Cast, tmp_path, settings):
+    from chorus.webhooks import actions as webhooks
+    from chorus.webhooks.models import Delivery
+
+    # A webhook told another system about the story (its title and the person's name), and the
+    # team made a draft post from it (the story's text with "Story: <name>" and the photo).
+    settings.CHORUS_ALLOW_PRIVATE_URLS = True  # nothing listens there: the delivery stays in the log
+    webhooks.create_endpoint(
+        workspace=cast.workspace, actor=cast.owner, url="http://127.0.0.1:9/chorus",
+        event_types=["story.received"],
+    )  # fmt: skip
     person, raw, story, asset = _setup(cast, tmp_path)
+    draft = intake.to_post(
+        story,
+        actor=cast.owner,
+        channels=[
+            connect_channel(workspace=cast.workspace, kind="sink", name="Site", config={}, credentials={})
+        ],
+    )
+    assert NAME in draft.targets.get().text and Delivery.objects.filter(body__contains=NAME).exists()
     intake.withdraw_story(person, story, reason="family-asked")  # the person withdrew before asking to erase
     original = (tmp_path / "amina-khalil.jpg").read_bytes()
     stored = media.default_storage.open(asset.path).read()
@@ -134,7 +152,12 @@ def test_erasure_leaves_nothing_personal_and_the_audit_reads_coherently(cast: Ca
         erased.data["files"] == 1
         and erased.data["stories"] == 1
         and erased.data["audit_rows_pseudonymised"] > 0
+        and erased.data["post_targets_pseudonymised"] == 2  # the draft and the team's campaign post
+        and erased.data["webhook_deliveries_pseudonymised"] == 1
     )
+    target = draft.targets.get()
+    assert target.text == "[erased]\n\nStory: [erased] · Photo: [erased]" and target.media == []
+    assert json.loads(Delivery.objects.get().body)["data"]["contributor"] == "[erased]"
     invited = AuditEvent.objects.get(action="contributor.invited", object_id=str(person.pk))
     assert invited.data["name"] == privacy.ERASED
     person.refresh_from_db()

@@ -7,6 +7,12 @@ came only from them are deleted with their thumbnails, variants and private orig
 about them are kept in place with their personal values (names, notes, reasons, the client IP of
 their own requests) replaced by "[erased]", and one more row says who erased what and how many
 rows were pseudonymised: the history is not silently rewritten.
+
+What left Chorus with their words is pseudonymised in Chorus's copy too, and counted in that row:
+the posts made from their stories or carrying their files (their name, story text, title and
+credit replaced by "[erased]", their files taken out of the post's media; a published post's
+network copy is listed in the row for the team to delete there), and the bodies of webhook
+deliveries about their stories (a delivery still to be retried then sends the pseudonymised body).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from django.utils import timezone
 
 from chorus.accounts.models import User, Workspace
 from chorus.approvals.models import Contributor, Story
-from chorus.content.models import PostTarget
+from chorus.content.models import Post, PostTarget
 from chorus.core import audit
 from chorus.core.models import AuditEvent
 from chorus.media import actions as media
@@ -135,6 +141,8 @@ def erase(contributor: Contributor, *, actor: User | None, reason: str = "") -> 
         Contributor.objects.filter(pk=contributor.pk).update(
             name=pseudonym, email="", revoked_at=contributor.revoked_at or timezone.now()
         )
+        posts = _pseudonymise_posts(contributor, stories, [a.pk for a in own])
+        deliveries = _pseudonymise_deliveries(contributor, story_ids)
         for asset in own:
             files += [asset.path, asset.thumbnail]
             if asset.private_original:
@@ -143,7 +151,8 @@ def erase(contributor: Contributor, *, actor: User | None, reason: str = "") -> 
         audit.record(
             "contributor.erased", workspace=contributor.workspace, actor=actor, obj=contributor,
             stories=len(stories), files=len(own), audit_rows_pseudonymised=rows, reason=reason.strip(),
-            published_posts_left=left_online,
+            published_posts_left=left_online, post_targets_pseudonymised=posts,
+            webhook_deliveries_pseudonymised=deliveries,
         )  # fmt: skip
     media._remove_files(files)
     variants = f"workspaces/{contributor.workspace_id}/media/variants"
@@ -153,6 +162,63 @@ def erase(contributor: Contributor, *, actor: User | None, reason: str = "") -> 
         media._remove_files(f"{variants}/{n}" for n in names if n.startswith(shas))
     contributor.refresh_from_db()
     return {"stories": len(stories), "files": len(own), "audit_rows": rows}
+
+
+def _personal_pieces(contributor: Contributor, stories: list[Story]) -> list[str]:
+    """What the person typed or is called, longest first (so a name inside a text goes with it)."""
+    pieces = {contributor.name, contributor.email}
+    for story in stories:
+        pieces |= {story.text, story.title, story.credit, story.location, story.note}
+    pieces |= set(MediaConsent.objects.filter(contributor=contributor).values_list("credit", flat=True))
+    return sorted((p.strip() for p in pieces if p and len(p.strip()) >= 3), key=len, reverse=True)
+
+
+def _scrubbed(text: str, pieces: list[str]) -> str:
+    for piece in pieces:
+        text = text.replace(piece, ERASED)
+    return text
+
+
+def _pseudonymise_posts(contributor: Contributor, stories: list[Story], asset_ids: list[int]) -> int:
+    """Posts made from their stories, or using their files: their words replaced, their files
+    taken out of the media list. Returns how many post targets changed."""
+    pieces = _personal_pieces(contributor, stories)
+    post_ids = {s.post_id for s in stories if s.post_id}
+    targets = PostTarget.objects.filter(workspace_id=contributor.workspace_id).filter(
+        Q(post_id__in=post_ids)
+        | Q(pk__in=MediaUsage.objects.filter(asset_id__in=asset_ids).values("target_id"))
+    )
+    changed = 0
+    for target in targets.select_related("post"):
+        text = _scrubbed(target.text, pieces)
+        kept = [i for i in target.media if not (isinstance(i, dict) and i.get("media_id") in asset_ids)]
+        if text != target.text or kept != target.media:
+            PostTarget.objects.filter(pk=target.pk).update(text=text, media=kept)
+            changed += 1
+        post_ids.add(target.post_id)
+    for post in Post.objects.filter(pk__in=post_ids, workspace_id=contributor.workspace_id):
+        title, notes = _scrubbed(post.title, pieces), _scrubbed(post.notes, pieces)
+        if (title, notes) != (post.title, post.notes):
+            Post.objects.filter(pk=post.pk).update(title=title, notes=notes)
+    return changed
+
+
+def _pseudonymise_deliveries(contributor: Contributor, story_ids: list[int]) -> int:
+    """Webhook deliveries about their stories (story.received carries the title and the name)."""
+    from chorus.webhooks.models import Delivery
+
+    count = 0
+    for delivery in Delivery.objects.filter(
+        workspace_id=contributor.workspace_id, event_type="story.received"
+    ):
+        body = json.loads(delivery.body)
+        data = body.get("data") or {}
+        if data.get("story_id") not in story_ids:
+            continue
+        body["data"] = {k: (ERASED if k in ("title", "contributor") else v) for k, v in data.items()}
+        Delivery.objects.filter(pk=delivery.pk).update(body=json.dumps(body, separators=(",", ":")))
+        count += 1
+    return count
 
 
 def _pseudonymise_audit(contributor: Contributor, story_ids: list[int], asset_ids: list[int]) -> int:
