@@ -206,3 +206,45 @@ def test_a_withdrawal_stops_the_ads_of_the_published_post(cast: Cast, asset: Med
         assert AuditEvent.objects.filter(action="ads.boost_declined", object_id=str(waiting.pk)).exists()
     finally:
         http.set_transport_for_tests(None)
+
+
+def test_a_boost_needs_a_consent_that_covers_ads(cast: Cast, asset: MediaAsset):
+    """A post whose photo's consent covers networks but not ads is refused paid reach; once a
+    consent in force covers ads, the boost is accepted (the Meta Marketing API fake)."""
+    from chorus.ads import actions as ads
+    from chorus.ads.refusals import AdsRefused
+    from tests.ads.conftest import boost_values
+    from tests.ads.fakes import MetaMarketingFake
+    from tests.publishing.conftest import make_target
+
+    fake = MetaMarketingFake()
+    http.set_transport_for_tests(httpx.MockTransport(fake.handler))
+    try:
+        page = connect_channel(
+            workspace=cast.workspace, kind="facebook", name="Seas Alive",
+            config={"page_id": "1111", "page_name": "Seas Alive"},
+            credentials={"access_token": "page-token-1111"}, actor=cast.owner,
+        )  # fmt: skip
+        account = ads.connect_ad_account(
+            cast.workspace, actor=cast.owner, channel=page, external_id="1234", access_token="t"
+        )
+        ads.set_ad_budget(
+            cast.workspace, actor=cast.owner, currency="EUR", monthly_limit_minor=100_000,
+            approval_threshold_minor=50_000,
+        )  # fmt: skip
+        consent.record(asset, actor=cast.owner, person="Amina", uses=["networks"], evidence="written")
+        target = make_target(cast, page, text="Our story")
+        publishing.edit(target, actor=cast.owner, media=[media.as_post_media(asset)])
+        PostTarget.objects.filter(pk=target.pk).update(
+            status="published", external_id="1111_1", published_at=timezone.now()
+        )
+        target = PostTarget.objects.select_related("workspace", "channel", "post").get(pk=target.pk)
+        with pytest.raises(AdsRefused) as refused:
+            ads.request_boost(target, actor=cast.owner, **boost_values(account))
+        assert refused.value.code == "consent_scope"
+        assert "does not cover ads" in str(refused.value.message)
+        consent.record(asset, actor=cast.owner, person="Amina", uses=["networks", "ads"], evidence="written")
+        boost = ads.request_boost(target, actor=cast.owner, **boost_values(account))
+        assert boost.status == "queued"
+    finally:
+        http.set_transport_for_tests(None)

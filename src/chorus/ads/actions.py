@@ -250,6 +250,8 @@ def request_boost(
         raise AdsRefused("wrong_account")
     if uses_withdrawn_media(target):
         raise AdsRefused("consent_withdrawn")
+    if media_outside_ads_consent(target):
+        raise AdsRefused("consent_scope")
     if objective not in Boost.Objective.values or budget_kind not in Boost.BudgetKind.values:
         raise AdsRefused("bad_budget")
     if saved_audience is not None and saved_audience.workspace_id == workspace.pk and not audience:
@@ -369,6 +371,18 @@ def uses_withdrawn_media(target: PostTarget) -> bool:
     from chorus.media.models import MediaUsage
 
     return MediaUsage.objects.filter(target=target, asset__withdrawn_at__isnull=False).exists()
+
+
+def media_outside_ads_consent(target: PostTarget) -> bool:
+    """A file of the post has consent records, and none in force covers ads (files without any
+    record are the team's own, as in chorus.media.consent.scope_problems)."""
+    from chorus.media.consent import active_uses
+    from chorus.media.models import MediaAsset, MediaConsent, MediaUsage
+
+    assets = MediaAsset.objects.filter(
+        pk__in=MediaUsage.objects.filter(target=target).values("asset_id"), workspace_id=target.workspace_id
+    )
+    return any(asset.consents.exists() and MediaConsent.Use.ADS not in active_uses(asset) for asset in assets)
 
 
 def decline_boost(boost: Boost, *, actor: User | None, reason: str = "") -> Boost:

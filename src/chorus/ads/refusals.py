@@ -50,6 +50,7 @@ MESSAGES = {
     "bad_budget": _("The budget must be a positive amount."),
     "state": _("This boost is %(status)s: it cannot be %(change)s."),
     "consent_withdrawn": _("Consent for a file in this post was withdrawn: it cannot be boosted."),
+    "consent_scope": _("The consent for a file in this post does not cover ads: it cannot be boosted."),
 }
 
 
