@@ -284,3 +284,23 @@ def test_the_report_logo_embedded_in_reports_is_the_clean_file(cast: Cast, tmp_p
     uri = logo_data_uri(cast.workspace)
     assert uri.startswith("data:image/jpeg;base64,")
     assert_image_has_no_location(base64.b64decode(uri.split(",", 1)[1]))
+
+
+def test_the_report_logo_follows_its_consent(cast: Cast, tmp_path):
+    """An image people consented for appears in reports only when a consent in force covers
+    reports, and never once withdrawn."""
+    from chorus.analytics.models import AnalyticsSettings
+    from chorus.analytics.reports import logo_data_uri
+
+    asset, _created = actions.upload(
+        cast.workspace, cast.owner, _upload(jpeg_with_location(tmp_path / "group.jpg"))
+    )
+    AnalyticsSettings.objects.update_or_create(workspace=cast.workspace, defaults={"report_logo": asset})
+    assert logo_data_uri(cast.workspace).startswith("data:image/jpeg")  # the team's own image
+    consent.record(asset, actor=cast.owner, person="Amina", uses=["networks"], evidence="written")
+    assert logo_data_uri(cast.workspace) == ""
+    reports = consent.record(asset, actor=cast.owner, person="Amina", uses=["reports"], evidence="written")
+    assert logo_data_uri(cast.workspace).startswith("data:image/jpeg")
+    consent.withdraw(reports, actor=cast.owner, reason="asked")
+    asset.refresh_from_db()
+    assert logo_data_uri(cast.workspace) == ""

@@ -615,6 +615,8 @@ def logo_data_uri(workspace: Workspace) -> str:
     asset = settings_row.report_logo if settings_row else None
     if asset is None or asset.kind != asset.Kind.IMAGE or asset.workspace_id != workspace.pk:
         return ""
+    if not _may_appear_in_reports(asset):
+        return ""
     try:
         with asset.file.open("rb") as fh:
             content = fh.read()
@@ -622,6 +624,17 @@ def logo_data_uri(workspace: Workspace) -> str:
         log.warning("report logo %s is missing from storage", asset.pk)
         return ""
     return f"data:{asset.mime_type};base64," + base64.b64encode(content).decode()
+
+
+def _may_appear_in_reports(asset: Any) -> bool:
+    """Not withdrawn, and, when people consented for this image, one consent in force covers
+    reports (an image without consent records is the team's own)."""
+    from chorus.media.consent import active_uses
+    from chorus.media.models import MediaConsent
+
+    if asset.withdrawn_at is not None:
+        return False
+    return not asset.consents.exists() or MediaConsent.Use.REPORTS in active_uses(asset)
 
 
 def render_html(data: ReportData, *, for_pdf: bool = False) -> str:
