@@ -462,3 +462,55 @@ def test_a_withdrawal_deletes_on_facebook_and_threads_and_lists_instagram_for_a_
     assert "delete it on the network by hand" in page_html
     assert AuditEvent.objects.filter(action="media.withdrawal_deleted").count() == 2
     assert AuditEvent.objects.filter(action="media.withdrawal_manual").count() == 1
+
+
+def test_a_withdrawal_deletes_on_x_linkedin_youtube_and_pinterest(
+    cast,
+    oauth_fake,  # noqa: F811
+    x_channel,  # noqa: F811
+    linkedin_page,  # noqa: F811
+    youtube_channel,  # noqa: F811
+    pinterest_channel,  # noqa: F811
+    tmp_path,
+):
+    """One click per published post sends each network's documented delete (X: DELETE
+    /2/tweets/:id; LinkedIn: DELETE /rest/posts/{urn}; YouTube: DELETE /youtube/v3/videos?id=;
+    Pinterest: DELETE /v5/pins/{id}); a route the fake does not know answers 404, which fails."""
+    from chorus.media import consent
+    from chorus.media.models import MediaConsent, WithdrawalStep
+
+    photo, clip = _pair(cast, tmp_path, "contributor")
+    urn = "urn:li:share:7000000000000000001"
+    cases = [
+        (x_channel, photo, "1880028106020515841", f"{API}/2/tweets/1880028106020515841",
+         httpx.Response(200, json={"data": {"deleted": True}})),
+        (linkedin_page, photo, urn, f"{LINKEDIN}/posts/urn%3Ali%3Ashare%3A7000000000000000001", httpx.Response(204)),
+        (youtube_channel, clip, "Ks-_Mh1QhMc", "https://www.googleapis.com/youtube/v3/videos", httpx.Response(204)),
+        (pinterest_channel, photo, "813744226420795884", "https://api.pinterest.com/v5/pins/813744226420795884",
+         httpx.Response(204)),
+    ]  # fmt: skip
+    targets = []
+    for channel, asset, external_id, url, answer in cases:
+        target = _target(cast, channel, asset)
+        target.status, target.external_id = "published", external_id
+        target.save()
+        media.sync_usage(target)
+        targets.append(target)
+        oauth_fake.on("DELETE", url, answer)
+    steps = []
+    for asset in (photo, clip):
+        steps += consent.withdraw(MediaConsent.objects.get(asset=asset), actor=cast.owner, reason="asked")
+    by_target = {s.target_id: s for s in steps}
+    assert {by_target[t.pk].step for t in targets} == {"to_delete"}
+    oauth_fake.sent.clear()
+    client = cast.client_for(cast.members["editor"])
+    for target, (_channel, asset, _id, url, _answer) in zip(targets, cases, strict=True):
+        client.post(
+            reverse("media:consent", args=[cast.workspace.slug, asset.pk]),
+            {"action": "delete_post", "step": by_target[target.pk].pk},
+        )
+        step = WithdrawalStep.objects.get(pk=by_target[target.pk].pk)
+        assert (step.step, step.detail) == ("deleted", ""), (url, step.detail)
+        assert len(oauth_fake.to("DELETE", url)) == 1
+    [youtube_delete] = oauth_fake.to("DELETE", "https://www.googleapis.com/youtube/v3/videos")
+    assert youtube_delete.url.params["id"] == "Ks-_Mh1QhMc"
