@@ -406,9 +406,8 @@ def test_a_withdrawal_deletes_on_facebook_and_threads_and_lists_instagram_for_a_
     monkeypatch,
     tmp_path,
 ):
-    """The Graph API lets a Page and a Threads profile delete their posts, not an Instagram
-    account (its API has no delete for media): the withdrawal lists Instagram's post to delete by
-    hand, and one click per post deletes the others on the network (the DELETE each fake received)."""
+    """A Page and a Threads profile delete their posts through the Graph API; Chorus has no
+    delete for Instagram, so the withdrawal lists Instagram's post to delete by hand, and one click per post deletes the others on the network (the DELETE each fake received)."""
     from chorus.core.models import AuditEvent
     from chorus.media import consent
     from chorus.media.models import MediaConsent, WithdrawalStep
