@@ -225,6 +225,7 @@ KWARG_FACTORIES: dict[str, Callable[[Cast], Any]] = {
     "workflow_id": lambda cast: _workflow_in(cast.workspace),
     "link_id": lambda cast: _review_link_in(cast.workspace),
     "story_id": lambda cast: _story_in(cast.workspace),
+    "post_id": lambda cast: _target_in(cast.workspace).post_id,
     "experiment_id": lambda cast: _experiment_in(cast.workspace),
     "endpoint_id": lambda cast: _webhook_endpoint_in(cast.workspace),
     "delivery_id": lambda cast: _webhook_delivery_in(cast.workspace),
@@ -439,6 +440,8 @@ API_PATH_PARAMS: dict[str, Callable[[Cast], Any]] = {
     "job_id": KWARG_FACTORIES["job_id"],
     "report_id": KWARG_FACTORIES["report_id"],
     "template_id": KWARG_FACTORIES["template_id"],
+    "post_id": KWARG_FACTORIES["post_id"],
+    "story_id": KWARG_FACTORIES["story_id"],
 }
 
 

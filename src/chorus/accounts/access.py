@@ -12,10 +12,11 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from chorus.accounts.models import Membership, User, Workspace
-from chorus.accounts.permissions import Perm, can
+from chorus.accounts.models import Membership, Organization, User, Workspace
+from chorus.accounts.permissions import Perm, Role, can
 from chorus.core import refusals
 from chorus.core.refusals import Refused
 
@@ -74,3 +75,17 @@ def current_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User), "current_user() needs a signed-in user"
     return user
+
+
+def creatable_organizations(user: User) -> QuerySet[Organization]:
+    """Where `user` may create workspaces: staff anywhere; the owner of a workspace in an
+    organization may add more there (the page and the API ask the same)."""
+    if user.is_staff:
+        return Organization.objects.order_by("name")
+    return (
+        Organization.objects.filter(
+            workspaces__memberships__user=user, workspaces__memberships__role=Role.OWNER
+        )
+        .distinct()
+        .order_by("name")
+    )

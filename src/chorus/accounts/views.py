@@ -18,7 +18,13 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from chorus.accounts import actions
-from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.access import (
+    creatable_organizations,
+    current_user,
+    membership_of,
+    workspace_of,
+    workspace_view,
+)
 from chorus.accounts.forms import (
     AcceptInvitationSignupForm,
     ApiTokenForm,
@@ -28,21 +34,8 @@ from chorus.accounts.forms import (
     WorkspaceCreateForm,
     WorkspaceSettingsForm,
 )
-from chorus.accounts.models import ApiToken, Invitation, Membership, Organization, User
-from chorus.accounts.permissions import Perm, Role, Scope, assignable_roles, can
-
-
-def _creatable_organizations(user: User):  # type: ignore[no-untyped-def]
-    """Staff may create workspaces anywhere; owners of a workspace in an organization may add more there."""
-    if user.is_staff:
-        return Organization.objects.order_by("name")
-    return (
-        Organization.objects.filter(
-            workspaces__memberships__user=user, workspaces__memberships__role=Role.OWNER
-        )
-        .distinct()
-        .order_by("name")
-    )
+from chorus.accounts.models import ApiToken, Invitation, Membership, User
+from chorus.accounts.permissions import Perm, Scope, assignable_roles, can
 
 
 @login_required
@@ -53,14 +46,14 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(member_count=Count("workspace__memberships"))
         .order_by("workspace__organization__name", "workspace__name")
     )
-    can_create = request.user.is_staff or _creatable_organizations(request.user).exists()  # type: ignore[arg-type]
+    can_create = request.user.is_staff or creatable_organizations(request.user).exists()  # type: ignore[arg-type]
     return render(request, "accounts/home.html", {"memberships": memberships, "can_create": can_create})
 
 
 @login_required
 def workspace_create(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    organizations = _creatable_organizations(user)
+    organizations = creatable_organizations(user)
     if not user.is_staff and not organizations.exists():
         raise PermissionDenied
     form = WorkspaceCreateForm(request.POST or None, organizations=organizations)

@@ -24,6 +24,7 @@ from chorus.api.planning import router as planning_router
 from chorus.api.post_templates import router as post_templates_router
 from chorus.api.publishing import router as publishing_router
 from chorus.api.ratelimit import add_headers
+from chorus.api.stories import router as stories_router
 from chorus.api.webhooks import router as webhooks_router
 from chorus.core.refusals import Refused
 
@@ -119,6 +120,7 @@ api.add_router("/", links_router)
 api.add_router("/", experiments_router)
 api.add_router("/", ads_router)
 api.add_router("/", listening_router)
+api.add_router("/", stories_router)
 
 
 @api.exception_handler(Refused)

@@ -1,5 +1,5 @@
 """REST endpoints of approval workflows: my pending steps, decisions, workflows, outside review
-links and the audit export. State changes go through chorus.publishing.actions and
+links, contributors' links and the audit export. State changes go through chorus.publishing.actions and
 chorus.approvals.actions, as the pages do."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
@@ -19,7 +21,8 @@ from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
 from chorus.approvals import actions, auditlog, intake, policy
 from chorus.approvals.models import Contributor, Decision, ReviewLink, Workflow
-from chorus.content.models import PostTarget
+from chorus.content.models import Campaign, PostTarget
+from chorus.core.refusals import Invalid
 from chorus.publishing import actions as publishing
 
 router = Router(tags=["approvals"])
@@ -287,6 +290,47 @@ class ContributorLinkOut(Schema):
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     active: bool
+
+
+class InviteIn(Schema):
+    name: str = Field(max_length=120)
+    email: str = Field(default="", max_length=200)
+    campaign_id: int | None = None
+    days: int | None = None  # how long the link works (default and maximum: the server's settings)
+
+
+class InviteOut(Schema):
+    id: int
+    name: str
+    link: str  # shown once: only its hash is kept
+    expires_at: dt.datetime
+
+
+@router.post("/workspaces/{slug}/contributors", response={201: InviteOut}, **ws_perm(Perm.EDIT_ANY_POST))
+def invite(request: HttpRequest, slug: str, payload: InviteIn) -> Status:
+    """A contributor's magic link: they send stories and photos through it, without an account."""
+    workspace = workspace_of(request)
+    campaign = None
+    if payload.campaign_id is not None:
+        campaign = Campaign.objects.filter(workspace=workspace, pk=payload.campaign_id).first()
+        if campaign is None:
+            raise Invalid(
+                gettext_lazy("Unknown campaign id for this workspace."),
+                code="unknown_campaign",
+                fields={"campaign_id": "unknown"},
+            )
+    contributor, raw = intake.invite(
+        workspace,
+        actor=request.auth,  # type: ignore[attr-defined]
+        name=payload.name,
+        email=payload.email,
+        campaign=campaign,
+        days=payload.days,
+    )
+    link = f"{settings.CHORUS_BASE_URL}/contribute/{raw}/"
+    return Status(
+        201, InviteOut(id=contributor.pk, name=contributor.name, link=link, expires_at=contributor.ends_at)
+    )
 
 
 @router.get(

@@ -1,5 +1,6 @@
-"""REST endpoints of channels: list, check the connection, pause, resume, disconnect (through
-chorus.channels.actions). Credentials never appear in the output."""
+"""REST endpoints of channels: list, connect (networks that take credentials), check the
+connection, pause, resume, disconnect (through chorus.channels.actions). Credentials never
+appear in the output."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from django.utils.translation import gettext_lazy
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from chorus.accounts.access import workspace_of
@@ -16,7 +18,9 @@ from chorus.accounts.permissions import Perm
 from chorus.api.auth import ws_perm
 from chorus.channels import actions
 from chorus.channels.models import Channel
-from chorus.connectors.base import PublishError
+from chorus.connectors.base import CredentialsConnectRefused, CredentialsInvalid, PublishError
+from chorus.connectors.registry import all_kinds, connector_class
+from chorus.core.refusals import Invalid, Refused
 
 router = Router(tags=["channels"])
 
@@ -57,6 +61,73 @@ def _channel(request: HttpRequest, channel_id: int) -> Channel:
 @router.get("/workspaces/{slug}/channels", response=list[ChannelOut], **ws_perm(Perm.VIEW_WORKSPACE))
 def list_channels(request: HttpRequest, slug: str) -> list[Channel]:
     return list(Channel.objects.filter(workspace=workspace_of(request)).order_by("name", "pk"))
+
+
+class ConnectIn(Schema):
+    """`fields`: the network's connect fields. Bluesky: `handle`, `app_password` (and `service`,
+    `appview`, `web_url` for a self-hosted server); WordPress: `site_url`, `username`,
+    `application_password`; Mastodon: `instance`, `access_token`. Networks whose login needs a
+    person (Facebook, Instagram, Threads, LinkedIn, X, YouTube, TikTok, Pinterest) are connected
+    on the Channels page."""
+
+    kind: str
+    fields: dict[str, str]
+
+
+class ConnectOut(Schema):
+    channel: ChannelOut
+    reconnected: bool  # the account was already a channel here: new credentials, same channel
+    released: int  # posts held while it was paused that now go out
+
+
+@router.post(
+    "/workspaces/{slug}/channels",
+    response={201: ConnectOut, 200: ConnectOut},
+    **ws_perm(Perm.MANAGE_CHANNELS),
+)
+def connect_channel(request: HttpRequest, slug: str, payload: ConnectIn) -> Status:
+    """Connects an account (201), or reconnects the channel it already is (200), with the same
+    checks as the Channels page: the credentials are tried on the network before anything is
+    stored."""
+    if payload.kind not in all_kinds():
+        raise Invalid(gettext_lazy("Unknown network."), code="invalid", fields={"kind": "unknown"})
+    if len(payload.fields) > 20 or any(len(k) > 100 or len(v) > 2000 for k, v in payload.fields.items()):
+        raise Invalid(
+            gettext_lazy("Too many or too long connect fields."), code="invalid", fields={"fields": "size"}
+        )
+    connector = connector_class(payload.kind)
+    try:
+        result = connector.connect_with_credentials(dict(payload.fields))
+    except CredentialsConnectRefused:
+        raise Refused(
+            gettext_lazy("%(network)s connects through its own login page: connect it on the Channels page."),
+            code="connect_in_browser",
+            http_status=422,
+            network=connector.label,
+        ) from None
+    except CredentialsInvalid as exc:
+        raise Invalid(
+            gettext_lazy("Some connect fields are not valid."), code="invalid", fields=exc.fields
+        ) from None
+    except (ValueError, PublishError) as exc:
+        raise Refused(
+            getattr(exc, "message", None) or str(exc), code="connect_refused", http_status=422
+        ) from None
+    connection = actions.connect_account(
+        workspace=workspace_of(request),
+        kind=payload.kind,
+        name=result.name,
+        config=result.config,
+        credentials=result.credentials,
+        account_id=result.account_id,
+        actor=request.auth,  # type: ignore[attr-defined]
+    )
+    body = {
+        "channel": connection.channel,
+        "reconnected": connection.reconnected,
+        "released": connection.released,
+    }
+    return Status(200 if connection.reconnected else 201, body)
 
 
 @router.get("/workspaces/{slug}/channels/{channel_id}", response=ChannelOut, **ws_perm(Perm.VIEW_WORKSPACE))

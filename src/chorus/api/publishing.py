@@ -19,9 +19,9 @@ from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
 from chorus.channels.models import Channel
-from chorus.content.models import PostTarget
+from chorus.content.models import Campaign, Post, PostTarget
 from chorus.core.refusals import Invalid
-from chorus.publishing import actions, composer, review, rules
+from chorus.publishing import actions, composer, postlist, review, rules
 from chorus.publishing import when as when_choice
 from chorus.publishing.quotas import forecast_warnings
 
@@ -73,6 +73,8 @@ class PostIn(Schema):
     media: list[MediaIn] = []  # attached to every channel's variant
     per_channel_media: dict[int, list[MediaIn]] = {}  # channel id -> its own media (replaces `media`)
     evergreen: bool = False
+    campaign_id: int | None = None  # GET /workspaces/{slug}/campaigns
+    tags: list[str] = []  # by name; new names become the workspace's tags
     schedule: ScheduleIn = ScheduleIn()
 
 
@@ -80,6 +82,22 @@ class PostOut(Schema):
     id: int
     targets: list[TargetOut]
     warnings: list[str]
+
+
+class PostSummaryOut(Schema):
+    """A post as a whole, as the Posts page shows it: its copies with their own status."""
+
+    id: int
+    title: str
+    first_line: str
+    author: str | None
+    campaign_id: int | None
+    tags: list[str]
+    evergreen: bool
+    created_at: dt.datetime
+    first_at: dt.datetime | None  # the earliest time of its copies
+    needs_attention: bool  # a copy failed, is unknown or held
+    targets: list[TargetOut]
 
 
 class TargetEditIn(Schema):
@@ -161,6 +179,62 @@ def list_targets(
     return list(rows[offset : offset + min(limit, 500)])
 
 
+def _summary(post: Post) -> PostSummaryOut:
+    row = postlist.Row(post)
+    return PostSummaryOut(
+        id=post.pk,
+        title=post.title,
+        first_line=row.first_line[:200],
+        author=post.author.display_name if post.author else None,
+        campaign_id=post.campaign_id,
+        tags=sorted(tag.name for tag in post.tags.all()),
+        evergreen=post.evergreen,
+        created_at=post.created_at,
+        first_at=row.when,
+        needs_attention=bool(row.attention),
+        targets=[TargetOut.model_validate(copy, from_attributes=True) for copy in row.copies],
+    )
+
+
+@router.get("/workspaces/{slug}/posts", response=list[PostSummaryOut], **ws_perm(Perm.VIEW_WORKSPACE))
+def list_posts(
+    request: HttpRequest,
+    slug: str,
+    q: str = "",
+    channel: int | None = None,
+    campaign: int | None = None,
+    tag: int | None = None,
+    author: int | None = None,
+    status: str = "",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    limit: Annotated[int, Field(ge=1, le=200)] = 50,
+    offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0,
+) -> list[PostSummaryOut]:
+    """The Posts page's list and filters: `status` (a copy's status, or `held`), `channel`,
+    `start`/`end` (local days of the workspace, both included) apply to one copy together;
+    `campaign`, `tag`, `author` are ids; `q` searches titles and texts. Latest first."""
+    given = {"q": q, "channel": channel, "campaign": campaign, "tag": tag, "author": author, "status": status}
+    given |= {"start": start.isoformat() if start else "", "end": end.isoformat() if end else ""}
+    form = postlist.PostFilter(
+        {k: v for k, v in given.items() if v not in ("", None)}, workspace=workspace_of(request)
+    )
+    if not form.is_valid():  # the page ignores a stale filter; a program is told
+        fields = {name: " ".join(map(str, errors)) for name, errors in form.errors.items()}
+        raise Invalid(gettext_lazy("Some filters are not valid."), code="invalid", fields=fields)
+    posts = postlist.rows(form.filtered())[offset : offset + limit]
+    return [_summary(post) for post in posts]
+
+
+@router.get("/workspaces/{slug}/posts/{post_id}", response=PostSummaryOut, **ws_perm(Perm.VIEW_WORKSPACE))
+def get_post(request: HttpRequest, slug: str, post_id: int) -> PostSummaryOut:
+    posts = postlist.rows(Post.objects.filter(workspace=workspace_of(request), pk=post_id))
+    post = posts.first()
+    if post is None:
+        raise HttpError(404, "Not found")
+    return _summary(post)
+
+
 @router.get("/workspaces/{slug}/targets/{target_id}", response=TargetOut, **ws_perm(Perm.VIEW_WORKSPACE))
 def get_target(request: HttpRequest, slug: str, target_id: int) -> PostTarget:
     return _target(request, target_id)
@@ -191,6 +265,19 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
             code="unknown_channel",
             fields={f"per_channel_media.{pk}": "not in channel_ids" for pk in strays},
         )
+    if len(payload.tags) > 20 or any(len(tag) > 60 for tag in payload.tags):
+        raise Invalid(
+            gettext_lazy("At most 20 tags of 60 characters each."), code="invalid", fields={"tags": "size"}
+        )
+    campaign = None
+    if payload.campaign_id is not None:
+        campaign = Campaign.objects.filter(workspace=workspace, pk=payload.campaign_id).first()
+        if campaign is None:
+            raise Invalid(
+                gettext_lazy("Unknown campaign id for this workspace."),
+                code="unknown_campaign",
+                fields={"campaign_id": "unknown"},
+            )
     media = _media_items(request, payload.media, "media")
     own_media = {
         pk: _media_items(request, items, f"per_channel_media.{pk}")
@@ -207,6 +294,8 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
             per_channel_text=payload.per_channel_text,
             evergreen=payload.evergreen,
         )
+        if campaign is not None or payload.tags:
+            actions.file_post(post, actor=_user(request), campaign=campaign, tags=payload.tags)
         targets = list(post.targets.select_related("workspace", "channel", "post"))
         for target in targets:
             items = own_media.get(target.channel_id, media)

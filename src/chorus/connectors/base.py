@@ -66,6 +66,22 @@ class AuthExpired(PublishError):
     retryable = True
 
 
+class CredentialsConnectRefused(Exception):
+    """This network's connection needs a person at its login page (OAuth): not by API."""
+
+    def __init__(self, network: str) -> None:
+        self.network = network
+        super().__init__(network)
+
+
+class CredentialsInvalid(Exception):
+    """The connect fields a program sent, each bad one named with the form's reason."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+
+
 class ReauthRequired(PublishError):
     code = "reauth_required"
 
@@ -257,6 +273,8 @@ class Connector:
     # --- connecting (classmethods: there is no channel yet) ---------------------------------
     #: The form the user fills to connect (handle + app password, instance URL, site URL...).
     connect_form: ClassVar[type[Any] | None] = None
+    #: True when the connect form's fields are all it takes (no browser step): the API connects it.
+    connects_with_credentials: ClassVar[bool] = False
     #: The form of the channel's settings page, editing public config once connected (Bluesky's
     #: AppView). It has `initial_from(config)` and `config_changes(config) -> dict` to merge.
     settings_form: ClassVar[type[Any] | None] = None
@@ -267,6 +285,23 @@ class Connector:
     ) -> ConnectResult | ConnectRedirect:
         """From the cleaned connect form: either connect at once, or redirect to OAuth."""
         raise NotImplementedError
+
+    @classmethod
+    def connect_with_credentials(cls, data: dict[str, Any]) -> ConnectResult:
+        """A connection from credentials a program holds (the API's `POST …/channels`): the
+        connect form's fields, for networks that connect without a browser step (an app password,
+        a token). The others raise CredentialsConnectRefused: their login needs a person."""
+        if not cls.connects_with_credentials or cls.connect_form is None:
+            raise CredentialsConnectRefused(cls.label)
+        form = cls.connect_form(data)
+        if not form.is_valid():
+            raise CredentialsInvalid(
+                {name: " ".join(map(str, errors)) for name, errors in form.errors.items()}
+            )
+        step = cls.begin_connect(form.cleaned_data, callback_url="", state="")
+        if not isinstance(step, ConnectResult):  # a connector that declared otherwise
+            raise CredentialsConnectRefused(cls.label)
+        return step
 
     @classmethod
     def finish_connect(

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -160,13 +160,22 @@ def set_active(endpoint: Endpoint, *, actor: User | None, active: bool) -> None:
 
 
 def _listening(workspace_ids: set[int], event_type: str) -> dict[int, list[int]]:
-    """workspace id -> ids of its active endpoints subscribed to `event_type`: one indexed query."""
+    """workspace id -> ids of its active endpoints subscribed to `event_type`: one indexed query.
+    Every action that emits runs this, endpoints or not: it is written as SQL, since compiling the
+    ORM query cost ~10x the query itself (bench/webhooks: emit 3.5 ms → see the commit)."""
     found: dict[int, list[int]] = {}
-    rows = Endpoint.objects.filter(workspace_id__in=workspace_ids, active=True).values_list(
-        "pk", "workspace_id", "event_types"
-    )
+    if not workspace_ids:
+        return found
+    ids = sorted(workspace_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, workspace_id, event_types FROM {Endpoint._meta.db_table}"  # noqa: S608 (model's table; values are parameters)
+            f" WHERE active AND workspace_id IN ({', '.join(['%s'] * len(ids))})",
+            ids,
+        )
+        rows = cursor.fetchall()
     for pk, workspace_id, types in rows:
-        if event_type in types:
+        if event_type in (json.loads(types) if isinstance(types, str) else types):
             found.setdefault(workspace_id, []).append(pk)
     return found
 
@@ -198,10 +207,16 @@ def request_flush(endpoint_ids: Iterable[int]) -> None:
 
     now = timezone.now()
     stale = now - dt.timedelta(seconds=_setting("CHORUS_WEBHOOK_LEASE_SECONDS", 300))
+    waiting_sql = (
+        f"SELECT 1 FROM {Endpoint._meta.db_table}"  # noqa: S608 (model's table; values are parameters)
+        " WHERE id = %s AND flush_requested_at IS NOT NULL AND flush_requested_at >= %s"
+    )
     for pk in endpoint_ids:
+        with connection.cursor() as cursor:  # SQL for the reason _listening gives
+            cursor.execute(waiting_sql, [pk, connection.ops.adapt_datetimefield_value(stale)])
+            if cursor.fetchone():
+                continue  # a read, not a write, in the common case of a burst
         waiting = Q(flush_requested_at__isnull=False, flush_requested_at__gte=stale)
-        if Endpoint.objects.filter(waiting, pk=pk).exists():
-            continue  # a read, not a write, in the common case of a burst
         if Endpoint.objects.filter(pk=pk).exclude(waiting).update(flush_requested_at=now):
             flush_task.enqueue(pk)
 

@@ -273,3 +273,40 @@ def test_analytics_are_collected_through_the_appview_set_on_the_channels_setting
     assert reads and all(str(r.url).startswith(bluesky_network.pds_url) for r in reads)
     assert all(r.headers.get("atproto-proxy") == appview for r in reads)
     assert channel.connector().account_metrics()["posts"] == 1
+
+
+def test_a_program_connects_a_bluesky_account_by_api_with_an_app_password(
+    client: Any,
+    cast: Cast,
+    bluesky_network: BlueskyNetwork,
+    author: Account,  # noqa: F811
+    peer_settings: Any,  # noqa: F811
+) -> None:
+    """`POST /api/workspaces/{slug}/channels` tries the credentials on the real PDS before storing
+    anything; a refused password stores nothing."""
+    from chorus.accounts.models import ApiToken
+
+    _token, raw = ApiToken.issue(cast.members["admin"], "automation")
+
+    def connect(fields: dict[str, str]) -> Any:
+        return client.post(
+            "/api/workspaces/campaign/channels",
+            data={"kind": "bluesky", "fields": fields},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {raw}"},
+        )
+
+    wrong = connect(
+        {"handle": author.handle, "app_password": "wrong-password", "service": bluesky_network.pds_url}
+    )
+    assert wrong.status_code == 422 and wrong.json()["code"] == "connect_refused"
+    assert not Channel.objects.filter(workspace=cast.workspace).exists()
+
+    answer = connect(
+        {"handle": author.handle, "app_password": author.password, "service": bluesky_network.pds_url}
+    )
+    assert answer.status_code == 201, answer.content
+    channel = Channel.objects.get(pk=answer.json()["channel"]["id"], workspace=cast.workspace)
+    assert channel.config["did"] == author.did and answer.json()["channel"]["config"]["did"] == author.did
+    assert author.password not in answer.content.decode()
+    assert channel.connector().check()  # a fresh session from the stored app password

@@ -184,6 +184,7 @@ class BlueskyConnector(Connector):
     quotas = (Quota("write_points", 5000, dt.timedelta(hours=1)),)
     idempotent = True
     connect_form = BlueskyConnectForm
+    connects_with_credentials = True  # an app password: the API connects it too
     settings_form = BlueskySettingsForm
 
     # --- the composer -----------------------------------------------------------------------

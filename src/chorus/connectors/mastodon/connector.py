@@ -27,6 +27,7 @@ from chorus.connectors.base import (
     ConnectRedirect,
     ConnectResult,
     ContentRejected,
+    CredentialsInvalid,
     Feature,
     Problem,
     PublishResult,
@@ -57,6 +58,12 @@ class InstanceForm(forms.Form):
             return http.check_public_url(instance)
         except http.UnsafeURL as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+
+class TokenForm(InstanceForm):
+    """The API's connect fields: the instance and an access token (no browser step)."""
+
+    access_token = forms.CharField(max_length=500)
 
 
 class MastodonConnector(Connector):
@@ -116,6 +123,34 @@ class MastodonConnector(Connector):
         )
 
     @classmethod
+    def connect_with_credentials(cls, data: dict[str, Any]) -> ConnectResult:
+        """By API: the instance and an access token the program already holds (made in the
+        account's Preferences → Development, with read and write scopes)."""
+        form = TokenForm(data)
+        if not form.is_valid():
+            raise CredentialsInvalid(
+                {name: " ".join(map(str, errors)) for name, errors in form.errors.items()}
+            )
+        instance, token = form.cleaned_data["instance"], form.cleaned_data["access_token"]
+        return cls._result(instance, MastodonAPI(instance, token), {"access_token": token})
+
+    @classmethod
+    def _result(cls, instance: str, api: MastodonAPI, credentials: dict[str, Any]) -> ConnectResult:
+        account = api.verify_credentials()
+        host = instance.split("://", 1)[1]
+        return ConnectResult(
+            name=f"@{account['username']}@{host}",
+            config={
+                "instance": instance,
+                "account_id": str(account["id"]),
+                "username": account["username"],
+                "limits": limits_from_instance(api),
+            },
+            credentials=credentials,
+            account_id=f"{instance}#{account['id']}",  # account ids are only unique per instance
+        )
+
+    @classmethod
     def finish_connect(
         cls, params: dict[str, str], *, state_data: dict[str, Any], callback_url: str
     ) -> ConnectResult:
@@ -127,24 +162,12 @@ class MastodonConnector(Connector):
             redirect_uri=callback_url,
             code=code,
         )
-        api = MastodonAPI(instance, token)
-        account = api.verify_credentials()
-        host = instance.split("://", 1)[1]
-        return ConnectResult(
-            name=f"@{account['username']}@{host}",
-            config={
-                "instance": instance,
-                "account_id": str(account["id"]),
-                "username": account["username"],
-                "limits": limits_from_instance(api),
-            },
-            credentials={
-                "access_token": token,
-                "client_id": state_data["client_id"],
-                "client_secret": state_data["client_secret"],
-            },
-            account_id=f"{instance}#{account['id']}",  # account ids are only unique per instance
-        )
+        credentials = {
+            "access_token": token,
+            "client_id": state_data["client_id"],
+            "client_secret": state_data["client_secret"],
+        }
+        return cls._result(instance, MastodonAPI(instance, token), credentials)
 
     def api(self) -> MastodonAPI:
         return MastodonAPI(self.channel.config["instance"], self.channel.credentials["access_token"])

@@ -113,6 +113,7 @@ class WordPressConnector(Connector):
     max_concurrency = 2  # often a small shared host
     idempotent = False  # no idempotency key: the slug marker + lookup stand in (module docstring)
     connect_form: ClassVar[type[Any] | None] = WordPressConnectForm
+    connects_with_credentials = True  # an app password: the API connects it too
 
     # --- connecting -----------------------------------------------------------------------
     @classmethod
