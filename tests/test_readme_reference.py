@@ -119,3 +119,22 @@ def test_every_command_named_in_messages_and_docs_exists():
     wrong = [(where, text) for where, text in named if not exists(*[*text.split()[1:], None][:2])]
 
     assert wrong == []
+
+
+def test_the_procfile_and_systemd_units_run_every_process_kind_with_commands_that_parse():
+    """Web, worker, scheduler and listener, each from the Procfile (the listener commented until
+    its relay is set) and from a systemd unit; each command line is one `chorus` accepts."""
+    parser = build_parser()
+    procfile = re.findall(r"^#? ?([a-z]+): chorus (.+)$", (REPO / "Procfile").read_text(), re.M)
+    units = {
+        path.stem: re.search(r"^ExecStart=\S*/chorus (.+)$", path.read_text(), re.M)
+        for path in (REPO / "deploy" / "systemd").glob("*.service")
+    }
+
+    assert {kind for kind, _argv in procfile} == {"release", "web", "worker", "scheduler", "listener"}
+    assert set(units) == {"chorus-web", "chorus-worker", "chorus-scheduler", "chorus-listen"}
+    lines = [argv for _kind, argv in procfile] + [found.group(1) for found in units.values() if found]
+    assert len(lines) == 9
+    for line in lines:
+        words = line.replace("${PORT:-8000}", "8000").split()
+        parser.parse_args(words)  # exits (SystemExit) on an unknown command or option
