@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import time
 from pathlib import Path
@@ -34,7 +33,15 @@ from chorus.core import vault
 from chorus.media.models import MediaAsset
 from tests.conftest import PASSWORD, Cast
 from tests.connectors.bluesky.test_bluesky_peer import create_account
-from tests.engine_fixtures import Role, empty_broker, engine_env, engine_redis_url, start_role, wait_for  # noqa: F401
+from tests.engine_fixtures import (  # noqa: F401
+    Role,
+    empty_broker,
+    engine_env,
+    engine_redis_url,
+    group_rss_mib,
+    start_role,
+    wait_for,
+)
 from tests.peers.bluesky import BlueskyNetwork
 from tests.sink.models import SinkPost
 from tests.test_object_storage import (  # noqa: F401
@@ -116,23 +123,6 @@ def _post_login(client: httpx.Client, email: str, password: str) -> httpx.Respon
         data={"username": email, "password": password, "csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{client.base_url}/accounts/login/"},
     )
-
-
-def _group_rss_mib(pgid: int) -> float:
-    """The resident memory of a role's whole process group (gunicorn or Celery children too)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
-            status = (entry / "status").read_text()
-        except (OSError, ProcessLookupError):
-            continue
-        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        total += int(found.group(1)) if found else 0
-    return total / 1024
 
 
 def _database_connections() -> int:
@@ -251,7 +241,7 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         assert record["text"] == "Across machines"
         assert record["embed"]["images"][0]["alt"] == "A blue square"
         published_in = time.monotonic() - started
-        measured = {role.name: _group_rss_mib(role.pid) for role in cluster.roles}
+        measured = {role.name: group_rss_mib(role.pid) for role in cluster.roles}
         connections = _database_connections()
 
         # A PDF report, downloaded through web B.
