@@ -7,8 +7,9 @@ An image uploaded through web A is listed and served by web B; a post with it is
 worker to the sink and to the PDS (the worker reads the image from the bucket); a PDF report is
 downloaded through web B; a login throttle tripped on web A holds on web B.
 
-It runs in the scaled pass of `make test` (`make test-scaled`: PostgreSQL + Celery); on the
-SQLite pass there is no server database for separate machines to share, and it says so.
+It runs in the scaled pass of `make test` (`make test-scaled`: PostgreSQL + Celery); the SQLite
+pass deselects it (there is no server database for separate machines to share), and a direct run
+in that shape fails saying how to run it.
 """
 
 from __future__ import annotations
@@ -65,8 +66,12 @@ READY = {"web": "Booting worker", "worker": " ready.", "scheduler": "scheduler s
 @pytest.fixture
 def cluster_env(engine_env, empty_broker, s3_imitation, settings) -> dict[str, str]:  # noqa: F811
     if connection.vendor != "postgresql" or settings.CHORUS_TASK_BACKEND != "celery":
-        # `make test` deselects it from the SQLite pass (marker `scaled_only`); this is for a direct run.
-        pytest.skip("the cluster runs on PostgreSQL + Celery: the scaled pass of `make test` runs it")
+        # `make test` deselects it from the SQLite pass (marker `scaled_only`); a direct run in the
+        # wrong shape fails and says how to run it, rather than passing as skipped.
+        pytest.fail(
+            "the cluster runs on PostgreSQL + Celery: run it with DATABASE_URL=postgres://… "
+            "CHORUS_TASK_BACKEND=celery REDIS_URL=redis://…/15 (`make test-scaled` does)"
+        )
     # Real password hashing: the cluster's processes do not know the suite's fast MD5 hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     settings.CHORUS_ALLOW_PRIVATE_URLS = True
