@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -117,6 +118,24 @@ def start_role(
         print(role.output())
         raise
     return role
+
+
+def group_rss_mib(pgid: int) -> float:
+    """The resident memory of a started role's whole process group (gunicorn or Celery children
+    too), from /proc/PID/status VmRSS."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != pgid:
+                continue
+            status = (entry / "status").read_text()
+        except (OSError, ProcessLookupError):
+            continue
+        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        total += int(found.group(1)) if found else 0
+    return total / 1024
 
 
 def sink_database_env() -> dict[str, str]:

@@ -66,6 +66,23 @@ def test_it_lists_every_command_in_its_help(tmp_path: Path):
         assert re.search(rf"^\s+{command}\s+\S", result.stdout, re.MULTILINE), (command, result.stdout)
 
 
+def test_createadmin_announces_the_organization_and_workspace_it_creates(tmp_path: Path):
+    env = _clean_env(tmp_path)
+    assert _chorus("migrate", "--verbosity", "0", env=env).returncode == 0
+
+    first = _chorus("createadmin", env=env)
+    another = _chorus("createadmin", "--email", "second@example.org", env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert 'Created:  organization "My organization", workspace "Main workspace"' in first.stdout, (
+        first.stdout
+    )
+    assert "/w/main-workspace/settings/" in first.stdout
+    assert another.returncode == 0, another.stderr
+    assert "Email:    second@example.org" in another.stdout
+    assert "Created:" not in another.stdout  # another admin gets no workspace of its own
+
+
 def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = _clean_env(
         tmp_path,

@@ -7,15 +7,15 @@ An image uploaded through web A is listed and served by web B; a post with it is
 worker to the sink and to the PDS (the worker reads the image from the bucket); a PDF report is
 downloaded through web B; a login throttle tripped on web A holds on web B.
 
-It runs in the scaled pass of `make test` (`make test-scaled`: PostgreSQL + Celery); on the
-SQLite pass there is no server database for separate machines to share, and it says so.
+It runs in the scaled pass of `make test` (`make test-scaled`: PostgreSQL + Celery); the SQLite
+pass deselects it (there is no server database for separate machines to share), and a direct run
+in that shape fails saying how to run it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import time
 from pathlib import Path
@@ -34,7 +34,15 @@ from chorus.core import vault
 from chorus.media.models import MediaAsset
 from tests.conftest import PASSWORD, Cast
 from tests.connectors.bluesky.test_bluesky_peer import create_account
-from tests.engine_fixtures import Role, empty_broker, engine_env, engine_redis_url, start_role, wait_for  # noqa: F401
+from tests.engine_fixtures import (  # noqa: F401
+    Role,
+    empty_broker,
+    engine_env,
+    engine_redis_url,
+    group_rss_mib,
+    start_role,
+    wait_for,
+)
 from tests.peers.bluesky import BlueskyNetwork
 from tests.sink.models import SinkPost
 from tests.test_object_storage import (  # noqa: F401
@@ -58,8 +66,12 @@ READY = {"web": "Booting worker", "worker": " ready.", "scheduler": "scheduler s
 @pytest.fixture
 def cluster_env(engine_env, empty_broker, s3_imitation, settings) -> dict[str, str]:  # noqa: F811
     if connection.vendor != "postgresql" or settings.CHORUS_TASK_BACKEND != "celery":
-        # `make test` deselects it from the SQLite pass (marker `scaled_only`); this is for a direct run.
-        pytest.skip("the cluster runs on PostgreSQL + Celery: the scaled pass of `make test` runs it")
+        # `make test` deselects it from the SQLite pass (marker `scaled_only`); a direct run in the
+        # wrong shape fails and says how to run it, rather than passing as skipped.
+        pytest.fail(
+            "the cluster runs on PostgreSQL + Celery: run it with DATABASE_URL=postgres://… "
+            "CHORUS_TASK_BACKEND=celery REDIS_URL=redis://…/15 (`make test-scaled` does)"
+        )
     # Real password hashing: the cluster's processes do not know the suite's fast MD5 hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     settings.CHORUS_ALLOW_PRIVATE_URLS = True
@@ -116,23 +128,6 @@ def _post_login(client: httpx.Client, email: str, password: str) -> httpx.Respon
         data={"username": email, "password": password, "csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{client.base_url}/accounts/login/"},
     )
-
-
-def _group_rss_mib(pgid: int) -> float:
-    """The resident memory of a role's whole process group (gunicorn or Celery children too)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
-            status = (entry / "status").read_text()
-        except (OSError, ProcessLookupError):
-            continue
-        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        total += int(found.group(1)) if found else 0
-    return total / 1024
 
 
 def _database_connections() -> int:
@@ -251,7 +246,7 @@ def test_two_machines_share_files_publishing_reports_and_throttles(
         assert record["text"] == "Across machines"
         assert record["embed"]["images"][0]["alt"] == "A blue square"
         published_in = time.monotonic() - started
-        measured = {role.name: _group_rss_mib(role.pid) for role in cluster.roles}
+        measured = {role.name: group_rss_mib(role.pid) for role in cluster.roles}
         connections = _database_connections()
 
         # A PDF report, downloaded through web B.

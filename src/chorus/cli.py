@@ -148,10 +148,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _print_login(email: str, password: str) -> None:
     from django.conf import settings
 
+    from chorus.accounts.models import Workspace
+
     line = "=" * 64
+    # The first admin comes with a first organization and workspace (ensure_first_admin): say so,
+    # and where to rename the workspace, rather than let them appear unannounced.
+    made = "".join(
+        f'  Created:  organization "{w.organization.name}", workspace "{w.name}" (owned by this\n'
+        f"            account; rename the workspace at {settings.CHORUS_BASE_URL}/w/{w.slug}/settings/)\n"
+        for w in Workspace.objects.filter(memberships__user__email__iexact=email).select_related(
+            "organization"
+        )
+    )
     print(
         f"\n{line}\n  Chorus first admin account (shown once, change it after signing in)\n"
-        f"  URL:      {settings.CHORUS_BASE_URL}/\n  Email:    {email}\n  Password: {password}\n{line}\n",
+        f"  URL:      {settings.CHORUS_BASE_URL}/\n  Email:    {email}\n  Password: {password}\n{made}{line}\n",
         flush=True,
     )
 

@@ -338,6 +338,12 @@ CHORUS_API_RATE_PER_TOKEN = env_int("CHORUS_API_RATE_PER_TOKEN", 600)
 CHORUS_API_RATE_PER_ADDRESS = env_int("CHORUS_API_RATE_PER_ADDRESS", 1200)
 # Media library and composer.
 CHORUS_MEDIA_MAX_BYTES = env_int("CHORUS_MEDIA_MAX_BYTES", 500 * 1024 * 1024)
+# Each uploaded file is counted while it streams in; past CHORUS_MEDIA_MAX_BYTES nothing more of it
+# is stored and the view gets its size alone (chorus.core.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "chorus.core.uploads.BudgetedMemoryFileUploadHandler",
+    "chorus.core.uploads.BudgetedTemporaryFileUploadHandler",
+]
 CHORUS_MEDIA_MAX_PIXELS = env_int("CHORUS_MEDIA_MAX_PIXELS", 90_000_000)  # larger images are refused (bombs)
 CHORUS_REQUIRE_ALT_TEXT = env_bool("CHORUS_REQUIRE_ALT_TEXT", True)
 INVITATION_MAX_AGE_DAYS = env_int("CHORUS_INVITATION_MAX_AGE_DAYS", 14)

@@ -14,7 +14,7 @@ import pytest
 from chorus.listening import actions
 from chorus.listening.models import Match, StreamCursor
 from chorus.listening.stream import source_for
-from tests.engine_fixtures import Role, start_role, wait_for
+from tests.engine_fixtures import Role, group_rss_mib, start_role, wait_for
 from tests.listening.test_firehose_peer import Poster, stored
 from tests.peers.bluesky import BlueskyNetwork
 from tests.peers.test_bluesky_peer import create_accounts
@@ -71,6 +71,7 @@ def test_the_standby_consumer_takes_over_within_ten_seconds_from_the_cursor(
         poster.post(0, PER_ROUND)
         wait_for(lambda: Match.objects.filter(query=climate).exists(), timeout=180, what="first matches")
         assert _owner_pid() == first.pid
+        rss = {"active": group_rss_mib(first.pid), "standby": group_rss_mib(second.pid)}
 
         # Killed without warning while the second round streams in.
         poster.post(PER_ROUND, PER_ROUND // 2)
@@ -99,4 +100,7 @@ def test_the_standby_consumer_takes_over_within_ten_seconds_from_the_cursor(
     finally:
         second.stop()
         first.stop()
-    print(f"\nlistener failover: standby took over {takeover:.1f}s after SIGKILL at cursor {cursor_at_kill}")
+    print(
+        f"\nlistener failover: standby took over {takeover:.1f}s after SIGKILL at cursor {cursor_at_kill}; "
+        f"RSS MiB while matching: active {rss['active']:.0f}, standby {rss['standby']:.0f}"
+    )

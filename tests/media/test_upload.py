@@ -152,3 +152,46 @@ def test_as_post_media_gives_the_composer_item(cast: Cast):
     item = actions.as_post_media(asset)
     assert item["media_id"] == asset.pk and item["path"] == asset.path and item["alt"] == "A red square"
     assert actions.as_post_media(asset, alt="Custom")["alt"] == "Custom"
+
+
+@pytest.mark.parametrize("in_memory", [False, True], ids=["temporary-file", "memory"])
+def test_a_file_past_the_budget_stops_being_stored_while_it_streams_in(
+    cast: Cast, settings, monkeypatch, in_memory: bool
+):
+    """Django's upload handlers store a request's files before the view runs: without a budget
+    while streaming, a huge file fills the disk before the view's size check refuses it."""
+    from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.CHORUS_MEDIA_MAX_BYTES = 256 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 if in_memory else 0
+    stored: list[int] = []
+    storing = MemoryFileUploadHandler if in_memory else TemporaryFileUploadHandler
+    real = storing.receive_data_chunk
+
+    def spy(self, raw_data, start):  # type: ignore[no-untyped-def]
+        if getattr(self, "activated", True):
+            stored.append(len(raw_data))
+        return real(self, raw_data, start)
+
+    monkeypatch.setattr(storing, "receive_data_chunk", spy)
+    client = Client()
+    client.force_login(cast.owner)
+    huge = image_bytes("PNG") + b"\0" * (3 * 1024 * 1024)  # 3 MB, twelve times the budget
+
+    response = client.post(
+        reverse("media:upload", args=[cast.workspace.slug]),
+        {"files": [upload_file("huge.png", huge), upload_file("small.png", image_bytes("PNG"))]},
+        headers={"Accept": "application/json"},
+    )
+
+    results = {r["name"]: r for r in response.json()["results"]}
+    assert results["huge.png"] == {
+        "name": "huge.png",
+        "ok": False,
+        "error": "This file is larger than the 0 MB limit.",
+    }
+    assert results["small.png"]["ok"]  # the next file of the same request is stored as usual
+    assert sum(stored) <= 256 * 1024 + len(image_bytes("PNG")) + 64 * 1024  # not the 3 MB
+    assert MediaAsset.objects.count() == 1

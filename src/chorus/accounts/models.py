@@ -266,9 +266,9 @@ class ApiToken(models.Model):
 class Throttle(models.Model):
     """Events counted per key in a fixed window: sign-in and reset failures ("login:account:<email>",
     "login:address:<ip>", "reset:…"; a key over its limit is locked until `locked_until`) and API
-    requests ("api:token:<id>", "api:address:<ip>", one-minute windows, chorus.api.ratelimit). A
-    table rather than the cache: the embedded default runs several processes, and each would
-    count alone."""
+    requests ("api:token:<id>", "api:address:<ip>", one-minute windows, chorus.api.ratelimit), in
+    the embedded shape, whose processes share the database (a per-process memory cache would count
+    in each alone). The scaled shape counts the same keys in Redis (chorus.core.shared_counts)."""
 
     key = models.CharField(max_length=200, unique=True)
     hits = models.PositiveIntegerField(default=0)

@@ -9,6 +9,9 @@ embedded default — which Django's default per-process cache is not.
 
 A key counts failures in a fixed window; at the limit it is locked for the lockout time, and a
 locked key refuses even the right password. A successful sign-in clears the account's key.
+
+Where the counts live (chorus.core.shared_counts): Redis in the scaled shape, so every web process
+on every machine shares them; the table in the embedded shape.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from chorus.accounts.models import Throttle
+from chorus.core import shared_counts
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,11 @@ def reset_rule() -> Rule:
 def locked_for(*keys: str) -> dt.timedelta | None:
     """How long the most locked of `keys` stays locked; None when none is."""
     now = timezone.now()
+    client = shared_counts.redis_client()
+    if client is not None:
+        stamp = shared_counts.locked_until(client, [key[:200] for key in keys])
+        left = dt.timedelta(seconds=stamp - now.timestamp()) if stamp is not None else None
+        return left if left is not None and left > dt.timedelta(0) else None
     until = (
         Throttle.objects.filter(key__in=keys, locked_until__gt=now)
         .order_by("-locked_until")
@@ -64,6 +73,14 @@ def locked_for(*keys: str) -> dt.timedelta | None:
 def hit(key: str, rule: Rule) -> bool:
     """Counts one event on `key`; True when that event reached the limit (the key is now locked)."""
     now = timezone.now()
+    client = shared_counts.redis_client()
+    if client is not None:
+        hits = shared_counts.count(client, [key[:200]], rule.window.total_seconds())[key[:200]]
+        if hits >= rule.limit:
+            until = now + rule.lockout
+            shared_counts.lock(client, key[:200], until.timestamp(), rule.lockout.total_seconds())
+            return True
+        return False
     with transaction.atomic():
         row, _created = Throttle.objects.get_or_create(key=key[:200], defaults={"window_start": now})
         if row.window_start + rule.window < now:
@@ -78,6 +95,10 @@ def hit(key: str, rule: Rule) -> bool:
 
 
 def clear(key: str) -> None:
+    client = shared_counts.redis_client()
+    if client is not None:
+        shared_counts.clear(client, key[:200])
+        return
     Throttle.objects.filter(key=key[:200]).delete()
 
 

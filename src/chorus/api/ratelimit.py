@@ -1,9 +1,11 @@
 """API rate limits, per token and per client address, shared by every process.
 
-Counted in the same small table as sign-in throttling (`accounts.Throttle`, keys `api:token:<id>`
-and `api:address:<ip>`) rather than in Django's cache, which counts per process: the embedded
-default runs several. Each request costs one statement: an upsert of both keys that returns their
-counts (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, on SQLite ≥ 3.35 and PostgreSQL alike).
+Counted where sign-in throttling counts (chorus.core.shared_counts), keys `api:token:<id>` and
+`api:address:<ip>`: in the scaled shape in Redis (one MULTI of SET NX + INCR per key, the window's
+minute in the key, expiring with it), so no API request writes a PostgreSQL row; in the embedded
+shape in the small table `accounts.Throttle` (one statement per request: an upsert of both keys
+that returns their counts, `INSERT … ON CONFLICT DO UPDATE … RETURNING`, SQLite ≥ 3.35). Never in
+a process's memory: several processes serve requests in either shape.
 
 Windows are fixed, one minute long, aligned on the minute. A request past a limit is answered
 429 with `Retry-After` (seconds to the window's end); every counted answer carries
@@ -23,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chorus.accounts.models import Throttle
+from chorus.core import shared_counts
 from chorus.core.middleware import client_ip
 from chorus.core.refusals import Refused
 
@@ -54,6 +57,12 @@ def limits() -> tuple[int, int]:
 
 
 def _count(keys: list[str], window_start: dt.datetime) -> dict[str, int]:
+    client = shared_counts.redis_client()
+    if client is not None:
+        # The window's minute in the name: a fixed window, aligned like the table's.
+        minute = int(window_start.timestamp()) // 60
+        counted = shared_counts.count(client, [f"{key}:{minute}" for key in keys], 2 * WINDOW.total_seconds())
+        return {key: counted[f"{key}:{minute}"] for key in keys}
     q = connection.ops.quote_name
     table, key_col, hits_col, start_col = q(Throttle._meta.db_table), q("key"), q("hits"), q("window_start")
     start = connection.ops.adapt_datetimefield_value(window_start)
