@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
+LISTEN_BACKLOG = 2048  # the kernel caps it at net.core.somaxconn
 
 
 @dataclass
@@ -55,7 +56,13 @@ def web_role(bind: str, threads: int) -> Role:
     from chorus.wsgi import application
 
     host, _, port = bind.rpartition(":")
-    server = wsgi.Server((host or "127.0.0.1", int(port)), application, numthreads=threads)
+    # The listen backlog: cheroot's default is 5, so a burst of new connections (a team opening
+    # the app at 9:00, 50 API clients starting at once) overflowed the kernel's accept queue and
+    # some were reset before Chorus saw them (bench/load: 1-8 resets per 500 requests, every one
+    # a client's first request). 2048 is gunicorn's default, the scaled shape's web server.
+    server = wsgi.Server(
+        (host or "127.0.0.1", int(port)), application, numthreads=threads, request_queue_size=LISTEN_BACKLOG
+    )
     server.prepare()  # binds now: a port in use fails the start, not a thread later
     return Role("web", server.serve, server.stop)
 
