@@ -269,3 +269,103 @@ def test_top_posts_and_the_post_analytics_page_offer_boost(cast, page, meta, met
     for url in (dashboard, post_page):
         assert boost_url in cast.client_for(cast.members[Role.EDITOR]).get(url).content.decode(), url
         assert boost_url not in cast.client_for(cast.members[Role.VIEWER]).get(url).content.decode(), url
+
+
+def test_the_home_offers_the_best_recent_posts_to_boost_and_the_boosts_to_approve(
+    cast, page, meta, meta_account, budget
+) -> None:
+    from chorus.analytics.collect import store_post_snapshot
+    from chorus.channels.actions import connect_channel
+
+    best = published(cast, page, "1111_2222", text="Reef survey")
+    second = published(cast, page, "1111_3333", text="Beach clean-up")
+    store_post_snapshot(best, {"impressions": 900, "likes": 80})
+    store_post_snapshot(second, {"impressions": 400, "likes": 20})
+    no_account = connect_channel(
+        workspace=cast.workspace,
+        kind="facebook",
+        name="Other page",
+        config={"page_id": "9999", "page_name": "Other page"},
+        credentials={"access_token": "t"},
+        actor=cast.owner,
+    )
+    unadvertised = published(cast, no_account, "9999_1", text="Elsewhere")
+    store_post_snapshot(unadvertised, {"impressions": 9000, "likes": 900})  # no ad account: not offered
+    home = reverse("workspace_home", kwargs={"slug": cast.workspace.slug})
+
+    def offered(role: Role) -> list[int]:
+        html = cast.client_for(cast.members[role]).get(home).content.decode()
+        if 'id="boost-candidates"' not in html:
+            return []
+        section = html[html.index('id="boost-candidates"') :]
+        section = section[: section.index("</section>")]
+        for target_id in (best.pk, second.pk):
+            if f'data-target="{target_id}"' in section:
+                url = reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target_id})
+                assert url in section
+        return [int(x) for x in __import__("re").findall(r'data-target="(\d+)"', section)]
+
+    assert offered(Role.EDITOR) == [best.pk, second.pk]  # most engagement first
+    assert offered(Role.VIEWER) == []  # viewers do not boost
+    actions.set_ad_budget(
+        cast.workspace,
+        actor=cast.owner,
+        currency="EUR",
+        monthly_limit_minor=100_000,
+        approval_threshold_minor=0,
+    )
+    boost = actions.request_boost(best, actor=cast.members[Role.EDITOR], **boost_values(meta_account))
+    assert offered(Role.EDITOR) == [second.pk]  # a post with a boost under way is not offered again
+    approver_home = cast.client_for(cast.members[Role.APPROVER]).get(home).content.decode()
+    boost_url = reverse("ads:boost", kwargs={"slug": cast.workspace.slug, "boost_id": boost.pk})
+    assert 'id="boosts-waiting"' in approver_home and boost_url in approver_home
+    assert boost_url not in cast.client_for(cast.members[Role.EDITOR]).get(home).content.decode()
+    assert (
+        boost_url
+        not in cast.client_for(cast.outsider)
+        .get(reverse("workspace_home", kwargs={"slug": cast.other_workspace.slug}))
+        .content.decode()
+    )
+
+
+def test_the_form_sends_regions_cities_and_languages_as_metas_own_geo_and_locale_keys(
+    cast, page, meta, meta_account, budget
+) -> None:
+    target = published(cast, page, "1111_2222")
+    start = timezone.now() + dt.timedelta(days=2)
+    answer = cast.client_for(cast.owner).post(
+        reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk}),
+        {
+            "account": meta_account.pk,
+            "objective": "awareness",
+            "budget_kind": "daily",
+            "budget": "5",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "regions": "3847|California",
+            "cities": "2420605|San Francisco\n2421836|Oakland",
+            "languages": "6|English (US)",
+            "genders": ["female"],
+            "age_min": 18,
+            "age_max": 65,
+            "save_audience_as": "Bay area",
+        },
+    )
+    assert answer.status_code == 302
+    boost = Boost.objects.get()
+    assert boost.audience["cities"] == [
+        {"key": "2420605", "name": "San Francisco"},
+        {"key": "2421836", "name": "Oakland"},
+    ]
+    assert SavedAudience.objects.get(name="Bay area").audience["languages"] == [
+        {"key": "6", "name": "English (US)"}
+    ]
+    creating.run(boost.pk)
+    [adset] = meta.creates("adset")
+    assert json.loads(adset["targeting"]) == {
+        "geo_locations": {"regions": [{"key": "3847"}], "cities": [{"key": "2420605"}, {"key": "2421836"}]},
+        "age_min": 18,
+        "age_max": 65,
+        "genders": [2],
+        "locales": [6],
+    }
