@@ -186,6 +186,10 @@ def test_the_account_spend_cap_and_schedule_are_checked(cast, page, meta, meta_a
 
 
 # --- no race --------------------------------------------------------------------------------------
+# `shapes`: the reservation's conditional UPDATE is serialized differently on SQLite (IMMEDIATE
+# transactions) and PostgreSQL (row lock, re-check after the first commit): `make test-scaled`
+# runs this again on PostgreSQL.
+@pytest.mark.shapes
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_boosts_accept_exactly_those_that_fit(cast, page, meta, meta_account, budget) -> None:
     """Eight requests at once, each committing 250.00 EUR of a 1,000.00 EUR month: four fit."""
