@@ -15,6 +15,8 @@ LinkedInAdsFake — learn.microsoft.com/linkedin/marketing/integrations/ads/acco
 /rest/adAccounts/<id>/{adCampaignGroups,adCampaigns,creatives} answer 201 with the id in
 `x-restli-id` (creatives: the URN); finders `q=search` / `q=criteria` answer {"elements": […]};
 PARTIAL_UPDATE is a POST {"patch": {"$set": …}}; /rest/adAnalytics answers {"elements": […]};
+/rest/audienceCounts?q=targetingCriteriaV2 (…/advertising-targeting/audience-counts) answers
+{"elements": [{"active", "total"}]}, total 0 below 300 members;
 errors {"status", "code", "message", "serviceErrorCode"}.
 """
 
@@ -209,6 +211,7 @@ class LinkedInAdsFake:
     review: dict[str, Any] = field(default_factory=lambda: {"status": "PENDING"})
     analytics: list[dict[str, Any]] = field(default_factory=list)
     typeahead: list[dict[str, Any]] = field(default_factory=list)
+    audience: dict[str, int] = field(default_factory=lambda: {"active": 0, "total": 0})
     next_id: int = 600000000
     on_request: Callable[[httpx.Request], None] | None = None
 
@@ -264,6 +267,10 @@ class LinkedInAdsFake:
                 )
         if parts[0] == "adAnalytics":
             return httpx.Response(200, json={"elements": self.analytics, "paging": {"start": 0, "count": 10}})
+        if parts[0] == "audienceCounts":  # GET ?q=targetingCriteriaV2&targetingCriteria=(include:…)
+            return httpx.Response(
+                200, json={"elements": [self.audience], "paging": {"start": 0, "count": 10}}
+            )
         if parts[0] == "adTargetingEntities":
             return httpx.Response(200, json={"elements": self.typeahead})
         return httpx.Response(404, json={"status": 404, "message": f"No route {request.method} {path}"})

@@ -186,6 +186,10 @@ def test_the_account_spend_cap_and_schedule_are_checked(cast, page, meta, meta_a
 
 
 # --- no race --------------------------------------------------------------------------------------
+# `shapes`: the reservation's conditional UPDATE is serialized differently on SQLite (IMMEDIATE
+# transactions) and PostgreSQL (row lock, re-check after the first commit): `make test-scaled`
+# runs this again on PostgreSQL.
+@pytest.mark.shapes
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_boosts_accept_exactly_those_that_fit(cast, page, meta, meta_account, budget) -> None:
     """Eight requests at once, each committing 250.00 EUR of a 1,000.00 EUR month: four fit."""
@@ -268,3 +272,37 @@ def test_a_budget_raise_beyond_the_month_is_refused_and_nothing_is_sent(
     assert MonthSpend.objects.get().reserved_minor == 80_000
     event = AuditEvent.objects.get(action="ads.boost_budget_changed")
     assert (event.data["old"]["budget_minor"], event.data["new"]["budget_minor"]) == (5000, 8000)
+
+
+def test_pause_resume_and_a_new_end_date_are_sent_to_meta_and_audited(
+    cast, page, meta, meta_account, budget
+) -> None:
+    target = published(cast, page, "1111_2222")
+    boost = actions.request_boost(target, actor=cast.owner, **boost_values(meta_account, **ten_days()))
+    meta.ad_status = "ACTIVE"
+    creating.run(boost.pk)
+    boost.refresh_from_db()
+    campaign, adset = meta.of("campaign")[0], meta.of("adset")[0]
+    actions.change_status(boost, actor=cast.owner, change="pause")
+    assert meta.objects[campaign]["fields"]["status"] == "PAUSED"
+    actions.change_status(boost, actor=cast.owner, change="resume")
+    assert meta.objects[campaign]["fields"]["status"] == "ACTIVE"
+    assert list(
+        AuditEvent.objects.filter(
+            object_id=str(boost.pk), action__in=["ads.boost_paused", "ads.boost_resumed"]
+        )
+        .order_by("pk")
+        .values_list("action", "data__old", "data__new")
+    ) == [("ads.boost_paused", "active", "paused"), ("ads.boost_resumed", "paused", "active")]
+    later = boost.ends_at + dt.timedelta(days=2)
+    actions.change_budget(boost, actor=cast.owner, ends_at=later)
+    assert meta.objects[adset]["fields"]["end_time"] == later.astimezone(dt.UTC).isoformat()
+    event = AuditEvent.objects.get(action="ads.boost_budget_changed", object_id=str(boost.pk))
+    assert event.data["new"] == {"budget_minor": boost.budget_minor, "ends_at": later.isoformat()}
+    boost.refresh_from_db()
+    assert boost.ends_at == later and sum(boost.reserved.values()) == boost.budget_minor * len(
+        rules.local_days(boost.starts_at, later, cast.workspace.timezone)
+    )
+    with pytest.raises(AdsRefused):  # resuming what runs is refused, and nothing is audited twice
+        actions.change_status(boost, actor=cast.owner, change="resume")
+    assert AuditEvent.objects.filter(action="ads.boost_resumed", object_id=str(boost.pk)).count() == 1

@@ -255,3 +255,17 @@ def test_daily_analytics_become_insight_days(cast, organization, linkedin, linke
     assert "creatives=List(urn%3Ali%3AsponsoredCreative%3A" in query
     boost.refresh_from_db()
     assert boost.status == Boost.Status.ACTIVE
+
+
+def test_country_codes_alone_are_refused_on_linkedin_before_sending(
+    cast, organization, linkedin, linkedin_account, budget
+) -> None:
+    """LinkedIn's locations facet takes geo URNs: ISO codes would be dropped, leaving no location."""
+    target = published(cast, organization, SHARE)
+    sent = len(linkedin.sent)
+    audience = {**AUDIENCE, "regions": [], "countries": ["US", "FR"]}
+    with pytest.raises(AdsRefused) as refused:
+        actions.request_boost(target, actor=cast.owner, **boost_values(linkedin_account, audience=audience))
+    assert refused.value.code == "linkedin_locations"
+    assert "US, FR" in refused.value.message
+    assert len(linkedin.sent) == sent and not Boost.objects.exists()

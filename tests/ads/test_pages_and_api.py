@@ -215,16 +215,37 @@ def test_the_form_searches_targeting_and_estimates_reach_through_the_network(
     assert other.status_code == 404
 
 
-def test_linkedin_gives_no_reach_estimate(cast, organization, linkedin, linkedin_account) -> None:
-    answer = cast.client_for(cast.owner).get(
-        reverse("ads:estimate", kwargs={"slug": cast.workspace.slug, "account_id": linkedin_account.pk}),
-        {"regions": "urn:li:geo:103644278|United States"},
+def test_linkedin_estimates_reach_with_its_audience_count(
+    cast, organization, linkedin, linkedin_account
+) -> None:
+    url = reverse("ads:estimate", kwargs={"slug": cast.workspace.slug, "account_id": linkedin_account.pk})
+    owner = cast.client_for(cast.owner)
+    linkedin.audience = {"active": 41000, "total": 110000}
+    answer = owner.get(
+        url,
+        {
+            "regions": "urn:li:geo:103644278|United States",
+            "interests": "urn:li:interest:637|Climate change",
+            "age_min": 25,
+            "age_max": 54,
+        },
     )
-    assert answer.json() == {
-        "low": None,
-        "high": None,
-        "text": "The network gives no estimate for this audience.",
-    }
+    assert answer.json() == {"low": 41000, "high": 110000, "text": "About 41,000 to 110,000 people"}
+    [request] = [r for r in linkedin.sent if r.url.path == "/rest/audienceCounts"]
+    assert request.url.query.decode() == (
+        "q=targetingCriteriaV2&targetingCriteria=(include:(and:List("
+        "(or:(urn%3Ali%3AadTargetingFacet%3Alocations:List(urn%3Ali%3Ageo%3A103644278))),"
+        "(or:(urn%3Ali%3AadTargetingFacet%3AageRanges:List(urn%3Ali%3AageRange%3A%2825%2C34%29,"
+        "urn%3Ali%3AageRange%3A%2835%2C54%29))),"
+        "(or:(urn%3Ali%3AadTargetingFacet%3Ainterests:List(urn%3Ali%3Ainterest%3A637))))))"
+    )
+    assert request.headers["X-Restli-Protocol-Version"] == "2.0.0"
+    linkedin.audience = {"active": 0, "total": 0}  # LinkedIn counts fewer than 300 members as 0
+    answer = owner.get(url, {"regions": "urn:li:geo:103644278|United States", "age_min": 60})
+    assert answer.json()["high"] == 299 and answer.json()["low"] == 0
+    sent = len(linkedin.sent)
+    assert owner.get(url, {"countries": "US"}).json()["high"] is None  # no LinkedIn location: no count
+    assert len(linkedin.sent) == sent
 
 
 def test_the_ads_page_shows_paid_and_organic_per_campaign(cast, page, meta, meta_account, budget) -> None:
@@ -269,3 +290,161 @@ def test_top_posts_and_the_post_analytics_page_offer_boost(cast, page, meta, met
     for url in (dashboard, post_page):
         assert boost_url in cast.client_for(cast.members[Role.EDITOR]).get(url).content.decode(), url
         assert boost_url not in cast.client_for(cast.members[Role.VIEWER]).get(url).content.decode(), url
+
+
+def test_the_home_offers_the_best_recent_posts_to_boost_and_the_boosts_to_approve(
+    cast, page, meta, meta_account, budget
+) -> None:
+    from chorus.analytics.collect import store_post_snapshot
+    from chorus.channels.actions import connect_channel
+
+    best = published(cast, page, "1111_2222", text="Reef survey")
+    second = published(cast, page, "1111_3333", text="Beach clean-up")
+    store_post_snapshot(best, {"impressions": 900, "likes": 80})
+    store_post_snapshot(second, {"impressions": 400, "likes": 20})
+    no_account = connect_channel(
+        workspace=cast.workspace,
+        kind="facebook",
+        name="Other page",
+        config={"page_id": "9999", "page_name": "Other page"},
+        credentials={"access_token": "t"},
+        actor=cast.owner,
+    )
+    unadvertised = published(cast, no_account, "9999_1", text="Elsewhere")
+    store_post_snapshot(unadvertised, {"impressions": 9000, "likes": 900})  # no ad account: not offered
+    home = reverse("workspace_home", kwargs={"slug": cast.workspace.slug})
+
+    def offered(role: Role) -> list[int]:
+        html = cast.client_for(cast.members[role]).get(home).content.decode()
+        if 'id="boost-candidates"' not in html:
+            return []
+        section = html[html.index('id="boost-candidates"') :]
+        section = section[: section.index("</section>")]
+        for target_id in (best.pk, second.pk):
+            if f'data-target="{target_id}"' in section:
+                url = reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target_id})
+                assert url in section
+        return [int(x) for x in __import__("re").findall(r'data-target="(\d+)"', section)]
+
+    assert offered(Role.EDITOR) == [best.pk, second.pk]  # most engagement first
+    assert offered(Role.VIEWER) == []  # viewers do not boost
+    actions.set_ad_budget(
+        cast.workspace,
+        actor=cast.owner,
+        currency="EUR",
+        monthly_limit_minor=100_000,
+        approval_threshold_minor=0,
+    )
+    boost = actions.request_boost(best, actor=cast.members[Role.EDITOR], **boost_values(meta_account))
+    assert offered(Role.EDITOR) == [second.pk]  # a post with a boost under way is not offered again
+    approver_home = cast.client_for(cast.members[Role.APPROVER]).get(home).content.decode()
+    boost_url = reverse("ads:boost", kwargs={"slug": cast.workspace.slug, "boost_id": boost.pk})
+    assert 'id="boosts-waiting"' in approver_home and boost_url in approver_home
+    assert boost_url not in cast.client_for(cast.members[Role.EDITOR]).get(home).content.decode()
+    assert (
+        boost_url
+        not in cast.client_for(cast.outsider)
+        .get(reverse("workspace_home", kwargs={"slug": cast.other_workspace.slug}))
+        .content.decode()
+    )
+
+
+def test_the_form_sends_regions_cities_and_languages_as_metas_own_geo_and_locale_keys(
+    cast, page, meta, meta_account, budget
+) -> None:
+    target = published(cast, page, "1111_2222")
+    start = timezone.now() + dt.timedelta(days=2)
+    answer = cast.client_for(cast.owner).post(
+        reverse("ads:boost_new", kwargs={"slug": cast.workspace.slug, "target_id": target.pk}),
+        {
+            "account": meta_account.pk,
+            "objective": "awareness",
+            "budget_kind": "daily",
+            "budget": "5",
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "regions": "3847|California",
+            "cities": "2420605|San Francisco\n2421836|Oakland",
+            "languages": "6|English (US)",
+            "genders": ["female"],
+            "age_min": 18,
+            "age_max": 65,
+            "save_audience_as": "Bay area",
+        },
+    )
+    assert answer.status_code == 302
+    boost = Boost.objects.get()
+    assert boost.audience["cities"] == [
+        {"key": "2420605", "name": "San Francisco"},
+        {"key": "2421836", "name": "Oakland"},
+    ]
+    assert SavedAudience.objects.get(name="Bay area").audience["languages"] == [
+        {"key": "6", "name": "English (US)"}
+    ]
+    creating.run(boost.pk)
+    [adset] = meta.creates("adset")
+    assert json.loads(adset["targeting"]) == {
+        "geo_locations": {"regions": [{"key": "3847"}], "cities": [{"key": "2420605"}, {"key": "2421836"}]},
+        "age_min": 18,
+        "age_max": 65,
+        "genders": [2],
+        "locales": [6],
+    }
+
+
+def test_the_api_changes_the_budget_and_end_date_and_approves_or_declines(
+    cast, page, meta, meta_account, budget
+) -> None:
+    slug = cast.workspace.slug
+    actions.set_ad_budget(
+        cast.workspace,
+        actor=cast.owner,
+        currency="EUR",
+        monthly_limit_minor=100_000,
+        approval_threshold_minor=0,
+    )
+    start = timezone.now() + dt.timedelta(days=1)
+    body = {
+        "target": published(cast, page, "1111_2222").pk,
+        "account": meta_account.pk,
+        "budget_minor": 2000,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + dt.timedelta(days=2)).isoformat(),
+        "audience": AUDIENCE,
+    }
+    first = api(cast, cast.members[Role.EDITOR], "post", f"/workspaces/{slug}/boosts", body).json()
+    second = api(cast, cast.members[Role.EDITOR], "post", f"/workspaces/{slug}/boosts", body).json()
+    assert first["status"] == second["status"] == "awaiting_approval"
+    path = f"/workspaces/{slug}/boosts/{first['id']}"
+    assert api(cast, cast.members[Role.EDITOR], "post", f"{path}/approve").status_code == 403
+    approved = api(cast, cast.members[Role.APPROVER], "post", f"{path}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] == "queued"
+    assert api(cast, cast.members[Role.APPROVER], "post", f"{path}/approve").json()["code"] == "state"
+    declined = api(
+        cast,
+        cast.members[Role.APPROVER],
+        "post",
+        f"/workspaces/{slug}/boosts/{second['id']}/decline",
+        {"reason": "Not this week"},
+    )
+    assert declined.json()["status"] == "declined" and declined.json()["review_reason"] == "Not this week"
+    creating.run(first["id"])
+    later = start + dt.timedelta(days=4)
+    changed = api(
+        cast,
+        cast.members[Role.EDITOR],
+        "post",
+        f"{path}/budget",
+        {"budget_minor": 3000, "ends_at": later.isoformat()},
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["budget_minor"] == 3000
+    adset = meta.objects[meta.of("adset")[0]]["fields"]
+    assert adset["daily_budget"] == "3000" and adset["end_time"] == later.astimezone(dt.UTC).isoformat()
+    too_low = api(cast, cast.members[Role.EDITOR], "post", f"{path}/budget", {"budget_minor": 10})
+    assert too_low.status_code == 422 and too_low.json()["code"] == "below_daily_minimum"
+    assert (
+        AuditEvent.objects.filter(action="ads.boost_budget_changed", object_id=str(first["id"])).count() == 1
+    )
+    outsider = api(cast, cast.outsider, "post", f"{path}/budget", {"budget_minor": 3000})
+    assert outsider.status_code in (403, 404)

@@ -5,10 +5,11 @@ MetaMarketingFake at the HTTP seam), it shows active, then paid vs organic shows
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from chorus.accounts.permissions import Role
 from chorus.ads import actions, collect, creating
@@ -122,4 +123,47 @@ def test_boost_a_facebook_post_approve_it_and_see_paid_vs_organic(
     editor.goto(f"/w/{cast.workspace.slug}/ads/")
     assert editor.evaluate("() => !!Chart.getChart('chart-spend')")
     expect(editor.get_by_text("9.80 EUR").first).to_be_visible()
+    datasets = editor.evaluate("() => Chart.getChart('chart-spend').data.datasets.length")
+    assert datasets == 4  # spend, forecast, forecast with overspend, budget line
+    editor.goto(f"/w/{cast.workspace.slug}/analytics/")
+    boosted = editor.locator("#paid-vs-organic-posts")
+    expect(boosted.locator(f'tr[data-target="{target.pk}"]')).to_contain_text("9.80 EUR")
+    expect(boosted.locator(f'tr[data-target="{target.pk}"]')).to_contain_text("5,100")
+    assert editor.evaluate("() => Chart.getChart('chart-paid-organic-reach').data.datasets[0].data") == [1900]
     assert errors == []
+    other = published(cast, channel, "1111_3333", text="Seagrass planting day")
+    store_post_snapshot(other, {"impressions": 800, "reach": 700, "likes": 30})
+    screens = {
+        "ads-boost-form": f"/w/{cast.workspace.slug}/ads/boost/{target.pk}/",
+        "ads-spend": f"/w/{cast.workspace.slug}/ads/",
+        "analytics-paid-vs-organic": f"/w/{cast.workspace.slug}/analytics/",
+        "home-boosts": f"/w/{cast.workspace.slug}/",
+    }
+    for locale, viewport in [("en-US", DESKTOP), ("en-US", PHONE), ("fr-FR", DESKTOP), ("fr-FR", PHONE)]:
+        page = new_page(locale=locale, viewport=viewport)
+        sign_in(page, cast.owner.email)
+        device = "desktop" if viewport == DESKTOP else "phone"
+        for name, url in screens.items():
+            page.goto(url)
+            if name == "analytics-paid-vs-organic":
+                page.locator("#paid-vs-organic-posts").scroll_into_view_if_needed()
+                if locale.startswith("fr"):
+                    expect(page.locator("#paid-vs-organic-posts h2")).to_have_text(
+                        "Publications promues : payant et organique"
+                    )
+            if name == "home-boosts":
+                expect(page.locator(f'#boost-candidates li[data-target="{other.pk}"]')).to_be_visible()
+            _screen(page, f"{name}-{locale[:2]}-{device}", viewport)
+
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SCREENS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
+
+
+def _screen(page: Page, name: str, viewport: dict[str, int]) -> None:
+    """A full-page screenshot in tests/artifacts/screens/, after checking nothing overflows."""
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= viewport["width"] + 1, f"{name}: the page overflows ({width} px)"
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENS / f"{name}.png", full_page=True)

@@ -524,17 +524,17 @@ def change_status(boost: Boost, *, actor: User | None, change: str) -> Boost:
     boost.account.client().set_status(boost.created_objects(), network_status)
     with transaction.atomic():
         moved = Boost.objects.filter(pk=boost.pk, status__in=allowed).update(status=new)
-        if moved and change == "stop":
-            _shrink_to_today(boost)
-        audit.record(
-            f"ads.boost_{change}d" if change != "stop" else "ads.boost_stopped",
-            workspace=boost.workspace,
-            actor=actor,
-            obj=boost,
-            old=boost.status,
-            new=new,
-        )
-        if moved:
+        if moved:  # else another change came first: it was audited then
+            if change == "stop":
+                _shrink_to_today(boost)
+            audit.record(
+                f"ads.boost_{change}d" if change != "stop" else "ads.boost_stopped",
+                workspace=boost.workspace,
+                actor=actor,
+                obj=boost,
+                old=boost.status,
+                new=new,
+            )
             _announce(boost, boost.status, new)
     boost.refresh_from_db()
     return boost

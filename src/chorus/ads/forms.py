@@ -60,7 +60,13 @@ class BoostForm(forms.Form):
     regions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label=_("Regions and cities (from the search)"),
+        label=_("Regions (from the search)"),
+    )
+    cities = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Cities (from the search)")
+    )
+    languages = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Languages (from the search)")
     )
     interests = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Interests (from the search)")
@@ -104,13 +110,15 @@ class BoostForm(forms.Form):
         audience = {
             "countries": _codes(data["countries"]),
             "regions": _items(data["regions"]),
+            "cities": _items(data["cities"]),
+            "languages": _items(data["languages"]),
             "interests": _items(data["interests"]),
             "age_min": data["age_min"],
             "age_max": data["age_max"],
             "genders": data["genders"],
         }
         saved = data.get("saved_audience")
-        if saved is not None and not (audience["countries"] or audience["regions"]):
+        if saved is not None and not (audience["countries"] or audience["regions"] or audience["cities"]):
             audience = dict(saved.audience)
         return {
             "account": account,

@@ -42,6 +42,10 @@ MESSAGES = {
     "political_linkedin": _("LinkedIn does not accept ads about social issues, elections or politics."),
     "schedule": _("A boost must end after it starts, and cannot start in the past."),
     "no_location": _("Choose at least one country or location for the audience."),
+    "linkedin_locations": _(
+        "LinkedIn targets places by its own location ids: find %(countries)s with the location search "
+        "(regions or cities) instead of typing country codes."
+    ),
     "ages": _("The age range must be within 13 to 65."),
     "account_inactive": _("The ad account is not active at the network (%(status)s)."),
     "not_published": _("Only a published post can be boosted."),

@@ -139,3 +139,77 @@ def month_summary(workspace: Any, today: dt.date | None = None) -> MonthSummary:
         spend_per_day=series,
         cumulative=cumulative,
     )
+
+
+# --- paid vs organic per boosted post (analytics dashboard and report) --------------------------
+BOOSTED_POSTS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class BoostedPost:
+    """One boosted post: paid = every day of its boosts' ad insights, organic = the post's latest
+    counters (both over the post's whole life, as the dashboard counts posts)."""
+
+    metrics: Any  # analytics.PostMetrics of the post
+    currency: str
+    paid: dict[str, int | None]
+
+    @property
+    def label(self) -> str:
+        """The post's title, or the start of its text (what the home and lists show)."""
+        target = self.metrics.target
+        text = (target.post.title or target.text or str(target.post)).strip()
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    @property
+    def organic(self) -> dict[str, int | None]:
+        pm = self.metrics
+        return {name: getattr(pm, name) for name in ORGANIC}
+
+
+def boosted_posts(f: Any, limit: int = BOOSTED_POSTS_SHOWN) -> list[BoostedPost]:
+    """The posts the analytics filters `f` select (published in the period, channel, campaign…)
+    that were boosted, most paid spend first. A post boosted from ad accounts in two currencies
+    gets one row per currency (spends in different currencies are never added)."""
+    from chorus.analytics import figures
+
+    metrics = figures.post_rows(f).filter(target__boosts__isnull=False).distinct()
+    by_target = {pm.target_id: pm for pm in metrics.select_related("target__post", "channel")[:2000]}
+    if not by_target:
+        return []
+    sums: Any = (
+        AdInsightDay.objects.filter(workspace=f.workspace, boost__target_id__in=list(by_target))
+        .values("boost__target_id", "boost__currency")
+        .annotate(**{name: Sum(name) for name in SUMMED})
+    )
+    found = []
+    for row in sums:
+        paid: dict[str, int | None] = {name: int(row[name] or 0) for name in SUMMED}
+        spend, results = int(paid["spend_minor"] or 0), int(paid["results"] or 0)
+        paid["cost_per_result_minor"] = round(spend / results) if results else None
+        found.append(BoostedPost(by_target[row["boost__target_id"]], row["boost__currency"], paid))
+    found.sort(key=lambda b: (-int(b.paid["spend_minor"] or 0), b.metrics.pk))
+    return found[:limit]
+
+
+def boosted_totals(posts: list[BoostedPost]) -> list[dict[str, Any]]:
+    """Sums over `posts`, one per currency: paid figures and the organic ones beside them (an
+    organic counter no post has stays None, "not available")."""
+    out: dict[str, dict[str, Any]] = {}
+    for post in posts:
+        total = out.setdefault(
+            post.currency,
+            {"currency": post.currency, "posts": 0, **dict.fromkeys(SUMMED, 0), "organic": {}},
+        )
+        total["posts"] += 1
+        for name in SUMMED:
+            total[name] += int(post.paid[name] or 0)
+        for name, value in post.organic.items():
+            if value is not None:
+                total["organic"][name] = total["organic"].get(name, 0) + value
+    for total in out.values():
+        total["cost_per_result_minor"] = (
+            round(total["spend_minor"] / total["results"]) if total["results"] else None
+        )
+        total["organic"] = {name: total["organic"].get(name) for name in ORGANIC}
+    return sorted(out.values(), key=lambda t: t["currency"])

@@ -136,6 +136,10 @@ def check(draft: Draft, now: dt.datetime) -> None:
     audience = draft.audience
     if not (audience.countries or audience.regions or audience.cities):
         raise AdsRefused("no_location")
+    if draft.network == "linkedin" and not (audience.regions or audience.cities):
+        # LinkedIn's locations facet takes its own geo URNs, not ISO codes: countries typed as
+        # codes would be dropped and the campaign would have no location at all.
+        raise AdsRefused("linkedin_locations", countries=", ".join(audience.countries))
     if not 13 <= audience.age_min <= audience.age_max <= 65:
         raise AdsRefused("ages")
     if draft.social_issue:

@@ -20,7 +20,7 @@ from chorus.ads.forms import BoostForm
 from chorus.ads.models import AdAccount, AdBudget, Boost, SavedAudience
 from chorus.ads.refusals import AdsRefused
 from chorus.channels.models import Channel
-from chorus.connectors.ads import minor_amount
+from chorus.connectors.ads import minor_amount, minor_per_major
 from chorus.connectors.base import Feature, PublishError, number
 from chorus.content.models import Campaign, PostTarget
 
@@ -51,11 +51,7 @@ def boost_list(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     ]
     month = results.month_summary(workspace)
-    chart = {
-        "days": month.days,
-        "spend": [v / 100 for v in month.cumulative],
-        "budget": [month.limit_minor / 100] * len(month.days),
-    }
+    chart = spend_chart(month, timezone.localdate(timezone.now(), ZoneInfo(workspace.timezone)))
     return render(
         request,
         "ads/list.html",
@@ -68,6 +64,31 @@ def boost_list(request: HttpRequest) -> HttpResponse:
             "may_manage_accounts": can(membership_of(request).role, Perm.MANAGE_AD_ACCOUNTS),
         },
     )
+
+
+def spend_chart(month: results.MonthSummary, today: Any) -> dict[str, Any]:
+    """The month's spend so far (cumulative, per day), the budget line, and from today the
+    forecast to the month's end: expected, and the most the networks' daily overspend allows
+    (straight lines from today's spend; in major units of the budget's currency)."""
+    per = minor_per_major(month.currency or "EUR")
+    index = next((i for i, day in enumerate(month.days) if day == today.isoformat()), None)
+    spend: list[float | None] = [v / per for v in month.cumulative]
+    expected: list[float | None] = [None] * len(month.days)
+    upper: list[float | None] = [None] * len(month.days)
+    if index is not None:
+        spend = [v if i <= index else None for i, v in enumerate(spend)]
+        now_minor, left = month.cumulative[index], len(month.days) - 1 - index
+        for i in range(index, len(month.days)):
+            share = (i - index) / left if left else 1
+            expected[i] = (now_minor + (month.forecast.expected_minor - now_minor) * share) / per
+            upper[i] = (now_minor + (month.forecast.upper_minor - now_minor) * share) / per
+    return {
+        "days": month.days,
+        "spend": spend,
+        "expected": expected,
+        "upper": upper,
+        "budget": [month.limit_minor / per] * len(month.days),
+    }
 
 
 def _money_field(value: str, currency: str) -> int:
@@ -294,6 +315,8 @@ def reach_estimate(request: HttpRequest, account_id: int) -> HttpResponse:
     audience = {
         "countries": _codes(request.GET.get("countries", "")),
         "regions": _items(request.GET.get("regions", "")),
+        "cities": _items(request.GET.get("cities", "")),
+        "languages": _items(request.GET.get("languages", "")),
         "interests": _items(request.GET.get("interests", "")),
         "age_min": _int(request.GET.get("age_min"), 18),
         "age_max": _int(request.GET.get("age_max"), 65),
@@ -301,7 +324,9 @@ def reach_estimate(request: HttpRequest, account_id: int) -> HttpResponse:
     }
     objective = request.GET.get("objective", "awareness")
     none = {"low": None, "high": None, "text": _("The network gives no estimate for this audience.")}
-    if objective not in Boost.Objective.values or not (audience["countries"] or audience["regions"]):
+    if objective not in Boost.Objective.values or not (
+        audience["countries"] or audience["regions"] or audience["cities"]
+    ):
         return JsonResponse(none)
     now = timezone.now()
     draft = Boost(

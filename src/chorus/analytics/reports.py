@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from chorus import webhooks
 from chorus.accounts.models import Workspace
@@ -45,6 +45,7 @@ SECTIONS = {
     "amplifiers": gettext_lazy("Notable amplifiers (accounts that reposted or quoted a post)"),
     "inbox": gettext_lazy("Inbox: volume, response times and sentiment"),
     "listening": gettext_lazy("Listening: mentions and sentiment"),
+    "paid": gettext_lazy("Paid and organic: boosted posts"),
 }
 # Tables a section adds under its own (the inbox section's breakdowns): not choosable alone.
 SUB_SECTIONS = {
@@ -63,6 +64,22 @@ LISTENING_COUNTS = (
 )
 AMPLIFIER_COLUMNS = ("account", "handle", "followers", "kind", "post", "channel", "first_seen", "url")
 AMPLIFIERS_IN_REPORT = 100
+PAID_COLUMNS = (
+    "post",
+    "channel",
+    "currency",
+    "spend",
+    "paid_impressions",
+    "organic_impressions",
+    "paid_reach",
+    "organic_reach",
+    "paid_engagements",
+    "organic_engagement",
+    "paid_results",
+    "cost_per_result",
+)
+MONEY_KEYS = {"spend", "cost_per_result"}  # major units of the row's currency
+PAID_IN_CHART = 12  # boosted posts in the report's reach chart (the most spent on)
 POST_COLUMNS = (
     "posts",
     "impressions",
@@ -123,6 +140,16 @@ LABELS = {
     "saves": gettext_lazy("Saves"),
     "link_clicks": gettext_lazy("Link clicks"),
     "video_views": gettext_lazy("Video views"),
+    "currency": gettext_lazy("Currency"),
+    "spend": gettext_lazy("Spent"),
+    "paid_impressions": gettext_lazy("Paid impressions"),
+    "organic_impressions": gettext_lazy("Organic impressions"),
+    "paid_reach": gettext_lazy("Paid reach"),
+    "organic_reach": gettext_lazy("Organic reach"),
+    "paid_engagements": gettext_lazy("Paid engagements"),
+    "organic_engagement": gettext_lazy("Organic engagements"),
+    "paid_results": gettext_lazy("Results"),
+    "cost_per_result": gettext_lazy("Cost per result"),
     "followers_start": gettext_lazy("Followers at start"),
     "followers_end": gettext_lazy("Followers at end"),
     "follower_growth": gettext_lazy("Follower growth"),
@@ -167,6 +194,7 @@ TEXT_KEYS = {
     "query",
     "source",
     "term",
+    "currency",
 }
 DATE_KEYS = {"published_at", "first_seen"}
 # Tables of figures per channel, campaign, tag or author: a column no channel gives is left out.
@@ -227,6 +255,7 @@ class ReportData:
     amplifiers: figures.Amplifiers | None = None
     inbox: InboxFigures | None = None
     listening: listening_insights.ReportFigures | None = None
+    boosted: list[Any] | None = None  # chorus.ads.results.BoostedPost
 
     @property
     def title(self) -> str:
@@ -276,6 +305,10 @@ def build(workspace: Workspace, spec: ReportSpec) -> ReportData:
         # Listening is per workspace, not per channel: a channel filter does not narrow it.
         start, end = f.utc_bounds()
         data.listening = listening_insights.report_figures(workspace.pk, start, end)
+    if "paid" in spec.sections:
+        from chorus.ads import results as ads_results
+
+        data.boosted = ads_results.boosted_posts(f)
     return data
 
 
@@ -354,7 +387,64 @@ def section_rows(data: ReportData) -> dict[str, list[list[Any]]]:
             list(r) for r in figures_.sources
         ]
         out["listening_terms"] = [["query", "rank", "term", "posts"]] + [list(r) for r in figures_.terms]
+    if data.boosted is not None:
+        out["paid"] = paid_rows(data.boosted)
     return out
+
+
+def paid_rows(boosted: list[Any]) -> list[list[Any]]:
+    """One row per boosted post, then one total per currency: paid from the ad insights, organic
+    from the post's latest counters (None: the network does not give it)."""
+    from chorus.ads import results as ads_results
+    from chorus.connectors.ads import minor_per_major
+
+    def major(minor: int | None, currency: str) -> float | int | None:
+        if minor is None:
+            return None
+        per = minor_per_major(currency)
+        return minor if per == 1 else minor / per
+
+    rows: list[list[Any]] = [list(PAID_COLUMNS)]
+    for b in boosted:
+        paid, organic = b.paid, b.organic
+        rows.append(
+            [
+                b.label,
+                b.metrics.channel.name,
+                b.currency,
+                major(paid["spend_minor"], b.currency),
+                paid["impressions"],
+                organic["impressions"],
+                paid["reach"],
+                organic["reach"],
+                paid["engagements"],
+                organic["engagement"],
+                paid["results"],
+                major(paid["cost_per_result_minor"], b.currency),
+            ]
+        )
+    for total in ads_results.boosted_totals(boosted):
+        currency, organic = total["currency"], total["organic"]
+        rows.append(
+            [
+                ngettext("Total, %(posts)s post", "Total, %(posts)s posts", total["posts"])
+                % {"posts": total["posts"]},
+                "",
+                currency,
+                major(total["spend_minor"], currency),
+                total["impressions"],
+                organic["impressions"],
+                total["reach"],
+                organic["reach"],
+                total["engagements"],
+                organic["engagement"],
+                total["results"],
+                major(total["cost_per_result_minor"], currency),
+            ]
+        )
+    if not boosted:
+        rows.append([_("No post of this period was boosted."), *[""] * (len(PAID_COLUMNS) - 1)])
+    return rows
 
 
 def amplifier_rows(amplifiers: figures.Amplifiers) -> list[list[Any]]:
@@ -409,6 +499,8 @@ def _cell(key: str, value: Any, tz_name: str) -> str | None:
         return formatting.format_percent(value, signed=True)
     if key in PERCENT_KEYS:
         return formatting.format_percent(value)
+    if key in MONEY_KEYS and isinstance(value, (int, float)):
+        return formatting.format_number(value, 2 if isinstance(value, float) else 0)
     if key in DATE_KEYS and isinstance(value, str) and value:
         return formatting.format_datetime(dt.datetime.fromisoformat(value), tz_name, zone=False)
     if key == "kind" and value in Amplification.Kind.values:
@@ -501,6 +593,14 @@ def display_tables(data: ReportData) -> list[Table]:
                 }
         table_rows = []
         notes = [note] if note else []
+        if section == "paid":
+            notes.append(
+                _(
+                    "Posts of the period that were boosted. Paid: every day of their boosts, from the"
+                    " networks' ad insights; organic: the posts' latest counters. Amounts in the ad"
+                    " account's currency."
+                )
+            )
         for row in body:
             if len(row) > 1 and all(v == "" for v in row[1:]):  # a sentence, not a row of figures
                 notes.append(str(row[0]))
@@ -582,6 +682,7 @@ def charts(data: ReportData) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     out = {}
     daily = data.dashboard["daily"]
@@ -605,6 +706,33 @@ def charts(data: ReportData) -> dict[str, str]:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     out["followers"] = _png(fig)
+    if data.boosted:
+        shown = data.boosted[:PAID_IN_CHART]
+        names = [b.label[:40] for b in shown]
+        fig, ax = plt.subplots(figsize=(7.5, 0.6 + 0.35 * len(shown)))
+        positions = list(range(len(shown)))
+        ax.barh(
+            [p - 0.2 for p in positions],
+            [b.paid["reach"] or 0 for b in shown],
+            0.4,
+            color="#3b4fd8",
+            label=_("Paid reach"),
+        )
+        ax.barh(
+            [p + 0.2 for p in positions],
+            [b.organic["reach"] or 0 for b in shown],
+            0.4,
+            color="#1a7f37",
+            label=_("Organic reach"),
+        )
+        ax.set_yticks(positions, names, fontsize=7)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: formatting.format_number(int(x))))
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_title(_("Paid and organic reach per boosted post"), fontsize=10)
+        ax.legend(fontsize=7, loc="lower right", frameon=False)
+        out["paid"] = _png(fig)
     return out
 
 

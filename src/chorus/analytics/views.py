@@ -29,6 +29,7 @@ from chorus.media import actions as media_actions
 from chorus.media.sniff import MediaRejected
 
 SAMPLE_PREFIX = "Sample:"
+BOOSTED_IN_CHART = 12  # posts in the paid vs organic reach chart (the most spent on)
 WEEKDAYS = (
     gettext_lazy("Mon"),
     gettext_lazy("Tue"),
@@ -118,6 +119,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_author": figures.breakdown(f, "author", slim=True)[:10],
         "amplifiers": figures.notable_amplifiers(f),
     }
+    if can(membership_of(request).role, Perm.VIEW_ADS):
+        from chorus.ads import results as ads_results
+
+        boosted = ads_results.boosted_posts(f)
+        context["boosted"] = boosted
+        context["boosted_totals"] = ads_results.boosted_totals(boosted)
+        context["chart"]["boosted"] = {
+            "posts": [b.label[:40] for b in boosted[:BOOSTED_IN_CHART]],
+            "paid": [b.paid["reach"] for b in boosted[:BOOSTED_IN_CHART]],
+            "organic": [b.organic["reach"] or 0 for b in boosted[:BOOSTED_IN_CHART]],
+        }
     return render(request, "analytics/dashboard.html", context)
 
 

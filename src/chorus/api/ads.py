@@ -1,5 +1,5 @@
-"""REST endpoints of paid reach: ad accounts, boosts (create, read, list, pause, resume, stop)
-and their daily insights. A refusal answers 422 with its code, parameters and message."""
+"""REST endpoints of paid reach: ad accounts, boosts (create, read, list, pause, resume, stop,
+change budget or end date, approve, decline) and their daily insights. A refusal answers 422 with its code, parameters and message."""
 
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ class BoostOut(Schema):
     disclaimer: str
     network_objects: dict[str, str]
     spend_minor: int
+
+
+class BudgetIn(Schema):
+    budget_minor: int | None = None  # in minor units of the boost's currency
+    ends_at: dt.datetime | None = None
+
+
+class DecisionIn(Schema):
+    reason: str = ""
 
 
 class InsightOut(Schema):
@@ -255,6 +264,57 @@ def resume_boost(request: HttpRequest, slug: str, boost_id: int) -> Status:
 )
 def stop_boost(request: HttpRequest, slug: str, boost_id: int) -> Status:
     return _change(request, boost_id, "stop")
+
+
+@router.post(
+    "/workspaces/{slug}/boosts/{boost_id}/budget",
+    response={200: BoostOut, 422: RefusalOut},
+    **ws_perm(Perm.MANAGE_ADS),
+)
+def change_boost_budget(request: HttpRequest, slug: str, boost_id: int, payload: BudgetIn) -> Status:
+    """A new budget and/or end date, checked against the network's minimums and the budgets
+    before the network is told (as on the boost's page)."""
+    boost = _boost(request, boost_id)
+    try:
+        boost = actions.change_budget(
+            boost,
+            actor=request.auth,  # type: ignore[attr-defined]
+            budget_minor=payload.budget_minor,
+            ends_at=payload.ends_at,
+        )
+    except (AdsRefused, PublishError) as exc:
+        return _refusal(exc)
+    return Status(200, _boost_out(boost))
+
+
+@router.post(
+    "/workspaces/{slug}/boosts/{boost_id}/approve",
+    response={200: BoostOut, 422: RefusalOut},
+    **ws_perm(Perm.APPROVE_ADS),
+)
+def approve_boost(request: HttpRequest, slug: str, boost_id: int) -> Status:
+    try:
+        boost = actions.approve_boost(_boost(request, boost_id), actor=request.auth)  # type: ignore[attr-defined]
+    except AdsRefused as exc:
+        return _refusal(exc)
+    return Status(200, _boost_out(boost))
+
+
+@router.post(
+    "/workspaces/{slug}/boosts/{boost_id}/decline",
+    response={200: BoostOut, 422: RefusalOut},
+    **ws_perm(Perm.APPROVE_ADS),
+)
+def decline_boost(request: HttpRequest, slug: str, boost_id: int, payload: DecisionIn) -> Status:
+    try:
+        boost = actions.decline_boost(
+            _boost(request, boost_id),
+            actor=request.auth,  # type: ignore[attr-defined]
+            reason=payload.reason,
+        )
+    except AdsRefused as exc:
+        return _refusal(exc)
+    return Status(200, _boost_out(boost))
 
 
 @router.get(

@@ -72,3 +72,61 @@ def boost_link(context: dict[str, Any], target: Any) -> str:
         return ""
     url = reverse("ads:boost_new", kwargs={"slug": membership.workspace.slug, "target_id": target.pk})
     return format_html(' · <a class="boost-link" href="{}">{}</a>', url, gettext("Boost"))
+
+
+HOME_CANDIDATES = 3  # recent posts offered for a boost on the home
+HOME_WINDOW_DAYS = 14
+
+
+@register.inclusion_tag("ads/_home_boosts.html", takes_context=True)
+def home_boosts(context: dict[str, Any], workspace: Any) -> dict[str, Any]:
+    """On the home: boosts that wait for this person's approval, and the best posts of the last
+    two weeks (most engagement) that could be boosted now — published on a network with an ad
+    account connected for their channel, and not already running a boost."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from chorus.accounts.permissions import Perm, can
+    from chorus.ads.models import AdAccount, Boost
+    from chorus.ads.views import boostable
+    from chorus.analytics.models import PostMetrics
+
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    role = membership.role if membership is not None else None
+    waiting = (
+        list(
+            Boost.objects.filter(workspace=workspace, status=Boost.Status.AWAITING_APPROVAL)
+            .select_related("target__post", "target__channel")
+            .order_by("created_at")[:10]
+        )
+        if can(role, Perm.APPROVE_ADS)
+        else []
+    )
+    candidates = []
+    if can(role, Perm.MANAGE_ADS):
+        channels = set(AdAccount.objects.filter(workspace=workspace).values_list("channel_id", flat=True))
+        running = (
+            Boost.Status.AWAITING_APPROVAL,
+            Boost.Status.QUEUED,
+            Boost.Status.CREATING,
+            Boost.Status.IN_REVIEW,
+            Boost.Status.ACTIVE,
+            Boost.Status.PAUSED,
+        )
+        rows = (
+            PostMetrics.objects.filter(
+                workspace=workspace,
+                channel_id__in=channels,
+                engagement__isnull=False,
+                published_at__gte=timezone.now() - dt.timedelta(days=HOME_WINDOW_DAYS),
+            )
+            .exclude(target__boosts__status__in=running)
+            .select_related("target__post", "target__channel", "channel")
+            .order_by("-engagement", "-published_at")[: HOME_CANDIDATES * 3]
+            if channels
+            else []
+        )
+        candidates = [pm for pm in rows if boostable(pm.target)][:HOME_CANDIDATES]
+    return {"workspace": workspace, "waiting": waiting, "candidates": candidates}

@@ -34,6 +34,7 @@ FACETS = {
     "interests": "urn:li:adTargetingFacet:interests",
     "languages": "urn:li:adTargetingFacet:interfaceLocales",
 }
+MIN_AUDIENCE = 300  # LinkedIn runs no campaign for a smaller audience (and counts it as 0)
 COLLECTIONS = {"campaign_group": "adCampaignGroups", "campaign": "adCampaigns", "creative": "creatives"}
 INSIGHT_FIELDS = (
     "dateRange,costInLocalCurrency,impressions,approximateMemberReach,clicks,totalEngagements,videoViews,"
@@ -227,4 +228,25 @@ class LinkedInAds:
         return found
 
     def reach_estimate(self, plan: AdPlan) -> tuple[int, int] | None:
-        return None  # LinkedIn's audienceCounts is not wired yet: no estimate shown
+        """LinkedIn's audience count for the targeting: (active members, all members). LinkedIn
+        says 0 below 300 members (its minimum to run a campaign): that is (0, 299), "fewer than
+        300", not an unknown."""
+        if not (plan.audience.regions or plan.audience.cities):
+            return None  # LinkedIn counts nothing without a location
+        answer = self.api.audience_count(restli(targeting_criteria(plan)))
+        total, active = int(answer.get("total") or 0), int(answer.get("active") or 0)
+        if total == 0:
+            return (0, MIN_AUDIENCE - 1)
+        return (active or total, total)
+
+
+def restli(value: Any) -> str:
+    """A value in Rest.li 2.0 query form: (key:value,…), List(…), strings percent-encoded
+    (a URN's colons included), so the criteria can go in a URL as LinkedIn documents it."""
+    if isinstance(value, dict):
+        return "(" + ",".join(f"{quote(str(k), safe='')}:{restli(v)}" for k, v in value.items()) + ")"
+    if isinstance(value, (list, tuple)):
+        return "List(" + ",".join(restli(v) for v in value) + ")"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return quote(str(value), safe="")

@@ -289,6 +289,14 @@ class LinkedInAPI(BearerAPI):
         """/marketing/integrations/ads-reporting/ads-reporting: `q=analytics`, Rest.li query."""
         return list(self.rest("GET", f"adAnalytics?{query}").json().get("elements") or [])
 
+    def audience_count(self, criteria: str) -> dict[str, Any]:
+        """/marketing/integrations/ads/advertising-targeting/audience-counts: `q=targetingCriteriaV2`
+        with the targeting criteria in Rest.li form (`criteria`, already encoded); answers
+        {"elements": [{"active", "total"}]}."""
+        body = self.rest("GET", f"audienceCounts?q=targetingCriteriaV2&targetingCriteria={criteria}").json()
+        elements = body.get("elements") or [{}]
+        return dict(elements[0])
+
     def ad_targeting_typeahead(self, facet: str, query: str) -> list[dict[str, Any]]:
         """/marketing/integrations/ads/advertising-targeting/ads-targeting: typeahead by facet."""
         params = {"q": "typeahead", "facet": facet, "query": query}

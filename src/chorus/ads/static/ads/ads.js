@@ -13,6 +13,8 @@
   if (data.days) {
     draw("chart-spend", { type: "line", data: { labels: data.days, datasets: [
       { label: labels.spend, data: data.spend, borderColor: "#3b4fd8", backgroundColor: "#3b4fd8", pointRadius: 0 },
+      { label: labels.expected, data: data.expected, borderColor: "#3b4fd8", borderDash: [3, 3], pointRadius: 0 },
+      { label: labels.upper, data: data.upper, borderColor: "#bf8700", borderDash: [3, 3], pointRadius: 0 },
       { label: labels.budget, data: data.budget, borderColor: "#b42318", borderDash: [6, 4], pointRadius: 0 }
     ] }, options: options });
   }
@@ -33,8 +35,14 @@
       document.getElementById("id_countries").value = (a.countries || []).join(", ");
       document.getElementById("id_age_min").value = a.age_min || 18;
       document.getElementById("id_age_max").value = a.age_max || 65;
-      document.getElementById("id_regions").value = (a.regions || []).concat(a.cities || []).map(function (x) { return x.key + "|" + x.name; }).join("\n");
-      document.getElementById("id_interests").value = (a.interests || []).map(function (x) { return x.key + "|" + x.name; }).join("\n");
+      var lines = function (items) { return (items || []).map(function (x) { return x.key + "|" + x.name; }).join("\n"); };
+      document.getElementById("id_regions").value = lines(a.regions);
+      document.getElementById("id_cities").value = lines(a.cities);
+      document.getElementById("id_languages").value = lines(a.languages);
+      document.getElementById("id_interests").value = lines(a.interests);
+      Array.prototype.forEach.call(document.querySelectorAll('input[name="genders"]'), function (box) {
+        box.checked = (a.genders || []).indexOf(box.value) >= 0;
+      });
     });
   }
   // Targeting search and reach estimate through the selected ad account.
@@ -57,7 +65,7 @@
             add.type = "button";
             add.textContent = item.name + (item.detail ? " (" + item.detail + ")" : "");
             add.addEventListener("click", function () {
-              var field = document.getElementById(kind === "interests" ? "id_interests" : "id_regions");
+              var field = document.getElementById("id_" + kind);  // interests, regions, cities, languages
               field.value = (field.value ? field.value + "\n" : "") + item.key + "|" + item.name;
             });
             li.appendChild(add);
@@ -69,7 +77,7 @@
       if (!account.value) { return; }
       var form = account.form;
       var params = new URLSearchParams();
-      ["countries", "regions", "interests", "age_min", "age_max", "objective"].forEach(function (name) {
+      ["countries", "regions", "cities", "languages", "interests", "age_min", "age_max", "objective"].forEach(function (name) {
         params.append(name, form.elements[name].value);
       });
       fetch(url("estimate") + "?" + params.toString())

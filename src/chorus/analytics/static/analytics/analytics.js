@@ -36,4 +36,10 @@
     });
     draw("chart-post", { type: "line", data: { labels: data.times.map(function (t) { return t.slice(0, 16).replace("T", " "); }), datasets: lines }, options: options });
   }
+  if (data.boosted && data.boosted.posts.length) {
+    draw("chart-paid-organic-reach", { type: "bar", data: { labels: data.boosted.posts, datasets: [
+      { label: labels.paid_reach, data: data.boosted.paid, backgroundColor: "#3b4fd8" },
+      { label: labels.organic_reach, data: data.boosted.organic, backgroundColor: "#1a7f37" }
+    ] }, options: options });
+  }
 })();
