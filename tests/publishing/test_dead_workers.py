@@ -160,13 +160,27 @@ def test_only_a_certain_death_counts(db):
     assert Heartbeat.objects.get(name=f"worker@{me}").detail == {**stamp, "via": "task"}
 
 
-def test_publishing_outranks_the_rest_of_a_workers_queue():
-    """A database worker runs one task at a time in priority order: due posts first, a dead
-    worker's read-backs next, then metrics reads and the rest."""
+def test_publishing_outranks_the_rest_of_a_workers_queue(db):
+    """A database worker runs one task at a time, the first of its query's order: due posts
+    first, a dead worker's read-backs next, then metrics reads and the rest, whatever the order
+    they were queued in."""
+    from django_tasks_db.models import DBTaskResult
+
     from chorus.analytics.tasks import collect_post_metrics
     from chorus.publishing.tasks import publish_batch, reconcile_batch
 
-    assert publish_batch.priority > reconcile_batch.priority > collect_post_metrics.priority
+    collect_post_metrics.enqueue(1)
+    reconcile_batch.enqueue([2])
+    publish_batch.enqueue([3], "00000000-0000-0000-0000-000000000000")
+    collect_post_metrics.enqueue(4)
+    assert [
+        path.rsplit(".", 1)[1] for path in DBTaskResult.objects.ready().values_list("task_path", flat=True)
+    ] == [
+        "publish_batch",
+        "reconcile_batch",
+        "collect_post_metrics",
+        "collect_post_metrics",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)  # the pool's threads see committed rows only
