@@ -167,11 +167,11 @@ def test_publishing_outranks_the_rest_of_a_workers_queue(db):
     from django_tasks_db.models import DBTaskResult
 
     from chorus.analytics.tasks import collect_post_metrics
-    from chorus.publishing.tasks import publish_batch, reconcile_batch
+    from chorus.publishing.tasks import enqueue_publish, enqueue_reconcile
 
     collect_post_metrics.enqueue(1)
-    reconcile_batch.enqueue([2])
-    publish_batch.enqueue([3], "00000000-0000-0000-0000-000000000000")
+    enqueue_reconcile([2])
+    enqueue_publish([3], "00000000-0000-0000-0000-000000000000")
     collect_post_metrics.enqueue(4)
     assert [
         path.rsplit(".", 1)[1] for path in DBTaskResult.objects.ready().values_list("task_path", flat=True)

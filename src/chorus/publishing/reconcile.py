@@ -121,10 +121,10 @@ def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
         except actions.TransitionRefused:
             pass  # it moved meanwhile (its phase changed, or another scheduler released it)
     if interrupted:
-        from chorus.publishing.tasks import reconcile_batch
+        from chorus.publishing.tasks import enqueue_reconcile
 
         for start in range(0, len(interrupted), 50):
-            reconcile_batch.enqueue(interrupted[start : start + 50])
+            enqueue_reconcile(interrupted[start : start + 50])
     if requeued or interrupted:
         log.warning(
             "released %d unsent and %d interrupted targets of dead workers %s",
@@ -137,13 +137,13 @@ def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
 
 def reconcile_unknown() -> int:
     """Scheduler job: hand unknown targets to a task (lookups are network calls)."""
-    from chorus.publishing.tasks import reconcile_batch
+    from chorus.publishing.tasks import enqueue_reconcile
 
     ids = list(
         PostTarget.objects.filter(status=S.UNKNOWN).order_by("updated_at").values_list("id", flat=True)[:200]
     )
     for start in range(0, len(ids), 50):
-        reconcile_batch.enqueue(ids[start : start + 50])
+        enqueue_reconcile(ids[start : start + 50])
     return len(ids)
 
 
