@@ -272,12 +272,17 @@ def measure(args: argparse.Namespace, due: dt.datetime) -> dict[str, Any]:
 
 
 def crash_one_worker(args: argparse.Namespace, roles: list[Role]) -> dict[str, Any]:
-    """The crash load: once a worker is sending, SIGKILL it (its whole process group) and start
-    a new one at once. Returns what it held when killed (the targets in flight) and when the
+    """The crash load: once a worker process is sending, SIGKILL it. On the database shape that
+    is one `chorus worker` (its whole process group), and a new one is started at once. On Celery
+    it is the pool process that holds the sends (as the out-of-memory killer would), and Celery's
+    main process forks its replacement at once; killing the main process instead would leave no
+    worker at all until a restart (~15 s of Celery start on this machine), and every post would
+    wait for it. Returns what the killed process held (the targets in flight) and when its
     replacement was ready; `measure_crash` reports the rest."""
     import signal
 
     from chorus.content.models import PostTarget
+    from chorus.core.models import Heartbeat
 
     def sending_owner() -> str:
         return (
@@ -296,29 +301,33 @@ def crash_one_worker(args: argparse.Namespace, roles: list[Role]) -> dict[str, A
     if not owner:
         return {"crash_error": "no worker was ever seen sending"}
     pid = int(owner.rsplit(":", 1)[1])
-    # Celery's pool child is not a role's own pid: kill the role whose group holds it.
-    victim = next((r for r in roles[1:] if r.popen.pid == pid), None) or next(
-        r for r in roles[1:] if r.name.startswith("worker")
-    )
-    group = os.getpgid(victim.popen.pid)
-    os.killpg(group, signal.SIGKILL)
-    victim.popen.wait(timeout=10)
-    killed_at = time.monotonic()
-    in_flight = list(
-        PostTarget.objects.filter(status="publishing").exclude(worker="").values_list("id", "worker")
-    )
-    held = [t for t, w in in_flight if args.engine == "celery" or w == owner]
-    log(f"killed {victim.name} (owner {owner}) holding {len(held)} targets")
-    roles.remove(victim)
-    env = dict(os.environ)
-    name = f"{victim.name}-restarted"
-    if args.engine == "db":
-        argv, marker = ["worker", "--interval", str(args.interval)], READY_MARKERS["worker:db"]
+    workers_before = set(Heartbeat.objects.filter(role="worker").values_list("process", flat=True))
+    if args.engine == "celery":
+        os.kill(pid, signal.SIGKILL)
+        victim_name = f"celery pool process {pid}"
     else:
-        argv, marker = ["worker", "--concurrency", str(args.concurrency)], READY_MARKERS["worker:celery"]
-    replacement = start_role(name, argv, env, args.log_dir, "")
-    roles.append(replacement)
-    wait_ready([replacement], {name: marker})
+        victim = next((r for r in roles[1:] if r.popen.pid == pid), None) or next(
+            r for r in roles[1:] if r.name.startswith("worker")
+        )
+        os.killpg(os.getpgid(victim.popen.pid), signal.SIGKILL)
+        victim.popen.wait(timeout=10)
+        victim_name = victim.name
+    killed_at = time.monotonic()
+    held = list(PostTarget.objects.filter(status="publishing", worker=owner).values_list("id", flat=True))
+    log(f"killed {victim_name} (owner {owner}) holding {len(held)} targets")
+    if args.engine == "db":
+        roles.remove(victim)
+        name = f"{victim.name}-restarted"
+        argv, marker = ["worker", "--interval", str(args.interval)], READY_MARKERS["worker:db"]
+        replacement = start_role(name, argv, dict(os.environ), args.log_dir, "")
+        roles.append(replacement)
+        wait_ready([replacement], {name: marker})
+    else:
+        # The replacement pool process beats as soon as it starts.
+        while not Heartbeat.objects.filter(role="worker").exclude(process__in=workers_before).exists():
+            if time.monotonic() - killed_at > args.stall:
+                return {"crash_error": "Celery started no pool process after the kill"}
+            time.sleep(0.05)
     from django.utils import timezone
 
     return {

@@ -6,10 +6,12 @@ latency 0 ms and 50 ms. Two loads:
 
 - burst: 1,000 targets due in the same second. Goal: p99 lateness <= 2 s, where lateness is
   SinkPost.created_at (when the sink accepted the post) minus PostTarget.scheduled_at.
-- crash (50 ms only): the burst, with a worker SIGKILLed as soon as it is sending and a new one
-  started at once. Goal: p99 lateness of the posts not in flight on the killed worker <= 2 s;
-  also reported: how long after the restart the in-flight ones settled (read back, then
-  settled or sent again: CHORUS_WORKER_DEAD_SECONDS decides when they are released).
+- crash (50 ms only): the burst, with a worker process SIGKILLed as soon as it is sending: on
+  SQLite one of the db workers, and a new one started at once; on Celery the pool process that
+  holds the sends, which Celery's main process replaces at once. Goal: p99 lateness of the posts
+  not in flight on the killed process <= 2 s; also reported: how long after the restart the
+  in-flight ones settled (read back, then settled or sent again: released as soon as the
+  scheduler's machine says the process is gone, else after CHORUS_WORKER_DEAD_SECONDS).
 - backlog: 10,000 (quick) / 100,000 (full) targets already due. Goal: throughput >= 0.5 x
   raw_db_per_s, the floor measured in the same run on the same database and the same rows:
   two committed single-row UPDATEs per target, one after the other (claim, mark published).

@@ -1,12 +1,14 @@
 """A small threaded TCP proxy a test controls: `down()` closes its listening socket (new
 connections are refused, as from a server that is down) and cuts the open ones; `up()` listens
-again on the same port. Bytes are relayed unchanged in both directions."""
+again on the same port. Bytes are relayed unchanged in both directions; `latency` (seconds, may
+be changed while running) delays each answer from the server, as a distant network would."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 
@@ -15,6 +17,7 @@ class TcpProxy:
         self.upstream = (upstream_host, upstream_port)
         self.port = 0
         self.connections = 0  # accepted while up
+        self.latency = 0.0  # seconds added before each chunk the server sends back
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
@@ -68,12 +71,14 @@ class TcpProxy:
                     continue
                 self.connections += 1
                 self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, answers in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pipe, args=(a, b, answers), daemon=True).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, answers: bool = False) -> None:
         try:
             while data := source.recv(65536):
+                if answers and self.latency:
+                    time.sleep(self.latency)
                 sink.sendall(data)
         except OSError:
             pass

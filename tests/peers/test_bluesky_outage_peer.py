@@ -49,6 +49,7 @@ def proxy(bluesky_network: BlueskyNetwork) -> Iterator[TcpProxy]:
 
 
 def connect(cast: Cast, network: BlueskyNetwork, proxy: TcpProxy, settings) -> Channel:  # type: ignore[no-untyped-def]
+    """A new account on the network, connected as a channel that reaches its PDS through `proxy`."""
     settings.CHORUS_ALLOW_PRIVATE_URLS = True
     handle = f"u{secrets.token_hex(5)}{network.handle_domain}"
     password = secrets.token_urlsafe(12)
@@ -73,13 +74,22 @@ def connect(cast: Cast, network: BlueskyNetwork, proxy: TcpProxy, settings) -> C
 
 
 def pds_records(network: BlueskyNetwork, did: str) -> list[dict]:  # type: ignore[type-arg]
-    response = httpx.get(
-        f"{network.pds_url}/xrpc/com.atproto.repo.listRecords",
-        params={"repo": did, "collection": "app.bsky.feed.post", "limit": 100},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return list(response.json()["records"])
+    """Every post record of `did` on the PDS itself (listRecords, page by page)."""
+    records: list[dict] = []  # type: ignore[type-arg]
+    cursor: str | None = None
+    while True:
+        params = {"repo": did, "collection": "app.bsky.feed.post", "limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        response = httpx.get(
+            f"{network.pds_url}/xrpc/com.atproto.repo.listRecords", params=params, timeout=30
+        )
+        response.raise_for_status()
+        page = response.json()
+        records += page["records"]
+        cursor = page.get("cursor")
+        if not page["records"] or not cursor:
+            return records
 
 
 def test_a_pds_down_while_50_posts_are_due_publishes_all_once_after_it_answers(

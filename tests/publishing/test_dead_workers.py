@@ -5,12 +5,17 @@ the network's concurrency cap. The real-process version is tests/engine/test_cra
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
+import subprocess
+import sys
 import time
 
+import pytest
 from django.utils import timezone
 
 from chorus.content.models import PostTarget
-from chorus.core import beats
+from chorus.core import beats, liveness
 from chorus.core.models import Heartbeat
 from chorus.publishing import actions, dispatch, engine, reconcile
 from tests.publishing.conftest import make_target
@@ -115,3 +120,85 @@ def test_a_dead_time_shorter_than_three_beats_is_refused(settings):
     assert check_worker_beats() == []
     settings.CHORUS_WORKER_DEAD_SECONDS = 12
     assert [e.id for e in check_worker_beats()] == ["chorus.E040"]
+
+
+def test_a_worker_killed_on_this_machine_is_dead_at_once_from_a_fresh_beat(cast, sink_channel, settings):
+    """Its last beat is a second old, but the kernel says the process is gone: its targets are
+    released at the next check, not after CHORUS_WORKER_DEAD_SECONDS."""
+    settings.CHORUS_WORKER_DEAD_SECONDS = 20
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stamp = {**liveness.stamp(), "started": liveness._start_and_state(child.pid)[0]}  # type: ignore[index]
+    process = f"{socket.gethostname()}:{child.pid}"
+    Heartbeat.objects.create(
+        name=f"worker@{process}", role="worker", process=process, beat_at=timezone.now(), detail=stamp
+    )
+    target = make_target(cast, sink_channel, when=timezone.now())
+    attempt_id, _ids = dispatch.claim_due()
+    actions.take_batch([target.pk], attempt_id, process)
+    actions.begin_sending(target.pk, attempt_id)
+    assert reconcile.dead_workers() == []  # running: alive
+    assert reconcile.release_dead_workers() == {"requeued": 0, "unknown": 0}
+    child.kill()
+    child.wait()
+    assert reconcile.dead_workers() == [process]
+    assert reconcile.release_dead_workers() == {"requeued": 0, "unknown": 1}
+
+
+def test_only_a_certain_death_counts(db):
+    """Another machine, another PID namespace, a reused PID, a beat without a stamp."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    stamp = liveness.stamp()
+    assert stamp and set(stamp) == {"boot", "pidns", "started"}
+    assert not liveness.gone(me, stamp)
+    assert liveness.gone(me, {**stamp, "started": "1"})  # the PID now belongs to another process
+    assert not liveness.gone(me, {**stamp, "boot": "another-machine"})
+    assert not liveness.gone(me, {**stamp, "pidns": "pid:[1]"})
+    assert not liveness.gone(me, {})
+    assert not liveness.gone("host:not-a-pid", stamp)
+    # A process's own beats carry its stamp (the ping task's too, which adds its own detail).
+    Heartbeat.beat("worker", process=Heartbeat.this_process(), via="task")
+    assert Heartbeat.objects.get(name=f"worker@{me}").detail == {**stamp, "via": "task"}
+
+
+def test_publishing_outranks_the_rest_of_a_workers_queue(db):
+    """A database worker runs one task at a time, the first of its query's order: due posts
+    first, a dead worker's read-backs next, then metrics reads and the rest, whatever the order
+    they were queued in."""
+    from django_tasks_db.models import DBTaskResult
+
+    from chorus.analytics.tasks import collect_post_metrics
+    from chorus.publishing.tasks import enqueue_publish, enqueue_reconcile
+
+    collect_post_metrics.enqueue(1)
+    enqueue_reconcile([2])
+    enqueue_publish([3], "00000000-0000-0000-0000-000000000000")
+    collect_post_metrics.enqueue(4)
+    assert [
+        path.rsplit(".", 1)[1] for path in DBTaskResult.objects.ready().values_list("task_path", flat=True)
+    ] == [
+        "publish_batch",
+        "reconcile_batch",
+        "collect_post_metrics",
+        "collect_post_metrics",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)  # the pool's threads see committed rows only
+def test_read_backs_on_the_call_pool_settle_each_target(cast, sink_channel, settings):
+    """Read-backs run on the call pool; each settles its own target."""
+    settings.CHORUS_WORKER_DEAD_SECONDS = 20
+    beat("host:1", seconds_ago=60)
+    targets = [make_target(cast, sink_channel, when=timezone.now()) for _ in range(3)]
+    attempt_id, _ids = dispatch.claim_due()
+    actions.take_batch([t.pk for t in targets], attempt_id, "host:1")
+    actions.begin_sending_many([t.pk for t in targets], attempt_id)
+    SinkPost.objects.create(
+        channel_id=sink_channel.pk,
+        marker=SinkConnector.idempotency_key(targets[0]),
+        target_id=targets[0].pk,
+        text=targets[0].text,
+        created_at=timezone.now(),
+    )
+    assert reconcile.release_dead_workers() == {"requeued": 0, "unknown": 3}
+    outcomes = reconcile.reconcile_many([t.pk for t in targets], threads=3)
+    assert outcomes == ["published", "retry", "retry"]

@@ -38,6 +38,12 @@ class Heartbeat(models.Model):
     @classmethod
     def beat(cls, role: str, *, process: str = "", **detail: object) -> None:
         name = f"{role}@{process}" if process else role
+        if process and process == cls.this_process():
+            # Where and since when this process runs: on the same machine, its death is then
+            # known at once from the kernel (chorus.core.liveness), not after missed beats.
+            from chorus.core import liveness
+
+            detail = {**liveness.stamp(), **detail}
         cls.objects.update_or_create(
             name=name[:200],
             defaults={"role": role, "process": process, "beat_at": timezone.now(), "detail": detail},

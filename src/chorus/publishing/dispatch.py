@@ -178,11 +178,11 @@ def _claim(rows: list[Row], now: dt.datetime, limit: int, attempt_id: uuid.UUID)
 
 
 def _enqueue(ids: list[int], attempt_id: uuid.UUID) -> None:
-    from chorus.publishing.tasks import publish_batch
+    from chorus.publishing.tasks import enqueue_publish
 
     size = settings.CHORUS_PUBLISH_BATCH
     for start in range(0, len(ids), size):
-        publish_batch.enqueue(ids[start : start + size], str(attempt_id))
+        enqueue_publish(ids[start : start + size], str(attempt_id))
 
 
 def _hold(items: list[tuple[int, int]], reason: str, now: dt.datetime) -> None:

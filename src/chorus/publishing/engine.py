@@ -224,7 +224,7 @@ def _send_all(jobs: list[_Job], threads: int) -> None:
         waiting = []
     # At most `threads` of this batch's calls in flight, even when the process pool is larger.
     in_flight = threading.BoundedSemaphore(threads)
-    futures = [_executor().submit(_pooled_send, job, in_flight) for job in waiting]
+    futures = [call_pool().submit(_pooled_send, job, in_flight) for job in waiting]
     for job in pending:
         if not futures or not job.connector.waits():
             _send(job)
@@ -240,14 +240,14 @@ def _pooled_send(job: _Job, in_flight: threading.BoundedSemaphore) -> None:
             log.exception("publish thread failed on target %s", job.target.pk)
 
 
-# The process's network-call threads: created on first use (in a forked child, its own), they
+# The process's network-call threads (publishing, and the read-backs of reconciliation): created on first use (in a forked child, its own), they
 # live as long as the process, so each keeps its database connection (the sink and the
 # connectors' quota observations use it) instead of opening one per batch.
 _executor_lock = threading.Lock()
 _call_executor: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
 
 
-def _executor() -> concurrent.futures.ThreadPoolExecutor:
+def call_pool() -> concurrent.futures.ThreadPoolExecutor:
     global _call_executor
     with _executor_lock:
         if _call_executor is None or _call_executor[0] != os.getpid():

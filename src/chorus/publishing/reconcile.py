@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from chorus.connectors.base import Feature, PublishError
 from chorus.content.models import PostTarget
+from chorus.core import liveness
 from chorus.core.models import Heartbeat
 from chorus.publishing import actions
 from chorus.publishing.outcomes import Outcome, said
@@ -71,15 +74,19 @@ def recover_stale(now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def dead_workers(now: dt.datetime | None = None) -> list[str]:
-    """Worker processes ("host:pid") whose last beat is older than CHORUS_WORKER_DEAD_SECONDS.
-    A process that never beat is not listed: only a heartbeat that stopped says a worker died."""
+    """Worker processes ("host:pid") whose last beat is older than CHORUS_WORKER_DEAD_SECONDS,
+    and those on this machine that the kernel says are gone (`chorus.core.liveness`: a kill -9 is
+    then seen at the next check, seconds before the beats would say it). A process that never
+    beat is not listed: only a heartbeat says which worker holds what."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.CHORUS_WORKER_DEAD_SECONDS)
-    return list(
-        Heartbeat.objects.filter(role="worker", beat_at__lt=cutoff)
+    return [
+        process
+        for process, beat_at, detail in Heartbeat.objects.filter(role="worker")
         .exclude(process="")
-        .values_list("process", flat=True)
-    )
+        .values_list("process", "beat_at", "detail")
+        if beat_at < cutoff or liveness.gone(process, detail)
+    ]
 
 
 def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
@@ -114,10 +121,10 @@ def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
         except actions.TransitionRefused:
             pass  # it moved meanwhile (its phase changed, or another scheduler released it)
     if interrupted:
-        from chorus.publishing.tasks import reconcile_batch
+        from chorus.publishing.tasks import enqueue_reconcile
 
         for start in range(0, len(interrupted), 50):
-            reconcile_batch.enqueue(interrupted[start : start + 50])
+            enqueue_reconcile(interrupted[start : start + 50])
     if requeued or interrupted:
         log.warning(
             "released %d unsent and %d interrupted targets of dead workers %s",
@@ -130,14 +137,31 @@ def release_dead_workers(now: dt.datetime | None = None) -> dict[str, int]:
 
 def reconcile_unknown() -> int:
     """Scheduler job: hand unknown targets to a task (lookups are network calls)."""
-    from chorus.publishing.tasks import reconcile_batch
+    from chorus.publishing.tasks import enqueue_reconcile
 
     ids = list(
         PostTarget.objects.filter(status=S.UNKNOWN).order_by("updated_at").values_list("id", flat=True)[:200]
     )
     for start in range(0, len(ids), 50):
-        reconcile_batch.enqueue(ids[start : start + 50])
+        enqueue_reconcile(ids[start : start + 50])
     return len(ids)
+
+
+def reconcile_many(target_ids: list[int], *, threads: int = 1) -> list[Outcome]:
+    """`reconcile_one` for each target, up to `threads` at once on the engine's call pool (each
+    is a network read-back, then a conditional move: independent of the others)."""
+    if threads <= 1 or len(target_ids) <= 1:
+        return [reconcile_one(target_id) for target_id in target_ids]
+    from chorus.publishing.engine import call_pool
+
+    in_flight = threading.BoundedSemaphore(threads)
+
+    def one(target_id: int) -> Outcome:
+        with in_flight:
+            close_old_connections()  # this pool thread's connection may be broken or too old
+            return reconcile_one(target_id)
+
+    return list(call_pool().map(one, target_ids))
 
 
 def reconcile_one(target_id: int) -> Outcome:
