@@ -29,6 +29,7 @@ from chorus.connectors.base import (
     ConnectOption,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishResult,
@@ -340,6 +341,31 @@ class LinkedInConnector(OAuth2Connector):
         }
         urn = self.api().create_comment(thread, payload)
         return ReplyResult(urn, f"https://www.linkedin.com/feed/update/{parent.root_id}/")
+
+    # An organization page likes (Reactions API) and deletes comments on its posts; a member
+    # channel reads none, so it has nothing to moderate.
+    inbox_moderations = ("like", "delete")
+
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        if not self.author.startswith("urn:li:organization:"):
+            return ()
+        return ("delete",) if entry.extra.get("moderation") == "like" else self.inbox_moderations
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        api = self.api()
+        if action == "like":
+            api.react(entry.network_id, self.author)
+            return {"liked": True}
+        if action == "delete":
+            # What the comment is on: the post, or the top-level comment of a nested reply.
+            api.delete_comment(entry.parent_id or entry.root_id, entry.network_id, self.author)
+            return {}
+        raise ContentRejected(gettext("LinkedIn does not allow this from Chorus."))
+
+    def inbox_delete_reply(self, parent: InboxEntry, network_id: str) -> None:
+        """Our reply was created on the thread's top-level comment (see inbox_reply)."""
+        thread = str(parent.extra.get("thread") or parent.network_id)
+        self.api().delete_comment(thread, network_id, self.author)
 
     def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
         thread = str(parent.extra.get("thread") or parent.network_id)
