@@ -2,7 +2,9 @@
 tests/connectors/linkedin/fixtures, shaped after the Posts API's q=author and the Comments API in
 learn.microsoft.com/linkedin): the exact requests of a sweep and a reply (a comment on the
 thread's top-level comment with "parentComment"), the next sweep resuming at each post's offset,
-and a comment arriving twice stored once."""
+a comment arriving twice stored once, and the replies to a comment (LinkedIn lists them apart, at
+socialActions/{comment urn}/comments) read from each comment whose commentsSummary counts them,
+with a later reply found the next sweep."""
 
 from __future__ import annotations
 
@@ -107,3 +109,92 @@ def test_a_member_channel_reads_no_comments(
     # A member's posts' comments need the restricted r_member_social: nothing is asked.
     assert actions.poll(linkedin_channel) == 0
     assert fake.sent == []
+
+
+def _comment(n: int, actor: str, text: str, *, parent: str = "", replies: int | None = None) -> dict:
+    """A comment as the Comments API returns it (commentsSummary on comments that have replies)."""
+    urn = f"urn:li:comment:({SHARE},{n})"
+    comment = {
+        "actor": actor,
+        "agent": actor,
+        "commentUrn": urn,
+        "$URN": urn,
+        "id": str(n),
+        "created": {"actor": actor, "time": 1764579600000 + n * 1000},
+        "message": {"text": text, "attributes": []},
+        "object": SHARE,
+    }
+    if parent:
+        comment["parentComment"] = parent
+    if replies is not None:
+        comment["commentsSummary"] = {"totalFirstLevelComments": replies, "aggregatedTotalComments": replies}
+    return comment
+
+
+def _page(total: int, *elements: dict) -> httpx.Response:
+    return httpx.Response(200, json={"paging": {"start": 0, "count": 100, "total": total}, "elements": list(elements)})  # fmt: skip
+
+
+def test_replies_to_a_comment_are_read_from_the_comment_and_a_later_one_is_found_next_sweep(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_page: Channel,  # noqa: F811
+    django_capture_on_commit_callbacks,
+) -> None:
+    fan, friend, org = "urn:li:person:fan0001", "urn:li:person:friend02", "urn:li:organization:2414183"
+    fake.on("GET", POSTS, httpx.Response(200, json={"elements": [{"id": SHARE}]}))
+    # The post lists its top-level comments only; the fan's says it has two replies.
+    fake.on(
+        "GET",
+        ON_SHARE,
+        _page(
+            2,
+            _comment(6901, fan, "Where do we meet?", replies=2),
+            _comment(6902, friend, "Count me in", replies=0),
+        ),
+        _page(2),
+    )
+    fake.on(
+        "GET",
+        ON_FAN_COMMENT,
+        _page(
+            2,
+            _comment(6903, friend, "Same question", parent=FAN_COMMENT),
+            _comment(6904, org, "At noon", parent=FAN_COMMENT),
+        ),
+        _page(3, _comment(6905, fan, "Thanks!", parent=FAN_COMMENT)),
+    )
+    assert (
+        actions.poll(linkedin_page) == 3
+    )  # two top-level comments and the friend's reply; ours is not an item
+    nested = InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6903)")
+    assert (nested.kind, nested.root_id, nested.parent_id, nested.extra["thread"]) == (
+        "reply",
+        SHARE,
+        FAN_COMMENT,
+        FAN_COMMENT,
+    )
+    assert nested.conversation.key == f"{SHARE}|{friend}"
+    # Next sweep: the post from its offset (nothing new), the known thread from its offset.
+    assert actions.poll(linkedin_page) == 1
+    assert fake.calls() == [
+        f"GET {POSTS}",
+        f"GET {ON_SHARE}",
+        f"GET {ON_FAN_COMMENT}",
+        f"GET {POSTS}",
+        f"GET {ON_SHARE}",
+        f"GET {ON_FAN_COMMENT}",
+    ]
+    starts = [r.url.params["start"] for r in fake.sent if r.url.path.endswith("/comments")]
+    assert starts == ["0", "0", "2", "2"]
+    later = InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6905)")
+    assert later.conversation.key == f"{SHARE}|{fan}"
+    assert later.conversation.items_count == 2  # the fan's comment and their later reply
+
+    # Answering the friend's nested reply goes to the thread it is in.
+    fake.on("POST", ON_FAN_COMMENT, httpx.Response(201, json=fixture("linkedin", "comment_created")))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.request_reply(conversation=nested.conversation, actor=cast.members["editor"], text="Noon")
+    assert run_enqueued_sends() == ["sent"]
+    [post] = fake.to("POST", ON_FAN_COMMENT)
+    assert fake.body(post)["parentComment"] == FAN_COMMENT
