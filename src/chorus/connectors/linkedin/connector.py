@@ -307,9 +307,8 @@ class LinkedInConnector(OAuth2Connector):
         if not queue:
             posts = api.recent_posts(self.author)
             roots = {thread: post for thread, post in roots.items() if post in posts}  # older drop out
-            for post in posts:
-                queue += [post, *(thread for thread, root in roots.items() if root == post)]
-            read = {urn: read.get(urn, 0) for urn in queue}
+            read = {urn: n for urn, n in read.items() if urn in posts or urn in roots}
+            queue = [post for post in posts if self._has_unread(api, post, read, roots)]
             if not queue:
                 return InboxPage([], json.dumps({"queue": [], "read": read, "roots": roots}), more=False)
         target = queue[0]
@@ -337,6 +336,22 @@ class LinkedInConnector(OAuth2Connector):
         entries = [e for e in (self._inbox_entry(c, post, parent) for c in elements) if e is not None]
         cursor_state = {"queue": rest, "read": read, "roots": roots}
         return InboxPage(entries, json.dumps(cursor_state), more=bool(rest))
+
+    @staticmethod
+    def _has_unread(api: LinkedInAPI, post: str, read: dict[str, int], roots: dict[str, str]) -> bool:
+        """From the post's social summary (one call): are there top-level comments or replies
+        this channel has not read? More replies than its known threads hold means a reply
+        under some comment: the post's comments are read again from the start to find which
+        (stored ones are skipped), each comment counting its replies. Without the counts, read."""
+        summary = api.social_actions(post).get("commentsSummary") or {}
+        if "totalFirstLevelComments" not in summary:
+            return True
+        first = int(summary.get("totalFirstLevelComments") or 0)
+        nested = int(summary.get("aggregatedTotalComments") or 0) - first
+        if nested > sum(n for urn, n in read.items() if roots.get(urn) == post):
+            read[post] = 0
+            return True
+        return first > read.get(post, 0)
 
     def _inbox_entry(self, comment: dict[str, Any], post: str, parent: str = "") -> InboxEntry | None:
         actor = str(comment.get("actor") or "")
