@@ -1,5 +1,5 @@
 """The conversation page's moderation actions for YouTube in a real browser, in English and French,
-on a desktop and a phone: a fan's comment offers hold and reject (no like: YouTube's API has
+on a desktop and a phone: a fan's comment offers hold and reject (final on YouTube) (no like: YouTube's API has
 none), holding it sends comments.setModerationStatus to the Data API fake and the item then reads
 "held" with approve and reject offered; our sent reply offers its deletion. Screenshots in
 tests/artifacts/screens/inbox-moderation-*.png; the page is never wider than the window."""
@@ -31,14 +31,14 @@ WORDS = {
         "hold": "Hold for moderation",
         "held": "Held for moderation",
         "approve": "Approve",
-        "hide": "Hide",
+        "hide": "Reject (cannot be undone)",
         "delete": "Delete our reply on the network",
     },
     "fr": {
         "hold": "Mettre en attente de modération",
         "held": "Retenu pour modération",
         "approve": "Approuver",
-        "hide": "Masquer",
+        "hide": "Rejeter (définitif)",
         "delete": "Supprimer notre réponse sur le réseau",
     },
 }

@@ -99,13 +99,13 @@ def test_youtube_holds_publishes_and_rejects_a_comment_for_50_units_each(
 ) -> None:
     [item] = _store(youtube_channel, _yt_comment(1))
     page = _page(cast, item.conversation)
-    assert _buttons(page, item) == ["hold", "hide"]  # no like: the Data API cannot like a comment
+    assert _buttons(page, item) == ["hold", "reject"]  # no like: the Data API cannot like a comment
     fake.on("POST", f"{YT}/comments/setModerationStatus", httpx.Response(204))
     actions.moderate(item=item, action="hold", actor=cast.members["editor"])
     item.refresh_from_db()
-    assert _buttons(_page(cast, item.conversation), item) == ["approve", "hide"]
+    assert _buttons(_page(cast, item.conversation), item) == ["approve", "reject"]
     actions.moderate(item=item, action="approve", actor=cast.members["editor"])
-    actions.moderate(item=item, action="hide", actor=cast.members["editor"])
+    actions.moderate(item=item, action="reject", actor=cast.members["editor"])
     sent = fake.to("POST", f"{YT}/comments/setModerationStatus")
     assert [dict(r.url.params) for r in sent] == [
         {"id": "UgzThread1", "moderationStatus": status}
@@ -114,16 +114,16 @@ def test_youtube_holds_publishes_and_rejects_a_comment_for_50_units_each(
     assert all(r.content == b"" and r.headers["Authorization"] == "Bearer yt-access-1" for r in sent)
     assert _units(youtube_channel) == 150
     item.refresh_from_db()
-    assert item.extra["moderation"] == "hide" and item.extra["status"] == "rejected"
+    assert item.extra["moderation"] == "reject" and item.extra["status"] == "rejected"
     # Rejected is final on YouTube: nothing more is offered, and a forced action is refused unsent.
     page = _page(cast, item.conversation)
-    assert _buttons(page, item) == [] and "Hidden" in page
+    assert _buttons(page, item) == [] and "Rejected" in page
     with pytest.raises(actions.InboxRefused) as refused:
         actions.moderate(item=item, action="approve", actor=cast.members["editor"])
     assert refused.value.code == "unsupported"
     assert len(fake.to("POST", f"{YT}/comments/setModerationStatus")) == 3
     events = AuditEvent.objects.filter(action="inbox.moderated", object_id=str(item.pk))
-    assert sorted(e.data["moderation"] for e in events) == ["approve", "hide", "hold"]
+    assert sorted(e.data["moderation"] for e in events) == ["approve", "hold", "reject"]
 
 
 def test_youtube_refusals_keep_the_item_as_it_was_and_the_quota_is_checked_first(
@@ -141,7 +141,7 @@ def test_youtube_refusals_keep_the_item_as_it_was_and_the_quota_is_checked_first
     }
     fake.on("POST", f"{YT}/comments/setModerationStatus", httpx.Response(404, json=error))
     with pytest.raises(actions.InboxRefused) as refused:
-        actions.moderate(item=item, action="hide", actor=cast.owner)
+        actions.moderate(item=item, action="reject", actor=cast.owner)
     assert refused.value.code == "moderation_failed"
     assert refused.value.message == (
         "YouTube refused the change to this comment: The comment could not be found."
@@ -153,7 +153,7 @@ def test_youtube_refusals_keep_the_item_as_it_was_and_the_quota_is_checked_first
     # 9,951 units used: a 50-unit call does not fit the day; nothing is sent.
     QuotaUsage.objects.create(channel=youtube_channel, bucket="units", amount=9_901)
     with pytest.raises(actions.InboxRefused) as refused:
-        actions.moderate(item=item, action="hide", actor=cast.owner)
+        actions.moderate(item=item, action="reject", actor=cast.owner)
     assert "quota for the day is used up" in refused.value.message
     assert len(fake.to("POST", f"{YT}/comments/setModerationStatus")) == 1
 
@@ -430,4 +430,4 @@ def test_the_new_actions_and_states_read_in_french(
     page = _page(cast, item.conversation, role="owner")
     assert "Retenu pour modération" in page
     assert "Supprimer notre réponse sur le réseau" in page
-    assert "Approuver" in page and "Masquer" in page
+    assert "Approuver" in page and "Rejeter (définitif)" in page

@@ -740,7 +740,7 @@ def _sent(reply: Reply, network_id: str, url: str) -> None:
 
 # --- answering without words: like, hide, delete, moderate --------------------------------------
 
-MODERATIONS = ("like", "hide", "unhide", "delete", "approve", "hold", "spam", "trash")
+MODERATIONS = ("like", "hide", "unhide", "delete", "approve", "hold", "spam", "trash", "reject")
 
 
 def moderate(*, item: InboxItem, action: str, actor: User | None) -> None:

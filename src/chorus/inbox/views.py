@@ -36,6 +36,7 @@ MODERATION_LABELS = {
     "hold": _lazy("Hold for moderation"),
     "spam": _lazy("Mark as spam"),
     "trash": _lazy("Move to trash"),
+    "reject": _lazy("Reject (cannot be undone)"),
 }
 # What an item is after the last moderation action done on it from Chorus.
 MODERATION_STATES = {
@@ -47,6 +48,7 @@ MODERATION_STATES = {
     "hold": pgettext_lazy("inbox item state", "Held for moderation"),
     "spam": pgettext_lazy("inbox item state", "Marked as spam"),
     "trash": pgettext_lazy("inbox item state", "In the trash"),
+    "reject": pgettext_lazy("inbox item state", "Rejected"),
 }
 
 

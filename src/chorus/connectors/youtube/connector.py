@@ -213,9 +213,9 @@ class YouTubeConnector(OAuth2Connector):
     # Every 15 minutes: 96 units a day of the 10,000, not 1,440.
     inbox_poll_seconds = 900
     inbox_unit_quota = UnitQuota("units", page_units=1, reply_units=50)
-    # Chorus's words -> comments.setModerationStatus; "hide" is YouTube's rejected (final).
-    inbox_moderations = ("hold", "approve", "hide")
-    MODERATION_STATUS = {"hold": "heldForReview", "approve": "published", "hide": "rejected"}
+    # Chorus's words -> comments.setModerationStatus; rejected is final on YouTube.
+    inbox_moderations = ("hold", "approve", "reject")
+    MODERATION_STATUS = {"hold": "heldForReview", "approve": "published", "reject": "rejected"}
     MODERATION_UNITS = 50  # setModerationStatus and comments.delete each cost 50
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
@@ -301,9 +301,9 @@ class YouTubeConnector(OAuth2Connector):
         """A rejected comment cannot be published again (YouTube refuses): nothing more is
         offered on it; a held one can be published or rejected; a published one held or rejected."""
         state = entry.extra.get("moderation")
-        if state == "hide":
+        if state == "reject":
             return ()
-        return ("approve", "hide") if state == "hold" else ("hold", "hide")
+        return ("approve", "reject") if state == "hold" else ("hold", "reject")
 
     def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
         if action not in self.MODERATION_STATUS:
