@@ -2,7 +2,10 @@
 tests/connectors/linkedin/fixtures, shaped after the Posts API's q=author and the Comments API in
 learn.microsoft.com/linkedin): the exact requests of a sweep and a reply (a comment on the
 thread's top-level comment with "parentComment"), the next sweep resuming at each post's offset,
-and a comment arriving twice stored once."""
+a comment arriving twice stored once, and the replies to a comment (LinkedIn lists them apart, at
+socialActions/{comment urn}/comments) found through the post's social summary (its reply count
+grew: the post's comments are read again and each comment's commentsSummary says where), also a
+first reply under a comment that had none."""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ REST = "https://api.linkedin.com/rest"
 POSTS = f"{REST}/posts"
 SHARE = "urn:li:share:7001000000000000001"
 UGC = "urn:li:ugcPost:7002000000000000002"
-ON_SHARE = f"{REST}/socialActions/urn%3Ali%3Ashare%3A7001000000000000001/comments"
+SHARE_SUMMARY = f"{REST}/socialActions/urn%3Ali%3Ashare%3A7001000000000000001"
+UGC_SUMMARY = f"{REST}/socialActions/urn%3Ali%3AugcPost%3A7002000000000000002"
+ON_SHARE = f"{SHARE_SUMMARY}/comments"
 ON_UGC = f"{REST}/socialActions/urn%3Ali%3AugcPost%3A7002000000000000002/comments"
 FAN_COMMENT = f"urn:li:comment:({SHARE},6901)"
 ON_FAN_COMMENT = (
@@ -42,6 +47,9 @@ def test_a_sweep_reads_each_posts_comments_then_resumes_at_their_offsets_and_a_r
     django_capture_on_commit_callbacks,
 ) -> None:
     fake.on("GET", POSTS, ok("inbox_posts"))
+    # Summaries without comment counts: each post is read (from its offset) every sweep.
+    fake.on("GET", SHARE_SUMMARY, httpx.Response(200, json={}))
+    fake.on("GET", UGC_SUMMARY, httpx.Response(200, json={}))
     fake.on(
         "GET", ON_SHARE, ok("comments_share_page1"), ok("comments_share_page2"), ok("comments_share_rest")
     )
@@ -52,10 +60,14 @@ def test_a_sweep_reads_each_posts_comments_then_resumes_at_their_offsets_and_a_r
     assert actions.poll(linkedin_page) == 1
     assert fake.calls() == [
         f"GET {POSTS}",
+        f"GET {SHARE_SUMMARY}",
+        f"GET {UGC_SUMMARY}",
         f"GET {ON_SHARE}",
         f"GET {ON_SHARE}",
         f"GET {ON_UGC}",
         f"GET {POSTS}",
+        f"GET {SHARE_SUMMARY}",
+        f"GET {UGC_SUMMARY}",
         f"GET {ON_SHARE}",
         f"GET {ON_UGC}",
     ]
@@ -107,3 +119,116 @@ def test_a_member_channel_reads_no_comments(
     # A member's posts' comments need the restricted r_member_social: nothing is asked.
     assert actions.poll(linkedin_channel) == 0
     assert fake.sent == []
+
+
+def _comment(n: int, actor: str, text: str, *, parent: str = "", replies: int | None = None) -> dict:
+    """A comment as the Comments API returns it (commentsSummary on comments that have replies)."""
+    urn = f"urn:li:comment:({SHARE},{n})"
+    comment = {
+        "actor": actor,
+        "agent": actor,
+        "commentUrn": urn,
+        "$URN": urn,
+        "id": str(n),
+        "created": {"actor": actor, "time": 1764579600000 + n * 1000},
+        "message": {"text": text, "attributes": []},
+        "object": SHARE,
+    }
+    if parent:
+        comment["parentComment"] = parent
+    if replies is not None:
+        comment["commentsSummary"] = {"totalFirstLevelComments": replies, "aggregatedTotalComments": replies}
+    return comment
+
+
+def _page(total: int, *elements: dict) -> httpx.Response:
+    return httpx.Response(200, json={"paging": {"start": 0, "count": 100, "total": total}, "elements": list(elements)})  # fmt: skip
+
+
+def _summary(first: int, everything: int) -> httpx.Response:
+    counts = {"totalFirstLevelComments": first, "aggregatedTotalComments": everything}
+    return httpx.Response(200, json={"commentsSummary": counts, "target": SHARE})
+
+
+ON_FRIEND_COMMENT = ON_FAN_COMMENT.replace("6901", "6902")
+
+
+def test_replies_to_comments_are_read_from_each_comment_and_later_ones_are_found(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_page: Channel,  # noqa: F811
+    django_capture_on_commit_callbacks,
+) -> None:
+    fan, friend, org = "urn:li:person:fan0001", "urn:li:person:friend02", "urn:li:organization:2414183"
+    friend_comment = f"urn:li:comment:({SHARE},6902)"
+    fake.on("GET", POSTS, httpx.Response(200, json={"elements": [{"id": SHARE}]}))
+    # The post's summary each sweep: 2 top-level comments and 2, 2, 3 then 4 replies under them.
+    fake.on("GET", SHARE_SUMMARY, _summary(2, 4), _summary(2, 4), _summary(2, 5), _summary(2, 6))
+    # The post lists its top-level comments only, each with the replies it has.
+    fake.on(
+        "GET",
+        ON_SHARE,
+        _page(
+            2,
+            _comment(6901, fan, "Where do we meet?", replies=2),
+            _comment(6902, friend, "Count me in", replies=0),
+        ),
+        _page(
+            2,
+            _comment(6901, fan, "Where do we meet?", replies=3),
+            _comment(6902, friend, "Count me in", replies=0),
+        ),
+        _page(
+            2,
+            _comment(6901, fan, "Where do we meet?", replies=3),
+            _comment(6902, friend, "Count me in", replies=1),
+        ),
+    )
+    fake.on(
+        "GET",
+        ON_FAN_COMMENT,
+        _page(
+            2,
+            _comment(6903, friend, "Same question", parent=FAN_COMMENT),
+            _comment(6904, org, "At noon", parent=FAN_COMMENT),
+        ),
+        _page(3, _comment(6905, fan, "Thanks!", parent=FAN_COMMENT)),
+    )
+    fake.on("GET", ON_FRIEND_COMMENT, _page(1, _comment(6906, fan, "See you there", parent=friend_comment)))
+    assert (
+        actions.poll(linkedin_page) == 3
+    )  # two top-level comments and the friend's reply; ours is not an item
+    nested = InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6903)")
+    assert (nested.kind, nested.root_id, nested.parent_id, nested.extra["thread"]) == (
+        "reply",
+        SHARE,
+        FAN_COMMENT,
+        FAN_COMMENT,
+    )
+    assert nested.conversation.key == f"{SHARE}|{friend}"
+    # Nothing new by the summary: only the summary is asked.
+    assert actions.poll(linkedin_page) == 0
+    # One more reply: the post's comments are read again to see where, then that thread from its offset.
+    assert actions.poll(linkedin_page) == 1
+    later = InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6905)")
+    assert later.conversation.key == f"{SHARE}|{fan}" and later.conversation.items_count == 2
+    # A first reply under a comment that had none is found the same way.
+    assert actions.poll(linkedin_page) == 1
+    assert InboxItem.objects.get(network_id=f"urn:li:comment:({SHARE},6906)").parent_id == friend_comment
+    assert fake.calls() == [
+        *(f"GET {POSTS}", f"GET {SHARE_SUMMARY}", f"GET {ON_SHARE}", f"GET {ON_FAN_COMMENT}"),
+        *(f"GET {POSTS}", f"GET {SHARE_SUMMARY}"),
+        *(f"GET {POSTS}", f"GET {SHARE_SUMMARY}", f"GET {ON_SHARE}", f"GET {ON_FAN_COMMENT}"),
+        *(f"GET {POSTS}", f"GET {SHARE_SUMMARY}", f"GET {ON_SHARE}", f"GET {ON_FRIEND_COMMENT}"),
+    ]
+    starts = [r.url.params["start"] for r in fake.sent if r.url.path.endswith("/comments")]
+    assert starts == ["0", "0", "0", "2", "0", "0"]
+    assert InboxItem.objects.count() == 5  # the re-read top-level comments were stored once
+
+    # Answering the friend's nested reply goes to the thread it is in.
+    fake.on("POST", ON_FAN_COMMENT, httpx.Response(201, json=fixture("linkedin", "comment_created")))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.request_reply(conversation=nested.conversation, actor=cast.members["editor"], text="Noon")
+    assert run_enqueued_sends() == ["sent"]
+    [post] = fake.to("POST", ON_FAN_COMMENT)
+    assert fake.body(post)["parentComment"] == FAN_COMMENT

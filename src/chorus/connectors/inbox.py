@@ -103,7 +103,9 @@ class ReplyKey:
 class InboxConnector(Protocol):
     """The methods of Feature.INBOX. `key` is stable across every retry of the same reply: the
     network dedupes with it (a record key, an Idempotency-Key) or `inbox_find_reply` finds it.
-    Optional: `inbox_moderations` (actions allowed) with `inbox_moderate(entry, action)`."""
+    Optional: `inbox_moderations` (actions allowed) with `inbox_moderate(entry, action)`;
+    `inbox_item_moderations(entry)` when what is allowed depends on the item (its state, its
+    depth); `inbox_delete_reply(parent, network_id)` when our own sent reply can be deleted."""
 
     inbox_streams: tuple[str, ...]
 

@@ -740,7 +740,7 @@ def _sent(reply: Reply, network_id: str, url: str) -> None:
 
 # --- answering without words: like, hide, delete, moderate --------------------------------------
 
-MODERATIONS = ("like", "hide", "unhide", "delete", "approve", "hold", "spam", "trash")
+MODERATIONS = ("like", "hide", "unhide", "delete", "approve", "hold", "spam", "trash", "reject")
 
 
 def moderate(*, item: InboxItem, action: str, actor: User | None) -> None:
@@ -750,18 +750,66 @@ def moderate(*, item: InboxItem, action: str, actor: User | None) -> None:
         raise InboxRefused("bad_action", _("Unknown action %(action)s.") % {"action": action}, action=action)
     connector = inbox_connector(item.channel)
     method = getattr(connector, "inbox_moderate", None)
-    if method is None or action not in getattr(connector, "inbox_moderations", ()):
+    entry = item.entry()
+    if method is None or action not in item_moderations(connector, entry):
         raise InboxRefused(
             "unsupported",
             _("%(network)s does not allow this from Chorus.") % {"network": item.channel.connector().label},
         )
-    extra = method(item.entry(), action) or {}
+    try:
+        extra = method(entry, action) or {}
+    except PublishError as exc:  # the network refused: nothing changed, nothing recorded
+        raise InboxRefused("moderation_failed", exc.message, action=action) from exc
     with transaction.atomic():
         merged = {**(item.extra or {}), **extra, "moderation": action}
         InboxItem.objects.filter(pk=item.pk).update(extra=merged)
         item.extra = merged
         audit.record(
             "inbox.moderated", workspace=item.channel.workspace, actor=actor, obj=item, moderation=action
+        )
+
+
+def item_moderations(connector: Any, entry: InboxEntry) -> tuple[str, ...]:
+    """What the network allows on this item now: the connector's per-item answer when it has one
+    (a rejected YouTube comment cannot be published again; Threads hides top-level replies only),
+    else its fixed list."""
+    per_item = getattr(connector, "inbox_item_moderations", None)
+    allowed = per_item(entry) if per_item is not None else getattr(connector, "inbox_moderations", ())
+    return tuple(action for action in allowed if action in MODERATIONS)
+
+
+def can_delete_reply(connector: Any, reply: Reply) -> bool:
+    return (
+        reply.status == R.SENT
+        and bool(reply.network_id)
+        and getattr(connector, "inbox_delete_reply", None) is not None
+    )
+
+
+def delete_reply(*, reply: Reply, actor: User | None) -> None:
+    """Deletes one of our sent replies on the network (YouTube, LinkedIn, Threads allow it for the
+    author). The call happens outside any transaction; the reply reads `deleted` after, audited.
+    A failure changes nothing here and says the network's reason."""
+    channel = reply.conversation.channel
+    connector = inbox_connector(channel)
+    if not can_delete_reply(connector, reply):
+        raise InboxRefused(
+            "reply_not_deletable",
+            _("Only a sent reply can be deleted, on networks that allow it (%(network)s).")
+            % {"network": channel.connector().label},
+        )
+    try:
+        connector.inbox_delete_reply(reply.in_reply_to.entry(), reply.network_id)  # type: ignore[attr-defined]
+    except PublishError as exc:
+        raise InboxRefused("reply_delete_failed", exc.message) from exc
+    with transaction.atomic():
+        Reply.objects.filter(pk=reply.pk, status=R.SENT).update(status=R.DELETED)
+        audit.record(
+            "inbox.reply_deleted",
+            workspace=reply.conversation.workspace,
+            actor=actor,
+            obj=reply,
+            network_id=reply.network_id,
         )
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("w/<slug:slug>/inbox/<int:conversation_id>/reply/", views.reply, name="reply"),
     path("w/<slug:slug>/inbox/<int:conversation_id>/triage/", views.triage, name="triage"),
     path("w/<slug:slug>/inbox/replies/<int:reply_id>/decide/", views.decide_reply, name="decide"),
+    path("w/<slug:slug>/inbox/replies/<int:reply_id>/delete/", views.delete_reply, name="delete_reply"),
     path("w/<slug:slug>/inbox/items/<int:item_id>/moderate/", views.moderate, name="moderate"),
     path("hooks/meta/<str:network>/", webhooks.meta_webhook, name="meta_webhook"),
 ]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.models import User
@@ -35,6 +36,19 @@ MODERATION_LABELS = {
     "hold": _lazy("Hold for moderation"),
     "spam": _lazy("Mark as spam"),
     "trash": _lazy("Move to trash"),
+    "reject": _lazy("Reject (cannot be undone)"),
+}
+# What an item is after the last moderation action done on it from Chorus.
+MODERATION_STATES = {
+    "like": pgettext_lazy("inbox item state", "Liked"),
+    "hide": pgettext_lazy("inbox item state", "Hidden"),
+    "unhide": pgettext_lazy("inbox item state", "Shown again"),
+    "delete": pgettext_lazy("inbox item state", "Deleted"),
+    "approve": pgettext_lazy("inbox item state", "Approved"),
+    "hold": pgettext_lazy("inbox item state", "Held for moderation"),
+    "spam": pgettext_lazy("inbox item state", "Marked as spam"),
+    "trash": pgettext_lazy("inbox item state", "In the trash"),
+    "reject": pgettext_lazy("inbox item state", "Rejected"),
 }
 
 
@@ -131,12 +145,23 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 
 
 def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
-    """Items and our replies, oldest first."""
-    events: list[dict[str, Any]] = [
-        {"at": item.created_at, "item": item} for item in conversation.items.order_by("created_at")
-    ]
+    """Items and our replies, oldest first; each item with the moderation actions its network
+    allows on it now, each reply with whether it can be deleted there."""
+    connector = conversation.channel.connector()
+    events: list[dict[str, Any]] = []
+    for item in conversation.items.order_by("created_at"):
+        allowed = actions.item_moderations(connector, item.entry())
+        done = (item.extra or {}).get("moderation", "")
+        events.append(
+            {
+                "at": item.created_at,
+                "item": item,
+                "moderations": [(action, MODERATION_LABELS[action]) for action in allowed],
+                "state": MODERATION_STATES.get(done, ""),
+            }
+        )
     events += [
-        {"at": reply.created_at, "reply": reply}
+        {"at": reply.created_at, "reply": reply, "deletable": actions.can_delete_reply(connector, reply)}
         for reply in conversation.replies.select_related("author", "approved_by").order_by("created_at")
     ]
     return sorted(events, key=lambda e: e["at"])
@@ -183,11 +208,6 @@ def conversation_page(request: HttpRequest, conversation_id: int) -> HttpRespons
             "can_approve": can(membership.role, Perm.APPROVE_INBOX_REPLY),
             "overdue": conversation.is_overdue(sla),
             "reply_window": actions.reply_window(conversation),
-            "moderations": [
-                (action, MODERATION_LABELS[action])
-                for action in getattr(conversation.channel.connector(), "inbox_moderations", ())
-                if action in MODERATION_LABELS
-            ],
             "sla": sla,
         },
     )
@@ -284,6 +304,23 @@ def moderate(request: HttpRequest, item_id: int) -> HttpResponse:
     if item.conversation_id is None:
         return redirect("inbox:list", workspace_of(request).slug)
     return redirect("inbox:conversation", workspace_of(request).slug, item.conversation_id)
+
+
+@workspace_view(Perm.MANAGE_INBOX, methods=("POST",))
+def delete_reply(request: HttpRequest, reply_id: int) -> HttpResponse:
+    """Deletes one of our sent replies on the network (where the network allows it)."""
+    found = get_object_or_404(
+        Reply.objects.select_related("conversation__channel", "conversation__workspace", "in_reply_to"),
+        pk=reply_id,
+        workspace=workspace_of(request),
+    )
+    try:
+        actions.delete_reply(reply=found, actor=current_user(request))
+    except actions.InboxRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("Your reply was deleted on the network."))
+    return redirect("inbox:conversation", workspace_of(request).slug, found.conversation_id)
 
 
 @workspace_view(Perm.VIEW_INBOX)

@@ -13,7 +13,9 @@ Organization Lookup (.../organizations/organization-lookup-api), Social Actions
 rate limits (/shared/api-guide/concepts/rate-limits: daily, reset at midnight UTC, no header),
 Posts API find by author (q=author), Comments API (.../shares/comments-api: GET
 socialActions/{urn}/comments with start/count paging; a reply is a comment created on
-socialActions/{comment urn}/comments with "parentComment").
+socialActions/{comment urn}/comments with "parentComment"; Delete a Comment: DELETE
+socialActions/{target}/comments/{id}?actor=), Reactions API (.../shares/reactions-api: Create a
+Reaction on a Comment, POST reactions?actor= with root and reactionType).
 """
 
 from __future__ import annotations
@@ -103,6 +105,11 @@ ERRORS = ErrorTable(
 
 def classify(response: httpx.Response) -> PublishError | None:
     return errors.classify(response, ERRORS)
+
+
+def comment_id(urn: str) -> str:
+    """The comment's own id, the last part of urn:li:comment:(urn:li:activity:123,456)."""
+    return urn.rstrip(")").rsplit(",", 1)[-1] if urn.startswith("urn:li:comment:(") else urn
 
 
 class LinkedInAPI(BearerAPI):
@@ -198,6 +205,21 @@ class LinkedInAPI(BearerAPI):
         )
         body = response.json() if response.content else {}
         return str(body.get("commentUrn") or body.get("$URN") or response.headers.get("x-restli-id") or "")
+
+    def delete_comment(self, target: str, comment: str, actor: str) -> None:
+        """Comments API, Delete a Comment: DELETE socialActions/{target}/comments/{comment id}
+        ?actor={actor} (204), `target` being what the comment is on (the post, or the parent
+        comment of a nested one)."""
+        self.rest(
+            "DELETE",
+            f"socialActions/{quote(target, safe='')}/comments/{comment_id(comment)}",
+            params={"actor": actor},
+        )
+
+    def react(self, root: str, actor: str, reaction: str = "LIKE") -> None:
+        """Reactions API, Create a Reaction on a Comment: POST reactions?actor={actor} with
+        {"root": the comment URN, "reactionType": ...} (201)."""
+        self.rest("POST", "reactions", params={"actor": actor}, json={"root": root, "reactionType": reaction})
 
     def share_statistics(self, organization: str, urn: str) -> dict[str, Any]:
         kind = "ugcPosts" if ":ugcPost:" in urn else "shares"

@@ -29,6 +29,7 @@ from chorus.connectors.base import (
     ConnectOption,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishResult,
@@ -58,6 +59,16 @@ VIDEO_SECONDS = (3.0, 30 * 60.0)
 # "little text" format of commentary: these characters must be backslash-escaped or LinkedIn
 # reads them as mentions/hashtag templates and drops text (Posts API, "commentary").
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+
+
+def _urn(comment: dict[str, Any]) -> str:
+    return str(comment.get("commentUrn") or comment.get("$URN") or "")
+
+
+def _replies(comment: dict[str, Any]) -> int:
+    """The replies a comment has, from its commentsSummary (0 when LinkedIn gives none)."""
+    summary = comment.get("commentsSummary") or {}
+    return int(summary.get("totalFirstLevelComments") or summary.get("aggregatedTotalComments") or 0)
 
 
 def escape_commentary(text: str) -> str:
@@ -273,10 +284,14 @@ class LinkedInConnector(OAuth2Connector):
 
     # --- inbox ------------------------------------------------------------------------
     # Comments on an organization's most recent posts (a member's comments need the restricted
-    # r_member_social: a member channel reads none). The cursor is JSON: {"queue": posts this
-    # sweep has still to read, "read": {post: comments read so far}}; a sweep lists the posts,
-    # then reads each post's comments from where the last sweep stopped (start/count, the API's
-    # oldest-first order), one page per fetch.
+    # r_member_social: a member channel reads none), and the replies to those comments (LinkedIn
+    # lists a comment's replies apart: socialActions/{comment urn}/comments). The cursor is JSON:
+    # {"queue": posts and comment threads this sweep has still to read, "read": {urn: comments
+    # read so far}, "roots": {thread comment: its post}}; a sweep lists the posts, then reads each
+    # post's comments from where the last sweep stopped (start/count, the API's oldest-first
+    # order), one page per fetch. A top-level comment whose commentsSummary counts more replies
+    # than were read is queued right after; threads already known are read again every sweep
+    # from their offset (a call each), so a later reply on them is found.
     inbox_streams = ("comments",)
     # Every 5 minutes: a sweep is 1 + 10 calls or more, against LinkedIn's daily call limits.
     inbox_poll_seconds = 300
@@ -285,31 +300,65 @@ class LinkedInConnector(OAuth2Connector):
         state = json.loads(cursor) if cursor else {}
         queue: list[str] = list(state.get("queue") or [])
         read: dict[str, int] = dict(state.get("read") or {})
+        roots: dict[str, str] = dict(state.get("roots") or {})
         if not self.author.startswith("urn:li:organization:"):
             return InboxPage([], cursor or "", more=False)
         api = self.api()
         if not queue:
-            queue = api.recent_posts(self.author)
-            read = {post: read.get(post, 0) for post in queue}  # older posts drop out
+            posts = api.recent_posts(self.author)
+            roots = {thread: post for thread, post in roots.items() if post in posts}  # older drop out
+            read = {urn: n for urn, n in read.items() if urn in posts or urn in roots}
+            queue = [post for post in posts if self._has_unread(api, post, read, roots)]
             if not queue:
-                return InboxPage([], json.dumps({"queue": [], "read": read}), more=False)
-        post = queue[0]
-        start = read.get(post, 0)
-        answer = api.comments(post, start)
+                return InboxPage([], json.dumps({"queue": [], "read": read, "roots": roots}), more=False)
+        target = queue[0]
+        post = roots.get(target, target)
+        start = read.get(target, 0)
+        answer = api.comments(target, start)
         elements = answer.get("elements") or []
-        read[post] = start + len(elements)
+        read[target] = start + len(elements)
         total = int((answer.get("paging") or {}).get("total") or 0)
-        if not elements or read[post] >= total:
-            queue = queue[1:]
-        entries = [e for e in (self._inbox_entry(c, post) for c in elements) if e is not None]
-        return InboxPage(entries, json.dumps({"queue": queue, "read": read}), more=bool(queue))
+        rest = queue[1:] if not elements or read[target] >= total else queue
+        if target == post:  # top-level comments: a thread with unread replies is read next
+            growing = [
+                urn
+                for urn, comment in ((_urn(c), c) for c in elements)
+                if urn
+                and urn not in queue
+                and not comment.get("parentComment")
+                and _replies(comment) > read.get(urn, 0)
+            ]
+            roots.update({thread: post for thread in growing})
+            read.update({thread: read.get(thread, 0) for thread in growing})
+            head = 1 if rest and rest[0] == target else 0  # the post's next page first
+            rest = [*rest[:head], *growing, *rest[head:]]
+        parent = "" if target == post else target
+        entries = [e for e in (self._inbox_entry(c, post, parent) for c in elements) if e is not None]
+        cursor_state = {"queue": rest, "read": read, "roots": roots}
+        return InboxPage(entries, json.dumps(cursor_state), more=bool(rest))
 
-    def _inbox_entry(self, comment: dict[str, Any], post: str) -> InboxEntry | None:
+    @staticmethod
+    def _has_unread(api: LinkedInAPI, post: str, read: dict[str, int], roots: dict[str, str]) -> bool:
+        """From the post's social summary (one call): are there top-level comments or replies
+        this channel has not read? More replies than its known threads hold means a reply
+        under some comment: the post's comments are read again from the start to find which
+        (stored ones are skipped), each comment counting its replies. Without the counts, read."""
+        summary = api.social_actions(post).get("commentsSummary") or {}
+        if "totalFirstLevelComments" not in summary:
+            return True
+        first = int(summary.get("totalFirstLevelComments") or 0)
+        nested = int(summary.get("aggregatedTotalComments") or 0) - first
+        if nested > sum(n for urn, n in read.items() if roots.get(urn) == post):
+            read[post] = 0
+            return True
+        return first > read.get(post, 0)
+
+    def _inbox_entry(self, comment: dict[str, Any], post: str, parent: str = "") -> InboxEntry | None:
         actor = str(comment.get("actor") or "")
-        urn = str(comment.get("commentUrn") or comment.get("$URN") or "")
+        urn = _urn(comment)
         if not urn or actor == self.author:
             return None  # our own comments are replies, not items to answer
-        parent = str(comment.get("parentComment") or "")
+        parent = str(comment.get("parentComment") or parent)
         millis = (comment.get("created") or {}).get("time")
         created = dt.datetime.fromtimestamp(millis / 1000, dt.UTC) if millis else timezone.now()
         return InboxEntry(
@@ -340,6 +389,31 @@ class LinkedInConnector(OAuth2Connector):
         }
         urn = self.api().create_comment(thread, payload)
         return ReplyResult(urn, f"https://www.linkedin.com/feed/update/{parent.root_id}/")
+
+    # An organization page likes (Reactions API) and deletes comments on its posts; a member
+    # channel reads none, so it has nothing to moderate.
+    inbox_moderations = ("like", "delete")
+
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        if not self.author.startswith("urn:li:organization:"):
+            return ()
+        return ("delete",) if entry.extra.get("moderation") == "like" else self.inbox_moderations
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        api = self.api()
+        if action == "like":
+            api.react(entry.network_id, self.author)
+            return {"liked": True}
+        if action == "delete":
+            # What the comment is on: the post, or the top-level comment of a nested reply.
+            api.delete_comment(entry.parent_id or entry.root_id, entry.network_id, self.author)
+            return {}
+        raise ContentRejected(gettext("LinkedIn does not allow this from Chorus."))
+
+    def inbox_delete_reply(self, parent: InboxEntry, network_id: str) -> None:
+        """Our reply was created on the thread's top-level comment (see inbox_reply)."""
+        thread = str(parent.extra.get("thread") or parent.network_id)
+        self.api().delete_comment(thread, network_id, self.author)
 
     def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
         thread = str(parent.extra.get("thread") or parent.network_id)

@@ -28,6 +28,7 @@ from chorus.connectors.base import (
     Connector,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
     PublishError,
@@ -399,6 +400,26 @@ class ThreadsConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         )
         result = self._result(api, post_id)
         return ReplyResult(result.external_id, result.url)
+
+    # Reply management: POST /{reply-id}/manage_reply hide=true|false hides a top-level reply
+    # and the replies nested under it; a deeper one cannot be targeted alone. Threads has no API
+    # to like a reply or delete someone else's; our own replies are deleted (threads_delete).
+    inbox_moderations = ("hide", "unhide")
+
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        if entry.parent_id and entry.parent_id != entry.root_id:
+            return ()  # nested: hidden with the top-level reply it answers
+        return ("unhide",) if entry.extra.get("moderation") == "hide" else ("hide",)
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        if action not in self.inbox_moderations:
+            raise ContentRejected(gettext("Threads does not allow this from Chorus."))
+        self.api().post(f"{entry.network_id}/manage_reply", {"hide": "true" if action == "hide" else "false"})
+        return {}
+
+    def inbox_delete_reply(self, parent: InboxEntry, network_id: str) -> None:
+        """DELETE /{threads-media-id} on our own reply (threads_delete; 100 a day per account)."""
+        self.api().request("DELETE", network_id)
 
     def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
         since = key.created_at - LOOKUP_SLACK

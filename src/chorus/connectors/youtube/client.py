@@ -11,7 +11,11 @@ channels.list and videos.list (statistics), commentThreads.list
 (https://developers.google.com/youtube/v3/docs/commentThreads/list: allThreadsRelatedToChannelId,
 pageToken / nextPageToken, 1 unit) and comments.insert / comments.list
 (https://developers.google.com/youtube/v3/docs/comments/insert: snippet.parentId is a top-level
-comment, 50 units; comments need the youtube.force-ssl scope).
+comment, 50 units; comments need the youtube.force-ssl scope), comments.setModerationStatus
+(https://developers.google.com/youtube/v3/docs/comments/setModerationStatus: POST with id and
+moderationStatus heldForReview | published | rejected as query parameters, no body, 204; the
+channel's owner only; a rejected comment cannot be published again; 50 units) and
+comments.delete (DELETE with id, 204; only the comment's author; 50 units).
 """
 
 from __future__ import annotations
@@ -181,3 +185,12 @@ class YouTubeAPI(BearerAPI):
         """The replies under a top-level comment (comments.list, 1 unit)."""
         params = {"part": "snippet", "parentId": parent_id, "maxResults": "100", "textFormat": "plainText"}
         return list(self.json("GET", f"{API}/comments", params=params).get("items") or [])
+
+    def set_moderation_status(self, comment_id: str, status: str) -> None:
+        """comments.setModerationStatus (50 units): heldForReview, published or rejected."""
+        params = {"id": comment_id, "moderationStatus": status}
+        self.request("POST", f"{API}/comments/setModerationStatus", params=params)
+
+    def delete_comment(self, comment_id: str) -> None:
+        """comments.delete (50 units): our own comments only."""
+        self.request("DELETE", f"{API}/comments", params={"id": comment_id})

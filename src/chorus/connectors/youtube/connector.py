@@ -7,8 +7,10 @@ target.options      {"title" (required), "privacy": public|unlisted|private, "ta
 With "publish_at", YouTube publishes the video itself at that time (native scheduling): the video
 is uploaded private and status.publishAt set, as the API requires.
 Inbox: the comment threads on the channel's videos (top-level comments and the replies the
-thread carries), answered with a reply under the thread's top-level comment; every call is
-charged to the "units" quota it shares with publishing (UnitQuota).
+thread carries), answered with a reply under the thread's top-level comment; a fan's comment held
+for review, published again or rejected (hidden for good), our own replies deleted; every call is
+charged to the "units" quota it shares with publishing (UnitQuota). YouTube has no API to like a
+comment.
 No LOOKUP: a video carries no field we could search our marker by, and reading the uploads
 playlist lags behind and costs quota; an unknown outcome is settled by a person.
 """
@@ -27,8 +29,10 @@ from chorus.connectors.base import (
     ComposerOption,
     ConnectRedirect,
     ConnectResult,
+    ContentRejected,
     Feature,
     Problem,
+    PublishError,
     PublishResult,
     Quota,
     RateLimited,
@@ -209,6 +213,10 @@ class YouTubeConnector(OAuth2Connector):
     # Every 15 minutes: 96 units a day of the 10,000, not 1,440.
     inbox_poll_seconds = 900
     inbox_unit_quota = UnitQuota("units", page_units=1, reply_units=50)
+    # Chorus's words -> comments.setModerationStatus; rejected is final on YouTube.
+    inbox_moderations = ("hold", "approve", "reject")
+    MODERATION_STATUS = {"hold": "heldForReview", "approve": "published", "reject": "rejected"}
+    MODERATION_UNITS = 50  # setModerationStatus and comments.delete each cost 50
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
         state = json.loads(cursor) if cursor else {}
@@ -288,6 +296,41 @@ class YouTubeConnector(OAuth2Connector):
                 url = f"https://www.youtube.com/watch?v={parent.root_id}&lc={comment['id']}"
                 return ReplyResult(str(comment["id"]), url)
         return None
+
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        """A rejected comment cannot be published again (YouTube refuses): nothing more is
+        offered on it; a held one can be published or rejected; a published one held or rejected."""
+        state = entry.extra.get("moderation")
+        if state == "reject":
+            return ()
+        return ("approve", "reject") if state == "hold" else ("hold", "reject")
+
+    def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
+        if action not in self.MODERATION_STATUS:
+            raise ContentRejected(gettext("YouTube does not allow this from Chorus."))
+        self._charge(self.MODERATION_UNITS)
+        try:
+            self.api().set_moderation_status(entry.network_id, self.MODERATION_STATUS[action])
+        except ContentRejected as exc:
+            raise _comment_refused(exc) from exc
+        return {"status": self.MODERATION_STATUS[action]}
+
+    def inbox_delete_reply(self, parent: InboxEntry, network_id: str) -> None:
+        """comments.delete on our own reply (the author only; 50 units)."""
+        self._charge(self.MODERATION_UNITS)
+        try:
+            self.api().delete_comment(network_id)
+        except ContentRejected as exc:
+            raise _comment_refused(exc) from exc
+
+
+def _comment_refused(exc: PublishError) -> ContentRejected:
+    """The error table's fallback speaks of a video; here it was a comment."""
+    return ContentRejected(
+        gettext("YouTube refused the change to this comment: %(reason)s")
+        % {"reason": (exc.params or {}).get("reason") or exc.message},
+        detail=exc.detail,
+    )
 
 
 def _parse(value: Any) -> dt.datetime | None:
