@@ -245,3 +245,28 @@ class PostTemplate(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+
+class WorkspaceRules(models.Model):
+    """A workspace's writing rules, checked by chorus.publishing.rules on every path (the
+    composer's live check, the API, the import): words a post may not use, a signature appended
+    to each channel's copy, and a hashtag each campaign's posts must carry. Written by
+    chorus.publishing.writing_rules (audited). No row: no rule."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="writing_rules"
+    )
+    # ["free", "guaranteed"]: matched as whole words, case and accents as typed are ignored.
+    banned_words = models.JSONField(default=list, blank=True)
+    # {"<channel id>": "— The Rivers team"}: appended to that channel's copy (and its preview).
+    signatures = models.JSONField(default=dict, blank=True)
+    # {"<campaign id>": "#RiversWeek"}: a post of that campaign must carry the hashtag.
+    campaign_hashtags = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("writing rules")
+        verbose_name_plural = _("writing rules")
+
+    def __str__(self) -> str:
+        return f"rules of workspace {self.workspace_id}"

@@ -323,12 +323,22 @@ def _read_draft(request: HttpRequest, workspace: Workspace, post: Post | None) -
         for channel, target in pairs
     ]
     media = _allowed_media(composer.read_media(data), post) + _library_media(request, workspace)
+    raw_campaign = str(data.get("campaign", "")).strip()
     return composer.Draft(
         title=data.get("title", "").strip(),
         text=data.get("text", ""),
         link=data.get("link", "").strip(),
         media=media,
         channels=channel_drafts,
+        # Only a campaign of this workspace (another's id would name no rule anyway).
+        campaign_id=(
+            Campaign.objects.filter(workspace=workspace, pk=int(raw_campaign))
+            .values_list("pk", flat=True)
+            .first()
+            if raw_campaign.isdigit()
+            else None
+        ),
+        signatures=composer.signatures_of(workspace),
     )
 
 
@@ -346,6 +356,8 @@ def _initial_draft(workspace: Workspace, post: Post | None) -> composer.Draft:
             composer.ChannelDraft(t.channel, "" if t.text == main else t.text, dict(t.options), t)
             for t in editable
         ],
+        campaign_id=post.campaign_id,
+        signatures=composer.signatures_of(workspace),
     )
 
 
