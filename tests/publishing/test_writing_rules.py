@@ -5,6 +5,8 @@ refuses what is too long or not a hashtag."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from chorus.channels.models import Channel
@@ -200,3 +202,37 @@ def test_another_workspaces_channel_cannot_carry_a_signature(cast: Cast) -> None
             campaign_hashtags={},
         )
     assert not WorkspaceRules.objects.exists()
+
+
+def test_an_import_refuses_a_banned_word_and_signs_the_copies_it_creates(cast: Cast, sink: Channel) -> None:
+    from chorus.bulk import actions as bulk
+    from chorus.content.models import PostTarget
+
+    writing_rules.save_rules(
+        cast.workspace,
+        actor=cast.owner,
+        banned_words=["guaranteed"],
+        signatures={sink.pk: "— Rivers"},
+        campaign_hashtags={},
+    )
+    year = dt.date.today().year + 1
+    data = f"date,channels,text\n{year}-05-01 09:00,Sink,Good one\n{year}-05-02 09:00,Sink,Guaranteed!\n"
+    job = bulk.create_job(
+        cast.workspace,
+        actor=cast.owner,
+        data=data.encode(),
+        filename="f.csv",
+        date_order="iso",
+        default_channels=[],
+    )
+    job = bulk.check(job.pk)
+    rows = {r["row"]: r for r in job.report["rows"]}
+    assert rows[2]["status"] == "ok"
+    assert rows[3]["errors"] == [
+        {"column": "text", "reason": "Sink: “guaranteed” is a banned word in this workspace."}
+    ]
+    bulk.begin_import(job, actor=cast.owner)
+    bulk.import_rows(job.pk)
+    assert list(PostTarget.objects.filter(workspace=cast.workspace).values_list("text", flat=True)) == [
+        "Good one\n\n— Rivers"
+    ]
