@@ -222,6 +222,9 @@ class PostTemplate(models.Model):
     link = models.URLField(_("Link"), max_length=500, blank=True)
     # Per network kind: {"mastodon": {"spoiler_text": "..."}, ...}, as the composer reads them.
     options = models.JSONField(default=dict, blank=True)
+    # A channel's own text: {"<channel id>": "..."} (saved from the composer's per-channel tabs);
+    # starting from the template ticks those channels with their text.
+    channel_texts = models.JSONField(default=dict, blank=True)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="post_templates"
     )
