@@ -35,6 +35,7 @@ SCREENS = {
     "inbox": "/w/{slug}/inbox/",
     "reports": "/w/{slug}/analytics/reports/",
     "templates": "/w/{slug}/templates/",
+    "writing rules": "/w/{slug}/writing-rules/",
     "queue": "/w/{slug}/queue/",
 }
 # Serious and critical only (the bar); moderate and minor are reported by axe too but

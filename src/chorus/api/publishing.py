@@ -431,6 +431,7 @@ def validate_draft(request: HttpRequest, slug: str, payload: DraftIn) -> DraftCh
         channels=[
             composer.ChannelDraft(channels[c.channel_id], c.text, dict(c.options)) for c in payload.channels
         ],
+        signatures=composer.signatures_of(workspace),
     )
     resolved = composer.resolve_schedule(workspace, payload.local_time)
     warnings: list[str] = []

@@ -278,7 +278,7 @@ def _create(
                 workspace=workspace,
                 post=post,
                 channel=channel,
-                text=row.text_for(channel),
+                text=ctx.signed_text(row, channel),
                 media=items,
                 scheduled_at=row.when,
                 schedule_note=row.note,

@@ -20,7 +20,7 @@ from chorus.connectors.base import Connector
 from chorus.content.models import Campaign, Post, PostTarget
 from chorus.core.refusals import Invalid
 from chorus.core.timeutil import refuse_past, resolve_local
-from chorus.publishing import rules
+from chorus.publishing import rules, writing_rules
 from chorus.publishing.quotas import forecast_warnings
 
 # Header aliases, lower-cased. Buffer's exports and most tools' templates use one of these.
@@ -174,6 +174,13 @@ class Context:
         self.media_names: set[str] | None = None
         self.library: dict[str, dict[str, Any]] | None = None  # usable file name -> media item
         self.now = timezone.now()
+        # The workspace's signature per channel (chorus.publishing.writing_rules), read once.
+        rules = writing_rules.rules_of(workspace)
+        self.signatures = {c.pk: writing_rules.signature_for(rules, c.pk) for c in channels}
+
+    def signed_text(self, row: PlannedRow, channel: Channel) -> str:
+        """The row's text for `channel`, ending with the channel's signature, as it is saved."""
+        return writing_rules.sign(row.text_for(channel), self.signatures.get(channel.pk, ""))
 
     def connector(self, channel: Channel) -> Connector:
         if channel.pk not in self.connectors:
@@ -325,9 +332,9 @@ def _check_channel(ctx: Context, row: PlannedRow, channel: Channel) -> None:
     media += [{"path": url, "alt": row.alts.get(url, "")} for url in row.media_urls]
     probe = PostTarget(
         workspace=ctx.workspace,
-        post=Post(workspace=ctx.workspace),
+        post=Post(workspace=ctx.workspace, campaign=row.campaign),  # its hashtag rule
         channel=channel,
-        text=row.text_for(channel),
+        text=ctx.signed_text(row, channel),
         media=media,
     )
     column = f"text:{channel.name}" if channel.pk in row.overrides else "text"

@@ -222,6 +222,9 @@ class PostTemplate(models.Model):
     link = models.URLField(_("Link"), max_length=500, blank=True)
     # Per network kind: {"mastodon": {"spoiler_text": "..."}, ...}, as the composer reads them.
     options = models.JSONField(default=dict, blank=True)
+    # A channel's own text: {"<channel id>": "..."} (saved from the composer's per-channel tabs);
+    # starting from the template ticks those channels with their text.
+    channel_texts = models.JSONField(default=dict, blank=True)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="post_templates"
     )
@@ -245,3 +248,28 @@ class PostTemplate(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+
+class WorkspaceRules(models.Model):
+    """A workspace's writing rules, checked by chorus.publishing.rules on every path (the
+    composer's live check, the API, the import): words a post may not use, a signature appended
+    to each channel's copy, and a hashtag each campaign's posts must carry. Written by
+    chorus.publishing.writing_rules (audited). No row: no rule."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="writing_rules"
+    )
+    # ["free", "guaranteed"]: matched as whole words, case and accents as typed are ignored.
+    banned_words = models.JSONField(default=list, blank=True)
+    # {"<channel id>": "— The Rivers team"}: appended to that channel's copy (and its preview).
+    signatures = models.JSONField(default=dict, blank=True)
+    # {"<campaign id>": "#RiversWeek"}: a post of that campaign must carry the hashtag.
+    campaign_hashtags = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("writing rules")
+        verbose_name_plural = _("writing rules")
+
+    def __str__(self) -> str:
+        return f"rules of workspace {self.workspace_id}"

@@ -205,6 +205,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "workflow.deleted": pgettext_lazy("audit event", "Approval workflow deleted"),
     "workspace.created": pgettext_lazy("audit event", "Workspace created"),
     "workspace.updated": pgettext_lazy("audit event", "Workspace settings changed"),
+    "workspace.writing_rules_changed": pgettext_lazy("audit event", "Writing rules changed"),
 }
 
 

@@ -122,6 +122,8 @@ def events(
             {
                 "id": pk,
                 "title": f"{channel}: {label}",
+                "label": label,
+                "channelName": channel,
                 "start": at.astimezone(tz).replace(tzinfo=None).isoformat(timespec="minutes"),
                 "color": color or NO_CAMPAIGN_COLOR,
                 "editable": can_move and status == S.SCHEDULED,

@@ -58,7 +58,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         .replace(tzinfo=None)
         .isoformat(timespec="minutes"),
         "initialDate": request.GET.get("date", ""),
-        "initialView": request.GET.get("view", "dayGridMonth"),
+        # Empty unless the address names a view: the page then opens the person's last chosen
+        # view, else the list on a small screen and the month elsewhere (calendar.js decides).
+        "initialView": request.GET.get("view", ""),
+        "statusLabels": {value: str(label) for value, label in PostTarget.Status.choices},
         "canMove": can(role, Perm.SCHEDULE_POST),
     }
     return render(

@@ -1178,7 +1178,11 @@ def create_post(
     per_channel_text: dict[int, str] | None = None,
     evergreen: bool = False,
 ) -> Post:
-    """A post with one draft target per channel."""
+    """A post with one draft target per channel; each copy ends with its channel's signature
+    (the workspace's writing rules), once."""
+    from chorus.publishing import writing_rules
+
+    rules = writing_rules.rules_of(workspace)
     with transaction.atomic():
         post = Post.objects.create(workspace=workspace, author=author, title=title, evergreen=evergreen)
         for channel in channels:
@@ -1188,7 +1192,10 @@ def create_post(
                 workspace=workspace,
                 post=post,
                 channel=channel,
-                text=(per_channel_text or {}).get(channel.pk, text),
+                text=writing_rules.sign(
+                    (per_channel_text or {}).get(channel.pk, text),
+                    writing_rules.signature_for(rules, channel.pk),
+                ),
             )
         audit.record("post.created", workspace=workspace, actor=author, obj=post)
     return post

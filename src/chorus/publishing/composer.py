@@ -35,7 +35,7 @@ from chorus.core import audit, http
 from chorus.core.opengraph import read_page_meta
 from chorus.core.refusals import Invalid
 from chorus.core.timeutil import Resolved, resolve_local, short_label, zone_label
-from chorus.publishing import rules
+from chorus.publishing import rules, writing_rules
 
 #: The workspace's alt-text rule (chorus.publishing.rules, where every path checks it).
 alt_text_required = rules.alt_text_required
@@ -96,15 +96,25 @@ class Draft:
     link: str
     media: list[dict[str, Any]]
     channels: list[ChannelDraft]
+    campaign_id: int | None = None  # checked against the hashtag the campaign requires
+    # {channel id: signature} of the workspace's writing rules (chorus.publishing.writing_rules)
+    signatures: dict[int, str] = field(default_factory=dict)
 
     def text_for(self, channel_draft: ChannelDraft) -> str:
-        """The channel's own text, or the main text; the link is added when it is not in it."""
+        """The channel's own text, or the main text; the link is added when it is not in it, then
+        the channel's signature."""
         text = channel_draft.own_text if channel_draft.own_text.strip() else self.text
         if self.link and self.link not in text:
             text = (
                 f"{text.rstrip()}\n\n{shorten_link(self.link)}" if text.strip() else shorten_link(self.link)
             )
-        return text
+        return writing_rules.sign(text, self.signatures.get(channel_draft.channel.pk, ""))
+
+
+def signatures_of(workspace: Workspace) -> dict[int, str]:
+    """The workspace's signature per channel id, for Draft.signatures."""
+    found = writing_rules.rules_of(workspace)
+    return {int(k): str(v) for k, v in found.signatures.items()} if found else {}
 
 
 def read_media(data: Any) -> list[dict[str, Any]]:
@@ -122,7 +132,7 @@ def read_media(data: Any) -> list[dict[str, Any]]:
 
 def unsaved_target(draft: Draft, channel_draft: ChannelDraft, workspace: Workspace) -> PostTarget:
     """A PostTarget that is never saved, for the connector's validate()."""
-    post = Post(workspace=workspace, title=draft.title)
+    post = Post(workspace=workspace, title=draft.title, campaign_id=draft.campaign_id)
     target = PostTarget(
         workspace=workspace,
         post=post,

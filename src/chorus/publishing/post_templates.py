@@ -43,6 +43,9 @@ class TemplateValues:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     campaign_id: int | None = None
     tags: str = ""
+    # {channel id: its own text}; None leaves a template's stored variants as they are (the
+    # template form and the API do not show them).
+    channel_texts: dict[int, str] | None = None
 
 
 def network_kinds(workspace: Workspace) -> list[str]:
@@ -132,10 +135,25 @@ def _checked(workspace: Workspace, values: TemplateValues) -> dict[str, Any]:
         campaign = Campaign.objects.filter(workspace=workspace, pk=values.campaign_id).first()
         if campaign is None:
             errors["campaign"] = str(_("No such campaign in this workspace."))
+    channel_texts: dict[str, str] | None = None
+    if values.channel_texts is not None:
+        own = set(Channel.objects.filter(workspace=workspace).values_list("pk", flat=True))
+        channel_texts = {}
+        for channel_id, text in values.channel_texts.items():
+            if channel_id not in own:
+                errors["channel_texts"] = str(_("No such channel in this workspace."))
+            elif len(text) > MAX_TEXT:
+                errors[f"channel_texts.{channel_id}"] = str(
+                    _("At most %(limit)d characters.") % {"limit": MAX_TEXT}
+                )
+            elif text.strip():
+                channel_texts[str(channel_id)] = text
     if errors:
         raise Invalid(_("Check the fields marked."), code="invalid_template", fields=errors)
     snippet = values.kind == PostTemplate.Kind.SNIPPET
+    variants = {} if snippet or channel_texts is None else {"channel_texts": channel_texts}
     return {
+        **variants,
         "kind": values.kind,
         "name": name,
         "text": values.text,

@@ -2,8 +2,9 @@
 
 The composer (while typing and on save), the API, the bulk import and recurring schedules all
 ask `problems()` about a target, saved or not: the connector's own `validate()` (its limits), the
-choices it declares for its options, the workspace's alt-text rule and the consent scope of the
-media. `refuse()` turns the problems of several targets into the one refusal the API answers
+choices it declares for its options, the workspace's alt-text rule, its writing rules (banned
+words, the hashtag a campaign requires: chorus.publishing.writing_rules) and the consent scope of
+the media. `refuse()` turns the problems of several targets into the one refusal the API answers
 (422, in the common refusal shape): the code and message of the first problem, as the composer
 shows them, and every problem in `fields` (`channels.<id>.<field>`).
 """
@@ -50,6 +51,35 @@ def option_problems(connector: Connector, options: Mapping[str, Any]) -> list[Pr
     return problems
 
 
+def writing_problems(target: PostTarget) -> list[Problem]:
+    """The workspace's writing rules: no banned word, and the hashtag of the post's campaign."""
+    from chorus.publishing import writing_rules
+
+    found: list[Problem] = []
+    rules = writing_rules.rules_of(target.workspace)
+    if rules is None:
+        return found
+    text = target.text or ""
+    for word in writing_rules.banned_in(text, rules.banned_words):
+        found.append(
+            Problem(
+                "text", _("“%(word)s” is a banned word in this workspace.") % {"word": word}, "banned_word"
+            )
+        )
+    campaign = target.post.campaign if target.post.campaign_id else None
+    hashtag = str(rules.campaign_hashtags.get(str(campaign.pk), "")) if campaign else ""
+    if campaign and hashtag and not writing_rules.carries(text, hashtag):
+        found.append(
+            Problem(
+                "text",
+                _("Posts of the campaign %(campaign)s must carry %(hashtag)s.")
+                % {"campaign": campaign.name, "hashtag": hashtag},
+                "required_hashtag",
+            )
+        )
+    return found
+
+
 def problems(target: PostTarget, connector: Connector | None = None) -> list[Problem]:
     """Every rule `target` (saved or not; its channel and workspace set) breaks, in the order
     the composer shows them."""
@@ -59,6 +89,7 @@ def problems(target: PostTarget, connector: Connector | None = None) -> list[Pro
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         found = [Problem("options", _("These options cannot be checked: %(error)s") % {"error": exc})]
     found += option_problems(connector, target.options or {})
+    found += writing_problems(target)
     media = list(target.media or [])
     if alt_text_required(target.workspace):
         for index, item in enumerate(media):

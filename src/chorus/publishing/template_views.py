@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
-from chorus.accounts.permissions import Perm
+from chorus.accounts.permissions import Perm, can
+from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
 from chorus.content.models import Campaign, PostTemplate
 from chorus.core.refusals import Invalid
-from chorus.publishing import composer, post_templates
+from chorus.publishing import composer, post_templates, writing_rules
 
 
 @workspace_view(Perm.CREATE_POST, methods=("GET",))
@@ -155,3 +156,69 @@ def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
         post_templates.delete(template, actor=current_user(request))
         messages.success(request, _("Deleted: “%(name)s”.") % {"name": name})
     return redirect("publishing:templates", slug=workspace_of(request).slug)
+
+
+# The form's size budget: a few hundred words and a signature per channel fit well inside it.
+MAX_RULES_FORM_CHARS = 64_000
+
+
+@workspace_view(Perm.CREATE_POST, methods=("GET",))
+def writing_rules_page(request: HttpRequest) -> HttpResponse:
+    """Banned words, a signature per channel, a hashtag per campaign. Everyone who writes may read
+    them (they explain the composer's problems); a workspace manager changes them (below)."""
+    return _rules_form(request)
+
+
+@workspace_view(Perm.MANAGE_WORKSPACE, methods=("POST",))
+def writing_rules_save(request: HttpRequest) -> HttpResponse:
+    workspace = workspace_of(request)
+    data = request.POST
+    if sum(len(v) for _key, values in data.lists() for v in values) > MAX_RULES_FORM_CHARS:
+        return _rules_form(request, _("The form is too long."))
+    try:
+        writing_rules.save_rules(
+            workspace,
+            actor=current_user(request),
+            banned_words=data.get("banned_words", "").splitlines(),
+            signatures={
+                c: data.get(f"signature-{c}", "")
+                for c in Channel.objects.filter(workspace=workspace).values_list("pk", flat=True)
+            },
+            campaign_hashtags={
+                c: data.get(f"hashtag-{c}", "")
+                for c in Campaign.objects.filter(workspace=workspace).values_list("pk", flat=True)
+            },
+        )
+    except Invalid as exc:
+        return _rules_form(request, exc.message)
+    messages.success(request, _("Writing rules saved."))
+    return redirect("publishing:writing_rules", slug=workspace.slug)
+
+
+def _rules_form(request: HttpRequest, error: str = "") -> HttpResponse:
+    """The rules page; after a refusal, with what was typed and the reason (422)."""
+    workspace = workspace_of(request)
+    channels = list(Channel.objects.filter(workspace=workspace).order_by("name").only("id", "name", "kind"))
+    campaigns = list(Campaign.objects.filter(workspace=workspace).order_by("name").only("id", "name"))
+    if error:
+        words = request.POST.get("banned_words", "")
+        signed = {c.pk: request.POST.get(f"signature-{c.pk}", "") for c in channels}
+        tagged = {c.pk: request.POST.get(f"hashtag-{c.pk}", "") for c in campaigns}
+    else:
+        rules = writing_rules.rules_of(workspace)
+        words = "\n".join(rules.banned_words) if rules else ""
+        signed = {c.pk: writing_rules.signature_for(rules, c.pk) for c in channels}
+        tagged = {c.pk: str(rules.campaign_hashtags.get(str(c.pk), "")) if rules else "" for c in campaigns}
+    return render(
+        request,
+        "publishing/writing_rules.html",
+        {
+            "workspace": workspace,
+            "may_change": can(membership_of(request).role, Perm.MANAGE_WORKSPACE),
+            "error": error,
+            "banned_words": words,
+            "channels": [(c, signed[c.pk]) for c in channels],
+            "campaigns": [(c, tagged[c.pk]) for c in campaigns],
+        },
+        status=422 if error else 200,
+    )

@@ -323,12 +323,22 @@ def _read_draft(request: HttpRequest, workspace: Workspace, post: Post | None) -
         for channel, target in pairs
     ]
     media = _allowed_media(composer.read_media(data), post) + _library_media(request, workspace)
+    raw_campaign = str(data.get("campaign", "")).strip()
     return composer.Draft(
         title=data.get("title", "").strip(),
         text=data.get("text", ""),
         link=data.get("link", "").strip(),
         media=media,
         channels=channel_drafts,
+        # Only a campaign of this workspace (another's id would name no rule anyway).
+        campaign_id=(
+            Campaign.objects.filter(workspace=workspace, pk=int(raw_campaign))
+            .values_list("pk", flat=True)
+            .first()
+            if raw_campaign.isdigit()
+            else None
+        ),
+        signatures=composer.signatures_of(workspace),
     )
 
 
@@ -346,6 +356,8 @@ def _initial_draft(workspace: Workspace, post: Post | None) -> composer.Draft:
             composer.ChannelDraft(t.channel, "" if t.text == main else t.text, dict(t.options), t)
             for t in editable
         ],
+        campaign_id=post.campaign_id,
+        signatures=composer.signatures_of(workspace),
     )
 
 
@@ -373,6 +385,37 @@ def _schedule_preview(request: HttpRequest, workspace: Workspace, draft: compose
         for cd in draft.channels:
             warnings += forecast_warnings(cd.channel, resolved.utc)
     return {"resolved": resolved, "quota_warnings": warnings}
+
+
+def _save_as_template(request: HttpRequest, workspace: Workspace, draft: composer.Draft) -> None:
+    """ "Save as template": the composer's text, link, each ticked channel's own text and options
+    (per network kind), campaign and tags become a template (chorus.publishing.post_templates,
+    which checks and audits). The answer is a message on the same page, the draft kept."""
+    options: dict[str, dict[str, Any]] = {}
+    for cd in draft.channels:
+        if cd.options:
+            options.setdefault(cd.channel.kind, dict(cd.options))
+    values = post_templates.TemplateValues(
+        kind=PostTemplate.Kind.TEMPLATE,
+        name=str(request.POST.get("template_name", "")),
+        text=draft.text,
+        link=draft.link,
+        options=options,
+        campaign_id=draft.campaign_id,
+        tags=str(request.POST.get("tags", "")),
+        channel_texts={cd.channel.pk: cd.own_text for cd in draft.channels},
+    )
+    try:
+        template = post_templates.create(workspace, values, actor=current_user(request))
+    except Invalid as exc:
+        details = "; ".join(str(v) for v in exc.fields.values())
+        messages.error(request, _("Template not saved: %(reason)s") % {"reason": details or exc.message})
+        return
+    messages.success(
+        request,
+        _("Template “%(name)s” saved: it is offered under “Start from a template”.")
+        % {"name": template.name},
+    )
 
 
 def _channel_rows(
@@ -498,9 +541,24 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
             campaign=post.campaign_id,
             tags=", ".join(sorted(post.tags.values_list("name", flat=True), key=str.lower)),
         )
+    if used_template is not None:
+        # The template's own text per channel: those channels are ticked with it.
+        by_pk = {
+            c.pk: c
+            for c in Channel.objects.filter(
+                workspace=workspace, pk__in=[int(k) for k in used_template.channel_texts]
+            )
+        }
+        draft.channels = [
+            composer.ChannelDraft(channel, text, dict(used_template.options.get(channel.kind, {})))
+            for key, text in used_template.channel_texts.items()
+            if (channel := by_pk.get(int(key))) is not None
+        ]
     checks = {c.channel.pk: c for c in composer.check_draft(draft, workspace)} if draft.channels else {}
     past_refused = queue_refused = False
-    if data is not None and form.is_valid():
+    if data is not None and post is None and data.get("save_template"):
+        _save_as_template(request, workspace, draft)  # the post itself is not saved: keep writing
+    elif data is not None and form.is_valid():
         when = form.cleaned_data["when"]
         problems = any(c.problems for c in checks.values())
         if when in {"now", "at", "queue", "recurring"} and not _schedules_directly(role):

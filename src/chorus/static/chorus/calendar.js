@@ -10,6 +10,33 @@
   const filters = document.getElementById("calendar-filters");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const views = ["dayGridMonth", "timeGridWeek", "listWeek", "listMonth"];
+  // The view a person last picked with the toolbar is remembered in this browser; an address
+  // that names a view (?view=) wins over it. Without either, a small screen opens the list (a
+  // month grid of 390 px cannot show a post) and a larger one the month.
+  const VIEW_KEY = "chorus.calendar.view";
+  const small = window.matchMedia("(max-width: 600px)").matches;
+
+  function rememberedView() {
+    try {
+      return window.localStorage.getItem(VIEW_KEY);
+    } catch (error) {
+      return null; // storage refused (private mode, policy): no memory, the default applies
+    }
+  }
+
+  function firstView() {
+    if (views.includes(config.initialView)) return config.initialView;
+    const remembered = rememberedView();
+    if (views.includes(remembered)) return remembered;
+    return small ? "listWeek" : "dayGridMonth";
+  }
+
+  function node(tag, className, text) {
+    const made = document.createElement(tag);
+    if (className) made.className = className;
+    if (text) made.textContent = text;
+    return made;
+  }
 
   function say(text, kind) {
     status.textContent = text;
@@ -32,7 +59,7 @@
     timeZone: "UTC",
     locale: config.locale,
     now: config.now,
-    initialView: views.includes(config.initialView) ? config.initialView : "dayGridMonth",
+    initialView: firstView(),
     initialDate: config.initialDate || undefined,
     headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,listWeek" },
     nowIndicator: true,
@@ -58,9 +85,23 @@
     moreLinkDidMount: function (info) {
       info.el.setAttribute("role", "button");
     },
+    noEventsContent: el.dataset.empty,
     eventDidMount: function (info) {
+      const props = info.event.extendedProps;
       info.el.dataset.target = info.event.id;
-      info.el.dataset.status = info.event.extendedProps.status;
+      info.el.dataset.status = props.status;
+      // In a list the row has room for what a person needs on a phone: the channel as a chip,
+      // the first words as the link to the post, and its status in words.
+      const cell = info.view.type.startsWith("list") && info.el.querySelector(".fc-list-event-title");
+      if (!cell) return;
+      const link = cell.querySelector("a");
+      if (link && props.label) link.textContent = props.label;
+      const chips = node("span", "chips calendar-chips");
+      const channel = node("span", "chip calendar-channel");
+      channel.append(node("span", "net net-" + props.kind, (props.kind || "").slice(0, 2).toUpperCase()), " " + (props.channelName || ""));
+      channel.firstChild.setAttribute("aria-hidden", "true");
+      chips.append(channel, node("span", "chip status-" + props.status, config.statusLabels[props.status] || props.status));
+      cell.prepend(chips);
     },
     eventDrop: async function (info) {
       const url = config.move.replace("/targets/0/", "/targets/" + info.event.id + "/");
@@ -93,6 +134,14 @@
   el.querySelectorAll(".fc-toolbar .fc-icon").forEach(function (icon) {
     icon.removeAttribute("role");
     icon.setAttribute("aria-hidden", "true");
+  });
+  el.addEventListener("click", function (event) {
+    if (!event.target.closest(".fc-dayGridMonth-button, .fc-timeGridWeek-button, .fc-listWeek-button")) return;
+    try {
+      window.localStorage.setItem(VIEW_KEY, calendar.view.type);
+    } catch (error) {
+      // storage refused: the choice holds for this page only
+    }
   });
   filters.addEventListener("change", function () {
     calendar.refetchEvents();

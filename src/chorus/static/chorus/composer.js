@@ -237,5 +237,12 @@
     syncPlaceholders();
   }
 
+  // Enter in the template's name saves the template, not the post (the form's first button).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.matches || !event.target.matches("#template-name")) return;
+    event.preventDefault();
+    document.getElementById("save-template-button").click();
+  });
+
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
