@@ -22,12 +22,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from chorus.accounts.access import current_user, membership_for, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
 from chorus.ads import actions
-from chorus.ads.models import AdAccount
+from chorus.ads.models import ACCOUNT_STATUS_WORDS, AdAccount
 from chorus.ads.refusals import AdsRefused
 from chorus.channels import pending
 from chorus.channels.models import Channel
@@ -164,7 +164,7 @@ def _option(row: dict[str, Any], channel: Channel, credentials: dict[str, Any]) 
             external_id,
             str(row.get("currency") or ""),
             str(row.get("timezone_name") or ""),
-            str(STATUS_WORDS.get(status, status)),
+            str(ACCOUNT_STATUS_WORDS.get(status, status)),
             str(business or ""),
         )
         if part
@@ -177,15 +177,6 @@ def _option(row: dict[str, Any], channel: Channel, credentials: dict[str, Any]) 
             name=name, config={"channel": channel.pk}, credentials=credentials, account_id=external_id
         ),
     )
-
-
-STATUS_WORDS = {
-    "active": gettext_lazy("active"),
-    "disabled": gettext_lazy("disabled"),
-    "unsettled": gettext_lazy("unpaid balance"),
-    "pending_review": gettext_lazy("in review"),
-    "closed": gettext_lazy("closed"),
-}
 
 
 @workspace_view(Perm.MANAGE_AD_ACCOUNTS)
