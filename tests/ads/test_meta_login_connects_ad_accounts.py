@@ -227,3 +227,16 @@ def test_an_unconfigured_meta_app_says_what_is_missing(cast, page, settings) -> 
     set_meta_app(settings, "facebook", "", "", enabled=None)
     html = cast.client_for(cast.owner).get(_accounts_url(cast)).content.decode()
     assert "Meta&#x27;s login is not configured on this server (missing: FACEBOOK_ENABLED" in html
+
+
+def test_a_code_meta_refuses_to_exchange_shows_metas_message_and_keeps_nothing(
+    cast, page, meta, meta_app
+) -> None:
+    meta.my_ad_accounts = ACCOUNTS
+    owner = cast.client_for(cast.owner)
+    query = _start(owner, cast, page)
+    answer = owner.get(reverse("ads:meta_callback"), {"code": "stale", "state": query["state"]}, follow=True)
+    assert answer.redirect_chain[-1][0] == _accounts_url(cast)
+    assert any("Invalid verification code format." in m for m in _messages(answer))
+    assert not [r for r in meta.sent if r.url.path.endswith("/me/adaccounts")]
+    assert not AdAccount.objects.exists()
