@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.utils import formats, timezone
@@ -46,6 +47,9 @@ def text(raw: str) -> str:
         template = TEXTS[words.pop("code")]
     except (ValueError, KeyError, TypeError, AttributeError):
         return raw
+    for key in ("budget", "spent"):  # amounts as the reader writes them (5,00 in French)
+        if key in words:
+            words[key] = formats.localize(Decimal(words[key]))
     if "time" in words:
         at = dt.datetime.fromisoformat(words["time"])
         words["time"] = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")

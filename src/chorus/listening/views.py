@@ -199,7 +199,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "settings": current,
-            "languages": " ".join(current.language_list()),
+            "workspace_languages": " ".join(current.language_list()),
             "error": error,
             "x_budget": xsearch.spent_this_month(workspace),
             "instagram": ighashtags.usage(workspace.pk),
