@@ -198,3 +198,37 @@ def test_no_instagram_channel_or_not_ticked_means_no_call(cast: Cast, graph: Gra
     untouched = actions.create_query(cast.workspace, actor=None, data={"name": "U", "hashtags": ["#ocean"]})
     assert ighashtags.poll(ticked) == 0 and ighashtags.poll(untouched) == 0
     assert graph.sent == []
+
+
+def test_two_workspaces_on_the_same_instagram_account_share_its_30_hashtags(
+    cast: Cast,
+    graph: GraphFake,  # noqa: F811
+    account,
+) -> None:
+    same = connect_channel(
+        workspace=cast.other_workspace,
+        kind="instagram",
+        name="@seasalive",
+        config={"ig_user_id": IG, "username": "seasalive", "page_id": "1111"},
+        credentials={"access_token": "page-token-other"},
+        actor=None,
+    )
+    fill_window(account, 29)
+    query = actions.create_query(
+        cast.other_workspace,
+        actor=None,
+        data={"name": "O", "hashtags": ["#used4", "#last"], "networks": ["instagram"]},
+    )  # used4 is known to the account: only #last takes a slot, the 30th
+    with pytest.raises(actions.QueryInvalid, match="#more"):
+        actions.create_query(
+            cast.other_workspace,
+            actor=None,
+            data={"name": "P", "hashtags": ["#last", "#more"], "networks": ["instagram"]},
+        )
+    graph.on("GET", f"{G}/ig_hashtag_search", {"data": [{"id": "31"}]})
+    graph.on("GET", f"{G}/904/recent_media", page([]))
+    graph.on("GET", f"{G}/31/recent_media", page([]))
+    assert ighashtags.poll(query) == 0
+    assert [graph.query(r)["q"] for r in graph.to("GET", f"{G}/ig_hashtag_search")] == ["last"]
+    assert len(ighashtags.window(account)) == len(ighashtags.window(same)) == 30
+    assert HashtagSearch.objects.get(hashtag="last").channel == same

@@ -239,6 +239,13 @@ def test_the_workspace_budget_sizes_the_last_page_then_stops_polling_and_says_so
     assert "Lectures X ce mois-ci" in html
 
 
+def test_a_query_x_cannot_take_is_refused_at_saving(cast: Cast) -> None:
+    data = {"name": "Long", "hashtags": [f"campagne{i}verte2026" for i in range(30)], "networks": ["x"]}
+    with pytest.raises(actions.QueryInvalid, match="X takes at most 512"):
+        actions.create_query(cast.workspace, actor=None, data=data)
+    actions.create_query(cast.workspace, actor=None, data={**data, "networks": ["bluesky"]})  # free: no cap
+
+
 def test_a_query_without_x_an_x_channel_or_activity_is_not_polled(cast: Cast, fake: Fake) -> None:  # noqa: F811
     free = actions.create_query(cast.workspace, actor=None, data={"name": "Free", "expression": "climat"})
     assert xsearch.poll(free) == 0  # no networks ticked: the free networks only

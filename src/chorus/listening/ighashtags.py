@@ -62,9 +62,21 @@ def source_for(channel: Channel, tag: str) -> str:
 
 
 def window(channel: Channel, now: dt.datetime | None = None) -> list[HashtagSearch]:
-    """The hashtags that count against the account's 30, oldest first."""
+    """The hashtags that count against the account's 30, oldest first, one row per hashtag.
+
+    The limit is Instagram's, per Instagram account: when two workspaces connected the same
+    account, their searches share it, so the rows of every channel of that account count (only
+    the hashtags' names, static global ids and times are read across them)."""
     since = (now or timezone.now()) - WINDOW
-    return list(HashtagSearch.objects.filter(channel=channel, searched_at__gt=since).order_by("searched_at"))
+    rows = HashtagSearch.objects.filter(
+        channel__kind="instagram",
+        channel__config__ig_user_id=channel.config.get("ig_user_id"),
+        searched_at__gt=since,
+    ).order_by("searched_at")
+    first: dict[str, HashtagSearch] = {}
+    for row in rows:  # oldest first: a hashtag counts from its first search
+        first.setdefault(row.hashtag, row)
+    return list(first.values())
 
 
 def _limit(used: list[HashtagSearch], tag: str) -> HashtagLimit:
