@@ -276,3 +276,13 @@ def test_the_scheduler_enqueues_x_and_instagram_polls_only_for_queries_that_tick
     assert sorted(queued) == sorted(
         [("poll_x", a.pk, "listening"), ("poll_x", c.pk, "listening"), ("poll_instagram", c.pk, "listening")]
     )
+
+
+def test_the_query_form_offers_x_and_instagram_as_opt_in_networks_in_french(cast: Cast, client) -> None:
+    client.force_login(cast.owner)
+    html = client.get(
+        f"/w/{cast.workspace.slug}/listening/queries/new/", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "X (lectures payantes : cochez pour y chercher)" in html
+    assert "Instagram (hashtags seulement : cochez pour y chercher)" in html
+    assert "X et Instagram seulement s’ils sont cochés" in html
