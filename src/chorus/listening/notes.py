@@ -53,7 +53,8 @@ def text(raw: str) -> str:
     if "time" in words:
         at = dt.datetime.fromisoformat(words["time"])
         words["time"] = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
-    return str(template) % words
+    note = str(template) % words
+    return note[:-1] if note.endswith("..") else note  # a time ending "a.m." ends the sentence
 
 
 def record(source: str, code: str, **words: Any) -> None:
