@@ -24,7 +24,7 @@ import math
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Literal
@@ -83,8 +83,51 @@ def _identifier(languages: frozenset[str]) -> Any:
     return ident
 
 
+@functools.cache
+def _scorer(languages: frozenset[str]) -> Callable[[bytes], int | None]:
+    """py3langid's classify for ``languages``, answering only the winning column (or None when
+    the text yields no feature). Same model, same arithmetic: the restricted table is stored as
+    C-ordered float32 once (py3langid keeps a strided float16 view and converts the gathered rows
+    to float32 on every call, the same values), the byte walk is py3langid's own."""
+    import numpy as np
+    from py3langid.langid import visit_counts
+
+    ident = _identifier(languages)
+    if ident._alias_pairs:  # script aliases (srl -> sr): py3langid folds their scores; use it
+        return lambda encoded: int(ident._decide(encoded).argmax())
+    table = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)
+    prior = ident.nb_pc
+    nextmove, rowbase, output = ident.tk_nextmove, ident._rowbase, ident.tk_output
+
+    def best(encoded: bytes) -> int | None:
+        visits = visit_counts(nextmove, rowbase, output, encoded)
+        if not visits:
+            return None  # a uniform distribution: py3langid answers its first column
+        idx = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+        counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+        scores = np.log1p(counts) @ table[idx] + prior
+        # py3langid's norm_probs: scale by 1/sqrt(bytes), softmax; argmax of the same floats
+        scores *= 1.0 / math.sqrt(len(encoded) or 1)
+        np.exp(scores - scores.max(), out=scores)
+        scores /= scores.sum()
+        return int(scores.argmax())
+
+    return best
+
+
+@functools.cache
 def known_languages() -> frozenset[str]:
     return frozenset(_base_identifier().labels)
+
+
+@functools.cache
+def _competing(allowed: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """(the languages asked for, those plus OTHER_LANGUAGES); ValueError on an unknown code."""
+    wanted = frozenset(code.lower() for code in allowed if code)
+    unknown = wanted - known_languages()
+    if unknown:
+        raise ValueError(f"Unknown language code(s): {', '.join(sorted(unknown))}")
+    return wanted, wanted | frozenset(OTHER_LANGUAGES)
 
 
 def detect_language(text: str, allowed: Sequence[str]) -> str | None:
@@ -93,18 +136,42 @@ def detect_language(text: str, allowed: Sequence[str]) -> str | None:
     None when ``allowed`` is empty, when the text has no letters once links, @handles and the
     hash signs are removed, or when a common language outside ``allowed`` fits better.
     """
-    wanted = {code.lower() for code in allowed if code}
-    if not wanted:
+    return _detect_cleaned(_clean(text), tuple(allowed))
+
+
+def _detect_cleaned(cleaned: str, allowed: tuple[str, ...]) -> str | None:
+    wanted, competing = _competing(allowed)
+    if not wanted or not _LETTER.search(cleaned):
         return None
-    unknown = wanted - known_languages()
-    if unknown:
-        raise ValueError(f"Unknown language code(s): {', '.join(sorted(unknown))}")
-    cleaned = _clean(text)
-    if not _LETTER.search(cleaned):
-        return None
-    ident = _identifier(frozenset(wanted | set(OTHER_LANGUAGES)))
-    language, _confidence = ident.classify(cleaned)
+    ident = _identifier(competing)
+    column = _scorer(competing)(ident._encode(cleaned))
+    language = ident.nb_classes[0 if column is None else column]
     return language if language in wanted else None
+
+
+def analyse(text: str, allowed: Sequence[str]) -> tuple[str | None, Sentiment]:
+    """``detect_language`` then ``sentiment`` of ``text``, cleaning it once."""
+    cleaned = _clean(text)
+    language = _detect_cleaned(cleaned, tuple(allowed))
+    return language, _sentiment_cleaned(cleaned, language)
+
+
+def analyse_many(texts: Iterable[str], allowed: Sequence[str]) -> list[tuple[str | None, Sentiment]]:
+    """``analyse`` of each text, in order. Texts that are the same once cleaned (reposted
+    copies, bots) are analysed once; running them back to back keeps the language model's
+    tables and the lexicons in the processor's caches, where one text at a time between other
+    work (the firehose consumer's decoding) finds them evicted."""
+    allowed = tuple(allowed)
+    done: dict[str, tuple[str | None, Sentiment]] = {}
+    out = []
+    for text in texts:
+        cleaned = _clean(text)
+        result = done.get(cleaned)
+        if result is None:
+            language = _detect_cleaned(cleaned, allowed)
+            result = done[cleaned] = (language, _sentiment_cleaned(cleaned, language))
+        out.append(result)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +306,12 @@ def sentiment(text: str, language: str | None) -> Sentiment:
     """Sentiment of ``text`` written in ``language``; "unknown" for languages we cannot score."""
     if language not in SENTIMENT_LANGUAGES:
         return UNKNOWN
-    cleaned = _clean(text)
+    return _sentiment_cleaned(_clean(text), language)
+
+
+def _sentiment_cleaned(cleaned: str, language: str | None) -> Sentiment:
+    if language not in SENTIMENT_LANGUAGES:
+        return UNKNOWN
     if language == "en":
         score = float(_english().polarity_scores(cleaned)["compound"])
     else:
