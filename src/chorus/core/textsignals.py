@@ -180,9 +180,42 @@ def analyse_many(texts: Iterable[str], allowed: Sequence[str]) -> list[tuple[str
 
 @functools.cache
 def _english() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from vaderSentiment import vaderSentiment as vader
 
-    return SentimentIntensityAnalyzer()
+    negations = frozenset(vader.NEGATE)
+
+    def negates(word: str) -> bool:  # vader.negated([word]) for one word
+        return word in negations or "n't" in word
+
+    class Analyzer(vader.SentimentIntensityAnalyzer):  # type: ignore[misc]
+        """VADER, same scores. Its negation check lower-cases the whole post for each of the
+        three words before each sentiment word (quadratic in the length of the post, a third of
+        VADER's time on a post of 30 words); this one lower-cases the three words it reads."""
+
+        @staticmethod
+        def _negation_check(valence: float, words: list[str], start_i: int, i: int) -> float:
+            def word(back: int) -> str:
+                return str(words[i - back]).lower()
+
+            if start_i == 0:
+                return valence * vader.N_SCALAR if negates(word(1)) else valence
+            if start_i == 1:
+                before, last = word(2), word(1)
+                if before == "never" and last in ("so", "this"):
+                    return valence * 1.25
+                if before == "without" and last == "doubt":
+                    return valence
+                return valence * vader.N_SCALAR if negates(before) else valence
+            if start_i == 2:
+                first, second, last = word(3), word(2), word(1)
+                if (first == "never" and second in ("so", "this")) or last in ("so", "this"):
+                    return valence * 1.25
+                if first == "without" and (second == "doubt" or last == "doubt"):
+                    return valence
+                return valence * vader.N_SCALAR if negates(first) else valence
+            return valence
+
+    return Analyzer()
 
 
 def _package_file(distribution: str, suffix: str) -> str:
