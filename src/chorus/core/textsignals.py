@@ -215,7 +215,30 @@ def _english() -> Any:
                 return valence * vader.N_SCALAR if negates(first) else valence
             return valence
 
-    return Analyzer()
+        def polarity_scores(self, text: str) -> dict[str, float]:
+            if not text.isascii():
+                return super().polarity_scores(text)  # type: ignore[no-any-return]
+            # VADER first copies the text character by character, replacing emoji by their
+            # description; no emoji is ASCII, so an ASCII text comes out only stripped.
+            text = text.strip()
+            sentitext = vader.SentiText(text)
+            words = sentitext.words_and_emoticons
+            sentiments: list[float] = []
+            for i, item in enumerate(words):
+                lowered = item.lower()
+                if lowered in vader.BOOSTER_DICT or (
+                    lowered == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"
+                ):
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            sentiments = self._but_check(words, sentiments)
+            return self.score_valence(sentiments, text)  # type: ignore[no-any-return]
+
+    analyzer = Analyzer()
+    if any(emoji.isascii() for emoji in analyzer.emojis):
+        raise RuntimeError("vaderSentiment has ASCII emoji now: Analyzer.polarity_scores is wrong")
+    return analyzer
 
 
 def _package_file(distribution: str, suffix: str) -> str:
