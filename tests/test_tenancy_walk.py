@@ -296,6 +296,7 @@ PUBLIC_OR_USER_VIEWS = {
     "api_token_revoke": "user",  # scoped to the user's own tokens; tested in test_api_tokens
     "workspace_create": "user",
     "channels:oauth_callback": "user",  # state-checked against the session; tested in test_channels  # creation rights tested in test_workspaces
+    "ads:meta_callback": "user",  # state-checked against the session; tests/ads/test_meta_login_connects_ad_accounts
 }
 # Patterns owned by other frameworks and covered by their own tests.
 FOREIGN_PREFIXES = ("admin/", "api/", "media/", "static/")

@@ -352,9 +352,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_secrets": {"()": "chorus.core.http.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per outgoing request, its URL's tokens redacted (Meta takes them in the query).
+        "httpx": {"filters": ["redact_secrets"]},
+    },
 }
 
 # OAuth apps, one shape for every network (Meta's included): <NETWORK>_CLIENT_ID / _CLIENT_SECRET /

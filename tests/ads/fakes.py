@@ -8,7 +8,13 @@ as strings); GET edges with `filtering=[{"field":"name","operator":"EQUAL","valu
 {"data": [{"id", "name"}]}; GET /<ad id>?fields=effective_status,ad_review_feedback; GET
 /<ad id>/insights answers {"data": [{"date_start", "spend": "12.34", …}], "paging": …}; POST
 /<business>/ad_studies (type SPLIT_TEST, cells JSON) answers {"id": …}, GET lists {"data": […]};
-POST /<page>/feed answers {"id": "<page>_<post>"}; errors
+POST /<page>/feed answers {"id": "<page>_<post>"}; Meta's login
+(facebook-login/guides/advanced/manual-flow and access-tokens/get-long-lived): GET /oauth/access_token
+with the code answers a short-lived user token, with grant_type=fb_exchange_token a long-lived one
+{"access_token", "token_type": "bearer", "expires_in"}; GET /me/adaccounts
+(graph-api/reference/user/adaccounts) answers {"data": [{"id": "act_…", "account_id", "name",
+"currency", "timezone_name", "account_status", "spend_cap", "business"}], "paging": {"cursors":
+{"before", "after"}, "next"}} with `next` absent on the last page; errors
 {"error": {"message", "type", "code", "error_subcode", "error_user_msg", "fbtrace_id"}}.
 
 LinkedInAdsFake — learn.microsoft.com/linkedin/marketing/integrations/ads/account-structure: POST
@@ -69,6 +75,11 @@ class MetaMarketingFake:
     insight_rows_by_ad: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # else insight_rows
     search_results: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 23840000000000
+    # Meta's login: the ad accounts /me/adaccounts lists (act_1234 is `account`), `page_size` a page
+    my_ad_accounts: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 2
+    short_token: str = "short-user-token"
+    long_token: str = "long-user-token"
 
     def fail(self, step: str, fault: Fault) -> None:
         self.faults.setdefault(step, []).append(fault)
@@ -101,6 +112,33 @@ class MetaMarketingFake:
         parts = path.split("/")
         if parts[0] == "act_1234" and len(parts) == 1:
             return httpx.Response(200, json=self.account)
+        if parts == ["oauth", "access_token"]:
+            if query.get("grant_type") == "fb_exchange_token":
+                if query.get("fb_exchange_token") != self.short_token:
+                    return error(190, "Invalid OAuth access token.")
+                return httpx.Response(
+                    200, json={"access_token": self.long_token, "token_type": "bearer", "expires_in": 5183944}
+                )
+            if query.get("code") != "c0de":
+                return error(100, "Invalid verification code format.", subcode=36008)
+            return httpx.Response(
+                200, json={"access_token": self.short_token, "token_type": "bearer", "expires_in": 5400}
+            )
+        if parts == ["me", "adaccounts"]:
+            if query.get("access_token") != self.long_token:
+                return error(190, "Invalid OAuth access token.")
+            start = int(query["after"].removeprefix("cursor-")) if query.get("after") else 0
+            rows = self.my_ad_accounts[start : start + self.page_size]
+            paging: dict[str, Any] = {
+                "cursors": {"before": f"cursor-{start}", "after": f"cursor-{start + len(rows)}"}
+            }
+            if start + len(rows) < len(self.my_ad_accounts):
+                paging["next"] = f"{G}/me/adaccounts?after=cursor-{start + len(rows)}"
+            return httpx.Response(200, json={"data": rows, "paging": paging})
+        if len(parts) == 1 and parts[0].startswith("act_"):
+            for row in self.my_ad_accounts:
+                if row["id"] == parts[0]:
+                    return httpx.Response(200, json={**row, "min_daily_budget": 100})
         if parts[0] == "act_1234" and parts[1] in META_EDGES:
             step = META_EDGES[parts[1]]
             if request.method == "POST":

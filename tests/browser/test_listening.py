@@ -100,3 +100,73 @@ def test_insights_lead_to_a_post_answering_a_match(
         shot(page, f"match in the inbox {language} {device}")
         page.screenshot(path=SCREENS / f"listening-to-inbox-{language}-{device}.png", full_page=True)
         assert not overflow, "the conversation page is wider than the window"
+
+
+PAID = {
+    "en": (
+        "X and Instagram searches",
+        "X search paused",
+        "Instagram hashtags searched by @seasalive",
+        "(5.00 USD",
+    ),
+    "fr": (
+        "Recherches X et Instagram",
+        "Recherche X en pause",
+        "Hashtags Instagram cherchés par @seasalive",
+        "(5,00 USD",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_settings_say_why_x_search_paused_and_how_many_instagram_hashtags_are_used(
+    new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
+) -> None:
+    import json
+
+    from chorus.listening import notes, xsearch
+    from chorus.listening.models import HashtagSearch, StreamCursor
+
+    connect_channel(
+        workspace=cast.workspace, kind="x", name="@chorusteam", config={"user_id": "1"}, credentials={}
+    )
+    ig = connect_channel(
+        workspace=cast.workspace,
+        kind="instagram",
+        name="@seasalive",
+        config={"ig_user_id": "2"},
+        credentials={},
+    )
+    query = actions.create_query(
+        cast.workspace, actor=None, data={"name": "Climat X", "expression": "climat", "networks": ["x"]}
+    )
+    StreamCursor.objects.create(
+        source=xsearch.source_for(query),
+        cursor=json.dumps({"since": "1"}),
+        note=notes.encode("x_budget", budget="5.00", spent="4.98", n=10),
+    )
+    for i in range(12):
+        HashtagSearch.objects.create(channel=ig, hashtag=f"tag{i}", hashtag_id=str(i))
+    title, paused, used, budget = PAID[language]
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for device, viewport in VIEWPORTS.items():
+        page = new_page(viewport=viewport)
+        page.context.add_cookies([{"name": "chorus_language", "value": language, "url": live_server.url}])
+        sign_in(page, cast.owner.email)
+        page.goto(f"/w/{cast.workspace.slug}/listening/settings/")
+        section = page.locator("#paid-sources")
+        expect(section.locator("h2")).to_have_text(title)
+        expect(section).to_contain_text(paused)
+        expect(section).to_contain_text(used)
+        expect(section).to_contain_text(budget)
+        expect(section).to_contain_text("12")
+        # The form above keeps its values in both languages (base.html's language menu once
+        # overwrote `languages`; French decimals once emptied the number inputs).
+        expect(page.locator("#languages")).to_have_value("en fr")
+        expect(page.locator("#spike_factor")).to_have_value("3.0")
+        expect(page.locator("#negative_share")).to_have_value("0.5")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+        shot(page, f"listening settings {language} {device}")
+        page.screenshot(path=SCREENS / f"listening-settings-{language}-{device}.png", full_page=True)
+        assert not overflow
+        page.close()

@@ -63,9 +63,17 @@ def _announce(boost: Boost, old: str, new: str, reason: str = "") -> None:
 
 # --- ad accounts and budgets ---------------------------------------------------------------------
 def connect_ad_account(
-    workspace: Workspace, *, actor: User | None, channel: Channel, external_id: str, access_token: str = ""
+    workspace: Workspace,
+    *,
+    actor: User | None,
+    channel: Channel,
+    external_id: str,
+    access_token: str = "",
+    token_expires_at: int | None = None,
 ) -> AdAccount:
-    """Reads the account from the network (currency, zone, status, spend cap) and keeps it."""
+    """Reads the account from the network (currency, zone, status, spend cap) and keeps it.
+    An account already connected for this channel is refreshed, its token replaced (a Meta
+    login's user token carries `token_expires_at`; a pasted system-user token does not expire)."""
     if channel.workspace_id != workspace.pk:
         raise AdsRefused("wrong_account")
     if Feature.ADS not in type(channel.connector()).features:
@@ -86,7 +94,9 @@ def connect_ad_account(
             workspace=workspace, channel=channel, external_id=info.external_id, defaults=values
         )
         if access_token.strip():
-            account.credentials = {"access_token": access_token.strip()}
+            account.credentials = {"access_token": access_token.strip()} | (
+                {"expires_at": int(token_expires_at)} if token_expires_at else {}
+            )
             account.save(update_fields=["credentials_encrypted"])
         audit.record(
             "ads.account_connected" if created else "ads.account_refreshed",

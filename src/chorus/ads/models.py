@@ -14,6 +14,15 @@ from django.utils.translation import gettext_lazy as _
 
 from chorus.core import vault
 
+#: The words for an ad account's status (connectors/ads.py AdAccountInfo.status).
+ACCOUNT_STATUS_WORDS = {
+    "active": _("active"),
+    "disabled": _("disabled"),
+    "unsettled": _("unpaid balance"),
+    "pending_review": _("in review"),
+    "closed": _("closed"),
+}
+
 
 class AdAccount(models.Model):
     """A Meta or LinkedIn ad account, advertising for one channel (a Page, an Instagram account,
@@ -46,6 +55,10 @@ class AdAccount(models.Model):
     @property
     def network(self) -> str:
         return self.channel.kind
+
+    @property
+    def status_label(self) -> str:
+        return str(ACCOUNT_STATUS_WORDS.get(self.status, self.status))
 
     @property
     def credentials(self) -> dict[str, Any]:

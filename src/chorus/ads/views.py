@@ -141,11 +141,21 @@ def accounts_page(request: HttpRequest) -> HttpResponse:
     channels = [
         c for c in Channel.objects.filter(workspace=workspace, kind__in=("facebook", "instagram", "linkedin"))
     ]
+    from chorus.ads.meta_login import META_KINDS
+    from chorus.connectors.facebook.connector import FacebookConnector
+
+    meta_setup = ""
+    if not FacebookConnector.configured():
+        meta_setup = _("Meta's login is not configured on this server (missing: %(settings)s).") % {
+            "settings": ", ".join(FacebookConnector.missing_settings())
+        }
     return render(
         request,
         "ads/accounts.html",
         {
             "workspace": workspace,
+            "meta_channels": [c for c in channels if c.kind in META_KINDS],
+            "meta_setup": meta_setup,
             "accounts": AdAccount.objects.filter(workspace=workspace).select_related("channel"),
             "channels": channels,
             "budget": budget,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -326,3 +327,37 @@ def retry_after_seconds(response: httpx.Response, default: float = 60.0) -> floa
         now = dt.datetime.now(dt.UTC).timestamp()
         return max(0.0, number - now) if number > 1e9 else number
     return default
+
+
+# --- no secrets in logs ------------------------------------------------------------------------
+
+#: Query parameters whose values are secrets: several networks take tokens in the URL (Meta's
+#: Graph API `access_token`, its code exchange `client_secret`, `fb_exchange_token`, `code`...).
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "access_token", "client_secret", "fb_exchange_token", "code", "refresh_token", "token",
+        "input_token", "appsecret_proof", "key", "api_key", "password", "secret", "signature",
+    }
+)  # fmt: skip
+
+
+def redact_url(url: object) -> str:
+    """`url` with the values of secret query parameters replaced by `[redacted]`."""
+    parsed = httpx.URL(str(url))
+    if not parsed.query:
+        return str(parsed)
+    pairs = [
+        (name, "[redacted]" if name.lower() in SECRET_QUERY_KEYS else value)
+        for name, value in parsed.params.multi_items()
+    ]
+    return str(parsed.copy_with(params=pairs)).replace("%5Bredacted%5D", "[redacted]")
+
+
+class RedactSecrets(logging.Filter):
+    """On the `httpx` logger (settings.LOGGING): its one INFO line per request carries the full
+    URL, and with it any token passed in the query. The line is kept, the secrets are not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(arg, httpx.URL) for arg in record.args):
+            record.args = tuple(redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True

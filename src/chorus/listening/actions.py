@@ -58,8 +58,25 @@ def clean_query(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _check_paid(workspace_id: int, values: dict[str, Any]) -> None:
+    """A query that searches X must make an X query string X takes; one that searches Instagram
+    must fit in the account's 30 hashtags per 7 days."""
+    from chorus.listening import ighashtags, xsearch
+    from chorus.listening.matching import QuerySpec
+
+    if "x" in values["networks"]:
+        keys = ("expression", "hashtags", "mentions", "authors_include", "authors_exclude", "languages")
+        xsearch.x_query(QuerySpec(id=0, workspace_id=workspace_id, **{k: values[k] for k in keys}))
+    if "instagram" in values["networks"] and values["active"]:
+        try:
+            ighashtags.check_room(workspace_id, values["hashtags"])
+        except ighashtags.HashtagLimit as exc:
+            raise QueryInvalid(str(exc)) from exc
+
+
 def create_query(workspace: Workspace, *, actor: User | None, data: dict[str, Any]) -> Query:
     values = clean_query(data)
+    _check_paid(workspace.pk, values)
     with transaction.atomic():
         query = Query.objects.create(workspace=workspace, **values)
         audit.record("listening.query_created", workspace=workspace, actor=actor, obj=query, name=query.name)
@@ -68,6 +85,7 @@ def create_query(workspace: Workspace, *, actor: User | None, data: dict[str, An
 
 def update_query(query: Query, *, actor: User | None, data: dict[str, Any]) -> Query:
     values = clean_query(data)
+    _check_paid(query.workspace_id, values)
     with transaction.atomic():
         for key, value in values.items():
             setattr(query, key, value)

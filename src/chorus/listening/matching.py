@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 MAX_EXPRESSION = 1000
 MAX_TERMS = 60
 MAX_LIST = 50
-NETWORKS = ("bluesky", "mastodon")
+NETWORKS = ("bluesky", "mastodon", "x", "instagram")
 
 
 class QueryInvalid(ValueError):

@@ -108,7 +108,8 @@ class StreamCursor(models.Model):
     """Where a stream consumer is, committed in the same transaction as the matches it stored."""
 
     source = models.CharField(max_length=300, unique=True)  # "bluesky:<host>", "mastodon:<instance>#tag"
-    cursor = models.CharField(max_length=100, blank=True)  # firehose seq, or Mastodon min_id
+    # firehose seq, Mastodon min_id, or the JSON state of an X recent search sweep
+    cursor = models.CharField(max_length=400, blank=True)
     event_time = models.DateTimeField(null=True, blank=True)  # time of the last committed event
     lag_seconds = models.FloatField(default=0.0)  # age of the last committed event when committed
     lag_events = models.PositiveBigIntegerField(default=0)  # estimated: lag x the stream's event rate
@@ -119,10 +120,31 @@ class StreamCursor(models.Model):
     gap_from = models.DateTimeField(null=True, blank=True)
     gap_until = models.DateTimeField(null=True, blank=True)
     gap_reported_at = models.DateTimeField(null=True, blank=True)
+    # Why a polled source (X recent search, Instagram hashtag) stopped short, for the settings
+    # page: the read budget reached, a rate limit, the hashtag limit. Empty when it read all.
+    note = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:
         return self.source
+
+
+class HashtagSearch(models.Model):
+    """A hashtag an Instagram account looked up (GET /ig_hashtag_search): Instagram allows 30
+    unique hashtags per account in a rolling 7 days, counted from the first search of each."""
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="hashtag_searches")
+    hashtag = models.CharField(max_length=100)  # folded, without '#'
+    hashtag_id = models.CharField(max_length=40)
+    searched_at = models.DateTimeField(default=now)  # the first search of the current window
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "hashtag"], name="listening_hashtag_search_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.hashtag}"
 
 
 class Alert(models.Model):

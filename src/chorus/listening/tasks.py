@@ -4,6 +4,8 @@
   source for a bounded time and returns; the scheduler enqueues it again. The lease on the
   cursor row means two slices of the same source never run at once (the second waits and ends).
 * `poll_mastodon`: one min_id poll of a query's hashtag timelines.
+* `poll_x`, `poll_instagram`: one poll of a query on X recent search / Instagram hashtag search
+  (only queries that tick those networks: X reads are paid, Instagram hashtags are rationed).
 * `check_alerts`, `purge_expired`: alerts of a workspace; retention.
 """
 
@@ -35,6 +37,24 @@ def poll_mastodon(query_id: int) -> int:
 
 
 @task(queue_name="listening")
+def poll_x(query_id: int) -> int:
+    from chorus.listening import xsearch
+    from chorus.listening.models import Query
+
+    query = Query.objects.filter(pk=query_id, active=True).first()
+    return 0 if query is None else xsearch.poll(query)
+
+
+@task(queue_name="listening")
+def poll_instagram(query_id: int) -> int:
+    from chorus.listening import ighashtags
+    from chorus.listening.models import Query
+
+    query = Query.objects.filter(pk=query_id, active=True).first()
+    return 0 if query is None else ighashtags.poll(query)
+
+
+@task(queue_name="listening")
 def check_alerts(workspace_id: int) -> int:
     from chorus.listening import alerts
 
@@ -49,7 +69,7 @@ def purge_expired() -> int:
 
 
 def enqueue_due() -> None:
-    """Scheduler job: Mastodon polls, alert checks, and (when CHORUS_LISTEN_IN_TASKS is set, the
+    """Scheduler job: Mastodon, X and Instagram polls, alert checks, and (when CHORUS_LISTEN_IN_TASKS is set, the
     scaled shape) the next firehose slice."""
     from chorus.listening.models import Query
     from chorus.listening.stream import configured_url
@@ -58,6 +78,11 @@ def enqueue_due() -> None:
         Query.objects.filter(active=True).exclude(mastodon_instance="").values_list("pk", flat=True)
     ):
         poll_mastodon.enqueue(query_id)
+    for query_id, networks in Query.objects.filter(active=True).values_list("pk", "networks"):
+        if "x" in networks:
+            poll_x.enqueue(query_id)
+        if "instagram" in networks:
+            poll_instagram.enqueue(query_id)
     for workspace_id in set(Query.objects.filter(active=True).values_list("workspace_id", flat=True)):
         check_alerts.enqueue(workspace_id)
     url = configured_url()

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
 from chorus.core import textsignals
-from chorus.listening import actions, insights, stream
-from chorus.listening.models import Alert, ListeningSettings, Match, Query
+from chorus.listening import actions, ighashtags, insights, notes, stream, xsearch
+from chorus.listening.models import Alert, ListeningSettings, Match, Query, StreamCursor
 
 FORM_FIELDS = ("name", "group", "expression", "mastodon_instance", *actions.LIST_FIELDS)
 
@@ -83,7 +83,12 @@ def _query_form(request: HttpRequest, query: Query | None) -> HttpResponse:
             "preview": preview,
             "error": error,
             "groups": Query.Group.choices,
-            "networks": [("bluesky", "Bluesky"), ("mastodon", "Mastodon")],
+            "networks": [
+                ("bluesky", "Bluesky"),
+                ("mastodon", "Mastodon"),
+                ("x", _("X (paid reads: tick to search it)")),
+                ("instagram", _("Instagram (hashtags only: tick to search it)")),
+            ],
         },
     )
 
@@ -150,6 +155,30 @@ def match_to_inbox(request: HttpRequest, match_id: int) -> HttpResponse:
     return redirect("inbox:conversation", slug=workspace.slug, conversation_id=conversation.pk)
 
 
+def paid_notes(workspace: Any) -> list[dict[str, str]]:
+    """Why this workspace's X and Instagram searches stopped short, per query or hashtag."""
+    rows = []
+    queries = Query.objects.filter(workspace=workspace, active=True)
+    x_sources = {xsearch.source_for(q): q.name for q in queries if "x" in q.networks}
+    channel = ighashtags.instagram_channel(workspace.pk)
+    ig_sources = {}
+    if channel is not None:
+        for q in queries:
+            if "instagram" in q.networks:
+                for tag in stream.spec_of(q).hashtags:
+                    ig_sources[ighashtags.source_for(channel, tag)] = f"{q.name} (#{tag})"
+    names = {**x_sources, **ig_sources}
+    for row in StreamCursor.objects.filter(source__in=names).exclude(note="").order_by("source"):
+        rows.append(
+            {
+                "source": "X" if row.source.startswith("x:") else "Instagram",
+                "query": names[row.source],
+                "note": notes.text(row.note),
+            }
+        )
+    return rows
+
+
 @workspace_view(Perm.MANAGE_LISTENING)
 def settings_page(request: HttpRequest) -> HttpResponse:
     workspace = workspace_of(request)
@@ -170,7 +199,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "settings": current,
-            "languages": " ".join(current.language_list()),
+            "workspace_languages": " ".join(current.language_list()),
             "error": error,
+            "x_budget": xsearch.spent_this_month(workspace),
+            "instagram": ighashtags.usage(workspace.pk),
+            "paid_notes": paid_notes(workspace),
         },
     )

@@ -12,7 +12,8 @@ start_time, end_time), creatives from an existing post (/reference/ad-creative: 
 "<page>_<post>"; Instagram: source_instagram_media_id with instagram_user_id), ads
 (/reference/adgroup: effective_status, ad_review_feedback), insights (/insights: time_increment=1),
 targeting search (/audiences/reference/targeting-search), delivery estimate (/reference/ad-account/delivery_estimate),
-split tests (/reference/ad-study and /reference/business/ad_studies: POST /<business>/ad_studies
+the ad accounts a person can use (/graph-api/reference/user/adaccounts, paged by cursor like every
+Graph edge), split tests (/reference/ad-study and /reference/business/ad_studies: POST /<business>/ad_studies
 with type SPLIT_TEST, start_time/end_time in Unix seconds and cells [{name, treatment_percentage,
 adsets}]; the ad account's Business from GET /act_<id>?fields=business).
 """
@@ -30,7 +31,7 @@ from chorus.connectors.ads import (
     AdReview,
     minor_amount,
 )
-from chorus.connectors.meta.graph import GraphAPI
+from chorus.connectors.meta.graph import MAX_PAGE_REQUESTS, GraphAPI
 
 OBJECTIVES = {
     # ours -> (campaign objective, ad set optimization goal)
@@ -74,6 +75,37 @@ SEARCH_TYPES = {
     "cities": {"type": "adgeolocation", "location_types": '["city"]'},
     "languages": {"type": "adlocale"},
 }
+
+
+#: What the Ads page's "Connect a Meta ad account" asks in Meta's login (Facebook Login for
+#: Business, the Facebook app's): manage ads, read their results, see the Business that owns them.
+ADS_SCOPES = ["ads_management", "ads_read", "business_management"]
+AD_ACCOUNT_FIELDS = "account_id,name,currency,timezone_name,account_status,spend_cap,business{id,name}"
+
+
+def ad_accounts_of(user_token: str) -> list[dict[str, Any]]:
+    """The ad accounts the person who logged in can use (GET /me/adaccounts), following the cursor
+    until `paging.next` is absent (at most MAX_PAGE_REQUESTS pages of 100)."""
+    api = GraphAPI(user_token)
+    accounts: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"fields": AD_ACCOUNT_FIELDS, "limit": 100}
+    for _request in range(MAX_PAGE_REQUESTS):
+        answer = api.get("me/adaccounts", **query)
+        accounts.extend(row for row in answer.get("data", []) if isinstance(row, dict) and row.get("id"))
+        paging = answer.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            break
+        query["after"] = after
+    return accounts
+
+
+def account_status(code: Any) -> str:
+    """Meta's numeric `account_status` as ours (an unknown code counts as disabled)."""
+    try:
+        return ACCOUNT_STATUSES.get(int(code or 0), "disabled")
+    except (TypeError, ValueError):
+        return "disabled"
 
 
 def targeting_spec(plan: AdPlan, network: str) -> dict[str, Any]:
