@@ -262,10 +262,13 @@ def bluesky_url(repo: str, path: str) -> str:
 
 
 class Processor:
-    """Matches and enriches events one at a time as they are decoded, into one `Batch` (no
-    database writes). The consumer hands each event over as soon as it is decoded rather than
-    holding a batch of decoded events: only the matches outlive their frame, which spares the
-    allocator and the garbage collector the thousands of dicts a held batch would keep alive."""
+    """Matches events one at a time as they are decoded, into one `Batch` (no database writes);
+    `finish` enriches the batch's matched posts all together and returns it. The consumer hands
+    each event over as soon as it is decoded rather than holding a batch of decoded events: only
+    the matches outlive their frame, which spares the allocator and the garbage collector the
+    thousands of dicts a held batch would keep alive. Enriching at the end of the batch, not
+    between two frames, finds the language model and the lexicons still in the processor's
+    caches (bench/listening: enrichment 2.9-3.0 -> 1.5 us per event)."""
 
     def __init__(self, matcher: Matcher, enricher: Enricher) -> None:
         self.matcher = matcher
