@@ -198,9 +198,22 @@ class Enricher:
     ) -> tuple[str | None, textsignals.Sentiment]:
         langs = self.workspace_languages(workspace_id)
         if langs not in memo:
-            language = textsignals.detect_language(text, langs)
-            memo[langs] = (language, textsignals.sentiment(text, language))
+            memo[langs] = textsignals.analyse(text, langs)
         return memo[langs]
+
+    def enrich_many(
+        self, wanted: Iterable[tuple[str, tuple[str, ...]]]
+    ) -> dict[tuple[str, tuple[str, ...]], tuple[str | None, textsignals.Sentiment]]:
+        """Language and sentiment of each (text, workspace languages) pair, all at once (see
+        `textsignals.analyse_many`)."""
+        by_langs: dict[tuple[str, ...], list[str]] = {}
+        for text, langs in dict.fromkeys(wanted):
+            by_langs.setdefault(langs, []).append(text)
+        out = {}
+        for langs, texts in by_langs.items():
+            for text, result in zip(texts, textsignals.analyse_many(texts, langs), strict=True):
+                out[text, langs] = result
+        return out
 
 
 class MatchRow(NamedTuple):
@@ -249,31 +262,38 @@ def bluesky_url(repo: str, path: str) -> str:
 
 
 class Processor:
-    """Matches and enriches events one at a time as they are decoded, into one `Batch` (no
-    database writes). The consumer hands each event over as soon as it is decoded rather than
-    holding a batch of decoded events: only the matches outlive their frame, which spares the
-    allocator and the garbage collector the thousands of dicts a held batch would keep alive."""
+    """Matches events one at a time as they are decoded, into one `Batch` (no database writes);
+    `finish` enriches the batch's matched posts all together and returns it. The consumer hands
+    each event over as soon as it is decoded rather than holding a batch of decoded events: only
+    the matches outlive their frame, which spares the allocator and the garbage collector the
+    thousands of dicts a held batch would keep alive. Enriching at the end of the batch, not
+    between two frames, finds the language model and the lexicons still in the processor's
+    caches (bench/listening: enrichment 2.9-3.0 -> 1.5 us per event)."""
 
     def __init__(self, matcher: Matcher, enricher: Enricher) -> None:
         self.matcher = matcher
         self.enricher = enricher
         self.batch = Batch()
+        self.pending: list[_Pending] = []
 
     def add(self, event: FirehoseEvent) -> None:
         batch = self.batch
         batch.events += 1
         if event.seq is not None:
             batch.last_seq = event.seq
-        if event.time is not None:
-            batch.last_time = event.time
+        when = event.time
+        if when is not None:
+            batch.last_time = when
             if batch.first_time is None:
-                batch.first_time = event.time
-        if event.kind == "info" and event.info == "OutdatedCursor":
+                batch.first_time = when
+        if event.info == "OutdatedCursor" and event.kind == "info":
             batch.outdated_cursor = True
-        for path in event.deletes:
-            batch.deleted_uris.append(f"at://{event.repo}/{path}")
-        for path, record in event.posts:
-            self._post(event, path, record)
+        if event.deletes:
+            repo = event.repo
+            batch.deleted_uris.extend([f"at://{repo}/{path}" for path in event.deletes])
+        if event.posts:
+            for path, record in event.posts:
+                self._post(event, path, record)
 
     def _post(self, event: FirehoseEvent, path: str, record: dict[str, Any]) -> None:
         matcher = self.matcher
@@ -293,43 +313,82 @@ class Processor:
         ids = matcher.match(post, folded)
         if not ids:
             return
-        memo: dict[Any, Any] = {}
         posted_at = _parse_time(record.get("createdAt")) or event.time or timezone.now()
         uri = f"at://{event.repo}/{path}"
         url = bluesky_url(event.repo, path)
         tags = json.dumps(sorted({h.lower() for h in post.hashtags})[:30])
-        text = post.text[:3000]
         root = (record.get("reply") or {}).get("root") if isinstance(record.get("reply"), dict) else None
         root_uri = str(root.get("uri") or "")[:500] if isinstance(root, dict) else ""
         root_cid = str(root.get("cid") or "")[:100] if isinstance(root, dict) else ""
         raw_cid = event.cids.get(path)
         cid = (libipld.encode_cid(raw_cid) if isinstance(raw_cid, bytes) else str(raw_cid or ""))[:100]
-        batch = self.batch
-        for query_id in ids:
-            spec = matcher.queries[query_id]
-            language, feeling = self.enricher.enrich(post.text, spec.workspace_id, memo)
-            if not matcher.language_filter(spec, language):
-                continue
-            batch.touched_workspaces.add(spec.workspace_id)
-            batch.matches.append(
-                MatchRow(
-                    workspace_id=spec.workspace_id,
-                    query_id=query_id,
-                    network="bluesky",
-                    uri=uri,
-                    url=url,
-                    author_id=event.repo,
-                    text=text,
-                    hashtags=tags,
-                    language=language or "",
-                    sentiment=feeling.label,
-                    sentiment_score=feeling.score,
-                    cid=cid,
-                    root_uri=root_uri,
-                    root_cid=root_cid,
-                    posted_at=posted_at,
-                )
+        # Language and sentiment wait for the end of the batch (`finish`), done all together.
+        self.pending.append(
+            _Pending(
+                ids=ids,
+                text=post.text,
+                uri=uri,
+                url=url,
+                author_id=event.repo,
+                hashtags=tags,
+                cid=cid,
+                root_uri=root_uri,
+                root_cid=root_cid,
+                posted_at=posted_at,
             )
+        )
+
+    def finish(self) -> Batch:
+        """The batch, its matched posts enriched (language among each workspace's languages,
+        sentiment) and filtered on the queries' languages."""
+        matcher, enricher, batch = self.matcher, self.enricher, self.batch
+        pending, self.pending = self.pending, []
+        workspace_of = {qid: matcher.queries[qid].workspace_id for p in pending for qid in p.ids}
+        langs_of = {ws: enricher.workspace_languages(ws) for ws in set(workspace_of.values())}
+        found = enricher.enrich_many((p.text, langs_of[workspace_of[qid]]) for p in pending for qid in p.ids)
+        for p in pending:
+            text = p.text[:3000]
+            for query_id in p.ids:
+                spec = matcher.queries[query_id]
+                language, feeling = found[p.text, langs_of[spec.workspace_id]]
+                if not matcher.language_filter(spec, language):
+                    continue
+                batch.touched_workspaces.add(spec.workspace_id)
+                batch.matches.append(
+                    MatchRow(
+                        workspace_id=spec.workspace_id,
+                        query_id=query_id,
+                        network="bluesky",
+                        uri=p.uri,
+                        url=p.url,
+                        author_id=p.author_id,
+                        text=text,
+                        hashtags=p.hashtags,
+                        language=language or "",
+                        sentiment=feeling.label,
+                        sentiment_score=feeling.score,
+                        cid=p.cid,
+                        root_uri=p.root_uri,
+                        root_cid=p.root_cid,
+                        posted_at=p.posted_at,
+                    )
+                )
+        return batch
+
+
+class _Pending(NamedTuple):
+    """A matched post waiting for its enrichment at the end of the batch."""
+
+    ids: list[int]
+    text: str
+    uri: str
+    url: str
+    author_id: str
+    hashtags: str
+    cid: str
+    root_uri: str
+    root_cid: str
+    posted_at: dt.datetime
 
 
 def process(events: Iterable[FirehoseEvent], matcher: Matcher, enricher: Enricher) -> Batch:
@@ -338,7 +397,7 @@ def process(events: Iterable[FirehoseEvent], matcher: Matcher, enricher: Enriche
     processor = Processor(matcher, enricher)
     for event in events:
         processor.add(event)
-    return processor.batch
+    return processor.finish()
 
 
 # --- storing, with the cursor -------------------------------------------------------------------------
@@ -363,7 +422,7 @@ def store(source: str, batch: Batch, *, owner: str) -> int:
     with transaction.atomic():
         created = _insert(batch.matches, now) if batch.matches else 0
         if batch.deleted_uris:
-            Match.objects.filter(uri__in=batch.deleted_uris).delete()
+            _delete_uris(Match._meta.db_table, batch.deleted_uris)
         values: dict[str, Any] = {
             "updated_at": now,
             "lease_until": now + dt.timedelta(seconds=LEASE_SECONDS),
@@ -391,10 +450,30 @@ def _insert(rows: list[MatchRow], now: dt.datetime) -> int:
     (model instances, per-field SQL compilation) than decoding the firehose frame did."""
     adapt = connection.ops.adapt_datetimefield_value
     matched_at = adapt(now)
-    params = [(*row[:-1], adapt(row.posted_at), matched_at) for row in rows]
+    # The rows of one post (one per matching query) share its posted_at object: adapt it once.
+    adapted: dict[int, Any] = {}
+    params = []
+    for row in rows:
+        key = id(row.posted_at)
+        value = adapted.get(key)
+        if value is None:
+            value = adapted[key] = adapt(row.posted_at)
+        params.append((*row[:-1], value, matched_at))
     with connection.cursor() as cursor:
         cursor.executemany(_INSERT, params)
         return max(cursor.rowcount, 0)
+
+
+def _delete_uris(table: str, uris: list[str], chunk: int = 500) -> None:
+    """The matches of deleted posts, in every workspace (the firehose deletes a post for all):
+    one DELETE per `chunk` URIs. Equivalent to Match.objects.filter(uri__in=...).delete(), which
+    deletes directly too (nothing cascades from a match, no signal), without building a
+    QuerySet and a lookup over thousands of values each batch."""
+    name = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(uris), chunk):
+            part = uris[start : start + chunk]
+            cursor.execute(f"DELETE FROM {name} WHERE uri IN ({', '.join(['%s'] * len(part))})", part)  # noqa: S608
 
 
 def record_gap(source: str, *, since: dt.datetime | None, until: dt.datetime | None) -> None:
@@ -546,11 +625,11 @@ class Consumer:
                 first = False
                 processor.add(event)
             if processor.batch.events >= self.batch_size or time.monotonic() - started >= self.batch_seconds:
-                done += self.commit(processor.batch)
+                done += self.commit(processor.finish())
                 processor = self._processor()
                 started = time.monotonic()
         if processor.batch.events:
-            done += self.commit(processor.batch)
+            done += self.commit(processor.finish())
         return done
 
     def flush(self, events: Iterable[FirehoseEvent]) -> int:
