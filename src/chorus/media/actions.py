@@ -393,14 +393,14 @@ def sync_recent_usage(batch: int = 500) -> int:
         rows = rows.filter(updated_at__gte=since)
     else:
         rows = rows.exclude(Q(media=[]) & ~Q(pk__in=MediaUsage.objects.values("target_id")))
-    count, chunk = 0, []
-    for target in rows.iterator(chunk_size=batch):
-        chunk.append(target)
-        if len(chunk) == batch:
-            sync_usage_many(chunk)
-            count, chunk = count + len(chunk), []
-    sync_usage_many(chunk)
-    count += len(chunk)
+    # Chunks read whole, by key, never a cursor left open across the writes: on SQLite (WAL) a
+    # connection that still reads from an older snapshot cannot start writing once another
+    # process has committed, and gets "database is locked" at once, whatever the busy timeout
+    # (bench/load, 200 clients: twice per run from this job).
+    count, last = 0, 0
+    while chunk := list(rows.filter(pk__gt=last)[:batch]):
+        sync_usage_many(chunk)
+        count, last = count + len(chunk), chunk[-1].pk
     # A small overlap: a target updated while we ran is seen again next time.
     _usage_watermark["since"] = now - dt.timedelta(seconds=max(5.0, time.time() - started))
     return count

@@ -15,12 +15,17 @@ class Command(BaseCommand):
     help = "Remove location and identity metadata from every stored media file."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        changed = failed = 0
-        for asset in MediaAsset.objects.select_related("workspace").order_by("pk").iterator(chunk_size=200):
-            try:
-                if rescrub(asset):
-                    changed += 1
-            except (MediaRejected, OSError) as exc:
-                failed += 1
-                self.stderr.write(f"asset {asset.pk}: {getattr(exc, 'reason', exc)}")
+        changed = failed = last = 0
+        assets = MediaAsset.objects.select_related("workspace").order_by("pk")
+        # Pages read whole: no cursor open while rescrub writes (on a running SQLite Chorus, an
+        # older read snapshot cannot start writing and would fail with "database is locked").
+        while page := list(assets.filter(pk__gt=last)[:200]):
+            last = page[-1].pk
+            for asset in page:
+                try:
+                    if rescrub(asset):
+                        changed += 1
+                except (MediaRejected, OSError) as exc:
+                    failed += 1
+                    self.stderr.write(f"asset {asset.pk}: {getattr(exc, 'reason', exc)}")
         self.stdout.write(f"{changed} file(s) scrubbed, {failed} could not be")
