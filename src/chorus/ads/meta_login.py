@@ -198,14 +198,13 @@ def meta_choose(request: HttpRequest, pending_id: str) -> HttpResponse:
         return redirect("ads:accounts", slug=workspace.slug)
     error = ""
     if request.method == "POST":
-        keys = request.POST.getlist("option")
-        offered = {option.key: option for option in choice.options}
-        if any(key not in offered for key in keys):
+        chosen = pending.chosen(choice, request.POST.getlist("option"))
+        if chosen is None:
             pending.drop(request, pending_id)
             messages.error(request, _("That ad account was not among those offered; please connect again."))
             return redirect("ads:accounts", slug=workspace.slug)
-        if keys:
-            _connect_chosen(request, workspace, channel, [offered[key] for key in dict.fromkeys(keys)])
+        if chosen:
+            _connect_chosen(request, workspace, channel, chosen)
             pending.drop(request, pending_id)
             return redirect("ads:accounts", slug=workspace.slug)
         error = _("Choose at least one ad account.")

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
@@ -19,10 +18,10 @@ from chorus.accounts.access import membership_of, workspace_of
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, can
 from chorus.api.auth import ws_perm
+from chorus.api.publishing import campaign_of
 from chorus.approvals import actions, auditlog, intake, policy
 from chorus.approvals.models import Contributor, Decision, ReviewLink, Workflow
-from chorus.content.models import Campaign, PostTarget
-from chorus.core.refusals import Invalid
+from chorus.content.models import PostTarget
 from chorus.publishing import actions as publishing
 
 router = Router(tags=["approvals"])
@@ -310,15 +309,7 @@ class InviteOut(Schema):
 def invite(request: HttpRequest, slug: str, payload: InviteIn) -> Status:
     """A contributor's magic link: they send stories and photos through it, without an account."""
     workspace = workspace_of(request)
-    campaign = None
-    if payload.campaign_id is not None:
-        campaign = Campaign.objects.filter(workspace=workspace, pk=payload.campaign_id).first()
-        if campaign is None:
-            raise Invalid(
-                gettext_lazy("Unknown campaign id for this workspace."),
-                code="unknown_campaign",
-                fields={"campaign_id": "unknown"},
-            )
+    campaign = campaign_of(workspace, payload.campaign_id)
     contributor, raw = intake.invite(
         workspace,
         actor=request.auth,  # type: ignore[attr-defined]

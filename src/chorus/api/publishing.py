@@ -156,6 +156,20 @@ def _media_items(request: HttpRequest, items: list[MediaIn], where: str) -> list
     ]
 
 
+def campaign_of(workspace: Any, campaign_id: int | None) -> Campaign | None:
+    """The workspace's campaign with this id (None for None), or a 422 naming `campaign_id`."""
+    if campaign_id is None:
+        return None
+    campaign = Campaign.objects.filter(workspace=workspace, pk=campaign_id).first()
+    if campaign is None:
+        raise Invalid(
+            gettext_lazy("Unknown campaign id for this workspace."),
+            code="unknown_campaign",
+            fields={"campaign_id": "unknown"},
+        )
+    return campaign
+
+
 def _problem_notes(targets: list[PostTarget]) -> list[str]:
     """What a draft saved with problems still breaks, as the composer warns on saving one."""
     return [f"{t.channel.name}: {p.message}" for t in targets for p in rules.problems(t)]
@@ -269,15 +283,7 @@ def create_post(request: HttpRequest, slug: str, payload: PostIn) -> Status:
         raise Invalid(
             gettext_lazy("At most 20 tags of 60 characters each."), code="invalid", fields={"tags": "size"}
         )
-    campaign = None
-    if payload.campaign_id is not None:
-        campaign = Campaign.objects.filter(workspace=workspace, pk=payload.campaign_id).first()
-        if campaign is None:
-            raise Invalid(
-                gettext_lazy("Unknown campaign id for this workspace."),
-                code="unknown_campaign",
-                fields={"campaign_id": "unknown"},
-            )
+    campaign = campaign_of(workspace, payload.campaign_id)
     media = _media_items(request, payload.media, "media")
     own_media = {
         pk: _media_items(request, items, f"per_channel_media.{pk}")

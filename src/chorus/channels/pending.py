@@ -86,6 +86,15 @@ def drop(request: HttpRequest, pending_id: str) -> None:
         request.session[SESSION_KEY] = stored
 
 
+def chosen(choice: Pending, keys: list[str]) -> list[ConnectOption] | None:
+    """The options a picker's form sent back by key, in the order they were offered; None when a
+    key was not among them (a forged or stale form: the caller drops the whole choice)."""
+    offered = {option.key for option in choice.options}
+    if any(key not in offered for key in keys):
+        return None
+    return [option for option in choice.options if option.key in keys]
+
+
 def _stored(request: HttpRequest) -> dict[str, Any]:
     value = request.session.get(SESSION_KEY)
     return dict(value) if isinstance(value, dict) else {}

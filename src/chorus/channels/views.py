@@ -195,14 +195,12 @@ def channel_choose(request: HttpRequest, pending_id: str) -> HttpResponse:
     connector = _connector_or_404(choice.kind)
     error = ""
     if request.method == "POST":
-        keys = request.POST.getlist("option")
-        offered = {option.key: option for option in choice.options}
-        if any(key not in offered for key in keys):
+        chosen = pending.chosen(choice, request.POST.getlist("option"))
+        if chosen is None:
             pending.drop(request, pending_id)
             messages.error(request, _("That account was not among those offered; please connect again."))
             return redirect("channels:list", slug=workspace.slug)
-        if keys:
-            chosen = [option for option in choice.options if option.key in keys]
+        if chosen:
             with transaction.atomic():  # all the chosen accounts, or none
                 connections = [_connect(request, workspace, choice.kind, option.result) for option in chosen]
             pending.drop(request, pending_id)
