@@ -85,6 +85,7 @@ def test_connect_a_meta_ad_account_through_the_login_and_pick_it(
         login.get_by_role("button", name=words["connect"]).click()
         expect(page.locator("h1")).to_have_text(words["connect"])
         expect(page.locator("[data-option]")).to_have_count(3)
+        page.wait_for_load_state("load")  # the stylesheet too: a width measured before it is not the page's
         overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
         shot(page, f"meta ad accounts picker {language} {device}")
         page.screenshot(path=SCREENS / f"ads-meta-picker-{language}-{device}.png", full_page=True)
@@ -94,6 +95,7 @@ def test_connect_a_meta_ad_account_through_the_login_and_pick_it(
         expected = words["added"] if device == "desktop" else words["renewed"]
         expect(page.get_by_text(expected)).to_be_visible()
         expect(page.locator("main table")).to_contain_text("act_1234")
+        page.wait_for_load_state("load")
         overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
         shot(page, f"meta ad account connected {language} {device}")
         page.screenshot(path=SCREENS / f"ads-accounts-{language}-{device}.png", full_page=True)
