@@ -431,3 +431,89 @@ def test_the_new_actions_and_states_read_in_french(
     assert "Retenu pour modération" in page
     assert "Supprimer notre réponse sur le réseau" in page
     assert "Approuver" in page and "Rejeter (définitif)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_deletes_of_our_reply_reach_the_network_once(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_page: Channel,  # noqa: F811
+) -> None:
+    """Two clicks on "delete our reply" at the same moment (two threads, two database
+    connections): the first claims the reply before its network call, the second finds the claim
+    taken and is refused without calling LinkedIn; one DELETE, one audit row."""
+    import threading
+
+    from django.db import connection
+
+    [item] = _store(linkedin_page, _li_comment(1))
+    ours = _sent_reply(item, f"urn:li:comment:({SHARE},6920)")
+    url = f"{REST}/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Ashare%3A7001000000000000001%2C6901%29/comments/6920"
+    in_call, release = threading.Event(), threading.Event()
+
+    def slow_network(request: httpx.Request) -> httpx.Response:
+        in_call.set()
+        release.wait(timeout=10)  # held open until the other click has run its course
+        return httpx.Response(204)
+
+    fake.on("DELETE", url, httpx.Response(204))
+    transport = httpx.MockTransport(lambda request: (fake.handler(request), slow_network(request))[1])
+    from chorus.core import http as core_http
+
+    core_http.set_transport_for_tests(transport)
+    outcomes: dict[str, str] = {}
+
+    # Both requests loaded the reply (as the view does) before either claimed it: both read `sent`.
+    loaded = {
+        name: Reply.objects.select_related("conversation__channel", "in_reply_to").get(pk=ours.pk)
+        for name in ("first", "second")
+    }
+
+    def click(name: str) -> None:
+        try:
+            actions.delete_reply(reply=loaded[name], actor=cast.owner)
+            outcomes[name] = "deleted"
+        except actions.InboxRefused as refused:
+            outcomes[name] = refused.code
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=click, args=("first",))
+    first.start()
+    assert in_call.wait(timeout=10)  # the first click is inside its network call, claim committed
+    second = threading.Thread(target=click, args=("second",))
+    second.start()
+    second.join(timeout=10)
+    release.set()
+    first.join(timeout=10)
+
+    assert outcomes == {"first": "deleted", "second": "reply_delete_taken"}
+    assert len(fake.to("DELETE", url)) == 1
+    ours.refresh_from_db()
+    assert ours.status == Reply.Status.DELETED
+    assert AuditEvent.objects.filter(action="inbox.reply_deleted").count() == 1
+
+
+def test_a_failed_delete_puts_our_reply_back_for_another_try(
+    cast: Cast,
+    fake: Fake,  # noqa: F811
+    linkedin_page: Channel,  # noqa: F811
+) -> None:
+    [item] = _store(linkedin_page, _li_comment(1))
+    ours = _sent_reply(item, f"urn:li:comment:({SHARE},6920)")
+    url = f"{REST}/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Ashare%3A7001000000000000001%2C6901%29/comments/6920"
+    fake.on(
+        "DELETE",
+        url,
+        httpx.Response(500, json={"message": "Internal error", "status": 500}),
+        httpx.Response(204),
+    )
+    with pytest.raises(actions.InboxRefused) as refused:
+        actions.delete_reply(reply=ours, actor=cast.owner)
+    assert refused.value.code == "reply_delete_failed"
+    ours.refresh_from_db()
+    assert ours.status == Reply.Status.SENT  # the claim was released: not stuck in "deleting"
+    assert AuditEvent.objects.filter(action="inbox.reply_delete_failed").count() == 1
+    actions.delete_reply(reply=ours, actor=cast.owner)
+    ours.refresh_from_db()
+    assert ours.status == Reply.Status.DELETED and len(fake.to("DELETE", url)) == 2

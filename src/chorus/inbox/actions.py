@@ -788,22 +788,46 @@ def can_delete_reply(connector: Any, reply: Reply) -> bool:
 
 def delete_reply(*, reply: Reply, actor: User | None) -> None:
     """Deletes one of our sent replies on the network (YouTube, LinkedIn, Threads allow it for the
-    author). The call happens outside any transaction; the reply reads `deleted` after, audited.
-    A failure changes nothing here and says the network's reason."""
+    author), at most once however many clicks arrive together: claim (sent → deleting) and commit,
+    call the network outside any transaction, record (deleting → deleted, audited). A second click
+    finds the claim taken and is refused without a call. A failure puts the reply back to `sent`
+    (a person may try again) and says the network's reason."""
     channel = reply.conversation.channel
     connector = inbox_connector(channel)
+    taken = InboxRefused(
+        "reply_delete_taken", _("This reply is already being deleted, or is no longer on the network.")
+    )
+    if reply.status == R.DELETING:
+        raise taken
     if not can_delete_reply(connector, reply):
         raise InboxRefused(
             "reply_not_deletable",
             _("Only a sent reply can be deleted, on networks that allow it (%(network)s).")
             % {"network": channel.connector().label},
         )
+    with transaction.atomic():
+        # The claim: one conditional UPDATE. Two requests racing both read `sent`, but only one
+        # changes the row (SQLite serializes writers; PostgreSQL re-checks the WHERE after the
+        # other's commit), so only one reaches the network.
+        claimed = Reply.objects.filter(pk=reply.pk, status=R.SENT).update(status=R.DELETING)
+    if not claimed:
+        raise taken
     try:
         connector.inbox_delete_reply(reply.in_reply_to.entry(), reply.network_id)  # type: ignore[attr-defined]
     except PublishError as exc:
+        with transaction.atomic():
+            Reply.objects.filter(pk=reply.pk, status=R.DELETING).update(status=R.SENT)
+            audit.record(
+                "inbox.reply_delete_failed",
+                workspace=reply.conversation.workspace,
+                actor=actor,
+                obj=reply,
+                error=exc.message[:300],
+            )
         raise InboxRefused("reply_delete_failed", exc.message) from exc
     with transaction.atomic():
-        Reply.objects.filter(pk=reply.pk, status=R.SENT).update(status=R.DELETED)
+        Reply.objects.filter(pk=reply.pk, status=R.DELETING).update(status=R.DELETED)
+        reply.status = R.DELETED
         audit.record(
             "inbox.reply_deleted",
             workspace=reply.conversation.workspace,

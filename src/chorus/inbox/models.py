@@ -181,6 +181,7 @@ class Reply(models.Model):
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Outcome unknown")
         REJECTED = "rejected", _("Rejected")
+        DELETING = "deleting", _("Being deleted on the network")
         DELETED = "deleted", _("Deleted on the network")
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
