@@ -43,6 +43,8 @@ class MetaFake:
         path = request.url.path.removeprefix("/v24.0/")
         if request.method == "GET" and path == f"{PAGE}/feed":
             return httpx.Response(200, json={"data": self.feed})
+        if request.method == "GET" and path == f"{PAGE}/tagged":  # the mentions stream (see mentions tests)
+            return httpx.Response(200, json={"data": []})
         if request.method == "POST" and path.endswith("/comments"):
             return httpx.Response(200, json={"id": f"{PAGE}_reply{len(self.sent)}"})
         if request.method == "POST" and path.endswith("/replies"):
@@ -219,8 +221,7 @@ def test_a_comment_by_webhook_and_by_polling_is_stored_once(meta: MetaFake, page
         }
     ]
     assert actions.poll(page) == 0
-    request = meta.last()
-    assert request.url.path == f"/v24.0/{PAGE}/feed"
+    [request] = [r for r in meta.sent if r.method == "GET" and r.url.path == f"/v24.0/{PAGE}/feed"]
     assert request.url.params["fields"] == "id,comments.limit(50){id,message,from,created_time,parent{id}}"
     assert request.url.params["access_token"] == "page-token"
     assert InboxItem.objects.count() == 1

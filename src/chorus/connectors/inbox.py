@@ -105,7 +105,9 @@ class InboxConnector(Protocol):
     network dedupes with it (a record key, an Idempotency-Key) or `inbox_find_reply` finds it.
     Optional: `inbox_moderations` (actions allowed) with `inbox_moderate(entry, action)`;
     `inbox_item_moderations(entry)` when what is allowed depends on the item (its state, its
-    depth); `inbox_delete_reply(parent, network_id)` when our own sent reply can be deleted."""
+    depth); `inbox_delete_reply(parent, network_id)` when our own sent reply can be deleted;
+    `inbox_enrich(entry) -> InboxEntry` when a webhook gives only ids (Meta's mentions): the
+    entry carries extra["enrich"] = "pending" until the fetch is done."""
 
     inbox_streams: tuple[str, ...]
 

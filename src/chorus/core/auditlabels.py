@@ -80,6 +80,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "feed.revoked": pgettext_lazy("audit event", "Calendar feed revoked"),
     "inbox.assigned": pgettext_lazy("audit event", "Conversation assigned"),
     "inbox.ingested": pgettext_lazy("audit event", "Messages received"),
+    "inbox.enriched": pgettext_lazy("audit event", "Mention completed from the network"),
     "inbox.moderated": pgettext_lazy("audit event", "Message moderated"),
     "inbox.overdue": pgettext_lazy("audit event", "Conversation past the response target"),
     "inbox.private_reply_failed": pgettext_lazy("audit event", "Private reply failed"),

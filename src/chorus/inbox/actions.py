@@ -9,6 +9,7 @@ decides by reading back, never by sending blindly again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ R = Reply.Status
 COMPOSING_SECONDS = 20  # the "someone is answering" marker lives this long unless renewed
 MAX_TEXT = 20_000  # an item's text is cut here: a hostile payload cannot bloat the table
 _CHUNK = 500  # SQLite's bound-variable limit is far above; keeps IN lists modest
+ENRICH_PENDING = "pending"  # extra["enrich"] of an entry a webhook gave only by id
+log = logging.getLogger(__name__)
 
 
 class InboxRefused(Exception):
@@ -314,6 +317,70 @@ def ingest(
             ],
         )
     return IngestResult(len(fresh), created, len(entries) - len(fresh))
+
+
+ENRICH_PER_CALL = 50  # network reads per webhook delivery or poll; the rest wait for the next poll
+
+
+def enrich_entries(channel: Channel, entries: Sequence[InboxEntry]) -> list[InboxEntry]:
+    """Completes the entries a webhook gave only by id (extra["enrich"] == "pending") through the
+    connector's `inbox_enrich`, outside any transaction. One already stored is left as it is (a
+    retried delivery costs no read); a failed read keeps the bare entry, stored and completed by
+    a later poll (`enrich_pending`): a mention is never dropped because its text was unreadable."""
+    pending = [e for e in entries if e.extra.get("enrich") == ENRICH_PENDING]
+    method = getattr(channel.connector(), "inbox_enrich", None)
+    if not pending or method is None:
+        return list(entries)
+    known = set(
+        InboxItem.objects.filter(channel=channel, network_id__in=[e.network_id for e in pending]).values_list(
+            "network_id", flat=True
+        )
+    )
+    done: dict[str, InboxEntry] = {}
+    for entry in pending[:ENRICH_PER_CALL]:
+        if entry.network_id in known:
+            continue
+        try:
+            done[entry.network_id] = method(entry)
+        except PublishError as exc:
+            log.warning("inbox: could not read %s %s yet: %s", channel.kind, entry.network_id, exc.message)
+    return [done.get(e.network_id, e) for e in entries]
+
+
+def enrich_pending(channel: Channel) -> int:
+    """Completes stored items still waiting for their text (a webhook's read failed): read
+    outside any transaction, then written with the conversation's author when it was unknown."""
+    method = getattr(channel.connector(), "inbox_enrich", None)
+    if method is None:
+        return 0
+    waiting = list(
+        InboxItem.objects.filter(channel=channel, extra__enrich=ENRICH_PENDING).order_by("pk")[
+            :ENRICH_PER_CALL
+        ]
+    )
+    done = 0
+    for item in waiting:
+        try:
+            entry = method(item.entry())
+        except PublishError as exc:
+            log.warning("inbox: could not read %s %s yet: %s", channel.kind, item.network_id, exc.message)
+            continue
+        with transaction.atomic():
+            InboxItem.objects.filter(pk=item.pk).update(
+                author_id=entry.author_id[:300],
+                author_handle=entry.author_handle[:300],
+                author_name=entry.author_name[:300],
+                text=entry.text[:MAX_TEXT],
+                url=entry.url[:800],
+                extra=entry.extra,
+            )
+            if item.conversation_id is not None:
+                Conversation.objects.filter(pk=item.conversation_id, author_handle="", author_name="").update(
+                    author_handle=entry.author_handle[:300], author_name=entry.author_name[:300]
+                )
+            audit.record("inbox.enriched", workspace=channel.workspace, obj=item)
+        done += 1
+    return done
 
 
 def _announce(channel: Channel, talk: list[InboxEntry], now: dt.datetime) -> None:
@@ -933,6 +1000,7 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
             connector.inbox_mark_seen(stream, page)
             if not page.more:
                 break
+    enrich_pending(channel)
     return stored
 
 

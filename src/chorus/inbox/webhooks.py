@@ -1,5 +1,5 @@
-"""Meta webhooks for the inbox (Facebook Page comments and Messenger, Instagram comments and
-direct messages): the subscription challenge, the X-Hub-Signature-256 check over the raw body,
+"""Meta webhooks for the inbox (Facebook Page comments, mentions and Messenger, Instagram
+comments, mentions and direct messages): the subscription challenge, the X-Hub-Signature-256 check over the raw body,
 replayed deliveries ignored, entries stored through the ingest action (polling is the backstop:
 the same item arriving both ways is stored once)."""
 
@@ -51,19 +51,28 @@ def meta_webhook(request: HttpRequest, network: str) -> HttpResponse:
     except ValueError:
         return HttpResponse("The body is not JSON.", status=400, content_type="text/plain")
     digest = hashlib.sha256(raw).hexdigest()
-    try:
-        with transaction.atomic():
-            WebhookDelivery.objects.create(network=network, digest=digest)
-    except IntegrityError:
+    if WebhookDelivery.objects.filter(digest=digest).exists():
         # The same signed body again (a replay, or Meta retrying one we stored): nothing new.
         return JsonResponse({"stored": 0, "duplicate": True})
-    stored = 0
+    work = []
     for account, entries in meta_inbox.webhook_entries(payload).items():
         if not entries:
             continue
         lookup = {f"config__{account_key}": account}
         for channel in Channel.objects.filter(kind=network, status=Channel.Status.ACTIVE, **lookup):
-            stored += actions.ingest(channel=channel, entries=entries, via="webhook").new_items
+            # Network reads (a mention's text) happen here, before any transaction is open.
+            work.append((channel, actions.enrich_entries(channel, entries)))
+    stored = 0
+    try:
+        with transaction.atomic():
+            # The delivery's digest and its items commit together: a crash keeps neither, so
+            # Meta's retry of the same body is stored then, not skipped as a replay.
+            WebhookDelivery.objects.create(network=network, digest=digest)
+            for channel, entries in work:
+                stored += actions.ingest(channel=channel, entries=entries, via="webhook").new_items
+    except IntegrityError:
+        # Two deliveries of the same body at the same moment: the other one stored it.
+        return JsonResponse({"stored": 0, "duplicate": True})
     return JsonResponse({"stored": stored, "duplicate": False})
 
 

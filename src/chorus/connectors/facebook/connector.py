@@ -18,6 +18,7 @@ Flows (https://developers.facebook.com/docs/pages-api/posts/):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import PurePath
@@ -55,6 +56,7 @@ VIDEO_TYPES = ("video/mp4", "video/quicktime")
 SCHEDULE_MIN = dt.timedelta(minutes=10)
 SCHEDULE_MAX = dt.timedelta(days=30)
 LOOKUP_SLACK = dt.timedelta(minutes=5)
+TAGGED_FIELDS = "id,message,created_time,from,permalink_url"
 
 
 class FacebookConnector(MetaAppSettings, Connector):
@@ -278,15 +280,24 @@ class FacebookConnector(MetaAppSettings, Connector):
         names = {"followers_count": "followers", "fan_count": "page_likes"}
         return {ours: int(page[theirs]) for theirs, ours in names.items() if theirs in page}
 
-    # --- inbox (Feature.INBOX): comments and Messenger; webhooks first, polling as backstop --
-    inbox_streams: ClassVar[tuple[str, ...]] = ("comments",)
+    # --- inbox (Feature.INBOX): comments, mentions and Messenger; webhooks first, polling as
+    # backstop ----------------------------------------------------------------------------------
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("like", "hide", "unhide", "delete")
 
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        """A post or comment that mentions the Page is someone else's, on their timeline: the Page
+        may like it, not hide or delete it."""
+        return ("like",) if entry.kind == "mention" else self.inbox_moderations
+
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
-        """The Page's recent posts with their comments since the stored time (Unix seconds)."""
+        """The Page's recent posts with their comments since the stored time (Unix seconds);
+        stream "mentions": the public posts the Page is tagged in (GET /{page-id}/tagged)."""
         from chorus.connectors.inbox import InboxPage
 
         since = int(cursor or 0)
+        if stream == "mentions":
+            return self._tagged(since)
         fields = "id,comments.limit(50){id,message,from,created_time,parent{id}}"
         params: dict[str, Any] = {"fields": fields, "limit": 25}
         if since:
@@ -315,6 +326,43 @@ class FacebookConnector(MetaAppSettings, Connector):
                 newest = max(newest, int(entry.created_at.timestamp()))
         return InboxPage(entries, str(newest), more=False)
 
+    def _tagged(self, since: int) -> InboxPage:
+        from chorus.connectors.inbox import InboxPage
+
+        params: dict[str, Any] = {"fields": TAGGED_FIELDS, "limit": 25}
+        if since:
+            params["since"] = since
+        data = self.api().get(f"{self.page_id}/tagged", **params)
+        entries, newest = [], since
+        for post in data.get("data") or []:
+            entry = meta_inbox.tagged_post(post, self.page_id)
+            if entry is None or int(entry.created_at.timestamp()) < since:
+                continue
+            entries.append(entry)
+            newest = max(newest, int(entry.created_at.timestamp()))
+        return InboxPage(entries, str(newest), more=False)
+
+    def inbox_enrich(self, entry: InboxEntry) -> InboxEntry:
+        """A "mention" webhook names the post (or comment) and its author, not its text: read
+        them (GET /{comment-id} or /{post-id})."""
+        comment_id = str(entry.extra.get("comment_id") or "")
+        found = self.api().get(
+            comment_id or str(entry.extra.get("post_id") or entry.network_id), fields=TAGGED_FIELDS
+        )
+        sender = found.get("from") or {}
+        permalink = str(found.get("permalink_url") or "")
+        return dataclasses.replace(
+            entry,
+            author_id=entry.author_id or str(sender.get("id") or ""),
+            author_name=entry.author_name or str(sender.get("name") or ""),
+            text=str(found.get("message") or ""),
+            created_at=meta_inbox.graph_time(str(found["created_time"]))
+            if found.get("created_time")
+            else entry.created_at,
+            url=permalink if permalink.startswith("https://") else entry.url,
+            extra={k: v for k, v in entry.extra.items() if k != "enrich"},
+        )
+
     def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
         """Comments have no seen state on the Graph API."""
 
@@ -322,6 +370,8 @@ class FacebookConnector(MetaAppSettings, Connector):
         return meta_inbox.messaging_window(last_message.created_at, at)
 
     def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
+        """A comment under the comment, post or mentioning post (POST /{id}/comments), or a Send
+        API message inside the messaging window."""
         from chorus.connectors.inbox import ReplyResult
 
         api = self.api()

@@ -66,6 +66,10 @@ FEED_RATIO = (0.8, 1.91)  # 4:5 to 1.91:1
 MAX_HASHTAGS, MAX_MENTIONS = 30, 20
 HASHTAG_RE, MENTION_RE = re.compile(r"(?<!\w)#\w+"), re.compile(r"(?<!\w)@[\w.]+")
 LOOKUP_SLACK = dt.timedelta(minutes=5)
+# Mentions: the fields read for a tagged or @mentioning media, and for a @mentioning comment.
+MENTION_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp,username"
+MENTION_COMMENT_FIELDS = "text,timestamp,username,media"
+TAGS_PAGES = 4  # /tags pages read per poll (25 each); the webhook is the first path
 LIMIT_RECHECK = 3600.0  # the 24 h window is rolling: a unit frees when the oldest post turns 24 h
 # Insights: Meta name -> ours. `impressions` was retired for media (v22): `views` replaces it.
 POST_METRICS = {
@@ -310,14 +314,21 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         names = {"followers_count": "followers", "follows_count": "following", "media_count": "posts"}
         return {ours: int(account[theirs]) for theirs, ours in names.items() if theirs in account}
 
-    # --- inbox (Feature.INBOX): comments and direct messages; webhooks, polling as backstop ---
-    inbox_streams: ClassVar[tuple[str, ...]] = ("comments",)
+    # --- inbox (Feature.INBOX): comments, mentions and direct messages; webhooks, polling as
+    # backstop ----------------------------------------------------------------------------------
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("hide", "unhide", "delete")
+
+    def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
+        """A mention is on someone else's media: nothing to hide or delete there."""
+        return () if entry.kind == "mention" else self.inbox_moderations
 
     def inbox_fetch(self, stream: str, cursor: str | None) -> InboxPage:
         from chorus.connectors.inbox import InboxPage
 
         since = int(cursor or 0)
+        if stream == "mentions":
+            return self._tags(since)
         fields = "id,comments.limit(50){id,text,timestamp,from{id,username},parent_id}"
         data = self.api().get(f"{self.user_id}/media", fields=fields, limit=25)
         entries, newest = [], since
@@ -329,6 +340,45 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
                 entries.append(entry)
                 newest = max(newest, int(entry.created_at.timestamp()))
         return InboxPage(entries, str(newest), more=False)
+
+    def _tags(self, since: int) -> InboxPage:
+        """The media the account is tagged or @mentioned in (GET /{ig-user-id}/tags, newest
+        first), newer than the stored time: page after page until an older one shows."""
+        from chorus.connectors.inbox import InboxPage
+
+        api = self.api()
+        params: dict[str, Any] = {"fields": MENTION_MEDIA_FIELDS, "limit": 25}
+        entries, newest = [], since
+        for _page in range(TAGS_PAGES):
+            data = api.get(f"{self.user_id}/tags", **params)
+            older_seen = False
+            for found in data.get("data") or []:
+                entry = meta_inbox.tagged_media(found)
+                stamp = int(entry.created_at.timestamp())
+                if stamp < since:
+                    older_seen = True
+                    continue
+                entries.append(entry)
+                newest = max(newest, stamp)
+            after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
+            if older_seen or not after or not (data.get("paging") or {}).get("next"):
+                break
+            params["after"] = after
+        return InboxPage(entries, str(newest), more=False)
+
+    def inbox_enrich(self, entry: InboxEntry) -> InboxEntry:
+        """A "mentions" webhook gives only ids: read the caption (mentioned_media) or the
+        comment (mentioned_comment) through the account, the documented way for media that is
+        not ours."""
+        media_id = str(entry.extra.get("media_id") or "")
+        comment_id = str(entry.extra.get("comment_id") or "")
+        if comment_id:
+            fields = f"mentioned_comment.comment_id({comment_id}){{{MENTION_COMMENT_FIELDS}}}"
+            found = self.api().get(self.user_id, fields=fields).get("mentioned_comment") or {}
+            return meta_inbox.mentioned_comment({"id": comment_id, **found}, media_id)
+        fields = f"mentioned_media.media_id({media_id}){{{MENTION_MEDIA_FIELDS.removeprefix('id,')}}}"
+        found = self.api().get(self.user_id, fields=fields).get("mentioned_media") or {}
+        return meta_inbox.tagged_media({"id": media_id, **found})
 
     def inbox_mark_seen(self, stream: str, page: InboxPage) -> None:
         """Comments have no seen state on the Graph API."""
@@ -346,6 +396,13 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
             )
             sent = api.request("POST", f"{self.user_id}/messages", json=payload, may_apply=True)
             return ReplyResult(str(sent.get("message_id") or ""))
+        if parent.kind == "mention":
+            # Someone else's media or comment: answered through the account's mentions edge.
+            data = {"media_id": str(parent.extra.get("media_id") or parent.root_id), "message": text}
+            if parent.extra.get("comment_id"):
+                data["comment_id"] = str(parent.extra["comment_id"])
+            created = api.post(f"{self.user_id}/mentions", data, may_apply=True)
+            return ReplyResult(str(created["id"]))
         if parent.parent_id:
             raise ContentRejected(
                 gettext("Instagram allows replies to top-level comments only; answer the first comment."),

@@ -7,6 +7,18 @@ with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the raw body with the app secr
 comments arrive as `changes` of field "feed" (item "comment", verb "add"); Instagram comments as
 field "comments"; Messenger and Instagram direct messages as `messaging` events.
 
+Mentions (kind "mention"), each keyed by the id the polling backstop reads too, so the same
+mention arriving both ways is stored once:
+- Facebook: a visitor's post on or tagging the Page arrives as a "feed" change with item "post",
+  "status" or "photo" (verb "add", with its message); the "mention" field carries
+  {post_id, sender_id, sender_name, item "post"|"comment", verb, comment_id} and no text, so it
+  is enriched (GET /{post-id} or /{comment-id}). Backstop: GET /{page-id}/tagged.
+- Instagram: the "mentions" field carries only {media_id, comment_id}; the text and author come
+  from GET /{ig-user-id}?fields=mentioned_media.media_id({id}){...} or
+  mentioned_comment.comment_id({id}){...}. Backstop: GET /{ig-user-id}/tags.
+An entry that needs that fetch carries extra["enrich"] = "pending" until it is done; a failed
+fetch stores it bare (nothing is lost) and the next poll completes it.
+
 Rules: a message may be answered within 24 hours of the person's last message, or within 7 days
 with the HUMAN_AGENT tag (a person answering); a comment may get one private reply, within 7
 days; Instagram answers only top-level comments.
@@ -139,6 +151,133 @@ def message(event: dict[str, Any]) -> InboxEntry | None:
     )
 
 
+PENDING = "pending"  # extra["enrich"]: the text and author are still to be fetched
+FEED_POST_ITEMS = frozenset({"post", "status", "photo"})
+
+
+def feed_post(value: dict[str, Any], page_id: str, at: Any) -> InboxEntry | None:
+    """A Page "feed" change for a visitor's post (item "post", "status" or "photo", verb "add"):
+    someone wrote on or tagged the Page. The Page's own posts come back the same way: skipped."""
+    if value.get("item") not in FEED_POST_ITEMS or value.get("verb") != "add":
+        return None
+    sender = value.get("from") or {}
+    author = str(sender.get("id") or "")
+    post_id = str(value.get("post_id") or "")
+    if not post_id or author == page_id:
+        return None
+    return InboxEntry(
+        network_id=post_id,
+        kind="mention",
+        author_id=author,
+        author_name=str(sender.get("name") or ""),
+        created_at=_time(value.get("created_time") or at or 0),
+        text=str(value.get("message") or ""),
+        root_id=post_id,
+        url=str(value.get("link") or "") if str(value.get("link") or "").startswith("https://") else "",
+        extra={"post_id": post_id},
+    )
+
+
+def page_mention(value: dict[str, Any], page_id: str, at: Any) -> InboxEntry | None:
+    """The Page "mention" field: the Page @mentioned in a post (item "post") or a comment (item
+    "comment", with comment_id). Carries no text: stored pending enrichment."""
+    if value.get("verb") != "add":
+        return None
+    post_id = str(value.get("post_id") or "")
+    comment_id = str(value.get("comment_id") or "") if value.get("item") == "comment" else ""
+    sender = value.get("from") or {}  # a `from` replaced sender_* for some subscribers (v2.12)
+    author = str(value.get("sender_id") or sender.get("id") or "")
+    if not (comment_id or post_id) or author == page_id:
+        return None
+    return InboxEntry(
+        network_id=comment_id or post_id,
+        kind="mention",
+        author_id=author,
+        author_name=str(value.get("sender_name") or sender.get("name") or ""),
+        created_at=_time(value.get("created_time") or at or 0),
+        text=str(value.get("message") or ""),
+        root_id=post_id or comment_id,
+        extra={"post_id": post_id, "comment_id": comment_id, "enrich": PENDING},
+    )
+
+
+def instagram_mention(value: dict[str, Any], at: Any) -> InboxEntry | None:
+    """The Instagram "mentions" field: {media_id} for a caption, {media_id, comment_id} for a
+    comment that @mentions the account. Only ids: stored pending enrichment."""
+    media_id = str(value.get("media_id") or "")
+    comment_id = str(value.get("comment_id") or "")
+    if not (media_id or comment_id):
+        return None
+    return InboxEntry(
+        network_id=comment_id or media_id,
+        kind="mention",
+        author_id="",
+        created_at=_time(at or 0),
+        root_id=media_id or comment_id,
+        extra={"media_id": media_id, "comment_id": comment_id, "enrich": PENDING},
+    )
+
+
+def tagged_media(media: dict[str, Any]) -> InboxEntry:
+    """An IG Media the account is tagged or @mentioned in (GET /{ig-user-id}/tags, or the
+    mentioned_media enrichment): the media id is the mention's id either way."""
+    username = str(media.get("username") or "")
+    permalink = str(media.get("permalink") or "")
+    return InboxEntry(
+        network_id=str(media["id"]),
+        kind="mention",
+        author_id=username,
+        author_handle=username,
+        created_at=_time(media.get("timestamp") or 0),
+        text=str(media.get("caption") or ""),
+        url=permalink if permalink.startswith("https://") else "",
+        root_id=str(media["id"]),
+        extra={
+            "media_id": str(media["id"]),
+            "comment_id": "",
+            "media_type": str(media.get("media_type") or ""),
+        },
+    )
+
+
+def mentioned_comment(comment: dict[str, Any], media_id: str) -> InboxEntry:
+    """A comment that @mentions the account (the mentioned_comment enrichment)."""
+    username = str(comment.get("username") or "")
+    media = comment.get("media") or {}
+    media_id = str(media.get("id") or media_id)
+    return InboxEntry(
+        network_id=str(comment["id"]),
+        kind="mention",
+        author_id=username,
+        author_handle=username,
+        created_at=_time(comment.get("timestamp") or 0),
+        text=str(comment.get("text") or ""),
+        root_id=media_id or str(comment["id"]),
+        extra={"media_id": media_id, "comment_id": str(comment["id"])},
+    )
+
+
+def tagged_post(post: dict[str, Any], page_id: str) -> InboxEntry | None:
+    """A public post the Page is tagged in (GET /{page-id}/tagged). Its `from` is returned only
+    when the reader wrote it, so the author may be empty."""
+    sender = post.get("from") or {}
+    author = str(sender.get("id") or "")
+    if author == page_id:
+        return None
+    permalink = str(post.get("permalink_url") or "")
+    return InboxEntry(
+        network_id=str(post["id"]),
+        kind="mention",
+        author_id=author,
+        author_name=str(sender.get("name") or ""),
+        created_at=_time(post.get("created_time") or 0),
+        text=str(post.get("message") or ""),
+        url=permalink if permalink.startswith("https://") else "",
+        root_id=str(post["id"]),
+        extra={"post_id": str(post["id"])},
+    )
+
+
 def webhook_entries(payload: dict[str, Any]) -> dict[str, list[InboxEntry]]:
     """Entries of one delivery, by the account id they were sent for (a Page id or an Instagram
     account id). Unknown fields and item kinds are left out."""
@@ -148,12 +287,18 @@ def webhook_entries(payload: dict[str, Any]) -> dict[str, list[InboxEntry]]:
         items = found.setdefault(account, [])
         for change in entry.get("changes") or []:
             value = change.get("value") or {}
-            if change.get("field") == "feed":
-                comment = feed_comment(value)
-                if comment is not None:
-                    items.append(comment)
-            elif change.get("field") == "comments" and value.get("id"):
-                items.append(instagram_comment(value, entry.get("time")))
+            field = change.get("field")
+            parsed: InboxEntry | None = None
+            if field == "feed":
+                parsed = feed_comment(value) or feed_post(value, account, entry.get("time"))
+            elif field == "mention":
+                parsed = page_mention(value, account, entry.get("time"))
+            elif field == "mentions":
+                parsed = instagram_mention(value, entry.get("time"))
+            elif field == "comments" and value.get("id"):
+                parsed = instagram_comment(value, entry.get("time"))
+            if parsed is not None:
+                items.append(parsed)
         for event in entry.get("messaging") or []:
             answer = message(event)
             if answer is not None:
