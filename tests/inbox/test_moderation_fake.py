@@ -7,7 +7,9 @@ Requests, from the networks' references: YouTube comments.setModerationStatus (P
 moderationStatus as query parameters, 204, 50 units) and comments.delete (DELETE ?id=, 204, 50
 units); LinkedIn Comments API "Delete a Comment" (DELETE socialActions/{target}/comments/{id}
 ?actor=) and Reactions API "Create a Reaction on a Comment" (POST reactions?actor= with root and
-reactionType); Threads reply management (POST /{reply-id}/manage_reply hide=true|false, top-level
+reactionType), checked against learn.microsoft.com/linkedin/marketing/community-management/shares/
+{comments-api, reactions-api}: /rest paths, `LinkedIn-Version` and `X-Restli-Protocol-Version:
+2.0.0` headers, URNs URL-encoded in the path and in `actor`; Threads reply management (POST /{reply-id}/manage_reply hide=true|false, top-level
 replies only) and DELETE /{threads-media-id} for our own posts."""
 
 from __future__ import annotations
@@ -253,7 +255,9 @@ def test_linkedin_likes_and_deletes_comments_on_the_organizations_post(
     fake.on("POST", f"{REST}/reactions", httpx.Response(201, json={}))
     actions.moderate(item=first, action="like", actor=cast.owner)
     [liked] = fake.to("POST", f"{REST}/reactions")
-    assert dict(liked.url.params) == {"actor": ORG}
+    # Reactions API, "Create a Reaction on a Comment": POST /rest/reactions?actor={URL-encoded
+    # URN} (Rest.li 2.0 reserves ':' in a query), the comment URN as `root`.
+    assert liked.url.query == b"actor=urn%3Ali%3Aorganization%3A2414183"
     assert fake.body(liked) == {"root": top.network_id, "reactionType": "LIKE"}
     assert (liked.headers["LinkedIn-Version"], liked.headers["X-Restli-Protocol-Version"]) == (
         "202510",
@@ -272,10 +276,13 @@ def test_linkedin_likes_and_deletes_comments_on_the_organizations_post(
     actions.moderate(item=first, action="delete", actor=cast.owner)
     # A nested reply is deleted from the comment it is on.
     actions.moderate(item=second, action="delete", actor=cast.owner)
-    assert [dict(r.url.params) for r in fake.to("DELETE", on_post) + fake.to("DELETE", on_comment)] == [
-        {"actor": ORG},
-        {"actor": ORG},
-    ]
+    deletes = fake.to("DELETE", on_post) + fake.to("DELETE", on_comment)
+    # Comments API, "Delete a Comment": DELETE /rest/socialActions/{encoded target}/comments/{id}
+    # ?actor={encoded URN}, with the versioned API's two headers.
+    assert [r.url.query for r in deletes] == [b"actor=urn%3Ali%3Aorganization%3A2414183"] * 2
+    assert [(r.headers["LinkedIn-Version"], r.headers["X-Restli-Protocol-Version"]) for r in deletes] == [
+        ("202510", "2.0.0")
+    ] * 2
     assert AuditEvent.objects.filter(action="inbox.moderated").count() == 3
 
 
@@ -317,7 +324,11 @@ def test_linkedin_deletes_our_reply_from_the_thread_it_was_created_on(
     fake.on("DELETE", url, httpx.Response(204))
     actions.delete_reply(reply=ours, actor=cast.owner)
     [sent] = fake.to("DELETE", url)
-    assert dict(sent.url.params) == {"actor": ORG}
+    assert sent.url.query == b"actor=urn%3Ali%3Aorganization%3A2414183"
+    assert (sent.headers["LinkedIn-Version"], sent.headers["X-Restli-Protocol-Version"]) == (
+        "202510",
+        "2.0.0",
+    )
     ours.refresh_from_db()
     assert ours.status == "deleted"
 
