@@ -123,6 +123,8 @@ def recorded() -> Iterator[list[httpx.Request]]:
             )
         if request.url.path == "/api/v1/statuses":
             return httpx.Response(200, json={"id": "4500", "url": "https://social.example/@alice/4500"})
+        if request.url.path == "/api/v1/statuses/4411/favourite":  # the API's Status, favourited
+            return httpx.Response(200, json={"id": "4411", "favourited": True, "favourites_count": 1})
         return httpx.Response(404, json={"error": "Record not found"})
 
     http.set_transport_for_tests(httpx.MockTransport(answer))
@@ -158,3 +160,15 @@ def test_the_exact_requests_for_paging_and_a_private_reply(
         "in_reply_to_id": "4411",
         "visibility": "private",  # never wider than what it answers
     }
+    # Like: POST /api/v1/statuses/:id/favourite, no body.
+    item = conversation.items.get()
+    actions.moderate(item=item, action="like", actor=cast.owner)
+    liked = recorded[-1]
+    assert (liked.method, str(liked.url), liked.content) == (
+        "POST",
+        "https://social.example/api/v1/statuses/4411/favourite",
+        b"",
+    )
+    assert liked.headers["Authorization"] == "Bearer tok"
+    item.refresh_from_db()
+    assert item.extra["moderation"] == "like"

@@ -37,6 +37,7 @@ class MetaFake:
     def __init__(self) -> None:
         self.sent: list[httpx.Request] = []
         self.feed: list[dict[str, Any]] = []
+        self.conversations: list[dict[str, Any]] = []
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
@@ -45,6 +46,12 @@ class MetaFake:
             return httpx.Response(200, json={"data": self.feed})
         if request.method == "GET" and path == f"{PAGE}/tagged":  # the mentions stream (see mentions tests)
             return httpx.Response(200, json={"data": []})
+        if request.method == "GET" and path in (f"{IG_USER}/media", f"{IG_USER}/tags"):
+            return httpx.Response(200, json={"data": []})  # Instagram's comments and mentions: none
+        if request.method == "GET" and path == f"{PAGE}/conversations":
+            # Conversations API: {"data": [{"id", "updated_time", "messages": {"data": [...]}}]}
+            # (the documented list of conversations with their messages expanded in one read).
+            return httpx.Response(200, json={"data": self.conversations})
         if request.method == "POST" and path.endswith("/comments"):
             return httpx.Response(200, json={"id": f"{PAGE}_reply{len(self.sent)}"})
         if request.method == "POST" and path.endswith("/replies"):
@@ -227,7 +234,7 @@ def test_a_comment_by_webhook_and_by_polling_is_stored_once(meta: MetaFake, page
     assert InboxItem.objects.count() == 1
 
 
-def test_a_public_reply_a_hide_and_a_delete_send_the_documented_requests(
+def test_a_public_reply_a_like_a_hide_and_a_delete_send_the_documented_requests(
     cast: Cast, meta: MetaFake, page: Channel
 ) -> None:
     deliver(feed_comment(f"{PAGE}_900_501", "Where?"))
@@ -241,6 +248,11 @@ def test_a_public_reply_a_hide_and_a_delete_send_the_documented_requests(
     )
     assert parse_qs(sent.content.decode()) == {"message": ["In Lyon"]}
     item = InboxItem.objects.get()
+    actions.moderate(item=item, action="like", actor=cast.owner)
+    assert (meta.last().method, str(meta.last().url)) == (
+        "POST",
+        f"{GRAPH}/{PAGE}_900_501/likes?access_token=page-token",
+    )
     actions.moderate(item=item, action="hide", actor=cast.owner)
     assert (meta.last().method, meta.last().url.path) == ("POST", f"/v24.0/{PAGE}_900_501")
     assert parse_qs(meta.last().content.decode()) == {"is_hidden": ["true"]}
@@ -363,3 +375,63 @@ def test_instagram_answers_top_level_comments_only(cast: Cast, meta: MetaFake, i
         "/v24.0/17852",
         {"hide": ["true"]},
     )
+
+
+def test_a_message_by_webhook_and_by_polling_conversations_is_stored_once(
+    meta: MetaFake, page: Channel, instagram: Channel
+) -> None:
+    """The messaging webhook's backstop: the Page's Messenger (and the linked Instagram account's)
+    conversations, read with their newest messages; a message's id is the webhook's `mid`."""
+    when = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    deliver(messenger("m_AbC", "Are you open today?", when))
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    meta.conversations = [
+        {
+            "id": "t_100",
+            "updated_time": stamp,
+            "messages": {
+                "data": [
+                    {
+                        "id": "m_Ours",
+                        "created_time": stamp,
+                        "from": {"id": PAGE, "name": "Our Page"},
+                        "message": "Hi",
+                    },
+                    {
+                        "id": "m_AbC",
+                        "created_time": stamp,
+                        "from": {"id": "PSID-7"},
+                        "message": "Are you open today?",
+                    },
+                    {
+                        "id": "m_New",
+                        "created_time": stamp,
+                        "from": {"id": "PSID-7"},
+                        "message": "And tomorrow?",
+                    },
+                ]
+            },
+        }
+    ]
+    assert actions.poll(page) == 1  # m_New; m_AbC came by webhook, m_Ours is the Page's own
+    [read] = [r for r in meta.sent if r.url.path == f"/v24.0/{PAGE}/conversations"]
+    assert dict(read.url.params) == {
+        "platform": "messenger",
+        "fields": "id,updated_time,messages.limit(25){id,created_time,from,message}",
+        "limit": "25",
+        "access_token": "page-token",
+    }
+    conversation = Conversation.objects.get(channel=page)
+    assert sorted(conversation.items.values_list("network_id", "via")) == [
+        ("m_AbC", "webhook"),
+        ("m_New", "poll"),
+    ]
+    # Instagram's direct messages are read from the linked Page with platform=instagram.
+    meta.conversations = []
+    actions.poll(instagram)
+    [ig_read] = [
+        r
+        for r in meta.sent
+        if r.url.path == f"/v24.0/{PAGE}/conversations" and r.url.params["platform"] == "instagram"
+    ]
+    assert ig_read.url.params["access_token"] == "ig-token"

@@ -47,7 +47,8 @@ class MentionsFake:
       body either; built from the Page Post fields (id, message, created_time, from,
       permalink_url), `from` left out as the documented limitation says for others' posts.
     - POST /{ig-user-id}/mentions and POST /{id}/comments: {"id": ...}.
-    - GET /{page-id}/feed and /{ig-user-id}/media (the comments stream): no posts.
+    - GET /{page-id}/feed and /{ig-user-id}/media (the comments stream), /{page-id}/conversations
+      (the messages stream): none.
     Records every request; `fail_reads` answers the next reads with a Graph 500."""
 
     def __init__(self) -> None:
@@ -69,7 +70,7 @@ class MentionsFake:
                 500,
                 json={"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1}},
             )
-        if request.method == "GET" and path in (f"{PAGE}/feed", f"{IG_USER}/media"):
+        if request.method == "GET" and path in (f"{PAGE}/feed", f"{IG_USER}/media", f"{PAGE}/conversations"):
             return httpx.Response(200, json={"data": []})  # the comments stream: none here
         if request.method == "GET" and path == f"{PAGE}/tagged":
             return httpx.Response(200, json={"data": self.tagged})

@@ -282,7 +282,7 @@ class FacebookConnector(MetaAppSettings, Connector):
 
     # --- inbox (Feature.INBOX): comments, mentions and Messenger; webhooks first, polling as
     # backstop ----------------------------------------------------------------------------------
-    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions")
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("like", "hide", "unhide", "delete")
 
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
@@ -296,6 +296,16 @@ class FacebookConnector(MetaAppSettings, Connector):
         from chorus.connectors.inbox import InboxPage
 
         since = int(cursor or 0)
+        if stream == "messages":
+            # The backstop of the messaging webhook: the linked Page's messenger conversations.
+            data = self.api().get(
+                f"{self.page_id}/conversations",
+                platform="messenger",
+                fields=meta_inbox.CONVERSATION_FIELDS,
+                limit=25,
+            )
+            entries, newest = meta_inbox.conversation_messages(data, self.page_id, since)
+            return InboxPage(entries, str(newest), more=False)
         if stream == "mentions":
             return self._tagged(since)
         fields = "id,comments.limit(50){id,message,from,created_time,parent{id}}"

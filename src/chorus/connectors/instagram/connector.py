@@ -316,7 +316,7 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
 
     # --- inbox (Feature.INBOX): comments, mentions and direct messages; webhooks, polling as
     # backstop ----------------------------------------------------------------------------------
-    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions")
+    inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("hide", "unhide", "delete")
 
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
@@ -327,6 +327,19 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         from chorus.connectors.inbox import InboxPage
 
         since = int(cursor or 0)
+        if stream == "messages":
+            # The backstop of the messaging webhook: the linked Page's instagram conversations.
+            linked = self.channel.config.get("page_id")
+            if not linked:
+                return InboxPage([], cursor or "", more=False)
+            data = self.api().get(
+                f"{linked}/conversations",
+                platform="instagram",
+                fields=meta_inbox.CONVERSATION_FIELDS,
+                limit=25,
+            )
+            entries, newest = meta_inbox.conversation_messages(data, self.user_id, since)
+            return InboxPage(entries, str(newest), more=False)
         if stream == "mentions":
             return self._tags(since)
         fields = "id,comments.limit(50){id,text,timestamp,from{id,username},parent_id}"

@@ -278,6 +278,40 @@ def tagged_post(post: dict[str, Any], page_id: str) -> InboxEntry | None:
     )
 
 
+# The polling backstop of direct messages (Conversations API): each conversation with its newest
+# messages, in one read of the Page's conversations (field expansion).
+CONVERSATION_FIELDS = "id,updated_time,messages.limit(25){id,created_time,from,message}"
+
+
+def conversation_messages(data: dict[str, Any], own_id: str, since: int) -> tuple[list[InboxEntry], int]:
+    """The people's messages newer than `since` (Unix seconds) in a page of GET
+    /{page-id}/conversations, keyed by the message id, which is the webhook's `mid`: a message
+    arriving both ways is stored once. Ours (from the Page or the account) are left out."""
+    entries, newest = [], since
+    for conversation in data.get("data") or []:
+        for found in (conversation.get("messages") or {}).get("data") or []:
+            sender = str((found.get("from") or {}).get("id") or "")
+            created = _time(found.get("created_time") or 0)
+            stamp = int(created.timestamp())
+            if not sender or sender == own_id or stamp < since:
+                continue
+            entries.append(
+                InboxEntry(
+                    network_id=str(found["id"]),
+                    kind="message",
+                    author_id=sender,
+                    author_handle=str((found.get("from") or {}).get("username") or ""),
+                    author_name=str((found.get("from") or {}).get("name") or ""),
+                    created_at=created,
+                    text=str(found.get("message") or ""),
+                    root_id="direct",
+                    extra={"sender": sender},
+                )
+            )
+            newest = max(newest, stamp)
+    return entries, newest
+
+
 def webhook_entries(payload: dict[str, Any]) -> dict[str, list[InboxEntry]]:
     """Entries of one delivery, by the account id they were sent for (a Page id or an Instagram
     account id). Unknown fields and item kinds are left out."""
