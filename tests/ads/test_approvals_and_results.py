@@ -63,7 +63,10 @@ def test_a_boost_above_the_threshold_waits_is_approved_then_created(
     shown = cast.client_for(approver).get(page_url)
     assert "This boost may spend up to 200.00 EUR." in shown.content.decode()
     decide = reverse("ads:boost_decide", kwargs={"slug": cast.workspace.slug, "boost_id": boost.pk})
-    assert cast.client_for(editor).post(decide, {"decision": "approve"}).status_code == 403
+    # An editor neither approves ad spend nor asked for this boost's step: refused, nothing moves.
+    refused = cast.client_for(editor).post(decide, {"decision": "approve"}, follow=True)
+    assert "Your role does not approve ad spend." in refused.content.decode()
+    assert Boost.objects.get(pk=boost.pk).status == Boost.Status.AWAITING_APPROVAL
     assert cast.client_for(cast.outsider).post(decide, {"decision": "approve"}).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
         assert cast.client_for(approver).post(decide, {"decision": "approve"}).status_code == 302
