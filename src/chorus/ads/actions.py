@@ -103,7 +103,8 @@ def connect_ad_account(
             account.token_expires_at = (
                 dt.datetime.fromtimestamp(int(token_expires_at), tz=dt.UTC) if token_expires_at else None
             )
-            account.save(update_fields=["credentials_encrypted", "token_expires_at"])
+            account.expiry_warned_for = None
+            account.save(update_fields=["credentials_encrypted", "token_expires_at", "expiry_warned_for"])
         audit.record(
             "ads.account_connected" if created else "ads.account_refreshed",
             workspace=workspace,

@@ -219,7 +219,7 @@ def declined(boost: Any, *, actor: User | None, reason: str) -> None:
     if run is not None:
         policy._finish(run, Run.State.REJECTED)
     if boost.requested_by is not None and (actor is None or actor.pk != boost.requested_by_id):
-        who = actor.display_name if actor is not None else _("Chorus")
+        who = actor.display_name if actor is not None else "Chorus"
         notify(
             [boost.requested_by],
             workspace=boost.workspace,
