@@ -160,6 +160,7 @@ def accounts_page(request: HttpRequest) -> HttpResponse:
             "meta_channels": [c for c in channels if c.kind in META_KINDS],
             "meta_setup": meta_setup,
             "accounts": AdAccount.objects.filter(workspace=workspace).select_related("channel"),
+            "expiring": actions.expiring_accounts(workspace),
             "channels": channels,
             "budget": budget,
             "campaigns": Campaign.objects.filter(workspace=workspace)
