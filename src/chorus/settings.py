@@ -287,6 +287,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Ad accounts connected through Meta's login: warn this many days before their token expires.
+CHORUS_AD_TOKEN_WARN_DAYS = env_int("CHORUS_AD_TOKEN_WARN_DAYS", 7)
+
 # Health: the loud banner appears when the worker or scheduler has not beaten for this long.
 CHORUS_HEARTBEAT_STALE_SECONDS = env_int("CHORUS_HEARTBEAT_STALE_SECONDS", 120)
 # A process that stopped beating this long ago is dropped from /health (pruned by the scheduler).

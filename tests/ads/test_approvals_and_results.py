@@ -63,7 +63,10 @@ def test_a_boost_above_the_threshold_waits_is_approved_then_created(
     shown = cast.client_for(approver).get(page_url)
     assert "This boost may spend up to 200.00 EUR." in shown.content.decode()
     decide = reverse("ads:boost_decide", kwargs={"slug": cast.workspace.slug, "boost_id": boost.pk})
-    assert cast.client_for(editor).post(decide, {"decision": "approve"}).status_code == 403
+    # An editor neither approves ad spend nor asked for this boost's step: refused, nothing moves.
+    refused = cast.client_for(editor).post(decide, {"decision": "approve"}, follow=True)
+    assert "Your role does not approve ad spend." in refused.content.decode()
+    assert Boost.objects.get(pk=boost.pk).status == Boost.Status.AWAITING_APPROVAL
     assert cast.client_for(cast.outsider).post(decide, {"decision": "approve"}).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
         assert cast.client_for(approver).post(decide, {"decision": "approve"}).status_code == 302
@@ -77,7 +80,12 @@ def test_a_boost_above_the_threshold_waits_is_approved_then_created(
         .order_by("pk")
         .values_list("action", flat=True)
     )
-    assert actions_logged[:2] == ["ads.boost_requested", "ads.boost_approved"]
+    assert actions_logged[:4] == [
+        "ads.boost_requested",
+        "approval.started",  # no workflow: one approval by an ads approver (the approvals engine's run)
+        "approval.approved",
+        "ads.boost_approved",
+    ]
     # A second approval (another approver clicking at the same time) changes nothing.
     with pytest.raises(actions.AdsRefused), django_capture_on_commit_callbacks(execute=True):
         actions.approve_boost(boost, actor=cast.owner)

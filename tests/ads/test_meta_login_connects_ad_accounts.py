@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from chorus.accounts.permissions import Role
 from chorus.ads import actions
@@ -128,6 +129,11 @@ def test_the_login_asks_the_ads_permissions_exchanges_the_code_and_lists_every_a
     assert set(connected) == {"act_1234", "act_9012"}
     assert connected["act_1234"].credentials["access_token"] == "long-user-token"
     assert connected["act_1234"].credentials["expires_at"] > 0
+    # Meta's long-lived token lasts expires_in = 5,183,944 s (60 days): its expiry is kept in the
+    # open, for the warnings (test_token_expiry.py), to the second of the encrypted one.
+    expires = connected["act_1234"].token_expires_at
+    assert expires is not None and int(expires.timestamp()) == connected["act_1234"].credentials["expires_at"]
+    assert 59 <= (expires - timezone.now()).days <= 60
     assert "long-user-token" not in connected["act_1234"].credentials_encrypted  # encrypted at rest
     assert (connected["act_9012"].currency, connected["act_9012"].channel) == ("EUR", page)
     assert AuditEvent.objects.filter(action="ads.account_connected").count() == 2

@@ -164,6 +164,7 @@ def test_importing_approvals_and_its_policy_does_not_import_publishing_actions()
         "import django\n"
         "django.setup()\n"
         "import chorus.approvals, chorus.approvals.policy, chorus.approvals.models\n"
+        "import chorus.approvals.boosts\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('chorus.publishing'))\n"
         "print(' '.join(loaded))\n"
         "sys.exit(1 if 'chorus.publishing.actions' in sys.modules else 0)\n"
@@ -174,15 +175,18 @@ def test_importing_approvals_and_its_policy_does_not_import_publishing_actions()
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_policy_module_never_imports_publishing():
-    tree = ast.parse((SRC / "approvals" / "policy.py").read_text())
+@pytest.mark.parametrize("module", ["policy.py", "boosts.py"])
+def test_the_policy_modules_never_import_what_moves(module):
+    """The policies (posts and boosts) import neither publishing nor the ads app: the boosts'
+    policy reads what it shows from the boost's own methods, and chorus.ads.actions moves it."""
+    tree = ast.parse((SRC / "approvals" / module).read_text())
     imported = [
         node.module if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     ]
-    assert not [m for m in imported if m and m.startswith("chorus.publishing")]
+    assert not [m for m in imported if m and m.startswith(("chorus.publishing", "chorus.ads"))]
 
 
 # --- the bugs of #13 ---------------------------------------------------------------------------

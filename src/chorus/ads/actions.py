@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from chorus import webhooks
 from chorus.accounts.models import Membership, User, Workspace
@@ -28,6 +28,7 @@ from chorus.accounts.permissions import Perm, can
 from chorus.ads import rules
 from chorus.ads.models import AdAccount, AdBudget, Boost, CampaignAdBudget, MonthSpend, SavedAudience
 from chorus.ads.refusals import AdsRefused
+from chorus.approvals import boosts as approval
 from chorus.channels.models import Channel
 from chorus.connectors.ads import Audience
 from chorus.connectors.base import Feature
@@ -97,7 +98,13 @@ def connect_ad_account(
             account.credentials = {"access_token": access_token.strip()} | (
                 {"expires_at": int(token_expires_at)} if token_expires_at else {}
             )
-            account.save(update_fields=["credentials_encrypted"])
+            # Public, so the pages and the warning job read it without decrypting: a new token
+            # (a new login) starts a new warning.
+            account.token_expires_at = (
+                dt.datetime.fromtimestamp(int(token_expires_at), tz=dt.UTC) if token_expires_at else None
+            )
+            account.expiry_warned_for = None
+            account.save(update_fields=["credentials_encrypted", "token_expires_at", "expiry_warned_for"])
         audit.record(
             "ads.account_connected" if created else "ads.account_refreshed",
             workspace=workspace,
@@ -111,14 +118,89 @@ def connect_ad_account(
 
 
 def refresh_ad_account(account: AdAccount, *, actor: User | None) -> AdAccount:
-    token = account.credentials.get("access_token", "")
+    credentials = account.credentials
     return connect_ad_account(
         account.workspace,
         actor=actor,
         channel=account.channel,
         external_id=account.external_id,
-        access_token=token,
+        access_token=credentials.get("access_token", ""),
+        token_expires_at=credentials.get("expires_at"),  # the same token: the same expiry
     )
+
+
+def token_warning_days() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "CHORUS_AD_TOKEN_WARN_DAYS", 7))
+
+
+def expiring_accounts(workspace: Workspace, now: dt.datetime | None = None) -> list[AdAccount]:
+    """Ad accounts whose own token expires within the warning window (or has expired): the
+    accounts page, the home and the warning job list them."""
+    now = now or timezone.now()
+    return list(
+        AdAccount.objects.filter(
+            workspace=workspace,
+            token_expires_at__isnull=False,
+            token_expires_at__lte=now + dt.timedelta(days=token_warning_days()),
+        )
+        .select_related("channel")
+        .order_by("token_expires_at")
+    )
+
+
+def warn_expiring_tokens(now: dt.datetime | None = None) -> int:
+    """Scheduler job (hourly): the ad-account managers of each account whose token expires within
+    CHORUS_AD_TOKEN_WARN_DAYS are told once per token (a reconnect brings a new expiry and a new
+    warning). Safe to run twice: the conditional update on `expiry_warned_for` decides which
+    scheduler tells them. Returns how many accounts were warned."""
+    now = now or timezone.now()
+    due = AdAccount.objects.filter(
+        token_expires_at__isnull=False,
+        token_expires_at__lte=now + dt.timedelta(days=token_warning_days()),
+    ).select_related("workspace", "channel")
+    warned = 0
+    for account in due:
+        if account.expiry_warned_for == account.token_expires_at:
+            continue
+        with transaction.atomic():
+            claimed = AdAccount.objects.filter(
+                pk=account.pk,
+                token_expires_at=account.token_expires_at,
+                expiry_warned_for=account.expiry_warned_for,
+            ).update(expiry_warned_for=account.token_expires_at)
+            if claimed != 1:
+                continue  # another scheduler told them, or the account was reconnected meanwhile
+            assert account.token_expires_at is not None
+            days = max(0, (account.token_expires_at - now).days)
+            managers = [
+                m.user
+                for m in Membership.objects.filter(workspace_id=account.workspace_id).select_related("user")
+                if can(m.role, Perm.MANAGE_AD_ACCOUNTS)
+            ]
+            audit.record_raw(
+                "ads.token_expiring",
+                workspace_id=account.workspace_id,
+                object_type="ads.adaccount",
+                object_id=str(account.pk),
+                expires_at=account.token_expires_at.isoformat(),
+            )
+            notify(
+                managers,
+                workspace=account.workspace,
+                kind="ads.token_expiring",
+                title=gettext("The ad account %(name)s must be reconnected") % {"name": account.name},
+                body=ngettext(
+                    "Its access expires in %(days)s day: log in with Meta again on the ad accounts page.",
+                    "Its access expires in %(days)s days: log in with Meta again on the ad accounts page.",
+                    days,
+                )
+                % {"days": days},
+                url=reverse("ads:accounts", kwargs={"slug": account.workspace.slug}),
+            )
+            warned += 1
+    return warned
 
 
 def set_ad_budget(
@@ -333,7 +415,7 @@ def request_boost(
             needs_approval=needs_approval,
         )
         if needs_approval:
-            _tell_approvers(boost, most)
+            approval.start(boost, actor=actor)  # the workspace's workflow, or one ads approver
         else:
             _enqueue_creation(boost.pk)
     return boost
@@ -345,32 +427,28 @@ def _enqueue_creation(boost_id: int) -> None:
     transaction.on_commit(lambda: tasks.create_boost.enqueue(boost_id))
 
 
-def _tell_approvers(boost: Boost, most: int) -> None:
-    approvers = [
-        m.user
-        for m in Membership.objects.filter(workspace_id=boost.workspace_id).select_related("user")
-        if can(m.role, Perm.APPROVE_ADS)
-    ]
-    notify(
-        approvers,
-        workspace=boost.workspace,
-        kind="ads.approval_requested",
-        title=gettext("A boost waits for your approval"),
-        body=gettext("It may spend up to %(amount)s.") % {"amount": rules.money(most, boost.currency)},
-        url=reverse("ads:boost", kwargs={"slug": boost.workspace.slug, "boost_id": boost.pk}),
-    )
-
-
-def approve_boost(boost: Boost, *, actor: User) -> Boost:
+def approve_boost(boost: Boost, *, actor: User, comment: str = "") -> Boost:
+    """One approval of the boost's current approval step (chorus.approvals.boosts decides whose
+    it is and refuses the person who asked for it). After the last step the boost is queued for
+    creation: nothing reaches the network before."""
     with transaction.atomic():
-        # Conditional: two approvers clicking at once queue the creation once.
-        moved = Boost.objects.filter(pk=boost.pk, status=Boost.Status.AWAITING_APPROVAL).update(
+        # The row lock serializes two approvers clicking at once: the second sees the first's
+        # step (or the queued boost) and creation is queued once.
+        fresh = (
+            Boost.objects.select_for_update(of=("self",))
+            .select_related("workspace", "target__post")
+            .get(pk=boost.pk)
+        )
+        if fresh.status != Boost.Status.AWAITING_APPROVAL:
+            raise AdsRefused("state", status=fresh.get_status_display(), change=gettext("approved"))
+        if not approval.approve_step(fresh, actor=actor, comment=comment):
+            boost.refresh_from_db()
+            return boost  # steps remain: the run told the next step's approvers
+        Boost.objects.filter(pk=boost.pk).update(
             status=Boost.Status.QUEUED, decided_by=actor, decided_at=timezone.now()
         )
-        if not moved:
-            raise AdsRefused("state", status=boost.get_status_display(), change=gettext("approved"))
-        audit.record("ads.boost_approved", workspace=boost.workspace, actor=actor, obj=boost)
-        _announce(boost, Boost.Status.AWAITING_APPROVAL, Boost.Status.QUEUED)
+        audit.record("ads.boost_approved", workspace=fresh.workspace, actor=actor, obj=fresh)
+        _announce(fresh, Boost.Status.AWAITING_APPROVAL, Boost.Status.QUEUED)
         _enqueue_creation(boost.pk)
     boost.refresh_from_db()
     return boost
@@ -396,19 +474,29 @@ def media_outside_ads_consent(target: PostTarget) -> bool:
 
 
 def decline_boost(boost: Boost, *, actor: User | None, reason: str = "") -> Boost:
+    """The boost will not run: an approver of its current step declined it (with the reason the
+    person who asked is told), or they withdrew it; its reservation goes back to the budget."""
     with transaction.atomic():
-        moved = Boost.objects.filter(pk=boost.pk, status=Boost.Status.AWAITING_APPROVAL).update(
+        fresh = (
+            Boost.objects.select_for_update(of=("self",))
+            .select_related("workspace", "target__post")
+            .get(pk=boost.pk)
+        )
+        if fresh.status != Boost.Status.AWAITING_APPROVAL:
+            raise AdsRefused("state", status=fresh.get_status_display(), change=gettext("declined"))
+        if actor is not None:
+            approval.check_decliner(fresh, actor=actor)
+        Boost.objects.filter(pk=boost.pk).update(
             status=Boost.Status.DECLINED,
             decided_by=actor,
             decided_at=timezone.now(),
             review_reason=reason[:500],
         )
-        if not moved:
-            raise AdsRefused("state", status=boost.get_status_display(), change=gettext("declined"))
-        _release(boost, boost.reserved)
+        approval.declined(fresh, actor=actor, reason=reason[:500])
+        _release(fresh, fresh.reserved)
         Boost.objects.filter(pk=boost.pk).update(reserved={})
-        audit.record("ads.boost_declined", workspace=boost.workspace, actor=actor, obj=boost, reason=reason)
-        _announce(boost, Boost.Status.AWAITING_APPROVAL, Boost.Status.DECLINED, reason)
+        audit.record("ads.boost_declined", workspace=fresh.workspace, actor=actor, obj=fresh, reason=reason)
+        _announce(fresh, Boost.Status.AWAITING_APPROVAL, Boost.Status.DECLINED, reason)
     boost.refresh_from_db()
     return boost
 

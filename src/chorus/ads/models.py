@@ -40,6 +40,11 @@ class AdAccount(models.Model):
     # The ad account's own token when the channel's cannot manage ads (Meta: a Page token
     # cannot); empty = use the channel's credentials. Encrypted by the vault, never shown.
     credentials_encrypted = models.TextField(blank=True, editable=False)
+    # When the account's own token stops working (a Meta login's user token, about 60 days);
+    # None: it does not expire (a system-user token) or the channel's is used. Not a secret.
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    # The expiry the team was last warned about (actions.warn_expiring_tokens): one warning per token.
+    expiry_warned_for = models.DateTimeField(null=True, blank=True, editable=False)
     refreshed_at = models.DateTimeField(default=now)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now)
@@ -199,6 +204,20 @@ class Boost(models.Model):
     @property
     def marker(self) -> str:
         return f"boost-{self.uid.hex[:12]}"
+
+    def max_spend_minor(self) -> int:
+        """The most the boost may be billed (a daily budget over its days, with the networks'
+        overspend allowance; rules.max_spend)."""
+        from chorus.ads import rules
+
+        days = rules.local_days(self.starts_at, self.ends_at, self.workspace.timezone)
+        return rules.max_spend(self.budget_kind, self.budget_minor, len(days))
+
+    def most_it_may_spend(self) -> str:
+        """`max_spend_minor` as people read it ("200.00 EUR"): what an approver is shown."""
+        from chorus.ads import rules
+
+        return rules.money(self.max_spend_minor(), self.currency)
 
     def created_objects(self) -> dict[str, str]:
         return {s.step: s.external_id for s in self.steps.all() if s.external_id}

@@ -17,4 +17,5 @@ urlpatterns = [
     path("w/<slug:slug>/ads/boosts/<int:boost_id>/", views.boost_detail, name="boost"),
     path("w/<slug:slug>/ads/boosts/<int:boost_id>/change/", views.boost_change, name="boost_change"),
     path("w/<slug:slug>/ads/boosts/<int:boost_id>/decide/", views.boost_decide, name="boost_decide"),
+    path("w/<slug:slug>/ads/boosts/<int:boost_id>/comments/", views.boost_comment, name="boost_comment"),
 ]

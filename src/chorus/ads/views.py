@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,10 +20,12 @@ from chorus.ads import actions, results
 from chorus.ads.forms import BoostForm
 from chorus.ads.models import AdAccount, AdBudget, Boost, SavedAudience
 from chorus.ads.refusals import AdsRefused
+from chorus.approvals import boosts as approval
 from chorus.channels.models import Channel
 from chorus.connectors.ads import minor_amount, minor_per_major
 from chorus.connectors.base import Feature, PublishError, number
 from chorus.content.models import Campaign, PostTarget
+from chorus.core.refusals import Refused
 
 
 def boostable(target: PostTarget) -> bool:
@@ -157,6 +160,7 @@ def accounts_page(request: HttpRequest) -> HttpResponse:
             "meta_channels": [c for c in channels if c.kind in META_KINDS],
             "meta_setup": meta_setup,
             "accounts": AdAccount.objects.filter(workspace=workspace).select_related("channel"),
+            "expiring": actions.expiring_accounts(workspace),
             "channels": channels,
             "budget": budget,
             "campaigns": Campaign.objects.filter(workspace=workspace)
@@ -237,9 +241,25 @@ def boost_detail(request: HttpRequest, boost_id: int) -> HttpResponse:
             "chart": chart,
             "max_spend": rules.max_spend(boost.budget_kind, boost.budget_minor, day_count),
             "may_manage": can(role, Perm.MANAGE_ADS),
-            "may_approve": can(role, Perm.APPROVE_ADS) and boost.status == Boost.Status.AWAITING_APPROVAL,
+            **_approval_context(boost, current_user(request)),
         },
     )
+
+
+def _approval_context(boost: Boost, user: Any) -> dict[str, Any]:
+    """The boost's approval run (chorus.approvals): its workflow's steps, who decides now, the
+    decisions and comments so far, and whether this person may approve or decline."""
+    run = approval.open_run(boost) if boost.status == Boost.Status.AWAITING_APPROVAL else None
+    shown = run or boost.approval_runs.select_related("workflow", "step").order_by("-pk").first()
+    return {
+        "run": shown,
+        "approval_steps": approval.steps_of(run),
+        "step_approvers": approval.approvers(run) if run is not None else [],
+        "approval_history": approval.history(boost),
+        "may_approve": run is not None and approval.may_approve(user, boost, run),
+        "may_decline": run is not None
+        and (approval.may_decide(user, run) or boost.requested_by_id == getattr(user, "pk", None)),
+    }
 
 
 @workspace_view(Perm.MANAGE_ADS, methods=("POST",))
@@ -278,20 +298,38 @@ def boost_change(request: HttpRequest, boost_id: int) -> HttpResponse:
     return redirect("ads:boost", slug=workspace.slug, boost_id=boost.pk)
 
 
-@workspace_view(Perm.APPROVE_ADS, methods=("POST",))
+@workspace_view(Perm.VIEW_ADS, methods=("POST",))
 def boost_decide(request: HttpRequest, boost_id: int) -> HttpResponse:
+    """Approve or decline the boost's current approval step: the approvals policy decides whose
+    decision it is (the workflow's step approvers, or without one the roles that approve ad
+    spend), as for posts."""
     workspace = workspace_of(request)
     boost = get_object_or_404(Boost, workspace=workspace, pk=boost_id)
+    comment = request.POST.get("comment", request.POST.get("reason", "")).strip()[:4000]
     try:
         if request.POST.get("decision") == "approve":
-            actions.approve_boost(boost, actor=current_user(request))
-            messages.success(request, _("Boost approved: it is being created."))
+            boost = actions.approve_boost(boost, actor=current_user(request), comment=comment)
+            if boost.status == Boost.Status.AWAITING_APPROVAL:
+                messages.success(request, _("Approval recorded: the boost waits for the next step."))
+            else:
+                messages.success(request, _("Boost approved: it is being created."))
         else:
-            actions.decline_boost(boost, actor=current_user(request), reason=request.POST.get("reason", ""))
+            actions.decline_boost(boost, actor=current_user(request), reason=comment)
             messages.info(request, _("Boost declined."))
-    except AdsRefused as exc:
+    except (AdsRefused, Refused) as exc:
         messages.error(request, exc.message)
     return redirect("ads:boost", slug=workspace.slug, boost_id=boost.pk)
+
+
+@workspace_view(Perm.VIEW_ADS, methods=("POST",))
+def boost_comment(request: HttpRequest, boost_id: int) -> HttpResponse:
+    workspace = workspace_of(request)
+    boost = get_object_or_404(Boost.objects.select_related("target__post"), workspace=workspace, pk=boost_id)
+    try:
+        approval.add_comment(boost, actor=current_user(request), body=request.POST.get("body", "")[:5000])
+    except Refused as exc:
+        messages.error(request, exc.message)
+    return redirect(f"{reverse('ads:boost', args=[workspace.slug, boost.pk])}#approval")
 
 
 @workspace_view(Perm.MANAGE_ADS, methods=("GET",))

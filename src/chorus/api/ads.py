@@ -16,6 +16,7 @@ from chorus.ads import actions, results
 from chorus.ads.models import AdAccount, Boost, SavedAudience
 from chorus.ads.refusals import AdsRefused
 from chorus.api.auth import ws_perm
+from chorus.approvals import boosts as approval
 from chorus.channels.models import Channel
 from chorus.connectors.base import PublishError
 from chorus.content.models import PostTarget
@@ -80,6 +81,7 @@ class BoostOut(Schema):
     disclaimer: str
     network_objects: dict[str, str]
     spend_minor: int
+    approval_step: str  # while it waits for approval: the workflow step it waits for ("" without one)
 
 
 class BudgetIn(Schema):
@@ -143,7 +145,15 @@ def _boost_out(boost: Boost) -> dict[str, Any]:
         "disclaimer": boost.disclaimer,
         "network_objects": boost.created_objects(),
         "spend_minor": results.boost_totals(boost)["spend_minor"] or 0,
+        "approval_step": _waiting_step(boost),
     }
+
+
+def _waiting_step(boost: Boost) -> str:
+    if boost.status != Boost.Status.AWAITING_APPROVAL:
+        return ""
+    run = approval.open_run(boost)
+    return run.step.name if run is not None and run.step is not None else ""
 
 
 def _boost(request: HttpRequest, boost_id: int) -> Boost:
@@ -290,9 +300,12 @@ def change_boost_budget(request: HttpRequest, slug: str, boost_id: int, payload:
 @router.post(
     "/workspaces/{slug}/boosts/{boost_id}/approve",
     response={200: BoostOut, 422: RefusalOut},
-    **ws_perm(Perm.APPROVE_ADS),
+    **ws_perm(Perm.VIEW_ADS),
 )
 def approve_boost(request: HttpRequest, slug: str, boost_id: int) -> Status:
+    """One approval of the boost's current approval step (the workflow's step approvers, or
+    without one the roles that approve ad spend; not the person who asked for it: 403). The boost
+    is created once the last step approves; until then `approval_step` names the next step."""
     try:
         boost = actions.approve_boost(_boost(request, boost_id), actor=request.auth)  # type: ignore[attr-defined]
     except AdsRefused as exc:
@@ -303,9 +316,11 @@ def approve_boost(request: HttpRequest, slug: str, boost_id: int) -> Status:
 @router.post(
     "/workspaces/{slug}/boosts/{boost_id}/decline",
     response={200: BoostOut, 422: RefusalOut},
-    **ws_perm(Perm.APPROVE_ADS),
+    **ws_perm(Perm.VIEW_ADS),
 )
 def decline_boost(request: HttpRequest, slug: str, boost_id: int, payload: DecisionIn) -> Status:
+    """Declines the boost at its current approval step, with the reason (an approver of the step,
+    or the person who asked for it withdrawing it)."""
     try:
         boost = actions.decline_boost(
             _boost(request, boost_id),

@@ -140,13 +140,13 @@ def approvals_pending(request: HttpRequest, slug: str) -> list[PendingOut]:
     """Posts waiting for a step the caller approves."""
     return [
         PendingOut(
-            target=run.target.pk,
-            post=str(run.target.post),
-            channel=run.target.channel.name,
+            target=run.post_target.pk,
+            post=str(run.post_target.post),
+            channel=run.post_target.channel.name,
             workflow=run.workflow.name if run.workflow else "",
             step=run.step.name if run.step else "",
             changes=run.changes,
-            scheduled_at=run.target.scheduled_at,
+            scheduled_at=run.post_target.scheduled_at,
             held=run.held_at is not None,
         )
         for run in policy.pending_for(_user(request), workspace_of(request))

@@ -4,7 +4,6 @@ setting, outside review links and their uses. Each writes the audit log."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.db import transaction
@@ -26,6 +25,7 @@ from chorus.approvals.models import (
     new_raw_token,
     token_hash,
 )
+from chorus.approvals.policy import MENTION, mentioned_members  # noqa: F401 (their old home)
 from chorus.content.models import PostTarget
 from chorus.core import audit
 from chorus.core.notify import notify
@@ -286,17 +286,6 @@ def outside_decision(link: ReviewLink, *, verdict: str, comment: str, ip: str = 
 
 
 # --- comments, mentions and assignment -----------------------------------------------------------
-
-MENTION = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
-
-
-def mentioned_members(workspace: Workspace, body: str) -> list[User]:
-    """@ada@example.org or @ada (the part of a member's address before the @)."""
-    handles = {h.lower().rstrip(".") for h in MENTION.findall(body)}
-    if not handles:
-        return []
-    members = User.objects.filter(memberships__workspace=workspace, is_active=True)
-    return [u for u in members if u.email.lower() in handles or u.email.lower().split("@")[0] in handles]
 
 
 @transaction.atomic

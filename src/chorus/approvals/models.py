@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from chorus.accounts.permissions import Role
+
+if TYPE_CHECKING:
+    from chorus.content.models import PostTarget
 
 # Lowest first: "authors below editor" means contributors and viewers.
 ROLE_RANK = [Role.VIEWER, Role.CONTRIBUTOR, Role.APPROVER, Role.EDITOR, Role.ADMIN, Role.OWNER]
@@ -112,7 +115,14 @@ class Run(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="approval_runs")
+    # The subject: a post's copy on one channel, or a boost (ad spend goes through the same
+    # workflows); exactly one is set. Post queries filter on `target`, so they never see a boost's run.
+    target = models.ForeignKey(
+        "content.PostTarget", null=True, blank=True, on_delete=models.CASCADE, related_name="approval_runs"
+    )
+    boost = models.ForeignKey(
+        "ads.Boost", null=True, blank=True, on_delete=models.CASCADE, related_name="approval_runs"
+    )
     workflow = models.ForeignKey(Workflow, null=True, on_delete=models.SET_NULL, related_name="runs")
     step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
@@ -128,9 +138,24 @@ class Run(models.Model):
     class Meta:
         verbose_name = _("approval run")
         indexes = [models.Index(fields=["workspace", "state"], name="approval_run_ws_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target__isnull=False, boost__isnull=True)
+                | models.Q(target__isnull=True, boost__isnull=False),
+                name="approval_run_one_subject",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"run {self.pk} of {self.target_id} [{self.state}]"
+        subject = f"boost {self.boost_id}" if self.boost_id else str(self.target_id)
+        return f"run {self.pk} of {subject} [{self.state}]"
+
+    @property
+    def post_target(self) -> PostTarget:
+        """The post copy of a post's run (`policy.pending_for` and the post pages see only these)."""
+        if self.target is None:
+            raise ValueError(f"approval run {self.pk} is a boost's")
+        return self.target
 
 
 class Decision(models.Model):
@@ -140,7 +165,13 @@ class Decision(models.Model):
         COMMENT = "comment", _("Commented")
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey("content.PostTarget", on_delete=models.CASCADE, related_name="decisions")
+    # As on Run: a post's copy or a boost, exactly one.
+    target = models.ForeignKey(
+        "content.PostTarget", null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    boost = models.ForeignKey(
+        "ads.Boost", null=True, blank=True, on_delete=models.CASCADE, related_name="approval_decisions"
+    )
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions")
     step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor = models.ForeignKey(
@@ -157,9 +188,16 @@ class Decision(models.Model):
     class Meta:
         verbose_name = _("decision")
         ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target__isnull=False, boost__isnull=True)
+                | models.Q(target__isnull=True, boost__isnull=False),
+                name="decision_one_subject",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.verdict} on {self.target_id}"
+        return f"{self.verdict} on {f'boost {self.boost_id}' if self.boost_id else self.target_id}"
 
     @property
     def who(self) -> str:

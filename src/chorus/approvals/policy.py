@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -47,39 +48,58 @@ log = logging.getLogger(__name__)
 # --- which workflow ----------------------------------------------------------------------------
 
 
-def _author_role(target: PostTarget) -> str | None:
-    author_id = target.post.author_id
-    if author_id is None:
+def _member_role(workspace_id: int, user_id: int | None) -> str | None:
+    if user_id is None:
         return None
     return (
-        Membership.objects.filter(workspace_id=target.workspace_id, user_id=author_id)
+        Membership.objects.filter(workspace_id=workspace_id, user_id=user_id)
         .values_list("role", flat=True)
         .first()
     )
 
 
-def workflow_for(target: PostTarget) -> Workflow | None:
-    """The first active workflow (by priority) that matches the target; None: single-step review."""
-    workflows = list(Workflow.objects.filter(workspace_id=target.workspace_id, active=True))
+def workflow_matching(
+    workspace_id: int,
+    *,
+    channel_id: int | None,
+    campaign_and_author: Callable[[], tuple[int | None, int | None]],
+) -> Workflow | None:
+    """The first active workflow (by priority) that matches a subject: a post's copy, or a boost
+    (its post's channel, its campaign, who asked for it). `campaign_and_author` is asked only when
+    a campaign or role workflow needs it (it may cost a query). None: single-step review."""
+    workflows = list(Workflow.objects.filter(workspace_id=workspace_id, active=True))
     if not workflows:
         return None
+    facts: tuple[int | None, int | None] | None = None
     author_role: str | None = None
     for wf in workflows:
         if wf.applies_to == Workflow.AppliesTo.EVERYONE:
             return wf
-        if wf.applies_to == Workflow.AppliesTo.CHANNEL and wf.channel_id == target.channel_id:
+        if wf.applies_to == Workflow.AppliesTo.CHANNEL and wf.channel_id == channel_id:
             return wf
+        if wf.applies_to in (Workflow.AppliesTo.CAMPAIGN, Workflow.AppliesTo.ROLE_BELOW) and facts is None:
+            facts = campaign_and_author()
         if (
             wf.applies_to == Workflow.AppliesTo.CAMPAIGN
             and wf.campaign_id
-            and (wf.campaign_id == target.post.campaign_id)
+            and facts
+            and wf.campaign_id == facts[0]
         ):
             return wf
-        if wf.applies_to == Workflow.AppliesTo.ROLE_BELOW and wf.role:
-            author_role = author_role or _author_role(target)
+        if wf.applies_to == Workflow.AppliesTo.ROLE_BELOW and wf.role and facts:
+            author_role = author_role or _member_role(workspace_id, facts[1])
             if author_role is None or _rank(author_role) < _rank(wf.role):
                 return wf
     return None
+
+
+def workflow_for(target: PostTarget) -> Workflow | None:
+    """The first active workflow (by priority) that matches the target; None: single-step review."""
+    return workflow_matching(
+        target.workspace_id,
+        channel_id=target.channel_id,
+        campaign_and_author=lambda: (target.post.campaign_id, target.post.author_id),
+    )
 
 
 required_for = workflow_for  # the question as DESIGN.md asks it
@@ -99,6 +119,18 @@ def hold_minutes(workspace: Workspace) -> int:
         ApprovalSettings.objects.filter(workspace=workspace).values_list("hold_minutes", flat=True).first()
     )
     return 5 if found is None else found
+
+
+MENTION = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
+
+
+def mentioned_members(workspace: Workspace, body: str) -> list[User]:
+    """@ada@example.org or @ada (the part of a member's address before the @)."""
+    handles = {h.lower().rstrip(".") for h in MENTION.findall(body)}
+    if not handles:
+        return []
+    members = User.objects.filter(memberships__workspace=workspace, is_active=True)
+    return [u for u in members if u.email.lower() in handles or u.email.lower().split("@")[0] in handles]
 
 
 # --- who approves a step -----------------------------------------------------------------------
@@ -238,8 +270,8 @@ def send_digests(now: dt.datetime | None = None) -> int:
         if not runs or not sub.user.is_active:
             continue
         lines = [
-            f"- {run.target.post} · {run.target.channel.name} · {run.step.name if run.step else ''}: "
-            f"{settings.CHORUS_BASE_URL}{_target_url(run.target)}"
+            f"- {run.post_target.post} · {run.post_target.channel.name} · {run.step.name if run.step else ''}: "
+            f"{settings.CHORUS_BASE_URL}{_target_url(run.post_target)}"
             for run in runs
         ]
         try:

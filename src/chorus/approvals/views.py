@@ -15,6 +15,7 @@ from chorus.accounts.access import current_user, membership_of, workspace_of, wo
 from chorus.accounts.models import User
 from chorus.accounts.permissions import Perm, Role, can
 from chorus.approvals import actions, auditlog, policy
+from chorus.approvals import boosts as boost_approvals
 from chorus.approvals.models import (
     Assignment,
     Comment,
@@ -63,6 +64,7 @@ def pending(request: HttpRequest) -> HttpResponse:
         {
             "workspace": workspace,
             "runs": policy.pending_for(current_user(request), workspace),
+            "boost_runs": boost_approvals.pending_for(current_user(request), workspace),
             "digest": DigestSubscription.objects.filter(
                 workspace=workspace, user=current_user(request), enabled=True
             ).exists(),
@@ -229,6 +231,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
             .select_related("target", "target__post", "target__channel", "assigned_by")
             .order_by("target__scheduled_at", "-at")[:200],
             "pending": policy.pending_for(user, workspace),
+            "boost_runs": boost_approvals.pending_for(user, workspace),
             "returned": PostTarget.objects.filter(
                 workspace=workspace, status=PostTarget.Status.DRAFT, post__author=user
             )

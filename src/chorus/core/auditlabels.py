@@ -28,6 +28,7 @@ EVENT_LABELS: dict[str, Promise] = {
     "ads.budget_set": pgettext_lazy("audit event", "Monthly ad budget set"),
     "ads.campaign_budget_set": pgettext_lazy("audit event", "Campaign ad budget set"),
     "ads.status_changed": pgettext_lazy("audit event", "Boost status changed"),
+    "ads.token_expiring": pgettext_lazy("audit event", "Ad account token expiring"),
     "analytics.demo_loaded": pgettext_lazy("audit event", "Sample data loaded"),
     "analytics.notable_threshold_set": pgettext_lazy("audit event", "Notable threshold set"),
     "analytics.report_logo_set": pgettext_lazy("audit event", "Report logo set"),

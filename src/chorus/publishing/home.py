@@ -85,7 +85,7 @@ def waiting_for(user: User, workspace: Workspace, role: str) -> list[PostTarget]
     workflows = policy.has_workflows(workspace.pk)
     if not can(role, Perm.APPROVE_POST) and not workflows:
         return []
-    mine = [run.target for run in policy.pending_for(user, workspace)] if workflows else []
+    mine = [run.post_target for run in policy.pending_for(user, workspace)] if workflows else []
     if can(role, Perm.APPROVE_POST):
         with_runs = {t.pk for t in mine}
         for target in review.waiting(workspace).exclude(post__author=user)[: LIMIT * 2]:

@@ -32,6 +32,30 @@ def money_plain(minor: int | None, currency: str = "") -> str:
     return str(minor) if per == 1 else f"{minor // per}.{minor % per:02d}"
 
 
+@register.simple_tag
+def token_expiry(account: Any) -> str:
+    """ "expires in 5 days — reconnect", "expired — reconnect", or "" (no expiry, or far off)."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.translation import gettext, ngettext
+
+    from chorus.ads.actions import token_warning_days
+
+    expires = account.token_expires_at
+    now = timezone.now()
+    if expires is None or expires > now + dt.timedelta(days=token_warning_days()):
+        return ""
+    if expires <= now:
+        return gettext("expired — reconnect")
+    days = (expires - now).days
+    if days == 0:
+        return gettext("expires today — reconnect")
+    return ngettext("expires in %(days)s day — reconnect", "expires in %(days)s days — reconnect", days) % {
+        "days": days
+    }
+
+
 @register.inclusion_tag("ads/_boost_panel.html", takes_context=True)
 def boost_panel(context: dict[str, Any], target: Any) -> dict[str, Any]:
     """On a post's page: "Boost" for a published Facebook / Instagram / LinkedIn post, and the
@@ -80,7 +104,8 @@ HOME_WINDOW_DAYS = 14
 
 @register.inclusion_tag("ads/_home_boosts.html", takes_context=True)
 def home_boosts(context: dict[str, Any], workspace: Any) -> dict[str, Any]:
-    """On the home: boosts that wait for this person's approval, and the best posts of the last
+    """On the home: ad accounts whose token is about to expire (reconnect), boosts that wait for
+    this person's approval step, and the best posts of the last
     two weeks (most engagement) that could be boosted now — published on a network with an ad
     account connected for their channel, and not already running a boost."""
     import datetime as dt
@@ -91,17 +116,15 @@ def home_boosts(context: dict[str, Any], workspace: Any) -> dict[str, Any]:
     from chorus.ads.models import AdAccount, Boost
     from chorus.ads.views import boostable
     from chorus.analytics.models import PostMetrics
+    from chorus.approvals import boosts as approval
 
     request = context.get("request")
     membership = getattr(request, "membership", None)
     role = membership.role if membership is not None else None
+    user = getattr(request, "user", None)
     waiting = (
-        list(
-            Boost.objects.filter(workspace=workspace, status=Boost.Status.AWAITING_APPROVAL)
-            .select_related("target__post", "target__channel")
-            .order_by("created_at")[:10]
-        )
-        if can(role, Perm.APPROVE_ADS)
+        [run.boost for run in approval.pending_for(user, workspace)][:10]
+        if can(role, Perm.VIEW_ADS) and user is not None
         else []
     )
     candidates = []
@@ -129,4 +152,7 @@ def home_boosts(context: dict[str, Any], workspace: Any) -> dict[str, Any]:
             else []
         )
         candidates = [pm for pm in rows if boostable(pm.target)][:HOME_CANDIDATES]
-    return {"workspace": workspace, "waiting": waiting, "candidates": candidates}
+    from chorus.ads.actions import expiring_accounts
+
+    expiring = expiring_accounts(workspace) if can(role, Perm.MANAGE_AD_ACCOUNTS) else []
+    return {"workspace": workspace, "waiting": waiting, "candidates": candidates, "expiring": expiring}
