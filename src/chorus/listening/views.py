@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
 from chorus.core import textsignals
-from chorus.listening import actions, ighashtags, insights, notes, stream, xsearch
+from chorus.listening import actions, ighashtags, insights, mastodon, notes, stream, xsearch
 from chorus.listening.models import Alert, ListeningSettings, Match, Query, StreamCursor
 
 FORM_FIELDS = ("name", "group", "expression", "mastodon_instance", *actions.LIST_FIELDS)
@@ -156,7 +156,8 @@ def match_to_inbox(request: HttpRequest, match_id: int) -> HttpResponse:
 
 
 def paid_notes(workspace: Any) -> list[dict[str, str]]:
-    """Why this workspace's X and Instagram searches stopped short, per query or hashtag."""
+    """Why this workspace's X and Instagram searches stopped short, and why a Mastodon hashtag is
+    polled rather than streamed, per query or hashtag."""
     rows = []
     queries = Query.objects.filter(workspace=workspace, active=True)
     x_sources = {xsearch.source_for(q): q.name for q in queries if "x" in q.networks}
@@ -167,11 +168,18 @@ def paid_notes(workspace: Any) -> list[dict[str, str]]:
             if "instagram" in q.networks:
                 for tag in stream.spec_of(q).hashtags:
                     ig_sources[ighashtags.source_for(channel, tag)] = f"{q.name} (#{tag})"
-    names = {**x_sources, **ig_sources}
+    mastodon_sources = {
+        mastodon.source_for(q.mastodon_instance, tag): f"{q.name} (#{tag})"
+        for q in queries
+        if q.mastodon_instance
+        for tag in stream.spec_of(q).hashtags
+    }
+    names = {**x_sources, **ig_sources, **mastodon_sources}
+    labels = {"x": "X", "instagram": "Instagram", "mastodon": "Mastodon"}
     for row in StreamCursor.objects.filter(source__in=names).exclude(note="").order_by("source"):
         rows.append(
             {
-                "source": "X" if row.source.startswith("x:") else "Instagram",
+                "source": labels.get(row.source.split(":", 1)[0], row.source),
                 "query": names[row.source],
                 "note": notes.text(row.note),
             }
