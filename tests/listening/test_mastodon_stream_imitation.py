@@ -135,7 +135,12 @@ def test_imitation_stream_delivers_matches_once_with_the_cursor(cast, mastodon_i
     match = Match.objects.get(query=query, uri=sent[0]["uri"])
     followers = sent[0]["account"]["followers_count"]  # the seeded bob has a follower
     assert followers > 0
-    assert (match.network, match.author_handle, match.author_followers) == ("mastodon", "bob", followers)
+    host = mastodon.host_of(mastodon_imitation.base_url)
+    assert (match.network, match.author_handle, match.author_followers) == (
+        "mastodon",
+        f"bob@{host}",
+        followers,
+    )
 
 
 def test_imitation_a_disconnect_mid_stream_loses_nothing(cast, mastodon_imitation, streaming, monkeypatch):

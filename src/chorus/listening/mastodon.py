@@ -110,6 +110,12 @@ def _posted_at(value: Any) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def full_acct(acct: str, instance: str) -> str:
+    """`name@host` for every author: an instance names its own accounts without the host, and
+    the same `name` on two instances is two people (a reply from another instance needs it)."""
+    return acct if not acct or "@" in acct else f"{acct}@{host_of(instance)}"
+
+
 def _listens_to_mastodon(query: Query) -> bool:
     return bool(query.mastodon_instance and query.hashtags and query.active) and (
         not query.networks or "mastodon" in query.networks
@@ -190,7 +196,7 @@ def match_rows(queries: Iterable[Query], statuses: Iterable[dict[str, Any]]) -> 
                     uri=str(status.get("uri") or status.get("url") or status["id"])[:500],
                     url=str(status.get("url") or "")[:500],
                     author_id=post.author_id[:300],
-                    author_handle=post.author_handle[:300],
+                    author_handle=full_acct(post.author_handle, query.mastodon_instance)[:300],
                     author_followers=followers if isinstance(followers, int) and followers >= 0 else None,
                     text=post.text[:3000],
                     hashtags=sorted({fold(h) for h in post.hashtags})[:30],

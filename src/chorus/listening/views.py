@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
@@ -153,6 +155,22 @@ def match_to_inbox(request: HttpRequest, match_id: int) -> HttpResponse:
         return redirect("listening:insights", slug=workspace.slug)
     messages.success(request, _("The post is in the inbox: answer it from here."))
     return redirect("inbox:conversation", slug=workspace.slug, conversation_id=conversation.pk)
+
+
+@workspace_view(Perm.CREATE_POST)
+def match_answer(request: HttpRequest, match_id: int) -> HttpResponse:
+    """ "Reply" / "Quote" on a match: the composer, on the workspace's channel of the match's
+    network, with the post it answers filled in (the connector's reply or quote option)."""
+    workspace = workspace_of(request)
+    match = get_object_or_404(Match, pk=match_id, workspace=workspace)
+    mode = "quote" if request.GET.get("as") == "quote" else "reply"
+    try:
+        channel, options = actions.answer_post(match, mode)
+    except actions.NoAnswerChannel as exc:
+        messages.error(request, str(exc))
+        return redirect("listening:insights", slug=workspace.slug)
+    params = {"channel": channel.pk, **{f"opt_{name}": value for name, value in options.items()}}
+    return redirect(f"{reverse('publishing:post_new', args=[workspace.slug])}?{urlencode(params)}")
 
 
 def paid_notes(workspace: Any) -> list[dict[str, str]]:

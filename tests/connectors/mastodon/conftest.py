@@ -47,6 +47,10 @@ def _imitation_server() -> Iterator[MockServer]:
         lambda config: require_user_token_on_public_streams(create_app(config)),
     ):
         server = MockServer().start()  # builds its app now, with the routes above
+    # Statuses and accounts name the address the imitation answers on (as a real instance names
+    # its own domain), not its default "mock.local": a status's URL leads back to the instance.
+    server.config.domain = f"127.0.0.1:{server.port}"
+    server.config.url_scheme = "http"
     try:
         yield server
     finally:
