@@ -12,7 +12,8 @@ from chorus.connectors.base import ContentRejected
 from chorus.inbox import actions as inbox_actions
 from chorus.listening import actions, mastodon
 from chorus.listening.models import Match
-from tests.connectors.mastodon.conftest import Fake, connect_via_oauth, fake, status_json  # noqa: F401
+from tests.connectors.mastodon import conftest as mastodon_conftest
+from tests.connectors.mastodon.conftest import Fake, connect_via_oauth, status_json
 from tests.publishing.conftest import make_target
 
 pytestmark = [pytest.mark.peer, pytest.mark.django_db]
@@ -92,6 +93,9 @@ def test_imitation_a_match_sent_to_the_inbox_is_answered_with_in_reply_to_id(
     assert inbox_actions.send_reply(reply.pk) != "sent" or reply.network_id == sent["id"]
 
 
+fake = mastodon_conftest.fake  # the recorder at Chorus's one HTTP seam
+
+
 def test_fake_a_post_on_another_instance_is_found_with_search_resolve(cast, fake: Fake):
     channel = connect_channel(
         workspace=cast.workspace,
@@ -116,6 +120,6 @@ def test_fake_a_post_on_another_instance_is_found_with_search_resolve(cast, fake
     assert Fake.body(post)["in_reply_to_id"] == "555"
 
     fake.routes[("GET", "/api/v2/search")] = [httpx.Response(200, json={"statuses": [], "accounts": []})]
-    with pytest.raises(ContentRejected, match="could not find the post https://b.example/@ann/1090"):
+    with pytest.raises(ContentRejected, match=r"could not find the post https://b\.example/@ann/1090"):
         channel.connector().publish(target)
     assert len(fake.requests_to("POST", "/api/v1/statuses")) == 1  # nothing sent without the parent
