@@ -7,6 +7,7 @@
   `poll_mastodon`: the same for each hashtag of one query.
 * `poll_x`, `poll_instagram`: one poll of a query on X recent search / Instagram hashtag search
   (only queries that tick those networks: X reads are paid, Instagram hashtags are rationed).
+* `fill_followers`: follower counts of the Bluesky authors of recent matches (AppView, cached).
 * `check_alerts`, `purge_expired`: alerts of a workspace; retention.
 """
 
@@ -63,6 +64,13 @@ def poll_instagram(query_id: int) -> int:
 
 
 @task(queue_name="listening")
+def fill_followers() -> int:
+    from chorus.listening import profiles
+
+    return profiles.fill_bluesky_followers()
+
+
+@task(queue_name="listening")
 def check_alerts(workspace_id: int) -> int:
     from chorus.listening import alerts
 
@@ -80,7 +88,7 @@ def enqueue_due() -> None:
     """Scheduler job: Mastodon, X and Instagram polls, alert checks, and (when CHORUS_LISTEN_IN_TASKS is set, the
     scaled shape) the next firehose slice."""
     from chorus.listening import mastodon
-    from chorus.listening.models import Query
+    from chorus.listening.models import Match, Query
     from chorus.listening.stream import configured_url
 
     # One poll per (instance, hashtag), whatever the number of queries reading it; a source a
@@ -94,6 +102,8 @@ def enqueue_due() -> None:
             poll_instagram.enqueue(query_id)
     for workspace_id in set(Query.objects.filter(active=True).values_list("workspace_id", flat=True)):
         check_alerts.enqueue(workspace_id)
+    if Match.objects.filter(network="bluesky", author_followers__isnull=True).exists():
+        fill_followers.enqueue()
     url = configured_url()
     if url and env_bool("CHORUS_LISTEN_IN_TASKS"):
         consume_slice.enqueue(url)
