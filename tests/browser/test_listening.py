@@ -177,7 +177,22 @@ def test_settings_say_why_x_search_paused_and_how_many_instagram_hashtags_are_us
     )
     for i in range(12):
         HashtagSearch.objects.create(channel=ig, hashtag=f"tag{i}", hashtag_id=str(i))
+    from chorus.listening import mastodon
+
+    toots = actions.create_query(
+        cast.workspace,
+        actor=None,
+        data={"name": "Toots", "hashtags": ["chorus"], "mastodon_instance": "https://social.example"},
+    )
+    StreamCursor.objects.create(
+        source=mastodon.source_for(toots.mastodon_instance, "chorus"),
+        note=notes.encode("mastodon_no_token", host="social.example"),
+    )
     title, paused, used, budget = PAID[language]
+    polled = {
+        "en": "Toots (#chorus): Polled every minute, not streamed: Mastodon streams need a user token",
+        "fr": "Toots (#chorus) : Interrogé chaque minute, sans flux en direct",
+    }[language]
     SCREENS.mkdir(parents=True, exist_ok=True)
     for device, viewport in VIEWPORTS.items():
         page = new_page(viewport=viewport)
@@ -190,6 +205,7 @@ def test_settings_say_why_x_search_paused_and_how_many_instagram_hashtags_are_us
         expect(section).to_contain_text(used)
         expect(section).to_contain_text(budget)
         expect(section).to_contain_text("12")
+        expect(page.locator("#mastodon-sources")).to_contain_text(polled)
         # The form above keeps its values in both languages (base.html's language menu once
         # overwrote `languages`; French decimals once emptied the number inputs).
         expect(page.locator("#languages")).to_have_value("en fr")
