@@ -197,3 +197,31 @@ def test_imitation_the_stream_token_is_a_channel_on_that_instance(cast, mastodon
     tag_query(cast, mastodon_imitation, workspace=cast.other_workspace)
     other_source_token = mastodon_stream.token_for(source)
     assert other_source_token == token  # one stream serves both workspaces' queries
+
+
+def test_imitation_run_all_streams_each_source_with_a_channel_and_notes_the_others(cast, mastodon_imitation):
+    """`chorus listen --mastodon`'s loop: a thread per (instance, hashtag) a query names, when the
+    workspace has a Mastodon channel there; the other sources are noted as polled only."""
+    query = tag_query(cast, mastodon_imitation)
+    elsewhere = actions.create_query(
+        cast.workspace,
+        actor=None,
+        data={"name": "Other", "hashtags": ["#vote"], "mastodon_instance": "https://social.example"},
+    )
+    connect_via_oauth(cast, mastodon_imitation.base_url)
+    stop = threading.Event()
+    loop = threading.Thread(target=mastodon_stream.run_all, kwargs={"stop": stop, "refresh_seconds": 0.5})
+    loop.start()
+    try:
+        source = mastodon.source_for(query.mastodon_instance, "chorus")
+        wait_for(lambda: StreamCursor.objects.filter(source=source).exclude(lease_owner="").exists())
+        time.sleep(0.5)
+        sent = toot(mastodon_imitation, "En direct #chorus")
+        wait_for(lambda: Match.objects.filter(query=query, uri=sent["uri"]).exists())
+        other = StreamCursor.objects.get(source=mastodon.source_for(elsewhere.mastodon_instance, "vote"))
+        assert "no Mastodon channel on social.example" in notes.text(other.note)
+    finally:
+        stop.set()
+        loop.join(timeout=15)
+    assert not loop.is_alive()
+    assert StreamCursor.objects.get(source=source).lease_owner == ""  # released on the way out
