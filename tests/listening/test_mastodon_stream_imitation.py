@@ -124,7 +124,16 @@ def test_imitation_stream_delivers_matches_once_with_the_cursor(cast, mastodon_i
         wait_for(lambda: Match.objects.filter(query=query).count() == 6)
         row = StreamCursor.objects.get(source=running.consumer.source)
         assert row.cursor == sent[-1]["id"]
+        assert Match.objects.get(query=query, uri=sent[0]["uri"]).cid == sent[0]["id"]
         assert row.lease_owner == running.consumer.owner
+        # A status deleted on the instance leaves the matches (the stream's `delete` event).
+        gone = toot(mastodon_imitation, "Supprimé bientôt #chorus")
+        wait_for(lambda: Match.objects.filter(uri=gone["uri"]).count() == 2)
+        httpx.delete(
+            f"{mastodon_imitation.base_url}/api/v1/statuses/{gone['id']}",
+            headers={"Authorization": "Bearer bob_token"},
+        ).raise_for_status()
+        wait_for(lambda: not Match.objects.filter(uri=gone["uri"]).exists())
         # While the stream holds the source, the poll leaves it alone.
         assert mastodon.poll(query) == 0
         status = next(s for s in stream.stream_status() if s["source"] == row.source)

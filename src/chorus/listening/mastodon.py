@@ -195,6 +195,7 @@ def match_rows(queries: Iterable[Query], statuses: Iterable[dict[str, Any]]) -> 
                     network="mastodon",
                     uri=str(status.get("uri") or status.get("url") or status["id"])[:500],
                     url=str(status.get("url") or "")[:500],
+                    cid=str(status.get("id") or "")[:100],  # its id where it was read: deletes name it
                     author_id=post.author_id[:300],
                     author_handle=full_acct(post.author_handle, query.mastodon_instance)[:300],
                     author_followers=followers if isinstance(followers, int) and followers >= 0 else None,
@@ -260,3 +261,13 @@ def store_statuses(
         for workspace_id in {m.workspace_id for m in created}:
             alerts.check_soon(workspace_id)
     return len(created)
+
+
+def delete_statuses(source: str, status_ids: list[str]) -> int:
+    """A status deleted on the instance leaves the matches of the queries reading it there (the
+    streaming API's `delete` event names the id the instance gave it, kept in `cid`)."""
+    queries = queries_on(source)
+    if not queries or not status_ids:
+        return 0
+    deleted, _kinds = Match.objects.filter(network="mastodon", query__in=queries, cid__in=status_ids).delete()
+    return deleted

@@ -9,7 +9,8 @@ workspace that reads it has a Mastodon channel on that instance; otherwise min_i
 Nothing is lost between two connections: on each (re)connect the consumer first opens the
 stream (from then on the instance queues every new status for it), then catches up from the
 source's cursor with the hashtag timeline (`min_id`), then reads the stream, skipping what the
-catch-up already stored. Each status's matches are committed with the cursor (one transaction,
+catch-up already stored. A `delete` event removes the deleted status's matches (a delete while no
+stream runs is not seen: the timeline no longer lists the status, and nothing says it was there). Each status's matches are committed with the cursor (one transaction,
 fenced on the lease, as the firehose does), and the unique (query, uri) constraint stores a
 status seen twice once. The source (`mastodon:<host>#<tag>`) and its cursor are the poll's: a
 stream holding the lease makes the poll skip the source; a dead stream's lease runs out and the
@@ -195,6 +196,8 @@ class MastodonStream:
                 for event in sse_events(response.iter_raw(), max_bytes=MAX_EVENT_BYTES):
                     if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
                         break
+                    if event is not None and event.name == "delete":
+                        mastodon.delete_statuses(self.source, [event.data.strip()[:40]])
                     if event is None or event.name != "update":
                         self._beat()
                         continue
