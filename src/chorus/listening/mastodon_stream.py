@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from chorus.core import http
@@ -236,6 +236,13 @@ class MastodonStream:
             raise LeaseLost(f"lost the lease on {self.source}")
 
 
+def _run_in_thread(consumer: MastodonStream, stop: threading.Event) -> None:
+    try:
+        consumer.run(stop=stop)
+    finally:
+        connection.close()  # this thread's own database connection
+
+
 def run_all(*, stop: threading.Event, refresh_seconds: float = 30.0) -> None:
     """`chorus listen --mastodon`: one thread per source some active query reads, started and
     stopped as queries change."""
@@ -253,7 +260,7 @@ def run_all(*, stop: threading.Event, refresh_seconds: float = 30.0) -> None:
                 continue
             own = threading.Event()
             consumer = MastodonStream(instance, tag, token)
-            thread = threading.Thread(target=consumer.run, kwargs={"stop": own}, name=source, daemon=True)
+            thread = threading.Thread(target=_run_in_thread, args=(consumer, own), name=source, daemon=True)
             thread.start()
             running[source] = (thread, own)
             log.info("listening: streaming %s", source)
