@@ -111,7 +111,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    """The Bluesky firehose consumer: one process per source (it holds a lease on the cursor)."""
+    """The Bluesky firehose consumer (one process per source: it holds a lease on the cursor) and,
+    with --mastodon, the Mastodon streams (a thread per instance and hashtag the queries name)."""
     _setup_django()
     import logging
     import threading
@@ -119,8 +120,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from chorus.listening.stream import Consumer, configured_url
 
     url = args.url or configured_url()
-    if not url:
-        print("chorus listen: give --url or set CHORUS_LISTEN_BLUESKY_URL (a relay or PDS)", file=sys.stderr)
+    if not url and not args.mastodon:
+        print(
+            "chorus listen: give --url or set CHORUS_LISTEN_BLUESKY_URL (a relay or PDS), or --mastodon",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
@@ -128,10 +132,20 @@ def cmd_listen(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     from chorus.core.beats import start_beat_thread
 
-    consumer = Consumer(url, batch_size=args.batch_size, batch_seconds=args.batch_seconds)
     start_beat_thread("listener")  # /health lists each listener, active or standing by
-    print(f"listening to {consumer.source}", flush=True)
-    consumer.run(stop=stop)
+    streams = None
+    if args.mastodon:
+        from chorus.listening.mastodon_stream import run_all
+
+        streams = threading.Thread(target=run_all, kwargs={"stop": stop}, name="mastodon-streams")
+        streams.start()
+        print("listening to the Mastodon streams of the queries' instances", flush=True)
+    if url:
+        consumer = Consumer(url, batch_size=args.batch_size, batch_seconds=args.batch_seconds)
+        print(f"listening to {consumer.source}", flush=True)
+        consumer.run(stop=stop)
+    if streams is not None:
+        streams.join()
     print("listening stopped", flush=True)
     return 0
 
@@ -445,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="relay or PDS base URL (default CHORUS_LISTEN_BLUESKY_URL)")
     p.add_argument("--batch-size", type=int, default=10_000, help="events per transaction at most")
     p.add_argument("--batch-seconds", type=float, default=0.5, help="seconds per transaction at most")
+    p.add_argument(
+        "--mastodon", action="store_true", help="also stream the Mastodon hashtags the queries name"
+    )
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("migrate", help="apply database migrations")

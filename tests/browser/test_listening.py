@@ -1,6 +1,7 @@
 """The listening insights page in a real browser, in English and French, on a desktop and a phone:
-the matching posts link to the original and to a new post that answers it (the composer opens
-with the original's link), and the page stays inside the window."""
+the matching posts link to the original, show their author's followers (or "unknown"), and lead
+to a new post replying to or quoting them (the composer opens on the workspace's Bluesky channel
+with the post it answers), and the page stays inside the window."""
 
 from __future__ import annotations
 
@@ -25,14 +26,24 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, 
 WORDS = {
     "en": {
         "title": "Listening insights",
-        "respond": "respond in a post",
+        "reply": "Reply",
+        "quote": "Quote",
+        "followers": "2,400 followers",
+        "unknown": "followers: unknown",
+        "in_reply_to": "In reply to",
+        "quoting": "Quoting",
         "original": "original",
         "inbox": "Answer from the inbox",
         "in_inbox": "The post is in the inbox: answer it from here.",
     },
     "fr": {
         "title": "Analyses de veille",
-        "respond": "répondre dans une publication",
+        "reply": "Répondre",
+        "quote": "Citer",
+        "followers": "2\u202f400 abonnés",
+        "unknown": "abonnés : inconnu",
+        "in_reply_to": "En réponse à",
+        "quoting": "Citation de",
         "original": "original",
         "inbox": "Répondre depuis la boîte de réception",
         "in_inbox": "La publication est dans la boîte de réception : répondez-y d’ici.",
@@ -45,7 +56,9 @@ URL = "https://bsky.app/profile/did:plc:fan/post/3kaaa"
 def test_insights_lead_to_a_post_answering_a_match(
     new_page: NewPage, shot: Shot, cast: Cast, live_server, language: str
 ) -> None:
-    connect_channel(workspace=cast.workspace, kind="bluesky", name="Our Bluesky", config={}, credentials={})
+    ours = connect_channel(
+        workspace=cast.workspace, kind="bluesky", name="Our Bluesky", config={}, credentials={}
+    )
     query = actions.create_query(
         cast.workspace, actor=None, data={"name": "Climat", "expression": "climat OR climate"}
     )
@@ -69,6 +82,7 @@ def test_insights_lead_to_a_post_answering_a_match(
             sentiment=feeling,
             language="en" if n == 1 else "fr",
             posted_at=now - dt.timedelta(hours=n + 1),
+            author_followers=2400 if n == 0 else None,
         )
     words = WORDS[language]
     SCREENS.mkdir(parents=True, exist_ok=True)
@@ -86,9 +100,25 @@ def test_insights_lead_to_a_post_answering_a_match(
         shot(page, f"listening insights {language} {device}")
         page.screenshot(path=SCREENS / f"listening-insights-{language}-{device}.png", full_page=True)
         assert not overflow, "the insights page is wider than the window"
-        first.get_by_role("link", name=words["respond"]).click()
-        expect(page.locator("#id_text")).to_have_value(URL)
-        shot(page, f"composer from a match {language} {device}")
+        expect(first.get_by_test_id("followers")).to_have_text(words["followers"])
+        expect(rows.filter(has_text="mairie").get_by_test_id("followers")).to_have_text(words["unknown"])
+        first.get_by_role("link", name=words["reply"], exact=True).click()
+        reply_to = page.locator(f'[name="c{ours.pk}-reply_to"]')
+        expect(reply_to).to_have_value("at://did:plc:fan/app.bsky.feed.post/3kaa0")
+        expect(page.locator(f'input[name="channels"][value="{ours.pk}"]')).to_be_checked()
+        expect(page.get_by_label(words["in_reply_to"], exact=True)).to_have_value(
+            "at://did:plc:fan/app.bsky.feed.post/3kaa0"
+        )
+        overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
+        shot(page, f"composer replying to a match {language} {device}")
+        page.screenshot(path=SCREENS / f"listening-reply-{language}-{device}.png", full_page=True)
+        assert not overflow, "the composer is wider than the window"
+        page.go_back()
+        rows.filter(has_text="marche pour le climat").get_by_role("link", name=words["quote"]).click()
+        expect(page.get_by_label(words["quoting"], exact=True)).to_have_value(
+            "at://did:plc:fan/app.bsky.feed.post/3kaa0"
+        )
+        expect(page.locator(f'[name="c{ours.pk}-reply_to"]')).to_have_value("")
         # The same match, answered from the inbox instead: one conversation however often it is sent.
         page.goto(f"/w/{cast.workspace.slug}/listening/insights/?days=7")
         rows.filter(has_text="marche pour le climat").get_by_role("button", name=words["inbox"]).click()
@@ -147,7 +177,22 @@ def test_settings_say_why_x_search_paused_and_how_many_instagram_hashtags_are_us
     )
     for i in range(12):
         HashtagSearch.objects.create(channel=ig, hashtag=f"tag{i}", hashtag_id=str(i))
+    from chorus.listening import mastodon
+
+    toots = actions.create_query(
+        cast.workspace,
+        actor=None,
+        data={"name": "Toots", "hashtags": ["chorus"], "mastodon_instance": "https://social.example"},
+    )
+    StreamCursor.objects.create(
+        source=mastodon.source_for(toots.mastodon_instance, "chorus"),
+        note=notes.encode("mastodon_no_token", host="social.example"),
+    )
     title, paused, used, budget = PAID[language]
+    polled = {
+        "en": "Toots (#chorus): Polled every minute, not streamed: Mastodon streams need a user token",
+        "fr": "Toots (#chorus) : Interrogé chaque minute, sans flux en direct",
+    }[language]
     SCREENS.mkdir(parents=True, exist_ok=True)
     for device, viewport in VIEWPORTS.items():
         page = new_page(viewport=viewport)
@@ -160,6 +205,7 @@ def test_settings_say_why_x_search_paused_and_how_many_instagram_hashtags_are_us
         expect(section).to_contain_text(used)
         expect(section).to_contain_text(budget)
         expect(section).to_contain_text("12")
+        expect(page.locator("#mastodon-sources")).to_contain_text(polled)
         # The form above keeps its values in both languages (base.html's language menu once
         # overwrote `languages`; French decimals once emptied the number inputs).
         expect(page.locator("#languages")).to_have_value("en fr")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -137,21 +138,90 @@ def test_insights_volume_sentiment_share_of_voice_and_terms(cast):
     assert "Part de voix" in french.content.decode()
 
 
-def test_a_match_can_be_answered_in_a_new_post_by_those_who_may_post(cast):
+def test_a_match_can_be_replied_to_or_quoted_in_a_new_post_by_those_who_may_post(cast):
+    from chorus.channels.actions import connect_channel
+
     query = actions.create_query(cast.workspace, actor=None, data={"name": "Brand", "expression": "chorus"})
-    match = add_match(query, "Chorus climate march", uri="at://a/p/0001")
+    uri = "at://did:plc:a/app.bsky.feed.post/3kab0001"
+    match = add_match(query, "Chorus climate march", uri=uri, author_followers=12800)
+    add_match(query, "Chorus elsewhere", uri="at://did:plc:b/app.bsky.feed.post/3kab0002")  # unknown
     url = f"/w/{cast.workspace.slug}/listening/insights/?days=7"
-    compose = f"/w/{cast.workspace.slug}/posts/new/?text=https%3A%2F%2Fbsky.app%2Fprofile%2Fdid%3Aplc%3Aa%2Fpost%2F0001"
+    answer = f"/w/{cast.workspace.slug}/listening/matches/{match.pk}/answer/"
     viewer = cast.client_for(cast.members["viewer"]).get(url).content.decode()
-    assert "Chorus climate march" in viewer and 'data-testid="respond"' not in viewer
+    assert "Chorus climate march" in viewer and 'data-testid="reply"' not in viewer
+    assert cast.client_for(cast.members["viewer"]).get(answer).status_code == 403
     owner = cast.client_for(cast.owner)
     page = owner.get(url).content.decode()
-    assert f'href="{compose}" data-testid="respond"' in page
-    composer = owner.get(compose)
-    assert composer.status_code == 200 and match.url in composer.content.decode()
+    assert (
+        f'href="{answer}" data-testid="reply"' in page
+        and f'href="{answer}?as=quote" data-testid="quote"' in page
+    )
+    assert "12,800 followers" in page and "followers: unknown" in page
+
+    # No Bluesky channel in the workspace: said so, nothing opened.
+    refused = owner.get(answer, follow=True)
+    assert refused.redirect_chain[-1][0] == url.split("?")[0]
+    assert "This workspace has no Bluesky channel: connect one to reply to or quote this post." in (
+        refused.content.decode()
+    )
+    connect_channel(workspace=cast.other_workspace, kind="bluesky", name="Theirs", config={}, credentials={})
+    assert "no Bluesky channel" in owner.get(answer, follow=True).content.decode()  # not another's
+    ours = connect_channel(workspace=cast.workspace, kind="bluesky", name="Ours", config={}, credentials={})
+    opened = owner.get(answer)
+    quoted = owner.get(f"{answer}?as=quote")
+    assert opened["Location"] == (
+        f"/w/{cast.workspace.slug}/posts/new/?channel={ours.pk}&opt_reply_to=at%3A%2F%2Fdid%3Aplc%3Aa%2Fapp.bsky.feed.post%2F3kab0001"
+    )
+    assert quoted["Location"].endswith(
+        f"?channel={ours.pk}&opt_quote=at%3A%2F%2Fdid%3Aplc%3Aa%2Fapp.bsky.feed.post%2F3kab0001"
+    )
+    composer = owner.get(opened["Location"]).content.decode()
+    assert f'name="c{ours.pk}-reply_to"' in composer and f'value="{uri}"' in composer
+    assert f'value="{ours.pk}" data-channel="{ours.pk}" checked' in composer
+    other_match = add_match(
+        actions.create_query(cast.other_workspace, actor=None, data={"name": "Q", "expression": "chorus"}),
+        "theirs",
+        uri="at://did:plc:c/app.bsky.feed.post/3kab0003",
+    )
+    assert (
+        owner.get(f"/w/{cast.workspace.slug}/listening/matches/{other_match.pk}/answer/").status_code == 404
+    )
     ensure_compiled_catalog()
     french = owner.get(url, headers={"accept-language": "fr"}).content.decode()
-    assert "répondre dans une publication" in french
+    assert ">Répondre</a>" in french and ">Citer</a>" in french
+    assert re.search(r"12\s800 abonnés<", french) and "abonnés : inconnu" in french  # French digit groups
+
+
+def test_a_mastodon_match_is_answered_from_a_channel_on_its_own_instance(cast):
+    from chorus.channels.actions import connect_channel
+
+    query = actions.create_query(cast.workspace, actor=None, data={"name": "Brand", "expression": "chorus"})
+    match = add_match(
+        query,
+        "Chorus on Mastodon",
+        uri="https://b.example/users/ann/statuses/1090",
+        network="mastodon",
+        author_id="https://b.example/@ann",
+    )
+    Match.objects.filter(pk=match.pk).update(url="https://b.example/@ann/1090")
+    connect_channel(
+        workspace=cast.workspace,
+        kind="mastodon",
+        name="A",
+        config={"instance": "https://a.example"},
+        credentials={},
+    )
+    on_b = connect_channel(
+        workspace=cast.workspace,
+        kind="mastodon",
+        name="B",
+        config={"instance": "https://b.example"},
+        credentials={},
+    )
+    opened = cast.client_for(cast.owner).get(f"/w/{cast.workspace.slug}/listening/matches/{match.pk}/answer/")
+    assert opened["Location"].endswith(
+        f"?channel={on_b.pk}&opt_in_reply_to=https%3A%2F%2Fb.example%2F%40ann%2F1090"
+    )
 
 
 def test_settings_and_retention(cast):

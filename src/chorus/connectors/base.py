@@ -244,6 +244,13 @@ class Connector:
         handle = (self.channel.config or {}).get("handle")
         return f"@{handle}" if handle else ""
 
+    @classmethod
+    def answer_options(cls, mode: str, *, uri: str, url: str) -> dict[str, str]:
+        """The composer options of a new post replying to (`mode` "reply") or quoting ("quote")
+        another post of this network, named by its `uri` (the network's id) and `url` (its web
+        address); empty when Chorus cannot do that on this network (listening's Reply / Quote)."""
+        return {}
+
     def draft_options(self, *, link: str, media: list[dict[str, Any]]) -> dict[str, Any]:
         """Options a draft gets from the composer's fields unless the person set them (Bluesky
         turns the link into a card when there is no image)."""

@@ -56,6 +56,9 @@ BUDGETS: dict[str, Budget] = {
     "page": Budget(max_bytes=5 * 1024 * 1024, deadline=20.0),
     "media": Budget(max_bytes=0, deadline=300.0),
     "image": Budget(max_bytes=20 * 1024 * 1024, deadline=60.0),  # a link card's picture
+    # A long-lived stream (Mastodon's streaming API): one connection at most this long and this
+    # large, then the consumer reconnects and catches up; each event has its own budget there.
+    "stream": Budget(max_bytes=256 * 1024 * 1024, deadline=3600.0),
 }
 
 

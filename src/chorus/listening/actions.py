@@ -293,6 +293,7 @@ def send_to_inbox(match: Match, *, actor: User | None, channel: Any = None) -> A
             "listening_query": match.query_id,
             "cid": match.cid,
             "root_cid": match.root_cid,
+            "acct": match.author_handle,  # whom a Mastodon reply names
         },
     )
     with transaction.atomic():
@@ -307,3 +308,38 @@ def send_to_inbox(match: Match, *, actor: User | None, channel: Any = None) -> A
             channel=channel.pk,
         )
     return conversation
+
+
+class NoAnswerChannel(Exception):
+    """The workspace has no channel to reply to or quote the match from."""
+
+
+def answer_post(match: Match, mode: str) -> tuple[Any, dict[str, str]]:
+    """Where and how a new post replies to (`mode` "reply") or quotes ("quote") a match: the
+    workspace's channel on the match's network (on Mastodon, one on the match's own instance
+    first: no lookup across instances) and the composer options its connector declares for it.
+    Answers only; the composer saves the post."""
+    from urllib.parse import urlsplit
+
+    from chorus.channels.models import Channel
+    from chorus.connectors.registry import all_kinds, connector_class
+
+    if match.network not in all_kinds():
+        raise NoAnswerChannel(
+            _("Chorus cannot reply to or quote %(network)s posts.") % {"network": match.network}
+        )
+    label = str(connector_class(match.network).label)
+    options = connector_class(match.network).answer_options(mode, uri=match.uri, url=match.url)
+    if not options:
+        raise NoAnswerChannel(_("Chorus cannot reply to or quote %(network)s posts.") % {"network": label})
+    channels = list(
+        Channel.objects.filter(workspace_id=match.workspace_id, kind=match.network).order_by("pk")
+    )
+    if not channels:
+        raise NoAnswerChannel(
+            _("This workspace has no %(network)s channel: connect one to reply to or quote this post.")
+            % {"network": label}
+        )
+    host = urlsplit(match.url or match.uri).netloc
+    same = [c for c in channels if urlsplit(str((c.config or {}).get("instance") or "")).netloc == host]
+    return (same or channels)[0], options

@@ -76,7 +76,8 @@ class Match(models.Model):
     network = models.CharField(max_length=20)
     uri = models.CharField(max_length=500)  # at://did/app.bsky.feed.post/rkey, or the status URI
     # What a Bluesky reply needs to point at the post: its CID, and its thread's root when it is
-    # itself a reply (a match sent to the inbox is answered from there).
+    # itself a reply (a match sent to the inbox is answered from there). On Mastodon, `cid` is the
+    # status's id on the instance it was read from (a `delete` event on its stream names it).
     cid = models.CharField(max_length=100, blank=True)
     root_uri = models.CharField(max_length=500, blank=True)
     root_cid = models.CharField(max_length=100, blank=True)

@@ -30,6 +30,14 @@ TEXTS = {
     ),
     "ig_unknown": _("Instagram knows no hashtag #%(tag)s."),
     "ig_rate": _("Instagram rate limit reached: the search resumes after %(time)s."),
+    "mastodon_no_token": _(
+        "Polled every minute, not streamed: Mastodon streams need a user token, and this "
+        "workspace has no Mastodon channel on %(host)s."
+    ),
+    "mastodon_refused": _(
+        "Polled every minute, not streamed: %(host)s refused the token of its Mastodon "
+        "channel (HTTP %(status)s). Reconnect the channel."
+    ),
 }
 
 

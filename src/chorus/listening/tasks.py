@@ -3,9 +3,11 @@
 * `consume_slice`: the Celery-friendly form of `chorus listen` for the scaled shape: consumes a
   source for a bounded time and returns; the scheduler enqueues it again. The lease on the
   cursor row means two slices of the same source never run at once (the second waits and ends).
-* `poll_mastodon`: one min_id poll of a query's hashtag timelines.
+* `poll_mastodon_source`: one min_id poll of a hashtag on an instance (every query reading it);
+  `poll_mastodon`: the same for each hashtag of one query.
 * `poll_x`, `poll_instagram`: one poll of a query on X recent search / Instagram hashtag search
   (only queries that tick those networks: X reads are paid, Instagram hashtags are rationed).
+* `fill_followers`: follower counts of the Bluesky authors of recent matches (AppView, cached).
 * `check_alerts`, `purge_expired`: alerts of a workspace; retention.
 """
 
@@ -37,6 +39,13 @@ def poll_mastodon(query_id: int) -> int:
 
 
 @task(queue_name="listening")
+def poll_mastodon_source(instance: str, tag: str) -> int:
+    from chorus.listening import mastodon
+
+    return mastodon.poll_source(instance, tag)
+
+
+@task(queue_name="listening")
 def poll_x(query_id: int) -> int:
     from chorus.listening import xsearch
     from chorus.listening.models import Query
@@ -52,6 +61,13 @@ def poll_instagram(query_id: int) -> int:
 
     query = Query.objects.filter(pk=query_id, active=True).first()
     return 0 if query is None else ighashtags.poll(query)
+
+
+@task(queue_name="listening")
+def fill_followers() -> int:
+    from chorus.listening import profiles
+
+    return profiles.fill_bluesky_followers()
 
 
 @task(queue_name="listening")
@@ -71,13 +87,14 @@ def purge_expired() -> int:
 def enqueue_due() -> None:
     """Scheduler job: Mastodon, X and Instagram polls, alert checks, and (when CHORUS_LISTEN_IN_TASKS is set, the
     scaled shape) the next firehose slice."""
-    from chorus.listening.models import Query
+    from chorus.listening import mastodon
+    from chorus.listening.models import Match, Query
     from chorus.listening.stream import configured_url
 
-    for query_id in (
-        Query.objects.filter(active=True).exclude(mastodon_instance="").values_list("pk", flat=True)
-    ):
-        poll_mastodon.enqueue(query_id)
+    # One poll per (instance, hashtag), whatever the number of queries reading it; a source a
+    # stream holds is skipped inside the poll (the stream catches up itself).
+    for instance, tag in mastodon.sources().values():
+        poll_mastodon_source.enqueue(instance, tag)
     for query_id, networks in Query.objects.filter(active=True).values_list("pk", "networks"):
         if "x" in networks:
             poll_x.enqueue(query_id)
@@ -85,6 +102,8 @@ def enqueue_due() -> None:
             poll_instagram.enqueue(query_id)
     for workspace_id in set(Query.objects.filter(active=True).values_list("workspace_id", flat=True)):
         check_alerts.enqueue(workspace_id)
+    if Match.objects.filter(network="bluesky", author_followers__isnull=True).exists():
+        fill_followers.enqueue()
     url = configured_url()
     if url and env_bool("CHORUS_LISTEN_IN_TASKS"):
         consume_slice.enqueue(url)

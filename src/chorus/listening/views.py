@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
 from chorus.accounts.permissions import Perm, can
 from chorus.core import textsignals
-from chorus.listening import actions, ighashtags, insights, notes, stream, xsearch
+from chorus.listening import actions, ighashtags, insights, mastodon, notes, stream, xsearch
 from chorus.listening.models import Alert, ListeningSettings, Match, Query, StreamCursor
 
 FORM_FIELDS = ("name", "group", "expression", "mastodon_instance", *actions.LIST_FIELDS)
@@ -155,8 +157,25 @@ def match_to_inbox(request: HttpRequest, match_id: int) -> HttpResponse:
     return redirect("inbox:conversation", slug=workspace.slug, conversation_id=conversation.pk)
 
 
+@workspace_view(Perm.CREATE_POST)
+def match_answer(request: HttpRequest, match_id: int) -> HttpResponse:
+    """ "Reply" / "Quote" on a match: the composer, on the workspace's channel of the match's
+    network, with the post it answers filled in (the connector's reply or quote option)."""
+    workspace = workspace_of(request)
+    match = get_object_or_404(Match, pk=match_id, workspace=workspace)
+    mode = "quote" if request.GET.get("as") == "quote" else "reply"
+    try:
+        channel, options = actions.answer_post(match, mode)
+    except actions.NoAnswerChannel as exc:
+        messages.error(request, str(exc))
+        return redirect("listening:insights", slug=workspace.slug)
+    params = {"channel": channel.pk, **{f"opt_{name}": value for name, value in options.items()}}
+    return redirect(f"{reverse('publishing:post_new', args=[workspace.slug])}?{urlencode(params)}")
+
+
 def paid_notes(workspace: Any) -> list[dict[str, str]]:
-    """Why this workspace's X and Instagram searches stopped short, per query or hashtag."""
+    """Why this workspace's X and Instagram searches stopped short, and why a Mastodon hashtag is
+    polled rather than streamed, per query or hashtag."""
     rows = []
     queries = Query.objects.filter(workspace=workspace, active=True)
     x_sources = {xsearch.source_for(q): q.name for q in queries if "x" in q.networks}
@@ -167,11 +186,18 @@ def paid_notes(workspace: Any) -> list[dict[str, str]]:
             if "instagram" in q.networks:
                 for tag in stream.spec_of(q).hashtags:
                     ig_sources[ighashtags.source_for(channel, tag)] = f"{q.name} (#{tag})"
-    names = {**x_sources, **ig_sources}
+    mastodon_sources = {
+        mastodon.source_for(q.mastodon_instance, tag): f"{q.name} (#{tag})"
+        for q in queries
+        if q.mastodon_instance
+        for tag in stream.spec_of(q).hashtags
+    }
+    names = {**x_sources, **ig_sources, **mastodon_sources}
+    labels = {"x": "X", "instagram": "Instagram", "mastodon": "Mastodon"}
     for row in StreamCursor.objects.filter(source__in=names).exclude(note="").order_by("source"):
         rows.append(
             {
-                "source": "X" if row.source.startswith("x:") else "Instagram",
+                "source": labels.get(row.source.split(":", 1)[0], row.source),
                 "query": names[row.source],
                 "note": notes.text(row.note),
             }

@@ -519,6 +519,17 @@ def _composer_page(request: HttpRequest, post: Post | None) -> HttpResponse:
         at = _parse_local(request.GET.get("at", ""))
         if at is not None and _schedules_directly(role):
             form.initial.update(when="at", local_time=at)
+        # ?channel=<id>&opt_<name>=<value>: one channel ticked with options its connector declares
+        # (listening's "Reply" / "Quote" on a match: the post it answers).
+        raw_channel = request.GET.get("channel", "")
+        if raw_channel.isdigit():
+            ticked = get_object_or_404(Channel, pk=int(raw_channel), workspace=workspace)
+            options = {
+                spec.name: request.GET[f"opt_{spec.name}"][:500]
+                for spec in composer.option_fields(ticked.kind)
+                if spec.kind == "text" and request.GET.get(f"opt_{spec.name}")
+            }
+            draft.channels = [composer.ChannelDraft(ticked, "", options)]
     used_template = None
     raw_template = request.GET.get("template", "")
     if data is None and post is None and raw_template.isdigit():

@@ -337,3 +337,46 @@ def test_it_refreshes_an_expired_session_and_keeps_the_refresh_token(channel: Ch
     assert new["accessJwt"] and new["refreshJwt"] and new["refreshJwt"] != old["refreshJwt"]
     assert new["appPassword"] == old["appPassword"]
     assert channel.connector().check().startswith("Connected as @")
+
+
+def create_post(network: BlueskyNetwork, account: Account, record: dict[str, Any]) -> dict[str, str]:
+    response = httpx.post(
+        f"{network.pds_url}/xrpc/com.atproto.repo.createRecord",
+        headers={"Authorization": f"Bearer {account.access}"},
+        json={"repo": account.did, "collection": "app.bsky.feed.post", "record": record},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return {"uri": response.json()["uri"], "cid": response.json()["cid"]}
+
+
+def test_it_replies_to_and_quotes_another_accounts_post_found_on_the_appview(
+    cast: Cast, channel: Channel, bluesky_network: BlueskyNetwork
+) -> None:
+    fan = create_account(bluesky_network)
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    root = create_post(bluesky_network, fan, {"text": "Marche samedi #climat", "createdAt": now})
+    child = create_post(
+        bluesky_network,
+        fan,
+        {"text": "Départ à 14 h", "createdAt": now, "reply": {"root": root, "parent": root}},
+    )
+    bluesky_network.process_all()
+
+    reply = make_target(cast, channel, "Nous y serons", options={"reply_to": child["uri"]})
+    replied = channel.connector().publish(reply)
+    quote = make_target(cast, channel, "À lire", options={"quote": child["uri"]})
+    quoted = channel.connector().publish(quote)
+    bluesky_network.process_all()
+    posts = {
+        p["uri"]: p
+        for p in appview_get(
+            bluesky_network, "app.bsky.feed.getPosts", uris=[replied.external_id, quoted.external_id]
+        )["posts"]
+    }
+    # The reply names the post it answers and that post's thread root, both by URI and CID.
+    assert posts[replied.external_id]["record"]["reply"] == {"root": root, "parent": child}
+    embed = posts[quoted.external_id]["record"]["embed"]
+    assert embed == {"$type": "app.bsky.embed.record", "record": child}
+    thread = appview_get(bluesky_network, "app.bsky.feed.getPostThread", uri=child["uri"])["thread"]
+    assert [r["post"]["uri"] for r in thread.get("replies", [])] == [replied.external_id]

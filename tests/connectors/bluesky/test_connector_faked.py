@@ -140,3 +140,48 @@ def test_a_refused_refresh_logs_in_once_with_the_app_password(channel: Channel, 
     # An empty refresh token in the answer never replaces the stored one.
     assert channel.credentials["accessJwt"] == "new-access"
     assert channel.credentials["refreshJwt"] == "old-refresh"
+
+
+def test_a_reply_and_a_quote_name_the_post_by_uri_and_cid_read_from_the_appview(
+    cast: Cast, channel: Channel, fake_network: Any
+) -> None:
+    parent_uri = "at://did:plc:fan/app.bsky.feed.post/3kparent"
+    root_uri = "at://did:plc:op/app.bsky.feed.post/3kroot"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("app.bsky.feed.getPosts"):
+            record = {
+                "text": "a reply",
+                "reply": {"root": {"uri": root_uri, "cid": "bafyroot"}, "parent": {}},
+            }
+            return httpx.Response(
+                200, json={"posts": [{"uri": parent_uri, "cid": "bafyparent", "record": record}]}
+            )
+        if request.url.path.endswith("createRecord"):
+            rkey = json.loads(request.content)["rkey"]
+            return httpx.Response(
+                200, json={"uri": f"at://{DID}/app.bsky.feed.post/{rkey}", "cid": "bafynew"}
+            )
+        return httpx.Response(404, json={"error": "NotFound"})
+
+    sent = fake_network(handler)
+    reply = make_target(cast, channel, "We will be there", options={"reply_to": parent_uri})
+    assert channel.connector().validate(reply) == []
+    channel.connector().publish(reply)
+    lookup, create = sent
+    assert lookup.url.host == "appview.test" and lookup.url.params["uris"] == parent_uri
+    assert json.loads(create.content)["record"]["reply"] == {
+        "root": {"uri": root_uri, "cid": "bafyroot"},  # the thread's root, not the post answered
+        "parent": {"uri": parent_uri, "cid": "bafyparent"},
+    }
+    sent.clear()
+    quote = make_target(cast, channel, "Read this", options={"quote": parent_uri})
+    channel.connector().publish(quote)
+    record = json.loads(sent[-1].content)["record"]
+    assert record["embed"] == {
+        "$type": "app.bsky.embed.record",
+        "record": {"uri": parent_uri, "cid": "bafyparent"},
+    }
+    assert "reply" not in record
+    bad = make_target(cast, channel, "x", options={"reply_to": "https://bsky.app/profile/x/post/1"})
+    assert [p.field for p in channel.connector().validate(bad)] == ["options.reply_to"]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
@@ -34,8 +35,26 @@ def _private_urls_and_media(settings, tmp_path):
 
 @pytest.fixture(scope="session")
 def _imitation_server() -> Iterator[MockServer]:
-    with MockServer() as server:
+    import mastodon_mock.app
+
+    from tests.connectors.mastodon.imitation_streams import require_user_token_on_public_streams
+
+    # The imitation's app with the Mastodon 4.2 rule on public and hashtag streams (see there).
+    create_app = mastodon_mock.app.create_app
+    with mock.patch.object(
+        mastodon_mock.app,
+        "create_app",
+        lambda config: require_user_token_on_public_streams(create_app(config)),
+    ):
+        server = MockServer().start()  # builds its app now, with the routes above
+    # Statuses and accounts name the address the imitation answers on (as a real instance names
+    # its own domain), not its default "mock.local": a status's URL leads back to the instance.
+    server.config.domain = f"127.0.0.1:{server.port}"
+    server.config.url_scheme = "http"
+    try:
         yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

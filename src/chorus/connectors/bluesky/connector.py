@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+POST_URI_RE = re.compile(r"at://[^/\s]+/app\.bsky\.feed\.post/[^/\s]+")
 
 
 def _refuse_inactive(session: dict[str, Any]) -> None:
@@ -174,6 +176,8 @@ class BlueskyConnector(Connector):
     composer_options = (
         ComposerOption("langs", _("Languages"), "list", help=_("Up to 3 codes, e.g. en, fr")),
         ComposerOption("thread", _("Post a long text as a thread"), "bool"),
+        ComposerOption("reply_to", _("In reply to"), "text", help=_("The at:// address of a post")),
+        ComposerOption("quote", _("Quoting"), "text", help=_("The at:// address of a post")),
     )
     mention_pattern = MENTION_RE
     max_images = 4
@@ -188,6 +192,12 @@ class BlueskyConnector(Connector):
     settings_form = BlueskySettingsForm
 
     # --- the composer -----------------------------------------------------------------------
+    @classmethod
+    def answer_options(cls, mode: str, *, uri: str, url: str) -> dict[str, str]:
+        if not POST_URI_RE.fullmatch(uri):
+            return {}
+        return {"reply_to" if mode == "reply" else "quote": uri}
+
     def count_text(self, text: str) -> tuple[int, int | None]:
         return grapheme_count(text), self.max_text_length  # an emoji with modifiers is one
 
@@ -326,6 +336,16 @@ class BlueskyConnector(Connector):
                 media.media_name(item)
             except media.MediaError as exc:
                 problems.append(Problem(f"media.{i}.path", str(exc), "missing"))
+        for name in ("reply_to", "quote"):
+            address = str(options.get(name) or "")
+            if address and not POST_URI_RE.fullmatch(address):
+                problems.append(
+                    Problem(
+                        f"options.{name}",
+                        gettext("Give the at:// address of a Bluesky post (at://…/app.bsky.feed.post/…)."),
+                        "invalid",
+                    )
+                )
         if items and options.get("link_card"):
             problems.append(
                 Problem(
@@ -351,9 +371,12 @@ class BlueskyConnector(Connector):
         if problems:
             raise ContentRejected("; ".join(f"{p.field}: {p.message}" for p in problems))
         pds = self._pds()
-        langs = list((target.options or {}).get("langs") or [])
-        root: dict[str, str] | None = None
-        parent: dict[str, str] | None = None
+        options = target.options or {}
+        langs = list(options.get("langs") or [])
+        # A reply or a quote of another post: its strong ref (uri + cid) and, for a reply, its
+        # thread's root, read from the AppView before any write.
+        root, parent = self._reply_refs(str(options["reply_to"])) if options.get("reply_to") else (None, None)
+        quoted = self._post_refs(str(options["quote"]))[0] if options.get("quote") else None
         created_at: dt.datetime | None = None
         for index, text in enumerate(self._parts(target)):
             now = dt.datetime.now(dt.UTC)
@@ -368,7 +391,7 @@ class BlueskyConnector(Connector):
                 record["facets"] = facets
             if langs:
                 record["langs"] = langs
-            if index == 0 and (embed := self._embed(target, pds)):
+            if index == 0 and (embed := self._embed(target, pds, quoted)):
                 record["embed"] = embed
             if root and parent:
                 record["reply"] = {"root": root, "parent": parent}
@@ -403,7 +426,38 @@ class BlueskyConnector(Connector):
             raise
         return {"uri": created["uri"], "cid": created["cid"]}, None
 
-    def _embed(self, target: PostTarget, pds: XrpcClient) -> dict[str, Any] | None:
+    def _post_refs(self, uri: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The post's strong ref and its thread root's (itself when it is not a reply), from the
+        AppView (app.bsky.feed.getPosts)."""
+        answer = self._with_refresh(lambda: self._appview().query("app.bsky.feed.getPosts", uris=[uri]))
+        posts = answer.get("posts") if isinstance(answer, dict) else None
+        if not posts:
+            raise ContentRejected(gettext("Bluesky does not know the post %(uri)s.") % {"uri": uri})
+        post = posts[0]
+        ref = {"uri": str(post["uri"]), "cid": str(post["cid"])}
+        root = ((post.get("record") or {}).get("reply") or {}).get("root") or {}
+        if root.get("uri") and root.get("cid"):
+            return ref, {"uri": str(root["uri"]), "cid": str(root["cid"])}
+        return ref, ref
+
+    def _reply_refs(self, uri: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(root, parent) of a reply to the post at `uri`."""
+        parent, root = self._post_refs(uri)
+        return root, parent
+
+    def _embed(
+        self, target: PostTarget, pds: XrpcClient, quoted: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
+        """Images or a link card, and the quoted post with them when there is one."""
+        media_embed = self._media_embed(target, pds)
+        if quoted is None:
+            return media_embed
+        record = {"$type": "app.bsky.embed.record", "record": quoted}
+        if media_embed is None:
+            return record
+        return {"$type": "app.bsky.embed.recordWithMedia", "record": record, "media": media_embed}
+
+    def _media_embed(self, target: PostTarget, pds: XrpcClient) -> dict[str, Any] | None:
         items = list(target.media or [])
         if items:
             images = []

@@ -197,6 +197,14 @@ class MastodonAPI:
         result: dict[str, Any] = self.json("GET", f"/api/v1/statuses/{status_id}")
         return result
 
+    def search_statuses(self, q: str, *, resolve: bool = False, limit: int = 1) -> list[dict[str, Any]]:
+        """GET /api/v2/search for statuses; `resolve` lets the instance fetch a remote post by its
+        address (needs a user token)."""
+        params = {"q": q, "type": "statuses", "limit": limit, "resolve": "true" if resolve else "false"}
+        found = self.json("GET", "/api/v2/search", params=params)
+        statuses = found.get("statuses") if isinstance(found, dict) else None
+        return [s for s in statuses or [] if isinstance(s, dict)]
+
     def reblogged_by(self, status_id: str, max_id: str = "") -> tuple[list[dict[str, Any]], str]:
         """One page of the accounts that boosted a status (followers_count included), and the
         `max_id` of the next page from the Link header ("" on the last page)."""

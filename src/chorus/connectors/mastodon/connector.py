@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import urllib.parse
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx
 from django import forms
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -92,6 +94,18 @@ class MastodonConnector(Connector):
         ComposerOption("language", gettext_lazy("Language"), "text", help=gettext_lazy("e.g. en")),
         ComposerOption("sensitive", gettext_lazy("Mark media as sensitive"), "bool"),
         ComposerOption("thread", gettext_lazy("Post a long text as a thread"), "bool"),
+        ComposerOption(
+            "in_reply_to",
+            gettext_lazy("In reply to"),
+            "text",
+            help=gettext_lazy("The address of a post: found on your instance when it is sent"),
+        ),
+        ComposerOption(
+            "quote",
+            gettext_lazy("Quoting"),
+            "text",
+            help=gettext_lazy("The address of a post (Mastodon 4.5 or later)"),
+        ),
     )
     # @name or @name@instance (a remote account)
     mention_pattern = re.compile(r"(?<![\w/])@[a-zA-Z0-9_]+(?:@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,})?")
@@ -247,6 +261,16 @@ class MastodonConnector(Connector):
                     "visibility",
                 )
             )
+        for name in ("in_reply_to", "quote"):
+            address = str(options.get(name) or "")
+            if address and not address.startswith(("https://", "http://")):
+                problems.append(
+                    Problem(
+                        f"options.{name}",
+                        gettext("Give the address of a post, starting with https://."),
+                        "invalid",
+                    )
+                )
         for index, item in enumerate(target.media):
             problems.extend(rules.media_problems(index, item, limits))
         if poll:
@@ -265,12 +289,17 @@ class MastodonConnector(Connector):
         common["visibility"] = options.get("visibility", "public")
         key = self.idempotency_key(target)
         first: dict[str, Any] | None = None
-        previous_id = None
+        # A reply or a quote of another post: its id on our instance (found before any write).
+        previous_id = (
+            self.resolve_status(api, str(options["in_reply_to"])) if options.get("in_reply_to") else None
+        )
+        quoted_id = self.resolve_status(api, str(options["quote"])) if options.get("quote") else None
         for index, text in enumerate(self.parts(target)):
             payload: dict[str, Any] = {"status": text, **common}
             if index == 0:
                 payload |= {"media_ids": media_ids} if media_ids else {}
                 payload |= {"poll": _poll_payload(options["poll"])} if options.get("poll") else {}
+                payload |= {"quoted_status_id": quoted_id} if quoted_id else {}
             if previous_id:
                 payload["in_reply_to_id"] = previous_id
             # One key per part, stable across retries: a retry after part 2 failed gets parts
@@ -280,6 +309,30 @@ class MastodonConnector(Connector):
             previous_id = str(status["id"])
         assert first is not None
         return _result(first)
+
+    @classmethod
+    def answer_options(cls, mode: str, *, uri: str, url: str) -> dict[str, str]:
+        address = url or uri
+        if not address.startswith(("https://", "http://")):
+            return {}
+        return {"in_reply_to" if mode == "reply" else "quote": address}
+
+    def resolve_status(self, api: MastodonAPI, address: str) -> str:
+        """The id on our instance of the post at `address` (its URL or URI). A post of our own
+        instance is read by the id its address ends with; another instance's is looked up with
+        search `resolve=true`, which fetches it into our instance when it does not know it yet."""
+        instance = str(self.channel.config.get("instance") or "")
+        parts = httpx.URL(address)
+        last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        if parts.host == httpx.URL(instance).host and last.isdigit():
+            status = api.get_status(last)
+            return str(status["id"])
+        statuses = api.search_statuses(address, resolve=True)
+        if not statuses:
+            raise ContentRejected(
+                gettext("Your instance could not find the post %(address)s.") % {"address": address}
+            )
+        return str(statuses[0]["id"])
 
     def _upload(self, api: MastodonAPI, item: dict[str, Any]) -> str:
         with default_storage.open(item["path"], "rb") as handle:
@@ -363,22 +416,36 @@ class MastodonConnector(Connector):
     def inbox_reply(self, parent: InboxEntry, text: str, key: ReplyKey) -> ReplyResult:
         from chorus.connectors.inbox import ReplyResult
 
+        api = self.api()
         payload = {
-            "status": mastodon_inbox.reply_text(text, str(parent.extra.get("acct") or "")),
-            "in_reply_to_id": str(parent.extra["status_id"]),
+            "status": mastodon_inbox.reply_text(text, self._acct_here(str(parent.extra.get("acct") or ""))),
+            "in_reply_to_id": self._status_id_of(api, parent),
             "visibility": mastodon_inbox.reply_visibility(str(parent.extra.get("visibility") or "")),
         }
         # The Idempotency-Key is stable across retries: a resend returns the first status.
-        status = self.api().post_status(payload, idempotency_key=key.key)
+        status = api.post_status(payload, idempotency_key=key.key)
         return ReplyResult(str(status["id"]), str(status.get("url") or status.get("uri") or ""))
+
+    def _status_id_of(self, api: MastodonAPI, entry: InboxEntry) -> str:
+        """The id on our instance of the status an inbox item is: a notification names it; a post
+        listening found (maybe on another instance) is looked up by its address."""
+        known = str(entry.extra.get("status_id") or "")
+        return known or self.resolve_status(api, entry.url or entry.network_id)
+
+    def _acct_here(self, acct: str) -> str:
+        """An account as our instance names it: `name` for its own accounts, `name@host` else."""
+        own = urllib.parse.urlsplit(str(self.channel.config.get("instance") or "")).netloc
+        return acct.removesuffix(f"@{own}") if own else acct
 
     def inbox_find_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
         from chorus.connectors.inbox import ReplyResult
 
         since = key.created_at - dt.timedelta(minutes=5)
-        for status in self.api().account_statuses(str(self.channel.config["account_id"])):
+        api = self.api()
+        parent_id = self._status_id_of(api, parent)
+        for status in api.account_statuses(str(self.channel.config["account_id"])):
             created = dt.datetime.fromisoformat(str(status["created_at"]).replace("Z", "+00:00"))
-            if str(status.get("in_reply_to_id")) == str(parent.extra.get("status_id")) and created >= since:
+            if str(status.get("in_reply_to_id")) == parent_id and created >= since:
                 return ReplyResult(str(status["id"]), str(status.get("url") or ""))
         return None
 
