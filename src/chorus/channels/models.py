@@ -60,7 +60,9 @@ class Channel(models.Model):
     def credentials(self, value: dict[str, Any]) -> None:
         self.credentials_encrypted = vault.encrypt(value)
 
-    def connector(self) -> Connector:
+    def connector_type(self) -> type[Connector]:
+        """The class `connector()` makes: its features say what this channel can do (a sample
+        channel's simulated network does less than the real one)."""
         from chorus.connectors.registry import connector_class
 
         cls = connector_class(self.kind)
@@ -68,7 +70,10 @@ class Channel(models.Model):
             from chorus.connectors.simulated import simulated
 
             cls = simulated(cls)
-        return cls(self)
+        return cls
+
+    def connector(self) -> Connector:
+        return self.connector_type()(self)
 
     @property
     def is_sample(self) -> bool:
