@@ -168,3 +168,6 @@ def test_the_preview_cuts_where_the_network_folds_a_long_text(owner_client, cast
     assert f'<div class="net-text">{text}</div>' in html  # Mastodon: no fold
     short = check(owner_client, [instagram], text="a" * 125)
     assert "net-fold" not in short
+    # Between words, as feeds cut: "word " × 30 folds after the 25th word (124 characters).
+    words = check(owner_client, [instagram], text="word " * 30)
+    assert "word " * 24 + 'word<span class="net-fold"' in words

@@ -190,8 +190,11 @@ class ChannelCheck:
         fold = connector.preview_fold
         if fold is None or len(self.text) <= fold:
             return highlight_links(self.text, connector.mention_pattern)
-        shown = highlight_links(self.text[:fold], connector.mention_pattern)
-        rest = highlight_links(self.text[fold:], connector.mention_pattern)
+        # Feeds cut between words: at the last space before the fold, unless a long word.
+        space = self.text.rfind(" ", 0, fold + 1)
+        cut = space if space > fold * 0.8 else fold
+        shown = highlight_links(self.text[:cut], connector.mention_pattern)
+        rest = highlight_links(self.text[cut:], connector.mention_pattern)
         more = escape(_("… more"))
         where = escape(_("The feed cuts here"))
         return mark_safe(  # noqa: S308 - both parts are escaped by highlight_links
