@@ -50,7 +50,15 @@ class Channel(models.Model):
         indexes = [models.Index(fields=["workspace", "kind"], name="channel_ws_kind")]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.kind})"
+        """Its name and its network as people call it ("Stories (WordPress)"), never the kind's
+        key: form choices (report channels, filters) and calendar titles show it."""
+        from chorus.connectors.registry import connector_class
+
+        try:
+            network = str(connector_class(self.kind).label)
+        except (KeyError, ImportError):
+            network = self.kind
+        return f"{self.name} ({network})"
 
     @property
     def credentials(self) -> dict[str, Any]:
