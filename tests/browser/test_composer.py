@@ -42,6 +42,12 @@ def test_an_editor_composes_for_two_channels_and_schedules(page: Page, shot: Sho
     expect(page.locator(f"#check-c{first.pk}")).to_contain_text("Ready for Sink A")
     expect(page.locator(f"#check-c{first.pk} .net-text")).to_have_text("Spring fair this Saturday")
     shot(page, "two channels")
+    # An unticked channel has no tab (every button's display:inline-block used to beat `hidden`).
+    page.locator(f'#channel-choice input[value="{second.pk}"]').uncheck()
+    expect(page.locator(f"#tab-c{second.pk}")).to_be_hidden()
+    expect(page.locator(f"#panel-c{first.pk}")).to_be_visible()
+    page.locator(f'#channel-choice input[value="{second.pk}"]').check()
+    expect(page.locator(f"#tab-c{second.pk}")).to_be_visible()
 
     page.get_by_role("tab", name="Sink B").click()
     own_text = page.get_by_label("Text for Sink B")

@@ -80,14 +80,41 @@ def test_a_team_saves_a_template_and_a_snippet_and_writes_a_post_with_them(
     assert target.post.campaign is not None and target.post.campaign.name == "Open day"
     assert sorted(target.post.tags.values_list("name", flat=True)) == ["events", "harbour"]
 
+    # The template's own text for one channel, edited on its form with the composer's counter.
+    go_to(page, "Plan", "Templates")
+    page.get_by_role("link", name="Edit Open day").click()
+    own = page.get_by_label("Text for NGO on Mastodon")
+    expect(own).to_have_value("")
+    counter = page.locator(f"#count-ct-{mastodon.pk}")
+    expect(counter).to_have_text("40 characters / 500")  # the template's text
+    own.fill("Doors open at 10:00 on Saturday.")
+    expect(counter).to_have_text("32 characters / 500")  # counted again while typing
+    shot(page, "template form with a channel's own text")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Changes saved.")).to_be_visible()
+    assert PostTemplate.objects.get(name="Open day").channel_texts == {
+        str(mastodon.pk): "Doors open at 10:00 on Saturday."
+    }
+
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_template_screens_in_each_language_on_desktop_and_phone(
     new_page: NewPage, cast: Cast, live_server, language: str
 ) -> None:
-    connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    mastodon = connect_channel(
+        workspace=cast.workspace,
+        kind="mastodon",
+        name="NGO on Mastodon",
+        config={"instance": "https://social.example", "username": "ngo"},
+        credentials={},
+    )
     template = PostTemplate.objects.create(
-        workspace=cast.workspace, name="Open day", text="Open day at the harbour", tags="events"
+        workspace=cast.workspace,
+        name="Open day",
+        text="Open day at the harbour",
+        tags="events",
+        channel_texts={str(mastodon.pk): "Open day at the harbour, doors at 10:00. #harbour #openday"},
     )
     PostTemplate.objects.create(
         workspace=cast.workspace, kind="snippet", name="Hashtags", text="#harbour #openday"
@@ -106,3 +133,9 @@ def test_the_template_screens_in_each_language_on_desktop_and_phone(
         page.goto(f"/w/{cast.workspace.slug}/posts/new/?template={template.pk}")
         expect(page.locator("#template-used")).to_be_visible()
         page.screenshot(path=SCREENS / f"composer-template-{language}-{device}.png", full_page=True)
+        page.goto(f"/w/{cast.workspace.slug}/templates/{template.pk}/edit/")
+        expect(page.locator(f"#ct-{mastodon.pk}")).to_have_value(template.channel_texts[str(mastodon.pk)])
+        expect(page.locator(f"#count-ct-{sink.pk}")).to_contain_text("23")
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= page.viewport_size["width"] + 1, (device, wide)  # type: ignore[index]
+        page.screenshot(path=SCREENS / f"template-form-{language}-{device}.png", full_page=True)

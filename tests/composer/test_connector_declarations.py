@@ -148,3 +148,26 @@ def test_threads_does_not_import_instagram() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith("chorus.connectors.instagram"), path
+
+
+def test_the_preview_cuts_where_the_network_folds_a_long_text(owner_client, cast: Cast) -> None:
+    """Instagram's feed shows about 125 characters of a caption, then "… more": the preview marks
+    the cut (declared by the connector, `preview_fold`); Mastodon shows the whole text."""
+    instagram = channel(cast, "instagram", "NGO on Instagram", {"ig_user_id": "1789", "username": "ngo"})
+    mastodon = channel(
+        cast, "mastodon", "NGO on Mastodon", {"instance": "https://social.example", "username": "ngo"}
+    )
+    text = "a" * 125 + "TAIL"
+    html = check(owner_client, [instagram, mastodon], text=text)
+    assert (
+        '<div class="net-text">'
+        + "a" * 125
+        + '<span class="net-fold" title="The feed cuts here">… more</span>'
+        '<span class="net-after">TAIL</span></div>'
+    ) in html
+    assert f'<div class="net-text">{text}</div>' in html  # Mastodon: no fold
+    short = check(owner_client, [instagram], text="a" * 125)
+    assert "net-fold" not in short
+    # Between words, as feeds cut: "word " × 30 folds after the 25th word (124 characters).
+    words = check(owner_client, [instagram], text="word " * 30)
+    assert "word " * 24 + 'word<span class="net-fold"' in words

@@ -39,3 +39,28 @@ def test_it_enqueues_polls_for_inbox_channels_and_settles_unknown_replies(cast: 
     }
     assert queued == {("poll_channel_task", (bluesky.pk,)), ("settle_reply_task", (reply.pk,))}
     assert "inbox-poll" in {job.name for job in scheduler._all_jobs()}
+
+
+def test_a_sample_channel_is_not_polled_its_simulated_network_has_no_inbox(cast: Cast) -> None:
+    """`chorus demo` channels: the poll failed every minute with "Bluesky has no inbox"."""
+    connect_channel(
+        workspace=cast.workspace,
+        kind="bluesky",
+        name="Sample Bluesky",
+        config={
+            "did": "did:plc:s",
+            "handle": "sample.test",
+            "service": "https://pds.example",
+            "sample": True,
+        },
+        credentials={},
+    )
+    real = connect_channel(
+        workspace=cast.workspace,
+        kind="bluesky",
+        name="Real Bluesky",
+        config={"did": "did:plc:r", "handle": "real.test", "service": "https://pds.example", "appview": ""},
+        credentials={"accessJwt": "a", "refreshJwt": "r"},
+    )
+    assert tasks.enqueue_polls() == 1
+    assert [row.args_kwargs["args"] for row in DBTaskResult.objects.all()] == [[real.pk]]

@@ -111,3 +111,29 @@ def test_it_hides_another_workspaces_campaign(cast: Cast):
     client = _client(cast, "owner")
     assert client.get(f"/w/{cast.workspace.slug}/campaigns/{other.pk}/").status_code == 404
     assert client.get(f"/api/workspaces/{cast.workspace.slug}/campaigns/{other.pk}").status_code == 404
+
+
+def test_the_campaign_list_speaks_the_readers_numbers_and_dates_and_scrolls_on_a_phone(
+    cast: Cast, monkeypatch, settings
+):
+    from django.utils import translation
+
+    from chorus.core.formatting import format_date, format_number
+    from chorus.links import campaigns
+
+    Campaign.objects.create(
+        workspace=cast.workspace, name="Global", slug="global", starts_on=dt.date(2025, 12, 8)
+    )
+    # The demo's size: its counts are what this test is about, not how they are counted.
+    monkeypatch.setattr(
+        campaigns, "progress", lambda c: campaigns.Progress(total=2004, scheduled=0, published=2004)
+    )
+    client = _client(cast, "owner")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get(f"/w/{cast.workspace.slug}/campaigns/").content.decode()
+    with translation.override("fr"):
+        assert f"<td>{format_number(2004)}</td>" in page and format_number(2004) != "2004"
+        assert format_date(dt.date(2025, 12, 8)) in page
+    assert (
+        '<div class="scroll-x"><table id="campaign-list">' in page
+    )  # a phone scrolls the table, not the page

@@ -19,7 +19,7 @@ from chorus.channels.models import Channel
 from chorus.content.models import Campaign, Post, PostTarget, Tag
 from chorus.core.models import AuditEvent
 from chorus.core.refusals import TransitionRefused
-from chorus.publishing import actions, dispatch
+from chorus.publishing import actions, dispatch, postlist
 from tests.conftest import Cast
 
 S = PostTarget.Status
@@ -286,3 +286,14 @@ def test_another_workspaces_posts_are_never_touched(cast, sink_channel):
     assert "Select at least one post." in response.content.decode()
     assert Post.objects.filter(pk=theirs.pk).exists()
     assert theirs.pk not in _rows(cast.client_for(cast.owner).get(_url(cast)).content.decode())
+
+
+def test_the_list_and_its_held_count_read_their_indexes(cast, sink_channel):
+    """bench/pages at full size (10,000 posts): the posts' order reads each post's earliest time
+    on target_post_time, and the held count the partial index target_held, instead of every
+    copy of the workspace."""
+    _post(cast, [sink_channel], "Indexed")
+    filters = postlist.PostFilter(None, workspace=cast.workspace)
+    assert "target_post_time" in postlist.rows(filters.filtered()).explain()
+    held = PostTarget.objects.filter(workspace=cast.workspace, status=S.SCHEDULED).exclude(hold_reason="")
+    assert "target_held" in held.explain()

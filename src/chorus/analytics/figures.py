@@ -283,7 +283,8 @@ def ranked_posts(f: Filters, n: int = 5, *, best: bool = True) -> list[PostMetri
             .filter(period_day__gte=f.start, period_day__lte=f.end)
         )
     ids = list(rows.filter(engagement__isnull=False).order_by(*order).values_list("pk", flat=True)[:n])
-    found = PostMetrics.objects.select_related("target__post", "channel").in_bulk(ids)
+    # The copy's own channel too: the list asks it whether the post can be boosted (ads_tags).
+    found = PostMetrics.objects.select_related("target__post", "target__channel", "channel").in_bulk(ids)
     return [found[pk] for pk in ids]
 
 

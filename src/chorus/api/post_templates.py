@@ -30,6 +30,8 @@ class TemplateIn(Schema):
     options: dict[str, dict[str, Any]] = {}
     campaign_id: int | None = None
     tags: list[str] = Field([], max_length=50)
+    # A channel's own text: {"<channel id>": "…"}; left out (null), a change keeps the stored ones.
+    channel_texts: dict[int, str] | None = Field(None, max_length=200)
 
 
 class TemplateOut(Schema):
@@ -41,6 +43,7 @@ class TemplateOut(Schema):
     options: dict[str, dict[str, Any]]
     campaign_id: int | None
     tags: list[str]
+    channel_texts: dict[str, str]
     created_by_id: int | None
     updated_at: dt.datetime
 
@@ -55,6 +58,7 @@ def _out(template: PostTemplate) -> dict[str, Any]:
         "options": template.options,
         "campaign_id": template.campaign_id,
         "tags": template.tag_list,
+        "channel_texts": template.channel_texts,
         "created_by_id": template.created_by_id,
         "updated_at": template.updated_at,
     }
@@ -69,6 +73,7 @@ def _values(payload: TemplateIn) -> post_templates.TemplateValues:
         options=payload.options,
         campaign_id=payload.campaign_id,
         tags=", ".join(payload.tags),
+        channel_texts=payload.channel_texts,
     )
 
 

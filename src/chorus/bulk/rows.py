@@ -174,13 +174,13 @@ class Context:
         self.media_names: set[str] | None = None
         self.library: dict[str, dict[str, Any]] | None = None  # usable file name -> media item
         self.now = timezone.now()
-        # The workspace's signature per channel (chorus.publishing.writing_rules), read once.
-        rules = writing_rules.rules_of(workspace)
-        self.signatures = {c.pk: writing_rules.signature_for(rules, c.pk) for c in channels}
+        # The workspace's writing rules (a signature per channel), read once for every row.
+        self.writing_rules = writing_rules.rules_of(workspace)
 
     def signed_text(self, row: PlannedRow, channel: Channel) -> str:
-        """The row's text for `channel`, ending with the channel's signature, as it is saved."""
-        return writing_rules.sign(row.text_for(channel), self.signatures.get(channel.pk, ""))
+        """The row's text for `channel`, ending with the channel's signature, as it is saved
+        (the one signature rule, writing_rules.signed)."""
+        return writing_rules.signed(row.text_for(channel), self.writing_rules, channel.pk)
 
     def connector(self, channel: Channel) -> Connector:
         if channel.pk not in self.connectors:

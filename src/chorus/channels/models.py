@@ -50,7 +50,15 @@ class Channel(models.Model):
         indexes = [models.Index(fields=["workspace", "kind"], name="channel_ws_kind")]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.kind})"
+        """Its name and its network as people call it ("Stories (WordPress)"), never the kind's
+        key: form choices (report channels, filters) and calendar titles show it."""
+        from chorus.connectors.registry import connector_class
+
+        try:
+            network = str(connector_class(self.kind).label)
+        except (KeyError, ImportError):
+            network = self.kind
+        return f"{self.name} ({network})"
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -60,7 +68,9 @@ class Channel(models.Model):
     def credentials(self, value: dict[str, Any]) -> None:
         self.credentials_encrypted = vault.encrypt(value)
 
-    def connector(self) -> Connector:
+    def connector_type(self) -> type[Connector]:
+        """The class `connector()` makes: its features say what this channel can do (a sample
+        channel's simulated network does less than the real one)."""
         from chorus.connectors.registry import connector_class
 
         cls = connector_class(self.kind)
@@ -68,7 +78,10 @@ class Channel(models.Model):
             from chorus.connectors.simulated import simulated
 
             cls = simulated(cls)
-        return cls(self)
+        return cls
+
+    def connector(self) -> Connector:
+        return self.connector_type()(self)
 
     @property
     def is_sample(self) -> bool:

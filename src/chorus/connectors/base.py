@@ -231,6 +231,9 @@ class Connector:
     composer_options: ClassVar[tuple[ComposerOption, ...]] = ()
     #: A mention of another account as the network writes it (highlighted in the preview).
     mention_pattern: ClassVar[re.Pattern[str] | None] = None
+    #: About how many characters the network's feed shows before its "… more" (None: the whole
+    #: text): the preview cuts there, so the first lines can be written to carry the post.
+    preview_fold: ClassVar[int | None] = None
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel

@@ -45,19 +45,21 @@ def enqueue_polls() -> int:
     for every reply whose outcome is unknown."""
     from chorus.channels.models import Channel
     from chorus.connectors.base import Feature
-    from chorus.connectors.registry import connector_class
     from chorus.inbox.models import Reply
 
     count = 0
-    kinds: dict[str, bool] = {}
-    for channel_id, kind in Channel.objects.filter(status=Channel.Status.ACTIVE).values_list("pk", "kind"):
-        if kind not in kinds:
+    # Per kind, and per sample or not: a `chorus demo` channel's simulated network has no inbox
+    # (connectors/simulated.py), so polling it would fail every minute.
+    kinds: dict[tuple[str, bool], bool] = {}
+    for channel in Channel.objects.filter(status=Channel.Status.ACTIVE).only("pk", "kind", "config"):
+        key = (channel.kind, channel.is_sample)
+        if key not in kinds:
             try:
-                kinds[kind] = Feature.INBOX in connector_class(kind).features
+                kinds[key] = Feature.INBOX in channel.connector_type().features
             except (KeyError, ImportError):
-                kinds[kind] = False
-        if kinds[kind]:
-            poll_channel_task.enqueue(channel_id)
+                kinds[key] = False
+        if kinds[key]:
+            poll_channel_task.enqueue(channel.pk)
             count += 1
     for reply_id in Reply.objects.filter(status=Reply.Status.UNKNOWN).values_list("pk", flat=True)[:100]:
         settle_reply_task.enqueue(reply_id)

@@ -237,10 +237,11 @@ def edit(
     media: list[Any] | None = None,
     options: dict[str, Any] | None = None,
 ) -> None:
-    """Edits are refused once a target is publishing or done (the change would be lost or lie)."""
+    """Edits are refused once a target is publishing or done (the change would be lost or lie).
+    A new text ends with the channel's signature, once (writing_rules.signed)."""
     fields: dict[str, Any] = {}
     if text is not None:
-        fields["text"] = text
+        fields["text"] = _signed(target, text)
     if media is not None:
         fields["media"] = media
     if options is not None:
@@ -947,15 +948,24 @@ def _tell_failure(target: PostTarget, message: str) -> None:
     )
 
 
+def _signed(target: PostTarget, text: str) -> str:
+    """`text` as `target`'s copy is written: ending with its channel's signature, once."""
+    from chorus.publishing import writing_rules
+
+    return writing_rules.signed(text, writing_rules.rules_of(target.workspace), target.channel_id)
+
+
 def _insert_copy(original: PostTarget, **extra: Any) -> PostTarget:
-    """A copy of an approved target (its text, media and options), 'approved', not yet scheduled."""
+    """A copy of an approved target (its text, media and options), 'approved', not yet scheduled.
+    Its text keeps the signature rule (a template written before its channel had a signature
+    gets it; one that has it does not get a second)."""
     _sources, to = _row("copied", [NEW])
     assert to is not None
     return PostTarget.objects.create(
         workspace=original.workspace,
         post=original.post,
         channel=original.channel,
-        text=original.text,
+        text=_signed(original, original.text),
         media=original.media,
         options=original.options,
         status=to,
@@ -992,7 +1002,16 @@ def schedule_occurrence(rec: Any, resolved: Resolved) -> PostTarget | None:
         return None
     from chorus.publishing import rules
 
-    broken = rules.problems(template)
+    # Checked as the copy will read: with its channel's signature (_insert_copy).
+    probe = PostTarget(
+        workspace=template.workspace,
+        post=template.post,
+        channel=template.channel,
+        text=_signed(template, template.text),
+        media=template.media,
+        options=template.options,
+    )
+    broken = rules.problems(probe)
     if broken:  # the template no longer keeps its network's rules (e.g. a file's consent ended)
         audit.record(
             "recurrence.invalid",
@@ -1192,10 +1211,7 @@ def create_post(
                 workspace=workspace,
                 post=post,
                 channel=channel,
-                text=writing_rules.sign(
-                    (per_channel_text or {}).get(channel.pk, text),
-                    writing_rules.signature_for(rules, channel.pk),
-                ),
+                text=writing_rules.signed((per_channel_text or {}).get(channel.pk, text), rules, channel.pk),
             )
         audit.record("post.created", workspace=workspace, actor=author, obj=post)
     return post

@@ -183,7 +183,23 @@ class ChannelCheck:
 
     @property
     def html(self) -> SafeString:
-        return highlight_links(self.text, self.channel.connector().mention_pattern)
+        """The text as the network shows it: links and mentions marked, and, where its feed
+        folds a long text (the connector's `preview_fold`), the rest after a "… more" marker,
+        dimmed, as a reader sees it once they tap."""
+        connector = self.channel.connector()
+        fold = connector.preview_fold
+        if fold is None or len(self.text) <= fold:
+            return highlight_links(self.text, connector.mention_pattern)
+        # Feeds cut between words: at the last space before the fold, unless a long word.
+        space = self.text.rfind(" ", 0, fold + 1)
+        cut = space if space > fold * 0.8 else fold
+        shown = highlight_links(self.text[:cut], connector.mention_pattern)
+        rest = highlight_links(self.text[cut:], connector.mention_pattern)
+        more = escape(_("… more"))
+        where = escape(_("The feed cuts here"))
+        return mark_safe(  # noqa: S308 - both parts are escaped by highlight_links
+            f'{shown}<span class="net-fold" title="{where}">{more}</span><span class="net-after">{rest}</span>'
+        )
 
     @property
     def handle(self) -> str:

@@ -43,9 +43,62 @@ class TemplateValues:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     campaign_id: int | None = None
     tags: str = ""
-    # {channel id: its own text}; None leaves a template's stored variants as they are (the
-    # template form and the API do not show them).
+    # {channel id: its own text} (empty: the template's text); None leaves a template's stored
+    # variants as they are (an API client that does not send them).
     channel_texts: dict[int, str] | None = None
+
+
+#: All of a template's own texts together (each is at most MAX_TEXT): a workspace with many
+#: channels cannot make one template carry megabytes.
+MAX_CHANNEL_TEXTS = 50_000
+
+
+@dataclass
+class ChannelText:
+    """One channel's own text on the template form, with the composer's counter: the copy as a
+    post started from the template would read (its own text or the template's, the link, the
+    channel's signature), counted as its network counts."""
+
+    channel: Channel
+    text: str
+    used: int
+    limit: int | None
+    network: str = ""  # the network's name, beside the channel's
+    error: str = ""  # why the form refused this text
+
+    @property
+    def over(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+    @property
+    def field(self) -> str:
+        return f"ct-{self.channel.pk}"
+
+
+def channel_texts_of(workspace: Workspace, text: str, link: str, own: Mapping[int, str]) -> list[ChannelText]:
+    """Every channel of the workspace, by name, with its own text (from `own`) and its counter."""
+    channels = list(Channel.objects.filter(workspace=workspace).order_by("name"))
+    draft = composer.Draft(
+        title="",
+        text=text[:MAX_TEXT],
+        link=link.strip()[:500],
+        media=[],
+        channels=[],
+        signatures=composer.signatures_of(workspace),
+    )
+    rows = []
+    for channel in channels:
+        mine = own.get(channel.pk, "")
+        copy = draft.text_for(composer.ChannelDraft(channel, mine[:MAX_TEXT], {}))
+        connector = channel.connector()
+        used, limit = composer.count(connector, copy)
+        rows.append(ChannelText(channel, mine, used, limit, network=str(connector.label)))
+    return rows
+
+
+def stored_channel_texts(template: PostTemplate | None) -> dict[int, str]:
+    raw = template.channel_texts if template is not None else {}
+    return {int(k): str(v) for k, v in raw.items() if str(k).isdigit()}
 
 
 def network_kinds(workspace: Workspace) -> list[str]:
@@ -148,6 +201,11 @@ def _checked(workspace: Workspace, values: TemplateValues) -> dict[str, Any]:
                 )
             elif text.strip():
                 channel_texts[str(channel_id)] = text
+        if sum(len(t) for t in channel_texts.values()) > MAX_CHANNEL_TEXTS:
+            errors["channel_texts"] = str(
+                _("The channels' own texts are at most %(limit)d characters together.")
+                % {"limit": MAX_CHANNEL_TEXTS}
+            )
     if errors:
         raise Invalid(_("Check the fields marked."), code="invalid_template", fields=errors)
     snippet = values.kind == PostTemplate.Kind.SNIPPET

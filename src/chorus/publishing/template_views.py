@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from chorus.accounts.access import current_user, membership_of, workspace_of, workspace_view
+from chorus.accounts.models import Workspace
 from chorus.accounts.permissions import Perm, can
 from chorus.channels.models import Channel
 from chorus.connectors.registry import connector_class
@@ -60,6 +61,12 @@ def _option_groups(request: HttpRequest, template: PostTemplate | None) -> list[
     return groups
 
 
+def _posted_channel_texts(request: HttpRequest) -> dict[int, str]:
+    """Each workspace channel's own text from the form (`ct-<channel id>` fields)."""
+    ids = Channel.objects.filter(workspace=workspace_of(request)).values_list("pk", flat=True)
+    return {pk: request.POST.get(f"ct-{pk}", "") for pk in ids}
+
+
 def _values(request: HttpRequest, kind: str) -> post_templates.TemplateValues:
     data = request.POST
     raw_campaign = data.get("campaign", "")
@@ -71,6 +78,8 @@ def _values(request: HttpRequest, kind: str) -> post_templates.TemplateValues:
         options=post_templates.read_form_options(workspace_of(request), data),
         campaign_id=int(raw_campaign) if raw_campaign.isdigit() else None,
         tags=data.get("tags", ""),
+        # A snippet is text only; a template's form shows every channel's own text.
+        channel_texts=_posted_channel_texts(request) if kind == PostTemplate.Kind.TEMPLATE else None,
     )
 
 
@@ -81,8 +90,12 @@ def _form(request: HttpRequest, template: PostTemplate | None) -> HttpResponse:
     if kind not in PostTemplate.Kind.values:
         kind = PostTemplate.Kind.TEMPLATE
     errors: dict[str, str] = {}
+    own_texts = post_templates.stored_channel_texts(template)
     if request.method == "POST":
+        if _too_long(request):
+            return _refused_too_long()
         values = _values(request, kind)
+        own_texts = values.channel_texts or {}
         try:
             if template is None:
                 template = post_templates.create(workspace, values, actor=user)
@@ -122,9 +135,50 @@ def _form(request: HttpRequest, template: PostTemplate | None) -> HttpResponse:
             "errors": errors,
             "campaigns": Campaign.objects.filter(workspace=workspace).order_by("name"),
             "option_groups": _option_groups(request, template) if kind == PostTemplate.Kind.TEMPLATE else [],
+            "channel_texts": _channel_texts(workspace, kind, data, own_texts, errors),
             "max_text": post_templates.MAX_TEXT,
         },
     )
+
+
+def _channel_texts(
+    workspace: Workspace, kind: str, data: dict[str, Any], own: dict[int, str], errors: dict[str, str]
+) -> list[post_templates.ChannelText]:
+    """A template's own text per channel with its counter and the form's refusal of it."""
+    if kind != PostTemplate.Kind.TEMPLATE:
+        return []
+    rows = post_templates.channel_texts_of(workspace, data["text"], data["link"] or "", own)
+    for row in rows:
+        row.error = errors.get(f"channel_texts.{row.channel.pk}", "")
+    return rows
+
+
+# The template form's size budget: its text, each channel's own text (post_templates' budgets)
+# and the rest of its fields, with room to spare.
+MAX_TEMPLATE_FORM_CHARS = post_templates.MAX_TEXT + post_templates.MAX_CHANNEL_TEXTS + 20_000
+
+
+def _too_long(request: HttpRequest) -> bool:
+    return sum(len(v) for _key, values in request.POST.lists() for v in values) > MAX_TEMPLATE_FORM_CHARS
+
+
+def _refused_too_long() -> HttpResponse:
+    return HttpResponse(_("The form is too long."), status=413, content_type="text/plain; charset=utf-8")
+
+
+@workspace_view(Perm.CREATE_POST, methods=("POST",))
+def template_counters(request: HttpRequest) -> HttpResponse:
+    """The template form's counters while typing (htmx, debounced): each channel's copy as a post
+    started from the template would read it, counted as its network counts (out-of-band)."""
+    if _too_long(request):
+        return _refused_too_long()
+    rows = post_templates.channel_texts_of(
+        workspace_of(request),
+        request.POST.get("text", ""),
+        request.POST.get("link", ""),
+        _posted_channel_texts(request),
+    )
+    return render(request, "publishing/_template_counters.html", {"channel_texts": rows, "oob": True})
 
 
 def _changeable(request: HttpRequest, template_id: int) -> PostTemplate | None:

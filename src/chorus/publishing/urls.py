@@ -15,6 +15,7 @@ urlpatterns = [
     path("w/<slug:slug>/compose/link/", views.link_preview, name="link_preview"),
     path("w/<slug:slug>/templates/", template_views.template_list, name="templates"),
     path("w/<slug:slug>/templates/new/", template_views.template_new, name="template_new"),
+    path("w/<slug:slug>/templates/counters/", template_views.template_counters, name="template_counters"),
     path("w/<slug:slug>/writing-rules/", template_views.writing_rules_page, name="writing_rules"),
     path("w/<slug:slug>/writing-rules/save/", template_views.writing_rules_save, name="writing_rules_save"),
     path(

@@ -25,7 +25,7 @@ from chorus.core.models import AuditEvent
 from chorus.core.refusals import Invalid
 from chorus.core.spreadsheet import safe_row
 from chorus.core.timeutil import refuse_past, resolve_local, short_label, short_names, to_local
-from chorus.publishing import actions, composer, post_templates, postlist, review
+from chorus.publishing import actions, composer, post_templates, postlist, review, writing_rules
 from chorus.publishing import when as when_choice
 from chorus.publishing.forms import ComposerForm, RescheduleForm
 from chorus.publishing.quotas import forecast_warnings
@@ -346,18 +346,22 @@ def _initial_draft(workspace: Workspace, post: Post | None) -> composer.Draft:
     if post is None:
         return composer.Draft(title="", text="", link="", media=[], channels=[])
     editable, _locked = _editable_targets(post)
-    main = editable[0].text if editable else ""
+    signatures = composer.signatures_of(workspace)
+    # A person edits the body: each copy's signature is shown in its preview and added again
+    # when saved (writing_rules.signed), so copies that differ only by it share the main text.
+    bodies = {t.pk: writing_rules.unsign(t.text, signatures.get(t.channel_id, "")) for t in editable}
+    main = bodies[editable[0].pk] if editable else ""
     return composer.Draft(
         title=post.title,
         text=main,
         link="",
         media=list(editable[0].media) if editable else [],
         channels=[
-            composer.ChannelDraft(t.channel, "" if t.text == main else t.text, dict(t.options), t)
+            composer.ChannelDraft(t.channel, "" if bodies[t.pk] == main else bodies[t.pk], dict(t.options), t)
             for t in editable
         ],
         campaign_id=post.campaign_id,
-        signatures=composer.signatures_of(workspace),
+        signatures=signatures,
     )
 
 

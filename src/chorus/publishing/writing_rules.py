@@ -5,6 +5,7 @@ and for the copy (`sign`); changed only through `save_rules`, which checks sizes
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -48,12 +49,54 @@ def signature_for(rules: WorkspaceRules | None, channel_id: int | None) -> str:
     return str(rules.signatures.get(str(channel_id), "")).strip()
 
 
+_URL_RE = re.compile(r"https?://\S+")
+
+
+@functools.lru_cache(maxsize=256)
+def _signature_re(signature: str) -> re.Pattern[str]:
+    """The signature at the very end of a copy, whatever its white space (a browser sends line
+    ends as CRLF) and whatever its links became (a scheduled copy's links are shortened and get
+    UTM parameters, chorus.links): "— Rivers https://rivers.org" still ends a copy that reads
+    "— Rivers\r\nhttps://chor.us/l/Ab3"."""
+    words = []
+    for word in signature.split():
+        pieces, last = [], 0
+        for found in _URL_RE.finditer(word):
+            pieces += [re.escape(word[last : found.start()]), r"https?://\S+?"]
+            last = found.end()
+        pieces.append(re.escape(word[last:]))
+        words.append("".join(pieces))
+    return re.compile(r"\s+".join(words) + r"\s*\Z")
+
+
+def _signature_at_end(text: str, signature: str) -> re.Match[str] | None:
+    return _signature_re(signature).search(text)
+
+
 def sign(text: str, signature: str) -> str:
     """`text` with the signature appended on its own paragraph, once: a copy that already ends
     with it (edited again, or typed by hand) is left as it is; an empty copy stays empty."""
-    if not signature or not text.strip() or text.rstrip().endswith(signature):
+    signature = signature.strip()
+    if not signature or not text.strip() or _signature_at_end(text, signature):
         return text
     return f"{text.rstrip()}\n\n{signature}"
+
+
+def unsign(text: str, signature: str) -> str:
+    """`text` without the signature that ends it: what a person edits (the edit screen shows
+    the body; saving signs it again through `signed`)."""
+    signature = signature.strip()
+    found = _signature_at_end(text, signature) if signature else None
+    return text[: found.start()].rstrip() if found else text
+
+
+def signed(text: str, rules: WorkspaceRules | None, channel_id: int | None) -> str:
+    """THE signature rule for a copy's text: every path that writes one calls this (the
+    composer's create and edit, the API's create and PATCH, the bulk import, a template's start,
+    a recurrence's or an evergreen's copy: all through chorus.publishing.actions, and the import
+    through bulk.rows). The channel's signature ends the copy once: an edit that keeps it does
+    not get a second, an edit that removes it gets it back."""
+    return sign(text, signature_for(rules, channel_id))
 
 
 def save_rules(

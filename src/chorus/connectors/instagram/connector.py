@@ -101,6 +101,8 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     )
     idempotent = False
     max_text_length = 2200
+    # The feed shows about the first 125 characters of a caption, then "… more".
+    preview_fold = 125
     composer_options = (
         ComposerOption(
             "ig_type",

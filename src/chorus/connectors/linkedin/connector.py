@@ -82,6 +82,8 @@ class LinkedInConnector(OAuth2Connector):
     api_class = LinkedInAPI
     features = frozenset({Feature.ADS, Feature.METRICS, Feature.VIDEO, Feature.DELETE, Feature.INBOX})
     max_text_length = 3000
+    # The feed shows about three lines (~210 characters on a phone), then "… see more".
+    preview_fold = 210
     max_images = 20
     idempotent = False
     connect_form: ClassVar[type[Any] | None] = ConnectForm
