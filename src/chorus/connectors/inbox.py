@@ -93,10 +93,12 @@ class ReplyResult:
 @dataclass(frozen=True)
 class ReplyKey:
     """What makes a reply's retries recognisable: `key` is stable across every retry (an
-    Idempotency-Key, the seed of a record key), `created_at` the reply's creation time."""
+    Idempotency-Key, the seed of a record key), `created_at` the reply's creation time, `text`
+    what was sent (a read-back that has neither key nor marker matches on it: Instagram)."""
 
     key: str
     created_at: dt.datetime
+    text: str = ""
 
 
 @runtime_checkable

@@ -782,7 +782,7 @@ def settle_reply(reply_id: int) -> str:
 
 
 def _key(reply: Reply) -> ReplyKey:
-    return ReplyKey(reply.idempotency_key(), reply.created_at)
+    return ReplyKey(reply.idempotency_key(), reply.created_at, reply.text)
 
 
 def _record(reply: Reply, status: str, *, error: str) -> None:

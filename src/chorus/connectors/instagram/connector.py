@@ -69,6 +69,7 @@ LOOKUP_SLACK = dt.timedelta(minutes=5)
 # Mentions: the fields read for a tagged or @mentioning media, and for a @mentioning comment.
 MENTION_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp,username"
 MENTION_COMMENT_FIELDS = "text,timestamp,username,media"
+MENTION_REPLY_FIELDS = "id,text,timestamp,username"  # our answer to a mention, read back
 TAGS_PAGES = 4  # /tags pages read per poll (25 each); the webhook is the first path
 LIMIT_RECHECK = 3600.0  # the 24 h window is rolling: a unit frees when the oldest post turns 24 h
 # Insights: Meta name -> ours. `impressions` was retired for media (v22): `views` replaces it.
@@ -429,12 +430,40 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
 
         if parent.kind == "message":
             return None
+        if parent.kind == "mention":
+            return self._find_mention_reply(parent, key)
         replies = self.api().get(f"{parent.network_id}/replies", fields="id,timestamp,from{id}")
         since = key.created_at - dt.timedelta(minutes=5)
         for reply in replies.get("data") or []:
             mine = str((reply.get("from") or {}).get("id") or "") == self.user_id
             if mine and meta_inbox.graph_time(str(reply["timestamp"])) >= since:
                 return ReplyResult(str(reply["id"]))
+        return None
+
+    def _find_mention_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        """Our answer to a mention, read back (POST /{ig-user-id}/mentions has no key): it is a
+        reply under the mentioning comment (GET /{comment-id}/replies) or, for a caption, a
+        comment on the media (its `comments` edge through mentioned_media, the documented way to
+        read media that is not ours). Ours: written by this account, with this text, since the
+        reply was created (5 minutes of clock slack)."""
+        from chorus.connectors.inbox import ReplyResult
+
+        comment_id = str(parent.extra.get("comment_id") or "")
+        if comment_id:
+            found = self.api().get(f"{comment_id}/replies", fields=MENTION_REPLY_FIELDS)
+        else:
+            media_id = str(parent.extra.get("media_id") or parent.root_id)
+            fields = f"mentioned_media.media_id({media_id}){{comments{{{MENTION_REPLY_FIELDS}}}}}"
+            media = self.api().get(self.user_id, fields=fields).get("mentioned_media") or {}
+            found = media.get("comments") or {}
+        username = str(self.channel.config.get("username") or "").lower()
+        since = key.created_at - LOOKUP_SLACK
+        for comment in found.get("data") or []:
+            mine = str(comment.get("username") or "").lower() == username
+            stamp = _time(comment.get("timestamp"))
+            same = str(comment.get("text") or "").strip() == key.text.strip()
+            if mine and same and stamp is not None and stamp >= since:
+                return ReplyResult(str(comment["id"]))
         return None
 
     def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
