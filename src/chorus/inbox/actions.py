@@ -876,7 +876,9 @@ def delete_reply(*, reply: Reply, actor: User | None) -> None:
         # The claim: one conditional UPDATE. Two requests racing both read `sent`, but only one
         # changes the row (SQLite serializes writers; PostgreSQL re-checks the WHERE after the
         # other's commit), so only one reaches the network.
-        claimed = Reply.objects.filter(pk=reply.pk, status=R.SENT).update(status=R.DELETING)
+        claimed = Reply.objects.filter(pk=reply.pk, status=R.SENT).update(
+            status=R.DELETING, deleting_at=timezone.now()
+        )
     if not claimed:
         raise taken
     try:
@@ -902,6 +904,58 @@ def delete_reply(*, reply: Reply, actor: User | None) -> None:
             obj=reply,
             network_id=reply.network_id,
         )
+
+
+# A delete claim older than this was left by a process that died during the network call (a
+# DELETE answers in seconds): the sweep settles it. Long enough that a slow live call is never
+# settled under its feet.
+DELETE_LEASE = dt.timedelta(minutes=5)
+
+
+def stale_deletes(at: dt.datetime | None = None) -> list[int]:
+    """Replies whose delete claim outlived the lease (a claim from before the claim time was
+    recorded counts as old)."""
+    cutoff = (at or timezone.now()) - DELETE_LEASE
+    stale = Reply.objects.filter(status=R.DELETING).filter(Q(deleting_at__lt=cutoff) | Q(deleting_at=None))
+    return list(stale.order_by("pk").values_list("pk", flat=True)[:100])
+
+
+def settle_delete(reply_id: int, at: dt.datetime | None = None) -> str:
+    """Releases a delete claim whose process died during the call. Where the connector can read
+    our replies back (`inbox_find_reply`): gone from the network -> `deleted`; still there ->
+    back to `sent`. A read that fails, or a network that cannot tell -> back to `sent` (a person
+    may delete it again; a DELETE of a reply already gone says so). Audited either way; safe to
+    run twice (the conditional UPDATE on `deleting` lets one run record)."""
+    reply = Reply.objects.select_related("conversation__channel", "in_reply_to").get(pk=reply_id)
+    cutoff = (at or timezone.now()) - DELETE_LEASE
+    if reply.status != R.DELETING or (reply.deleting_at is not None and reply.deleting_at >= cutoff):
+        return "skipped"
+    outcome, error = "unchecked", ""
+    try:
+        connector = inbox_connector(reply.conversation.channel)
+        found = connector.inbox_find_reply(reply.in_reply_to.entry(), _key(reply))
+    except PublishError as exc:
+        error = exc.message
+    except (KeyError, ImportError, InboxRefused) as exc:  # no connector for the channel any more
+        error = str(exc)
+    else:
+        if found is None:
+            outcome = "gone"
+        elif found.network_id == reply.network_id:
+            outcome = "present"
+    status = R.DELETED if outcome == "gone" else R.SENT
+    details: dict[str, Any] = {"network_id": reply.network_id, "checked": outcome}
+    if error:
+        details["error"] = error[:300]
+    workspace = reply.conversation.workspace
+    with transaction.atomic():
+        if not Reply.objects.filter(pk=reply.pk, status=R.DELETING).update(status=status, deleting_at=None):
+            return "skipped"  # another sweep settled it first
+        if outcome == "gone":
+            audit.record("inbox.reply_deleted", workspace=workspace, obj=reply, **details)
+        else:
+            audit.record("inbox.reply_delete_released", workspace=workspace, obj=reply, **details)
+    return "deleted" if outcome == "gone" else "released"
 
 
 def private_reply(*, item: InboxItem, actor: User, text: str) -> str:
