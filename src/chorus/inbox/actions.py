@@ -1039,7 +1039,10 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
     units: UnitQuota | None = getattr(connector, "inbox_unit_quota", None)
     bucket = cost.bucket if cost is not None else units.bucket if units is not None else ""
     stored = 0
-    for stream in connector.inbox_streams:
+    granted = getattr(connector, "inbox_granted_streams", None)
+    # A stream whose permission was declined at login is skipped, not read to fail each sweep.
+    streams = granted() if granted is not None else connector.inbox_streams
+    for stream in streams:
         for _page in range(max_pages):
             if cost is not None and not _may_read(channel, cost):
                 return stored
@@ -1086,6 +1089,20 @@ def quota_units(workspace: Workspace) -> list[dict[str, Any]]:
             quota = unit_quota(connector, units)
             rows.append({"channel": channel.name, "used": usage(channel, quota).used, "limit": quota.limit})
     return rows
+
+
+def permission_notes(workspace: Workspace) -> list[tuple[Channel, str]]:
+    """What each channel of the workspace may not do in the inbox because a permission was
+    declined when it was connected (Meta), one sentence each, for the inbox and channels pages."""
+    notes: list[tuple[Channel, str]] = []
+    for channel in workspace.channels.order_by("name"):
+        try:
+            connector = channel.connector()
+        except (KeyError, ImportError):
+            continue
+        method = getattr(connector, "inbox_permission_notes", None)
+        notes.extend((channel, note) for note in (method() if method is not None else []))
+    return notes
 
 
 def poll_if_due(channel: Channel) -> int:
