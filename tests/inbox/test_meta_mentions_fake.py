@@ -22,7 +22,7 @@ from chorus.channels.models import Channel
 from chorus.core import http
 from chorus.core.models import AuditEvent
 from chorus.inbox import actions
-from chorus.inbox.models import Conversation, InboxItem
+from chorus.inbox.models import Conversation, InboxItem, Reply
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,11 @@ class MentionsFake:
     - GET /{page-id}/tagged and GET /{post-id}: the stored "Page Tagged" page names no sample
       body either; built from the Page Post fields (id, message, created_time, from,
       permalink_url), `from` left out as the documented limitation says for others' posts.
-    - POST /{ig-user-id}/mentions and POST /{id}/comments: {"id": ...}.
+    - POST /{ig-user-id}/mentions and POST /{id}/comments: {"id": ...}. An answer to a mention
+      is kept as the documented IG Comment (id, text, timestamp, username): under the mentioning
+      comment, read back by GET /{comment-id}/replies ({"data": [...]}), or on the media for a
+      caption, read back by ...mentioned_media.media_id({id}){comments{...}}. `timeout_once`
+      applies the next answer, then lets the connection drop before the response (a timeout).
     - GET /{page-id}/feed and /{ig-user-id}/media (the comments stream), /{page-id}/conversations
       (the messages stream): none.
     Records every request; `fail_reads` answers the next reads with a Graph 500."""
@@ -59,6 +63,8 @@ class MentionsFake:
         self.ig_media: dict[str, dict[str, Any]] = {}
         self.ig_comments: dict[str, dict[str, Any]] = {}
         self.fail_reads = 0
+        self.answers: dict[str, list[dict[str, Any]]] = {}  # mentioning comment or media -> ours
+        self.timeout_once = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
@@ -81,6 +87,12 @@ class MentionsFake:
             if index + 1 < len(self.tags_pages):
                 paging["next"] = f"https://graph.facebook.com/v24.0/{IG_USER}/tags?after={index + 1}"
             return httpx.Response(200, json={"data": page, "paging": paging})
+        if request.method == "GET" and path == IG_USER and "{comments{" in fields:
+            media_id = fields.split("(", 1)[1].split(")", 1)[0]
+            comments = {"data": self.answers.get(media_id, [])}
+            return httpx.Response(200, json={"mentioned_media": {"comments": comments, "id": media_id}})
+        if request.method == "GET" and path.endswith("/replies"):
+            return httpx.Response(200, json={"data": self.answers.get(path.removesuffix("/replies"), [])})
         if request.method == "GET" and path == IG_USER and fields.startswith("mentioned_media.media_id("):
             media_id = fields.split("(", 1)[1].split(")", 1)[0]
             return httpx.Response(200, json={"mentioned_media": self.ig_media[media_id], "id": IG_USER})
@@ -92,6 +104,17 @@ class MentionsFake:
         if request.method == "GET" and path in self.posts:
             return httpx.Response(200, json=self.posts[path])
         if request.method == "POST" and path == f"{IG_USER}/mentions":
+            form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+            answer = {
+                "id": f"1789000000000{len(self.sent):04d}",
+                "text": form["message"],
+                "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                "username": "ourngo",
+            }
+            self.answers.setdefault(form.get("comment_id") or form["media_id"], []).append(answer)
+            if self.timeout_once:  # applied, then the answer is lost on the way back
+                self.timeout_once = False
+                raise httpx.ReadTimeout("The read operation timed out", request=request)
             return httpx.Response(200, json={"id": "17890000000000099"})
         if request.method == "POST" and path.endswith("/comments"):
             return httpx.Response(200, json={"id": f"{path.removesuffix('/comments')}_777"})
@@ -469,3 +492,86 @@ def test_a_facebook_mention_is_answered_with_a_comment_on_the_mentioning_post(
     sent = meta.sent[-1]
     assert (sent.method, sent.url.path) == ("POST", f"{V}{POST}/comments")
     assert parse_qs(sent.content.decode()) == {"message": ["With pleasure!"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "read_back"),
+    [
+        (
+            {"media_id": "17895695668004551", "comment_id": "17873440459141021"},
+            ("17873440459141021/replies", "id,text,timestamp,username"),
+        ),
+        (
+            {"media_id": "17895695668004551"},
+            (
+                IG_USER,
+                "mentioned_media.media_id(17895695668004551){comments{id,text,timestamp,username}}",
+            ),
+        ),
+    ],
+    ids=["comment-mention", "caption-mention"],
+)
+def test_an_instagram_mention_answer_lost_on_the_way_back_is_read_back_and_not_sent_twice(
+    cast: Cast, meta: MentionsFake, instagram: Channel, value: dict[str, str], read_back: tuple[str, str]
+) -> None:
+    meta.ig_comments["17873440459141021"] = {
+        "text": "@ourngo see you there?",
+        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "username": "marin.v",
+        "media": {"id": "17895695668004551"},
+        "id": "17873440459141021",
+    }
+    meta.ig_media["17895695668004551"] = {
+        "caption": "Thanks @ourngo",
+        "media_type": "IMAGE",
+        "permalink": "https://www.instagram.com/p/Abc/",
+        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "username": "marin.v",
+    }
+    deliver(ig_mentions(value), "instagram", secret=IG_SECRET)
+    reply = actions.request_reply(
+        conversation=Conversation.objects.get(), actor=cast.owner, text="Yes, on Saturday!"
+    )
+    meta.timeout_once = True
+    assert actions.send_reply(reply.pk) == "unknown"
+    assert actions.settle_reply(reply.pk) == "sent"
+    reply.refresh_from_db()
+    (ours,) = meta.answers[value.get("comment_id") or value["media_id"]]
+    assert (reply.status, reply.network_id) == ("sent", ours["id"])
+    assert meta.reads()[-1] == read_back
+    posts = [r for r in meta.sent if r.method == "POST" and r.url.path == f"{V}{IG_USER}/mentions"]
+    assert len(posts) == 1
+    assert actions.send_reply(reply.pk) == "skipped"  # nothing is queued: no second POST
+
+
+def test_an_instagram_mention_answer_not_found_on_read_back_is_queued_again(
+    cast: Cast, meta: MentionsFake, instagram: Channel
+) -> None:
+    """Another account's comment with the same text is not ours: the reply was not applied."""
+    meta.ig_comments["17873440459141021"] = {
+        "text": "@ourngo see you there?",
+        "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "username": "marin.v",
+        "media": {"id": "17895695668004551"},
+        "id": "17873440459141021",
+    }
+    deliver(
+        ig_mentions({"media_id": "17895695668004551", "comment_id": "17873440459141021"}),
+        "instagram",
+        secret=IG_SECRET,
+    )
+    reply = actions.request_reply(
+        conversation=Conversation.objects.get(), actor=cast.owner, text="Yes, on Saturday!"
+    )
+    meta.answers["17873440459141021"] = [
+        {
+            "id": "17890000000000500",
+            "text": "Yes, on Saturday!",
+            "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%S+0000"),
+            "username": "someone.else",
+        }
+    ]
+    Reply.objects.filter(pk=reply.pk).update(status=Reply.Status.UNKNOWN)
+    assert actions.settle_reply(reply.pk) == "requeued"
+    reply.refresh_from_db()
+    assert reply.status == "queued" and reply.network_id == ""

@@ -528,3 +528,93 @@ def test_a_failed_delete_puts_our_reply_back_for_another_try(
     actions.delete_reply(reply=ours, actor=cast.owner)
     ours.refresh_from_db()
     assert ours.status == Reply.Status.DELETED and len(fake.to("DELETE", url)) == 2
+
+
+# --- a delete claim left behind by a crash ------------------------------------------------------
+
+
+def _crashed_delete(reply: Reply, minutes_ago: float) -> Reply:
+    """What a process that died inside the DELETE call leaves: the claim, committed before it."""
+    from django.utils import timezone
+
+    when = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    Reply.objects.filter(pk=reply.pk).update(status=Reply.Status.DELETING, deleting_at=when)
+    reply.refresh_from_db()
+    return reply
+
+
+def test_a_delete_claim_past_its_lease_is_settled_by_reading_the_network(
+    cast: Cast,
+    graph: GraphFake,  # noqa: F811
+    profile: Channel,
+) -> None:
+    """The sweep enqueues a read-back for claims older than the lease only; the read-back finds
+    the first reply gone (deleted, audited) and the second still there (sent again, audited)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from chorus.inbox import tasks
+
+    [first, second] = _store(profile, _th_reply(2), _th_reply(3))
+    gone = _crashed_delete(_sent_reply(first, "1234567890"), minutes_ago=6)
+    kept = _crashed_delete(_sent_reply(second, "1234567891"), minutes_ago=10)
+    live = _crashed_delete(_sent_reply(second, "1234567892"), minutes_ago=1)  # a call still running
+    tasks.enqueue_polls()
+    settling = {
+        tuple(row.args_kwargs["args"])
+        for row in DBTaskResult.objects.all()
+        if row.task_path.endswith("settle_delete_task")
+    }
+    assert settling == {(gone.pk,), (kept.pk,)}
+    # Threads' replies of the account: 1234567891 still answers 2903; 1234567890 is not listed.
+    graph.on(
+        "GET",
+        f"{GT}/2648/replies",
+        {
+            "data": [
+                {
+                    "id": "1234567891",
+                    "timestamp": "2026-12-08T03:00:00+0000",
+                    "permalink": "https://www.threads.net/@seasalive/post/X",
+                    "replied_to": {"id": "2903"},
+                }
+            ]
+        },
+    )
+    assert actions.settle_delete(gone.pk) == "deleted"
+    assert actions.settle_delete(kept.pk) == "released"
+    assert actions.settle_delete(live.pk) == "skipped"
+    assert actions.settle_delete(gone.pk) == "skipped"  # a second run changes and records nothing
+    states = dict(Reply.objects.values_list("pk", "status"))
+    assert (states[gone.pk], states[kept.pk], states[live.pk]) == ("deleted", "sent", "deleting")
+    assert not graph.to("DELETE", f"{GT}/1234567890")  # settled by reading, never by deleting
+    (deleted,) = AuditEvent.objects.filter(action="inbox.reply_deleted")
+    assert deleted.object_id == str(gone.pk) and deleted.data["checked"] == "gone"
+    (released,) = AuditEvent.objects.filter(action="inbox.reply_delete_released")
+    assert released.object_id == str(kept.pk) and released.data["checked"] == "present"
+    kept.refresh_from_db()
+    assert kept.deleting_at is None
+    graph.on("DELETE", f"{GT}/1234567891", {"success": True})
+    actions.delete_reply(reply=kept, actor=cast.owner)  # released: a person may delete it again
+    kept.refresh_from_db()
+    assert kept.status == "deleted"
+
+
+def test_a_delete_claim_whose_read_back_fails_goes_back_to_sent_with_the_reason(
+    cast: Cast,
+    graph: GraphFake,  # noqa: F811
+    profile: Channel,
+) -> None:
+    [item] = _store(profile, _th_reply(2))
+    stuck = _crashed_delete(_sent_reply(item, "1234567890"), minutes_ago=30)
+    graph.on(
+        "GET",
+        f"{GT}/2648/replies",
+        httpx.Response(
+            500, json={"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1}}
+        ),
+    )
+    assert actions.settle_delete(stuck.pk) == "released"
+    stuck.refresh_from_db()
+    assert stuck.status == "sent"
+    (released,) = AuditEvent.objects.filter(action="inbox.reply_delete_released")
+    assert released.data["checked"] == "unchecked" and "unknown error" in released.data["error"]

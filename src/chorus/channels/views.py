@@ -66,6 +66,8 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     for channel in channels:
         channel.setup_warning = warnings.get(channel.kind, "")  # type: ignore[attr-defined]
         channel.has_settings = connector_class(channel.kind).settings_form is not None  # type: ignore[attr-defined]
+        notes = getattr(channel.connector(), "inbox_permission_notes", None)
+        channel.permission_notes = notes() if notes is not None else []  # type: ignore[attr-defined]
     return render(
         request,
         "channels/list.html",

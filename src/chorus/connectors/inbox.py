@@ -93,10 +93,12 @@ class ReplyResult:
 @dataclass(frozen=True)
 class ReplyKey:
     """What makes a reply's retries recognisable: `key` is stable across every retry (an
-    Idempotency-Key, the seed of a record key), `created_at` the reply's creation time."""
+    Idempotency-Key, the seed of a record key), `created_at` the reply's creation time, `text`
+    what was sent (a read-back that has neither key nor marker matches on it: Instagram)."""
 
     key: str
     created_at: dt.datetime
+    text: str = ""
 
 
 @runtime_checkable
@@ -107,7 +109,10 @@ class InboxConnector(Protocol):
     `inbox_item_moderations(entry)` when what is allowed depends on the item (its state, its
     depth); `inbox_delete_reply(parent, network_id)` when our own sent reply can be deleted;
     `inbox_enrich(entry) -> InboxEntry` when a webhook gives only ids (Meta's mentions): the
-    entry carries extra["enrich"] = "pending" until the fetch is done."""
+    entry carries extra["enrich"] = "pending" until the fetch is done;
+    `inbox_granted_streams()` (the streams polling may read, when a declined permission forbids
+    some: Meta) with `inbox_permission_notes()` (one sentence per declined permission, shown on
+    the inbox and channels pages)."""
 
     inbox_streams: tuple[str, ...]
 

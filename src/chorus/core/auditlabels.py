@@ -99,6 +99,9 @@ EVENT_LABELS: dict[str, Promise] = {
     "inbox.reply_sent": pgettext_lazy("audit event", "Reply sent"),
     "inbox.reply_deleted": pgettext_lazy("audit event", "Reply deleted on the network"),
     "inbox.reply_delete_failed": pgettext_lazy("audit event", "Reply deletion failed"),
+    "inbox.reply_delete_released": pgettext_lazy(
+        "audit event", "Reply deletion interrupted: the reply is kept as sent"
+    ),
     "inbox.reply_unknown": pgettext_lazy("audit event", "Reply outcome unknown"),
     "inbox.saved_reply_created": pgettext_lazy("audit event", "Saved reply created"),
     "inbox.saved_reply_deleted": pgettext_lazy("audit event", "Saved reply deleted"),

@@ -782,7 +782,7 @@ def settle_reply(reply_id: int) -> str:
 
 
 def _key(reply: Reply) -> ReplyKey:
-    return ReplyKey(reply.idempotency_key(), reply.created_at)
+    return ReplyKey(reply.idempotency_key(), reply.created_at, reply.text)
 
 
 def _record(reply: Reply, status: str, *, error: str) -> None:
@@ -876,7 +876,9 @@ def delete_reply(*, reply: Reply, actor: User | None) -> None:
         # The claim: one conditional UPDATE. Two requests racing both read `sent`, but only one
         # changes the row (SQLite serializes writers; PostgreSQL re-checks the WHERE after the
         # other's commit), so only one reaches the network.
-        claimed = Reply.objects.filter(pk=reply.pk, status=R.SENT).update(status=R.DELETING)
+        claimed = Reply.objects.filter(pk=reply.pk, status=R.SENT).update(
+            status=R.DELETING, deleting_at=timezone.now()
+        )
     if not claimed:
         raise taken
     try:
@@ -902,6 +904,58 @@ def delete_reply(*, reply: Reply, actor: User | None) -> None:
             obj=reply,
             network_id=reply.network_id,
         )
+
+
+# A delete claim older than this was left by a process that died during the network call (a
+# DELETE answers in seconds): the sweep settles it. Long enough that a slow live call is never
+# settled under its feet.
+DELETE_LEASE = dt.timedelta(minutes=5)
+
+
+def stale_deletes(at: dt.datetime | None = None) -> list[int]:
+    """Replies whose delete claim outlived the lease (a claim from before the claim time was
+    recorded counts as old)."""
+    cutoff = (at or timezone.now()) - DELETE_LEASE
+    stale = Reply.objects.filter(status=R.DELETING).filter(Q(deleting_at__lt=cutoff) | Q(deleting_at=None))
+    return list(stale.order_by("pk").values_list("pk", flat=True)[:100])
+
+
+def settle_delete(reply_id: int, at: dt.datetime | None = None) -> str:
+    """Releases a delete claim whose process died during the call. Where the connector can read
+    our replies back (`inbox_find_reply`): gone from the network -> `deleted`; still there ->
+    back to `sent`. A read that fails, or a network that cannot tell -> back to `sent` (a person
+    may delete it again; a DELETE of a reply already gone says so). Audited either way; safe to
+    run twice (the conditional UPDATE on `deleting` lets one run record)."""
+    reply = Reply.objects.select_related("conversation__channel", "in_reply_to").get(pk=reply_id)
+    cutoff = (at or timezone.now()) - DELETE_LEASE
+    if reply.status != R.DELETING or (reply.deleting_at is not None and reply.deleting_at >= cutoff):
+        return "skipped"
+    outcome, error = "unchecked", ""
+    try:
+        connector = inbox_connector(reply.conversation.channel)
+        found = connector.inbox_find_reply(reply.in_reply_to.entry(), _key(reply))
+    except PublishError as exc:
+        error = exc.message
+    except (KeyError, ImportError, InboxRefused) as exc:  # no connector for the channel any more
+        error = str(exc)
+    else:
+        if found is None:
+            outcome = "gone"
+        elif found.network_id == reply.network_id:
+            outcome = "present"
+    status = R.DELETED if outcome == "gone" else R.SENT
+    details: dict[str, Any] = {"network_id": reply.network_id, "checked": outcome}
+    if error:
+        details["error"] = error[:300]
+    workspace = reply.conversation.workspace
+    with transaction.atomic():
+        if not Reply.objects.filter(pk=reply.pk, status=R.DELETING).update(status=status, deleting_at=None):
+            return "skipped"  # another sweep settled it first
+        if outcome == "gone":
+            audit.record("inbox.reply_deleted", workspace=workspace, obj=reply, **details)
+        else:
+            audit.record("inbox.reply_delete_released", workspace=workspace, obj=reply, **details)
+    return "deleted" if outcome == "gone" else "released"
 
 
 def private_reply(*, item: InboxItem, actor: User, text: str) -> str:
@@ -985,7 +1039,10 @@ def poll(channel: Channel, *, max_pages: int = 20) -> int:
     units: UnitQuota | None = getattr(connector, "inbox_unit_quota", None)
     bucket = cost.bucket if cost is not None else units.bucket if units is not None else ""
     stored = 0
-    for stream in connector.inbox_streams:
+    granted = getattr(connector, "inbox_granted_streams", None)
+    # A stream whose permission was declined at login is skipped, not read to fail each sweep.
+    streams = granted() if granted is not None else connector.inbox_streams
+    for stream in streams:
         for _page in range(max_pages):
             if cost is not None and not _may_read(channel, cost):
                 return stored
@@ -1032,6 +1089,20 @@ def quota_units(workspace: Workspace) -> list[dict[str, Any]]:
             quota = unit_quota(connector, units)
             rows.append({"channel": channel.name, "used": usage(channel, quota).used, "limit": quota.limit})
     return rows
+
+
+def permission_notes(workspace: Workspace) -> list[tuple[Channel, str]]:
+    """What each channel of the workspace may not do in the inbox because a permission was
+    declined when it was connected (Meta), one sentence each, for the inbox and channels pages."""
+    notes: list[tuple[Channel, str]] = []
+    for channel in workspace.channels.order_by("name"):
+        try:
+            connector = channel.connector()
+        except (KeyError, ImportError):
+            continue
+        method = getattr(connector, "inbox_permission_notes", None)
+        notes.extend((channel, note) for note in (method() if method is not None else []))
+    return notes
 
 
 def poll_if_due(channel: Channel) -> int:

@@ -203,6 +203,9 @@ class Reply(models.Model):
     )
     created_at = models.DateTimeField(default=now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the delete claim (sent -> deleting) was taken: a claim older than the lease is
+    # released by the inbox sweep (the process may have died during the network call).
+    deleting_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"], name="inbox_reply_conv")]

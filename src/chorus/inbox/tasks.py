@@ -40,9 +40,17 @@ def settle_reply_task(reply_id: int) -> str:
     return actions.settle_reply(reply_id)
 
 
+@task(queue_name="default")
+def settle_delete_task(reply_id: int) -> str:
+    from chorus.inbox import actions
+
+    close_old_connections()
+    return actions.settle_delete(reply_id)
+
+
 def enqueue_polls() -> int:
-    """Scheduler job: a poll for every active channel whose network has an inbox, and a read-back
-    for every reply whose outcome is unknown."""
+    """Scheduler job: a poll for every active channel whose network has an inbox, a read-back
+    for every reply whose outcome is unknown, and one for every delete claim past its lease."""
     from chorus.channels.models import Channel
     from chorus.connectors.base import Feature
     from chorus.inbox.models import Reply
@@ -63,6 +71,10 @@ def enqueue_polls() -> int:
             count += 1
     for reply_id in Reply.objects.filter(status=Reply.Status.UNKNOWN).values_list("pk", flat=True)[:100]:
         settle_reply_task.enqueue(reply_id)
+    from chorus.inbox.actions import stale_deletes
+
+    for reply_id in stale_deletes():
+        settle_delete_task.enqueue(reply_id)
     return count
 
 

@@ -134,6 +134,7 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
             "views": views,
             "view": view,
             "sentiments": list(filtering.SENTIMENTS.items()),
+            "permission_notes": actions.permission_notes(workspace),
             "can_share_views": can(membership.role, Perm.MANAGE_INBOX),
             "can_delete_view": view is not None
             and (

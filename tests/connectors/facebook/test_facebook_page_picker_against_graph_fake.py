@@ -86,12 +86,22 @@ def test_choosing_two_pages_makes_two_channels_with_their_own_encrypted_page_tok
     assert [(c.name, c.config, c.credentials) for c in channels] == [
         (
             "Seas Alive",
-            {"page_id": "1111", "page_name": "Seas Alive", "network_account_id": "1111"},
+            {
+                "page_id": "1111",
+                "page_name": "Seas Alive",
+                "missing_permissions": [],
+                "network_account_id": "1111",
+            },
             {"access_token": "page-token-1111"},
         ),
         (
             "Seas Alive Kids",
-            {"page_id": "2222", "page_name": "Seas Alive Kids", "network_account_id": "2222"},
+            {
+                "page_id": "2222",
+                "page_name": "Seas Alive Kids",
+                "missing_permissions": [],
+                "network_account_id": "2222",
+            },
             {"access_token": "page-token-2222"},
         ),
     ]
@@ -208,6 +218,7 @@ def test_instagram_accounts_go_through_the_same_picker(cast, owner_client, graph
             "ig_user_id": "17841400000000004",
             "username": "reefphotos",
             "page_id": "4444",
+            "missing_permissions": [],  # /me/permissions unanswered here: nothing marked missing
             "network_account_id": "17841400000000004",
         },
     )

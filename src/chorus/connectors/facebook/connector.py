@@ -50,7 +50,50 @@ if TYPE_CHECKING:
     from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
-SCOPES = ["pages_show_list", "pages_read_engagement", "pages_manage_posts", "read_insights"]
+# The inbox's permissions, asked by default (a team answers its audience): what each one lets
+# Chorus read or do, and what the team is told when the person logging in declined it.
+INBOX_PERMISSIONS = (
+    meta_inbox.InboxPermission(
+        "pages_read_user_content",
+        ("comments", "mentions"),
+        _(
+            "Chorus may not read comments and mentions on this Page: the permission "
+            "%(permission)s was not granted. Reconnect and allow it."
+        ),
+    ),
+    meta_inbox.InboxPermission(
+        "pages_manage_engagement",
+        (),
+        _(
+            "Chorus may not answer, like, hide or delete comments on this Page: the permission "
+            "%(permission)s was not granted. Reconnect and allow it."
+        ),
+    ),
+    meta_inbox.InboxPermission(
+        "pages_messaging",
+        ("messages",),
+        _(
+            "Chorus may not read messages on this Page: the permission %(permission)s was not "
+            "granted. Reconnect and allow it."
+        ),
+    ),
+    meta_inbox.InboxPermission(
+        "pages_manage_metadata",
+        (),
+        _(
+            "Meta may not notify Chorus of this Page's new comments and messages as they happen: "
+            "the permission %(permission)s was not granted, so they arrive only with the next "
+            "poll. Reconnect and allow it."
+        ),
+    ),
+)
+SCOPES = [
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    "read_insights",
+    *(row.permission for row in INBOX_PERMISSIONS),
+]
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
 SCHEDULE_MIN = dt.timedelta(minutes=10)
@@ -66,8 +109,9 @@ class FacebookConnector(MetaAppSettings, Connector):
     setup_steps = _(
         "Create a Meta app (type Business) at developers.facebook.com, add Facebook Login for "
         "Business with the redirect URL <site>/channels/oauth/facebook/callback/, request the "
-        "permissions pages_show_list, pages_read_engagement, pages_manage_posts and read_insights, "
-        "then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
+        "permissions pages_show_list, pages_read_engagement, pages_manage_posts, read_insights and, "
+        "for the inbox, pages_read_user_content, pages_manage_engagement, pages_messaging and "
+        "pages_manage_metadata, then set FACEBOOK_CLIENT_ID, FACEBOOK_CLIENT_SECRET and FACEBOOK_ENABLED=true and restart."
     )
     features = frozenset(
         {
@@ -106,6 +150,8 @@ class FacebookConnector(MetaAppSettings, Connector):
             client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
         pages = graph.facebook_pages(token["access_token"])
+        granted = graph.granted_permissions(token["access_token"])
+        missing = meta_inbox.missing_permissions(INBOX_PERMISSIONS, granted)
         if not pages:
             raise ValueError(
                 gettext(
@@ -114,7 +160,7 @@ class FacebookConnector(MetaAppSettings, Connector):
                     "dialog, select the Pages Chorus may use."
                 )
             )
-        return ConnectChoice(tuple(_page_option(page) for page in pages))
+        return ConnectChoice(tuple(_page_option(page, missing) for page in pages))
 
     def ads(self, account_id: str, access_token: str | None = None) -> MetaAds:
         """Paid reach through the Marketing API; a Page token cannot manage ads, so the ad
@@ -285,6 +331,15 @@ class FacebookConnector(MetaAppSettings, Connector):
     inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("like", "hide", "unhide", "delete")
 
+    def _missing(self) -> list[str]:
+        return [str(p) for p in self.channel.config.get("missing_permissions") or []]
+
+    def inbox_granted_streams(self) -> tuple[str, ...]:
+        return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
+
+    def inbox_permission_notes(self) -> list[str]:
+        return meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing())
+
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
         """A post or comment that mentions the Page is someone else's, on their timeline: the Page
         may like it, not hide or delete it."""
@@ -430,10 +485,11 @@ class FacebookConnector(MetaAppSettings, Connector):
         return {}
 
 
-def _page_option(page: dict[str, Any]) -> ConnectOption:
+def _page_option(page: dict[str, Any], missing: list[str]) -> ConnectOption:
     result = ConnectResult(
         name=str(page["name"]),
-        config={"page_id": str(page["id"]), "page_name": page["name"]},
+        # missing_permissions is always written, so a reconnect that grants them clears it.
+        config={"page_id": str(page["id"]), "page_name": page["name"], "missing_permissions": missing},
         credentials={"access_token": page["access_token"]},
         account_id=str(page["id"]),
     )

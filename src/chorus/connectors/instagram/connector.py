@@ -50,14 +50,44 @@ if TYPE_CHECKING:
     from chorus.connectors.inbox import InboxEntry, InboxPage, ReplyKey, ReplyResult
     from chorus.content.models import PostTarget
 
+# The inbox's permissions (Instagram API with Facebook Login; the Instagram-Login variant's
+# instagram_business_* scopes are not used), asked by default, and what the team is told when
+# the person logging in declined one.
+INBOX_PERMISSIONS = (
+    meta_inbox.InboxPermission(
+        "instagram_manage_comments",  # also the first comment
+        ("comments", "mentions"),
+        _(
+            "Chorus may not read or answer comments and mentions on this account: the permission "
+            "%(permission)s was not granted. Reconnect and allow it."
+        ),
+    ),
+    meta_inbox.InboxPermission(
+        "instagram_manage_messages",
+        ("messages",),
+        _(
+            "Chorus may not read messages on this account: the permission %(permission)s was not "
+            "granted. Reconnect and allow it."
+        ),
+    ),
+    meta_inbox.InboxPermission(
+        "pages_manage_metadata",
+        (),
+        _(
+            "Meta may not notify Chorus of this account's new comments and messages as they "
+            "happen: the permission %(permission)s was not granted, so they arrive only with the "
+            "next poll. Reconnect and allow it."
+        ),
+    ),
+)
 SCOPES = [
     "instagram_basic",
     "instagram_content_publish",
     "instagram_manage_insights",
-    "instagram_manage_comments",  # the first comment
     "pages_show_list",
     "pages_read_engagement",
     "business_management",
+    *(row.permission for row in INBOX_PERMISSIONS),
 ]
 TYPES = ("feed", "reels", "story")
 IMAGE_TYPES = ("image/jpeg",)  # the API takes JPEG only
@@ -69,6 +99,7 @@ LOOKUP_SLACK = dt.timedelta(minutes=5)
 # Mentions: the fields read for a tagged or @mentioning media, and for a @mentioning comment.
 MENTION_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp,username"
 MENTION_COMMENT_FIELDS = "text,timestamp,username,media"
+MENTION_REPLY_FIELDS = "id,text,timestamp,username"  # our answer to a mention, read back
 TAGS_PAGES = 4  # /tags pages read per poll (25 each); the webhook is the first path
 LIMIT_RECHECK = 3600.0  # the 24 h window is rolling: a unit frees when the oldest post turns 24 h
 # Insights: Meta name -> ours. `impressions` was retired for media (v22): `views` replaces it.
@@ -91,7 +122,8 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         "Use a Meta app (type Business) with Facebook Login for Business and the Instagram API; "
         "add the redirect URL <site>/channels/oauth/instagram/callback/ and the permissions "
         "instagram_basic, instagram_content_publish, instagram_manage_insights, "
-        "instagram_manage_comments, pages_show_list and pages_read_engagement; link each Instagram "
+        "instagram_manage_comments, pages_show_list, pages_read_engagement and, for the inbox, "
+        "instagram_manage_messages and pages_manage_metadata; link each Instagram "
         "professional account to a Facebook Page; then set INSTAGRAM_CLIENT_ID, "
         "INSTAGRAM_CLIENT_SECRET and INSTAGRAM_ENABLED=true and restart. Media must be reachable "
         "from the internet at CHORUS_BASE_URL."
@@ -141,8 +173,11 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         token = graph.facebook_user_token(
             client_id=client_id, client_secret=secret, redirect_uri=callback_url, code=code
         )
+        missing = meta_inbox.missing_permissions(
+            INBOX_PERMISSIONS, graph.granted_permissions(token["access_token"])
+        )
         options = {
-            str(page["instagram_business_account"]["id"]): _account_option(page)
+            str(page["instagram_business_account"]["id"]): _account_option(page, missing)
             for page in graph.facebook_pages(token["access_token"])
             if page.get("instagram_business_account")
         }  # keyed by account: one account linked to two Pages is offered once
@@ -321,6 +356,15 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("hide", "unhide", "delete")
 
+    def _missing(self) -> list[str]:
+        return [str(p) for p in self.channel.config.get("missing_permissions") or []]
+
+    def inbox_granted_streams(self) -> tuple[str, ...]:
+        return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
+
+    def inbox_permission_notes(self) -> list[str]:
+        return meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing())
+
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
         """A mention is on someone else's media: nothing to hide or delete there."""
         return () if entry.kind == "mention" else self.inbox_moderations
@@ -431,12 +475,40 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
 
         if parent.kind == "message":
             return None
+        if parent.kind == "mention":
+            return self._find_mention_reply(parent, key)
         replies = self.api().get(f"{parent.network_id}/replies", fields="id,timestamp,from{id}")
         since = key.created_at - dt.timedelta(minutes=5)
         for reply in replies.get("data") or []:
             mine = str((reply.get("from") or {}).get("id") or "") == self.user_id
             if mine and meta_inbox.graph_time(str(reply["timestamp"])) >= since:
                 return ReplyResult(str(reply["id"]))
+        return None
+
+    def _find_mention_reply(self, parent: InboxEntry, key: ReplyKey) -> ReplyResult | None:
+        """Our answer to a mention, read back (POST /{ig-user-id}/mentions has no key): it is a
+        reply under the mentioning comment (GET /{comment-id}/replies) or, for a caption, a
+        comment on the media (its `comments` edge through mentioned_media, the documented way to
+        read media that is not ours). Ours: written by this account, with this text, since the
+        reply was created (5 minutes of clock slack)."""
+        from chorus.connectors.inbox import ReplyResult
+
+        comment_id = str(parent.extra.get("comment_id") or "")
+        if comment_id:
+            found = self.api().get(f"{comment_id}/replies", fields=MENTION_REPLY_FIELDS)
+        else:
+            media_id = str(parent.extra.get("media_id") or parent.root_id)
+            fields = f"mentioned_media.media_id({media_id}){{comments{{{MENTION_REPLY_FIELDS}}}}}"
+            media = self.api().get(self.user_id, fields=fields).get("mentioned_media") or {}
+            found = media.get("comments") or {}
+        username = str(self.channel.config.get("username") or "").lower()
+        since = key.created_at - LOOKUP_SLACK
+        for comment in found.get("data") or []:
+            mine = str(comment.get("username") or "").lower() == username
+            stamp = _time(comment.get("timestamp"))
+            same = str(comment.get("text") or "").strip() == key.text.strip()
+            if mine and same and stamp is not None and stamp >= since:
+                return ReplyResult(str(comment["id"]))
         return None
 
     def inbox_moderate(self, entry: InboxEntry, action: str) -> dict[str, Any]:
@@ -450,7 +522,7 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         return {}
 
 
-def _account_option(page: dict[str, Any]) -> ConnectOption:
+def _account_option(page: dict[str, Any], missing: list[str]) -> ConnectOption:
     account = page["instagram_business_account"]
     result = ConnectResult(
         name=f"@{account['username']}",
@@ -458,6 +530,7 @@ def _account_option(page: dict[str, Any]) -> ConnectOption:
             "ig_user_id": str(account["id"]),
             "username": account["username"],
             "page_id": str(page["id"]),
+            "missing_permissions": missing,  # always written: a reconnect that grants clears it
         },
         # The linked Page's token: read with a long-lived user token it does not expire.
         credentials={"access_token": page["access_token"]},

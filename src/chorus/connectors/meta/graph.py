@@ -395,6 +395,20 @@ def facebook_pages(user_token: str) -> list[dict[str, Any]]:
     return pages
 
 
+def granted_permissions(user_token: str) -> set[str] | None:
+    """The permissions the person granted at login (GET /me/permissions: {"data": [{"permission",
+    "status": "granted"|"declined"|"expired"}]}), or None when Meta did not answer: the
+    connection goes on, and nothing is marked missing.
+    https://developers.facebook.com/docs/graph-api/reference/user/permissions/"""
+    try:
+        answer = GraphAPI(user_token).get("me/permissions")
+    except PublishError:
+        return None
+    return {
+        str(row.get("permission") or "") for row in answer.get("data") or [] if row.get("status") == "granted"
+    }
+
+
 def picture_url(node: dict[str, Any]) -> str:
     """The https URL of a `picture{url}` field ({"picture": {"data": {"url": …}}}), or ''."""
     url = str(((node.get("picture") or {}).get("data") or {}).get("url") or "")

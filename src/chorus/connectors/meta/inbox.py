@@ -29,12 +29,45 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext
 
 from chorus.connectors.base import ContentRejected
 from chorus.connectors.inbox import InboxEntry
+
+
+@dataclass(frozen=True)
+class InboxPermission:
+    """A permission the inbox asks Meta for, the streams that cannot be read without it, and
+    what the team is told (with %(permission)s) when the person logging in declined it."""
+
+    permission: str
+    streams: tuple[str, ...]
+    note: Any  # a lazy translated sentence
+
+
+def missing_permissions(table: tuple[InboxPermission, ...], granted: set[str] | None) -> list[str]:
+    """The inbox permissions of `table` not granted (GET /me/permissions); [] when the grants
+    could not be read (unknown: everything is tried, as before)."""
+    if granted is None:
+        return []
+    return [row.permission for row in table if row.permission not in granted]
+
+
+def granted_streams(
+    streams: tuple[str, ...], table: tuple[InboxPermission, ...], missing: list[str]
+) -> tuple[str, ...]:
+    """The streams polling may read: a stream whose permission was declined is skipped (its read
+    would fail each sweep with Meta's permission error and pause the channel)."""
+    blocked = {stream for row in table if row.permission in missing for stream in row.streams}
+    return tuple(stream for stream in streams if stream not in blocked)
+
+
+def permission_notes(table: tuple[InboxPermission, ...], missing: list[str]) -> list[str]:
+    return [str(row.note) % {"permission": row.permission} for row in table if row.permission in missing]
+
 
 STANDARD_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
