@@ -40,6 +40,7 @@ def _attach(
         store_post_snapshot(
             row.target,
             {"impressions": impressions, "reach": round(impressions * 0.8), "comments": engagement},
+            refresh_rollups=False,  # load_demo rebuilds every rollup after the experiments
         )
         Placement.objects.create(
             experiment=experiment,
