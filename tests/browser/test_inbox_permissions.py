@@ -33,11 +33,8 @@ NOTES = {
         "n’a pas été accordée. Reconnectez le compte et autorisez-la.",
     ),
 }
-# Meta refused the Page's webhook subscription (its reason as Chorus recorded it, in English).
-REASON = (
-    "Facebook refused the permission ((#200) The user hasn't authorized the application to "
-    "perform this action: pages_manage_metadata); reconnect and grant it."
-)
+# Meta refused the Page's webhook subscription (Meta's own words, as Chorus recorded them).
+REASON = "(#200) The user hasn't authorized the application to perform this action: pages_manage_metadata"
 REALTIME = {
     "en": f"Real-time updates are off (new items arrive with the next poll): {REASON}",
     "fr": "Les mises à jour en temps réel sont désactivées (les nouveaux éléments arrivent au "
@@ -57,7 +54,7 @@ def test_a_declined_meta_permission_is_said_on_the_inbox_and_channels_pages(
             "page_id": "1122334455",
             "page_name": "Our Page",
             "missing_permissions": ["pages_messaging"],
-            "webhook_subscription": {"refused": REASON, "at": "2026-12-08T04:00:00+00:00"},
+            "webhook_subscription": {"refused": REASON, "code": 200, "at": "2026-12-08T04:00:00+00:00"},
         },
         credentials={"access_token": "page-token"},
     )

@@ -31,9 +31,8 @@ pytestmark = pytest.mark.django_db
 G = f"https://graph.facebook.com/{GRAPH_VERSION}"
 PAGE = "1111"
 REFUSED = (
-    "Real-time updates are off (new items arrive with the next poll): Facebook refused the "
-    "permission ((#200) The user hasn&#x27;t authorized the application to perform this action: "
-    "pages_manage_metadata); reconnect and grant it."
+    "Real-time updates are off (new items arrive with the next poll): (#200) The user "
+    "hasn&#x27;t authorized the application to perform this action: pages_manage_metadata"
 )
 REFUSED_FR = (
     "Les mises à jour en temps réel sont désactivées (les nouveaux éléments arrivent au prochain relevé) : "
@@ -156,14 +155,15 @@ def test_a_refusal_is_recorded_and_shown_and_polling_still_runs(
     assert channel.status == "active" and not channel.paused_reason  # not fatal
     assert len(graph.to("GET", f"{G}/{PAGE}/feed")) == 1
     record = channel.config["webhook_subscription"]
-    assert f"(#{code})" in record["refused"] and "pages_manage_metadata" in record["refused"]
+    assert record["refused"].startswith(f"(#{code}) ") and "pages_manage_metadata" in record["refused"]
+    assert record["code"] == code
     (audited,) = AuditEvent.objects.filter(action="channel.webhooks_refused")
     assert audited.data["reason"] == record["refused"]
     sweep(channel)
     assert [len(found) for found in subscriptions(graph)] == [1, 0]  # refused once: not retried
     for path in ("/w/campaign/channels/", "/w/campaign/inbox/"):
         shown = owner_client.get(path).content.decode()
-        assert "Real-time updates are off (new items arrive with the next poll): Facebook refused" in shown
+        assert f"Real-time updates are off (new items arrive with the next poll): (#{code}) " in shown
         if code == 200:
             assert REFUSED in shown
     ensure_compiled_catalog()

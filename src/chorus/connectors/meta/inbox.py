@@ -93,8 +93,9 @@ def subscribe_page(api: Any, page_id: str, fields: tuple[str, ...], app_id: str)
         listed = api.get(f"{page_id}/subscribed_apps")
     except Transient:
         raise
-    except PublishError as exc:
-        return {"refused": str(exc)[:MAX_REASON], "at": at}
+    except PublishError as exc:  # Meta's own words (its error message), not our sentence around them
+        reason = str((exc.params or {}).get("reason") or exc.message)
+        return {"refused": reason[:MAX_REASON], "code": exc.detail.get("code"), "at": at}
     apps = listed.get("data") if isinstance(listed, dict) else None
     ours = next((app for app in apps or [] if str(app.get("id") or "") == app_id), None)
     held = [str(field) for field in (ours or {}).get("subscribed_fields") or []] if ours else list(fields)
