@@ -1,6 +1,7 @@
 """A Meta permission declined at login, in a real browser, in English and French, on a desktop
 and a phone: the Inbox and Channels pages say what Chorus may not do and how to fix it, next to
-the channel's name, and the page is never wider than the window. Screenshots in
+the channel's name (and so does Meta's refusal of the Page's webhook subscription: real-time
+updates off), and the page is never wider than the window. Screenshots in
 tests/artifacts/screens/inbox-permissions-*.png."""
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ NOTES = {
         "n’a pas été accordée. Reconnectez le compte et autorisez-la.",
     ),
 }
+# Meta refused the Page's webhook subscription (Meta's own words, as Chorus recorded them).
+REASON = "(#200) The user hasn't authorized the application to perform this action: pages_manage_metadata"
+REALTIME = {
+    "en": f"Real-time updates are off (new items arrive with the next poll): {REASON}",
+    "fr": "Les mises à jour en temps réel sont désactivées (les nouveaux éléments arrivent au "
+    f"prochain relevé) : {REASON}",
+}
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -42,7 +50,12 @@ def test_a_declined_meta_permission_is_said_on_the_inbox_and_channels_pages(
         workspace=cast.workspace,
         kind="facebook",
         name="Our Page",
-        config={"page_id": "1122334455", "page_name": "Our Page", "missing_permissions": ["pages_messaging"]},
+        config={
+            "page_id": "1122334455",
+            "page_name": "Our Page",
+            "missing_permissions": ["pages_messaging"],
+            "webhook_subscription": {"refused": REASON, "code": 200, "at": "2026-12-08T04:00:00+00:00"},
+        },
         credentials={"access_token": "page-token"},
     )
     connect_channel(
@@ -65,14 +78,18 @@ def test_a_declined_meta_permission_is_said_on_the_inbox_and_channels_pages(
         sign_in(page, cast.owner.email)
         page.goto(f"/w/{cast.workspace.slug}/inbox/")
         notes = page.get_by_test_id("inbox-permission-notes")
-        expect(notes.locator("li")).to_have_text([f"@ourngo — {account_note}", f"Our Page — {page_note}"])
+        expect(notes.locator("li")).to_have_text(
+            [f"@ourngo — {account_note}", f"Our Page — {page_note}", f"Our Page — {REALTIME[language]}"]
+        )
         overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
         shot(page, f"inbox {language} {device}")
         page.screenshot(path=SCREENS / f"inbox-permissions-inbox-{language}-{device}.png", full_page=True)
         assert not overflow, "the inbox page is wider than the window"
 
         page.goto(f"/w/{cast.workspace.slug}/channels/")
-        expect(page.locator("[data-permission-note]")).to_have_text([account_note, page_note])
+        expect(page.locator("[data-permission-note]")).to_have_text(
+            [account_note, page_note, REALTIME[language]]
+        )
         overflow = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1")
         shot(page, f"channels {language} {device}")
         page.screenshot(path=SCREENS / f"inbox-permissions-channels-{language}-{device}.png", full_page=True)

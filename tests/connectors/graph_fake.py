@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,19 @@ def fixture(directory: Path, name: str) -> Any:
     return json.loads((directory / "fixtures" / name).read_text())
 
 
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
 @dataclass
 class GraphFake:
-    routes: dict[tuple[str, str], list[httpx.Response]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], list[Answer]] = field(default_factory=dict)
     sent: list[httpx.Request] = field(default_factory=list)
 
-    def on(self, method: str, url: str, *answers: httpx.Response | dict[str, Any]) -> None:
+    def on(self, method: str, url: str, *answers: Answer | dict[str, Any]) -> None:
+        """Queued answers for (method, URL); an answer may be a function of the request (a
+        stateful edge, e.g. `SubscribedAppsFake`)."""
         queue = self.routes.setdefault((method, url), [])
-        queue.extend(a if isinstance(a, httpx.Response) else httpx.Response(200, json=a) for a in answers)
+        queue.extend(a if not isinstance(a, dict) else httpx.Response(200, json=a) for a in answers)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(request)
@@ -38,7 +43,8 @@ class GraphFake:
         if not queue:
             error = {"message": f"Unknown path {key}", "type": "GraphMethodException", "code": 100}
             return httpx.Response(400, json={"error": error})
-        return queue.pop(0) if len(queue) > 1 else queue[0]  # the last answer repeats
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]  # the last answer repeats
+        return answer if isinstance(answer, httpx.Response) else answer(request)
 
     def to(self, method: str, url: str) -> list[httpx.Request]:
         return [r for r in self.sent if r.method == method and str(r.url).split("?")[0] == url]
@@ -94,3 +100,47 @@ def jpeg(name: str, size: tuple[int, int] = (1080, 1080)) -> dict[str, Any]:
     Image.new("RGB", size, "navy").save(buffer, "JPEG")
     default_storage.save(name, ContentFile(buffer.getvalue()))
     return {"path": name, "alt": "A reef"}
+
+
+class SubscribedAppsFake:
+    """A fake of the Graph API's Page Subscribed Apps edge, from its reference page
+    (developers.facebook.com/docs/graph-api/reference/page/subscribed_apps), mounted on a
+    `GraphFake` for one Page:
+
+    - POST /{page-id}/subscribed_apps with `subscribed_fields` (comma-separated) and the Page
+      token: {"success": true}; the app's fields are then the ones sent.
+    - GET /{page-id}/subscribed_apps: {"data": [{"name", "id", "subscribed_fields": [...]}]}, one
+      entry per app installed on the Page (another app's entry is listed too).
+    - `refuse`: the error Meta answers instead, e.g. `permission_error(200)` for a token without
+      pages_manage_metadata ("(#200) ... pages_manage_metadata").
+    The requests themselves stay in the GraphFake's log (`graph.to(...)`)."""
+
+    def __init__(self, graph: GraphFake, url: str, *, app_id: str, app_name: str = "Chorus") -> None:
+        self.app_id, self.app_name = app_id, app_name
+        self.fields: list[str] | None = None  # None: our app is not installed on the Page
+        self.refuse: httpx.Response | None = None
+        graph.on("POST", url, self._post)
+        graph.on("GET", url, self._get)
+
+    def _post(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse is not None:
+            return self.refuse
+        self.fields = GraphFake.form(request)["subscribed_fields"].split(",")
+        return httpx.Response(200, json={"success": True})
+
+    def _get(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse is not None:
+            return self.refuse
+        apps = [{"name": "Another tool", "id": "999000", "subscribed_fields": ["feed"]}]
+        if self.fields is not None:
+            apps.append({"name": self.app_name, "id": self.app_id, "subscribed_fields": self.fields})
+        return httpx.Response(200, json={"data": apps})
+
+
+def permission_error(code: int, permission: str = "pages_manage_metadata") -> httpx.Response:
+    """Meta's answer to a call whose token lacks a permission: (#200) or (#10), OAuthException."""
+    text = {
+        200: f"(#200) The user hasn't authorized the application to perform this action: {permission}",
+        10: f"(#10) This endpoint requires the '{permission}' permission.",
+    }[code]
+    return graph_error(code, text, status=403 if code == 200 else 400)

@@ -167,6 +167,28 @@ def update_settings(*, channel: Channel, changes: dict[str, Any], actor: User | 
     )
 
 
+@transaction.atomic
+def record_webhook_subscription(*, channel: Channel, key: str, record: dict[str, Any]) -> None:
+    """Keeps the outcome of subscribing the channel to the network's webhooks (Meta's Page
+    subscription) in its public config under `key`: the fields and time, or the refusal."""
+    current = Channel.objects.select_for_update().get(pk=channel.pk)
+    current.config = {**current.config, key: record}
+    current.save(update_fields=["config"])
+    channel.config = current.config
+    if record.get("refused"):
+        audit.record(
+            "channel.webhooks_refused", workspace=channel.workspace, obj=channel, reason=record["refused"]
+        )
+    else:
+        audit.record(
+            "channel.webhooks_subscribed",
+            workspace=channel.workspace,
+            obj=channel,
+            fields=list(record.get("fields") or []),
+            at=record.get("at"),
+        )
+
+
 def update_credentials(*, channel: Channel, credentials: dict[str, Any]) -> None:
     """Stores refreshed tokens. Never overwrites a stored refresh token with an empty one."""
     current = channel.credentials

@@ -16,6 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 # the others are activity: counted and listed, never answered.
 CONVERSATION_KINDS = frozenset({"reply", "mention", "quote", "comment", "message"})
 ACTIVITY_KINDS = frozenset({"like", "repost", "follow", "favourite", "reblog", "poll", "update"})
+# The channel config key where the outcome of subscribing to the network's webhooks is kept
+# (a connector's optional `inbox_webhook_subscribe()`): empty or absent means not done yet.
+WEBHOOK_SUBSCRIPTION_KEY = "webhook_subscription"
 
 
 @dataclass(frozen=True)

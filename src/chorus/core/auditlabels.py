@@ -61,6 +61,8 @@ EVENT_LABELS: dict[str, Promise] = {
     "channel.settings_changed": pgettext_lazy("audit event", "Channel settings changed"),
     "channel.slots_changed": pgettext_lazy("audit event", "Channel queue slots changed"),
     "channel.unreachable": pgettext_lazy("audit event", "Network unreachable"),
+    "channel.webhooks_refused": pgettext_lazy("audit event", "Real-time updates refused by the network"),
+    "channel.webhooks_subscribed": pgettext_lazy("audit event", "Real-time updates subscribed"),
     "comment.added": pgettext_lazy("audit event", "Comment added"),
     "contributor.erased": pgettext_lazy("audit event", "Contributor erased"),
     "contributor.exported": pgettext_lazy("audit event", "Contributor data exported"),

@@ -27,7 +27,14 @@ from chorus.accounts.models import Membership, User, Workspace
 from chorus.accounts.permissions import Perm, Role, can
 from chorus.channels.models import Channel
 from chorus.connectors.base import ContentRejected, Feature, OutcomeUnknown, PublishError
-from chorus.connectors.inbox import InboxConnector, InboxEntry, ReadCost, ReplyKey, UnitQuota
+from chorus.connectors.inbox import (
+    WEBHOOK_SUBSCRIPTION_KEY,
+    InboxConnector,
+    InboxEntry,
+    ReadCost,
+    ReplyKey,
+    UnitQuota,
+)
 from chorus.content.models import PostTarget
 from chorus.core import audit, textsignals
 from chorus.core.models import AuditEvent
@@ -1103,6 +1110,31 @@ def permission_notes(workspace: Workspace) -> list[tuple[Channel, str]]:
         method = getattr(connector, "inbox_permission_notes", None)
         notes.extend((channel, note) for note in (method() if method is not None else []))
     return notes
+
+
+def subscribe_webhooks(channel: Channel) -> dict[str, Any] | None:
+    """Subscribes the channel to the network's webhooks once (Meta: the Page's subscribed_apps),
+    outside any transaction, when its config has no record of it yet (channels connected before
+    this existed, or reconnected: the connect empties the record). The outcome, a subscription or
+    Meta's refusal, is recorded through the channels actions (audited); a refusal is not fatal:
+    polling stays the backstop. None when nothing was recorded (no such step for the network, a
+    declined permission, or a transient failure tried again at the next sweep)."""
+    from chorus.channels.actions import record_webhook_subscription
+
+    if channel.config.get(WEBHOOK_SUBSCRIPTION_KEY):
+        return None
+    method = getattr(channel.connector(), "inbox_webhook_subscribe", None)
+    if method is None:
+        return None
+    try:
+        record: dict[str, Any] | None = method()
+    except PublishError as exc:  # Transient / Unreachable: nothing known, the next sweep retries
+        log.info("webhook subscription of channel %s not settled: %s", channel.pk, type(exc).__name__)
+        return None
+    if record is None:
+        return None
+    record_webhook_subscription(channel=channel, key=WEBHOOK_SUBSCRIPTION_KEY, record=record)
+    return record
 
 
 def poll_if_due(channel: Channel) -> int:

@@ -21,6 +21,7 @@ def poll_channel_task(channel_id: int) -> int:
     channel = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).first()
     if channel is None:
         return 0
+    actions.subscribe_webhooks(channel)  # once per channel (Meta's Page subscription)
     return actions.poll_if_due(channel)
 
 

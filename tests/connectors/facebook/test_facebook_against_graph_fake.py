@@ -91,7 +91,12 @@ def test_it_exchanges_the_code_for_a_long_lived_token_and_offers_every_page(grap
     assert (kids.name, kids.config, kids.credentials) == (
         "Seas Alive Kids",
         # /me/permissions is not answered here: the grants are unknown, nothing is marked missing.
-        {"page_id": "2222", "page_name": "Seas Alive Kids", "missing_permissions": []},
+        {
+            "page_id": "2222",
+            "page_name": "Seas Alive Kids",
+            "missing_permissions": [],
+            "webhook_subscription": {},
+        },
         {"access_token": "page-token-2222"},
     )
     short, long = (graph.query(r) for r in graph.to("GET", f"{G}/oauth/access_token"))

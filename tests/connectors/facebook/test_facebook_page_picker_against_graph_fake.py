@@ -90,6 +90,7 @@ def test_choosing_two_pages_makes_two_channels_with_their_own_encrypted_page_tok
                 "page_id": "1111",
                 "page_name": "Seas Alive",
                 "missing_permissions": [],
+                "webhook_subscription": {},  # not subscribed yet: the inbox sweep does it
                 "network_account_id": "1111",
             },
             {"access_token": "page-token-1111"},
@@ -100,6 +101,7 @@ def test_choosing_two_pages_makes_two_channels_with_their_own_encrypted_page_tok
                 "page_id": "2222",
                 "page_name": "Seas Alive Kids",
                 "missing_permissions": [],
+                "webhook_subscription": {},  # not subscribed yet: the inbox sweep does it
                 "network_account_id": "2222",
             },
             {"access_token": "page-token-2222"},
@@ -219,6 +221,7 @@ def test_instagram_accounts_go_through_the_same_picker(cast, owner_client, graph
             "username": "reefphotos",
             "page_id": "4444",
             "missing_permissions": [],  # /me/permissions unanswered here: nothing marked missing
+            "webhook_subscription": {},
             "network_account_id": "17841400000000004",
         },
     )

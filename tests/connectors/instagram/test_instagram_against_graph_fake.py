@@ -77,7 +77,13 @@ def test_it_offers_the_instagram_accounts_linked_to_the_shared_pages(graph, meta
     result = choice.options[0].result
     assert (result.name, result.config, result.credentials) == (
         "@seasalive",
-        {"ig_user_id": IG, "username": "seasalive", "page_id": "1111", "missing_permissions": []},
+        {
+            "ig_user_id": IG,
+            "username": "seasalive",
+            "page_id": "1111",
+            "missing_permissions": [],
+            "webhook_subscription": {},
+        },
         {"access_token": "page-token-1111"},
     )
     fields = graph.query(graph.to("GET", f"{G}/me/accounts")[0])["fields"]

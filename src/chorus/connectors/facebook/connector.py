@@ -338,7 +338,22 @@ class FacebookConnector(MetaAppSettings, Connector):
         return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
 
     def inbox_permission_notes(self) -> list[str]:
-        return meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing())
+        return [
+            *meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing()),
+            *meta_inbox.subscription_notes(self.channel.config),
+        ]
+
+    webhook_page_fields: ClassVar[tuple[str, ...]] = ("feed", "mention", "messages")
+
+    def inbox_webhook_subscribe(self) -> dict[str, Any] | None:
+        """Installs the app on the Page (POST /{page-id}/subscribed_apps) for comments and posts
+        ("feed"), mentions and Messenger; None when pages_manage_metadata was declined (the
+        permission note says so) and no call is made."""
+        page_id = str(self.channel.config.get("page_id") or "")
+        if meta_inbox.SUBSCRIBE_PERMISSION in self._missing() or not page_id:
+            return None
+        app_id, _secret = self.app_credentials()
+        return meta_inbox.subscribe_page(self.api(), page_id, self.webhook_page_fields, app_id)
 
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
         """A post or comment that mentions the Page is someone else's, on their timeline: the Page
@@ -488,8 +503,14 @@ class FacebookConnector(MetaAppSettings, Connector):
 def _page_option(page: dict[str, Any], missing: list[str]) -> ConnectOption:
     result = ConnectResult(
         name=str(page["name"]),
-        # missing_permissions is always written, so a reconnect that grants them clears it.
-        config={"page_id": str(page["id"]), "page_name": page["name"], "missing_permissions": missing},
+        # missing_permissions is always written, so a reconnect that grants them clears it; the
+        # webhook subscription's record is emptied, so the next inbox sweep subscribes again.
+        config={
+            "page_id": str(page["id"]),
+            "page_name": page["name"],
+            "missing_permissions": missing,
+            meta_inbox.SUBSCRIPTION_KEY: {},
+        },
         credentials={"access_token": page["access_token"]},
         account_id=str(page["id"]),
     )

@@ -363,7 +363,23 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
         return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
 
     def inbox_permission_notes(self) -> list[str]:
-        return meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing())
+        return [
+            *meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing()),
+            *meta_inbox.subscription_notes(self.channel.config),
+        ]
+
+    webhook_page_fields: ClassVar[tuple[str, ...]] = ("feed",)
+
+    def inbox_webhook_subscribe(self) -> dict[str, Any] | None:
+        """Enables Page subscriptions on the Page linked to the account (Instagram's webhooks
+        docs: the linked Page must be subscribed to the app, on any Page field; "feed" here),
+        with the Page token the channel keeps. None when pages_manage_metadata was declined or
+        the channel predates the linked Page id: no call is made."""
+        page_id = str(self.channel.config.get("page_id") or "")
+        if meta_inbox.SUBSCRIBE_PERMISSION in self._missing() or not page_id:
+            return None
+        app_id, _secret = self.app_credentials()
+        return meta_inbox.subscribe_page(self.api(), page_id, self.webhook_page_fields, app_id)
 
     def inbox_item_moderations(self, entry: InboxEntry) -> tuple[str, ...]:
         """A mention is on someone else's media: nothing to hide or delete there."""
@@ -531,6 +547,7 @@ def _account_option(page: dict[str, Any], missing: list[str]) -> ConnectOption:
             "username": account["username"],
             "page_id": str(page["id"]),
             "missing_permissions": missing,  # always written: a reconnect that grants clears it
+            meta_inbox.SUBSCRIPTION_KEY: {},  # emptied: the next inbox sweep subscribes again
         },
         # The linked Page's token: read with a long-lived user token it does not expire.
         credentials={"access_token": page["access_token"]},

@@ -32,10 +32,12 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from chorus.connectors.base import ContentRejected
-from chorus.connectors.inbox import InboxEntry
+from chorus.connectors.base import ContentRejected, PublishError, Transient
+from chorus.connectors.inbox import WEBHOOK_SUBSCRIPTION_KEY, InboxEntry
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,45 @@ def granted_streams(
 
 def permission_notes(table: tuple[InboxPermission, ...], missing: list[str]) -> list[str]:
     return [str(row.note) % {"permission": row.permission} for row in table if row.permission in missing]
+
+
+# Page webhook subscription ("install the app on the Page"): Meta delivers a Page's webhooks
+# only for fields subscribed both at the app level (the app dashboard) and at the Page level,
+# POST /{page-id}/subscribed_apps with the Page token and pages_manage_metadata. The outcome is
+# kept in the channel's public config under this key: {"fields": [...], "at": ...} or
+# {"refused": <Meta's reason>, "at": ...}; absent or empty: not tried yet (the inbox sweep does).
+SUBSCRIPTION_KEY = WEBHOOK_SUBSCRIPTION_KEY
+SUBSCRIBE_PERMISSION = "pages_manage_metadata"
+MAX_REASON = 500  # Meta's reason is kept (and shown) up to this many characters
+REALTIME_OFF = _("Real-time updates are off (new items arrive with the next poll): %(reason)s")
+
+
+def subscribe_page(api: Any, page_id: str, fields: tuple[str, ...], app_id: str) -> dict[str, Any]:
+    """Subscribes the Page to the app's webhooks for `fields` and reads the subscription back
+    (GET /{page-id}/subscribed_apps: the app's own entry, by its id, says which fields hold).
+    Returns the record to keep; a refusal is a record too (polling stays the backstop). A
+    `Transient` failure is raised: nothing is recorded, the next sweep tries again."""
+    at = timezone.now().isoformat()
+    try:
+        api.post(f"{page_id}/subscribed_apps", {"subscribed_fields": ",".join(fields)})
+        listed = api.get(f"{page_id}/subscribed_apps")
+    except Transient:
+        raise
+    except PublishError as exc:  # Meta's own words (its error message), not our sentence around them
+        reason = str((exc.params or {}).get("reason") or exc.message)
+        return {"refused": reason[:MAX_REASON], "code": exc.detail.get("code"), "at": at}
+    apps = listed.get("data") if isinstance(listed, dict) else None
+    ours = next((app for app in apps or [] if str(app.get("id") or "") == app_id), None)
+    held = [str(field) for field in (ours or {}).get("subscribed_fields") or []] if ours else list(fields)
+    return {"fields": held, "at": at}
+
+
+def subscription_notes(config: dict[str, Any]) -> list[str]:
+    """ "Real-time updates are off: <Meta's reason>" when Meta refused the Page subscription."""
+    record = config.get(SUBSCRIPTION_KEY) or {}
+    if isinstance(record, dict) and record.get("refused"):
+        return [str(REALTIME_OFF) % {"reason": str(record["refused"])}]
+    return []
 
 
 STANDARD_WINDOW = dt.timedelta(hours=24)
