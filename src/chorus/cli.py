@@ -85,10 +85,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "--without-mingle",
             "--without-gossip",
         ]
-        # Celery's Django fixup runs every system check at boot, which loads the whole URLconf
-        # (views, the API): 1-2 s here. The db worker runs none (call_command skips them), and
-        # `chorus check` is where they belong. Measured: worker ready 4.4-6.5 s -> 2.6-4.3 s.
-        os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
+        # Not CELERY_SKIP_CHECKS (1-2 s less before "ready"): the checks load the URLconf in the
+        # main process before it forks; without them each pool process loads it on its first
+        # publish, after "ready" (the Bluesky crash peer test then measured posts 11.9 s late
+        # from readiness).
         os.execv(sys.executable, argv)
     from django.core.management import call_command
     from django_tasks_db.management.commands import db_worker
