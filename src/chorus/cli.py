@@ -79,7 +79,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
             str(args.concurrency or os.environ.get("WORKER_CONCURRENCY", "4")),
             "--hostname",
             f"chorus-{os.getpid()}@%h",
+            # Start-up is time a restarted worker's due posts wait. Mingle asks the other workers
+            # for their revoked tasks (Chorus revokes none) and waits a second for the answers;
+            # gossip tracks the other workers (Chorus has its own heartbeats, chorus.core.beats).
+            "--without-mingle",
+            "--without-gossip",
         ]
+        # Not CELERY_SKIP_CHECKS (1-2 s less before "ready"): the checks load the URLconf in the
+        # main process before it forks; without them each pool process loads it on its first
+        # publish, after "ready" (the Bluesky crash peer test then measured posts 11.9 s late
+        # from readiness).
         os.execv(sys.executable, argv)
     from django.core.management import call_command
     from django_tasks_db.management.commands import db_worker
