@@ -367,15 +367,7 @@ class FacebookConnector(MetaAppSettings, Connector):
 
         since = int(cursor or 0)
         if stream == "messages":
-            # The backstop of the messaging webhook: the linked Page's messenger conversations.
-            data = self.api().get(
-                f"{self.page_id}/conversations",
-                platform="messenger",
-                fields=meta_inbox.CONVERSATION_FIELDS,
-                limit=25,
-            )
-            entries, newest = meta_inbox.conversation_messages(data, self.page_id, since)
-            return InboxPage(entries, str(newest), more=False)
+            return meta_inbox.poll_conversations(self.api(), self.page_id, "messenger", self.page_id, cursor)
         if stream == "mentions":
             return self._tagged(since)
         fields = "id,comments.limit(50){id,message,from,created_time,parent{id}}"

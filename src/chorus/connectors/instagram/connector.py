@@ -394,14 +394,7 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
             linked = self.channel.config.get("page_id")
             if not linked:
                 return InboxPage([], cursor or "", more=False)
-            data = self.api().get(
-                f"{linked}/conversations",
-                platform="instagram",
-                fields=meta_inbox.CONVERSATION_FIELDS,
-                limit=25,
-            )
-            entries, newest = meta_inbox.conversation_messages(data, self.user_id, since)
-            return InboxPage(entries, str(newest), more=False)
+            return meta_inbox.poll_conversations(self.api(), linked, "instagram", self.user_id, cursor)
         if stream == "mentions":
             return self._tags(since)
         fields = "id,comments.limit(50){id,text,timestamp,from{id,username},parent_id}"

@@ -37,7 +37,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chorus.connectors.base import ContentRejected, PublishError, Transient
-from chorus.connectors.inbox import WEBHOOK_SUBSCRIPTION_KEY, InboxEntry
+from chorus.connectors.inbox import WEBHOOK_SUBSCRIPTION_KEY, InboxEntry, InboxPage
 
 
 @dataclass(frozen=True)
@@ -355,6 +355,14 @@ def tagged_post(post: dict[str, Any], page_id: str) -> InboxEntry | None:
 # The polling backstop of direct messages (Conversations API): each conversation with its newest
 # messages, in one read of the Page's conversations (field expansion).
 CONVERSATION_FIELDS = "id,updated_time,messages.limit(25){id,created_time,from,message}"
+
+
+def poll_conversations(api: Any, page_id: str, platform: str, own_id: str, cursor: str | None) -> InboxPage:
+    """The backstop of the messaging webhook: one page of the Page's conversations on
+    `platform` ("messenger", or "instagram" for the account linked to the Page)."""
+    data = api.get(f"{page_id}/conversations", platform=platform, fields=CONVERSATION_FIELDS, limit=25)
+    entries, newest = conversation_messages(data, own_id, int(cursor or 0))
+    return InboxPage(entries, str(newest), more=False)
 
 
 def conversation_messages(data: dict[str, Any], own_id: str, since: int) -> tuple[list[InboxEntry], int]:
