@@ -23,7 +23,7 @@ from chorus.analytics import rollup
 from chorus.analytics.collect import engagement_of, local_parts, rebuild_account_daily
 from chorus.analytics.models import POST_METRICS, AccountSnapshot, Amplification, PostMetrics, PostSnapshot
 from chorus.channels.models import Channel
-from chorus.content.models import Campaign, Post, PostTarget, Tag
+from chorus.content.models import Campaign, Post, PostTarget, Tag, refresh_first_at
 from chorus.core import audit
 
 WORKSPACE_NAME = "Sample: Global campaign"
@@ -250,6 +250,7 @@ def load_demo(
                 finals.append((target, _metrics(kind, scale * weight, rng)))
     Post.tags.through.objects.bulk_create(post_tags, batch_size=2000)
     PostTarget.objects.bulk_create(targets, batch_size=1000)
+    refresh_first_at(t.post_id for t in targets)
 
     post_snapshots, rows = [], []
     for target, final in finals:

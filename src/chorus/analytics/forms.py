@@ -11,6 +11,7 @@ from chorus.accounts.models import Workspace
 from chorus.analytics.models import ScheduledReport
 from chorus.analytics.reports import SECTIONS
 from chorus.channels.models import Channel
+from chorus.core.widgets import CheckboxList
 
 
 class _WorkspaceForm(forms.Form):
@@ -29,14 +30,14 @@ class ReportForm(_WorkspaceForm):
     sections = forms.MultipleChoiceField(
         label=_("Sections"),
         choices=list(SECTIONS.items()),
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckboxList,
         initial=list(SECTIONS),
     )
     channels = forms.ModelMultipleChoiceField(
         label=_("Channels (none: all)"),
         queryset=Channel.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckboxList,
     )
 
     def clean(self) -> dict[str, Any]:
@@ -59,14 +60,14 @@ class ScheduleForm(_WorkspaceForm):
     sections = forms.MultipleChoiceField(
         label=_("Sections"),
         choices=list(SECTIONS.items()),
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckboxList,
         initial=list(SECTIONS),
     )
     channels = forms.ModelMultipleChoiceField(
         label=_("Channels (none: all)"),
         queryset=Channel.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=CheckboxList,
     )
 
     def clean_recipients(self) -> str:

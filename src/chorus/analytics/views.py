@@ -110,7 +110,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "f": f,
         "d": data,
         "compare": compare,
-        "channels": Channel.objects.filter(workspace=workspace).order_by("name"),
+        "channels": figures.workspace_channels(f),
         "campaigns": Campaign.objects.filter(workspace=workspace).order_by("name"),
         "tags": Tag.objects.filter(workspace=workspace).order_by("name"),
         "chart": _chart_payload(data, figures.followers_series(f)),

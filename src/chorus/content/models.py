@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
@@ -61,14 +62,36 @@ class Post(models.Model):
     )
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(auto_now=True)
+    # The earliest scheduled_at of its copies (None: no copy has a time), which orders the Posts
+    # list. Kept by `refresh_first_at` wherever a copy's time is written (the publishing actions
+    # layer) or a copy is saved or deleted one by one (content.apps), so the list reads one page
+    # on `post_ws_first` instead of finding and sorting every post's earliest copy.
+    first_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("post")
         verbose_name_plural = _("posts")
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="post_ws_recent")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="post_ws_recent"),
+            # Read backwards: latest first, posts without a time (NULL sorts lowest) after.
+            models.Index(fields=["workspace", "first_at", "created_at", "id"], name="post_ws_first"),
+        ]
 
     def __str__(self) -> str:
         return self.title or str(_("Post %(number)s") % {"number": self.pk})
+
+
+def refresh_first_at(post_ids: Iterable[int]) -> None:
+    """Sets each post's `first_at` to the earliest scheduled_at of its copies (one UPDATE per
+    500 posts, a seek on `target_post_time` each). Call it after writing copies' times."""
+    ids = sorted(set(post_ids))
+    earliest = (
+        PostTarget.objects.filter(post=OuterRef("pk"), scheduled_at__isnull=False)
+        .order_by("scheduled_at")
+        .values("scheduled_at")[:1]
+    )
+    for start in range(0, len(ids), 500):
+        Post.objects.filter(pk__in=ids[start : start + 500]).update(first_at=Subquery(earliest))
 
 
 class Recurrence(models.Model):

@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 from chorus.accounts.models import Membership, User
 from chorus.accounts.permissions import Role, may_schedule_directly
 from chorus.approvals import policy
-from chorus.content.models import Campaign, Post, PostTarget, Tag
+from chorus.content.models import Campaign, Post, PostTarget, Tag, refresh_first_at
 from chorus.core import audit
 from chorus.core.models import AuditEvent
 from chorus.core.notify import notify
@@ -140,6 +140,8 @@ def _move(
         )
     for key, value in fields.items():
         setattr(target, key, value)
+    if "scheduled_at" in fields:
+        refresh_first_at([target.post_id])
     audit.record(
         f"target.{action}",
         workspace=target.workspace,
@@ -1105,6 +1107,7 @@ def create_imported(
         target.scheduled_at = None
         target.schedule_note = ""
     PostTarget.objects.bulk_create(targets)
+    refresh_first_at(t.post_id for t in targets)
     if scheduled and _links_installed():
         from chorus.links.shortening import apply_to_many
 
