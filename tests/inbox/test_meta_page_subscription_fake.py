@@ -7,11 +7,13 @@ Against the HTTP fakes of the Graph API (`SubscribedAppsFake`), asserting the re
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import httpx
 import pytest
 
 from chorus.accounts.models import User
-from chorus.channels.actions import connect_channel
+from chorus.channels.actions import Connection, connect_account, connect_channel
 from chorus.channels.models import Channel
 from chorus.connectors.meta.graph import GRAPH_VERSION
 from chorus.core.models import AuditEvent
@@ -270,3 +272,32 @@ def test_an_instagram_account_without_pages_manage_metadata_makes_no_call(
     sweep(channel)
     assert subscriptions(graph, linked) == ([], [])
     assert "webhook_subscription" not in channel.config
+
+
+def test_a_connect_and_a_reconnect_queue_the_first_poll_at_once(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks
+) -> None:
+    """The Page is subscribed within seconds of its connect, not at the next sweep: the connect
+    queues the channel's poll task on commit (a network without an inbox queues nothing)."""
+    queued: list[int] = []
+    monkeypatch.setattr(tasks, "poll_channel_task", SimpleNamespace(enqueue=queued.append))
+
+    def connect(token: str) -> Connection:
+        return connect_account(
+            workspace=cast.workspace,
+            kind="facebook",
+            name="Seas Alive",
+            config={"page_id": PAGE, "page_name": "Seas Alive", "webhook_subscription": {}},
+            credentials={"access_token": token},
+            account_id=PAGE,
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        channel = connect("page-token-1").channel
+    assert queued == [channel.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        again = connect("page-token-2")
+    assert again.reconnected and queued == [channel.pk, channel.pk]
+    sink = connect_channel(workspace=cast.workspace, kind="sink", name="Sink", config={}, credentials={})
+    tasks.on_channel_connected(sink.pk)  # the local sink has no inbox
+    assert queued == [channel.pk, channel.pk]

@@ -82,10 +82,18 @@ def connect_account(
     channel.credentials = credentials
     channel.save()
     audit.record("channel.connected", workspace=workspace, actor=actor, obj=channel, kind=kind, name=name)
-    from chorus.analytics.collect import on_channel_connected  # metrics backfill
-
-    transaction.on_commit(lambda: on_channel_connected(channel.pk))
+    _on_connected(channel.pk)
     return Connection(channel)
+
+
+def _on_connected(channel_id: int) -> None:
+    """After the commit: the metrics backfill and the first inbox poll (which also subscribes
+    the channel to its network's webhooks where Chorus does that)."""
+    from chorus.analytics.collect import on_channel_connected as backfill
+    from chorus.inbox.tasks import on_channel_connected as first_poll
+
+    transaction.on_commit(lambda: backfill(channel_id))
+    transaction.on_commit(lambda: first_poll(channel_id))
 
 
 def _reconnect(
@@ -108,6 +116,9 @@ def _reconnect(
         was_paused=was_paused,
         released=released,
     )
+    from chorus.inbox.tasks import on_channel_connected as first_poll  # re-subscribes webhooks
+
+    transaction.on_commit(lambda: first_poll(channel.pk))
     return Connection(channel, reconnected=True, released=released)
 
 

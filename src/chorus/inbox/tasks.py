@@ -49,6 +49,22 @@ def settle_delete_task(reply_id: int) -> str:
     return actions.settle_delete(reply_id)
 
 
+def on_channel_connected(channel_id: int) -> None:
+    """Hook for the channels connect flow (called on commit): a channel whose network has an
+    inbox is polled at once, not at the next sweep, so its webhook subscription (Meta's Page
+    subscription, `actions.subscribe_webhooks`) is made within seconds of a connect or a
+    reconnect. Never breaks a connection."""
+    from chorus.channels.models import Channel
+    from chorus.connectors.base import Feature
+
+    try:
+        channel = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).first()
+        if channel is not None and Feature.INBOX in channel.connector_type().features:
+            poll_channel_task.enqueue(channel_id)
+    except Exception:
+        log.exception("the first inbox poll of channel %s could not be queued", channel_id)
+
+
 def enqueue_polls() -> int:
     """Scheduler job: a poll for every active channel whose network has an inbox, a read-back
     for every reply whose outcome is unknown, and one for every delete claim past its lease."""
