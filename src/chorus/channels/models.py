@@ -52,13 +52,17 @@ class Channel(models.Model):
     def __str__(self) -> str:
         """Its name and its network as people call it ("Stories (WordPress)"), never the kind's
         key: form choices (report channels, filters) and calendar titles show it."""
+        return f"{self.name} ({self.network_label})"
+
+    @property
+    def network_label(self) -> str:
+        """The network as people call it ("WordPress", "X"); pages show it, never the kind's key."""
         from chorus.connectors.registry import connector_class
 
         try:
-            network = str(connector_class(self.kind).label)
+            return str(connector_class(self.kind).label)
         except (KeyError, ImportError):
-            network = self.kind
-        return f"{self.name} ({network})"
+            return self.kind
 
     @property
     def credentials(self) -> dict[str, Any]:
