@@ -102,7 +102,7 @@ LOOKUP_SLACK = dt.timedelta(minutes=5)
 TAGGED_FIELDS = "id,message,created_time,from,permalink_url"
 
 
-class FacebookConnector(MetaAppSettings, Connector):
+class FacebookConnector(meta_inbox.InboxPermissionsMixin, MetaAppSettings, Connector):
     kind = "facebook"
     label = "Facebook"
     setting_prefix = "FACEBOOK"
@@ -331,17 +331,7 @@ class FacebookConnector(MetaAppSettings, Connector):
     inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("like", "hide", "unhide", "delete")
 
-    def _missing(self) -> list[str]:
-        return [str(p) for p in self.channel.config.get("missing_permissions") or []]
-
-    def inbox_granted_streams(self) -> tuple[str, ...]:
-        return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
-
-    def inbox_permission_notes(self) -> list[str]:
-        return [
-            *meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing()),
-            *meta_inbox.subscription_notes(self.channel.config),
-        ]
+    inbox_permissions = INBOX_PERMISSIONS
 
     webhook_page_fields: ClassVar[tuple[str, ...]] = ("feed", "mention", "messages")
 

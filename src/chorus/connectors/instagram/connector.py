@@ -114,7 +114,7 @@ POST_METRICS = {
 STORY_METRICS = {"reach": "reach", "replies": "replies", "shares": "shares", "views": "views"}
 
 
-class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
+class InstagramConnector(meta_inbox.InboxPermissionsMixin, FetchesMediaByURL, MetaAppSettings, Connector):
     kind = "instagram"
     label = "Instagram"
     setting_prefix = "INSTAGRAM"
@@ -356,17 +356,7 @@ class InstagramConnector(FetchesMediaByURL, MetaAppSettings, Connector):
     inbox_streams: ClassVar[tuple[str, ...]] = ("comments", "mentions", "messages")
     inbox_moderations: ClassVar[tuple[str, ...]] = ("hide", "unhide", "delete")
 
-    def _missing(self) -> list[str]:
-        return [str(p) for p in self.channel.config.get("missing_permissions") or []]
-
-    def inbox_granted_streams(self) -> tuple[str, ...]:
-        return meta_inbox.granted_streams(self.inbox_streams, INBOX_PERMISSIONS, self._missing())
-
-    def inbox_permission_notes(self) -> list[str]:
-        return [
-            *meta_inbox.permission_notes(INBOX_PERMISSIONS, self._missing()),
-            *meta_inbox.subscription_notes(self.channel.config),
-        ]
+    inbox_permissions = INBOX_PERMISSIONS
 
     webhook_page_fields: ClassVar[tuple[str, ...]] = ("feed",)
 

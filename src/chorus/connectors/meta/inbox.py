@@ -30,7 +30,7 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -48,6 +48,27 @@ class InboxPermission:
     permission: str
     streams: tuple[str, ...]
     note: Any  # a lazy translated sentence
+
+
+class InboxPermissionsMixin:
+    """What a Meta connector's inbox may read, from the permissions declined at login
+    (`config["missing_permissions"]`) and its table of `inbox_permissions`."""
+
+    inbox_permissions: ClassVar[tuple[InboxPermission, ...]] = ()
+    inbox_streams: ClassVar[tuple[str, ...]]
+    channel: Any
+
+    def _missing(self) -> list[str]:
+        return [str(p) for p in self.channel.config.get("missing_permissions") or []]
+
+    def inbox_granted_streams(self) -> tuple[str, ...]:
+        return granted_streams(self.inbox_streams, self.inbox_permissions, self._missing())
+
+    def inbox_permission_notes(self) -> list[str]:
+        return [
+            *permission_notes(self.inbox_permissions, self._missing()),
+            *subscription_notes(self.channel.config),
+        ]
 
 
 def missing_permissions(table: tuple[InboxPermission, ...], granted: set[str] | None) -> list[str]:
